@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need on Debian 12, then the npm test clients.
+# Safe to run again: apt and npm skip what is already there.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates
+  clang-14 libclang-rt-14-dev            # libFuzzer, ASan, UBSan
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libpcre2-dev libutf8proc-dev           # tokenizer regex, Unicode
+  nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
+  libcpp-httplib-dev libssl-dev libsqlite3-dev
+  python3 python3-numpy python3-jinja2   # oracles for tests (/usr/bin/python3)
+)
+
+missing=()
+# Node.js may come from another source (it bundles npm); take Debian's only when there is none.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ -f "$here/tests/package-lock.json" ] && [ ! -d "$here/tests/node_modules/node-llama-cpp" ]; then
+  (cd "$here/tests" && npm ci --no-audit --no-fund --loglevel=error)
+fi

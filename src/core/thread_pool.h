@@ -1,0 +1,41 @@
+// A fixed pool of worker threads that runs one parallel-for at a time. Passed in explicitly
+// (never global). The caller's thread takes part, so a pool of n threads starts n-1 workers.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace onprem::core {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // Calls fn(begin, end) on disjoint chunks covering [0, n), at most size() chunks, and returns
+  // when all are done. Not re-entrant: fn must not call parallel_for on the same pool.
+  void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn);
+
+ private:
+  void worker_loop(int index);
+
+  int n_threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable start_cv_, done_cv_;
+  const std::function<void(size_t, size_t)>* job_ = nullptr;
+  size_t job_n_ = 0;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace onprem::core
