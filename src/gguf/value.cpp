@@ -73,7 +73,11 @@ std::string quoted(std::string_view s, size_t max_len = 60) {
 std::string Value::to_string(size_t max_items) const {
   if (type == ValueType::kString) return quoted(str);
   if (type != ValueType::kArray) return scalar_to_string(*this);
-  std::string out = "[" + std::to_string(count) + " " + value_type_name(elem_type) + ": ";
+  std::string out = "[";
+  out += std::to_string(count);
+  out += ' ';
+  out += value_type_name(elem_type);
+  out += ": ";
   const uint64_t shown = count < max_items ? count : max_items;
   for (uint64_t k = 0; k < shown; ++k) {
     if (k) out += ", ";
