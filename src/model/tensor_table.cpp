@@ -1,0 +1,111 @@
+#include "model/tensor_table.h"
+
+#include "gguf/file.h"
+#include "quant/dequant.h"
+
+namespace onprem::model {
+
+using core::ErrorCode;
+using core::make_error;
+
+bool TensorSpec::stays_f32() const {
+  switch (role) {
+    case TensorRole::kNorm: case TensorRole::kRouter: case TensorRole::kSharedGate: case TensorRole::kConv:
+    case TensorRole::kSsmA: case TensorRole::kSsmDtBias: case TensorRole::kSsmNorm: return true;
+    default: return ne.size() == 1;
+  }
+}
+
+uint64_t TensorSpec::n_elements() const {
+  uint64_t n = 1;
+  for (auto d : ne) n *= d;
+  return n;
+}
+
+std::string TensorSpec::shape_string() const {
+  std::string s = "{";
+  for (size_t i = 0; i < ne.size(); ++i) s += (i ? ", " : "") + std::to_string(ne[i]);
+  return s + "}";
+}
+
+std::vector<TensorSpec> tensor_table(const ModelConfig& c) {
+  const uint64_t N = c.n_embd, V = c.n_vocab;
+  std::vector<TensorSpec> t;
+  auto add = [&](std::string name, std::vector<uint64_t> ne, TensorRole role, int layer = -1) {
+    t.push_back(TensorSpec{std::move(name), std::move(ne), role, layer, false});
+  };
+  add("token_embd.weight", {N, V}, TensorRole::kEmbedding);
+  add("output_norm.weight", {N}, TensorRole::kNorm);
+  add("output.weight", {N, V}, TensorRole::kOutput);
+  t.back().optional = true;
+
+  const uint64_t Kd = uint64_t(c.ssm_n_group) * c.ssm_d_state, Vd = c.ssm_d_inner;
+  const uint64_t C = 2 * Kd + Vd, Hv = c.ssm_dt_rank, D = c.head_dim;
+  for (uint32_t i = 0; i < c.n_main(); ++i) {
+    const std::string p = "blk." + std::to_string(i) + ".";
+    const int L = int(i);
+    add(p + "attn_norm.weight", {N}, TensorRole::kNorm, L);
+    add(p + "post_attention_norm.weight", {N}, TensorRole::kNorm, L);
+    if (c.recurrent[i]) {
+      add(p + "attn_qkv.weight", {N, C}, TensorRole::kLinear, L);
+      add(p + "attn_gate.weight", {N, Vd}, TensorRole::kLinear, L);
+      add(p + "ssm_beta.weight", {N, Hv}, TensorRole::kLinear, L);
+      add(p + "ssm_alpha.weight", {N, Hv}, TensorRole::kLinear, L);
+      add(p + "ssm_conv1d.weight", {c.ssm_conv_kernel, C}, TensorRole::kConv, L);
+      add(p + "ssm_dt.bias", {Hv}, TensorRole::kSsmDtBias, L);
+      add(p + "ssm_a", {Hv}, TensorRole::kSsmA, L);
+      add(p + "ssm_norm.weight", {c.ssm_d_state}, TensorRole::kSsmNorm, L);
+      add(p + "ssm_out.weight", {Vd, N}, TensorRole::kLinear, L);
+    } else {
+      add(p + "attn_q.weight", {N, 2 * c.n_head * D}, TensorRole::kLinear, L);
+      add(p + "attn_k.weight", {N, c.n_head_kv * D}, TensorRole::kLinear, L);
+      add(p + "attn_v.weight", {N, c.n_head_kv * D}, TensorRole::kLinear, L);
+      add(p + "attn_output.weight", {c.n_head * D, N}, TensorRole::kLinear, L);
+      add(p + "attn_q_norm.weight", {D}, TensorRole::kNorm, L);
+      add(p + "attn_k_norm.weight", {D}, TensorRole::kNorm, L);
+    }
+    if (c.is_moe()) {
+      const uint64_t E = c.n_expert, F = c.n_ff_exp;
+      add(p + "ffn_gate_inp.weight", {N, E}, TensorRole::kRouter, L);
+      add(p + "ffn_gate_exps.weight", {N, F, E}, TensorRole::kLinear, L);
+      add(p + "ffn_up_exps.weight", {N, F, E}, TensorRole::kLinear, L);
+      add(p + "ffn_down_exps.weight", {F, N, E}, TensorRole::kLinear, L);
+      if (c.n_ff_shexp > 0) {
+        const uint64_t Fs = c.n_ff_shexp;
+        add(p + "ffn_gate_inp_shexp.weight", {N}, TensorRole::kSharedGate, L);
+        add(p + "ffn_gate_shexp.weight", {N, Fs}, TensorRole::kLinear, L);
+        add(p + "ffn_up_shexp.weight", {N, Fs}, TensorRole::kLinear, L);
+        add(p + "ffn_down_shexp.weight", {Fs, N}, TensorRole::kLinear, L);
+      }
+    } else {
+      add(p + "ffn_gate.weight", {N, c.n_ff}, TensorRole::kLinear, L);
+      add(p + "ffn_up.weight", {N, c.n_ff}, TensorRole::kLinear, L);
+      add(p + "ffn_down.weight", {c.n_ff, N}, TensorRole::kLinear, L);
+    }
+  }
+  return t;
+}
+
+core::Status check_tensors(const gguf::File& file, const ModelConfig& c) {
+  for (const auto& spec : tensor_table(c)) {
+    const gguf::TensorInfo* t = file.tensor(spec.name);
+    if (!t) {
+      if (spec.optional) continue;
+      return make_error(ErrorCode::kNotFound, "tensor '" + spec.name + "' is missing (expected shape " +
+                                                  spec.shape_string() + ")");
+    }
+    bool same = t->n_dims == spec.ne.size();
+    for (size_t d = 0; same && d < spec.ne.size(); ++d) same = t->ne[d] == spec.ne[d];
+    if (!same)
+      return make_error(ErrorCode::kTypeMismatch, "tensor '" + spec.name + "' has shape " + t->shape_string() +
+                                                      ", expected " + spec.shape_string());
+    if (!quant::can_dequantize(t->type))
+      return make_error(ErrorCode::kUnsupported,
+                        "tensor '" + spec.name + "' has type " +
+                            std::string(core::ggml_type_info(uint32_t(t->type))->name) +
+                            ", which this engine cannot decode (F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K are supported)");
+  }
+  return core::Ok{};
+}
+
+}  // namespace onprem::model

@@ -1,0 +1,42 @@
+// The one place tensor names and shapes live (model.md §3). The loader checks a file against
+// it, gen-model writes from it, the planner sums it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "model/config.h"
+
+namespace onprem::gguf {
+class File;
+}
+
+namespace onprem::model {
+
+// What a tensor is for; gen-model picks its random distribution and the quantiser its type by it.
+enum class TensorRole {
+  kEmbedding, kOutput, kNorm, kLinear, kRouter, kSharedGate, kConv, kSsmA, kSsmDtBias, kSsmNorm,
+};
+
+struct TensorSpec {
+  std::string name;
+  std::vector<uint64_t> ne;  // ggml order: ne[0] contiguous (the input dimension of a matrix)
+  TensorRole role = TensorRole::kLinear;
+  int layer = -1;            // -1 for global tensors
+  bool optional = false;     // output.weight: llama.cpp reuses token_embd when absent
+  // llama-quantize never quantises 1-D tensors, norms, conv, routers or non-".weight" tensors.
+  bool stays_f32() const;
+  uint64_t n_elements() const;
+  std::string shape_string() const;
+};
+
+// Every tensor the forward pass reads, in file order (global first, then layer by layer).
+std::vector<TensorSpec> tensor_table(const ModelConfig& c);
+
+// Checks presence, shape and a decodable type of every tensor; the error names the tensor, the
+// expected and the found shape.
+core::Status check_tensors(const gguf::File& file, const ModelConfig& c);
+
+}  // namespace onprem::model

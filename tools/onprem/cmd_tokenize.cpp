@@ -1,0 +1,82 @@
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "commands.h"
+#include "gguf/file.h"
+#include "text/tokenizer.h"
+
+namespace onprem::tools {
+
+namespace {
+
+struct TokOptions {
+  std::string model;
+  bool special = false;
+  bool pieces = false;
+};
+
+core::Expected<text::Tokenizer> load_tokenizer(const std::string& path) {
+  ONPREM_TRY_ASSIGN(file, gguf::File::open(path));
+  ONPREM_TRY_ASSIGN(vocab, text::load_vocab(file));
+  return text::Tokenizer::create(std::move(vocab));
+}
+
+std::string escape_piece(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\r') out += "\\r";
+    else out += char(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+Run add_tokenize(CLI::App& app) {
+  auto* cmd = app.add_subcommand("tokenize", "Read UTF-8 text on stdin, print token ids separated by spaces");
+  auto opt = std::make_shared<TokOptions>();
+  cmd->add_option("-m,--model", opt->model, "GGUF file with a tokenizer")->required();
+  cmd->add_flag("--special", opt->special, "Parse special-token text such as <|im_start|> into its id");
+  cmd->add_flag("--pieces", opt->pieces, "Print id and piece, one token per line");
+  return [opt]() -> int {
+    auto tok = load_tokenizer(opt->model);
+    if (!tok) return fail(tok.error().to_string());
+    const std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    const auto ids = tok->encode(input, opt->special);
+    std::ostringstream out;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (opt->pieces) out << ids[i] << '\t' << escape_piece(tok->token_bytes(ids[i], true)) << '\n';
+      else out << (i ? " " : "") << ids[i];
+    }
+    if (!opt->pieces) out << '\n';
+    std::cout << out.str();
+    return 0;
+  };
+}
+
+Run add_detokenize(CLI::App& app) {
+  auto* cmd = app.add_subcommand("detokenize", "Read token ids on stdin, print the text they decode to");
+  auto opt = std::make_shared<TokOptions>();
+  cmd->add_option("-m,--model", opt->model, "GGUF file with a tokenizer")->required();
+  cmd->add_flag("--special", opt->special, "Print the text of control tokens too");
+  return [opt]() -> int {
+    auto tok = load_tokenizer(opt->model);
+    if (!tok) return fail(tok.error().to_string());
+    std::vector<int32_t> ids;
+    std::string word;
+    while (std::cin >> word) {
+      char* end = nullptr;
+      const long v = std::strtol(word.c_str(), &end, 10);
+      if (*end != '\0' || v < 0 || size_t(v) >= tok->vocab().size())
+        return fail("'" + word + "' is not a token id (0.." + std::to_string(tok->vocab().size() - 1) + ")");
+      ids.push_back(int32_t(v));
+    }
+    std::cout << tok->decode(ids, opt->special);
+    return 0;
+  };
+}
+
+}  // namespace onprem::tools

@@ -1,0 +1,23 @@
+// Each subcommand registers itself on the CLI11 app and returns the function that runs it.
+// Commands parse arguments and call libraries; they hold no logic of their own.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace onprem::tools {
+
+using Run = std::function<int()>;
+
+Run add_inspect(CLI::App& app);
+Run add_gen_model(CLI::App& app);
+Run add_tokenize(CLI::App& app);
+Run add_detokenize(CLI::App& app);
+Run add_vocab_from_hf(CLI::App& app);
+
+// Prints "onprem: <message>" on stderr and returns the exit code 1.
+int fail(const std::string& message);
+
+}  // namespace onprem::tools

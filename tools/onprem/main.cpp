@@ -1,0 +1,36 @@
+#include <cstdio>
+#include <vector>
+
+#include "commands.h"
+
+namespace onprem::tools {
+int fail(const std::string& message) {
+  std::fprintf(stderr, "onprem: %s\n", message.c_str());
+  return 1;
+}
+}  // namespace onprem::tools
+
+int main(int argc, char** argv) {
+  using namespace onprem::tools;
+  CLI::App app{"onprem: run Qwen3.6 models on your own hardware"};
+  app.require_subcommand(1);
+  std::vector<std::pair<CLI::App*, Run>> commands;
+  auto add = [&](Run (*fn)(CLI::App&)) {
+    const size_t before = app.get_subcommands({}).size();
+    Run run = fn(app);
+    commands.emplace_back(app.get_subcommands({})[before], std::move(run));
+  };
+  add(add_inspect);
+  add(add_gen_model);
+  add(add_tokenize);
+  add(add_detokenize);
+  add(add_vocab_from_hf);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  for (auto& [sub, run] : commands)
+    if (sub->parsed()) return run();
+  return 1;
+}
