@@ -2,6 +2,8 @@
 #include <iterator>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "commands.h"
 #include "gguf/file.h"
 #include "text/tokenizer.h"
@@ -14,6 +16,7 @@ struct TokOptions {
   std::string model;
   bool special = false;
   bool pieces = false;
+  bool jsonl = false;
 };
 
 core::Expected<text::Tokenizer> load_tokenizer(const std::string& path) {
@@ -41,9 +44,28 @@ Run add_tokenize(CLI::App& app) {
   cmd->add_option("-m,--model", opt->model, "GGUF file with a tokenizer")->required();
   cmd->add_flag("--special", opt->special, "Parse special-token text such as <|im_start|> into its id");
   cmd->add_flag("--pieces", opt->pieces, "Print id and piece, one token per line");
+  cmd->add_flag("--jsonl", opt->jsonl, "Batch mode: each input line is a JSON string; print one line of ids per input line");
   return [opt]() -> int {
     auto tok = load_tokenizer(opt->model);
     if (!tok) return fail(tok.error().to_string());
+    if (opt->jsonl) {
+      std::string line;
+      size_t line_no = 0;
+      while (std::getline(std::cin, line)) {
+        ++line_no;
+        std::string text;
+        try {
+          text = nlohmann::json::parse(line).get<std::string>();
+        } catch (const nlohmann::json::exception& e) {
+          return fail("line " + std::to_string(line_no) + " is not a JSON string: " + e.what());
+        }
+        const auto ids = tok->encode(text, opt->special);
+        std::string out;
+        for (size_t i = 0; i < ids.size(); ++i) out += (i ? " " : "") + std::to_string(ids[i]);
+        std::cout << out << '\n';
+      }
+      return 0;
+    }
     const std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     const auto ids = tok->encode(input, opt->special);
     std::ostringstream out;
