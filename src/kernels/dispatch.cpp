@@ -1,0 +1,67 @@
+#include "kernels/kernels.h"
+#include "kernels/variants.h"
+
+namespace onprem::kernels {
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar: return "scalar";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kAvx512: return "avx512";
+  }
+  return "?";
+}
+
+bool cpu_supports(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar: return true;
+    case Isa::kAvx2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    case Isa::kAvx512:
+      return cpu_supports(Isa::kAvx2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  }
+  return false;
+}
+
+namespace {
+
+Kernels build(Isa isa) {
+  Kernels k;
+  k.isa = isa;
+  fill_scalar(k);
+  if (isa == Isa::kAvx2 || isa == Isa::kAvx512) fill_avx2(k);
+  if (isa == Isa::kAvx512) fill_avx512(k);
+  return k;
+}
+
+}  // namespace
+
+const Kernels* kernels_for(Isa isa) {
+  static const Kernels scalar = build(Isa::kScalar);
+  static const Kernels avx2 = build(Isa::kAvx2);
+  static const Kernels avx512 = build(Isa::kAvx512);
+  if (!cpu_supports(isa)) return nullptr;
+  switch (isa) {
+    case Isa::kScalar: return &scalar;
+    case Isa::kAvx2: return &avx2;
+    case Isa::kAvx512: return &avx512;
+  }
+  return nullptr;
+}
+
+const Kernels& best_kernels() {
+  static const Kernels* best = [] {
+    for (Isa isa : {Isa::kAvx512, Isa::kAvx2})
+      if (const Kernels* k = kernels_for(isa)) return k;
+    return kernels_for(Isa::kScalar);
+  }();
+  return *best;
+}
+
+int64_t act_bytes(core::GgmlType act_type, int64_t n) {
+  const auto info = core::ggml_type_info(static_cast<uint32_t>(act_type));
+  return info ? int64_t(core::ggml_row_bytes(*info, uint64_t(n))) : n * 4;
+}
+
+}  // namespace onprem::kernels

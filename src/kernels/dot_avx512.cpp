@@ -1,0 +1,226 @@
+// AVX-512 dot products: 16-wide FMA for f32 activations, VNNI (vpdpbusd) for int8 activations.
+// Compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni; called only when the CPU has them.
+#include <cstring>
+
+#include "core/half.h"
+#include "kernels/simd_avx2.h"
+#include "kernels/variants.h"
+#include "quant/blocks.h"
+
+namespace onprem::kernels {
+
+namespace {
+
+using namespace avx2;
+namespace q = quant;
+
+inline float half(uint16_t h) { return _cvtsh_ss(h); }
+
+float dot_f32(const void* w, const float* x, int64_t n) {
+  const float* a = static_cast<const float*>(w);
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(x + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(x + i + 16), s1);
+  }
+  for (; i < n; i += 16) {  // masked tail: lanes past n load zeros
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+    s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, x + i), s0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+template <bool kBf16>
+float dot_16bit(const void* w, const float* x, int64_t n) {
+  const uint16_t* a = static_cast<const uint16_t*>(w);
+  __m512 s0 = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+    const __m256i raw = _mm256_maskz_loadu_epi16(m, a + i);
+    const __m512 v = kBf16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16)) : _mm512_cvtph_ps(raw);
+    s0 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m, x + i), s0);
+  }
+  return _mm512_reduce_add_ps(s0);
+}
+
+// acc += scale · Σ codes_i x_i over 32 signed codes.
+inline __m512 fma_codes32(__m256i codes, const float* x, __m512 scale, __m512 acc) {
+  const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(codes)));
+  const __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(codes, 1)));
+  const __m512 s = _mm512_fmadd_ps(hi, _mm512_loadu_ps(x + 16), _mm512_mul_ps(lo, _mm512_loadu_ps(x)));
+  return _mm512_fmadd_ps(s, scale, acc);
+}
+
+float dot_q8_0_f32(const void* w, const float* x, int64_t n) {
+  const auto* b = static_cast<const q::BlockQ8_0*>(w);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n / 32; ++i, x += 32)
+    acc = fma_codes32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs)), x, _mm512_set1_ps(half(b[i].d)), acc);
+  return _mm512_reduce_add_ps(acc);
+}
+
+float dot_q4_0_f32(const void* w, const float* x, int64_t n) {
+  const auto* b = static_cast<const q::BlockQ4_0*>(w);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n / 32; ++i, x += 32) acc = fma_codes32(q4_0_codes(b[i].qs), x, _mm512_set1_ps(half(b[i].d)), acc);
+  return _mm512_reduce_add_ps(acc);
+}
+
+template <bool kFive>
+float dot_qk45_f32(const void* w, const float* x, int64_t n) {
+  const uint8_t* p = static_cast<const uint8_t*>(w);
+  const int64_t stride = kFive ? 176 : 144;
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n / 256; ++i, p += stride) {
+    uint16_t dh, mh;
+    std::memcpy(&dh, p, 2);
+    std::memcpy(&mh, p + 2, 2);
+    const float d = half(dh), dmin = half(mh);
+    const uint8_t* qs = p + (kFive ? 48 : 16);
+    const __m256i qh = kFive ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16)) : _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
+      for (int h = 0; h < 2; ++h) {
+        const int s = 2 * c + h;
+        uint8_t sc, m;
+        q::unpack_scale_min_k4(s, p + 4, &sc, &m);
+        const float* xs = x + 256 * i + 32 * s;
+        acc = fma_codes32(qk45_codes(raw, h, s, kFive, qh), xs, _mm512_set1_ps(d * sc), acc);
+        const __m512 xsum = _mm512_add_ps(_mm512_loadu_ps(xs), _mm512_loadu_ps(xs + 16));
+        acc = _mm512_fnmadd_ps(xsum, _mm512_set1_ps(dmin * m), acc);
+      }
+    }
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+float dot_q6_k_f32(const void* w, const float* x, int64_t n) {
+  const auto* b = static_cast<const q::BlockQ6_K*>(w);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n / 256; ++i) {
+    const float d = half(b[i].d);
+    for (int hf = 0; hf < 2; ++hf) {
+      __m256i codes[4];
+      q6_codes(b[i].ql + 64 * hf, b[i].qh + 32 * hf, codes);
+      const int8_t* S = b[i].scales + 8 * hf;
+      for (int j = 0; j < 4; ++j) {
+        const __m256i c = _mm256_sub_epi8(codes[j], _mm256_set1_epi8(32));
+        const float* xs = x + 256 * i + 128 * hf + 32 * j;
+        const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(c)));
+        const __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(c, 1)));
+        acc = _mm512_fmadd_ps(_mm512_mul_ps(lo, _mm512_loadu_ps(xs)), _mm512_set1_ps(d * S[2 * j]), acc);
+        acc = _mm512_fmadd_ps(_mm512_mul_ps(hi, _mm512_loadu_ps(xs + 16)), _mm512_set1_ps(d * S[2 * j + 1]), acc);
+      }
+    }
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+// ---- int8 activations with VNNI ----
+
+inline __m256i dpbusd(__m256i acc, __m256i u, __m256i s) { return _mm256_dpbusd_epi32(acc, u, s); }
+inline __m256i dot_s8s8(__m256i a, __m256i b) { return dpbusd(_mm256_setzero_si256(), _mm256_abs_epi8(a), _mm256_sign_epi8(b, a)); }
+
+float dot_q8_0_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockQ8_0*>(w);
+  const auto* b = static_cast<const q::BlockQ8_0*>(xq);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 32; ++i) {
+    const __m256i p = dot_s8s8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs)),
+                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs)));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(half(a[i].d) * half(b[i].d)), acc);
+  }
+  return hsum(acc);
+}
+
+float dot_q4_0_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockQ4_0*>(w);
+  const auto* b = static_cast<const q::BlockQ8_0*>(xq);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 32; ++i) {
+    const __m256i p = dot_s8s8(q4_0_codes(a[i].qs), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs)));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(half(a[i].d) * half(b[i].d)), acc);
+  }
+  return hsum(acc);
+}
+
+template <bool kFive>
+float dot_qk45_q8(const void* w, const void* xq, int64_t n) {
+  const uint8_t* p = static_cast<const uint8_t*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  const int64_t stride = kFive ? 176 : 144;
+  float total = 0;
+  for (int64_t i = 0; i < n / 256; ++i, p += stride) {
+    uint16_t dh, mh;
+    std::memcpy(&dh, p, 2);
+    std::memcpy(&mh, p + 2, 2);
+    const uint8_t* qs = p + (kFive ? 48 : 16);
+    const __m256i qh = kFive ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16)) : _mm256_setzero_si256();
+    __m256i isum = _mm256_setzero_si256();
+    int32_t mins = 0;
+    for (int c = 0; c < 4; ++c) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
+      for (int h = 0; h < 2; ++h) {
+        const int s = 2 * c + h;
+        uint8_t sc, m;
+        q::unpack_scale_min_k4(s, p + 4, &sc, &m);
+        const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 32 * s));
+        const __m256i part = dpbusd(_mm256_setzero_si256(), qk45_codes(raw, h, s, kFive, qh), xs);
+        isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(part, _mm256_set1_epi32(sc)));
+        mins += int32_t(m) * (b[i].bsums[2 * s] + b[i].bsums[2 * s + 1]);
+      }
+    }
+    total += b[i].d * (half(dh) * float(hsum_i32(isum)) - half(mh) * float(mins));
+  }
+  return total;
+}
+
+float dot_q6_k_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockQ6_K*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  float total = 0;
+  for (int64_t i = 0; i < n / 256; ++i) {
+    __m256i isum = _mm256_setzero_si256();
+    for (int hf = 0; hf < 2; ++hf) {
+      __m256i codes[4];
+      q6_codes(a[i].ql + 64 * hf, a[i].qh + 32 * hf, codes);
+      const int8_t* S = a[i].scales + 8 * hf;
+      for (int j = 0; j < 4; ++j) {
+        const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 128 * hf + 32 * j));
+        // dpbusd lanes 0-3 hold values 0-15 (scale S[2j]) and lanes 4-7 values 16-31 (S[2j+1]).
+        const __m256i part = dpbusd(_mm256_setzero_si256(), codes[j], xs);
+        const __m256i sc = _mm256_setr_epi32(S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1]);
+        isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(part, sc));
+      }
+    }
+    int32_t corr = 0;
+    for (int s = 0; s < 16; ++s) corr += int32_t(a[i].scales[s]) * b[i].bsums[s];
+    total += half(a[i].d) * b[i].d * float(hsum_i32(isum) - 32 * corr);
+  }
+  return total;
+}
+
+}  // namespace
+
+void fill_avx512_ops(Kernels& k);
+
+void fill_avx512(Kernels& k) {
+  using core::GgmlType;
+  auto set = [&](GgmlType t, DotF32Fn f, DotQ8Fn qf) {
+    auto& e = k.types[static_cast<uint32_t>(t)];
+    e.dot_f32 = f;
+    if (qf) e.dot_q8 = qf;
+  };
+  set(GgmlType::kF32, dot_f32, nullptr);
+  set(GgmlType::kF16, dot_16bit<false>, nullptr);
+  set(GgmlType::kBF16, dot_16bit<true>, nullptr);
+  set(GgmlType::kQ8_0, dot_q8_0_f32, dot_q8_0_q8);
+  set(GgmlType::kQ4_0, dot_q4_0_f32, dot_q4_0_q8);
+  set(GgmlType::kQ4_K, dot_qk45_f32<false>, dot_qk45_q8<false>);
+  set(GgmlType::kQ5_K, dot_qk45_f32<true>, dot_qk45_q8<true>);
+  set(GgmlType::kQ6_K, dot_q6_k_f32, dot_q6_k_q8);
+  fill_avx512_ops(k);
+}
+
+}  // namespace onprem::kernels

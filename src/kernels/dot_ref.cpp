@@ -1,0 +1,180 @@
+// Scalar reference dot products. They accumulate in double so that they are the most accurate
+// version; SIMD variants are held to tolerances derived from f32 rounding against these.
+#include <cstring>
+
+#include "core/half.h"
+#include "kernels/variants.h"
+#include "quant/blocks.h"
+#include "quant/dequant.h"
+#include "quant/quantize.h"
+
+namespace onprem::kernels {
+
+using core::fp16_to_f32;
+using core::GgmlType;
+namespace q = quant;
+
+namespace {
+
+// Weights × f32: decode one block at a time with the quant/ ground truth, then multiply.
+template <int kBlock, int kBytes, void (*Dequant)(const void*, float*, int64_t)>
+float dot_f32_blocked(const void* w, const float* x, int64_t n) {
+  const uint8_t* p = static_cast<const uint8_t*>(w);
+  float buf[kBlock];
+  double acc = 0;
+  for (int64_t b = 0; b < n / kBlock; ++b) {
+    Dequant(p + b * kBytes, buf, kBlock);
+    for (int i = 0; i < kBlock; ++i) acc += double(buf[i]) * x[b * kBlock + i];
+  }
+  return float(acc);
+}
+
+float dot_f32_f32(const void* w, const float* x, int64_t n) {
+  const float* a = static_cast<const float*>(w);
+  double acc = 0;
+  for (int64_t i = 0; i < n; ++i) acc += double(a[i]) * x[i];
+  return float(acc);
+}
+
+float dot_f16_f32(const void* w, const float* x, int64_t n) {
+  const uint16_t* a = static_cast<const uint16_t*>(w);
+  double acc = 0;
+  for (int64_t i = 0; i < n; ++i) acc += double(fp16_to_f32(a[i])) * x[i];
+  return float(acc);
+}
+
+float dot_bf16_f32(const void* w, const float* x, int64_t n) {
+  const uint16_t* a = static_cast<const uint16_t*>(w);
+  double acc = 0;
+  for (int64_t i = 0; i < n; ++i) acc += double(core::bf16_to_f32(a[i])) * x[i];
+  return float(acc);
+}
+
+// Weights × int8 activations: integer sums per (sub-)block, exact, then the float scales.
+float dot_q8_0_q8_0(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockQ8_0*>(w);
+  const auto* b = static_cast<const q::BlockQ8_0*>(xq);
+  double acc = 0;
+  for (int64_t i = 0; i < n / q::kQK; ++i) {
+    int sum = 0;
+    for (int j = 0; j < q::kQK; ++j) sum += a[i].qs[j] * b[i].qs[j];
+    acc += double(fp16_to_f32(a[i].d)) * fp16_to_f32(b[i].d) * sum;
+  }
+  return float(acc);
+}
+
+float dot_q4_0_q8_0(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockQ4_0*>(w);
+  const auto* b = static_cast<const q::BlockQ8_0*>(xq);
+  double acc = 0;
+  for (int64_t i = 0; i < n / q::kQK; ++i) {
+    int sum = 0;
+    for (int j = 0; j < 16; ++j)
+      sum += ((a[i].qs[j] & 0x0F) - 8) * b[i].qs[j] + ((a[i].qs[j] >> 4) - 8) * b[i].qs[j + 16];
+    acc += double(fp16_to_f32(a[i].d)) * fp16_to_f32(b[i].d) * sum;
+  }
+  return float(acc);
+}
+
+float dot_q4_k_q8_k(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockQ4_K*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  double acc = 0;
+  for (int64_t i = 0; i < n / q::kQKK; ++i) {
+    int64_t scaled = 0, mins = 0;
+    for (int c = 0; c < 4; ++c) {
+      for (int h = 0; h < 2; ++h) {
+        const int s = 2 * c + h;
+        uint8_t sc, m;
+        q::unpack_scale_min_k4(s, a[i].scales, &sc, &m);
+        int sum = 0;
+        for (int l = 0; l < 32; ++l) {
+          const int code = h ? (a[i].qs[32 * c + l] >> 4) : (a[i].qs[32 * c + l] & 0x0F);
+          sum += code * b[i].qs[32 * s + l];
+        }
+        scaled += int64_t(sc) * sum;
+        mins += int64_t(m) * (b[i].bsums[2 * s] + b[i].bsums[2 * s + 1]);
+      }
+    }
+    acc += double(b[i].d) * (double(fp16_to_f32(a[i].d)) * double(scaled) - double(fp16_to_f32(a[i].dmin)) * double(mins));
+  }
+  return float(acc);
+}
+
+float dot_q5_k_q8_k(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockQ5_K*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  double acc = 0;
+  for (int64_t i = 0; i < n / q::kQKK; ++i) {
+    int64_t scaled = 0, mins = 0;
+    for (int c = 0; c < 4; ++c) {
+      for (int h = 0; h < 2; ++h) {
+        const int s = 2 * c + h;
+        uint8_t sc, m;
+        q::unpack_scale_min_k4(s, a[i].scales, &sc, &m);
+        int sum = 0;
+        for (int l = 0; l < 32; ++l) {
+          const int lo = h ? (a[i].qs[32 * c + l] >> 4) : (a[i].qs[32 * c + l] & 0x0F);
+          const int code = lo + (((a[i].qh[l] >> s) & 1) << 4);
+          sum += code * b[i].qs[32 * s + l];
+        }
+        scaled += int64_t(sc) * sum;
+        mins += int64_t(m) * (b[i].bsums[2 * s] + b[i].bsums[2 * s + 1]);
+      }
+    }
+    acc += double(b[i].d) * (double(fp16_to_f32(a[i].d)) * double(scaled) - double(fp16_to_f32(a[i].dmin)) * double(mins));
+  }
+  return float(acc);
+}
+
+float dot_q6_k_q8_k(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockQ6_K*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  double acc = 0;
+  for (int64_t i = 0; i < n / q::kQKK; ++i) {
+    int8_t codes[256];
+    for (int half = 0; half < 2; ++half) {
+      const uint8_t* L = a[i].ql + 64 * half;
+      const uint8_t* H = a[i].qh + 32 * half;
+      int8_t* Q = codes + 128 * half;
+      for (int l = 0; l < 32; ++l) {
+        Q[l] = int8_t(((L[l] & 0x0F) | (((H[l] >> 0) & 3) << 4)) - 32);
+        Q[l + 32] = int8_t(((L[l + 32] & 0x0F) | (((H[l] >> 2) & 3) << 4)) - 32);
+        Q[l + 64] = int8_t(((L[l] >> 4) | (((H[l] >> 4) & 3) << 4)) - 32);
+        Q[l + 96] = int8_t(((L[l + 32] >> 4) | (((H[l] >> 6) & 3) << 4)) - 32);
+      }
+    }
+    int64_t sum = 0;
+    for (int s = 0; s < 16; ++s) {
+      int part = 0;
+      for (int l = 0; l < 16; ++l) part += codes[16 * s + l] * b[i].qs[16 * s + l];
+      sum += int64_t(a[i].scales[s]) * part;
+    }
+    acc += double(fp16_to_f32(a[i].d)) * b[i].d * double(sum);
+  }
+  return float(acc);
+}
+
+}  // namespace
+
+void fill_scalar(Kernels& k);
+void fill_scalar_ops(Kernels& k);
+
+void fill_scalar(Kernels& k) {
+  auto set = [&](GgmlType t, DotF32Fn f, DotQ8Fn qf, GgmlType act) {
+    k.types[static_cast<uint32_t>(t)] = TypeKernels{f, qf, act};
+  };
+  set(GgmlType::kF32, dot_f32_f32, nullptr, GgmlType::kF32);
+  set(GgmlType::kF16, dot_f16_f32, nullptr, GgmlType::kF32);
+  set(GgmlType::kBF16, dot_bf16_f32, nullptr, GgmlType::kF32);
+  set(GgmlType::kQ4_0, dot_f32_blocked<32, 18, q::dequantize_row_q4_0>, dot_q4_0_q8_0, GgmlType::kQ8_0);
+  set(GgmlType::kQ8_0, dot_f32_blocked<32, 34, q::dequantize_row_q8_0>, dot_q8_0_q8_0, GgmlType::kQ8_0);
+  set(GgmlType::kQ4_K, dot_f32_blocked<256, 144, q::dequantize_row_q4_k>, dot_q4_k_q8_k, GgmlType::kQ8_K);
+  set(GgmlType::kQ5_K, dot_f32_blocked<256, 176, q::dequantize_row_q5_k>, dot_q5_k_q8_k, GgmlType::kQ8_K);
+  set(GgmlType::kQ6_K, dot_f32_blocked<256, 210, q::dequantize_row_q6_k>, dot_q6_k_q8_k, GgmlType::kQ8_K);
+  k.quantize_q8_0 = q::quantize_row_q8_0;
+  k.quantize_q8_k = q::quantize_row_q8_k;
+  fill_scalar_ops(k);
+}
+
+}  // namespace onprem::kernels

@@ -1,0 +1,64 @@
+// The kernel table: every hot operation of the engine as a function pointer, one table per
+// instruction set. The scalar table is the reference the SIMD tables are tested against; the
+// engine takes the best table the CPU runs, chosen once at start (best_kernels()).
+//
+// Conventions for all kernels: n counts values; for quantised weights n is a multiple of the
+// type's block size. Weight rows are 2-byte aligned (as in GGUF data); activation pointers may
+// have any float alignment. Kernels are pure functions: no allocation, no globals, thread-safe.
+#pragma once
+
+#include <cstdint>
+
+#include "core/ggml_type.h"
+
+namespace onprem::kernels {
+
+enum class Isa { kScalar, kAvx2, kAvx512 };
+const char* isa_name(Isa isa);
+
+// w_row: one row of stored weights; x: n f32 activations.
+using DotF32Fn = float (*)(const void* w_row, const float* x, int64_t n);
+// xq: the same activations quantised to int8 blocks of act_type (Q8_0 or Q8_K).
+using DotQ8Fn = float (*)(const void* w_row, const void* xq, int64_t n);
+using QuantizeActFn = void (*)(const float* x, void* dst, int64_t n);
+
+struct TypeKernels {
+  DotF32Fn dot_f32 = nullptr;
+  DotQ8Fn dot_q8 = nullptr;  // nullptr for F32 / F16 / BF16 (their activations stay float)
+  core::GgmlType act_type = core::GgmlType::kF32;  // what dot_q8 expects: kQ8_0 or kQ8_K
+};
+
+struct Kernels {
+  Isa isa = Isa::kScalar;
+  // Indexed by ggml type id; entries with dot_f32 == nullptr are unsupported types.
+  TypeKernels types[40];
+  QuantizeActFn quantize_q8_0 = nullptr;  // llama.cpp's rounding (formats.md §3, model.md §12)
+  QuantizeActFn quantize_q8_k = nullptr;
+
+  // y = x / sqrt(mean(x^2) + eps) * w   (w may be null: no weight)
+  void (*rms_norm)(const float* x, const float* w, float* y, int64_t n, float eps) = nullptr;
+  // y = x / max(||x||, eps)
+  void (*l2_norm)(const float* x, float* y, int64_t n, float eps) = nullptr;
+  void (*silu)(const float* x, float* y, int64_t n) = nullptr;
+  // y = silu(g) * u
+  void (*swiglu)(const float* g, const float* u, float* y, int64_t n) = nullptr;
+  void (*sigmoid)(const float* x, float* y, int64_t n) = nullptr;
+  // ln(1 + e^x), x for x > 20 (llama.cpp's cut-off)
+  void (*softplus)(const float* x, float* y, int64_t n) = nullptr;
+  // y = exp(x - max) / sum
+  void (*softmax)(const float* x, float* y, int64_t n) = nullptr;
+
+  const TypeKernels& of(core::GgmlType t) const { return types[static_cast<uint32_t>(t)]; }
+};
+
+// The table of one instruction set; nullptr if this build or this CPU cannot run it.
+const Kernels* kernels_for(Isa isa);
+// The fastest table this CPU runs (chosen once, then constant).
+const Kernels& best_kernels();
+// What this CPU can run, scalar first.
+bool cpu_supports(Isa isa);
+
+// Bytes of quantised activations for n values of act_type.
+int64_t act_bytes(core::GgmlType act_type, int64_t n);
+
+}  // namespace onprem::kernels

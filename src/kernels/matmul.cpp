@@ -1,0 +1,62 @@
+#include "kernels/matmul.h"
+
+#include <algorithm>
+
+namespace onprem::kernels {
+
+int64_t MatrixView::row_bytes() const {
+  const auto info = core::ggml_type_info(static_cast<uint32_t>(type));
+  return int64_t(core::ggml_row_bytes(*info, uint64_t(n_cols)));
+}
+
+namespace {
+
+bool use_int8(const Kernels& k, const MatrixView& w, Activations acts) {
+  return acts == Activations::kInt8 && k.of(w.type).dot_q8 != nullptr;
+}
+
+// Quantises each of the n_tokens rows of X into consecutive activation rows.
+void quantize_rows(const Kernels& k, core::GgmlType act, const float* X, int64_t n_tokens, int64_t n, uint8_t* out) {
+  const QuantizeActFn qf = act == core::GgmlType::kQ8_K ? k.quantize_q8_k : k.quantize_q8_0;
+  const int64_t bytes = act_bytes(act, n);
+  for (int64_t t = 0; t < n_tokens; ++t) qf(X + t * n, out + t * bytes, n);
+}
+
+}  // namespace
+
+int64_t matmul_scratch_bytes(const Kernels& k, const MatrixView& w, int64_t n_tokens, Activations acts) {
+  if (!use_int8(k, w, acts)) return 0;
+  return n_tokens * act_bytes(k.of(w.type).act_type, w.n_cols);
+}
+
+void matvec(const Kernels& k, const MatrixView& w, const float* x, float* y, Activations acts, void* scratch,
+            core::ThreadPool* pool) {
+  matmat(k, w, x, 1, y, acts, scratch, pool);
+}
+
+void matmat(const Kernels& k, const MatrixView& w, const float* X, int64_t n_tokens, float* Y, Activations acts,
+            void* scratch, core::ThreadPool* pool) {
+  const TypeKernels& tk = k.of(w.type);
+  const int64_t rb = w.row_bytes(), n = w.n_cols;
+  const bool int8 = use_int8(k, w, acts);
+  uint8_t* xq = static_cast<uint8_t*>(scratch);
+  const int64_t xq_bytes = int8 ? act_bytes(tk.act_type, n) : 0;
+  if (int8) quantize_rows(k, tk.act_type, X, n_tokens, n, xq);
+  // Blocks of rows so that each weight row is read once and used for every token while it is in
+  // cache; threads take disjoint row ranges.
+  auto work = [&](size_t r0, size_t r1) {
+    constexpr size_t kRowBlock = 16;
+    for (size_t rb0 = r0; rb0 < r1; rb0 += kRowBlock) {
+      const size_t rb1 = std::min(r1, rb0 + kRowBlock);
+      for (int64_t t = 0; t < n_tokens; ++t)
+        for (size_t r = rb0; r < rb1; ++r) {
+          const uint8_t* row = w.data + int64_t(r) * rb;
+          Y[t * w.n_rows + int64_t(r)] = int8 ? tk.dot_q8(row, xq + t * xq_bytes, n) : tk.dot_f32(row, X + t * n, n);
+        }
+    }
+  };
+  if (pool) pool->parallel_for(size_t(w.n_rows), work);
+  else work(0, size_t(w.n_rows));
+}
+
+}  // namespace onprem::kernels

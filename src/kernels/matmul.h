@@ -1,0 +1,35 @@
+// Matrix-vector and matrix-matrix products over rows of stored weights, built on the dot
+// kernels of a table. Threads split the output rows; results do not depend on the thread count.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/ggml_type.h"
+#include "core/thread_pool.h"
+#include "kernels/kernels.h"
+
+namespace onprem::kernels {
+
+struct MatrixView {
+  const uint8_t* data = nullptr;  // n_rows rows of row_bytes each
+  core::GgmlType type = core::GgmlType::kF32;
+  int64_t n_cols = 0;             // values per row (the input dimension)
+  int64_t n_rows = 0;             // outputs
+  int64_t row_bytes() const;
+};
+
+enum class Activations { kFloat, kInt8 };  // kInt8: quantise x to Q8_0 / Q8_K first (llama.cpp's CPU path)
+
+// Bytes of scratch matvec / matmat need for n_tokens activation rows.
+int64_t matmul_scratch_bytes(const Kernels& k, const MatrixView& w, int64_t n_tokens, Activations acts);
+
+// y[r] = W[r] · x. scratch: matmul_scratch_bytes(..., 1, acts) bytes (unused for kFloat).
+void matvec(const Kernels& k, const MatrixView& w, const float* x, float* y, Activations acts, void* scratch,
+            core::ThreadPool* pool);
+
+// Y[t][r] = W[r] · X[t] for t < n_tokens; X is [n_tokens][n_cols], Y is [n_tokens][n_rows].
+void matmat(const Kernels& k, const MatrixView& w, const float* X, int64_t n_tokens, float* Y, Activations acts,
+            void* scratch, core::ThreadPool* pool);
+
+}  // namespace onprem::kernels

@@ -1,0 +1,154 @@
+// AVX-512 element-wise ops: 16 lanes, masked loads and stores for the tails.
+#include <immintrin.h>
+
+#include "kernels/variants.h"
+
+namespace onprem::kernels {
+
+namespace {
+
+inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1); }
+
+// e^x, same reduction and polynomial as the AVX2 version (simd_avx2.h), with scalef for 2^n.
+inline __m512 exp_ps(__m512 x) {
+  const __m512 lo = _mm512_set1_ps(-87.33654f);
+  const __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
+  x = _mm512_min_ps(_mm512_max_ps(x, lo), _mm512_set1_ps(100.0f));  // above 88.72 scalef overflows to +inf
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500E-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  // scalef computes p * 2^n without leaving the exponent range early; overflow gives +inf.
+  return _mm512_maskz_mov_ps(__mmask16(~under), _mm512_scalef_ps(p, n));
+}
+
+// ln(x) for x > 0: getexp / getmant split, then the Cephes logf polynomial.
+inline __m512 log_ps(__m512 x) {
+  __m512 e = _mm512_getexp_ps(x);                                   // floor(log2 x)
+  __m512 m = _mm512_getmant_ps(x, _MM_MANT_NORM_p5_1, _MM_MANT_SIGN_src);  // [0.5, 1)
+  e = _mm512_add_ps(e, _mm512_set1_ps(1.0f));
+  const __mmask16 small = _mm512_cmp_ps_mask(m, _mm512_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
+  e = _mm512_mask_sub_ps(e, small, e, _mm512_set1_ps(1.0f));
+  m = _mm512_add_ps(_mm512_sub_ps(m, _mm512_set1_ps(1.0f)), _mm512_maskz_mov_ps(small, m));
+  const __m512 z = _mm512_mul_ps(m, m);
+  __m512 p = _mm512_set1_ps(7.0376836292E-2f);
+  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(-1.1514610310E-1f));
+  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(1.1676998740E-1f));
+  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(-1.2420140846E-1f));
+  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(1.4249322787E-1f));
+  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(-1.6668057665E-1f));
+  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(2.0000714765E-1f));
+  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(-2.4999993993E-1f));
+  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(3.3333331174E-1f));
+  p = _mm512_mul_ps(_mm512_mul_ps(p, m), z);
+  p = _mm512_fmadd_ps(e, _mm512_set1_ps(-2.12194440e-4f), p);
+  p = _mm512_fnmadd_ps(z, _mm512_set1_ps(0.5f), p);
+  return _mm512_fmadd_ps(e, _mm512_set1_ps(0.693359375f), _mm512_add_ps(m, p));
+}
+
+inline __m512 sigmoid_v(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  return _mm512_div_ps(one, _mm512_add_ps(one, exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+}
+
+template <typename F>
+void map(const float* x, float* y, int64_t n, F f) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    _mm512_mask_storeu_ps(y + i, m, f(_mm512_maskz_loadu_ps(m, x + i)));
+  }
+}
+
+float sum_squares(const float* x, int64_t n) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __m512 v = _mm512_maskz_loadu_ps(tail_mask(n - i), x + i);
+    acc = _mm512_fmadd_ps(v, v, acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+void scale_mul(const float* x, const float* w, float* y, int64_t n, float r) {
+  const __m512 rv = _mm512_set1_ps(r);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), rv);
+    if (w) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, w + i));
+    _mm512_mask_storeu_ps(y + i, m, v);
+  }
+}
+
+void rms_norm_avx512(const float* x, const float* w, float* y, int64_t n, float eps) {
+  scale_mul(x, w, y, n, 1.0f / __builtin_sqrtf(sum_squares(x, n) / float(n) + eps));
+}
+
+void l2_norm_avx512(const float* x, float* y, int64_t n, float eps) {
+  const float norm = __builtin_sqrtf(sum_squares(x, n));
+  scale_mul(x, nullptr, y, n, 1.0f / (norm > eps ? norm : eps));
+}
+
+void silu_avx512(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](__m512 v) { return _mm512_mul_ps(v, sigmoid_v(v)); });
+}
+
+void sigmoid_avx512(const float* x, float* y, int64_t n) { map(x, y, n, sigmoid_v); }
+
+void swiglu_avx512(const float* g, const float* u, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512 v = _mm512_maskz_loadu_ps(m, g + i);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_mul_ps(v, sigmoid_v(v)), _mm512_maskz_loadu_ps(m, u + i)));
+  }
+}
+
+// ln(1 + t) for t in [0, 1], accurate for tiny t (see ops_avx2.cpp).
+inline __m512 log1p_small(__m512 t) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 u = _mm512_add_ps(one, t);
+  const __m512 um1 = _mm512_sub_ps(u, one);
+  const __m512 r = _mm512_div_ps(_mm512_mul_ps(log_ps(u), t), _mm512_max_ps(um1, _mm512_set1_ps(1e-30f)));
+  return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(um1, _mm512_setzero_ps(), _CMP_EQ_OQ), t);
+}
+
+void softplus_avx512(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](__m512 v) {
+    const __m512 t = exp_ps(_mm512_or_ps(v, _mm512_set1_ps(-0.0f)));  // e^-|x|, in (0, 1]
+    const __m512 r = _mm512_add_ps(_mm512_max_ps(v, _mm512_setzero_ps()), log1p_small(t));
+    return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(v, _mm512_set1_ps(20.0f), _CMP_GT_OQ), v);
+  });
+}
+
+void softmax_avx512(const float* x, float* y, int64_t n) {
+  if (n <= 0) return;
+  __m512 mx = _mm512_set1_ps(-__builtin_inff());
+  for (int64_t i = 0; i < n; i += 16) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(mx, tail_mask(n - i), x + i));
+  const __m512 mv = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512 e = _mm512_maskz_mov_ps(m, exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mv)));
+    _mm512_mask_storeu_ps(y + i, m, e);
+    acc = _mm512_add_ps(acc, e);
+  }
+  scale_mul(y, nullptr, y, n, 1.0f / _mm512_reduce_add_ps(acc));
+}
+
+}  // namespace
+
+void fill_avx512_ops(Kernels& k) {
+  k.rms_norm = rms_norm_avx512;
+  k.l2_norm = l2_norm_avx512;
+  k.silu = silu_avx512;
+  k.swiglu = swiglu_avx512;
+  k.sigmoid = sigmoid_avx512;
+  k.softplus = softplus_avx512;
+  k.softmax = softmax_avx512;
+}
+
+}  // namespace onprem::kernels

@@ -1,0 +1,66 @@
+// Scalar reference element-wise ops, in the precision llama.cpp's CPU backend uses (sums of
+// squares in double, expf for the transcendental functions).
+#include <cmath>
+
+#include "kernels/variants.h"
+
+namespace onprem::kernels {
+
+namespace {
+
+void rms_norm_ref(const float* x, const float* w, float* y, int64_t n, float eps) {
+  double ss = 0;
+  for (int64_t i = 0; i < n; ++i) ss += double(x[i]) * x[i];
+  const float r = float(1.0 / std::sqrt(ss / double(n) + double(eps)));
+  for (int64_t i = 0; i < n; ++i) y[i] = w ? (x[i] * r) * w[i] : x[i] * r;
+}
+
+void l2_norm_ref(const float* x, float* y, int64_t n, float eps) {
+  double ss = 0;
+  for (int64_t i = 0; i < n; ++i) ss += double(x[i]) * x[i];
+  const float r = float(1.0 / std::fmax(std::sqrt(ss), double(eps)));
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * r;
+}
+
+void silu_ref(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] / (1.0f + std::exp(-x[i]));
+}
+
+void swiglu_ref(const float* g, const float* u, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+void sigmoid_ref(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + std::exp(-x[i]));
+}
+
+void softplus_ref(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 20.0f ? x[i] : std::log1p(std::exp(x[i]));
+}
+
+void softmax_ref(const float* x, float* y, int64_t n) {
+  if (n <= 0) return;
+  float mx = x[0];
+  for (int64_t i = 1; i < n; ++i) mx = std::fmax(mx, x[i]);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    y[i] = std::exp(x[i] - mx);
+    sum += y[i];
+  }
+  const float inv = float(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+}
+
+}  // namespace
+
+void fill_scalar_ops(Kernels& k) {
+  k.rms_norm = rms_norm_ref;
+  k.l2_norm = l2_norm_ref;
+  k.silu = silu_ref;
+  k.swiglu = swiglu_ref;
+  k.sigmoid = sigmoid_ref;
+  k.softplus = softplus_ref;
+  k.softmax = softmax_ref;
+}
+
+}  // namespace onprem::kernels

@@ -1,0 +1,113 @@
+// Internal helpers for the AVX2 kernels. Included only by files compiled with -mavx2 -mfma -mf16c;
+// everything is `static inline` so no symbol can leak into code built for another ISA.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace onprem::kernels::avx2 {
+
+static inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+static inline int32_t hsum_i32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// Eight int8 (the low 8 bytes of v) as floats.
+static inline __m256 i8x8_to_f32(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
+
+// e^x to about 2 ulp (Cephes-style: x = n ln2 + r, polynomial for e^r). Inputs below -87.3
+// give 0 and above 88.7 give +inf, like expf's overflow.
+static inline __m256 exp_ps(__m256 x) {
+  const __m256 hi = _mm256_set1_ps(88.7228f), lo = _mm256_set1_ps(-87.33654f);
+  const __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+  const __m256 over = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);
+  x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500E-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  // 2^n: n in [-126, 128]; split to stay in the normal range at both ends.
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+  const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
+  const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
+  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  y = _mm256_andnot_ps(under, y);
+  return _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), over);
+}
+
+// ln(x) for x > 0 (Cephes logf: mantissa in [sqrt(1/2), sqrt(2)), polynomial of degree 9).
+static inline __m256 log_ps(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256i xi = _mm256_castps_si256(x);
+  __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(xi, 23), _mm256_set1_epi32(126)));
+  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(xi, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x3F000000)));
+  const __m256 small = _mm256_cmp_ps(m, _mm256_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
+  e = _mm256_sub_ps(e, _mm256_and_ps(one, small));
+  m = _mm256_add_ps(_mm256_sub_ps(m, one), _mm256_and_ps(m, small));
+  const __m256 z = _mm256_mul_ps(m, m);
+  __m256 p = _mm256_set1_ps(7.0376836292E-2f);
+  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-1.1514610310E-1f));
+  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(1.1676998740E-1f));
+  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-1.2420140846E-1f));
+  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(1.4249322787E-1f));
+  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-1.6668057665E-1f));
+  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(2.0000714765E-1f));
+  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-2.4999993993E-1f));
+  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(3.3333331174E-1f));
+  p = _mm256_mul_ps(_mm256_mul_ps(p, m), z);
+  p = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), p);
+  p = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), p);
+  __m256 y = _mm256_add_ps(m, p);
+  return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), y);
+}
+
+// Q4_0 codes of one block as signed bytes in value order (low nibbles first).
+static inline __m256i q4_0_codes(const uint8_t* qs) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i m = _mm_set1_epi8(0x0F);
+  const __m256i both = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), m), _mm_and_si128(raw, m));
+  return _mm256_sub_epi8(both, _mm256_set1_epi8(8));
+}
+
+// The four 32-byte code vectors (0..63, not yet re-centred) of one Q6_K half.
+static inline void q6_codes(const uint8_t* L, const uint8_t* H, __m256i out[4]) {
+  const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(L));
+  const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(L + 32));
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(H));
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
+  out[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m2));
+  out[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m2));
+  out[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(h, m2));
+  out[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(h, 2), m2));
+}
+
+// Codes (0..15, or 0..31 with the fifth bit) of Q4_K / Q5_K sub-block s = 2c + h, from the 32
+// bytes `raw` of group c and, for Q5_K, the 32 bytes of high bits.
+static inline __m256i qk45_codes(__m256i raw, int h, int s, bool five, __m256i qh) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  __m256i codes = h ? _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4) : _mm256_and_si256(raw, m4);
+  if (five) {
+    const __m256i bit = _mm256_set1_epi8(char(1 << s));
+    codes = _mm256_or_si256(codes, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), _mm256_set1_epi8(16)));
+  }
+  return codes;
+}
+
+}  // namespace onprem::kernels::avx2

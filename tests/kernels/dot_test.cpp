@@ -1,0 +1,110 @@
+// Every dot kernel of every table this CPU runs, against the scalar reference, over swept lengths,
+// block counts and misaligned pointers. Tolerances follow from f32 rounding: a sum of n products
+// kept in f32 is within about n * 2^-24 * Σ|w_i x_i| of the exact (double) value.
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "kernel_test_util.h"
+#include "quant/dequant.h"
+
+namespace onprem::kernels {
+namespace {
+
+using core::GgmlType;
+using namespace test;
+
+const GgmlType kTypes[] = {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ4_0,
+                           GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
+
+// Σ|w_i x_i| plus, for Q4_K/Q5_K, Σ|dmin·m·x_i| (the two terms can cancel).
+double magnitude(GgmlType t, const uint8_t* row, const float* x, int64_t n) {
+  std::vector<float> w(static_cast<size_t>(n));
+  quant::dequantizer(t)(row, w.data(), n);
+  double m = 0;
+  for (int64_t i = 0; i < n; ++i) m += std::fabs(double(w[size_t(i)]) * x[i]);
+  if (t == GgmlType::kQ4_K || t == GgmlType::kQ5_K) {
+    const int bb = t == GgmlType::kQ4_K ? 144 : 176;
+    std::vector<uint8_t> mins(row, row + n / 256 * bb);
+    for (int64_t b = 0; b < n / 256; ++b) mins[size_t(b * bb)] = mins[size_t(b * bb + 1)] = 0;  // d = 0: only -dmin·m left
+    quant::dequantizer(t)(mins.data(), w.data(), n);
+    for (int64_t i = 0; i < n; ++i) m += std::fabs(double(w[size_t(i)]) * x[i]);
+  }
+  return m;
+}
+
+std::vector<int64_t> lengths(GgmlType t) {
+  const int64_t bs = core::ggml_type_info(uint32_t(t))->block_size;
+  std::vector<int64_t> out;
+  if (bs == 1) {
+    for (int64_t n = 0; n <= 72; ++n) out.push_back(n);  // 0 .. 2x the widest lanes + tails
+    for (int64_t n : {100, 255, 1000, 4097}) out.push_back(n);
+  } else {
+    for (int64_t b = 1; b <= 9; ++b) out.push_back(b * bs);
+    out.push_back(17 * bs);
+  }
+  return out;
+}
+
+TEST(Dot, F32ActivationsMatchTheReference) {
+  const Kernels& ref = *kernels_for(Isa::kScalar);
+  std::mt19937 rng(1);
+  int checked = 0;
+  for (const Kernels* k : runnable_tables()) {
+    for (GgmlType t : kTypes) {
+      for (int64_t n : lengths(t)) {
+        for (int mis = 0; mis < 4; ++mis) {
+          // Weights shifted by 2 bytes (their alignment contract), activations by `mis` floats.
+          auto row = random_row(t, n, rng);
+          std::vector<uint8_t> wbuf(row.size() + 2 * size_t(mis) + 2);
+          std::memcpy(wbuf.data() + 2 * mis, row.data(), row.size());
+          const auto xv = random_floats(n + mis, rng);
+          const float* x = xv.data() + mis;
+          const float want = ref.of(t).dot_f32(row.data(), x, n);
+          const float got = k->of(t).dot_f32(wbuf.data() + 2 * mis, x, n);
+          const double tol = double(n + 64) * kU * magnitude(t, row.data(), x, n) + 1e-30;
+          ASSERT_LE(std::fabs(double(got) - want), tol)
+              << isa_name(k->isa) << " " << core::ggml_type_info(uint32_t(t))->name << " n=" << n << " mis=" << mis;
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 1000);
+}
+
+TEST(Dot, Int8ActivationsMatchTheReference) {
+  const Kernels& ref = *kernels_for(Isa::kScalar);
+  std::mt19937 rng(2);
+  for (const Kernels* k : runnable_tables()) {
+    for (GgmlType t : kTypes) {
+      const TypeKernels& tk = k->of(t);
+      if (!ref.of(t).dot_q8) continue;
+      ASSERT_NE(tk.dot_q8, nullptr);
+      for (int64_t n : lengths(t)) {
+        for (int mis = 0; mis < 2; ++mis) {
+          auto row = random_row(t, n, rng);
+          std::vector<uint8_t> wbuf(row.size() + 2);
+          std::memcpy(wbuf.data() + 2 * mis, row.data(), row.size());
+          const auto x = random_floats(n, rng);
+          std::vector<uint8_t> xq(size_t(act_bytes(tk.act_type, n)) + 4);
+          (tk.act_type == GgmlType::kQ8_K ? ref.quantize_q8_k : ref.quantize_q8_0)(x.data(), xq.data(), n);
+          std::vector<float> xd(static_cast<size_t>(n));
+          quant::dequantizer(tk.act_type)(xq.data(), xd.data(), n);
+          const float want = ref.of(t).dot_q8(row.data(), xq.data(), n);
+          const float got = tk.dot_q8(wbuf.data() + 2 * mis, xq.data(), n);
+          const double tol = double(n / 32 + 16) * 2 * kU * magnitude(t, row.data(), xd.data(), n) + 1e-30;
+          ASSERT_LE(std::fabs(double(got) - want), tol)
+              << isa_name(k->isa) << " " << core::ggml_type_info(uint32_t(t))->name << " n=" << n;
+          // And the int8 path approximates the float path (activation rounding only: each x_i
+          // moves by at most half a step of its block scale).
+          const float exact = ref.of(t).dot_f32(row.data(), x.data(), n);
+          EXPECT_LE(std::fabs(double(got) - exact), 0.02 * magnitude(t, row.data(), x.data(), n) + 1e-6);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace onprem::kernels

@@ -1,0 +1,56 @@
+// Shared test helpers: the tables this machine runs, and random rows of each stored type.
+#pragma once
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/half.h"
+#include "kernels/kernels.h"
+#include "quant/blocks.h"
+
+namespace onprem::kernels::test {
+
+inline std::vector<const Kernels*> runnable_tables() {
+  std::vector<const Kernels*> out;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512})
+    if (const Kernels* k = kernels_for(isa)) out.push_back(k);
+  return out;
+}
+
+inline constexpr double kU = 1.0 / 16777216.0;  // f32 unit roundoff, 2^-24
+
+// Random bytes for n values of type t, with every scale field set to a sane finite value.
+inline std::vector<uint8_t> random_row(core::GgmlType t, int64_t n, std::mt19937& rng) {
+  const auto info = *core::ggml_type_info(uint32_t(t));
+  std::vector<uint8_t> row(core::ggml_row_bytes(info, uint64_t(n)));
+  for (auto& b : row) b = uint8_t(rng());
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f), pos(0.001f, 0.05f);
+  const size_t nb = size_t(n) / info.block_size, bb = info.block_bytes;
+  auto put_half = [&](size_t at, float v) {
+    const uint16_t h = core::f32_to_fp16(v);
+    std::memcpy(row.data() + at, &h, 2);
+  };
+  for (size_t b = 0; b < nb; ++b) {
+    const size_t o = b * bb;
+    switch (t) {
+      case core::GgmlType::kF32: { const float v = u(rng); std::memcpy(row.data() + o, &v, 4); break; }
+      case core::GgmlType::kF16: put_half(o, u(rng)); break;
+      case core::GgmlType::kBF16: { const uint16_t h = core::f32_to_bf16(u(rng)); std::memcpy(row.data() + o, &h, 2); break; }
+      case core::GgmlType::kQ4_0: case core::GgmlType::kQ8_0: put_half(o, pos(rng)); break;
+      case core::GgmlType::kQ4_K: case core::GgmlType::kQ5_K: put_half(o, pos(rng)), put_half(o + 2, pos(rng)); break;
+      case core::GgmlType::kQ6_K: put_half(o + 208, pos(rng)); break;
+      default: break;
+    }
+  }
+  return row;
+}
+
+inline std::vector<float> random_floats(int64_t n, std::mt19937& rng, float scale = 1.0f) {
+  std::normal_distribution<float> nd(0.0f, scale);
+  std::vector<float> x(static_cast<size_t>(n));
+  for (auto& v : x) v = nd(rng);
+  return x;
+}
+
+}  // namespace onprem::kernels::test
