@@ -1,0 +1,108 @@
+// Matrix-vector kernels of every stored type and instruction set, reported as achieved weight
+// bytes/s and as a fraction of the read bandwidth this program measures first, with the same
+// thread count. Run: ./build/kernels_bench [--benchmark_filter=...]
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <random>
+#include <vector>
+
+#include "core/half.h"
+#include "kernels/bandwidth.h"
+#include "kernels/kernels.h"
+#include "kernels/matmul.h"
+
+namespace {
+
+using namespace onprem;
+using core::GgmlType;
+
+std::map<int, double> g_bandwidth;  // threads -> bytes/s
+
+constexpr int64_t kCols = 4096;
+constexpr int64_t kWeightBytes = int64_t(256) << 20;  // far beyond the caches
+
+std::vector<uint8_t> random_matrix(GgmlType t, int64_t rows) {
+  const auto info = *core::ggml_type_info(uint32_t(t));
+  const int64_t rb = int64_t(core::ggml_row_bytes(info, kCols));
+  std::vector<uint8_t> w(size_t(rb * rows));
+  std::mt19937 rng(1);
+  for (size_t i = 0; i < w.size(); i += 4) {
+    const uint32_t v = rng();
+    std::memcpy(w.data() + i, &v, std::min<size_t>(4, w.size() - i));
+  }
+  // Sane scales so the numbers stay finite (the speed does not depend on them).
+  const uint16_t h = core::f32_to_fp16(0.01f);
+  for (int64_t b = 0; b < int64_t(w.size()) / int64_t(info.block_bytes); ++b) {
+    uint8_t* p = w.data() + b * info.block_bytes;
+    switch (t) {
+      case GgmlType::kF32: { const float f = 0.5f; std::memcpy(p, &f, 4); break; }
+      case GgmlType::kF16: case GgmlType::kQ4_0: case GgmlType::kQ8_0: std::memcpy(p, &h, 2); break;
+      case GgmlType::kBF16: { const uint16_t b16 = core::f32_to_bf16(0.5f); std::memcpy(p, &b16, 2); break; }
+      case GgmlType::kQ4_K: case GgmlType::kQ5_K: std::memcpy(p, &h, 2), std::memcpy(p + 2, &h, 2); break;
+      case GgmlType::kQ6_K: std::memcpy(p + 208, &h, 2); break;
+      default: break;
+    }
+  }
+  return w;
+}
+
+void BM_Matvec(benchmark::State& state, GgmlType type, kernels::Isa isa, kernels::Activations acts, int threads) {
+  const kernels::Kernels* k = kernels::kernels_for(isa);
+  if (!k) {
+    state.SkipWithError("ISA not supported by this CPU");
+    return;
+  }
+  const auto info = *core::ggml_type_info(uint32_t(type));
+  const int64_t rows = kWeightBytes / int64_t(core::ggml_row_bytes(info, kCols));
+  const auto w = random_matrix(type, rows);
+  kernels::MatrixView mv{w.data(), type, kCols, rows};
+  std::vector<float> x(kCols, 0.25f), y(static_cast<size_t>(rows));
+  std::vector<uint8_t> scratch(size_t(kernels::matmul_scratch_bytes(*k, mv, 1, acts)) + 1);
+  core::ThreadPool pool(threads);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    kernels::matvec(*k, mv, x.data(), y.data(), acts, scratch.data(), &pool);
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double bytes = double(w.size());
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(bytes));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  state.counters["GB/s"] = bytes * double(state.iterations()) / seconds / 1e9;
+  state.counters["bw_fraction"] = bytes * double(state.iterations()) / seconds / g_bandwidth[threads];
+}
+
+void register_all() {
+  const GgmlType types[] = {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0,
+                            GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
+  for (int threads : {1, 2})
+    for (kernels::Isa isa : {kernels::Isa::kScalar, kernels::Isa::kAvx2, kernels::Isa::kAvx512})
+      for (GgmlType t : types)
+        for (kernels::Activations acts : {kernels::Activations::kFloat, kernels::Activations::kInt8}) {
+          const bool int8 = acts == kernels::Activations::kInt8;
+          if (int8 && (t == GgmlType::kF32 || t == GgmlType::kF16 || t == GgmlType::kBF16)) continue;
+          if (isa == kernels::Isa::kScalar && threads > 1) continue;
+          const std::string name = std::string("matvec/") + std::string(core::ggml_type_info(uint32_t(t))->name) + "/" +
+                                   (int8 ? "int8" : "f32") + "/" + kernels::isa_name(isa) + "/threads:" + std::to_string(threads);
+          benchmark::RegisterBenchmark(name.c_str(), BM_Matvec, t, isa, acts, threads)->Unit(benchmark::kMillisecond)->UseRealTime();
+        }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int threads : {1, 2}) {
+    core::ThreadPool pool(threads);
+    const auto bw = kernels::measure_read_bandwidth(pool);
+    g_bandwidth[threads] = bw.bytes_per_second;
+    std::printf("machine read bandwidth, %d thread%s: %.1f GB/s\n", threads, threads > 1 ? "s" : "", bw.bytes_per_second / 1e9);
+  }
+  benchmark::Initialize(&argc, argv);
+  register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
