@@ -172,7 +172,7 @@ void fill_scalar(Kernels& k) {
   set(GgmlType::kQ4_K, dot_f32_blocked<256, 144, q::dequantize_row_q4_k>, dot_q4_k_q8_k, GgmlType::kQ8_K);
   set(GgmlType::kQ5_K, dot_f32_blocked<256, 176, q::dequantize_row_q5_k>, dot_q5_k_q8_k, GgmlType::kQ8_K);
   set(GgmlType::kQ6_K, dot_f32_blocked<256, 210, q::dequantize_row_q6_k>, dot_q6_k_q8_k, GgmlType::kQ8_K);
-  k.quantize_q8_0 = q::quantize_row_q8_0;
+  k.quantize_q8_0 = q::quantize_row_q8_0_act;
   k.quantize_q8_k = q::quantize_row_q8_k;
   fill_scalar_ops(k);
 }

@@ -59,6 +59,19 @@ core::Error bad(const std::string& what) {
 
 core::Status validate(const ModelConfig& c) {
   auto s = [](uint32_t v) { return std::to_string(v); };
+  // Upper bounds far above any real model, so that nothing is ever sized by a hostile value
+  // (the tensor table and the layer kinds are allocated from these counts).
+  struct Limit {
+    const char* key;
+    uint32_t value, max;
+  };
+  for (const Limit& l : {Limit{"block_count", c.n_layer, 4096}, Limit{"embedding_length", c.n_embd, 1u << 20},
+                         Limit{"attention.head_count", c.n_head, 4096}, Limit{"attention.head_count_kv", c.n_head_kv, 4096},
+                         Limit{"expert_count", c.n_expert, 65536}, Limit{"ssm.time_step_rank", c.ssm_dt_rank, 65536},
+                         Limit{"ssm.group_count", c.ssm_n_group, 65536}, Limit{"feed_forward_length", c.n_ff, 1u << 24},
+                         Limit{"expert_feed_forward_length", c.n_ff_exp, 1u << 24}}) {
+    if (l.value > l.max) return bad(std::string(l.key) + " " + s(l.value) + " is above the supported maximum " + s(l.max));
+  }
   if (c.n_layer == 0 || c.n_nextn >= c.n_layer) return bad("block_count " + s(c.n_layer) + " with " + s(c.n_nextn) + " MTP layers");
   if (c.n_embd == 0 || c.n_vocab == 0) return bad("embedding_length and the vocabulary must be non-zero");
   if (c.n_head == 0 || c.n_head_kv == 0 || c.n_head % c.n_head_kv != 0)
@@ -69,7 +82,9 @@ core::Status validate(const ModelConfig& c) {
     return bad("ssm.time_step_rank " + s(c.ssm_dt_rank) + " is not a multiple of ssm.group_count " + s(c.ssm_n_group));
   if (c.ssm_d_state == 0 || c.ssm_d_inner != c.ssm_dt_rank * c.ssm_d_state)
     return bad("ssm.inner_size " + s(c.ssm_d_inner) + " != time_step_rank " + s(c.ssm_dt_rank) + " x state_size " + s(c.ssm_d_state));
-  if (c.ssm_conv_kernel < 1 || c.ssm_conv_kernel > 16) return bad("ssm.conv_kernel " + s(c.ssm_conv_kernel) + " outside 1..16");
+  if (c.head_dim > 512 || c.ssm_d_state > 512)
+    return bad("head sizes above 512 are not supported (attention " + s(c.head_dim) + ", DeltaNet " + s(c.ssm_d_state) + ")");
+  if (c.ssm_conv_kernel < 2 || c.ssm_conv_kernel > 16) return bad("ssm.conv_kernel " + s(c.ssm_conv_kernel) + " outside 2..16");
   if (c.recurrent.size() != c.n_main()) return bad("layer kinds do not cover every layer");
   if (c.is_moe()) {
     if (c.n_expert == 0 || c.n_expert_used == 0 || c.n_expert_used > c.n_expert)
@@ -117,6 +132,8 @@ core::Expected<ModelConfig> load_config(const gguf::File& file) {
     c.n_ff = r.u32("feed_forward_length");
   }
   if (!err.message.empty()) return err;
+  if (c.n_layer > 4096 || c.n_nextn >= c.n_layer)
+    return bad("block_count " + std::to_string(c.n_layer) + " with " + std::to_string(c.n_nextn) + " MTP layers");
   if (v_len != c.head_dim)
     return bad("attention.value_length " + std::to_string(v_len) + " != key_length " + std::to_string(c.head_dim));
   if (const gguf::Value* sec = file.find(r.prefix + "rope.dimension_sections")) {

@@ -103,6 +103,17 @@ void quantize_row_q8_0(const float* x, void* dst, int64_t n) {
   }
 }
 
+void quantize_row_q8_0_act(const float* x, void* dst, int64_t n) {
+  BlockQ8_0* b = static_cast<BlockQ8_0*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float amax = 0;
+    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
+    const float id = amax != 0 ? 127.0f / amax : 0.0f;
+    b[i].d = f32_to_fp16(amax / 127.0f);
+    for (int j = 0; j < kQK; ++j) b[i].qs[j] = int8_t(nearest(x[j] * id));
+  }
+}
+
 void quantize_row_q4_k(const float* x, void* dst, int64_t n) {
   BlockQ4_K* b = static_cast<BlockQ4_K*>(dst);
   for (int64_t i = 0; i < n / kQKK; ++i, x += kQKK) {

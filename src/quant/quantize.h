@@ -15,6 +15,9 @@ void quantize_row_q8_0(const float* x, void* dst, int64_t n);
 void quantize_row_q4_k(const float* x, void* dst, int64_t n);
 void quantize_row_q6_k(const float* x, void* dst, int64_t n);
 void quantize_row_q8_k(const float* x, void* dst, int64_t n);
+// Activations to Q8_0 as llama.cpp's x86 SIMD path does it (multiply by 127/amax, round half to
+// even), which differs from the scalar form above in the last bit of some codes.
+void quantize_row_q8_0_act(const float* x, void* dst, int64_t n);
 
 using QuantizeFn = void (*)(const float*, void*, int64_t);
 // nullptr for types we cannot produce (F32 is a plain copy and also supported).

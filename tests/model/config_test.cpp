@@ -86,6 +86,13 @@ TEST(Config, ClearErrorsForMissingAndInconsistentKeys) {
   EXPECT_NE(e.message.find("inner_size"), std::string::npos);
   e = config_error(tiny_with([](ModelConfig& c) { c.n_rot = 100; }));
   EXPECT_NE(e.message.find("rope.dimension_count"), std::string::npos);
+  // Found by the fuzzer: a huge block_count must be refused before anything is sized by it.
+  e = config_error(tiny_with([](ModelConfig& c) { c.n_layer = 4000000000u; }));
+  EXPECT_NE(e.message.find("block_count"), std::string::npos);
+  e = config_error(tiny_with([](ModelConfig& c) { c.n_expert = 1u << 30; c.arch = Arch::kQwen35Moe; c.n_expert_used = 1; c.n_ff_exp = 8; }));
+  EXPECT_NE(e.message.find("expert_count"), std::string::npos);
+  e = config_error(tiny_with([](ModelConfig& c) { c.n_rot = 100; }));
+  EXPECT_NE(e.message.find("rope.dimension_count"), std::string::npos);
   // A key with the wrong type names the key and both types.
   gguf::Writer w;
   auto good = tiny_with([](ModelConfig&) {});

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   add(add_tokenize);
   add(add_detokenize);
   add(add_vocab_from_hf);
+  add(add_logits);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

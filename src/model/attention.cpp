@@ -1,0 +1,94 @@
+// Gated full attention (model.md §6): query + gate split per head, per-head q/k RMSNorm, partial
+// NEOX RoPE with the interleaved M-RoPE section rule, causal GQA over the KV cache, sigmoid gate.
+#include <cmath>
+#include <cstring>
+
+#include "model/layers.h"
+
+namespace onprem::model {
+
+namespace {
+
+// Rotates the first n_rot dims of one head in NEOX pairing (j with j + n_rot/2). Pairs outside
+// every M-RoPE section turn with position 0, as llama.cpp's IMRoPE does (text: t = h = w = pos).
+void rope_neox(float* x, int64_t pos, const ModelConfig& c) {
+  const int half = int(c.n_rot / 2);
+  const auto& sec = c.rope_sections;
+  const int sect_dims = sec[0] + sec[1] + sec[2] + sec[3];
+  const float theta_scale = std::pow(c.rope_theta, -2.0f / float(c.n_rot));
+  float theta = float(pos);
+  for (int j = 0; j < half; ++j, theta *= theta_scale) {
+    bool covered = true;
+    if (sect_dims > 0) {
+      const int sector = j % sect_dims;
+      covered = (sector % 3 == 0 && sector < 3 * sec[0]) || (sector % 3 == 1 && sector < 3 * sec[1]) ||
+                (sector % 3 == 2 && sector < 3 * sec[2]);
+    }
+    const float th = covered ? theta : 0.0f;
+    const float cs = std::cos(th), sn = std::sin(th);
+    const float x0 = x[j], x1 = x[j + half];
+    x[j] = x0 * cs - x1 * sn;
+    x[j + half] = x0 * sn + x1 * cs;
+  }
+}
+
+}  // namespace
+
+void attention_block(const LayerContext& c, int il, SequenceState& s, const float* a, int64_t T, float* out) {
+  const ModelConfig& cfg = c.m.config;
+  const LayerWeights& L = c.m.layers[size_t(il)];
+  const int64_t D = cfg.head_dim, Hq = cfg.n_head, Hkv = cfg.n_head_kv, group = Hq / Hkv;
+  float* qg = c.ws.t0.data();  // [T][Hq][2D]: query then gate, per head
+  float* kx = c.ws.t1.data();  // [T][Hkv*D]
+  float* vx = c.ws.t2.data();  // [T][Hkv*D]
+  float* o = c.ws.t3.data();   // [T][Hq*D]
+  c.matmul(L.wq.view, a, T, qg);
+  c.matmul(L.wk.view, a, T, kx);
+  c.matmul(L.wv.view, a, T, vx);
+  // Norm + RoPE, then append K and V to the cache at their positions.
+  for (int64_t t = 0; t < T; ++t) {
+    const int64_t pos = s.n_past + t;
+    for (int64_t h = 0; h < Hq; ++h) {
+      float* q = qg + (t * Hq + h) * 2 * D;
+      c.k.rms_norm(q, L.q_norm.data(), q, D, cfg.rms_eps);
+      rope_neox(q, pos, cfg);
+    }
+    float* kc = s.k[size_t(il)].data() + pos * Hkv * D;
+    float* vc = s.v[size_t(il)].data() + pos * Hkv * D;
+    for (int64_t h = 0; h < Hkv; ++h) {
+      c.k.rms_norm(kx + (t * Hkv + h) * D, L.k_norm.data(), kc + h * D, D, cfg.rms_eps);
+      rope_neox(kc + h * D, pos, cfg);
+    }
+    std::memcpy(vc, vx + t * Hkv * D, size_t(Hkv * D) * sizeof(float));
+  }
+  c.observe("attn_q", il, qg, T, 2 * Hq * D);
+  const float scale = 1.0f / std::sqrt(float(D));
+  const int64_t n_ctx = s.n_ctx;
+  c.parallel(T * Hq, [&](int64_t i, int worker) {
+    const int64_t t = i / Hq, h = i % Hq, g = h / group;
+    const int64_t n_kv = s.n_past + t + 1;  // causal: keys up to this token
+    const float* q = qg + (t * Hq + h) * 2 * D;
+    const float* gate = q + D;
+    float* sc = c.ws.scores.data() + worker * n_ctx;
+    const float* K = s.k[size_t(il)].data() + g * D;
+    const float* V = s.v[size_t(il)].data() + g * D;
+    const auto dot = c.k.of(core::GgmlType::kF32).dot_f32;
+    for (int64_t j = 0; j < n_kv; ++j) sc[j] = dot(K + j * Hkv * D, q, D) * scale;
+    c.k.softmax(sc, sc, n_kv);
+    float* oh = o + t * Hq * D + h * D;
+    std::memset(oh, 0, size_t(D) * sizeof(float));
+    for (int64_t j = 0; j < n_kv; ++j) {
+      const float w = sc[j];
+      const float* vj = V + j * Hkv * D;
+      for (int64_t d = 0; d < D; ++d) oh[d] += w * vj[d];
+    }
+    float sg[512];  // head_dim <= 512 (checked at load)
+    c.k.sigmoid(gate, sg, D);
+    for (int64_t d = 0; d < D; ++d) oh[d] *= sg[d];
+  });
+  c.observe("attn_gated", il, o, T, Hq * D);
+  c.matmul(L.wo.view, o, T, out);
+  c.observe("attn_out", il, out, T, cfg.n_embd);
+}
+
+}  // namespace onprem::model

@@ -1,0 +1,83 @@
+// FFN (model.md §8): dense SwiGLU, or MoE with a softmax router over all experts, top-k
+// renormalised, and a shared expert scaled by a sigmoid gate. MoE tokens are grouped by expert so
+// each expert's weights are read once per ubatch.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <vector>
+
+#include "model/layers.h"
+
+namespace onprem::model {
+
+namespace {
+
+// out[T][N] = down · (silu(gate · x) ⊙ (up · x))
+void swiglu_ffn(const LayerContext& c, const kernels::MatrixView& gate, const kernels::MatrixView& up,
+                const kernels::MatrixView& down, const float* x, int64_t T, float* g, float* u, float* out) {
+  const int64_t F = gate.n_rows;
+  c.matmul(gate, x, T, g);
+  c.matmul(up, x, T, u);
+  c.k.swiglu(g, u, g, T * F);
+  c.matmul(down, g, T, out);
+}
+
+}  // namespace
+
+void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* out) {
+  const ModelConfig& cfg = c.m.config;
+  const LayerWeights& L = c.m.layers[size_t(il)];
+  const int64_t N = cfg.n_embd;
+  if (!cfg.is_moe()) {
+    swiglu_ffn(c, L.ffn_gate.view, L.ffn_up.view, L.ffn_down.view, f, T, c.ws.t0.data(), c.ws.t1.data(), out);
+    c.observe("ffn_out", il, out, T, N);
+    return;
+  }
+  const int64_t E = cfg.n_expert, k = cfg.n_expert_used;
+  float* probs = c.ws.t2.data();  // [T][E]
+  kernels::MatrixView router{reinterpret_cast<const uint8_t*>(L.router.data()), core::GgmlType::kF32, N, E};
+  c.matmul(router, f, T, probs);
+  c.observe("ffn_moe_logits", il, probs, T, E);
+  // Top-k per token on the softmax probabilities (ties: lower expert id first), renormalised.
+  std::vector<std::vector<std::pair<int64_t, float>>> by_expert(static_cast<size_t>(E));  // (token, weight)
+  std::vector<int64_t> idx(static_cast<size_t>(E));
+  for (int64_t t = 0; t < T; ++t) {
+    float* p = probs + t * E;
+    c.k.softmax(p, p, E);
+    std::iota(idx.begin(), idx.end(), 0);
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int64_t a, int64_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+    float sum = 0;
+    for (int64_t j = 0; j < k; ++j) sum += p[idx[size_t(j)]];
+    sum = std::max(sum, 6.103515625e-5f);
+    for (int64_t j = 0; j < k; ++j) by_expert[size_t(idx[size_t(j)])].push_back({t, p[idx[size_t(j)]] / sum});
+  }
+  std::memset(out, 0, size_t(T * N) * sizeof(float));
+  float* xs = c.ws.t3.data();  // gathered inputs [n_e][N]
+  float* ys = c.ws.t4.data();  // expert outputs [n_e][N]
+  for (int64_t e = 0; e < E; ++e) {
+    const auto& list = by_expert[size_t(e)];
+    if (list.empty()) continue;
+    const int64_t ne = int64_t(list.size());
+    for (int64_t r = 0; r < ne; ++r) std::memcpy(xs + r * N, f + list[size_t(r)].first * N, size_t(N) * sizeof(float));
+    swiglu_ffn(c, L.gate_exps.expert(e), L.up_exps.expert(e), L.down_exps.expert(e), xs, ne, c.ws.t0.data(),
+               c.ws.t1.data(), ys);
+    for (int64_t r = 0; r < ne; ++r) {
+      float* dst = out + list[size_t(r)].first * N;
+      const float w = list[size_t(r)].second;
+      for (int64_t i = 0; i < N; ++i) dst[i] += w * ys[r * N + i];
+    }
+  }
+  c.observe("ffn_moe_out", il, out, T, N);
+  if (L.shexp_gate.empty()) return;
+  swiglu_ffn(c, L.gate_shexp.view, L.up_shexp.view, L.down_shexp.view, f, T, c.ws.t0.data(), c.ws.t1.data(), ys);
+  const auto dot = c.k.of(core::GgmlType::kF32).dot_f32;
+  for (int64_t t = 0; t < T; ++t) {
+    float gl = dot(L.shexp_gate.data(), f + t * N, N), sg;
+    c.k.sigmoid(&gl, &sg, 1);
+    for (int64_t i = 0; i < N; ++i) out[t * N + i] += sg * ys[t * N + i];
+  }
+  c.observe("ffn_out", il, out, T, N);
+}
+
+}  // namespace onprem::model

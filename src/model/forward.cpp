@@ -1,0 +1,95 @@
+#include "model/forward.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "model/layers.h"
+#include "quant/dequant.h"
+
+namespace onprem::model {
+
+using core::ErrorCode;
+using core::make_error;
+
+void LayerContext::matmul(const kernels::MatrixView& w, const float* X, int64_t T, float* Y) const {
+  kernels::matmat(k, w, X, T, Y, opt.activations, ws.qscratch.data(), pool);
+}
+
+void LayerContext::parallel(int64_t n, const std::function<void(int64_t, int)>& fn) const {
+  const int workers = n_workers();
+  if (workers == 1 || n == 1) {
+    for (int64_t i = 0; i < n; ++i) fn(i, 0);
+    return;
+  }
+  // Worker w takes items w, w + workers, ...: its index names its scratch.
+  pool->parallel_for(size_t(workers), [&](size_t b, size_t e) {
+    for (size_t w = b; w < e; ++w)
+      for (int64_t i = int64_t(w); i < n; i += workers) fn(i, int(w));
+  });
+}
+
+Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx) {
+  Workspace ws;
+  ws.max_tokens = max_tokens;
+  const int64_t widths[] = {int64_t(c.n_embd), int64_t(2) * c.n_head * c.head_dim, int64_t(c.ssm_conv_channels()),
+                            int64_t(c.ssm_d_inner), int64_t(c.n_ff), int64_t(c.n_ff_exp), int64_t(c.n_ff_shexp),
+                            int64_t(c.n_expert), int64_t(c.ssm_dt_rank)};
+  const int64_t w = *std::max_element(std::begin(widths), std::end(widths));
+  const size_t n = size_t(max_tokens * w);
+  ws.x.assign(size_t(max_tokens) * c.n_embd, 0), ws.a.assign(size_t(max_tokens) * c.n_embd, 0);
+  for (auto* b : {&ws.t0, &ws.t1, &ws.t2, &ws.t3, &ws.t4, &ws.t5}) b->assign(n, 0);
+  // int8 activations of the widest input row (Q8_K: 292 bytes per 256 values, Q8_0: 34 per 32).
+  ws.qscratch.assign(size_t(max_tokens) * size_t((w / 32 + 1) * 40), 0);
+  ws.scores.assign(size_t(n_threads) * size_t(n_ctx), 0);
+  return ws;
+}
+
+core::Status forward(const Model& m, SequenceState& s, Workspace& ws, const int32_t* tokens, int64_t n, float* logits,
+                     bool all_logits, const ForwardContext& ctx) {
+  const ModelConfig& cfg = m.config;
+  const int64_t N = cfg.n_embd, V = cfg.n_vocab;
+  if (n <= 0) return make_error(ErrorCode::kInvalidArgument, "no tokens to evaluate");
+  if (n > ws.max_tokens)
+    return make_error(ErrorCode::kInvalidArgument, std::to_string(n) + " tokens exceed the workspace's " + std::to_string(ws.max_tokens));
+  if (s.n_past + n > s.n_ctx)
+    return make_error(ErrorCode::kInvalidArgument, "context full: " + std::to_string(s.n_past) + " + " + std::to_string(n) +
+                                                       " tokens exceed n_ctx " + std::to_string(s.n_ctx));
+  if (ws.scores.size() < size_t(s.n_ctx) * size_t(ctx.pool ? ctx.pool->size() : 1))
+    return make_error(ErrorCode::kInvalidArgument, "workspace was sized for a smaller context or fewer threads");
+  for (int64_t t = 0; t < n; ++t)
+    if (tokens[t] < 0 || tokens[t] >= int32_t(V))
+      return make_error(ErrorCode::kInvalidArgument, "token id " + std::to_string(tokens[t]) + " at position " + std::to_string(t) +
+                                                         " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
+  const kernels::Kernels& k = ctx.kernels ? *ctx.kernels : kernels::best_kernels();
+  const LayerContext c{m, k, ctx.pool, ctx.options, ws, ctx.observer};
+  float* x = ws.x.data();
+  float* a = ws.a.data();
+  float* out = ws.t5.data();
+  // Embedding rows, decoded from whatever type the table is stored in.
+  const auto dequant = quant::dequantizer(m.token_embd.view.type);
+  for (int64_t t = 0; t < n; ++t) dequant(m.token_embd.view.data + int64_t(tokens[t]) * m.token_embd.view.row_bytes(), x + t * N, N);
+  c.observe("inp_embd", -1, x, n, N);
+  for (int il = 0; il < int(cfg.n_main()); ++il) {
+    const LayerWeights& L = m.layers[size_t(il)];
+    for (int64_t t = 0; t < n; ++t) k.rms_norm(x + t * N, L.attn_norm.data(), a + t * N, N, cfg.rms_eps);
+    c.observe("attn_norm", il, a, n, N);
+    if (L.recurrent) deltanet_block(c, il, s, a, n, out);
+    else attention_block(c, il, s, a, n, out);
+    for (int64_t i = 0; i < n * N; ++i) x[i] += out[i];
+    for (int64_t t = 0; t < n; ++t) k.rms_norm(x + t * N, L.post_norm.data(), a + t * N, N, cfg.rms_eps);
+    c.observe("ffn_norm", il, a, n, N);
+    ffn_block(c, il, a, n, out);
+    for (int64_t i = 0; i < n * N; ++i) x[i] += out[i];
+    c.observe("l_out", il, x, n, N);
+  }
+  s.n_past += n;
+  // Final norm and LM head only for the rows whose logits are wanted.
+  const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
+  for (int64_t t = 0; t < rows; ++t) k.rms_norm(x + (first + t) * N, m.output_norm.data(), a + t * N, N, cfg.rms_eps);
+  c.observe("result_norm", -1, a, rows, N);
+  c.matmul(m.output.view, a, rows, logits);
+  c.observe("result_output", -1, logits, rows, V);
+  return core::Ok{};
+}
+
+}  // namespace onprem::model

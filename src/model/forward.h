@@ -1,0 +1,54 @@
+// The qwen35 / qwen35moe forward pass (model.md §4-9): token ids in, logits out. Evaluates a
+// ubatch of tokens appended to a sequence's state; one call may carry any number of tokens up to
+// the workspace's capacity. Not thread-safe per state; the pool parallelises inside one call.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "core/status.h"
+#include "core/thread_pool.h"
+#include "kernels/kernels.h"
+#include "model/state.h"
+#include "model/weights.h"
+
+namespace onprem::model {
+
+// Called with every named intermediate: name ("attn_norm", "gdn_out", "moe_out", ...), layer
+// (-1 for global), data [n_tokens][width] row-major.
+using Observer = std::function<void(const char* name, int layer, const float* data, int64_t n_tokens, int64_t width)>;
+
+enum class DeltaNetPrefill {
+  kSequential,  // token by token, exactly llama.cpp's CPU op
+  kChunked,     // chunks of 64 in matrix form (model.md §7.3), every exponent <= 0
+};
+
+struct ForwardOptions {
+  // Quantised weights: quantise activations to 8 bits first, as llama.cpp's CPU backend does.
+  kernels::Activations activations = kernels::Activations::kInt8;
+  DeltaNetPrefill prefill = DeltaNetPrefill::kSequential;
+};
+
+// Scratch for up to max_tokens tokens per call; allocated once.
+struct Workspace {
+  int64_t max_tokens = 0;
+  std::vector<float> x, a, t0, t1, t2, t3, t4, t5, logits_rows;
+  std::vector<uint8_t> qscratch;  // int8 activations
+  std::vector<float> scores;      // attention scores, per worker thread
+};
+Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx);
+
+struct ForwardContext {
+  const kernels::Kernels* kernels = nullptr;  // default: best_kernels()
+  core::ThreadPool* pool = nullptr;
+  const Observer* observer = nullptr;
+  ForwardOptions options;
+};
+
+// Evaluates tokens[0..n) at positions state.n_past .. state.n_past+n-1 and advances the state.
+// logits: [n][n_vocab] for every token when all_logits, else [n_vocab] for the last token only.
+core::Status forward(const Model& m, SequenceState& state, Workspace& ws, const int32_t* tokens, int64_t n,
+                     float* logits, bool all_logits, const ForwardContext& ctx);
+
+}  // namespace onprem::model

@@ -1,0 +1,26 @@
+// Per-sequence state (model.md §11): a KV cache for each attention layer and the conv + recurrent
+// state of each Gated DeltaNet layer. Sized from ModelConfig and allocated once; f32 throughout
+// (llama.cpp keeps the recurrent state in f32 whatever the KV type).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/config.h"
+
+namespace onprem::model {
+
+struct SequenceState {
+  int64_t n_ctx = 0;   // capacity in tokens
+  int64_t n_past = 0;  // tokens already evaluated (their positions are 0 .. n_past-1)
+  // Indexed by layer; empty for layers of the other kind.
+  std::vector<std::vector<float>> k, v;     // [n_ctx][n_head_kv * head_dim], K after norm + RoPE
+  std::vector<std::vector<float>> conv;     // [channels][conv_kernel - 1], oldest input first
+  std::vector<std::vector<float>> ssm;      // [Hv][dv][dk]: value-major, so S^T k is a row dot
+
+  void clear();  // back to an empty sequence, keeping the memory
+};
+
+SequenceState make_state(const ModelConfig& c, int64_t n_ctx);
+
+}  // namespace onprem::model

@@ -1,0 +1,66 @@
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "commands.h"
+#include "model/forward.h"
+
+namespace onprem::tools {
+
+Run add_logits(CLI::App& app) {
+  auto* cmd = app.add_subcommand("logits", "Evaluate token ids and write the logits of every position (float32 [n_tokens][n_vocab])");
+  struct Options {
+    std::string model, tokens, out, mode = "batch", prefill = "sequential", acts = "int8";
+    int64_t ubatch = 512;
+    int threads = 0;
+  };
+  auto o = std::make_shared<Options>();
+  cmd->add_option("-m,--model", o->model, "GGUF model")->required();
+  cmd->add_option("--tokens", o->tokens, "File of whitespace-separated token ids")->required();
+  cmd->add_option("--out", o->out, "Output file (raw little-endian float32)")->required();
+  cmd->add_option("--mode", o->mode, "batch (ubatches of --ubatch tokens) or incremental (one token per call)")
+      ->check(CLI::IsMember({"batch", "incremental"}))->capture_default_str();
+  cmd->add_option("--ubatch", o->ubatch, "Tokens per forward call in batch mode")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--prefill", o->prefill, "DeltaNet prefill: sequential or chunked")
+      ->check(CLI::IsMember({"sequential", "chunked"}))->capture_default_str();
+  cmd->add_option("--activations", o->acts, "Quantised weights: int8 (llama.cpp's CPU path) or f32 activations")
+      ->check(CLI::IsMember({"int8", "f32"}))->capture_default_str();
+  cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
+  return [o]() -> int {
+    std::ifstream in(o->tokens);
+    if (!in) return fail("cannot read '" + o->tokens + "'");
+    std::vector<int32_t> ids;
+    std::string word;
+    while (in >> word) {
+      char* end = nullptr;
+      const long v = std::strtol(word.c_str(), &end, 10);
+      if (*end != '\0' || v < 0 || v > INT32_MAX) return fail(o->tokens + ": '" + word + "' is not a token id");
+      ids.push_back(int32_t(v));
+    }
+    if (ids.empty()) return fail(o->tokens + " holds no token ids");
+    auto m = model::load_model(o->model);
+    if (!m) return fail(m.error().to_string());
+    const int threads = o->threads > 0 ? o->threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    core::ThreadPool pool(threads);
+    const int64_t n = int64_t(ids.size()), V = m->config.n_vocab;
+    const int64_t step = o->mode == "incremental" ? 1 : std::min(o->ubatch, n);
+    auto state = model::make_state(m->config, n);
+    auto ws = model::make_workspace(m->config, step, threads, n);
+    model::ForwardContext ctx;
+    ctx.pool = &pool;
+    ctx.options.prefill = o->prefill == "chunked" ? model::DeltaNetPrefill::kChunked : model::DeltaNetPrefill::kSequential;
+    ctx.options.activations = o->acts == "int8" ? kernels::Activations::kInt8 : kernels::Activations::kFloat;
+    std::vector<float> logits(static_cast<size_t>(n * V));
+    for (int64_t i = 0; i < n; i += step) {
+      const int64_t cnt = std::min(step, n - i);
+      auto st = model::forward(*m, state, ws, ids.data() + i, cnt, logits.data() + i * V, true, ctx);
+      if (!st) return fail(st.error().to_string());
+    }
+    std::ofstream out(o->out, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(logits.data()), std::streamsize(logits.size() * sizeof(float)));
+    if (!out) return fail("cannot write '" + o->out + "'");
+    return 0;
+  };
+}
+
+}  // namespace onprem::tools
