@@ -1,3 +1,5 @@
+#include <cpuid.h>
+
 #include "kernels/kernels.h"
 #include "kernels/variants.h"
 
@@ -12,6 +14,15 @@ const char* isa_name(Isa isa) {
   return "?";
 }
 
+namespace {
+// clang 14 does not know "avx512vnni" as a __builtin_cpu_supports name: ask CPUID (leaf 7, ECX bit 11).
+bool has_avx512_vnni() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return (c >> 11) & 1u;
+}
+}  // namespace
+
 bool cpu_supports(Isa isa) {
   switch (isa) {
     case Isa::kScalar: return true;
@@ -19,7 +30,7 @@ bool cpu_supports(Isa isa) {
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
     case Isa::kAvx512:
       return cpu_supports(Isa::kAvx2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+             __builtin_cpu_supports("avx512vl") && has_avx512_vnni();
   }
   return false;
 }
