@@ -15,22 +15,38 @@ const char* isa_name(Isa isa) {
 }
 
 namespace {
-// clang 14 does not know "avx512vnni" as a __builtin_cpu_supports name: ask CPUID (leaf 7, ECX bit 11).
-bool has_avx512_vnni() {
+
+// CPUID and XGETBV directly: compilers disagree on the feature names __builtin_cpu_supports
+// accepts (clang 14 knows neither "f16c" nor "avx512vnni"), and the OS must save the registers.
+struct CpuFeatures {
+  bool avx2 = false, avx512 = false;
+};
+
+CpuFeatures detect() {
+  CpuFeatures f;
   unsigned a = 0, b = 0, c = 0, d = 0;
-  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  return (c >> 11) & 1u;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  const bool fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, f16c = (c >> 29) & 1;
+  if (!(osxsave && avx)) return f;
+  unsigned lo = 0, hi = 0;
+  __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  const bool ymm_state = (lo & 0x6) == 0x6, zmm_state = (lo & 0xE6) == 0xE6;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
+  const bool avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1, avx512bw = (b >> 30) & 1,
+             avx512vl = (b >> 31) & 1, vnni = (c >> 11) & 1;
+  f.avx2 = ymm_state && avx2 && fma && f16c;
+  f.avx512 = f.avx2 && zmm_state && avx512f && avx512dq && avx512bw && avx512vl && vnni;
+  return f;
 }
+
 }  // namespace
 
 bool cpu_supports(Isa isa) {
+  static const CpuFeatures f = detect();
   switch (isa) {
     case Isa::kScalar: return true;
-    case Isa::kAvx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    case Isa::kAvx512:
-      return cpu_supports(Isa::kAvx2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && has_avx512_vnni();
+    case Isa::kAvx2: return f.avx2;
+    case Isa::kAvx512: return f.avx512;
   }
   return false;
 }

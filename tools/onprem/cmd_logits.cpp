@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -10,7 +11,7 @@ namespace onprem::tools {
 Run add_logits(CLI::App& app) {
   auto* cmd = app.add_subcommand("logits", "Evaluate token ids and write the logits of every position (float32 [n_tokens][n_vocab])");
   struct Options {
-    std::string model, tokens, out, mode = "batch", prefill = "sequential", acts = "int8";
+    std::string model, tokens, out, mode = "batch", prefill = "sequential", acts = "int8", dump;
     int64_t ubatch = 512;
     int threads = 0;
   };
@@ -26,6 +27,9 @@ Run add_logits(CLI::App& app) {
   cmd->add_option("--activations", o->acts, "Quantised weights: int8 (llama.cpp's CPU path) or f32 activations")
       ->check(CLI::IsMember({"int8", "f32"}))->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
+  cmd->add_option("--dump", o->dump,
+                  "Also write every named intermediate to this file: records of u32 name length, name, i32 layer, "
+                  "i64 rows, i64 cols, float32 data [rows][cols]");
   return [o]() -> int {
     std::ifstream in(o->tokens);
     if (!in) return fail("cannot read '" + o->tokens + "'");
@@ -51,6 +55,21 @@ Run add_logits(CLI::App& app) {
     ctx.options.prefill = o->prefill == "chunked" ? model::DeltaNetPrefill::kChunked : model::DeltaNetPrefill::kSequential;
     ctx.options.activations = o->acts == "int8" ? kernels::Activations::kInt8 : kernels::Activations::kFloat;
     std::vector<float> logits(static_cast<size_t>(n * V));
+    std::ofstream dump;
+    model::Observer observer;
+    if (!o->dump.empty()) {
+      dump.open(o->dump, std::ios::binary);
+      if (!dump) return fail("cannot write '" + o->dump + "'");
+      observer = [&dump](const char* name, int layer, const float* data, int64_t rows, int64_t cols) {
+        const uint32_t len = uint32_t(std::strlen(name));
+        const int32_t il = layer;
+        dump.write(reinterpret_cast<const char*>(&len), 4).write(name, len);
+        dump.write(reinterpret_cast<const char*>(&il), 4);
+        dump.write(reinterpret_cast<const char*>(&rows), 8).write(reinterpret_cast<const char*>(&cols), 8);
+        dump.write(reinterpret_cast<const char*>(data), std::streamsize(rows * cols * 4));
+      };
+      ctx.observer = &observer;
+    }
     for (int64_t i = 0; i < n; i += step) {
       const int64_t cnt = std::min(step, n - i);
       auto st = model::forward(*m, state, ws, ids.data() + i, cnt, logits.data() + i * V, true, ctx);

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   add(add_detokenize);
   add(add_vocab_from_hf);
   add(add_logits);
+  add(add_run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,90 @@
+// load_model refuses what it cannot run with an error that says what and where.
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "gguf/writer.h"
+#include "model/forward.h"
+
+namespace onprem::model {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kModel = std::string(ONPREM_SHARED_DIR) + "/conformance/models/qwen35moe-tiny-Q4_K_M.gguf";
+
+// Copies the conformance model, dropping a tensor and/or overriding the architecture.
+std::string copy_model(const std::string& drop_tensor, const std::string& arch, const std::string& tag) {
+  auto f = gguf::File::open(kModel);
+  EXPECT_TRUE(f.ok());
+  gguf::Writer w;
+  for (const auto& [k, v] : f->metadata()) {
+    if (k == "general.architecture" && !arch.empty()) w.set_string(k, arch);
+    else w.set_value(k, v);
+  }
+  for (const auto& t : f->tensors()) {
+    if (t.name == drop_tensor) continue;
+    std::vector<uint64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
+    w.add_tensor_bytes(std::string(t.name), t.type, ne, std::vector<uint8_t>(t.data, t.data + t.n_bytes));
+  }
+  const std::string path = testing::TempDir() + "/onprem_load_" + tag + ".gguf";
+  EXPECT_TRUE(w.write(path).ok());
+  return path;
+}
+
+TEST(LoadModel, LoadsTheConformanceModel) {
+  auto m = load_model(kModel);
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  EXPECT_EQ(m->layers.size(), 4u);
+  EXPECT_TRUE(m->layers[0].recurrent);
+  EXPECT_EQ(m->layers[3].wq.view.n_rows, 512);
+  EXPECT_EQ(m->layers[0].gate_exps.n_expert, 4);
+}
+
+TEST(LoadModel, MissingTensorIsNamed) {
+  auto m = load_model(copy_model("blk.2.ssm_alpha.weight", "", "missing"));
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().code, core::ErrorCode::kNotFound);
+  EXPECT_NE(m.error().message.find("blk.2.ssm_alpha.weight"), std::string::npos);
+}
+
+TEST(LoadModel, OtherArchitectureIsRefused) {
+  auto m = load_model(copy_model("", "llama", "llama"));
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().code, core::ErrorCode::kUnsupported);
+  EXPECT_NE(m.error().message.find("'llama'"), std::string::npos);
+}
+
+TEST(LoadModel, TruncatedFileSaysWhere) {
+  std::ifstream in(kModel, std::ios::binary);
+  std::vector<char> bytes(200000);
+  in.read(bytes.data(), std::streamsize(bytes.size()));
+  const std::string path = testing::TempDir() + "/onprem_load_trunc.gguf";
+  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  auto m = load_model(path);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().code, core::ErrorCode::kTruncated);
+  EXPECT_NE(m.error().to_string().find("at byte"), std::string::npos);
+}
+
+TEST(Forward, RejectsBadRequestsWithoutTouchingTheState) {
+  auto m = *load_model(kModel);
+  auto st = make_state(m.config, 8);
+  auto ws = make_workspace(m.config, 4, 1, 8);
+  ForwardContext ctx;
+  std::vector<float> logits(static_cast<size_t>(m.config.n_vocab) * 8);
+  const int32_t bad[2] = {1, 99999};
+  auto r = forward(m, st, ws, bad, 2, logits.data(), false, ctx);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("99999"), std::string::npos);
+  const int32_t ok[5] = {1, 2, 3, 4, 5};
+  EXPECT_FALSE(forward(m, st, ws, ok, 5, logits.data(), false, ctx).ok());  // more than the workspace holds
+  EXPECT_EQ(st.n_past, 0);
+  for (int i = 0; i < 2; ++i) EXPECT_TRUE(forward(m, st, ws, ok, 4, logits.data(), false, ctx).ok());
+  auto full = forward(m, st, ws, ok, 1, logits.data(), false, ctx);  // 8 of 8 used
+  ASSERT_FALSE(full.ok());
+  EXPECT_NE(full.error().message.find("context full"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace onprem::model
