@@ -1,0 +1,87 @@
+// The forward pass against llama.cpp live (node-llama-cpp), on models gen-model makes at test
+// time in shapes the public set does not have: other head counts and GQA ratios, DeltaNet head
+// ratios, expert counts and top-k, vocabulary sizes, and prompts of 2,000+ tokens.
+// llama.cpp gives the probabilities of every position (controlledEvaluate); we compare
+// log-probabilities (F32: max |Δ| ≤ 1e-3, identical argmax) or KL and argmax (quantised).
+// Usage: node live_reference.mjs ONPREM_BINARY WORK_DIR [--full]
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { getLlama } from "node-llama-cpp";
+
+const [onprem, work, flag] = process.argv.slice(2);
+const full = flag === "--full";
+mkdirSync(work, { recursive: true });
+
+const shapes = [
+  { name: "dense-gqa4", args: ["--preset", "tiny", "--heads", "8", "--heads-kv", "2", "--head-dim", "32", "--rope-dim", "16",
+    "--ssm-groups", "4", "--ssm-v-heads", "8", "--ssm-state", "32", "--vocab-size", "1024"], tokens: 2100 },
+  { name: "moe-8x3", args: ["--preset", "tiny-moe", "--experts", "8", "--experts-used", "3", "--heads", "6", "--heads-kv", "3",
+    "--ssm-groups", "2", "--ssm-v-heads", "6", "--vocab-size", "700"], tokens: 600 },
+  { name: "dense-mha-deep", args: ["--preset", "tiny", "--layers", "8", "--heads", "4", "--heads-kv", "4", "--head-dim", "64",
+    "--rope-dim", "32", "--embd", "512", "--ff", "768", "--vocab-size", "2048"], tokens: 400 },
+  { name: "moe-16x1-gqa2", args: ["--preset", "tiny-moe", "--experts", "16", "--experts-used", "1", "--heads", "4", "--heads-kv", "2",
+    "--expert-ff", "128", "--shared-ff", "256", "--vocab-size", "512"], tokens: 2050 },
+];
+const types = full ? ["F32", "F16", "Q8_0", "Q6_K", "Q4_K_M"] : ["F32", "Q8_0", "Q4_K_M"];
+
+function rng(seed) {
+  return () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+}
+
+const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" });
+let failures = 0;
+for (const shape of shapes) {
+  for (const type of types) {
+    const file = path.join(work, `${shape.name}-${type}.gguf`);
+    execFileSync(onprem, ["gen-model", ...shape.args, "--type", type, "--seed", "5", "-o", file], { stdio: "ignore" });
+    const model = await llama.loadModel({ modelPath: file });
+    const r = rng(shape.tokens);
+    const ids = Array.from({ length: shape.tokens }, () => Math.floor(r() * 300));
+    const idsFile = path.join(work, "ids.txt");
+    writeFileSync(idsFile, ids.join(" "));
+    // F32 KV cache and no flash attention: the settings of the conformance goldens (llama.cpp defaults to F16).
+    const ctx = await model.createContext({ contextSize: shape.tokens + 64, batchSize: shape.tokens, threads: 2,
+      flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" });
+    const seq = ctx.getSequence();
+    const res = await seq.controlledEvaluate(ids.map((t) => [t, { generateNext: { probabilities: true,
+      options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }]));
+    await ctx.dispose();
+    await model.dispose();
+    for (const mode of full ? ["batch", "incremental"] : ["batch"]) {
+      const out = path.join(work, "logits.bin");
+      execFileSync(onprem, ["logits", "-m", file, "--tokens", idsFile, "--out", out, "--mode", mode]);
+      const buf = readFileSync(out);
+      const ours = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+      const nv = ours.length / ids.length;
+      let maxd = 0, same = 0, kl = 0, tiesSkipped = 0;
+      for (let i = 0; i < ids.length; i++) {
+        const row = ours.subarray(i * nv, (i + 1) * nv);
+        let mx = -Infinity;
+        for (const v of row) mx = Math.max(mx, v);
+        let s = 0;
+        for (const v of row) s += Math.exp(v - mx);
+        const lse = mx + Math.log(s);
+        const ref = res[i].next.probabilities;
+        let refTop = -1, refP = -1, refSecond = -1;
+        let ourTop = 0;
+        for (let t = 1; t < nv; t++) if (row[t] > row[ourTop]) ourTop = t;
+        for (const [t, p] of ref) {
+          if (p > refP) { refSecond = refP; refP = p; refTop = t; } else if (p > refSecond) refSecond = p;
+          const lo = row[t] - lse;
+          if (p > 1e-6) maxd = Math.max(maxd, Math.abs(lo - Math.log(p)));
+          if (p > 0) kl += p * (Math.log(p) - lo);
+        }
+        if (ourTop === refTop) same++;
+        else if (Math.log(refP) - Math.log(refSecond) < 1e-3) tiesSkipped++;
+      }
+      const n = ids.length, klMean = kl / n, agree = same / n;
+      const ok = type === "F32" ? maxd <= 1e-3 && same + tiesSkipped === n : klMean <= 2e-3 && agree >= 0.97;
+      if (!ok) failures++;
+      console.log(`${ok ? "ok  " : "FAIL"} ${shape.name} ${type} ${mode} ${n} tokens: max|Δlogprob| ${maxd.toExponential(2)}` +
+        ` argmax ${(agree * 100).toFixed(2)}% KL ${klMean.toExponential(2)}`);
+    }
+  }
+}
+await llama.dispose();
+process.exit(failures ? 1 : 0);
