@@ -10,3 +10,8 @@ mkdir -p "$root/models"
 "$root/build/onprem" gen-model --preset tiny-moe --type Q4_K_M --seed 1 -o "$root/models/default.gguf"
 "$root/build/onprem" inspect "$root/models/default.gguf" --no-tensors
 echo "Hello, 세계! <think>" | "$root/build/onprem" tokenize -m "$root/models/default.gguf" --pieces
+# Random weights: the text is noise until the trained default model lands, but every stage runs.
+"$root/build/onprem" run -m "$root/models/default.gguf" -p "<|im_start|>user
+Hello<|im_end|>
+<|im_start|>assistant
+" -n 32 --seed 1

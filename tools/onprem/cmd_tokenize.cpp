@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <iostream>
 #include <iterator>
 #include <sstream>
@@ -7,6 +8,7 @@
 #include "commands.h"
 #include "gguf/file.h"
 #include "text/tokenizer.h"
+#include "text/unicode.h"
 
 namespace onprem::tools {
 
@@ -25,13 +27,27 @@ core::Expected<text::Tokenizer> load_tokenizer(const std::string& path) {
   return text::Tokenizer::create(std::move(vocab));
 }
 
+// Control characters escaped; bytes that are not (complete) UTF-8 shown as \xNN, since a token
+// may hold part of a character.
 std::string escape_piece(const std::string& s) {
   std::string out;
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    uint32_t cp = 0;
+    const size_t n = text::decode_utf8(s, i, &cp);
     if (c == '\n') out += "\\n";
     else if (c == '\t') out += "\\t";
     else if (c == '\r') out += "\\r";
-    else out += char(c);
+    else if (n == 0) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out.append(s, i, n);
+      i += n;
+      continue;
+    }
+    ++i;
   }
   return out;
 }
