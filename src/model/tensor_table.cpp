@@ -86,9 +86,33 @@ std::vector<TensorSpec> tensor_table(const ModelConfig& c) {
   return t;
 }
 
+bool is_split_gate_up(const std::string& name) {
+  auto ends = [&](const char* suffix) {
+    const std::string x(suffix);
+    return name.size() >= x.size() && name.compare(name.size() - x.size(), x.size(), x) == 0;
+  };
+  return ends("ffn_gate_exps.weight") || ends("ffn_up_exps.weight");
+}
+
+std::string fused_gate_up_name(int layer) { return "blk." + std::to_string(layer) + ".ffn_gate_up_exps.weight"; }
+
 core::Status check_tensors(const gguf::File& file, const ModelConfig& c) {
   for (const auto& spec : tensor_table(c)) {
     const gguf::TensorInfo* t = file.tensor(spec.name);
+    if (!t && is_split_gate_up(spec.name)) {
+      // Newer files fuse the expert gate and up projections: {N, 2F, E}, gate rows first.
+      const std::string fused = fused_gate_up_name(spec.layer);
+      if (const gguf::TensorInfo* f = file.tensor(fused)) {
+        if (f->n_dims != 3 || f->ne[0] != spec.ne[0] || f->ne[1] != 2 * spec.ne[1] || f->ne[2] != spec.ne[2])
+          return make_error(ErrorCode::kTypeMismatch, "tensor '" + fused + "' has shape " + f->shape_string() + ", expected {" +
+                                                          std::to_string(spec.ne[0]) + ", " + std::to_string(2 * spec.ne[1]) +
+                                                          ", " + std::to_string(spec.ne[2]) + "}");
+        t = f;
+        if (!quant::can_dequantize(t->type))
+          return make_error(ErrorCode::kUnsupported, "tensor '" + fused + "' has a type this engine cannot decode");
+        continue;
+      }
+    }
     if (!t) {
       if (spec.optional) continue;
       return make_error(ErrorCode::kNotFound, "tensor '" + spec.name + "' is missing (expected shape " +

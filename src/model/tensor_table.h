@@ -35,6 +35,11 @@ struct TensorSpec {
 // Every tensor the forward pass reads, in file order (global first, then layer by layer).
 std::vector<TensorSpec> tensor_table(const ModelConfig& c);
 
+// MoE files may store the expert gate and up projections fused as ffn_gate_up_exps {N, 2F, E}
+// (gate rows first) instead of ffn_gate_exps + ffn_up_exps; both are accepted.
+bool is_split_gate_up(const std::string& name);
+std::string fused_gate_up_name(int layer);
+
 // Checks presence, shape and a decodable type of every tensor; the error names the tensor, the
 // expected and the found shape.
 core::Status check_tensors(const gguf::File& file, const ModelConfig& c);

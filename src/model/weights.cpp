@@ -69,8 +69,16 @@ core::Expected<Model> bind_model(std::shared_ptr<const gguf::File> file) {
     }
     if (cfg.is_moe()) {
       L.router = decode(T("ffn_gate_inp.weight"));
-      L.gate_exps = bind_matrix(T("ffn_gate_exps.weight"));
-      L.up_exps = bind_matrix(T("ffn_up_exps.weight"));
+      if (T("ffn_gate_exps.weight")) {
+        L.gate_exps = bind_matrix(T("ffn_gate_exps.weight"));
+        L.up_exps = bind_matrix(T("ffn_up_exps.weight"));
+      } else {
+        // Fused {N, 2F, E}: per expert, F gate rows then F up rows; views with a 2F-row stride.
+        const Matrix fused = bind_matrix(f.tensor(fused_gate_up_name(int(i))));
+        L.gate_exps = L.up_exps = fused;
+        L.gate_exps.view.n_rows = L.up_exps.view.n_rows = fused.view.n_rows / 2;
+        L.up_exps.view.data += L.up_exps.view.n_rows * fused.view.row_bytes();
+      }
       L.down_exps = bind_matrix(T("ffn_down_exps.weight"));
       if (cfg.n_ff_shexp) {
         L.shexp_gate = decode(T("ffn_gate_inp_shexp.weight"));

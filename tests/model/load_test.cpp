@@ -88,3 +88,52 @@ TEST(Forward, RejectsBadRequestsWithoutTouchingTheState) {
 
 }  // namespace
 }  // namespace onprem::model
+
+namespace onprem::model {
+namespace {
+
+// A file with the experts' gate and up fused into ffn_gate_up_exps gives the same logits.
+TEST(LoadModel, FusedGateUpExpertsGiveTheSameLogits) {
+  auto f = gguf::File::open(kModel);
+  ASSERT_TRUE(f.ok());
+  gguf::Writer w;
+  for (const auto& [k, v] : f->metadata()) w.set_value(k, v);
+  for (const auto& t : f->tensors()) {
+    const std::string name(t.name);
+    std::vector<uint64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
+    if (name.find("ffn_up_exps") != std::string::npos) continue;
+    if (name.find("ffn_gate_exps") != std::string::npos) {
+      const std::string layer = name.substr(0, name.find(".ffn_"));
+      const auto* up = f->tensor(layer + ".ffn_up_exps.weight");
+      ASSERT_EQ(up->type, t.type);
+      const uint64_t per = t.n_bytes / t.ne[2];
+      std::vector<uint8_t> bytes;
+      for (uint64_t e = 0; e < t.ne[2]; ++e) {
+        bytes.insert(bytes.end(), t.data + e * per, t.data + (e + 1) * per);
+        bytes.insert(bytes.end(), up->data + e * per, up->data + (e + 1) * per);
+      }
+      w.add_tensor_bytes(layer + ".ffn_gate_up_exps.weight", t.type, {ne[0], 2 * ne[1], ne[2]}, bytes);
+      continue;
+    }
+    w.add_tensor_bytes(name, t.type, ne, std::vector<uint8_t>(t.data, t.data + t.n_bytes));
+  }
+  const std::string path = testing::TempDir() + "/onprem_fused.gguf";
+  ASSERT_TRUE(w.write(path).ok());
+  auto split = *load_model(kModel);
+  auto fused = load_model(path);
+  ASSERT_TRUE(fused.ok()) << fused.error().to_string();
+  const int32_t ids[6] = {5, 60, 7, 300, 42, 1};
+  std::vector<float> a(static_cast<size_t>(6 * split.config.n_vocab)), b(a.size());
+  auto eval = [&](const Model& m, std::vector<float>& out) {
+    auto st = make_state(m.config, 16);
+    auto ws = make_workspace(m.config, 6, 1, 16);
+    ForwardContext ctx;
+    ASSERT_TRUE(forward(m, st, ws, ids, 6, out.data(), true, ctx).ok());
+  };
+  eval(split, a);
+  eval(*fused, b);
+  EXPECT_EQ(a, b);
+}
+
+}  // namespace
+}  // namespace onprem::model
