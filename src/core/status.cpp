@@ -16,7 +16,8 @@ const char* error_code_name(ErrorCode code) {
 }
 
 std::string Error::to_string() const {
-  std::string s = error_code_name(code);
+  std::string s = where.empty() ? std::string() : where + ": ";
+  s += error_code_name(code);
   if (offset >= 0) s += " at byte " + std::to_string(offset);
   s += ": ";
   s += message;
@@ -24,7 +25,7 @@ std::string Error::to_string() const {
 }
 
 Error make_error(ErrorCode code, std::string message, int64_t offset) {
-  return Error{code, std::move(message), offset};
+  return Error{code, std::move(message), offset, {}};
 }
 
 }  // namespace onprem::core

@@ -25,8 +25,9 @@ struct Error {
   ErrorCode code = ErrorCode::kInvalidArgument;
   std::string message;  // names what was expected and what was found
   int64_t offset = -1;  // byte offset in the input where it went wrong, -1 if not about a byte
+  std::string where;    // the file or request it is about, if known
 
-  // "corrupt at byte 1234: ..." — the form users see.
+  // "model.gguf: corrupt at byte 1234: ..." — the form users see.
   std::string to_string() const;
 };
 

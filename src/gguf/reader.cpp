@@ -282,7 +282,7 @@ Expected<File> File::open(const std::string& path) {
   auto f = parse(shared->data(), shared->size());
   if (!f) {
     core::Error e = f.error();
-    e.message = path + ": " + e.message;
+    e.where = path;
     return e;
   }
   f->map_ = std::move(shared);

@@ -102,7 +102,7 @@ core::Expected<Model> load_model(const std::string& path) {
   auto m = bind_model(shared);
   if (!m) {
     core::Error e = m.error();
-    e.message = path + ": " + e.message;
+    if (e.where.empty()) e.where = path;
     return e;
   }
   return m;

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The command-line tool end to end: inspect on every conformance model, gen-model + run streams
+# text and reports its speed, and bad input gives a clear message and a non-zero exit, never a crash.
+# Usage: cli_smoke.sh ONPREM SHARED_DIR WORK_DIR
+set -uo pipefail
+onprem=$1 shared=$2 work=$3
+mkdir -p "$work"
+fails=0
+check() {  # check NAME EXPECTED_RC PATTERN -- command...
+  local name=$1 want_rc=$2 pattern=$3
+  shift 4
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if { [ "$want_rc" = 0 ] && [ $rc -ne 0 ]; } || { [ "$want_rc" != 0 ] && { [ $rc -eq 0 ] || [ $rc -gt 127 ]; }; } \
+     || ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL $name (rc $rc): $(head -c 400 <<<"$out")"
+    fails=$((fails + 1))
+  else
+    echo "ok   $name"
+  fi
+}
+for m in "$shared"/conformance/models/*.gguf; do
+  check "inspect $(basename "$m")" 0 "recurrent state per sequence" -- "$onprem" inspect "$m"
+done
+model="$work/moe.gguf"
+check "gen-model" 0 "wrote" -- "$onprem" gen-model --preset tiny-moe --type Q4_K_M -o "$model"
+check "run streams and reports speed" 0 "generation: [0-9]+ tokens in .* tokens/s" -- "$onprem" run -m "$model" -p "Hello" -n 16 --seed 3
+check "run greedy" 0 "prompt: 1 tokens" -- "$onprem" run -m "$model" -p "H" -n 4 --temp 0
+# Bad input: missing file, truncated file, a vocabulary-only file, bad token ids, bad options.
+check "missing file" 1 "cannot open" -- "$onprem" run -m "$work/nope.gguf" -p x
+head -c 100000 "$model" > "$work/trunc.gguf"
+check "truncated file" 1 "truncated at byte" -- "$onprem" run -m "$work/trunc.gguf" -p x
+printf 'GGUF\x03\x00\x00\x00' > "$work/tiny.gguf"
+check "header only" 1 "truncated at byte 8" -- "$onprem" inspect "$work/tiny.gguf"
+check "not a GGUF file" 1 "p64.ids: corrupt at byte 0: not a GGUF file" -- "$onprem" run -m "$shared/conformance/prompts/p64.ids" -p x
+check "not a model" 1 "general.architecture' is missing" -- "$onprem" run -m "$(dirname "$0")/../fuzz/corpus/vocab.gguf" -p x
+echo "1 2 999999" > "$work/ids.txt"
+check "token id outside the vocabulary" 1 "outside the vocabulary" -- "$onprem" logits -m "$model" --tokens "$work/ids.txt" --out "$work/o.bin"
+echo "1 2 x" > "$work/bad.txt"
+check "not a token id" 1 "not a token id" -- "$onprem" logits -m "$model" --tokens "$work/bad.txt" --out "$work/o.bin"
+check "bad type" 1 "unknown weight type" -- "$onprem" gen-model --type Q3_K -o "$work/x.gguf"
+check "detokenize bad id" 1 "not a token id" -- bash -c "echo 5 99999 | '$onprem' detokenize -m '$model'"
+exit $fails
