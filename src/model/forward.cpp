@@ -28,19 +28,28 @@ void LayerContext::parallel(int64_t n, const std::function<void(int64_t, int)>& 
   });
 }
 
-Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx) {
-  Workspace ws;
-  ws.max_tokens = max_tokens;
+WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx) {
   const int64_t widths[] = {int64_t(c.n_embd), int64_t(2) * c.n_head * c.head_dim, int64_t(c.ssm_conv_channels()),
                             int64_t(c.ssm_d_inner), int64_t(c.n_ff), int64_t(c.n_ff_exp), int64_t(c.n_ff_shexp),
                             int64_t(c.n_expert), int64_t(c.ssm_dt_rank)};
   const int64_t w = *std::max_element(std::begin(widths), std::end(widths));
-  const size_t n = size_t(max_tokens * w);
-  ws.x.assign(size_t(max_tokens) * c.n_embd, 0), ws.a.assign(size_t(max_tokens) * c.n_embd, 0);
-  for (auto* b : {&ws.t0, &ws.t1, &ws.t2, &ws.t3, &ws.t4, &ws.t5}) b->assign(n, 0);
+  WorkspaceSizes z;
+  z.hidden_floats = uint64_t(max_tokens) * c.n_embd;
+  z.scratch_floats = uint64_t(max_tokens * w);
   // int8 activations of the widest input row (Q8_K: 292 bytes per 256 values, Q8_0: 34 per 32).
-  ws.qscratch.assign(size_t(max_tokens) * size_t((w / 32 + 1) * 40), 0);
-  ws.scores.assign(size_t(n_threads) * size_t(n_ctx), 0);
+  z.qscratch_bytes = uint64_t(max_tokens) * uint64_t((w / 32 + 1) * 40);
+  z.score_floats = uint64_t(n_threads) * uint64_t(n_ctx);
+  return z;
+}
+
+Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx) {
+  const WorkspaceSizes z = workspace_sizes(c, max_tokens, n_threads, n_ctx);
+  Workspace ws;
+  ws.max_tokens = max_tokens;
+  ws.x.assign(z.hidden_floats, 0), ws.a.assign(z.hidden_floats, 0);
+  for (auto* b : {&ws.t0, &ws.t1, &ws.t2, &ws.t3, &ws.t4, &ws.t5}) b->assign(z.scratch_floats, 0);
+  ws.qscratch.assign(z.qscratch_bytes, 0);
+  ws.scores.assign(z.score_floats, 0);
   return ws;
 }
 

@@ -33,11 +33,21 @@ struct ForwardOptions {
 // Scratch for up to max_tokens tokens per call; allocated once.
 struct Workspace {
   int64_t max_tokens = 0;
-  std::vector<float> x, a, t0, t1, t2, t3, t4, t5, logits_rows;
+  std::vector<float> x, a, t0, t1, t2, t3, t4, t5;
   std::vector<uint8_t> qscratch;  // int8 activations
   std::vector<float> scores;      // attention scores, per worker thread
 };
 Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx);
+
+// What make_workspace allocates, in bytes (the planner's "compute buffers" use the same numbers).
+struct WorkspaceSizes {
+  uint64_t hidden_floats = 0;   // x and a: [max_tokens][n_embd] each
+  uint64_t scratch_floats = 0;  // each of t0..t5: [max_tokens][widest row]
+  uint64_t qscratch_bytes = 0;  // int8 activations
+  uint64_t score_floats = 0;    // attention scores, one row of n_ctx per thread
+  uint64_t total_bytes() const { return 4 * (2 * hidden_floats + 6 * scratch_floats + score_floats) + qscratch_bytes; }
+};
+WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx);
 
 struct ForwardContext {
   const kernels::Kernels* kernels = nullptr;  // default: best_kernels()

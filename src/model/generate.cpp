@@ -64,48 +64,7 @@ void fill_row(const TensorSpec& spec, const ModelConfig& c, Rng& rng, float* x, 
   }
 }
 
-bool use_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
-
-bool ends_with(const std::string& s, const char* suffix) {
-  const size_t n = std::strlen(suffix);
-  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-}
-
 }  // namespace
-
-core::Expected<FileType> file_type_from_name(const std::string& name) {
-  for (FileType t : {FileType::kF32, FileType::kF16, FileType::kBF16, FileType::kQ8_0, FileType::kQ4_K,
-                     FileType::kQ4_K_M, FileType::kQ6_K})
-    if (name == file_type_name(t)) return t;
-  return make_error(ErrorCode::kInvalidArgument,
-                    "unknown weight type '" + name + "' (F32, F16, BF16, Q8_0, Q4_K, Q4_K_M, Q6_K)");
-}
-
-const char* file_type_name(FileType t) {
-  switch (t) {
-    case FileType::kF32: return "F32";
-    case FileType::kF16: return "F16";
-    case FileType::kBF16: return "BF16";
-    case FileType::kQ8_0: return "Q8_0";
-    case FileType::kQ4_K: return "Q4_K";
-    case FileType::kQ4_K_M: return "Q4_K_M";
-    case FileType::kQ6_K: return "Q6_K";
-  }
-  return "?";
-}
-
-uint32_t file_type_gguf_id(FileType t) {
-  switch (t) {
-    case FileType::kF32: return 0;
-    case FileType::kF16: return 1;
-    case FileType::kBF16: return 32;
-    case FileType::kQ8_0: return 7;
-    case FileType::kQ4_K: return 14;  // llama.cpp calls an all-Q4_K file Q4_K_S
-    case FileType::kQ4_K_M: return 15;
-    case FileType::kQ6_K: return 18;
-  }
-  return 0;
-}
 
 core::Expected<ModelConfig> preset_config(const std::string& name) {
   ModelConfig c;
@@ -139,32 +98,6 @@ core::Expected<ModelConfig> preset_config(const std::string& name) {
   }
   assign_layer_kinds(&c);
   return c;
-}
-
-GgmlType choose_type(const TensorSpec& spec, const ModelConfig& c, FileType ft, int attn_v_index, int attn_v_count) {
-  if (spec.stays_f32()) return GgmlType::kF32;
-  GgmlType t = GgmlType::kF32;
-  switch (ft) {
-    case FileType::kF32: t = GgmlType::kF32; break;
-    case FileType::kF16: t = GgmlType::kF16; break;
-    case FileType::kBF16: t = GgmlType::kBF16; break;
-    case FileType::kQ8_0: t = GgmlType::kQ8_0; break;
-    case FileType::kQ4_K: t = GgmlType::kQ4_K; break;
-    case FileType::kQ6_K: t = GgmlType::kQ6_K; break;
-    case FileType::kQ4_K_M: {
-      t = GgmlType::kQ4_K;
-      if (spec.role == TensorRole::kOutput) t = GgmlType::kQ6_K;
-      const bool attn_v = ends_with(spec.name, "attn_v.weight") || ends_with(spec.name, "attn_qkv.weight");
-      if (attn_v && use_more_bits(attn_v_index, attn_v_count)) t = GgmlType::kQ6_K;
-      if (spec.name.find("ffn_down") != std::string::npos && use_more_bits(spec.layer, int(c.n_main())))
-        t = GgmlType::kQ6_K;
-      break;
-    }
-  }
-  // Rows that do not fill whole blocks fall back, as llama-quantize does.
-  const auto info = *core::ggml_type_info(uint32_t(t));
-  if (spec.ne[0] % info.block_size != 0) t = spec.ne[0] % 32 == 0 ? GgmlType::kQ8_0 : GgmlType::kF16;
-  return t;
 }
 
 void write_config_keys(const ModelConfig& c, gguf::Writer& w) {
@@ -209,13 +142,13 @@ core::Status generate_model(const GenOptions& opt, const std::function<void(gguf
   write_vocab(w);
 
   const auto table = tensor_table(c);
-  int attn_v_count = 0, attn_v_index = 0;
-  for (const auto& s : table)
-    attn_v_count += ends_with(s.name, "attn_v.weight") || ends_with(s.name, "attn_qkv.weight");
-  for (const auto& spec : table) {
-    const bool attn_v = ends_with(spec.name, "attn_v.weight") || ends_with(spec.name, "attn_qkv.weight");
-    const GgmlType type = choose_type(spec, c, opt.file_type, attn_v_index, attn_v_count);
-    attn_v_index += attn_v;
+  const auto types = tensor_types(table, c, opt.file_type);
+  for (size_t ti = 0; ti < table.size(); ++ti) {
+    const TensorSpec& spec = table[ti];
+    const GgmlType type = types[ti];
+    if (!quant::quantizer(type))
+      return make_error(ErrorCode::kUnsupported, std::string("gen-model cannot write ") + file_type_name(opt.file_type) +
+                                                     " (no quantiser for " + std::string(core::ggml_type_info(uint32_t(type))->name) + ")");
     const uint64_t tensor_seed = opt.seed * 0x9e3779b97f4a7c15ull ^ fnv1a(spec.name);
     w.add_tensor(spec.name, type, spec.ne, [spec, type, tensor_seed, &c, &pool](uint8_t* dst, size_t n_bytes) {
       const uint64_t ne0 = spec.ne[0], rows = spec.n_elements() / ne0;

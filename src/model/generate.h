@@ -14,6 +14,7 @@
 #include "core/status.h"
 #include "core/thread_pool.h"
 #include "model/config.h"
+#include "model/quant_mix.h"
 #include "model/tensor_table.h"
 
 namespace onprem::gguf {
@@ -22,20 +23,9 @@ class Writer;
 
 namespace onprem::model {
 
-// Weight formats gen-model writes. kQ4_K_M is llama.cpp's mix (Q4_K, with Q6_K for the LM head
-// and for attn_v / attn_qkv / ffn_down in the layers llama.cpp's use_more_bits picks).
-enum class FileType { kF32, kF16, kBF16, kQ8_0, kQ4_K, kQ4_K_M, kQ6_K };
-core::Expected<FileType> file_type_from_name(const std::string& name);
-const char* file_type_name(FileType t);
-uint32_t file_type_gguf_id(FileType t);  // general.file_type
-
 // Named shapes: "tiny" / "tiny-moe" (the conformance models' shapes), "27b", "35b-a3b" (the real
 // Qwen3.6 layer shapes; pass fewer layers for benchmarks).
 core::Expected<ModelConfig> preset_config(const std::string& name);
-
-// Type of one tensor under a file type; `attn_v_index`/`attn_v_count` count the attn_v-like
-// tensors (attn_v and DeltaNet attn_qkv) in file order, as llama-quantize does.
-core::GgmlType choose_type(const TensorSpec& spec, const ModelConfig& c, FileType ft, int attn_v_index, int attn_v_count);
 
 struct GenOptions {
   ModelConfig config;

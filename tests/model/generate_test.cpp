@@ -62,14 +62,8 @@ TEST(GenModel, Q4KMMixMatchesLlamaQuantize) {
     ASSERT_TRUE(ref.ok());
     const auto cfg = *load_config(*ref);
     const auto table = tensor_table(cfg);
-    int count = 0, index = 0;
-    for (const auto& s : table) count += s.name.find("attn_v.weight") != std::string::npos || s.name.find("attn_qkv.weight") != std::string::npos;
-    for (const auto& s : table) {
-      const bool v = s.name.find("attn_v.weight") != std::string::npos || s.name.find("attn_qkv.weight") != std::string::npos;
-      const auto want = ref->tensor(s.name)->type;
-      EXPECT_EQ(choose_type(s, cfg, FileType::kQ4_K_M, index, count), want) << family << " " << s.name;
-      index += v;
-    }
+    const auto types = tensor_types(table, cfg, FileType::kQ4_K_M);
+    for (size_t i = 0; i < table.size(); ++i) EXPECT_EQ(types[i], ref->tensor(table[i].name)->type) << family << " " << table[i].name;
   }
 }
 
