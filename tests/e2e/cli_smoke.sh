@@ -41,4 +41,15 @@ echo "1 2 x" > "$work/bad.txt"
 check "not a token id" 1 "not a token id" -- "$onprem" logits -m "$model" --tokens "$work/bad.txt" --out "$work/o.bin"
 check "bad type" 1 "unknown weight type" -- "$onprem" gen-model --type Q3_K -o "$work/x.gguf"
 check "detokenize bad id" 1 "not a token id" -- bash -c "echo 5 99999 | '$onprem' detokenize -m '$model'"
+# The planner: the documented JSON keys, an SVG, a recommendation, and clear errors.
+check "plan --json keys" 0 '"total_bytes"' -- "$onprem" plan --model qwen3.6-35b-a3b --quant Q8_0 --ctx 65536 --parallel 2 --kv-type Q8_0 --json
+for key in weights_bytes kv_cache_bytes state_bytes compute_bytes total_bytes decode_bytes_per_token break_even_tokens_per_month; do
+  check "plan --json has $key" 0 "\"$key\"" -- "$onprem" plan --json
+done
+check "plan on a GGUF file" 0 "Q4_K" -- "$onprem" plan --model "$model" --ctx 1024
+check "plan --svg" 0 "plot:" -- "$onprem" plan --device "RTX 5090" --svg "$work/tco.svg"
+check "svg written" 0 "<polyline id=\"onprem\"" -- cat "$work/tco.svg"
+check "plan recommend" 0 "model +qwen3.6-27b" -- "$onprem" plan recommend --context 120000 --data regulated
+check "plan unknown model" 1 "unknown model" -- "$onprem" plan --model llama-70b
+check "plan unknown quant" 1 "unknown weight type" -- "$onprem" plan --quant Q2_X
 exit $fails

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   add(add_vocab_from_hf);
   add(add_logits);
   add(add_run);
+  add(add_plan);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
