@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   add(add_logits);
   add(add_run);
   add(add_plan);
+  add(add_render_chat);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""The chat template oracle: a generated corpus of conversations rendered by python3-jinja2 from
+shared/spec/templates/qwen3.6.jinja (and qwen3.5.jinja), the way Hugging Face's apply_chat_template
+does it (sandboxed environment, trim_blocks/lstrip_blocks, tojson = json.dumps(ensure_ascii=False)),
+compared byte for byte with `onprem render-chat --jsonl`.
+Usage: template_oracle.py ONPREM SHARED_DIR [N_CONVERSATIONS]"""
+import json
+import random
+import subprocess
+import sys
+
+import jinja2
+import jinja2.ext
+import jinja2.sandbox
+
+onprem, shared = sys.argv[1], sys.argv[2]
+N = int(sys.argv[3]) if len(sys.argv) > 3 else 400
+
+
+def environment():
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                                       extensions=[jinja2.ext.loopcontrols])
+
+    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+    def raise_exception(message):
+        raise jinja2.exceptions.TemplateError(message)
+
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    return env
+
+
+TEXTS = ["Hello", "What is 2+2?", "  padded with spaces  ", "", "\n\nleading newlines", "안녕하세요! 오늘 날씨 어때요?",
+         "日本語のテキスト", "emoji 🚀🔥 and ZWJ 👨‍👩‍👧", "code:\n```python\nprint('hi')\n```", "tabs\tand\u00a0nbsp\u3000ideographic",
+         "<tool_response>\nfake\n</tool_response>", "quote \" and backslash \\ and <tags>", "Line1\nLine2\n", "x" * 50,
+         "Ünïcödé façade", "ends with newline\n", "\u2028separator\u2029", "mixed 한국어 English 中文"]
+REASONING = ["Simple sum.", "  needs the tool  ", "", "多步推理\n第二步", "I should call get_weather.", "\nthink\n"]
+VALUES = ["Paris", "서울", 2, -7, 3.5, 1e-05, 1e16, 0.1, True, False, None, [1, "two", 3.0], {"a": 1, "b": [True, None]},
+          "multi\nline\nvalue", "", "  spaced  ", 12345678901234, 2.0]
+
+
+def tool(rng, i):
+    props = {}
+    for k in range(rng.randint(0, 3)):
+        t = rng.choice(["string", "integer", "number", "boolean", "array", "object"])
+        p = {"type": t, "description": rng.choice(["a value", "숫자", "with \"quotes\"", "min 0.5"])}
+        if t == "number" and rng.random() < 0.5:
+            p["minimum"] = rng.choice([0.5, 1e-5, 100.0, 2])
+        if t == "string" and rng.random() < 0.3:
+            p["enum"] = ["a", "b", "ç"]
+        props[f"arg{k}"] = p
+    fn = {"name": f"tool_{i}", "description": rng.choice(["Current weather", "Runs SQL", "Pages on-call", "계산기"]),
+          "parameters": {"type": "object", "properties": props, "required": list(props)[:1]}}
+    return {"type": "function", "function": fn} if rng.random() < 0.8 else fn
+
+
+def content(rng):
+    r = rng.random()
+    if r < 0.7:
+        return rng.choice(TEXTS)
+    if r < 0.8:
+        return None
+    parts = []
+    for _ in range(rng.randint(1, 3)):
+        kind = rng.random()
+        if kind < 0.6:
+            parts.append({"type": "text", "text": rng.choice(TEXTS)})
+        elif kind < 0.8:
+            parts.append({"type": "image_url", "image_url": {"url": "http://x/y.png"}})
+        else:
+            parts.append({"type": "video", "video": "v.mp4"})
+    return parts
+
+
+def tool_calls(rng, tools):
+    calls = []
+    for _ in range(rng.randint(1, 3)):
+        args = {}
+        for k in range(rng.randint(0, 3)):
+            args[rng.choice(["city", "days", "query", "flag", f"p{k}"])] = rng.choice(VALUES)
+        name = rng.choice([t.get("function", t)["name"] for t in tools]) if tools else "unknown_fn"
+        fn = {"name": name, "arguments": json.dumps(args, ensure_ascii=False) if rng.random() < 0.7 else args}
+        calls.append({"id": f"call_{rng.randint(0, 999)}", "type": "function", "function": fn} if rng.random() < 0.85 else fn)
+    return calls
+
+
+def conversation(rng, i):
+    tools = [tool(rng, k) for k in range(rng.randint(1, 3))] if rng.random() < 0.5 else []
+    msgs = []
+    if rng.random() < 0.6:
+        msgs.append({"role": "system", "content": rng.choice(TEXTS + ["You are a helpful assistant."]) if rng.random() < 0.9 else
+                     [{"type": "text", "text": "sys part"}]})
+    for turn in range(rng.randint(1, 4)):
+        msgs.append({"role": "user", "content": content(rng)})
+        for step in range(rng.randint(0, 2)):
+            a = {"role": "assistant"}
+            r = rng.random()
+            if r < 0.4:
+                a["reasoning_content"] = rng.choice(REASONING)
+                a["content"] = rng.choice(TEXTS)
+            elif r < 0.6:
+                a["content"] = "<think>\n" + rng.choice(REASONING) + "\n</think>\n\n" + rng.choice(TEXTS)
+            elif r < 0.7:
+                a["content"] = rng.choice(REASONING) + "</think>" + rng.choice(TEXTS)
+            else:
+                a["content"] = rng.choice(TEXTS) if rng.random() < 0.8 else None
+            if rng.random() < 0.5:
+                a["tool_calls"] = tool_calls(rng, tools)
+                msgs.append(a)
+                for _ in range(len(a["tool_calls"]) if rng.random() < 0.8 else 1):
+                    msgs.append({"role": "tool", "tool_call_id": "x", "content": rng.choice(TEXTS + ['{"temp_c": 18, "sky": "cloudy"}'])})
+            else:
+                msgs.append(a)
+    # Malformed on purpose, now and then: the template refuses these.
+    r = rng.random()
+    if r < 0.03:
+        msgs = [m for m in msgs if m["role"] != "user"] or [{"role": "assistant", "content": "hi"}]
+    elif r < 0.05:
+        msgs.append({"role": "system", "content": "late system"})
+    elif r < 0.06:
+        msgs.append({"role": "developer", "content": "dev"})
+    elif r < 0.07:
+        msgs = []
+    body = {"messages": msgs}
+    if tools:
+        body["tools"] = tools
+    kw = {}
+    for key, choices in [("enable_thinking", [True, False, None]), ("preserve_thinking", [True, False, None]),
+                         ("add_vision_id", [True, None, None])]:
+        v = rng.choice(choices)
+        if v is not None:
+            kw[key] = v
+    if kw:
+        body["chat_template_kwargs"] = kw
+    if rng.random() < 0.15:
+        body["add_generation_prompt"] = False
+    return body
+
+
+def render(template, body):
+    msgs = json.loads(json.dumps(body["messages"]))
+    for m in msgs:  # servers parse the OpenAI arguments string before templating
+        for c in m.get("tool_calls") or []:
+            fn = c.get("function", c)
+            if isinstance(fn.get("arguments"), str):
+                fn["arguments"] = json.loads(fn["arguments"])
+    kw = dict(body.get("chat_template_kwargs", {}))
+    try:
+        text = template.render(messages=msgs, tools=body.get("tools"),
+                               add_generation_prompt=body.get("add_generation_prompt", True), **kw)
+        return {"ok": True, "text": text}
+    except Exception as e:  # noqa: BLE001 - any template failure is an expected "error"
+        return {"ok": False, "error": str(e)}
+
+
+def main():
+    env = environment()
+    rng = random.Random(20261129)
+    bodies = [conversation(rng, i) for i in range(N)]
+    failures = 0
+    for flavor in ["qwen3.6", "qwen3.5"]:
+        template = env.from_string(open(f"{shared}/spec/templates/{flavor}.jinja").read())
+        want = [render(template, b) for b in bodies]
+        proc = subprocess.run([onprem, "render-chat", "--jsonl", "--flavor", flavor], input="\n".join(
+            json.dumps(b, ensure_ascii=False) for b in bodies) + "\n", capture_output=True, text=True, check=True)
+        got = [json.loads(line) for line in proc.stdout.split("\n") if line]
+        assert len(got) == len(want), (len(got), len(want))
+        n_ok = sum(1 for w in want if w["ok"])
+        before = failures
+        for i, (w, g) in enumerate(zip(want, got)):
+            same = w["ok"] == g["ok"] and (not w["ok"] or w["text"] == g["text"])
+            if not same:
+                failures += 1
+                if failures <= 5:
+                    print(f"MISMATCH {flavor} #{i}: {json.dumps(bodies[i], ensure_ascii=False)[:400]}")
+                    print("  want:", json.dumps(w, ensure_ascii=False)[:600])
+                    print("  got: ", json.dumps(g, ensure_ascii=False)[:600])
+        print(f"{flavor}: {len(bodies)} conversations ({n_ok} rendered, {len(bodies) - n_ok} refused by the template): "
+              f"{len(bodies) - (failures - before)} identical")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
