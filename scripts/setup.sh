@@ -11,7 +11,7 @@ packages=(
   libpcre2-dev libutf8proc-dev           # tokenizer regex, Unicode
   nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
   libcpp-httplib-dev libssl-dev libsqlite3-dev
-  python3 python3-numpy python3-jinja2   # oracles for tests (/usr/bin/python3)
+  python3 python3-numpy python3-jinja2 python3-jsonschema   # oracles for tests (/usr/bin/python3)
 )
 
 missing=()

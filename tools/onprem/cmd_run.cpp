@@ -2,8 +2,14 @@
 #include <cstdio>
 #include <thread>
 
+#include <fstream>
+#include <sstream>
+
+#include "chat/json_schema.h"
+#include "chat/token_mask.h"
 #include "commands.h"
 #include "model/forward.h"
+#include "sample/loop_guard.h"
 #include "sample/sampler.h"
 #include "text/tokenizer.h"
 
@@ -12,10 +18,12 @@ namespace onprem::tools {
 namespace {
 
 struct RunOptions {
-  std::string model, prompt;
+  std::string model, prompt, json_schema, preset;
   int n_predict = 64, threads = 0;
   int64_t ctx = 4096, ubatch = 512;
+  bool output_only = false, no_loop_guard = false;
   sample::SamplingParams sampling;
+  sample::SamplingOverrides overrides;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -42,7 +50,38 @@ int run_generation(const RunOptions& o) {
   ctx.pool = &pool;
   const int64_t V = m->config.n_vocab;
   std::vector<float> logits(static_cast<size_t>(V));
-  std::fputs(o.prompt.c_str(), stdout);
+  // Sampling: a named preset, then what the command line set explicitly.
+  sample::SamplingParams params = o.sampling;
+  if (!o.preset.empty()) {
+    const bool moe = m->config.is_moe();
+    auto p = sample::preset(o.preset, moe ? "qwen3.6-35b-a3b" : "qwen3.6-27b");
+    if (!p) return fail(p.error().to_string());
+    params = *p;
+  }
+  params = sample::apply_overrides(params, o.overrides);
+  // Constrained output: a JSON Schema compiled to a grammar, masks over the vocabulary trie.
+  std::unique_ptr<chat::Grammar> grammar;
+  std::unique_ptr<chat::TokenTrie> trie;
+  std::unique_ptr<chat::ConstrainedDecoder> constrained;
+  if (!o.json_schema.empty()) {
+    std::ifstream in(o.json_schema);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (!in) return fail("cannot read '" + o.json_schema + "'");
+    chat::Json schema;
+    try {
+      schema = chat::Json::parse(ss.str());
+    } catch (const chat::Json::exception& e) {
+      return fail(o.json_schema + " is not JSON: " + e.what());
+    }
+    auto g = chat::grammar_from_schema(schema);
+    if (!g) return fail(o.json_schema + ": " + g.error().to_string());
+    grammar = std::make_unique<chat::Grammar>(std::move(*g));
+    trie = std::make_unique<chat::TokenTrie>(*tok);
+    constrained = std::make_unique<chat::ConstrainedDecoder>(*grammar, *trie, *tok);
+    if (!constrained->ok()) return fail("the schema's grammar matches nothing");
+  }
+  if (!o.output_only) std::fputs(o.prompt.c_str(), stdout);
   std::fflush(stdout);
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < prompt.size(); i += size_t(ws.max_tokens)) {
@@ -51,26 +90,38 @@ int run_generation(const RunOptions& o) {
     if (!st) return fail(st.error().to_string());
   }
   const double t_prompt = seconds_since(t0);
-  sample::Rng rng(o.sampling.seed);
-  std::vector<std::pair<float, int32_t>> scratch;
+  sample::Sampler sampler(params);
+  sample::LoopGuard guard;
   text::StreamDecoder dec(*tok, false);
   int generated = 0;
+  std::string finish = "length";
   const auto t1 = std::chrono::steady_clock::now();
   while (generated < o.n_predict && state.n_past < n_ctx) {
-    const int32_t id = sample::sample_token(logits.data(), V, o.sampling, rng, scratch);
+    if (constrained) constrained->mask_logits(logits.data());
+    const int32_t id = sampler.sample(logits.data(), V);
     ++generated;
-    if (tok->vocab().is_eog(id)) break;
+    if (tok->vocab().is_eog(id)) {
+      finish = "stop";
+      break;
+    }
+    if (constrained && !constrained->accept(id)) return fail("internal: sampled a token outside the grammar");
+    sampler.accept(id);
     std::fputs(dec.push(id).c_str(), stdout);
     std::fflush(stdout);
+    if (!o.no_loop_guard && guard.push(id)) {
+      finish = "repetition";
+      break;
+    }
     if (generated == o.n_predict || state.n_past >= n_ctx) break;
     auto st = model::forward(*m, state, ws, &id, 1, logits.data(), false, ctx);
     if (!st) return fail(st.error().to_string());
   }
   std::fputs(dec.flush().c_str(), stdout);
   const double t_gen = seconds_since(t1);
-  std::fprintf(stderr, "\n\nprompt: %zu tokens in %.3f s (%.1f tokens/s)\ngeneration: %d tokens in %.3f s (%.1f tokens/s), %d threads\n",
+  std::fprintf(stderr, "\n\nprompt: %zu tokens in %.3f s (%.1f tokens/s)\ngeneration: %d tokens in %.3f s (%.1f tokens/s), %d threads, finish: %s\n",
                prompt.size(), t_prompt, double(prompt.size()) / t_prompt, generated, t_gen,
-               generated ? double(generated) / t_gen : 0.0, threads);
+               generated ? double(generated) / t_gen : 0.0, threads, finish.c_str());
+  if (constrained && !constrained->complete()) return fail("the output budget (-n) ended before the constrained value was complete");
   return 0;
 }
 
@@ -82,10 +133,18 @@ Run add_run(CLI::App& app) {
   cmd->add_option("-m,--model", o->model, "GGUF model")->required();
   cmd->add_option("-p,--prompt", o->prompt, "Prompt text (special tokens such as <|im_start|> are recognised)")->required();
   cmd->add_option("-n,--n-predict", o->n_predict, "Tokens to generate")->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--temp", o->sampling.temperature, "Temperature (0: greedy)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--top-k", o->sampling.top_k, "Keep the k most likely tokens (0: all)")->capture_default_str();
-  cmd->add_option("--top-p", o->sampling.top_p, "Nucleus sampling threshold")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  cmd->add_option("--seed", o->sampling.seed, "Random seed")->capture_default_str();
+  cmd->add_option("--preset", o->preset, "Sampling preset: thinking-general, thinking-coding, instruct (chat.md §5)");
+  cmd->add_option("--temp", o->overrides.temperature, "Temperature (0: greedy); default 0.8")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-k", o->overrides.top_k, "Keep the k most likely tokens (0: all); default 40");
+  cmd->add_option("--top-p", o->overrides.top_p, "Nucleus sampling threshold; default 0.95")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--min-p", o->overrides.min_p, "Drop tokens below min-p x the top probability")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--presence-penalty", o->overrides.presence_penalty, "Subtracted once from every generated token's logit");
+  cmd->add_option("--frequency-penalty", o->overrides.frequency_penalty, "Subtracted per occurrence");
+  cmd->add_option("--repeat-penalty", o->overrides.repetition_penalty, "Divides positive / multiplies negative logits of generated tokens");
+  cmd->add_option("--seed", o->overrides.seed, "Random seed (default 0)");
+  cmd->add_option("--json-schema", o->json_schema, "Constrain the output to JSON valid under this JSON Schema file");
+  cmd->add_flag("--output-only", o->output_only, "Print only the generated text (not the prompt)");
+  cmd->add_flag("--no-loop-guard", o->no_loop_guard, "Do not stop when the output repeats itself");
   cmd->add_option("-c,--ctx", o->ctx, "Context length")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
   return [o]() { return run_generation(*o); };
