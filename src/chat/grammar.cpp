@@ -105,6 +105,10 @@ bool GrammarState::accept_byte(uint8_t c) {
     expand(*g_, std::move(t), next, 0);
   }
   if (next.empty()) return false;
+  if (next.size() == 1) {
+    stacks_.swap(next);
+    return true;
+  }
   // Identical stacks are redundant: keep one of each.
   std::sort(next.begin(), next.end(), [](const Stack& a, const Stack& b) {
     return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](const Frame& x, const Frame& y) {
@@ -127,6 +131,18 @@ bool GrammarState::accept_bytes(const std::string& s) {
     if (!copy.accept_byte(c)) return false;
   *this = std::move(copy);
   return true;
+}
+
+std::string GrammarState::key() const {
+  std::string k;
+  for (const auto& st : stacks_) {
+    for (const Frame& f : st) {
+      const int v[3] = {f.rule, f.alt, f.pos};
+      k.append(reinterpret_cast<const char*>(v), sizeof v);
+    }
+    k += '|';
+  }
+  return k;
 }
 
 bool GrammarState::can_end() const {

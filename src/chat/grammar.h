@@ -41,6 +41,8 @@ class GrammarState {
   bool can_end() const;                                // the input so far is a complete sentence
   bool dead() const { return stacks_.empty(); }
   bool allows(uint8_t c) const;
+  // A canonical byte string of the state: equal keys, equal futures (for memoising transitions).
+  std::string key() const;
 
  private:
   struct Frame {

@@ -1,6 +1,9 @@
 #include "chat/token_mask.h"
 
 #include <algorithm>
+#include <array>
+#include <string>
+#include <unordered_map>
 #include <cmath>
 
 namespace onprem::chat {
@@ -30,23 +33,60 @@ TokenTrie::TokenTrie(const text::Tokenizer& tok) : n_vocab_(tok.vocab().size()) 
 
 namespace {
 
-size_t walk(const TokenTrie& trie, int32_t node, const GrammarState& state, std::vector<uint8_t>& allowed) {
-  size_t n = 0;
-  for (const auto& [byte, child] : trie.nodes()[size_t(node)].children) {
-    if (!state.allows(byte)) continue;
-    GrammarState next = state;
-    next.accept_byte(byte);
-    for (int32_t id : trie.nodes()[size_t(child)].tokens) allowed[size_t(id)] = 1, ++n;
-    n += walk(trie, child, next, allowed);
+// Depth-first over the trie with memoised grammar transitions: states are interned, and
+// (state, byte) -> state is computed once per mask. Inside a string almost every byte leads to
+// the same few states, so the walk costs a table lookup per trie node.
+struct Walker {
+  const TokenTrie& trie;
+  std::vector<uint8_t>& allowed;
+  std::vector<GrammarState> states;
+  std::unordered_map<std::string, int> ids;
+  std::vector<std::array<int, 256>> next;  // -2 unknown, -1 rejected
+
+  int intern(GrammarState s) {
+    auto [it, fresh] = ids.emplace(s.key(), int(states.size()));
+    if (fresh) {
+      states.push_back(std::move(s));
+      std::array<int, 256> row;
+      row.fill(-2);
+      next.push_back(row);
+    }
+    return it->second;
   }
-  return n;
-}
+
+  int step(int sid, uint8_t byte) {
+    int& t = next[size_t(sid)][byte];
+    if (t == -2) {
+      GrammarState s = states[size_t(sid)];
+      t = s.accept_byte(byte) ? -3 : -1;  // placeholder: intern may grow the tables
+      if (t == -3) {
+        const int id = intern(std::move(s));
+        next[size_t(sid)][byte] = id;
+        return id;
+      }
+    }
+    return t;
+  }
+
+  size_t walk(int32_t node, int sid) {
+    size_t n = 0;
+    for (const auto& [byte, child] : trie.nodes()[size_t(node)].children) {
+      const int t = step(sid, byte);
+      if (t < 0) continue;
+      for (int32_t id : trie.nodes()[size_t(child)].tokens) allowed[size_t(id)] = 1, ++n;
+      if (!trie.nodes()[size_t(child)].children.empty()) n += walk(child, t);
+    }
+    return n;
+  }
+};
 
 }  // namespace
 
 size_t compute_mask(const TokenTrie& trie, const GrammarState& state, std::vector<uint8_t>& allowed) {
   allowed.assign(trie.n_vocab(), 0);
-  return walk(trie, 0, state, allowed);
+  Walker w{trie, allowed, {}, {}, {}};
+  const int start = w.intern(state);
+  return w.walk(0, start);
 }
 
 ConstrainedDecoder::ConstrainedDecoder(const Grammar& g, const TokenTrie& trie, const text::Tokenizer& tok)

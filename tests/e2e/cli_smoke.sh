@@ -52,4 +52,10 @@ check "svg written" 0 "<polyline id=\"onprem\"" -- cat "$work/tco.svg"
 check "plan recommend" 0 "model +qwen3.6-27b" -- "$onprem" plan recommend --context 120000 --data regulated
 check "plan unknown model" 1 "unknown model" -- "$onprem" plan --model llama-70b
 check "plan unknown quant" 1 "unknown weight type" -- "$onprem" plan --quant Q2_X
+# Chat: rendering, a refused conversation, the unknown-template warning, constrained run.
+check "render-chat" 0 "<think>" -- bash -c "echo '{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}' | '$onprem' render-chat"
+check "render-chat refuses no user query" 1 "No user query" -- bash -c "echo '{\"messages\":[{\"role\":\"assistant\",\"content\":\"x\"}]}' | '$onprem' render-chat"
+check "render-chat warns on an unknown template" 0 "not a known Qwen3.5/3.6" -- bash -c "echo '{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}' | '$onprem' render-chat -m '$shared/conformance/models/qwen35-tiny-F32.gguf'"
+echo '{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}' > "$work/schema.json"
+check "run --json-schema" 0 "finish: stop" -- "$onprem" run -m "$model" -p x --json-schema "$work/schema.json" --output-only -n 200
 exit $fails
