@@ -112,7 +112,7 @@ void deltanet_head_chunked(const float* q, const float* k, const float* v, const
   }
 }
 
-void deltanet_block(const LayerContext& c, int il, SequenceState& s, const float* a, int64_t T, float* out) {
+void deltanet_block(const LayerContext& c, int il, const std::vector<Segment>& segs, const float* a, int64_t T, float* out) {
   const ModelConfig& cfg = c.m.config;
   const LayerWeights& L = c.m.layers[size_t(il)];
   const int64_t Hk = cfg.ssm_n_group, Hv = cfg.ssm_dt_rank, dk = cfg.ssm_d_state, dv = cfg.ssm_d_state;
@@ -126,43 +126,50 @@ void deltanet_block(const LayerContext& c, int il, SequenceState& s, const float
   c.matmul(L.gate.view, a, T, z);
   c.matmul(L.beta.view, a, T, bg);
   c.matmul(L.alpha.view, a, T, ag);
-  // Causal depthwise conv over the pre-activation inputs, with the rolling state of K-1 inputs.
-  float* cs = s.conv[size_t(il)].data();
-  for (int64_t t = 0; t < T; ++t) {
-    float* ut = u + t * Ch;
-    for (int64_t ch = 0; ch < Ch; ++ch) {
-      const float* w = L.conv.data() + ch * K;
-      float* st = cs + ch * (K - 1);
-      float y = w[K - 1] * ut[ch];
-      for (int64_t j = 0; j < K - 1; ++j) y += w[j] * st[j];
-      for (int64_t j = 0; j + 1 < K - 1; ++j) st[j] = st[j + 1];
-      st[K - 2] = ut[ch];
-      ut[ch] = y;
+  // Causal depthwise conv over the pre-activation inputs, with each sequence's rolling state of
+  // K-1 inputs, then SiLU, L2 norms and the gates.
+  const float qscale = 1.0f / std::sqrt(float(dk));
+  for (const Segment& sg : segs) {
+    float* cs = sg.state->conv[size_t(il)].data();
+    for (int64_t t = sg.row0; t < sg.row0 + sg.n; ++t) {
+      float* ut = u + t * Ch;
+      for (int64_t ch = 0; ch < Ch; ++ch) {
+        const float* w = L.conv.data() + ch * K;
+        float* st = cs + ch * (K - 1);
+        float y = w[K - 1] * ut[ch];
+        for (int64_t j = 0; j < K - 1; ++j) y += w[j] * st[j];
+        for (int64_t j = 0; j + 1 < K - 1; ++j) st[j] = st[j + 1];
+        st[K - 2] = ut[ch];
+        ut[ch] = y;
+      }
+      c.k.silu(ut, ut, Ch);
+      for (int64_t h = 0; h < Hk; ++h) {
+        c.k.l2_norm(ut + h * dk, ut + h * dk, dk, cfg.rms_eps);
+        for (int64_t i = 0; i < dk; ++i) ut[h * dk + i] *= qscale;
+        c.k.l2_norm(ut + Kd + h * dk, ut + Kd + h * dk, dk, cfg.rms_eps);
+      }
+      float* bt = bg + t * Hv;
+      float* at = ag + t * Hv;
+      c.k.sigmoid(bt, bt, Hv);
+      for (int64_t j = 0; j < Hv; ++j) at[j] += L.dt_bias[size_t(j)];
+      c.k.softplus(at, at, Hv);
+      for (int64_t j = 0; j < Hv; ++j) at[j] = std::max(at[j] * L.ssm_a[size_t(j)], kMinLogDecay);
     }
-    c.k.silu(ut, ut, Ch);
-    const float qscale = 1.0f / std::sqrt(float(dk));
-    for (int64_t h = 0; h < Hk; ++h) {
-      c.k.l2_norm(ut + h * dk, ut + h * dk, dk, cfg.rms_eps);
-      for (int64_t i = 0; i < dk; ++i) ut[h * dk + i] *= qscale;
-      c.k.l2_norm(ut + Kd + h * dk, ut + Kd + h * dk, dk, cfg.rms_eps);
-    }
-    float* bt = bg + t * Hv;
-    float* at = ag + t * Hv;
-    c.k.sigmoid(bt, bt, Hv);
-    for (int64_t j = 0; j < Hv; ++j) at[j] += L.dt_bias[size_t(j)];
-    c.k.softplus(at, at, Hv);
-    for (int64_t j = 0; j < Hv; ++j) at[j] = std::max(at[j] * L.ssm_a[size_t(j)], kMinLogDecay);
   }
   c.observe("gdn_conv", il, u, T, Ch);
-  // The recurrence: heads are independent, tokens sequential within a head.
-  const bool chunked = c.opt.prefill == DeltaNetPrefill::kChunked && T > 1;
-  c.parallel(Hv, [&](int64_t j, int) {
-    const int64_t kh = j % Hk;
-    std::vector<float> beta(static_cast<size_t>(T)), g(static_cast<size_t>(T));
-    for (int64_t t = 0; t < T; ++t) beta[size_t(t)] = bg[t * Hv + j], g[size_t(t)] = ag[t * Hv + j];
-    float* S = s.ssm[size_t(il)].data() + j * dv * dk;
+  // The recurrence: (sequence, head) pairs are independent, tokens sequential within each.
+  const int64_t S_n = int64_t(segs.size());
+  c.parallel(S_n * Hv, [&](int64_t idx, int) {
+    const Segment& sg = segs[size_t(idx / Hv)];
+    const int64_t j = idx % Hv, kh = j % Hk, n = sg.n;
+    const bool chunked = c.opt.prefill == DeltaNetPrefill::kChunked && n > 1;
+    std::vector<float> beta(static_cast<size_t>(n)), g(static_cast<size_t>(n));
+    for (int64_t t = 0; t < n; ++t) beta[size_t(t)] = bg[(sg.row0 + t) * Hv + j], g[size_t(t)] = ag[(sg.row0 + t) * Hv + j];
+    float* S = sg.state->ssm[size_t(il)].data() + j * dv * dk;
+    float* u0 = u + sg.row0 * Ch;
     auto* fn = chunked ? deltanet_head_chunked : deltanet_head_sequential;
-    fn(u + kh * dk, u + Kd + kh * dk, u + 2 * Kd + j * dv, beta.data(), g.data(), T, dk, dv, Ch, Ch, S, o + j * dv, Vd);
+    fn(u0 + kh * dk, u0 + Kd + kh * dk, u0 + 2 * Kd + j * dv, beta.data(), g.data(), n, dk, dv, Ch, Ch, S,
+       o + sg.row0 * Vd + j * dv, Vd);
   });
   c.observe("gdn_core", il, o, T, Vd);
   // Gated RMSNorm per v head: rms_norm(o) * ssm_norm * silu(z).

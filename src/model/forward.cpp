@@ -55,35 +55,62 @@ Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads
 
 core::Status forward(const Model& m, SequenceState& s, Workspace& ws, const int32_t* tokens, int64_t n, float* logits,
                      bool all_logits, const ForwardContext& ctx) {
+  std::vector<BatchEntry> b{BatchEntry{&s, tokens, n, logits, all_logits}};
+  return forward_batch(m, b, ws, ctx);
+}
+
+namespace {
+
+core::Status check_batch(const Model& m, const std::vector<BatchEntry>& batch, const Workspace& ws, int workers, int64_t* rows) {
+  const int64_t V = m.config.n_vocab;
+  *rows = 0;
+  for (const auto& e : batch) {
+    if (!e.state || e.n <= 0) return make_error(ErrorCode::kInvalidArgument, "no tokens to evaluate");
+    const SequenceState& s = *e.state;
+    if (s.n_past + e.n > s.n_ctx)
+      return make_error(ErrorCode::kInvalidArgument, "context full: " + std::to_string(s.n_past) + " + " + std::to_string(e.n) +
+                                                         " tokens exceed n_ctx " + std::to_string(s.n_ctx));
+    if (ws.scores.size() < size_t(s.n_ctx) * size_t(workers))
+      return make_error(ErrorCode::kInvalidArgument, "workspace was sized for a smaller context or fewer threads");
+    for (int64_t t = 0; t < e.n; ++t)
+      if (e.tokens[t] < 0 || e.tokens[t] >= int32_t(V))
+        return make_error(ErrorCode::kInvalidArgument, "token id " + std::to_string(e.tokens[t]) + " at position " + std::to_string(t) +
+                                                           " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
+    *rows += e.n;
+  }
+  if (*rows == 0) return make_error(ErrorCode::kInvalidArgument, "no tokens to evaluate");
+  if (*rows > ws.max_tokens)
+    return make_error(ErrorCode::kInvalidArgument, std::to_string(*rows) + " tokens exceed the workspace's " + std::to_string(ws.max_tokens));
+  return core::Ok{};
+}
+
+}  // namespace
+
+core::Status forward_batch(const Model& m, std::vector<BatchEntry>& batch, Workspace& ws, const ForwardContext& ctx) {
   const ModelConfig& cfg = m.config;
   const int64_t N = cfg.n_embd, V = cfg.n_vocab;
-  if (n <= 0) return make_error(ErrorCode::kInvalidArgument, "no tokens to evaluate");
-  if (n > ws.max_tokens)
-    return make_error(ErrorCode::kInvalidArgument, std::to_string(n) + " tokens exceed the workspace's " + std::to_string(ws.max_tokens));
-  if (s.n_past + n > s.n_ctx)
-    return make_error(ErrorCode::kInvalidArgument, "context full: " + std::to_string(s.n_past) + " + " + std::to_string(n) +
-                                                       " tokens exceed n_ctx " + std::to_string(s.n_ctx));
-  if (ws.scores.size() < size_t(s.n_ctx) * size_t(ctx.pool ? ctx.pool->size() : 1))
-    return make_error(ErrorCode::kInvalidArgument, "workspace was sized for a smaller context or fewer threads");
-  for (int64_t t = 0; t < n; ++t)
-    if (tokens[t] < 0 || tokens[t] >= int32_t(V))
-      return make_error(ErrorCode::kInvalidArgument, "token id " + std::to_string(tokens[t]) + " at position " + std::to_string(t) +
-                                                         " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
+  int64_t n = 0;
+  ONPREM_TRY(check_batch(m, batch, ws, ctx.pool ? ctx.pool->size() : 1, &n));
   const kernels::Kernels& k = ctx.kernels ? *ctx.kernels : kernels::best_kernels();
   const LayerContext c{m, k, ctx.pool, ctx.options, ws, ctx.observer};
+  std::vector<Segment> segs;
+  int64_t row = 0;
+  for (auto& e : batch) segs.push_back(Segment{e.state, row, e.n, e.state->n_past}), row += e.n;
   float* x = ws.x.data();
   float* a = ws.a.data();
   float* out = ws.t5.data();
   // Embedding rows, decoded from whatever type the table is stored in.
   const auto dequant = quant::dequantizer(m.token_embd.view.type);
-  for (int64_t t = 0; t < n; ++t) dequant(m.token_embd.view.data + int64_t(tokens[t]) * m.token_embd.view.row_bytes(), x + t * N, N);
+  for (size_t si = 0; si < batch.size(); ++si)
+    for (int64_t t = 0; t < batch[si].n; ++t)
+      dequant(m.token_embd.view.data + int64_t(batch[si].tokens[t]) * m.token_embd.view.row_bytes(), x + (segs[si].row0 + t) * N, N);
   c.observe("inp_embd", -1, x, n, N);
   for (int il = 0; il < int(cfg.n_main()); ++il) {
     const LayerWeights& L = m.layers[size_t(il)];
     for (int64_t t = 0; t < n; ++t) k.rms_norm(x + t * N, L.attn_norm.data(), a + t * N, N, cfg.rms_eps);
     c.observe("attn_norm", il, a, n, N);
-    if (L.recurrent) deltanet_block(c, il, s, a, n, out);
-    else attention_block(c, il, s, a, n, out);
+    if (L.recurrent) deltanet_block(c, il, segs, a, n, out);
+    else attention_block(c, il, segs, a, n, out);
     for (int64_t i = 0; i < n * N; ++i) x[i] += out[i];
     for (int64_t t = 0; t < n; ++t) k.rms_norm(x + t * N, L.post_norm.data(), a + t * N, N, cfg.rms_eps);
     c.observe("ffn_norm", il, a, n, N);
@@ -91,13 +118,30 @@ core::Status forward(const Model& m, SequenceState& s, Workspace& ws, const int3
     for (int64_t i = 0; i < n * N; ++i) x[i] += out[i];
     c.observe("l_out", il, x, n, N);
   }
-  s.n_past += n;
-  // Final norm and LM head only for the rows whose logits are wanted.
-  const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
-  for (int64_t t = 0; t < rows; ++t) k.rms_norm(x + (first + t) * N, m.output_norm.data(), a + t * N, N, cfg.rms_eps);
+  for (auto& e : batch) e.state->n_past += e.n;
+  // Final norm and LM head only for the rows whose logits are wanted, gathered contiguously.
+  int64_t rows = 0;
+  for (size_t si = 0; si < batch.size(); ++si) {
+    const int64_t first = batch[si].all_logits ? 0 : batch[si].n - 1;
+    for (int64_t t = first; t < batch[si].n; ++t, ++rows)
+      k.rms_norm(x + (segs[si].row0 + t) * N, m.output_norm.data(), a + rows * N, N, cfg.rms_eps);
+  }
   c.observe("result_norm", -1, a, rows, N);
-  c.matmul(m.output.view, a, rows, logits);
-  c.observe("result_output", -1, logits, rows, V);
+  // Single entry: straight into the caller's buffer; several: through the scratch rows.
+  if (batch.size() == 1) {
+    c.matmul(m.output.view, a, rows, batch[0].logits);
+    c.observe("result_output", -1, batch[0].logits, rows, V);
+    return core::Ok{};
+  }
+  ws.logits.resize(size_t(rows * V));
+  c.matmul(m.output.view, a, rows, ws.logits.data());
+  c.observe("result_output", -1, ws.logits.data(), rows, V);
+  int64_t r = 0;
+  for (auto& e : batch) {
+    const int64_t cnt = e.all_logits ? e.n : 1;
+    std::memcpy(e.logits, ws.logits.data() + r * V, size_t(cnt * V) * sizeof(float));
+    r += cnt;
+  }
   return core::Ok{};
 }
 

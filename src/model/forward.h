@@ -36,6 +36,7 @@ struct Workspace {
   std::vector<float> x, a, t0, t1, t2, t3, t4, t5;
   std::vector<uint8_t> qscratch;  // int8 activations
   std::vector<float> scores;      // attention scores, per worker thread
+  std::vector<float> logits;      // multi-sequence calls: logits rows before they are scattered
 };
 Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx);
 
@@ -60,5 +61,16 @@ struct ForwardContext {
 // logits: [n][n_vocab] for every token when all_logits, else [n_vocab] for the last token only.
 core::Status forward(const Model& m, SequenceState& state, Workspace& ws, const int32_t* tokens, int64_t n,
                      float* logits, bool all_logits, const ForwardContext& ctx);
+
+// Several sequences in one call: their rows share every weight read (continuous batching).
+// Each entry is validated before anything runs; on error no state changes.
+struct BatchEntry {
+  SequenceState* state = nullptr;
+  const int32_t* tokens = nullptr;
+  int64_t n = 0;
+  float* logits = nullptr;  // [n][n_vocab] if all_logits, else [n_vocab]
+  bool all_logits = false;
+};
+core::Status forward_batch(const Model& m, std::vector<BatchEntry>& batch, Workspace& ws, const ForwardContext& ctx);
 
 }  // namespace onprem::model

@@ -24,8 +24,16 @@ struct LayerContext {
   int n_workers() const { return pool ? pool->size() : 1; }
 };
 
-void attention_block(const LayerContext& c, int il, SequenceState& s, const float* a, int64_t T, float* out);
-void deltanet_block(const LayerContext& c, int il, SequenceState& s, const float* a, int64_t T, float* out);
+// One sequence's rows in a multi-sequence ubatch: rows [row0, row0 + n) at positions pos0 ...
+struct Segment {
+  SequenceState* state;
+  int64_t row0, n, pos0;
+};
+
+// Projections run over all T rows at once (one pass over the weights for every sequence);
+// the attention and the recurrence run per segment on its own state.
+void attention_block(const LayerContext& c, int il, const std::vector<Segment>& segs, const float* a, int64_t T, float* out);
+void deltanet_block(const LayerContext& c, int il, const std::vector<Segment>& segs, const float* a, int64_t T, float* out);
 void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* out);
 
 // The chunked delta rule for one v-head (model.md §7.3), exposed for tests: q, k [T][dk] (q
