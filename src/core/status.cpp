@@ -11,6 +11,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kInvalidArgument: return "invalid argument";
     case ErrorCode::kNotFound: return "not found";
     case ErrorCode::kTypeMismatch: return "type mismatch";
+    case ErrorCode::kResourceExhausted: return "resource exhausted";
   }
   return "unknown";
 }

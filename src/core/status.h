@@ -17,6 +17,7 @@ enum class ErrorCode {
   kInvalidArgument,  // the caller asked for something impossible
   kNotFound,         // a key, tensor or token that must exist does not
   kTypeMismatch,     // a key or tensor exists with another type or shape
+  kResourceExhausted,  // a queue or a limit is full: try again later
 };
 
 const char* error_code_name(ErrorCode code);

@@ -1,0 +1,276 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace onprem::engine {
+
+using core::ErrorCode;
+using core::make_error;
+using Clock = std::chrono::steady_clock;
+
+const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::kStop: return "stop";
+    case FinishReason::kLength: return "length";
+    case FinishReason::kRepetition: return "repetition";
+    case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kError: return "error";
+  }
+  return "?";
+}
+
+namespace {
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+int threads_or_all(int t) { return t > 0 ? t : int(std::max(1u, std::thread::hardware_concurrency())); }
+}  // namespace
+
+Engine::Engine(const model::Model& m, EngineOptions o)
+    : m_(m), o_(o), pool_(threads_or_all(o.threads)),
+      ws_(model::make_workspace(m.config, std::max<int64_t>(o.ubatch, o.parallel), threads_or_all(o.threads), o.ctx_size)),
+      slots_(size_t(std::max(1, o.parallel))) {
+  for (auto& s : slots_) s.state = model::make_state(m.config, o.ctx_size), s.logits.resize(m.config.n_vocab);
+  stats_.slots = slots_.size();
+  thread_ = std::thread([this] { loop(); });
+}
+
+Engine::~Engine() { shutdown(); }
+
+void Engine::shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_ && !thread_.joinable()) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  // Whatever is left is cancelled, so every caller hears back.
+  for (auto& s : slots_)
+    if (s.busy) finish_slot(s, FinishReason::kCancelled);
+  std::deque<Queued> q;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    q.swap(queue_);
+  }
+  for (auto& x : q)
+    if (x.req.on_finish) x.req.on_finish(Finish{FinishReason::kCancelled, int64_t(x.req.prompt.size()), 0, 0, 0, 0, {}});
+}
+
+core::Expected<uint64_t> Engine::submit(Request r) {
+  if (r.prompt.empty()) return make_error(ErrorCode::kInvalidArgument, "the prompt is empty");
+  if (int64_t(r.prompt.size()) >= o_.ctx_size)
+    return make_error(ErrorCode::kInvalidArgument, "the prompt has " + std::to_string(r.prompt.size()) +
+                                                       " tokens; the context holds " + std::to_string(o_.ctx_size));
+  r.max_tokens = std::min<int64_t>(std::max<int64_t>(r.max_tokens, 0), o_.ctx_size - int64_t(r.prompt.size()));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stop_) return make_error(ErrorCode::kResourceExhausted, "the server is shutting down");
+  size_t busy = 0;
+  for (const auto& s : slots_) busy += s.busy;
+  if (queue_.size() >= o_.max_queue && busy == slots_.size())
+    return make_error(ErrorCode::kResourceExhausted, "too many requests: " + std::to_string(queue_.size()) + " waiting");
+  const uint64_t id = next_id_++;
+  queue_.push_back(Queued{id, std::move(r), Clock::now()});
+  stats_.queued = queue_.size();
+  cv_.notify_all();
+  return id;
+}
+
+void Engine::cancel(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancels_.push_back(id);
+  cv_.notify_all();
+}
+
+EngineStats Engine::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  EngineStats s = stats_;
+  s.queued = queue_.size();
+  return s;
+}
+
+void Engine::loop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] {
+        if (stop_ || !queue_.empty() || !cancels_.empty()) return true;
+        for (const auto& s : slots_)
+          if (s.busy) return true;
+        return false;
+      });
+      if (stop_) return;
+    }
+    step();
+  }
+}
+
+void Engine::admit() {
+  std::vector<Queued> cancelled_queued;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (uint64_t id : cancels_) {
+      for (auto& s : slots_)
+        if (s.busy && s.id == id) s.cancelled = true;
+      for (auto it = queue_.begin(); it != queue_.end(); ++it)
+        if (it->id == id) {
+          cancelled_queued.push_back(std::move(*it));
+          queue_.erase(it);
+          break;
+        }
+    }
+    cancels_.clear();
+    for (auto& s : slots_) {
+      if (s.busy || queue_.empty()) continue;
+      Queued q = std::move(queue_.front());
+      queue_.pop_front();
+      s.busy = true, s.cancelled = false, s.id = q.id, s.req = std::move(q.req), s.submitted = q.submitted;
+      s.state.clear();
+      s.prefilled = 0;
+      s.pending.clear();
+      s.sampler = sample::Sampler(s.req.sampling);
+      s.guard = sample::LoopGuard();
+      s.finish = Finish{};
+      s.finish.prompt_tokens = int64_t(s.req.prompt.size());
+    }
+    stats_.queued = queue_.size();
+  }
+  for (auto& q : cancelled_queued)
+    if (q.req.on_finish) q.req.on_finish(Finish{FinishReason::kCancelled, int64_t(q.req.prompt.size()), 0, 0, 0, 0, {}});
+}
+
+void Engine::finish_slot(Slot& s, FinishReason r, const std::string& error) {
+  s.finish.reason = r;
+  s.finish.error = error;
+  if (s.prefilled >= s.req.prompt.size()) s.finish.generation_seconds = since(s.prefill_done);
+  if (s.req.on_finish) s.req.on_finish(s.finish);
+  s.busy = false;
+  s.req = Request{};
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.requests++;
+}
+
+// After the slot's last evaluated token: pick the next one (or the forced ones) and report it.
+void Engine::sample_slot(Slot& s) {
+  Request& r = s.req;
+  auto emit = [&](int32_t id, const TokenEvent& ev) -> bool {
+    if (s.finish.completion_tokens == 0) s.finish.first_token_seconds = since(s.submitted);
+    ++s.finish.completion_tokens;
+    if (r.accepted) r.accepted(id);
+    s.sampler.accept(id);
+    if (r.on_token && !r.on_token(ev)) {
+      finish_slot(s, FinishReason::kStop);
+      return false;
+    }
+    if (r.loop_guard && s.guard.push(id)) {
+      finish_slot(s, FinishReason::kRepetition);
+      return false;
+    }
+    return true;
+  };
+  if (r.forced) {
+    const std::vector<int32_t> f = r.forced();
+    if (!f.empty()) {
+      for (int32_t id : f) {
+        TokenEvent ev;
+        ev.id = id;
+        if (!emit(id, ev)) return;
+      }
+      s.pending = f;
+      if (s.finish.completion_tokens >= r.max_tokens || s.state.n_past + int64_t(f.size()) > s.state.n_ctx)
+        finish_slot(s, FinishReason::kLength);
+      return;
+    }
+  }
+  const int64_t V = m_.config.n_vocab;
+  if (r.mask) r.mask(s.logits.data(), V);
+  const int32_t id = s.sampler.sample(s.logits.data(), V);
+  if (std::find(r.stop_ids.begin(), r.stop_ids.end(), id) != r.stop_ids.end()) {
+    finish_slot(s, FinishReason::kStop);
+    return;
+  }
+  TokenEvent ev;
+  ev.id = id;
+  if (r.top_logprobs >= 0) {
+    float mx = -INFINITY;
+    for (int64_t i = 0; i < V; ++i) mx = std::max(mx, s.logits[size_t(i)]);
+    double sum = 0;
+    for (int64_t i = 0; i < V; ++i) sum += std::exp(double(s.logits[size_t(i)] - mx));
+    const float lse = mx + float(std::log(sum));
+    ev.logprob = s.logits[size_t(id)] - lse;
+    std::vector<int32_t> idx(static_cast<size_t>(V));
+    for (int64_t i = 0; i < V; ++i) idx[size_t(i)] = int32_t(i);
+    const size_t k = std::min<size_t>(size_t(r.top_logprobs), idx.size());
+    std::partial_sort(idx.begin(), idx.begin() + long(k), idx.end(), [&](int32_t a, int32_t b) { return s.logits[size_t(a)] > s.logits[size_t(b)]; });
+    for (size_t i = 0; i < k; ++i) ev.top.push_back({idx[i], s.logits[size_t(idx[i])] - lse});
+  }
+  if (!emit(id, ev)) return;
+  s.pending = {id};
+  if (s.finish.completion_tokens >= r.max_tokens || s.state.n_past + 1 > s.state.n_ctx) finish_slot(s, FinishReason::kLength);
+}
+
+bool Engine::step() {
+  admit();
+  for (auto& s : slots_)
+    if (s.busy && s.cancelled) finish_slot(s, FinishReason::kCancelled);
+  // Decodes first, then prompt chunks into what is left of the step's token budget.
+  std::vector<model::BatchEntry> batch;
+  std::vector<Slot*> who;
+  std::vector<bool> was_prefill;
+  int64_t budget = std::max<int64_t>(o_.ubatch, int64_t(slots_.size()));
+  for (auto& s : slots_) {
+    if (!s.busy || s.prefilled < s.req.prompt.size() || s.pending.empty()) continue;
+    const int64_t n = std::min<int64_t>(int64_t(s.pending.size()), budget);
+    batch.push_back(model::BatchEntry{&s.state, s.pending.data(), n, s.logits.data(), false});
+    who.push_back(&s), was_prefill.push_back(false);
+    budget -= n;
+  }
+  for (auto& s : slots_) {
+    if (!s.busy || s.prefilled >= s.req.prompt.size() || budget <= 0) continue;
+    const int64_t n = std::min<int64_t>(int64_t(s.req.prompt.size() - s.prefilled), budget);
+    batch.push_back(model::BatchEntry{&s.state, s.req.prompt.data() + s.prefilled, n, s.logits.data(), false});
+    who.push_back(&s), was_prefill.push_back(true);
+    budget -= n;
+  }
+  if (batch.empty()) return false;
+  model::ForwardContext ctx;
+  ctx.pool = &pool_;
+  ctx.options = o_.forward;
+  const auto t0 = Clock::now();
+  auto st = model::forward_batch(m_, batch, ws_, ctx);
+  const double dt = since(t0);
+  int64_t prompt_rows = 0, decode_rows = 0;
+  for (size_t i = 0; i < batch.size(); ++i) (was_prefill[i] ? prompt_rows : decode_rows) += batch[i].n;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.steps++;
+    stats_.prompt_tokens += uint64_t(prompt_rows);
+    stats_.generated_tokens += uint64_t(decode_rows);
+    const double share = prompt_rows + decode_rows ? double(prompt_rows) / double(prompt_rows + decode_rows) : 0;
+    stats_.prefill_seconds += dt * share;
+    stats_.decode_seconds += dt * (1 - share);
+  }
+  if (!st.ok()) {
+    for (Slot* s : who) finish_slot(*s, FinishReason::kError, st.error().to_string());
+    return true;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Slot& s = *who[i];
+    if (was_prefill[i]) {
+      s.prefilled += size_t(batch[i].n);
+      if (s.prefilled < s.req.prompt.size()) continue;
+      s.prefill_done = Clock::now();
+      s.finish.prompt_seconds = since(s.submitted);
+    } else {
+      s.pending.erase(s.pending.begin(), s.pending.begin() + batch[i].n);
+      if (!s.pending.empty()) continue;  // forced tokens still to evaluate
+    }
+    if (s.req.max_tokens == 0) {
+      finish_slot(s, FinishReason::kLength);
+      continue;
+    }
+    sample_slot(s);
+  }
+  return true;
+}
+
+}  // namespace onprem::engine

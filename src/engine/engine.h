@@ -1,0 +1,131 @@
+// The generation engine: requests of token ids (no strings, no JSON), a scheduler with
+// continuous batching, and the step loop on its own thread. Each step evaluates, in one
+// forward_batch call, one token for every decoding sequence and a chunk of prompt for the
+// sequences still prefilling (decodes first, so running generations keep flowing while a long
+// prompt is admitted). Sequence states are allocated once at start (--parallel x --ctx-size).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+#include "core/thread_pool.h"
+#include "model/forward.h"
+#include "sample/loop_guard.h"
+#include "sample/sampler.h"
+
+namespace onprem::engine {
+
+struct TokenEvent {
+  int32_t id = -1;
+  float logprob = 0;                                 // of the chosen token (when asked for)
+  std::vector<std::pair<int32_t, float>> top;        // top logprobs (when asked for)
+};
+
+enum class FinishReason { kStop, kLength, kRepetition, kCancelled, kError };
+const char* finish_reason_name(FinishReason r);
+
+struct Finish {
+  FinishReason reason = FinishReason::kStop;
+  int64_t prompt_tokens = 0, completion_tokens = 0;
+  double prompt_seconds = 0, generation_seconds = 0;  // time in prefill and in decode
+  double first_token_seconds = 0;                      // from submission
+  std::string error;
+};
+
+// Callbacks run on the engine thread: keep them short, never block.
+struct Request {
+  std::vector<int32_t> prompt;
+  sample::SamplingParams sampling;
+  int64_t max_tokens = 256;
+  int top_logprobs = -1;          // -1: no logprobs; 0: the chosen token's; k: and the top k
+  bool loop_guard = true;
+  std::vector<int32_t> stop_ids;  // end of generation (EOS and friends)
+  // Optional hooks: restrict the next token (grammar), tokens to force (thinking budget),
+  // and the per-token callback (return false to stop: client gone, stop string matched).
+  std::function<void(float* logits, int64_t n)> mask;
+  std::function<std::vector<int32_t>()> forced;
+  std::function<void(int32_t id)> accepted;
+  std::function<bool(const TokenEvent&)> on_token;
+  std::function<void(const Finish&)> on_finish;
+};
+
+struct EngineOptions {
+  int parallel = 4;             // sequence slots
+  int64_t ctx_size = 4096;      // tokens per slot
+  int64_t ubatch = 512;         // tokens per step (all sequences)
+  int threads = 0;              // 0: all cores
+  size_t max_queue = 64;        // waiting requests beyond the slots; more is refused (429)
+  model::ForwardOptions forward;
+};
+
+struct EngineStats {
+  size_t queued = 0, active = 0, slots = 0;
+  uint64_t prompt_tokens = 0, generated_tokens = 0, requests = 0, steps = 0;
+  double prefill_seconds = 0, decode_seconds = 0;
+};
+
+class Engine {
+ public:
+  Engine(const model::Model& m, EngineOptions o);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Queues a request; an error if the queue is full or the prompt cannot fit a slot's context.
+  core::Expected<uint64_t> submit(Request r);
+  void cancel(uint64_t id);  // finishes with kCancelled; frees the slot at the next step
+  EngineStats stats() const;
+  void shutdown();           // cancels everything, joins the thread
+
+ private:
+  struct Slot {
+    model::SequenceState state;
+    bool busy = false;
+    uint64_t id = 0;
+    Request req;
+    size_t prefilled = 0;         // prompt tokens evaluated
+    std::vector<int32_t> pending; // tokens to evaluate next (forced, or the last sampled)
+    sample::Sampler sampler{sample::SamplingParams{}};
+    sample::LoopGuard guard;
+    std::vector<float> logits;
+    Finish finish;
+    std::chrono::steady_clock::time_point submitted, prefill_done;
+    bool cancelled = false;
+  };
+  struct Queued {
+    uint64_t id;
+    Request req;
+    std::chrono::steady_clock::time_point submitted;
+  };
+
+  void loop();
+  bool step();
+  void admit();
+  void sample_slot(Slot& s);
+  void finish_slot(Slot& s, FinishReason r, const std::string& error = {});
+
+  const model::Model& m_;
+  EngineOptions o_;
+  core::ThreadPool pool_;
+  model::Workspace ws_;
+  std::vector<Slot> slots_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Queued> queue_;
+  std::vector<uint64_t> cancels_;
+  bool stop_ = false;
+  uint64_t next_id_ = 1;
+  EngineStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace onprem::engine
