@@ -131,6 +131,7 @@ void Engine::admit() {
       s.guard = sample::LoopGuard();
       s.finish = Finish{};
       s.finish.prompt_tokens = int64_t(s.req.prompt.size());
+      stats_.active++;
     }
     stats_.queued = queue_.size();
   }
@@ -147,6 +148,7 @@ void Engine::finish_slot(Slot& s, FinishReason r, const std::string& error) {
   s.req = Request{};
   std::lock_guard<std::mutex> lock(mu_);
   stats_.requests++;
+  stats_.active--;
 }
 
 // After the slot's last evaluated token: pick the next one (or the forced ones) and report it.

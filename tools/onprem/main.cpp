@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add(add_run);
   add(add_plan);
   add(add_render_chat);
+  add(add_serve);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

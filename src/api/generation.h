@@ -1,0 +1,77 @@
+// One request's generation as the API sees it: engine callbacks (engine thread) decode tokens,
+// split reasoning / answer / tool calls, apply stop strings, grammar and thinking budget, and
+// queue events; the HTTP thread drains them (streaming) or waits for the end (buffered).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/service.h"
+#include "chat/json_schema.h"
+#include "chat/output_parser.h"
+#include "chat/thinking_budget.h"
+
+namespace onprem::api {
+
+struct GenerationOptions {
+  chat::Json tools = chat::Json::array();
+  bool parse_tools = true;
+  bool thinking_open = true;          // the prompt ended with "<think>\n"
+  std::vector<std::string> stop;      // stop strings (answer text)
+  int top_logprobs = -1;
+  std::optional<chat::Grammar> grammar;
+  int64_t thinking_budget = -1;
+};
+
+struct GenerationEvent {
+  enum class Kind { kDelta, kToken, kFinish } kind = Kind::kDelta;
+  chat::OutputDelta delta;
+  engine::TokenEvent token;
+  std::string token_text;
+};
+
+class Generation : public std::enable_shared_from_this<Generation> {
+ public:
+  Generation(Service& svc, GenerationOptions o);
+  // The engine request with its callbacks bound to this object.
+  engine::Request request(std::vector<int32_t> prompt, sample::SamplingParams sampling, int64_t max_tokens);
+  void set_id(uint64_t id) { id_ = id; }
+  uint64_t id() const { return id_; }
+
+  // Moves queued events into out; false once finished and everything was taken.
+  bool next(std::vector<GenerationEvent>& out, int timeout_ms);
+  void wait();  // until finished
+  const chat::ParsedOutput& result() const { return parser_.result(); }
+  const engine::Finish& finish() const { return finish_; }
+  // stop | length | tool_calls | repetition | error
+  std::string finish_reason() const;
+  const std::vector<GenerationEvent>& tokens() const { return token_log_; }
+
+ private:
+  bool on_token(const engine::TokenEvent& ev);
+  void on_finish(const engine::Finish& f);
+  void push(std::vector<chat::OutputDelta> ds);
+
+  Service& svc_;
+  GenerationOptions o_;
+  chat::OutputParser parser_;
+  text::StreamDecoder dec_;
+  std::unique_ptr<chat::ConstrainedDecoder> constrained_;
+  std::unique_ptr<chat::ThinkingBudget> budget_;
+  std::string answer_;  // content so far, for stop strings
+  bool stopped_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<GenerationEvent> events_;
+  std::vector<GenerationEvent> token_log_;
+  bool done_ = false;
+  engine::Finish finish_;
+  uint64_t id_ = 0;
+};
+
+}  // namespace onprem::api

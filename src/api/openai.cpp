@@ -1,0 +1,272 @@
+#include "api/openai.h"
+
+namespace onprem::api {
+
+using chat::Json;
+
+namespace {
+
+bool is_num(const Json& j) { return j.is_number(); }
+
+chat::Json usage_json(const engine::Finish& f) {
+  return {{"prompt_tokens", f.prompt_tokens}, {"completion_tokens", f.completion_tokens},
+          {"total_tokens", f.prompt_tokens + f.completion_tokens}};
+}
+
+std::string sse(const Json& j) { return "data: " + j.dump(-1, ' ', false, chat::Json::error_handler_t::replace) + "\n\n"; }
+
+}  // namespace
+
+std::optional<ApiError> plan_sampling(Service& svc, const Json& body, sample::SamplingParams* out) {
+  sample::SamplingParams p;
+  const std::string preset = body.contains("preset") && body["preset"].is_string() ? body["preset"].get<std::string>() : svc.opt.preset;
+  if (!preset.empty()) {
+    auto pr = sample::preset(preset, svc.opt.preset_model);
+    if (!pr) return bad_request(pr.error().message, "preset");
+    p = *pr;
+  }
+  sample::SamplingOverrides o;
+  struct F {
+    const char* name;
+    std::optional<float>* dst;
+    double lo, hi;
+  };
+  for (const F& f : {F{"temperature", &o.temperature, 0, 2}, F{"top_p", &o.top_p, 0, 1}, F{"min_p", &o.min_p, 0, 1},
+                     F{"presence_penalty", &o.presence_penalty, -2, 2}, F{"frequency_penalty", &o.frequency_penalty, -2, 2},
+                     F{"repetition_penalty", &o.repetition_penalty, 0.01, 10}}) {
+    if (!body.contains(f.name) || body[f.name].is_null()) continue;
+    if (!is_num(body[f.name])) return bad_request(std::string(f.name) + " must be a number", f.name);
+    const double v = body[f.name].get<double>();
+    if (v < f.lo || v > f.hi)
+      return bad_request(std::string(f.name) + " must be between " + std::to_string(f.lo) + " and " + std::to_string(f.hi), f.name);
+    *f.dst = float(v);
+  }
+  if (body.contains("top_k") && !body["top_k"].is_null()) {
+    if (!body["top_k"].is_number_integer()) return bad_request("top_k must be an integer", "top_k");
+    o.top_k = body["top_k"].get<int32_t>();
+  }
+  if (body.contains("seed") && !body["seed"].is_null()) {
+    if (!body["seed"].is_number_integer()) return bad_request("seed must be an integer", "seed");
+    o.seed = uint64_t(body["seed"].get<int64_t>());
+  }
+  if (body.contains("logit_bias") && body["logit_bias"].is_object()) {
+    for (auto it = body["logit_bias"].begin(); it != body["logit_bias"].end(); ++it) {
+      char* end = nullptr;
+      const long id = std::strtol(it.key().c_str(), &end, 10);
+      if (*end || id < 0 || id >= long(svc.tok.vocab().size()) || !it.value().is_number())
+        return bad_request("logit_bias keys must be token ids and values numbers", "logit_bias");
+      o.logit_bias.push_back({int32_t(id), it.value().get<float>()});
+    }
+  }
+  *out = sample::apply_overrides(p, o);
+  return std::nullopt;
+}
+
+namespace {
+
+std::optional<ApiError> plan_common(Service& svc, const Json& body, ChatPlan* out) {
+  out->model = body.contains("model") && body["model"].is_string() ? body["model"].get<std::string>() : svc.opt.model_id;
+  if (!svc.model_name_ok(out->model))
+    return ApiError{404, "not_found_error", "model '" + out->model + "' is not served here (" + svc.opt.model_id + ")", "model"};
+  if (body.contains("n") && body["n"].is_number_integer() && body["n"].get<int>() != 1) return bad_request("only n = 1 is supported", "n");
+  if (auto e = plan_sampling(svc, body, &out->sampling)) return e;
+  out->max_tokens = svc.opt.default_max_tokens;
+  for (const char* k : {"max_tokens", "max_completion_tokens"}) {
+    if (!body.contains(k) || body[k].is_null()) continue;
+    if (!body[k].is_number_integer() || body[k].get<int64_t>() < 0) return bad_request(std::string(k) + " must be a non-negative integer", k);
+    out->max_tokens = body[k].get<int64_t>();
+  }
+  out->stream = body.contains("stream") && body["stream"].is_boolean() && body["stream"].get<bool>();
+  out->include_usage = out->stream && body.contains("stream_options") && body["stream_options"].is_object() &&
+                       body["stream_options"].value("include_usage", false);
+  if (body.contains("stop") && !body["stop"].is_null()) {
+    const Json& s = body["stop"];
+    if (s.is_string()) out->gen.stop.push_back(s.get<std::string>());
+    else if (s.is_array()) {
+      for (const auto& x : s) {
+        if (!x.is_string()) return bad_request("stop must be a string or an array of strings", "stop");
+        out->gen.stop.push_back(x.get<std::string>());
+      }
+    } else {
+      return bad_request("stop must be a string or an array of strings", "stop");
+    }
+  }
+  out->logprobs = body.contains("logprobs") && body["logprobs"].is_boolean() && body["logprobs"].get<bool>();
+  if (out->logprobs) {
+    out->gen.top_logprobs = body.contains("top_logprobs") && body["top_logprobs"].is_number_integer() ? body["top_logprobs"].get<int>() : 0;
+    if (out->gen.top_logprobs < 0 || out->gen.top_logprobs > 20) return bad_request("top_logprobs must be between 0 and 20", "top_logprobs");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out) {
+  if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
+    return bad_request("messages must be a non-empty array", "messages");
+  if (body["messages"].size() > svc.opt.max_messages)
+    return bad_request("too many messages (" + std::to_string(body["messages"].size()) + " > " + std::to_string(svc.opt.max_messages) + ")", "messages");
+  if (auto e = plan_common(svc, body, out)) return e;
+  chat::RenderOptions ro;
+  ro.flavor = svc.opt.flavor;
+  if (body.contains("chat_template_kwargs") && body["chat_template_kwargs"].is_object()) {
+    const auto& kw = body["chat_template_kwargs"];
+    if (kw.contains("enable_thinking")) ro.enable_thinking = kw["enable_thinking"];
+    if (kw.contains("preserve_thinking")) ro.preserve_thinking = kw["preserve_thinking"];
+  }
+  const Json tools = body.contains("tools") && body["tools"].is_array() ? body["tools"] : Json::array();
+  out->gen.tools = tools;
+  // tool_choice: none | auto | required | {"type":"function","function":{"name":...}}
+  std::string choice = "auto", named;
+  if (body.contains("tool_choice") && !body["tool_choice"].is_null()) {
+    const Json& tc = body["tool_choice"];
+    if (tc.is_string()) choice = tc.get<std::string>();
+    else if (tc.is_object() && tc.contains("function") && tc["function"].is_object() && tc["function"].contains("name"))
+      choice = "named", named = tc["function"]["name"].get<std::string>();
+    if (choice != "none" && choice != "auto" && choice != "required" && choice != "named")
+      return bad_request("tool_choice must be none, auto, required or a named function", "tool_choice");
+  }
+  if ((choice == "required" || choice == "named") && tools.empty()) return bad_request("tool_choice needs tools", "tool_choice");
+  out->gen.parse_tools = choice != "none" && !tools.empty();
+  if (body.contains("parallel_tool_calls") && body["parallel_tool_calls"].is_boolean() && !body["parallel_tool_calls"].get<bool>()) {
+    // One call: the required/named grammar already produces exactly one; auto is not limited.
+  }
+  // Constrained output renders with thinking off, so the model's first token starts the value.
+  if (choice == "required" || choice == "named") {
+    auto g = chat::grammar_for_tool_call(tools, choice == "named" ? named : "");
+    if (!g) return bad_request(g.error().message, "tool_choice");
+    out->gen.grammar = std::move(*g);
+  } else if (body.contains("response_format") && body["response_format"].is_object()) {
+    const Json& rf = body["response_format"];
+    const std::string type = rf.value("type", "text");
+    if (type == "json_object") {
+      auto g = chat::grammar_from_schema(Json{{"type", "object"}});
+      out->gen.grammar = std::move(*g);
+    } else if (type == "json_schema") {
+      const Json schema = rf.contains("json_schema") && rf["json_schema"].is_object() && rf["json_schema"].contains("schema")
+                              ? rf["json_schema"]["schema"] : Json();
+      if (!schema.is_object()) return bad_request("response_format.json_schema.schema must be an object", "response_format");
+      auto g = chat::grammar_from_schema(schema);
+      if (!g) return bad_request(g.error().message, "response_format");
+      out->gen.grammar = std::move(*g);
+    } else if (type != "text") {
+      return bad_request("response_format.type must be text, json_object or json_schema", "response_format");
+    }
+  }
+  if (out->gen.grammar) ro.enable_thinking = false;
+  out->gen.thinking_open = !(ro.enable_thinking.is_boolean() && !ro.enable_thinking.get<bool>());
+  if (body.contains("thinking_budget") && body["thinking_budget"].is_number_integer())
+    out->gen.thinking_budget = body["thinking_budget"].get<int64_t>();
+  auto prompt = chat::render_chat(body["messages"], tools, ro);
+  if (!prompt) return bad_request(prompt.error().message, "messages");
+  out->prompt = svc.tok.encode(*prompt, true);
+  return std::nullopt;
+}
+
+std::optional<ApiError> plan_completion(Service& svc, const Json& body, ChatPlan* out) {
+  if (!body.contains("prompt") || !body["prompt"].is_string()) return bad_request("prompt must be a string", "prompt");
+  if (auto e = plan_common(svc, body, out)) return e;
+  out->gen.parse_tools = false;
+  out->gen.thinking_open = false;
+  out->prompt = svc.tok.encode(body["prompt"].get<std::string>(), true);
+  if (out->prompt.empty()) return bad_request("the prompt is empty", "prompt");
+  return std::nullopt;
+}
+
+namespace {
+
+Json logprobs_json(const Service& svc, const Generation& g) {
+  Json content = Json::array();
+  for (const auto& e : g.tokens()) {
+    Json top = Json::array();
+    for (const auto& [id, lp] : e.token.top) top.push_back({{"token", svc.tok.token_bytes(id, true)}, {"logprob", lp}});
+    content.push_back({{"token", e.token_text}, {"logprob", e.token.logprob}, {"top_logprobs", top}});
+  }
+  return {{"content", content}};
+}
+
+Json tool_calls_json(const chat::ParsedOutput& r) {
+  Json calls = Json::array();
+  for (const auto& c : r.tool_calls)
+    calls.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments_json}}}});
+  return calls;
+}
+
+}  // namespace
+
+Json chat_response(const Service& svc, const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created) {
+  const auto& r = g.result();
+  Json msg = {{"role", "assistant"}, {"content", r.content.empty() && !r.tool_calls.empty() ? Json() : Json(r.content)}};
+  if (!r.reasoning.empty()) msg["reasoning_content"] = r.reasoning;
+  if (!r.tool_calls.empty()) msg["tool_calls"] = tool_calls_json(r);
+  Json choice = {{"index", 0}, {"message", msg}, {"finish_reason", g.finish_reason()}, {"logprobs", Json()}};
+  if (plan.logprobs) choice["logprobs"] = logprobs_json(svc, g);
+  return {{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", plan.model}, {"choices", Json::array({choice})},
+          {"usage", usage_json(g.finish())}};
+}
+
+std::string chat_chunks(const ChatPlan& plan, const std::string& id, int64_t created, const std::vector<GenerationEvent>& events,
+                        const Generation& g, bool* role_sent) {
+  std::string out;
+  auto chunk = [&](Json delta, Json finish = Json()) {
+    Json c = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", plan.model},
+              {"choices", Json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", finish}, {"logprobs", Json()}}})}};
+    out += sse(c);
+  };
+  if (!*role_sent) {
+    chunk({{"role", "assistant"}, {"content", ""}});
+    *role_sent = true;
+  }
+  for (const auto& e : events) {
+    if (e.kind == GenerationEvent::Kind::kDelta) {
+      const auto& d = e.delta;
+      switch (d.kind) {
+        case chat::OutputDelta::Kind::kReasoning: chunk({{"reasoning_content", d.text}}); break;
+        case chat::OutputDelta::Kind::kContent: chunk({{"content", d.text}}); break;
+        case chat::OutputDelta::Kind::kToolCallBegin:
+          chunk({{"tool_calls", Json::array({{{"index", d.index}, {"id", d.id}, {"type", "function"},
+                                              {"function", {{"name", d.name}, {"arguments", ""}}}}})}});
+          break;
+        case chat::OutputDelta::Kind::kToolCallArguments:
+          chunk({{"tool_calls", Json::array({{{"index", d.index}, {"function", {{"arguments", d.text}}}}})}});
+          break;
+        case chat::OutputDelta::Kind::kWarning: break;
+      }
+    } else if (e.kind == GenerationEvent::Kind::kFinish) {
+      chunk(Json::object(), g.finish_reason());
+      if (plan.include_usage) {
+        Json u = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", plan.model},
+                  {"choices", Json::array()}, {"usage", usage_json(g.finish())}};
+        out += sse(u);
+      }
+      out += "data: [DONE]\n\n";
+    }
+  }
+  return out;
+}
+
+Json completion_response(const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created) {
+  Json choice = {{"index", 0}, {"text", g.result().content}, {"finish_reason", g.finish_reason()}, {"logprobs", Json()}};
+  return {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", plan.model}, {"choices", Json::array({choice})},
+          {"usage", usage_json(g.finish())}};
+}
+
+std::string completion_chunks(const ChatPlan& plan, const std::string& id, int64_t created, const std::vector<GenerationEvent>& events,
+                              const Generation& g) {
+  std::string out;
+  for (const auto& e : events) {
+    if (e.kind == GenerationEvent::Kind::kDelta && e.delta.kind == chat::OutputDelta::Kind::kContent) {
+      Json c = {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", plan.model},
+                {"choices", Json::array({{{"index", 0}, {"text", e.delta.text}, {"finish_reason", Json()}}})}};
+      out += sse(c);
+    } else if (e.kind == GenerationEvent::Kind::kFinish) {
+      Json c = {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", plan.model},
+                {"choices", Json::array({{{"index", 0}, {"text", ""}, {"finish_reason", g.finish_reason()}}})}};
+      if (plan.include_usage) c["usage"] = usage_json(g.finish());
+      out += sse(c) + "data: [DONE]\n\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace onprem::api

@@ -1,0 +1,198 @@
+#include "api/server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "api/errors.h"
+#include "api/openai.h"
+
+namespace onprem::api {
+
+using chat::Json;
+
+struct Server::Impl {
+  Service& svc;
+  ServerOptions o;
+  httplib::Server http;
+  std::atomic<uint64_t> next{1};
+
+  Impl(Service& s, ServerOptions opt) : svc(s), o(std::move(opt)) {}
+
+  static void send_error(httplib::Response& res, const ApiError& e, bool anthropic) {
+    res.status = e.status;
+    res.set_content(anthropic ? anthropic_error_body(e) : openai_error_body(e), "application/json");
+  }
+
+  bool authorized(const httplib::Request& req) const {
+    if (o.api_keys.empty()) return true;
+    std::string key = req.get_header_value("x-api-key");
+    const std::string auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) == 0) key = auth.substr(7);
+    for (const auto& k : o.api_keys)
+      if (!key.empty() && key == k) return true;
+    return false;
+  }
+
+  std::optional<Json> parse_body(const httplib::Request& req, httplib::Response& res, bool anthropic) {
+    try {
+      Json j = Json::parse(req.body);
+      if (!j.is_object()) throw std::runtime_error("not an object");
+      return j;
+    } catch (const std::exception&) {
+      send_error(res, bad_request("the request body is not a JSON object"), anthropic);
+      return std::nullopt;
+    }
+  }
+
+  static std::string new_id(const char* prefix, uint64_t n) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s%016llx", prefix, (unsigned long long)(n * 0x9e3779b97f4a7c15ull));
+    return buf;
+  }
+
+  // Runs a planned generation: buffered JSON, or SSE through a chunked content provider that
+  // cancels the engine request when the client goes away.
+  template <typename Buffered, typename Stream>
+  void run(const ChatPlan& plan, httplib::Response& res, bool anthropic, Buffered buffered, Stream stream) {
+    auto g = std::make_shared<Generation>(svc, plan.gen);
+    auto submitted = svc.engine.submit(g->request(plan.prompt, plan.sampling, plan.max_tokens));
+    if (!submitted) return send_error(res, from_status(submitted.error()), anthropic);
+    g->set_id(*submitted);
+    if (!plan.stream) {
+      g->wait();
+      if (g->finish().reason == engine::FinishReason::kError)
+        return send_error(res, ApiError{500, "server_error", g->finish().error, ""}, anthropic);
+      res.set_content(buffered(*g).dump(-1, ' ', false, chat::Json::error_handler_t::replace), "application/json");
+      return;
+    }
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider("text/event-stream", [this, g, stream](size_t, httplib::DataSink& sink) {
+      std::vector<GenerationEvent> events;
+      const bool more = g->next(events, 200);
+      if (!sink.is_writable()) {
+        svc.engine.cancel(g->id());  // the client left: free the slot
+        return false;
+      }
+      if (!events.empty()) {
+        const std::string text = stream(*g, events);
+        if (!text.empty() && !sink.write(text.data(), text.size())) {
+          svc.engine.cancel(g->id());
+          return false;
+        }
+      }
+      if (!more) sink.done();
+      return true;
+    }, [this, g](bool success) {
+      if (!success) svc.engine.cancel(g->id());
+    });
+  }
+
+  void routes() {
+    // Whatever escapes a handler is a bug of ours: a 500 with the message, never a crash.
+    http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "internal error";
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      std::fprintf(stderr, "onprem: handler error: %s\n", what.c_str());
+      res.status = 500;
+      res.set_content(openai_error_body(ApiError{500, "server_error", what, ""}), "application/json");
+    });
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (req.path == "/health" || authorized(req)) return httplib::Server::HandlerResponse::Unhandled;
+      send_error(res, ApiError{401, "authentication_error", "missing or invalid API key", ""}, req.path.rfind("/v1/messages", 0) == 0);
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    http.Get("/health", [](const httplib::Request&, httplib::Response& res) { res.set_content(R"({"status":"ok"})", "application/json"); });
+    http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+      Json data = Json::array();
+      data.push_back({{"id", svc.opt.model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "onprem"}});
+      for (const auto& a : svc.opt.aliases) data.push_back({{"id", a}, {"object", "model"}, {"created", 0}, {"owned_by", "onprem"}});
+      res.set_content(Json{{"object", "list"}, {"data", data}}.dump(-1, ' ', false, chat::Json::error_handler_t::replace), "application/json");
+    });
+    http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
+      auto body = parse_body(req, res, false);
+      if (!body) return;
+      auto plan = std::make_shared<ChatPlan>();
+      if (auto e = plan_chat(svc, *body, plan.get())) return send_error(res, *e, false);
+      const std::string id = new_id("chatcmpl-", next++);
+      const int64_t created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      auto role_sent = std::make_shared<bool>(false);
+      run(*plan, res, false, [&](const Generation& g) { return chat_response(svc, *plan, g, id, created); },
+          [plan, id, created, role_sent](const Generation& g, const std::vector<GenerationEvent>& ev) {
+            return chat_chunks(*plan, id, created, ev, g, role_sent.get());
+          });
+    });
+    http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
+      auto body = parse_body(req, res, false);
+      if (!body) return;
+      auto plan = std::make_shared<ChatPlan>();
+      if (auto e = plan_completion(svc, *body, plan.get())) return send_error(res, *e, false);
+      const std::string id = new_id("cmpl-", next++);
+      const int64_t created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      run(*plan, res, false, [&](const Generation& g) { return completion_response(*plan, g, id, created); },
+          [plan, id, created](const Generation& g, const std::vector<GenerationEvent>& ev) {
+            return completion_chunks(*plan, id, created, ev, g);
+          });
+    });
+    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) { res.set_content(metrics_text(), "text/plain; version=0.0.4"); });
+  }
+
+  std::string metrics_text() {
+    const engine::EngineStats st = svc.engine.stats();
+    std::string m;
+    auto line = [&](const std::string& name, double v, const char* help, const char* type) {
+      m += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + std::to_string(v) + "\n";
+    };
+    std::lock_guard<std::mutex> lock(svc.metrics.mu);
+    const Metrics& x = svc.metrics;
+    line("onprem_requests_total", double(x.requests_total), "Requests finished", "counter");
+    line("onprem_requests_failed_total", double(x.requests_failed), "Requests that failed", "counter");
+    line("onprem_prompt_tokens_total", double(x.prompt_tokens), "Prompt tokens of finished requests", "counter");
+    line("onprem_completion_tokens_total", double(x.completion_tokens), "Generated tokens of finished requests", "counter");
+    line("onprem_queue_depth", double(st.queued), "Requests waiting for a slot", "gauge");
+    line("onprem_slots_busy", double(st.active), "Sequence slots in use", "gauge");
+    line("onprem_engine_steps_total", double(st.steps), "Engine steps", "counter");
+    line("onprem_prefill_tokens_per_second", st.prefill_seconds > 0 ? double(st.prompt_tokens) / st.prefill_seconds : 0,
+         "Prompt tokens per second of engine time", "gauge");
+    line("onprem_decode_tokens_per_second", st.decode_seconds > 0 ? double(st.generated_tokens) / st.decode_seconds : 0,
+         "Generated tokens per second of engine time", "gauge");
+    auto hist = [&](const std::string& name, const char* help, const std::vector<double>& bounds, const std::vector<uint64_t>& counts,
+                    double sum, uint64_t n) {
+      m += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
+      uint64_t acc = 0;
+      for (size_t i = 0; i < bounds.size(); ++i) {
+        acc += counts[i];
+        m += name + "_bucket{le=\"" + std::to_string(bounds[i]) + "\"} " + std::to_string(acc) + "\n";
+      }
+      acc += counts.back();
+      m += name + "_bucket{le=\"+Inf\"} " + std::to_string(acc) + "\n" + name + "_sum " + std::to_string(sum) + "\n" + name +
+           "_count " + std::to_string(n) + "\n";
+    };
+    uint64_t ttft_n = 0;
+    for (auto c : x.ttft_counts) ttft_n += c;
+    hist("onprem_time_to_first_token_seconds", "From submission to the first token", x.ttft_bounds, x.ttft_counts, x.ttft_sum, ttft_n);
+    hist("onprem_inter_token_latency_seconds", "Mean time between tokens per request", x.itl_bounds, x.itl_counts, x.itl_sum, x.itl_n);
+    return m;
+  }
+};
+
+Server::Server(Service& svc, ServerOptions o) : impl_(std::make_unique<Impl>(svc, std::move(o))) {
+  impl_->http.set_payload_max_length(impl_->o.max_body_bytes);
+  const int n = impl_->o.http_threads;
+  impl_->http.new_task_queue = [n] { return new httplib::ThreadPool(size_t(n)); };
+  impl_->routes();
+}
+
+Server::~Server() { stop(); }
+
+bool Server::listen() { return impl_->http.listen(impl_->o.host, impl_->o.port); }
+void Server::stop() { impl_->http.stop(); }
+int Server::port() const { return impl_->o.port; }
+
+}  // namespace onprem::api

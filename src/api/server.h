@@ -1,0 +1,36 @@
+// The HTTP front: routes, authentication, limits, SSE streaming. cpp-httplib stays behind this
+// file (compiled with its pkg-config flags, see design.md).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/service.h"
+
+namespace onprem::api {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::vector<std::string> api_keys;  // empty: no authentication
+  size_t max_body_bytes = 8 << 20;
+  int http_threads = 16;
+};
+
+class Server {
+ public:
+  Server(Service& svc, ServerOptions o);
+  ~Server();
+  // Blocks until stop(); false if the port could not be bound.
+  bool listen();
+  void stop();
+  int port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace onprem::api

@@ -1,0 +1,56 @@
+// The model behind the API: model, tokenizer, engine, defaults. The one object routes share.
+// Threading: handlers run on HTTP threads; the engine's callbacks run on its step thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "chat/template.h"
+#include "chat/token_mask.h"
+#include "engine/engine.h"
+#include "text/tokenizer.h"
+
+namespace onprem::api {
+
+struct ServiceOptions {
+  std::string model_id = "onprem";          // what /v1/models lists and responses echo
+  std::vector<std::string> aliases;         // other names accepted in "model"
+  std::string preset;                       // default sampling preset ("" = engine defaults)
+  std::string preset_model = "qwen3.6-27b"; // whose presets
+  size_t max_messages = 1024;
+  int64_t default_max_tokens = 512;
+  chat::TemplateFlavor flavor = chat::TemplateFlavor::kQwen36;
+};
+
+// Request latency histograms and counters for /metrics.
+struct Metrics {
+  std::mutex mu;
+  uint64_t requests_total = 0, requests_failed = 0, prompt_tokens = 0, completion_tokens = 0;
+  std::vector<double> ttft_bounds = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+  std::vector<uint64_t> ttft_counts = std::vector<uint64_t>(10, 0);
+  double ttft_sum = 0;
+  std::vector<double> itl_bounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
+  std::vector<uint64_t> itl_counts = std::vector<uint64_t>(9, 0);
+  double itl_sum = 0;
+  uint64_t itl_n = 0;
+  void observe(double ttft, double gen_seconds, int64_t tokens);
+};
+
+struct Service {
+  const model::Model& model;
+  const text::Tokenizer& tok;
+  engine::Engine& engine;
+  ServiceOptions opt;
+  chat::TokenTrie trie;
+  Metrics metrics;
+  std::vector<int32_t> eog_ids;
+  std::atomic<uint64_t> seq{0};
+
+  Service(const model::Model& m, const text::Tokenizer& t, engine::Engine& e, ServiceOptions o);
+  bool model_name_ok(const std::string& name) const;
+};
+
+}  // namespace onprem::api

@@ -1,0 +1,97 @@
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "api/server.h"
+#include "commands.h"
+
+namespace onprem::tools {
+
+namespace {
+
+api::Server* g_server = nullptr;  // for the signal handler only
+void on_signal(int) {
+  if (g_server) g_server->stop();
+}
+
+struct ServeOptions {
+  std::string model, host = "127.0.0.1", api_key, api_key_file, preset, alias, model_id;
+  int port = 8080, parallel = 4, threads = 0, http_threads = 0;
+  int64_t ctx = 8192, ubatch = 512, max_tokens = 512;
+  size_t max_queue = 64, max_body = 8 << 20, max_messages = 1024;
+};
+
+int serve(const ServeOptions& o) {
+  std::fprintf(stderr, "loading %s ...\n", o.model.c_str());
+  auto m = model::load_model(o.model);
+  if (!m) return fail(m.error().to_string());
+  auto vocab = text::load_vocab(*m->file);
+  if (!vocab) return fail(o.model + ": " + vocab.error().to_string());
+  auto tok = text::Tokenizer::create(std::move(*vocab));
+  if (!tok) return fail(tok.error().to_string());
+  engine::EngineOptions eo;
+  eo.parallel = o.parallel, eo.ctx_size = o.ctx, eo.ubatch = o.ubatch, eo.threads = o.threads, eo.max_queue = o.max_queue;
+  std::fprintf(stderr, "allocating %d sequence slots of %lld tokens ...\n", o.parallel, (long long)o.ctx);
+  engine::Engine eng(*m, eo);
+  api::ServiceOptions so;
+  so.model_id = o.model_id.empty() ? "onprem" : o.model_id;
+  if (!o.alias.empty()) so.aliases.push_back(o.alias);
+  so.preset = o.preset;
+  so.preset_model = m->config.is_moe() ? "qwen3.6-35b-a3b" : "qwen3.6-27b";
+  so.default_max_tokens = o.max_tokens;
+  so.max_messages = o.max_messages;
+  if (!o.preset.empty()) {
+    auto p = sample::preset(o.preset, so.preset_model);
+    if (!p) return fail(p.error().to_string());
+  }
+  api::Service svc(*m, *tok, eng, so);
+  api::ServerOptions sv;
+  sv.host = o.host, sv.port = o.port, sv.max_body_bytes = o.max_body;
+  sv.http_threads = o.http_threads > 0 ? o.http_threads : std::max(8, 2 * o.parallel + 4);
+  if (!o.api_key.empty()) sv.api_keys.push_back(o.api_key);
+  if (!o.api_key_file.empty()) {
+    std::ifstream in(o.api_key_file);
+    if (!in) return fail("cannot read '" + o.api_key_file + "'");
+    std::string line;
+    while (std::getline(in, line))
+      if (!line.empty()) sv.api_keys.push_back(line);
+  }
+  api::Server server(svc, sv);
+  g_server = &server;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::fprintf(stderr, "listening on http://%s:%d (model %s, %d slots)\n", o.host.c_str(), o.port, so.model_id.c_str(), o.parallel);
+  if (!server.listen()) return fail("cannot listen on " + o.host + ":" + std::to_string(o.port));
+  std::fprintf(stderr, "shutting down\n");
+  eng.shutdown();
+  g_server = nullptr;
+  return 0;
+}
+
+}  // namespace
+
+Run add_serve(CLI::App& app) {
+  auto* cmd = app.add_subcommand("serve", "OpenAI-compatible HTTP server on a continuous-batching engine");
+  auto o = std::make_shared<ServeOptions>();
+  cmd->add_option("-m,--model", o->model, "GGUF model")->required();
+  cmd->add_option("--host", o->host, "Address to bind")->capture_default_str();
+  cmd->add_option("--port", o->port, "Port")->capture_default_str();
+  cmd->add_option("--api-key", o->api_key, "Require this key (Authorization: Bearer or x-api-key) on every route but /health");
+  cmd->add_option("--api-key-file", o->api_key_file, "File of accepted keys, one per line");
+  cmd->add_option("--parallel", o->parallel, "Sequence slots (concurrent generations)")->check(CLI::Range(1, 256))->capture_default_str();
+  cmd->add_option("--ctx-size", o->ctx, "Context tokens per slot")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--ubatch", o->ubatch, "Tokens per engine step (all sequences)")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("-t,--threads", o->threads, "Compute threads (default: all cores)");
+  cmd->add_option("--http-threads", o->http_threads, "HTTP worker threads (default: 2 x parallel + 4, at least 8)");
+  cmd->add_option("--max-queue", o->max_queue, "Requests that may wait for a slot before 429")->capture_default_str();
+  cmd->add_option("--max-body", o->max_body, "Largest request body in bytes")->capture_default_str();
+  cmd->add_option("--max-messages", o->max_messages, "Most messages per request")->capture_default_str();
+  cmd->add_option("--max-tokens", o->max_tokens, "Default max_tokens when a request sets none")->capture_default_str();
+  cmd->add_option("--preset", o->preset, "Default sampling preset: thinking-general, thinking-coding, instruct");
+  cmd->add_option("--model-id", o->model_id, "Name /v1/models lists (default: onprem)");
+  cmd->add_option("--alias", o->alias, "Another accepted model name");
+  return [o]() { return serve(*o); };
+}
+
+}  // namespace onprem::tools
