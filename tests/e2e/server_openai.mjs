@@ -1,0 +1,144 @@
+// The real server binary on a generated model, driven by the official `openai` npm client:
+// models, chat (buffered and streamed), a tool-call round trip with tool_choice "required",
+// json_schema output, reasoning with a thinking budget, typed errors, authentication, a client
+// disconnect that frees the only slot, completions, and metrics that move.
+// Usage: node server_openai.mjs ONPREM_BINARY WORK_DIR
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import OpenAI from "openai";
+
+const [onprem, work] = process.argv.slice(2);
+mkdirSync(work, { recursive: true });
+const model = path.join(work, "server-model.gguf");
+execFileSync(onprem, ["gen-model", "--preset", "tiny-moe", "--type", "Q8_0", "-o", model], { stdio: "ignore" });
+const port = 20000 + Math.floor(Math.random() * 20000);
+const server = spawn(onprem, ["serve", "-m", model, "--port", String(port), "--parallel", "1", "--ctx-size", "65536",
+  "--api-key", "secret", "--max-tokens", "64"], { stdio: ["ignore", "ignore", "pipe"] });
+let log = "";
+server.stderr.on("data", (d) => (log += d));
+const base = `http://127.0.0.1:${port}`;
+for (let i = 0; i < 100; i++) {
+  try { if ((await fetch(`${base}/health`)).ok) break; } catch {}
+  await new Promise((r) => setTimeout(r, 100));
+}
+const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: "secret", maxRetries: 0, timeout: 30000 });
+const results = [];
+async function test(name, fn) {
+  try { await fn(); results.push(["ok  ", name]); } catch (e) { results.push(["FAIL", `${name}: ${e.stack || e}`]); }
+}
+const metric = async (name) => {
+  const text = await (await fetch(`${base}/metrics`, { headers: { Authorization: "Bearer secret" } })).text();
+  const m = text.match(new RegExp(`^${name} ([0-9.e+]+)$`, "m"));
+  return m ? Number(m[1]) : NaN;
+};
+const weather = [{ type: "function", function: { name: "get_weather", description: "Current weather",
+  parameters: { type: "object", properties: { city: { type: "string" }, days: { type: "integer" } }, required: ["city"] } } }];
+
+await test("models", async () => {
+  const list = await client.models.list();
+  assert.ok(list.data.some((m) => m.id === "onprem"));
+});
+await test("chat, buffered", async () => {
+  const r = await client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "Hello" }], max_tokens: 8,
+    chat_template_kwargs: { enable_thinking: false }, seed: 1 });
+  assert.equal(r.object, "chat.completion");
+  assert.ok(["length", "stop", "repetition"].includes(r.choices[0].finish_reason));
+  assert.ok(r.usage.completion_tokens <= 8 && r.usage.prompt_tokens > 0);
+  assert.equal(typeof r.choices[0].message.content, "string");
+});
+await test("chat, streamed with usage", async () => {
+  const stream = await client.chat.completions.create({ messages: [{ role: "user", content: "Hi" }], max_tokens: 10, stream: true,
+    stream_options: { include_usage: true }, chat_template_kwargs: { enable_thinking: false }, model: "onprem" });
+  let text = "", finish = null, usage = null, chunks = 0;
+  for await (const c of stream) {
+    chunks++;
+    if (c.usage) usage = c.usage;
+    for (const ch of c.choices) { text += ch.delta.content ?? ""; if (ch.finish_reason) finish = ch.finish_reason; }
+  }
+  assert.ok(chunks >= 2 && finish && usage && usage.completion_tokens <= 10);
+});
+await test("tool call round trip (tool_choice required)", async () => {
+  const messages = [{ role: "user", content: "Weather in Paris?" }];
+  const r = await client.chat.completions.create({ model: "onprem", messages, tools: weather, tool_choice: "required", max_tokens: 200 });
+  const msg = r.choices[0].message;
+  assert.equal(r.choices[0].finish_reason, "tool_calls");
+  assert.equal(msg.tool_calls[0].function.name, "get_weather");
+  const args = JSON.parse(msg.tool_calls[0].function.arguments);
+  assert.equal(typeof args.city, "string");
+  assert.ok(Number.isInteger(args.days));
+  messages.push(msg, { role: "tool", tool_call_id: msg.tool_calls[0].id, content: '{"temp_c": 18}' });
+  const r2 = await client.chat.completions.create({ model: "onprem", messages, tools: weather, max_tokens: 8 });
+  assert.ok(r2.choices[0].message);
+});
+await test("tool call streamed (named function)", async () => {
+  const stream = await client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "Weather?" }], tools: weather,
+    tool_choice: { type: "function", function: { name: "get_weather" } }, max_tokens: 200, stream: true });
+  let name = "", args = "", finish = null;
+  for await (const c of stream)
+    for (const ch of c.choices) {
+      for (const tc of ch.delta.tool_calls ?? []) { name += tc.function?.name ?? ""; args += tc.function?.arguments ?? ""; }
+      if (ch.finish_reason) finish = ch.finish_reason;
+    }
+  assert.equal(name, "get_weather");
+  assert.equal(finish, "tool_calls");
+  assert.equal(typeof JSON.parse(args).city, "string");
+});
+await test("json_schema output validates", async () => {
+  const schema = { type: "object", properties: { name: { type: "string", maxLength: 10 }, n: { type: "integer" },
+    tags: { type: "array", items: { enum: ["a", "b"] }, maxItems: 2 } }, required: ["name", "n"] };
+  const r = await client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "JSON" }], max_tokens: 300,
+    response_format: { type: "json_schema", json_schema: { name: "x", schema } } });
+  const v = JSON.parse(r.choices[0].message.content);
+  assert.equal(typeof v.name, "string");
+  assert.ok([...v.name].length <= 10 && Number.isInteger(v.n));
+  assert.ok((v.tags ?? []).every((t) => t === "a" || t === "b"));
+});
+await test("reasoning separated (thinking budget)", async () => {
+  const r = await client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "Think" }], max_tokens: 20,
+    thinking_budget: 4 });
+  const m = r.choices[0].message;
+  assert.ok(m.reasoning_content && m.reasoning_content.length > 0);
+  assert.ok(!m.content.includes("</think>"));
+});
+await test("typed errors", async () => {
+  await assert.rejects(client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "x" }], temperature: 5 }),
+    (e) => e.status === 400 && e.error?.param === "temperature" && e.error?.type === "invalid_request_error");
+  await assert.rejects(client.chat.completions.create({ model: "gpt-9", messages: [{ role: "user", content: "x" }] }), (e) => e.status === 404);
+  await assert.rejects(client.chat.completions.create({ model: "onprem", messages: [] }), (e) => e.status === 400);
+  await assert.rejects(client.chat.completions.create({ model: "onprem", messages: [{ role: "assistant", content: "x" }] }),
+    (e) => e.status === 400 && /user query/.test(e.message));
+});
+await test("authentication enforced", async () => {
+  const bad = new OpenAI({ baseURL: `${base}/v1`, apiKey: "wrong", maxRetries: 0 });
+  await assert.rejects(bad.models.list(), (e) => e.status === 401);
+  assert.equal((await fetch(`${base}/health`)).status, 200);
+});
+await test("a disconnect frees the only slot", async () => {
+  const controller = new AbortController();
+  const stream = await client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "Go" }],
+    max_tokens: 60000, stream: true }, { signal: controller.signal });
+  try { for await (const _ of stream) { controller.abort(); } } catch {}
+  const t0 = Date.now();
+  const r = await client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "Next" }], max_tokens: 4,
+    chat_template_kwargs: { enable_thinking: false } });
+  assert.ok(r.choices[0] && Date.now() - t0 < 15000, "the next request waited for the abandoned one");
+});
+await test("completions", async () => {
+  const r = await client.completions.create({ model: "onprem", prompt: "Once upon a time", max_tokens: 6 });
+  assert.equal(r.object, "text_completion");
+  assert.ok(r.usage.completion_tokens <= 6);
+});
+await test("metrics move", async () => {
+  const before = await metric("onprem_requests_total");
+  await client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "m" }], max_tokens: 2 });
+  const after = await metric("onprem_requests_total");
+  assert.ok(after >= before + 1, `${before} -> ${after}`);
+  assert.ok((await metric("onprem_completion_tokens_total")) > 0);
+});
+server.kill("SIGTERM");
+for (const [s, n] of results) console.log(s, n);
+const failed = results.filter(([s]) => s === "FAIL").length;
+if (failed) console.log(log.slice(-2000));
+process.exit(failed ? 1 : 0);
