@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "api/errors.h"
+#include "api/anthropic.h"
 #include "api/openai.h"
 
 namespace onprem::api {
@@ -139,6 +140,28 @@ struct Server::Impl {
           [plan, id, created](const Generation& g, const std::vector<GenerationEvent>& ev) {
             return completion_chunks(*plan, id, created, ev, g);
           });
+    });
+    http.Post("/v1/messages", [this](const httplib::Request& req, httplib::Response& res) {
+      auto body = parse_body(req, res, true);
+      if (!body) return;
+      Json chat_body;
+      if (auto e = messages_to_chat(*body, false, &chat_body)) return send_error(res, *e, true);
+      auto plan = std::make_shared<ChatPlan>();
+      if (auto e = plan_chat(svc, chat_body, plan.get())) return send_error(res, *e, true);
+      const std::string id = new_id("msg_", next++);
+      auto st = std::make_shared<MessagesStream>();
+      st->plan = plan.get(), st->id = id;
+      run(*plan, res, true, [&](const Generation& g) { return messages_response(*plan, g, id); },
+          [plan, st](const Generation& g, const std::vector<GenerationEvent>& ev) { return st->events(g, ev); });
+    });
+    http.Post("/v1/messages/count_tokens", [this](const httplib::Request& req, httplib::Response& res) {
+      auto body = parse_body(req, res, true);
+      if (!body) return;
+      Json chat_body;
+      if (auto e = messages_to_chat(*body, true, &chat_body)) return send_error(res, *e, true);
+      ChatPlan plan;
+      if (auto e = plan_chat(svc, chat_body, &plan)) return send_error(res, *e, true);
+      res.set_content(Json{{"input_tokens", int64_t(plan.prompt.size())}}.dump(), "application/json");
     });
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) { res.set_content(metrics_text(), "text/plain; version=0.0.4"); });
   }

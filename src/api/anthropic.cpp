@@ -1,0 +1,167 @@
+#include "api/anthropic.h"
+
+namespace onprem::api {
+
+using chat::Json;
+
+namespace {
+
+std::string event(const std::string& name, const Json& data) {
+  return "event: " + name + "\ndata: " + data.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n\n";
+}
+
+std::string stop_reason(const Generation& g) {
+  const std::string f = g.finish_reason();
+  if (f == "tool_calls") return "tool_use";
+  if (f == "length") return "max_tokens";
+  return "end_turn";
+}
+
+// Text of an Anthropic content value (string or blocks), for system prompts and tool results.
+std::string block_text(const Json& c) {
+  if (c.is_string()) return c.get<std::string>();
+  std::string s;
+  if (c.is_array())
+    for (const auto& b : c)
+      if (b.is_object() && b.value("type", "") == "text" && b.contains("text") && b["text"].is_string()) s += b["text"].get<std::string>();
+  return s;
+}
+
+}  // namespace
+
+std::optional<ApiError> messages_to_chat(const Json& body, bool count_only, Json* out) {
+  if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
+    return bad_request("messages: must be a non-empty array", "messages");
+  if (!count_only && (!body.contains("max_tokens") || !body["max_tokens"].is_number_integer()))
+    return bad_request("max_tokens: field required", "max_tokens");
+  Json msgs = Json::array();
+  if (body.contains("system")) msgs.push_back({{"role", "system"}, {"content", block_text(body["system"])}});
+  for (const auto& m : body["messages"]) {
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) return bad_request("messages: each message needs a role", "messages");
+    const std::string role = m["role"].get<std::string>();
+    if (role != "user" && role != "assistant") return bad_request("messages: roles must be user or assistant", "messages");
+    const Json& c = m.contains("content") ? m["content"] : Json();
+    if (c.is_string()) {
+      msgs.push_back({{"role", role}, {"content", c}});
+      continue;
+    }
+    if (!c.is_array()) return bad_request("messages: content must be a string or an array of blocks", "messages");
+    std::string text, thinking;
+    Json calls = Json::array(), parts = Json::array();
+    for (const auto& b : c) {
+      const std::string type = b.is_object() ? b.value("type", "") : "";
+      if (type == "text") {
+        text += b.value("text", "");
+        parts.push_back({{"type", "text"}, {"text", b.value("text", "")}});
+      } else if (type == "image") {
+        parts.push_back({{"type", "image"}});
+      } else if (type == "thinking") {
+        thinking += b.value("thinking", "");
+      } else if (type == "redacted_thinking") {
+      } else if (type == "tool_use") {
+        calls.push_back({{"id", b.value("id", "")}, {"type", "function"},
+                         {"function", {{"name", b.value("name", "")}, {"arguments", b.contains("input") ? b["input"] : Json::object()}}}});
+      } else if (type == "tool_result") {
+        msgs.push_back({{"role", "tool"}, {"tool_call_id", b.value("tool_use_id", "")},
+                        {"content", b.contains("content") ? block_text(b["content"]) : std::string()}});
+      } else {
+        return bad_request("messages: unsupported content block type '" + type + "'", "messages");
+      }
+    }
+    if (role == "assistant") {
+      Json a = {{"role", "assistant"}, {"content", text}};
+      if (!thinking.empty()) a["reasoning_content"] = thinking;
+      if (!calls.empty()) a["tool_calls"] = calls;
+      msgs.push_back(a);
+    } else if (!parts.empty()) {
+      msgs.push_back({{"role", "user"}, {"content", parts}});
+    }
+  }
+  Json o = {{"messages", msgs}};
+  if (body.contains("model")) o["model"] = body["model"];
+  if (body.contains("max_tokens")) o["max_tokens"] = body["max_tokens"];
+  for (const char* k : {"temperature", "top_p", "top_k", "stream", "preset"})
+    if (body.contains(k)) o[k] = body[k];
+  if (body.contains("stop_sequences")) o["stop"] = body["stop_sequences"];
+  if (body.contains("tools") && body["tools"].is_array()) {
+    Json tools = Json::array();
+    for (const auto& t : body["tools"])
+      tools.push_back({{"type", "function"}, {"function", {{"name", t.value("name", "")}, {"description", t.value("description", "")},
+                                                           {"parameters", t.contains("input_schema") ? t["input_schema"] : Json::object()}}}});
+    o["tools"] = tools;
+  }
+  if (body.contains("tool_choice") && body["tool_choice"].is_object()) {
+    const std::string type = body["tool_choice"].value("type", "auto");
+    if (type == "any") o["tool_choice"] = "required";
+    else if (type == "none") o["tool_choice"] = "none";
+    else if (type == "tool") o["tool_choice"] = {{"type", "function"}, {"function", {{"name", body["tool_choice"].value("name", "")}}}};
+  }
+  // Anthropic semantics: thinking only when asked for, with its budget.
+  bool thinking = false;
+  if (body.contains("thinking") && body["thinking"].is_object() && body["thinking"].value("type", "") == "enabled") {
+    thinking = true;
+    if (body["thinking"].contains("budget_tokens") && body["thinking"]["budget_tokens"].is_number_integer())
+      o["thinking_budget"] = body["thinking"]["budget_tokens"];
+  }
+  o["chat_template_kwargs"] = {{"enable_thinking", thinking}};
+  *out = o;
+  return std::nullopt;
+}
+
+Json messages_response(const ChatPlan& plan, const Generation& g, const std::string& id) {
+  const auto& r = g.result();
+  Json content = Json::array();
+  if (!r.reasoning.empty()) content.push_back({{"type", "thinking"}, {"thinking", r.reasoning}, {"signature", ""}});
+  if (!r.content.empty()) content.push_back({{"type", "text"}, {"text", r.content}});
+  for (const auto& c : r.tool_calls) content.push_back({{"type", "tool_use"}, {"id", c.id}, {"name", c.name}, {"input", c.arguments}});
+  return {{"id", id}, {"type", "message"}, {"role", "assistant"}, {"model", plan.model}, {"content", content},
+          {"stop_reason", stop_reason(g)}, {"stop_sequence", Json()},
+          {"usage", {{"input_tokens", g.finish().prompt_tokens}, {"output_tokens", g.finish().completion_tokens}}}};
+}
+
+std::string MessagesStream::events(const Generation& g, const std::vector<GenerationEvent>& ev) {
+  std::string out;
+  if (!started) {
+    started = true;
+    out += event("message_start", {{"type", "message_start"},
+                                   {"message", {{"id", id}, {"type", "message"}, {"role", "assistant"}, {"model", plan->model},
+                                                {"content", Json::array()}, {"stop_reason", Json()}, {"stop_sequence", Json()},
+                                                {"usage", {{"input_tokens", int64_t(plan->prompt.size())}, {"output_tokens", 0}}}}}});
+  }
+  auto close = [&] {
+    if (open_index < 0) return;
+    out += event("content_block_stop", {{"type", "content_block_stop"}, {"index", open_index}});
+    open_index = -1, open_kind.clear();
+  };
+  auto open = [&](const std::string& kind, Json block) {
+    close();
+    open_index = next_index++, open_kind = kind;
+    out += event("content_block_start", {{"type", "content_block_start"}, {"index", open_index}, {"content_block", block}});
+  };
+  for (const auto& e : ev) {
+    if (e.kind == GenerationEvent::Kind::kDelta) {
+      const auto& d = e.delta;
+      if (d.kind == chat::OutputDelta::Kind::kReasoning) {
+        if (open_kind != "thinking") open("thinking", {{"type", "thinking"}, {"thinking", ""}, {"signature", ""}});
+        out += event("content_block_delta", {{"type", "content_block_delta"}, {"index", open_index},
+                                             {"delta", {{"type", "thinking_delta"}, {"thinking", d.text}}}});
+      } else if (d.kind == chat::OutputDelta::Kind::kContent) {
+        if (open_kind != "text") open("text", {{"type", "text"}, {"text", ""}});
+        out += event("content_block_delta", {{"type", "content_block_delta"}, {"index", open_index}, {"delta", {{"type", "text_delta"}, {"text", d.text}}}});
+      } else if (d.kind == chat::OutputDelta::Kind::kToolCallBegin) {
+        open("tool_use", {{"type", "tool_use"}, {"id", d.id}, {"name", d.name}, {"input", Json::object()}});
+      } else if (d.kind == chat::OutputDelta::Kind::kToolCallArguments) {
+        out += event("content_block_delta", {{"type", "content_block_delta"}, {"index", open_index},
+                                             {"delta", {{"type", "input_json_delta"}, {"partial_json", d.text}}}});
+      }
+    } else if (e.kind == GenerationEvent::Kind::kFinish) {
+      close();
+      out += event("message_delta", {{"type", "message_delta"}, {"delta", {{"stop_reason", stop_reason(g)}, {"stop_sequence", Json()}}},
+                                     {"usage", {{"output_tokens", g.finish().completion_tokens}}}});
+      out += event("message_stop", {{"type", "message_stop"}});
+    }
+  }
+  return out;
+}
+
+}  // namespace onprem::api

@@ -1,0 +1,89 @@
+// The real server driven by the official Anthropic SDK: messages (buffered and streamed, the SDK
+// checks the event sequence), tool_use round trip with tool_choice "any", thinking blocks with a
+// budget, count_tokens, typed errors, authentication.
+// Usage: node server_anthropic.mjs ONPREM_BINARY WORK_DIR
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import Anthropic from "@anthropic-ai/sdk";
+
+const [onprem, work] = process.argv.slice(2);
+mkdirSync(work, { recursive: true });
+const model = path.join(work, "anthropic-model.gguf");
+execFileSync(onprem, ["gen-model", "--preset", "tiny", "--type", "Q8_0", "-o", model], { stdio: "ignore" });
+const port = 20000 + Math.floor(Math.random() * 20000);
+const server = spawn(onprem, ["serve", "-m", model, "--port", String(port), "--parallel", "2", "--api-key", "k1"],
+  { stdio: ["ignore", "ignore", "pipe"] });
+let log = "";
+server.stderr.on("data", (d) => (log += d));
+const base = `http://127.0.0.1:${port}`;
+for (let i = 0; i < 100; i++) {
+  try { if ((await fetch(`${base}/health`)).ok) break; } catch {}
+  await new Promise((r) => setTimeout(r, 100));
+}
+const client = new Anthropic({ baseURL: base, apiKey: "k1", maxRetries: 0 });
+const results = [];
+async function test(name, fn) {
+  try { await fn(); results.push(["ok  ", name]); } catch (e) { results.push(["FAIL", `${name}: ${e.stack || e}`]); }
+}
+const tools = [{ name: "get_weather", description: "Current weather", input_schema: { type: "object",
+  properties: { city: { type: "string" } }, required: ["city"] } }];
+
+await test("messages, buffered", async () => {
+  const m = await client.messages.create({ model: "onprem", max_tokens: 8, system: "Be brief.", messages: [{ role: "user", content: "Hello" }] });
+  assert.equal(m.type, "message");
+  assert.equal(m.role, "assistant");
+  assert.ok(["end_turn", "max_tokens"].includes(m.stop_reason));
+  assert.ok(m.usage.input_tokens > 0 && m.usage.output_tokens <= 8);
+});
+await test("messages, streamed", async () => {
+  const stream = client.messages.stream({ model: "onprem", max_tokens: 10, messages: [{ role: "user", content: [{ type: "text", text: "Hi" }] }] });
+  const kinds = [];
+  stream.on("streamEvent", (e) => kinds.push(e.type));
+  const final = await stream.finalMessage();
+  assert.equal(kinds[0], "message_start");
+  assert.equal(kinds.at(-1), "message_stop");
+  assert.ok(final.usage.output_tokens <= 10);
+});
+await test("tool_use round trip (tool_choice any)", async () => {
+  const messages = [{ role: "user", content: "Weather in Seoul?" }];
+  const m = await client.messages.create({ model: "onprem", max_tokens: 200, tools, tool_choice: { type: "any" }, messages });
+  assert.equal(m.stop_reason, "tool_use");
+  const use = m.content.find((b) => b.type === "tool_use");
+  assert.equal(use.name, "get_weather");
+  assert.equal(typeof use.input.city, "string");
+  messages.push({ role: "assistant", content: m.content },
+    { role: "user", content: [{ type: "tool_result", tool_use_id: use.id, content: "18 C, cloudy" }] });
+  const m2 = await client.messages.create({ model: "onprem", max_tokens: 6, tools, messages });
+  assert.equal(m2.type, "message");
+});
+await test("tool_use streamed", async () => {
+  const stream = client.messages.stream({ model: "onprem", max_tokens: 200, tools, tool_choice: { type: "tool", name: "get_weather" },
+    messages: [{ role: "user", content: "Weather?" }] });
+  const final = await stream.finalMessage();
+  const use = final.content.find((b) => b.type === "tool_use");
+  assert.equal(typeof use.input.city, "string");
+});
+await test("thinking blocks with a budget", async () => {
+  const m = await client.messages.create({ model: "onprem", max_tokens: 24, thinking: { type: "enabled", budget_tokens: 4 },
+    messages: [{ role: "user", content: "Think first" }] });
+  assert.equal(m.content[0].type, "thinking");
+  assert.ok(m.content[0].thinking.length > 0);
+});
+await test("count_tokens", async () => {
+  const r = await client.messages.countTokens({ model: "onprem", messages: [{ role: "user", content: "Count me" }] });
+  assert.ok(r.input_tokens > 0);
+});
+await test("typed errors", async () => {
+  await assert.rejects(client.messages.create({ model: "onprem", messages: [{ role: "user", content: "x" }] }),
+    (e) => e.status === 400 && e.error?.error?.type === "invalid_request_error");
+  const bad = new Anthropic({ baseURL: base, apiKey: "nope", maxRetries: 0 });
+  await assert.rejects(bad.messages.create({ model: "onprem", max_tokens: 4, messages: [{ role: "user", content: "x" }] }),
+    (e) => e.status === 401 && e.error?.error?.type === "authentication_error");
+});
+server.kill("SIGTERM");
+for (const [s, n] of results) console.log(s, n);
+const failed = results.filter(([s]) => s === "FAIL").length;
+if (failed) console.log(log.slice(-2000));
+process.exit(failed ? 1 : 0);
