@@ -18,7 +18,8 @@ engine::Request Generation::request(std::vector<int32_t> prompt, sample::Samplin
   r.sampling = std::move(sampling);
   r.max_tokens = max_tokens;
   r.top_logprobs = o_.top_logprobs;
-  r.stop_ids = svc_.eog_ids;
+  if (!o_.ignore_eos) r.stop_ids = svc_.eog_ids;
+  r.loop_guard = o_.loop_guard;
   auto self = shared_from_this();  // the engine's callbacks keep the generation alive
   if (constrained_) r.mask = [self](float* logits, int64_t) { self->constrained_->mask_logits(logits); };
   if (budget_) r.forced = [self] { return self->budget_->before_sampling(); };

@@ -26,6 +26,8 @@ struct GenerationOptions {
   int top_logprobs = -1;
   std::optional<chat::Grammar> grammar;
   int64_t thinking_budget = -1;
+  bool ignore_eos = false;   // extension: generate exactly max_tokens (benchmarks, load tests)
+  bool loop_guard = true;
 };
 
 struct GenerationEvent {

@@ -91,6 +91,8 @@ std::optional<ApiError> plan_common(Service& svc, const Json& body, ChatPlan* ou
       return bad_request("stop must be a string or an array of strings", "stop");
     }
   }
+  out->gen.ignore_eos = body.contains("ignore_eos") && body["ignore_eos"].is_boolean() && body["ignore_eos"].get<bool>();
+  out->gen.loop_guard = !(body.contains("loop_guard") && body["loop_guard"].is_boolean() && !body["loop_guard"].get<bool>());
   out->logprobs = body.contains("logprobs") && body["logprobs"].is_boolean() && body["logprobs"].get<bool>();
   if (out->logprobs) {
     out->gen.top_logprobs = body.contains("top_logprobs") && body["top_logprobs"].is_number_integer() ? body["top_logprobs"].get<int>() : 0;
