@@ -20,6 +20,7 @@ engine::Request Generation::request(std::vector<int32_t> prompt, sample::Samplin
   r.top_logprobs = o_.top_logprobs;
   if (!o_.ignore_eos) r.stop_ids = svc_.eog_ids;
   r.loop_guard = o_.loop_guard;
+  r.snapshot_at = o_.snapshot_at;
   auto self = shared_from_this();  // the engine's callbacks keep the generation alive
   if (constrained_) r.mask = [self](float* logits, int64_t) { self->constrained_->mask_logits(logits); };
   if (budget_) r.forced = [self] { return self->budget_->before_sampling(); };

@@ -28,6 +28,7 @@ struct GenerationOptions {
   int64_t thinking_budget = -1;
   bool ignore_eos = false;   // extension: generate exactly max_tokens (benchmarks, load tests)
   bool loop_guard = true;
+  std::vector<int64_t> snapshot_at;  // message boundaries in the prompt (prefix cache)
 };
 
 struct GenerationEvent {

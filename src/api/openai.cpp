@@ -162,6 +162,12 @@ std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out)
   auto prompt = chat::render_chat(body["messages"], tools, ro);
   if (!prompt) return bad_request(prompt.error().message, "messages");
   out->prompt = svc.tok.encode(*prompt, true);
+  // The end of the history (before the generation prompt) is where the next turn's render will
+  // diverge when old reasoning is dropped: keep a state snapshot there.
+  chat::RenderOptions hist = ro;
+  hist.add_generation_prompt = false;
+  if (auto h = chat::render_chat(body["messages"], tools, hist); h.ok())
+    out->gen.snapshot_at.push_back(int64_t(svc.tok.encode(*h, true).size()));
   return std::nullopt;
 }
 

@@ -185,6 +185,9 @@ struct Server::Impl {
          "Prompt tokens per second of engine time", "gauge");
     line("onprem_decode_tokens_per_second", st.decode_seconds > 0 ? double(st.generated_tokens) / st.decode_seconds : 0,
          "Generated tokens per second of engine time", "gauge");
+    line("onprem_prompt_tokens_submitted_total", double(st.submitted_prompt_tokens), "Prompt tokens of admitted requests", "counter");
+    line("onprem_prefix_cache_reused_tokens_total", double(st.reused_prompt_tokens), "Prompt tokens served from the prefix cache", "counter");
+    line("onprem_prefix_cache_snapshot_bytes", double(st.snapshot_bytes), "Memory held by DeltaNet state snapshots", "gauge");
     auto hist = [&](const std::string& name, const char* help, const std::vector<double>& bounds, const std::vector<uint64_t>& counts,
                     double sum, uint64_t n) {
       m += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";

@@ -119,19 +119,24 @@ void Engine::admit() {
         }
     }
     cancels_.clear();
-    for (auto& s : slots_) {
-      if (s.busy || queue_.empty()) continue;
+    while (!queue_.empty()) {
+      int64_t reuse = 0;
+      Slot* sp = pick_slot(queue_.front().req.prompt, &reuse);
+      if (!sp) break;
+      Slot& s = *sp;
       Queued q = std::move(queue_.front());
       queue_.pop_front();
       s.busy = true, s.cancelled = false, s.id = q.id, s.req = std::move(q.req), s.submitted = q.submitted;
-      s.state.clear();
-      s.prefilled = 0;
+      restore(s, reuse);
+      s.prefilled = size_t(reuse);
       s.pending.clear();
       s.sampler = sample::Sampler(s.req.sampling);
       s.guard = sample::LoopGuard();
       s.finish = Finish{};
       s.finish.prompt_tokens = int64_t(s.req.prompt.size());
       stats_.active++;
+      stats_.submitted_prompt_tokens += s.req.prompt.size();
+      stats_.reused_prompt_tokens += uint64_t(reuse);
     }
     stats_.queued = queue_.size();
   }
@@ -228,7 +233,14 @@ bool Engine::step() {
   }
   for (auto& s : slots_) {
     if (!s.busy || s.prefilled >= s.req.prompt.size() || budget <= 0) continue;
-    const int64_t n = std::min<int64_t>(int64_t(s.req.prompt.size() - s.prefilled), budget);
+    int64_t n = std::min<int64_t>(int64_t(s.req.prompt.size() - s.prefilled), budget);
+    if (o_.prefix_cache) {  // stop at the next snapshot point so the state there can be kept
+      const int64_t pos = int64_t(s.prefilled);
+      int64_t next = (pos / o_.snapshot_interval + 1) * o_.snapshot_interval;
+      for (int64_t b : s.req.snapshot_at)
+        if (b > pos && b < next) next = b;
+      n = std::min(n, next - pos);
+    }
     batch.push_back(model::BatchEntry{&s.state, s.req.prompt.data() + s.prefilled, n, s.logits.data(), false});
     who.push_back(&s), was_prefill.push_back(true);
     budget -= n;
@@ -257,8 +269,13 @@ bool Engine::step() {
   }
   for (size_t i = 0; i < batch.size(); ++i) {
     Slot& s = *who[i];
+    s.history.insert(s.history.end(), batch[i].tokens, batch[i].tokens + batch[i].n);
     if (was_prefill[i]) {
       s.prefilled += size_t(batch[i].n);
+      const int64_t pos = int64_t(s.prefilled);
+      const bool boundary = pos % o_.snapshot_interval == 0 || s.prefilled == s.req.prompt.size() ||
+                            std::find(s.req.snapshot_at.begin(), s.req.snapshot_at.end(), pos) != s.req.snapshot_at.end();
+      if (o_.prefix_cache && boundary) take_snapshot(s);
       if (s.prefilled < s.req.prompt.size()) continue;
       s.prefill_done = Clock::now();
       s.finish.prompt_seconds = since(s.submitted);
@@ -273,6 +290,97 @@ bool Engine::step() {
     sample_slot(s);
   }
   return true;
+}
+
+
+uint64_t Engine::Snapshot::bytes() const {
+  uint64_t b = 0;
+  for (const auto& v : conv) b += v.size() * 4;
+  for (const auto& v : ssm) b += v.size() * 4;
+  return b;
+}
+
+// The free slot whose kept sequence gives the longest usable prefix of `prompt`: the whole kept
+// sequence if the prompt extends it, else the latest snapshot inside the common prefix. At least
+// one prompt token is always left to evaluate (its logits start the generation).
+Engine::Slot* Engine::pick_slot(const std::vector<int32_t>& prompt, int64_t* restore_pos) {
+  Slot* best = nullptr;
+  int64_t best_pos = -1;
+  for (auto& s : slots_) {
+    if (s.busy) continue;
+    int64_t pos = 0;
+    if (o_.prefix_cache) {
+      size_t common = 0;
+      while (common < s.history.size() && common < prompt.size() && s.history[common] == prompt[common]) ++common;
+      const int64_t limit = std::min<int64_t>(int64_t(common), int64_t(prompt.size()) - 1);
+      if (int64_t(s.history.size()) <= limit) pos = int64_t(s.history.size());  // the live state itself
+      else
+        for (const auto& snap : s.snapshots)
+          if (snap.pos <= limit) pos = std::max(pos, snap.pos);
+    }
+    if (pos > best_pos) best = &s, best_pos = pos;
+  }
+  *restore_pos = std::max<int64_t>(best_pos, 0);
+  return best;
+}
+
+void Engine::restore(Slot& s, int64_t pos) {
+  if (pos == 0) {
+    s.state.clear();
+    s.history.clear();
+  } else if (pos < int64_t(s.history.size())) {
+    // KV entries below pos hold the same tokens; the recurrent state comes from the snapshot.
+    for (auto& snap : s.snapshots) {
+      if (snap.pos != pos) continue;
+      for (size_t l = 0; l < s.state.conv.size(); ++l) {
+        if (s.state.conv[l].empty()) continue;
+        s.state.conv[l] = snap.conv[l];
+        s.state.ssm[l] = snap.ssm[l];
+      }
+      snap.last_used = ++clock_;
+      break;
+    }
+    s.state.n_past = pos;
+    s.history.resize(size_t(pos));
+  }
+  // Snapshots past the restore point describe a future that is being rewritten.
+  s.snapshots.erase(std::remove_if(s.snapshots.begin(), s.snapshots.end(), [&](const Snapshot& x) { return x.pos > pos; }),
+                    s.snapshots.end());
+  for (auto& snap : s.snapshots)
+    if (snap.pos == pos) snap.last_used = ++clock_;
+}
+
+void Engine::take_snapshot(Slot& s) {
+  const int64_t pos = s.state.n_past;
+  for (const auto& x : s.snapshots)
+    if (x.pos == pos) return;
+  Snapshot snap;
+  snap.pos = pos;
+  snap.last_used = ++clock_;
+  snap.conv.resize(s.state.conv.size()), snap.ssm.resize(s.state.ssm.size());
+  for (size_t l = 0; l < s.state.conv.size(); ++l)
+    if (!s.state.conv[l].empty()) snap.conv[l] = s.state.conv[l], snap.ssm[l] = s.state.ssm[l];
+  s.snapshots.push_back(std::move(snap));
+  enforce_cache_ram();
+}
+
+void Engine::enforce_cache_ram() {
+  for (;;) {
+    uint64_t total = 0;
+    Snapshot* oldest = nullptr;
+    Slot* owner = nullptr;
+    for (auto& s : slots_)
+      for (auto& x : s.snapshots) {
+        total += x.bytes();
+        if (!oldest || x.last_used < oldest->last_used) oldest = &x, owner = &s;
+      }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stats_.snapshot_bytes = total;
+    }
+    if (total <= o_.cache_ram || !oldest) return;
+    owner->snapshots.erase(owner->snapshots.begin() + (oldest - owner->snapshots.data()));
+  }
 }
 
 }  // namespace onprem::engine

@@ -49,6 +49,8 @@ struct Request {
   int top_logprobs = -1;          // -1: no logprobs; 0: the chosen token's; k: and the top k
   bool loop_guard = true;
   std::vector<int32_t> stop_ids;  // end of generation (EOS and friends)
+  // Prompt positions worth a DeltaNet state snapshot (message boundaries), for the prefix cache.
+  std::vector<int64_t> snapshot_at;
   // Optional hooks: restrict the next token (grammar), tokens to force (thinking budget),
   // and the per-token callback (return false to stop: client gone, stop string matched).
   std::function<void(float* logits, int64_t n)> mask;
@@ -65,11 +67,20 @@ struct EngineOptions {
   int threads = 0;              // 0: all cores
   size_t max_queue = 64;        // waiting requests beyond the slots; more is refused (429)
   model::ForwardOptions forward;
+  // Prefix cache. A slot keeps its sequence after a request; the next request that shares a
+  // prefix restarts from there. Recurrent state cannot be truncated, so DeltaNet state snapshots
+  // are taken at message boundaries (snapshot_at), at the end of each prompt and every
+  // snapshot_interval tokens; together at most cache_ram bytes, least recently used out first.
+  bool prefix_cache = true;
+  int64_t snapshot_interval = 512;
+  uint64_t cache_ram = uint64_t(2) << 30;
 };
 
 struct EngineStats {
   size_t queued = 0, active = 0, slots = 0;
   uint64_t prompt_tokens = 0, generated_tokens = 0, requests = 0, steps = 0;
+  uint64_t submitted_prompt_tokens = 0, reused_prompt_tokens = 0;  // prefix cache hit rate
+  uint64_t snapshot_bytes = 0;
   double prefill_seconds = 0, decode_seconds = 0;
 };
 
@@ -87,8 +98,16 @@ class Engine {
   void shutdown();           // cancels everything, joins the thread
 
  private:
+  struct Snapshot {
+    int64_t pos = 0;
+    std::vector<std::vector<float>> conv, ssm;  // recurrent layers only
+    uint64_t last_used = 0;
+    uint64_t bytes() const;
+  };
   struct Slot {
     model::SequenceState state;
+    std::vector<int32_t> history;   // the tokens the state holds, in order
+    std::vector<Snapshot> snapshots;
     bool busy = false;
     uint64_t id = 0;
     Request req;
@@ -112,6 +131,11 @@ class Engine {
   void admit();
   void sample_slot(Slot& s);
   void finish_slot(Slot& s, FinishReason r, const std::string& error = {});
+  Slot* pick_slot(const std::vector<int32_t>& prompt, int64_t* restore);
+  void restore(Slot& s, int64_t pos);
+  void take_snapshot(Slot& s);
+  void enforce_cache_ram();
+  uint64_t clock_ = 0;
 
   const model::Model& m_;
   EngineOptions o_;

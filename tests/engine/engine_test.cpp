@@ -109,3 +109,43 @@ TEST(Engine, CancelQueueLimitsAndStops) {
 
 }  // namespace
 }  // namespace onprem::engine
+
+namespace onprem::engine {
+namespace {
+
+// The prefix cache: a follow-up that extends a kept sequence, and one that diverges inside it
+// (restored from a DeltaNet snapshot), both generate exactly what a fresh sequence would.
+TEST(Engine, PrefixCacheReusesAndStaysExact) {
+  auto m = *model::load_model(kModel);
+  EngineOptions o;
+  o.parallel = 1, o.ctx_size = 256, o.ubatch = 32, o.threads = 2, o.snapshot_interval = 16;
+  Engine e(m, o);
+  std::vector<int32_t> base;
+  for (int k = 0; k < 50; ++k) base.push_back(int32_t((k * 13) % 470));
+  auto run = [&](const std::vector<int32_t>& prompt) {
+    Collected c;
+    auto r = greedy(prompt, 6, &c);
+    r.snapshot_at = {int64_t(prompt.size()) - 3};
+    EXPECT_TRUE(e.submit(r).ok());
+    c.done.get_future().get();
+    return c.tokens;
+  };
+  EXPECT_EQ(run(base), standalone(m, base, 6));
+  const auto s0 = e.stats();
+  // Extends the kept sequence (prompt + the 5 evaluated generated tokens).
+  std::vector<int32_t> ext = base;
+  const auto gen = standalone(m, base, 6);
+  ext.insert(ext.end(), gen.begin(), gen.end() - 1);
+  ext.push_back(7);
+  EXPECT_EQ(run(ext), standalone(m, ext, 6));
+  const auto s1 = e.stats();
+  EXPECT_EQ(s1.reused_prompt_tokens - s0.reused_prompt_tokens, base.size() + 5);
+  // Diverges at position 40: restored from the snapshot at 32 (interval 16).
+  std::vector<int32_t> div(base.begin(), base.begin() + 40);
+  div.push_back(99), div.push_back(98);
+  EXPECT_EQ(run(div), standalone(m, div, 6));
+  EXPECT_EQ(e.stats().reused_prompt_tokens - s1.reused_prompt_tokens, 32u);
+}
+
+}  // namespace
+}  // namespace onprem::engine

@@ -20,6 +20,9 @@ struct ServeOptions {
   int port = 8080, parallel = 4, threads = 0, http_threads = 0;
   int64_t ctx = 8192, ubatch = 512, max_tokens = 512;
   size_t max_queue = 64, max_body = 8 << 20, max_messages = 1024;
+  uint64_t cache_ram_mib = 2048;
+  int64_t snapshot_interval = 512;
+  bool no_prefix_cache = false;
 };
 
 int serve(const ServeOptions& o) {
@@ -32,6 +35,7 @@ int serve(const ServeOptions& o) {
   if (!tok) return fail(tok.error().to_string());
   engine::EngineOptions eo;
   eo.parallel = o.parallel, eo.ctx_size = o.ctx, eo.ubatch = o.ubatch, eo.threads = o.threads, eo.max_queue = o.max_queue;
+  eo.prefix_cache = !o.no_prefix_cache, eo.cache_ram = o.cache_ram_mib << 20, eo.snapshot_interval = o.snapshot_interval;
   std::fprintf(stderr, "allocating %d sequence slots of %lld tokens ...\n", o.parallel, (long long)o.ctx);
   engine::Engine eng(*m, eo);
   api::ServiceOptions so;
@@ -91,6 +95,10 @@ Run add_serve(CLI::App& app) {
   cmd->add_option("--preset", o->preset, "Default sampling preset: thinking-general, thinking-coding, instruct");
   cmd->add_option("--model-id", o->model_id, "Name /v1/models lists (default: onprem)");
   cmd->add_option("--alias", o->alias, "Another accepted model name");
+  cmd->add_option("--cache-ram", o->cache_ram_mib, "Prefix cache: MiB of DeltaNet state snapshots kept")->capture_default_str();
+  cmd->add_option("--snapshot-interval", o->snapshot_interval, "Prefix cache: snapshot every N prompt tokens")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_flag("--no-prefix-cache", o->no_prefix_cache, "Recompute every prompt from the start");
   return [o]() { return serve(*o); };
 }
 
