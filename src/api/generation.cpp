@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "text/unicode.h"
+
 namespace onprem::api {
 
 Generation::Generation(Service& svc, GenerationOptions o)
@@ -45,7 +47,7 @@ void Generation::push(std::vector<chat::OutputDelta> ds) {
 }
 
 bool Generation::on_token(const engine::TokenEvent& ev) {
-  const std::string piece = dec_.push(ev.id);
+  const std::string piece = text::sanitize_utf8(dec_.push(ev.id));
   auto ds = parser_.push(piece);
   for (const auto& d : ds)
     if (d.kind == chat::OutputDelta::Kind::kContent) answer_ += d.text;
@@ -68,7 +70,7 @@ bool Generation::on_token(const engine::TokenEvent& ev) {
 }
 
 void Generation::on_finish(const engine::Finish& f) {
-  auto ds = parser_.push(dec_.flush());
+  auto ds = parser_.push(text::sanitize_utf8(dec_.flush()));
   auto tail = parser_.finish();
   ds.insert(ds.end(), tail.begin(), tail.end());
   push(std::move(ds));
@@ -80,6 +82,12 @@ void Generation::on_finish(const engine::Finish& f) {
     svc_.metrics.completion_tokens += uint64_t(f.completion_tokens);
   }
   if (f.completion_tokens > 0) svc_.metrics.observe(f.first_token_seconds, f.generation_seconds, f.completion_tokens);
+  const chat::ParsedOutput& r = parser_.result();
+  if (!r.reasoning.empty()) {
+    chat::Json calls = chat::Json::array();
+    for (const auto& c : r.tool_calls) calls.push_back({{"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+    svc_.reasoning.put(ReasoningStore::key(r.content, calls), r.reasoning);
+  }
   std::lock_guard<std::mutex> lock(mu_);
   finish_ = f;
   done_ = true;

@@ -159,14 +159,27 @@ std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out)
   out->gen.thinking_open = !(ro.enable_thinking.is_boolean() && !ro.enable_thinking.get<bool>());
   if (body.contains("thinking_budget") && body["thinking_budget"].is_number_integer())
     out->gen.thinking_budget = body["thinking_budget"].get<int64_t>();
-  auto prompt = chat::render_chat(body["messages"], tools, ro);
+  // Server-side preserve_thinking: put back reasoning the client dropped.
+  Json messages = body["messages"];
+  const bool restore = body.contains("restore_reasoning") && body["restore_reasoning"].is_boolean()
+                           ? body["restore_reasoning"].get<bool>() : svc.opt.restore_reasoning && !tools.empty();
+  if (restore)
+    for (auto& m : messages) {
+      if (!m.is_object() || m.value("role", "") != "assistant") continue;
+      if (m.contains("reasoning_content") && m["reasoning_content"].is_string() && !m["reasoning_content"].get<std::string>().empty()) continue;
+      const std::string content = m.contains("content") && m["content"].is_string() ? m["content"].get<std::string>() : std::string();
+      if (content.find("</think>") != std::string::npos) continue;
+      std::string r;
+      if (svc.reasoning.get(ReasoningStore::key(content, m.contains("tool_calls") ? m["tool_calls"] : Json()), &r)) m["reasoning_content"] = r;
+    }
+  auto prompt = chat::render_chat(messages, tools, ro);
   if (!prompt) return bad_request(prompt.error().message, "messages");
   out->prompt = svc.tok.encode(*prompt, true);
   // The end of the history (before the generation prompt) is where the next turn's render will
   // diverge when old reasoning is dropped: keep a state snapshot there.
   chat::RenderOptions hist = ro;
   hist.add_generation_prompt = false;
-  if (auto h = chat::render_chat(body["messages"], tools, hist); h.ok())
+  if (auto h = chat::render_chat(messages, tools, hist); h.ok())
     out->gen.snapshot_at.push_back(int64_t(svc.tok.encode(*h, true).size()));
   return std::nullopt;
 }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,6 +23,7 @@ struct ServiceOptions {
   std::string preset;                       // default sampling preset ("" = engine defaults)
   std::string preset_model = "qwen3.6-27b"; // whose presets
   size_t max_messages = 1024;
+  bool restore_reasoning = true;            // default for requests with tools (per-request override)
   int64_t default_max_tokens = 512;
   chat::TemplateFlavor flavor = chat::TemplateFlavor::kQwen36;
 };
@@ -39,6 +42,23 @@ struct Metrics {
   void observe(double ttft, double gen_seconds, int64_t tokens);
 };
 
+// Server-side preserve_thinking: most clients drop reasoning_content when they send the history
+// back. The server remembers each assistant turn's reasoning, keyed by a hash of its content and
+// tool calls, and puts it back so the model sees its own reasoning (as Qwen3.6 is trained to).
+class ReasoningStore {
+ public:
+  explicit ReasoningStore(size_t capacity = 20000) : capacity_(capacity) {}
+  static uint64_t key(const std::string& content, const chat::Json& tool_calls);  // OpenAI-shaped calls
+  void put(uint64_t key, std::string reasoning);
+  bool get(uint64_t key, std::string* reasoning) const;
+
+ private:
+  size_t capacity_;
+  mutable std::mutex mu_;
+  std::unordered_map<uint64_t, std::string> map_;
+  std::deque<uint64_t> order_;
+};
+
 struct Service {
   const model::Model& model;
   const text::Tokenizer& tok;
@@ -48,6 +68,7 @@ struct Service {
   Metrics metrics;
   std::vector<int32_t> eog_ids;
   std::atomic<uint64_t> seq{0};
+  ReasoningStore reasoning;
 
   Service(const model::Model& m, const text::Tokenizer& t, engine::Engine& e, ServiceOptions o);
   bool model_name_ok(const std::string& name) const;

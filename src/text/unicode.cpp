@@ -116,4 +116,21 @@ size_t utf8_complete_prefix(std::string_view s) {
   return n;  // only continuation bytes (invalid anyway): nothing to wait for
 }
 
+std::string sanitize_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp;
+    const size_t n = decode_utf8(s, i, &cp);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
 }  // namespace onprem::text

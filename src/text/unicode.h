@@ -28,4 +28,8 @@ std::string alphabet_to_bytes(std::string_view text);
 // lead byte whose sequence is not yet complete (with its continuation bytes) is held back.
 size_t utf8_complete_prefix(std::string_view s);
 
+// Valid UTF-8 kept, every byte that is not part of a valid sequence replaced by U+FFFD: what an
+// API returns of a model's raw bytes (JSON strings must be valid UTF-8).
+std::string sanitize_utf8(std::string_view s);
+
 }  // namespace onprem::text

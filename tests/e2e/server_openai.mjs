@@ -102,6 +102,26 @@ await test("reasoning separated (thinking budget)", async () => {
   assert.ok(m.reasoning_content && m.reasoning_content.length > 0);
   assert.ok(!m.content.includes("</think>"));
 });
+await test("server-side preserve_thinking restores dropped reasoning", async () => {
+  const messages = [{ role: "user", content: "Weather in Oslo?" }];
+  const r = await client.chat.completions.create({ model: "onprem", messages, tools: weather, tool_choice: "required", max_tokens: 200,
+    chat_template_kwargs: { enable_thinking: true } });
+  const first = await client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "Plan" }], tools: weather,
+    max_tokens: 30, thinking_budget: 6 });
+  const m = first.choices[0].message;
+  assert.ok(m.reasoning_content, "no reasoning to restore");
+  // The client drops reasoning_content; the assistant turn is after the last user query, so the
+  // template keeps its <think> block: restored, the prompt is longer.
+  const history = [{ role: "user", content: "Plan" }, { role: "assistant", content: m.content ?? "", tool_calls: m.tool_calls },
+    { role: "tool", tool_call_id: "x", content: "done" }];
+  if (!m.tool_calls) history.pop();
+  const withRestore = await client.chat.completions.create({ model: "onprem", messages: history, tools: weather, max_tokens: 1 });
+  const without = await client.chat.completions.create({ model: "onprem", messages: history, tools: weather, max_tokens: 1,
+    restore_reasoning: false });
+  assert.ok(withRestore.usage.prompt_tokens > without.usage.prompt_tokens,
+    `${withRestore.usage.prompt_tokens} vs ${without.usage.prompt_tokens}`);
+  assert.ok(r.choices[0].message.tool_calls);
+});
 await test("typed errors", async () => {
   await assert.rejects(client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "x" }], temperature: 5 }),
     (e) => e.status === 400 && e.error?.param === "temperature" && e.error?.type === "invalid_request_error");

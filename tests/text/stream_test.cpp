@@ -79,3 +79,13 @@ TEST(Unicode, ByteAlphabet) {
 
 }  // namespace
 }  // namespace onprem::text
+
+namespace onprem::text {
+namespace {
+TEST(Unicode, SanitizeReplacesOnlyInvalidBytes) {
+  EXPECT_EQ(sanitize_utf8("ok 한국 🚀"), "ok 한국 🚀");
+  EXPECT_EQ(sanitize_utf8("a\xff" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(sanitize_utf8("\xe4\xb8"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // truncated sequence: one per byte
+}
+}  // namespace
+}  // namespace onprem::text

@@ -22,7 +22,7 @@ struct ServeOptions {
   size_t max_queue = 64, max_body = 8 << 20, max_messages = 1024;
   uint64_t cache_ram_mib = 2048;
   int64_t snapshot_interval = 512;
-  bool no_prefix_cache = false;
+  bool no_prefix_cache = false, no_restore_reasoning = false;
 };
 
 int serve(const ServeOptions& o) {
@@ -45,6 +45,7 @@ int serve(const ServeOptions& o) {
   so.preset_model = m->config.is_moe() ? "qwen3.6-35b-a3b" : "qwen3.6-27b";
   so.default_max_tokens = o.max_tokens;
   so.max_messages = o.max_messages;
+  so.restore_reasoning = !o.no_restore_reasoning;
   if (!o.preset.empty()) {
     auto p = sample::preset(o.preset, so.preset_model);
     if (!p) return fail(p.error().to_string());
@@ -99,6 +100,8 @@ Run add_serve(CLI::App& app) {
   cmd->add_option("--snapshot-interval", o->snapshot_interval, "Prefix cache: snapshot every N prompt tokens")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_flag("--no-prefix-cache", o->no_prefix_cache, "Recompute every prompt from the start");
+  cmd->add_flag("--no-restore-reasoning", o->no_restore_reasoning,
+                "Do not put back the reasoning clients drop from assistant turns (default: on for requests with tools)");
   return [o]() { return serve(*o); };
 }
 
