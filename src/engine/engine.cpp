@@ -61,6 +61,11 @@ core::Expected<uint64_t> Engine::submit(Request r) {
   if (int64_t(r.prompt.size()) >= o_.ctx_size)
     return make_error(ErrorCode::kInvalidArgument, "the prompt has " + std::to_string(r.prompt.size()) +
                                                        " tokens; the context holds " + std::to_string(o_.ctx_size));
+  const int64_t native = int64_t(m_.config.n_ctx_train), longest = int64_t(double(native) * std::max(1.0f, o_.yarn_factor));
+  if (int64_t(r.prompt.size()) + std::max<int64_t>(r.max_tokens, 0) > longest)
+    return make_error(ErrorCode::kInvalidArgument, "prompt (" + std::to_string(r.prompt.size()) + ") + max_tokens (" +
+                                                       std::to_string(r.max_tokens) + ") exceeds the longest context this model supports (" +
+                                                       std::to_string(longest) + " with YaRN)");
   r.max_tokens = std::min<int64_t>(std::max<int64_t>(r.max_tokens, 0), o_.ctx_size - int64_t(r.prompt.size()));
   std::lock_guard<std::mutex> lock(mu_);
   if (stop_) return make_error(ErrorCode::kResourceExhausted, "the server is shutting down");
@@ -121,13 +126,15 @@ void Engine::admit() {
     cancels_.clear();
     while (!queue_.empty()) {
       int64_t reuse = 0;
-      Slot* sp = pick_slot(queue_.front().req.prompt, &reuse);
+      const float factor = rope_factor_for(queue_.front().req);
+      Slot* sp = pick_slot(queue_.front().req.prompt, factor, &reuse);
       if (!sp) break;
       Slot& s = *sp;
       Queued q = std::move(queue_.front());
       queue_.pop_front();
       s.busy = true, s.cancelled = false, s.id = q.id, s.req = std::move(q.req), s.submitted = q.submitted;
       restore(s, reuse);
+      s.state.rope_factor = factor;
       s.prefilled = size_t(reuse);
       s.pending.clear();
       s.sampler = sample::Sampler(s.req.sampling);
@@ -303,13 +310,18 @@ uint64_t Engine::Snapshot::bytes() const {
 // The free slot whose kept sequence gives the longest usable prefix of `prompt`: the whole kept
 // sequence if the prompt extends it, else the latest snapshot inside the common prefix. At least
 // one prompt token is always left to evaluate (its logits start the generation).
-Engine::Slot* Engine::pick_slot(const std::vector<int32_t>& prompt, int64_t* restore_pos) {
+float Engine::rope_factor_for(const Request& r) const {
+  return int64_t(r.prompt.size()) + r.max_tokens > int64_t(m_.config.n_ctx_train) ? std::max(1.0f, o_.yarn_factor) : 1.0f;
+}
+
+Engine::Slot* Engine::pick_slot(const std::vector<int32_t>& prompt, float rope_factor, int64_t* restore_pos) {
   Slot* best = nullptr;
   int64_t best_pos = -1;
   for (auto& s : slots_) {
     if (s.busy) continue;
     int64_t pos = 0;
-    if (o_.prefix_cache) {
+    // K was cached after RoPE: a sequence under the other RoPE variant cannot be reused.
+    if (o_.prefix_cache && s.state.rope_factor == rope_factor) {
       size_t common = 0;
       while (common < s.history.size() && common < prompt.size() && s.history[common] == prompt[common]) ++common;
       const int64_t limit = std::min<int64_t>(int64_t(common), int64_t(prompt.size()) - 1);

@@ -71,6 +71,9 @@ struct EngineOptions {
   // prefix restarts from there. Recurrent state cannot be truncated, so DeltaNet state snapshots
   // are taken at message boundaries (snapshot_at), at the end of each prompt and every
   // snapshot_interval tokens; together at most cache_ram bytes, least recently used out first.
+  // Long context: static YaRN with this factor for a sequence whose prompt + max_tokens exceeds
+  // the model's native (training) context, plain RoPE for every other sequence.
+  float yarn_factor = 4;
   bool prefix_cache = true;
   int64_t snapshot_interval = 512;
   uint64_t cache_ram = uint64_t(2) << 30;
@@ -131,7 +134,8 @@ class Engine {
   void admit();
   void sample_slot(Slot& s);
   void finish_slot(Slot& s, FinishReason r, const std::string& error = {});
-  Slot* pick_slot(const std::vector<int32_t>& prompt, int64_t* restore);
+  Slot* pick_slot(const std::vector<int32_t>& prompt, float rope_factor, int64_t* restore);
+  float rope_factor_for(const Request& r) const;
   void restore(Slot& s, int64_t pos);
   void take_snapshot(Slot& s);
   void enforce_cache_ram();

@@ -4,35 +4,9 @@
 #include <cstring>
 
 #include "model/layers.h"
+#include "model/rope.h"
 
 namespace onprem::model {
-
-namespace {
-
-// Rotates the first n_rot dims of one head in NEOX pairing (j with j + n_rot/2). Pairs outside
-// every M-RoPE section turn with position 0, as llama.cpp's IMRoPE does (text: t = h = w = pos).
-void rope_neox(float* x, int64_t pos, const ModelConfig& c) {
-  const int half = int(c.n_rot / 2);
-  const auto& sec = c.rope_sections;
-  const int sect_dims = sec[0] + sec[1] + sec[2] + sec[3];
-  const float theta_scale = std::pow(c.rope_theta, -2.0f / float(c.n_rot));
-  float theta = float(pos);
-  for (int j = 0; j < half; ++j, theta *= theta_scale) {
-    bool covered = true;
-    if (sect_dims > 0) {
-      const int sector = j % sect_dims;
-      covered = (sector % 3 == 0 && sector < 3 * sec[0]) || (sector % 3 == 1 && sector < 3 * sec[1]) ||
-                (sector % 3 == 2 && sector < 3 * sec[2]);
-    }
-    const float th = covered ? theta : 0.0f;
-    const float cs = std::cos(th), sn = std::sin(th);
-    const float x0 = x[j], x1 = x[j + half];
-    x[j] = x0 * cs - x1 * sn;
-    x[j + half] = x0 * sn + x1 * cs;
-  }
-}
-
-}  // namespace
 
 void attention_block(const LayerContext& c, int il, const std::vector<Segment>& segs, const float* a, int64_t T, float* out) {
   const ModelConfig& cfg = c.m.config;
@@ -56,13 +30,13 @@ void attention_block(const LayerContext& c, int il, const std::vector<Segment>& 
       for (int64_t h = 0; h < Hq; ++h) {
         float* q = qg + (t * Hq + h) * 2 * D;
         c.k.rms_norm(q, L.q_norm.data(), q, D, cfg.rms_eps);
-        rope_neox(q, pos, cfg);
+        rope_neox(q, pos, cfg, s.rope_factor);
       }
       float* kc = s.k[size_t(il)].data() + pos * Hkv * D;
       float* vc = s.v[size_t(il)].data() + pos * Hkv * D;
       for (int64_t h = 0; h < Hkv; ++h) {
         c.k.rms_norm(kx + (t * Hkv + h) * D, L.k_norm.data(), kc + h * D, D, cfg.rms_eps);
-        rope_neox(kc + h * D, pos, cfg);
+        rope_neox(kc + h * D, pos, cfg, s.rope_factor);
       }
       std::memcpy(vc, vx + t * Hkv * D, size_t(Hkv * D) * sizeof(float));
     }

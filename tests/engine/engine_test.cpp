@@ -149,3 +149,41 @@ TEST(Engine, PrefixCacheReusesAndStaysExact) {
 
 }  // namespace
 }  // namespace onprem::engine
+
+namespace onprem::engine {
+namespace {
+
+// YaRN only for a sequence that needs it: prompt + max_tokens past the native context (4096 for
+// the conformance model); the same prompt under 4096 is plain RoPE; past 4 x 4096 is refused.
+TEST(Engine, YarnOnlyWhereNeeded) {
+  auto m = *model::load_model(kModel);
+  EngineOptions o;
+  o.parallel = 1, o.ctx_size = 8192, o.ubatch = 64, o.threads = 2;
+  Engine e(m, o);
+  std::vector<int32_t> prompt;
+  for (int k = 0; k < 40; ++k) prompt.push_back(int32_t((k * 17) % 470));
+  auto first = [&](int64_t max_tokens) {
+    Collected c;
+    auto r = greedy(prompt, max_tokens, &c);
+    r.top_logprobs = 0;
+    float lp = 0;
+    r.on_token = [&](const TokenEvent& ev) {
+      if (c.tokens.empty()) lp = ev.logprob;
+      c.tokens.push_back(ev.id);
+      return false;  // one token is enough
+    };
+    EXPECT_TRUE(e.submit(r).ok());
+    c.done.get_future().get();
+    return std::make_pair(c.tokens[0], lp);
+  };
+  const auto plain = first(10);
+  EXPECT_EQ(plain.first, standalone(m, prompt, 1)[0]);
+  const auto yarn = first(6000);  // 40 + 6000 > 4096: YaRN x4 for this sequence
+  EXPECT_NE(plain.second, yarn.second);
+  EXPECT_EQ(first(10).second, plain.second);  // and back to plain RoPE, not a stale cache
+  Collected big;
+  EXPECT_FALSE(e.submit(greedy(prompt, 4 * 4096, &big)).ok());
+}
+
+}  // namespace
+}  // namespace onprem::engine

@@ -1,4 +1,5 @@
 // load_model refuses what it cannot run with an error that says what and where.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -6,6 +7,8 @@
 
 #include "gguf/writer.h"
 #include "model/forward.h"
+#include "model/generate.h"
+#include "model/rope.h"
 
 namespace onprem::model {
 namespace {
@@ -179,6 +182,36 @@ TEST(ForwardBatch, EqualsSeparateCalls) {
       for (size_t l = 0; l < states[i].ssm.size(); ++l) EXPECT_EQ(states[i].ssm[l], solo[i].ssm[l]);
     }
   }
+}
+
+}  // namespace
+}  // namespace onprem::model
+
+
+namespace onprem::model {
+namespace {
+
+// model.md §10, derived there by hand for the real models: pairs 0-14 keep their frequency,
+// 22-31 are divided by s, 15-21 blend; mscale 1.13863 for s = 4.
+TEST(Rope, YarnParametersOfTheRealModels) {
+  const auto c = *preset_config("27b");
+  const YarnParams y = yarn_params(c, 4);
+  EXPECT_EQ(y.low, 14);
+  EXPECT_EQ(y.high, 22);
+  EXPECT_NEAR(y.mscale, 1.13863, 1e-5);
+  EXPECT_EQ(yarn_ramp(y, 14), 1.0f);
+  EXPECT_EQ(yarn_ramp(y, 22), 0.0f);
+  EXPECT_NEAR(yarn_ramp(y, 15), 0.875, 1e-6);
+  EXPECT_NEAR(yarn_ramp(y, 21), 0.125, 1e-6);
+  EXPECT_NEAR(yarn_params(c, 2).mscale, 1.06931, 1e-5);
+  // Factor 1 is plain RoPE; pair 31 under YaRN turns at a quarter of the speed.
+  std::vector<float> a(256, 0), b(256, 0);
+  a[31] = b[31] = 1;
+  rope_neox(a.data(), 1000, c, 1);
+  rope_neox(b.data(), 1000, c, 4);
+  const double theta = 1000 * std::pow(1e7, -2.0 * 31 / 64);
+  EXPECT_NEAR(a[31], std::cos(theta), 1e-4);
+  EXPECT_NEAR(b[31], std::cos(theta / 4) * 1.13863, 1e-4);
 }
 
 }  // namespace
