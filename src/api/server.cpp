@@ -104,6 +104,16 @@ struct Server::Impl {
       res.status = 500;
       res.set_content(openai_error_body(ApiError{500, "server_error", what, ""}), "application/json");
     });
+    // httplib's own refusals (unknown route, body over the limit) get the API's error body too.
+    http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      const bool anthropic = req.path.rfind("/v1/messages", 0) == 0;
+      ApiError e{res.status, "invalid_request_error", "error", ""};
+      if (res.status == 404) e.type = "not_found_error", e.message = "no route " + req.method + " " + req.path;
+      else if (res.status == 413) e.message = "the request body is larger than the server accepts (--max-body)";
+      else if (res.status == 405) e.message = "method not allowed";
+      res.set_content(anthropic ? anthropic_error_body(e) : openai_error_body(e), "application/json");
+    });
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (req.path == "/health" || authorized(req)) return httplib::Server::HandlerResponse::Unhandled;
       send_error(res, ApiError{401, "authentication_error", "missing or invalid API key", ""}, req.path.rfind("/v1/messages", 0) == 0);

@@ -14,7 +14,7 @@ mkdirSync(work, { recursive: true });
 const model = path.join(work, "server-model.gguf");
 execFileSync(onprem, ["gen-model", "--preset", "tiny-moe", "--type", "Q8_0", "-o", model], { stdio: "ignore" });
 const port = 20000 + Math.floor(Math.random() * 20000);
-const server = spawn(onprem, ["serve", "-m", model, "--port", String(port), "--parallel", "1", "--ctx-size", "65536",
+const server = spawn(onprem, ["serve", "-m", model, "--port", String(port), "--parallel", "1", "--ctx-size", "16384",
   "--api-key", "secret", "--max-tokens", "64"], { stdio: ["ignore", "ignore", "pipe"] });
 let log = "";
 server.stderr.on("data", (d) => (log += d));
@@ -138,12 +138,31 @@ await test("authentication enforced", async () => {
 await test("a disconnect frees the only slot", async () => {
   const controller = new AbortController();
   const stream = await client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "Go" }],
-    max_tokens: 60000, stream: true }, { signal: controller.signal });
+    max_tokens: 16000, stream: true }, { signal: controller.signal });
   try { for await (const _ of stream) { controller.abort(); } } catch {}
   const t0 = Date.now();
   const r = await client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "Next" }], max_tokens: 4,
     chat_template_kwargs: { enable_thinking: false } });
-  assert.ok(r.choices[0] && Date.now() - t0 < 15000, "the next request waited for the abandoned one");
+  assert.ok(r.choices[0] && Date.now() - t0 < 8000, "the next request waited for the abandoned one");
+});
+await test("logprobs", async () => {
+  const r = await client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "lp" }], max_tokens: 3,
+    logprobs: true, top_logprobs: 2, chat_template_kwargs: { enable_thinking: false } });
+  const lp = r.choices[0].logprobs.content;
+  assert.equal(lp.length, r.usage.completion_tokens);
+  for (const t of lp) {
+    assert.ok(t.logprob <= 0 && t.top_logprobs.length === 2);
+    assert.ok(t.top_logprobs[0].logprob >= t.logprob - 1e-6);  // greedy-free sampling may pick below the top
+  }
+});
+await test("unknown route and oversized body get API errors", async () => {
+  const r = await fetch(`${base}/v1/nope`, { headers: { Authorization: "Bearer secret" } });
+  assert.equal(r.status, 404);
+  assert.equal((await r.json()).error.type, "not_found_error");
+  const big = await fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { Authorization: "Bearer secret" },
+    body: JSON.stringify({ messages: [{ role: "user", content: "x".repeat(9 << 20) }] }) });
+  assert.equal(big.status, 413);
+  assert.ok((await big.json()).error.message.includes("larger"));
 });
 await test("completions", async () => {
   const r = await client.completions.create({ model: "onprem", prompt: "Once upon a time", max_tokens: 6 });
