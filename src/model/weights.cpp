@@ -95,6 +95,41 @@ core::Expected<Model> bind_model(std::shared_ptr<const gguf::File> file) {
   return m;
 }
 
+namespace {
+
+template <typename F>
+void for_each_read_tensor(const Model& m, F f) {
+  const ModelConfig& c = m.config;
+  for (const auto& t : m.file->tensors()) {
+    const std::string name(t.name);
+    if (name == "token_embd.weight") {
+      f(t.n_bytes / t.ne[1], t.ne[0]);  // one row
+      continue;
+    }
+    // MTP blocks are not run.
+    if (name.rfind("blk.", 0) == 0 && std::stoul(name.substr(4)) >= c.n_main()) continue;
+    if (name.find("_exps.") != std::string::npos && c.n_expert) {
+      f(t.n_bytes / c.n_expert * c.n_expert_used, t.n_elements() / c.n_expert * c.n_expert_used);
+      continue;
+    }
+    f(t.n_bytes, t.n_dims >= 2 ? t.n_elements() : 0);  // vectors: bytes, no matrix work
+  }
+}
+
+}  // namespace
+
+uint64_t weight_bytes_per_token(const Model& m) {
+  uint64_t b = 0;
+  for_each_read_tensor(m, [&](uint64_t bytes, uint64_t) { b += bytes; });
+  return b;
+}
+
+uint64_t weight_macs_per_token(const Model& m) {
+  uint64_t macs = 0;
+  for_each_read_tensor(m, [&](uint64_t, uint64_t elements) { macs += elements; });
+  return macs;
+}
+
 core::Expected<Model> load_model(const std::string& path) {
   auto f = gguf::File::open(path);
   if (!f) return f.error();

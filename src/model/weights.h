@@ -55,6 +55,12 @@ struct Model {
   std::vector<LayerWeights> layers;        // main layers only (MTP blocks are not run)
 };
 
+// Bytes of weights one decoded token reads: every matrix once, one row of the embedding table,
+// and for MoE only n_expert_used of n_expert routed experts (plus the shared expert).
+uint64_t weight_bytes_per_token(const Model& m);
+// Multiply-adds per token of the matrices a token goes through (same accounting): x2 = FLOPs.
+uint64_t weight_macs_per_token(const Model& m);
+
 // Reads the config, checks every tensor (names, shapes, types) and binds the weights.
 core::Expected<Model> load_model(const std::string& path);
 core::Expected<Model> bind_model(std::shared_ptr<const gguf::File> file);

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   add(add_plan);
   add(add_render_chat);
   add(add_serve);
+  add(add_bench);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

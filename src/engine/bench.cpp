@@ -1,0 +1,67 @@
+#include "engine/bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "kernels/bandwidth.h"
+#include "model/forward.h"
+#include "model/memory.h"
+#include "sample/sampler.h"
+
+namespace onprem::engine {
+
+namespace {
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+}  // namespace
+
+core::Expected<BenchResult> run_bench(const model::Model& m, const BenchOptions& o) {
+  BenchResult r;
+  core::ThreadPool pool(o.threads);
+  const int64_t n_ctx = o.n_prompt + o.n_gen + 8;
+  auto state = model::make_state(m.config, n_ctx);
+  auto ws = model::make_workspace(m.config, std::min(o.ubatch, std::max<int64_t>(o.n_prompt, 1)), o.threads, n_ctx);
+  model::ForwardContext ctx;
+  ctx.pool = &pool;
+  std::vector<float> logits(size_t(m.config.n_vocab));
+  std::vector<int32_t> prompt(size_t(std::max<int64_t>(o.n_prompt, 1)));
+  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = int32_t((i * 7919 + 13) % std::min<uint32_t>(m.config.n_vocab, 240000));
+  std::vector<double> pp, tg;
+  using Clock = std::chrono::steady_clock;
+  for (int rep = 0; rep < o.reps + 1; ++rep) {  // the first repetition warms caches and pages
+    state.clear();
+    auto t0 = Clock::now();
+    for (int64_t i = 0; i < o.n_prompt; i += ws.max_tokens) {
+      const int64_t n = std::min<int64_t>(ws.max_tokens, o.n_prompt - i);
+      ONPREM_TRY(model::forward(m, state, ws, prompt.data() + i, n, logits.data(), false, ctx));
+    }
+    const double tp = std::chrono::duration<double>(Clock::now() - t0).count();
+    t0 = Clock::now();
+    for (int64_t i = 0; i < o.n_gen; ++i) {
+      const int32_t id = sample::argmax(logits.data(), int64_t(logits.size()));
+      ONPREM_TRY(model::forward(m, state, ws, &id, 1, logits.data(), false, ctx));
+    }
+    const double tt = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (rep == 0) continue;
+    if (o.n_prompt > 0) pp.push_back(double(o.n_prompt) / tp);
+    if (o.n_gen > 0) tg.push_back(double(o.n_gen) / tt);
+  }
+  r.weight_bytes_per_token = model::weight_bytes_per_token(m);
+  r.macs_per_token = model::weight_macs_per_token(m);
+  const auto st = model::state_sizes(m.config, 4, 1);  // our KV cache is f32
+  // Decode reads the weights, the KV cache at its mean length over the run, and reads and writes
+  // the DeltaNet state.
+  r.tg_bytes_per_token = r.weight_bytes_per_token + st.kv_bytes_per_token * uint64_t(o.n_prompt + o.n_gen / 2) +
+                         2 * st.fixed_state_bytes();
+  if (!pp.empty()) r.pp_tokens_per_s = median(pp), r.pp_gflops = 2.0 * double(r.macs_per_token) * r.pp_tokens_per_s / 1e9;
+  if (!tg.empty()) r.tg_tokens_per_s = median(tg);
+  r.tg_gb_per_s = r.tg_tokens_per_s * double(r.tg_bytes_per_token) / 1e9;
+  r.machine_read_gb_per_s = kernels::measure_read_bandwidth(pool).bytes_per_second / 1e9;
+  r.tg_bandwidth_fraction = r.machine_read_gb_per_s > 0 ? r.tg_gb_per_s / r.machine_read_gb_per_s : 0;
+  return r;
+}
+
+}  // namespace onprem::engine
