@@ -176,6 +176,87 @@ float dot_qk45_q8(const void* w, const void* xq, int64_t n) {
   return total;
 }
 
+// Q4_K x Q8_K over whole 64-value groups: the low and high nibbles of 32 bytes form one 512-bit
+// vector of codes matching 64 consecutive activations, so one vpdpbusd covers two sub-blocks.
+// Scales and minimums are unpacked once per super-block. T tokens share the decoded weights.
+template <int T>
+inline void q4k_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_t n, float* out) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  float total[T] = {};
+  for (int64_t i = 0; i < n / 256; ++i, p += 144) {
+    uint16_t dh, mh;
+    std::memcpy(&dh, p, 2);
+    std::memcpy(&mh, p + 2, 2);
+    uint8_t sc[8], mn[8];
+    for (int s = 0; s < 8; ++s) q::unpack_scale_min_k4(s, p + 4, &sc[s], &mn[s]);
+    const uint8_t* qs = p + 16;
+    __m512i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
+      const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(raw), _mm256_srli_epi16(raw, 4), 1);
+      const __m512i codes = _mm512_and_si512(both, m4);
+      const __m512i scale = _mm512_inserti64x4(_mm512_set1_epi32(sc[2 * c]), _mm256_set1_epi32(sc[2 * c + 1]), 1);
+      for (int t = 0; t < T; ++t) {
+        const __m512i x = _mm512_loadu_si512(xs[t][i].qs + 64 * c);
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, x), scale));
+      }
+    }
+    const float d = half(dh), dmin = half(mh);
+    for (int t = 0; t < T; ++t) {
+      const q::BlockQ8_K& b = xs[t][i];
+      int32_t mins = 0;
+      for (int s = 0; s < 8; ++s) mins += int32_t(mn[s]) * (b.bsums[2 * s] + b.bsums[2 * s + 1]);
+      total[t] += b.d * (d * float(_mm512_reduce_add_epi32(isum[t])) - dmin * float(mins));
+    }
+  }
+  for (int t = 0; t < T; ++t) out[t] = total[t];
+}
+
+float dot_q4_k_q8(const void* w, const void* xq, int64_t n) {
+  const auto* x = static_cast<const q::BlockQ8_K*>(xq);
+  float out;
+  q4k_q8_rows<1>(static_cast<const uint8_t*>(w), &x, n, &out);
+  return out;
+}
+
+void dot_q4_k_q8_multi(const void* w, const void* const* xq, int64_t n, float* out) {
+  q4k_q8_rows<kDotTokens>(static_cast<const uint8_t*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
+}
+
+// Q6_K x Q8_K for T tokens: codes decoded once (as in dot_q6_k_q8), reused per token.
+template <int T>
+inline void q6k_q8_rows(const q::BlockQ6_K* a, const q::BlockQ8_K* const* xs, int64_t n, float* out) {
+  float total[T] = {};
+  for (int64_t i = 0; i < n / 256; ++i) {
+    __m256i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
+    for (int hf = 0; hf < 2; ++hf) {
+      __m256i codes[4];
+      q6_codes(a[i].ql + 64 * hf, a[i].qh + 32 * hf, codes);
+      const int8_t* S = a[i].scales + 8 * hf;
+      for (int j = 0; j < 4; ++j) {
+        const __m256i sc = _mm256_setr_epi32(S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1]);
+        for (int t = 0; t < T; ++t) {
+          const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs + 128 * hf + 32 * j));
+          isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), codes[j], x), sc));
+        }
+      }
+    }
+    const float d = half(a[i].d);
+    for (int t = 0; t < T; ++t) {
+      int32_t corr = 0;
+      for (int s = 0; s < 16; ++s) corr += int32_t(a[i].scales[s]) * xs[t][i].bsums[s];
+      total[t] += d * xs[t][i].d * float(hsum_i32(isum[t]) - 32 * corr);
+    }
+  }
+  for (int t = 0; t < T; ++t) out[t] = total[t];
+}
+
+void dot_q6_k_q8_multi(const void* w, const void* const* xq, int64_t n, float* out) {
+  q6k_q8_rows<kDotTokens>(static_cast<const q::BlockQ6_K*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
+}
+
 float dot_q6_k_q8(const void* w, const void* xq, int64_t n) {
   const auto* a = static_cast<const q::BlockQ6_K*>(w);
   const auto* b = static_cast<const q::BlockQ8_K*>(xq);
@@ -217,7 +298,9 @@ void fill_avx512(Kernels& k) {
   set(GgmlType::kBF16, dot_16bit<true>, nullptr);
   set(GgmlType::kQ8_0, dot_q8_0_f32, dot_q8_0_q8);
   set(GgmlType::kQ4_0, dot_q4_0_f32, dot_q4_0_q8);
-  set(GgmlType::kQ4_K, dot_qk45_f32<false>, dot_qk45_q8<false>);
+  set(GgmlType::kQ4_K, dot_qk45_f32<false>, dot_q4_k_q8);
+  k.types[static_cast<uint32_t>(GgmlType::kQ4_K)].dot_q8_multi = dot_q4_k_q8_multi;
+  k.types[static_cast<uint32_t>(GgmlType::kQ6_K)].dot_q8_multi = dot_q6_k_q8_multi;
   set(GgmlType::kQ5_K, dot_qk45_f32<true>, dot_qk45_q8<true>);
   set(GgmlType::kQ6_K, dot_q6_k_f32, dot_q6_k_q8);
   fill_avx512_ops(k);

@@ -48,7 +48,19 @@ void matmat(const Kernels& k, const MatrixView& w, const float* X, int64_t n_tok
     constexpr size_t kRowBlock = 16;
     for (size_t rb0 = r0; rb0 < r1; rb0 += kRowBlock) {
       const size_t rb1 = std::min(r1, rb0 + kRowBlock);
-      for (int64_t t = 0; t < n_tokens; ++t)
+      int64_t t = 0;
+      if (int8 && tk.dot_q8_multi) {  // groups of tokens share each decoded weight row
+        for (; t + kDotTokens <= n_tokens; t += kDotTokens) {
+          const void* xs[kDotTokens];
+          for (int j = 0; j < kDotTokens; ++j) xs[j] = xq + (t + j) * xq_bytes;
+          float out[kDotTokens];
+          for (size_t r = rb0; r < rb1; ++r) {
+            tk.dot_q8_multi(w.data + int64_t(r) * rb, xs, n, out);
+            for (int j = 0; j < kDotTokens; ++j) Y[(t + j) * w.n_rows + int64_t(r)] = out[j];
+          }
+        }
+      }
+      for (; t < n_tokens; ++t)
         for (size_t r = rb0; r < rb1; ++r) {
           const uint8_t* row = w.data + int64_t(r) * rb;
           Y[t * w.n_rows + int64_t(r)] = int8 ? tk.dot_q8(row, xq + t * xq_bytes, n) : tk.dot_f32(row, X + t * n, n);

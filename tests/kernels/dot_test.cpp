@@ -108,3 +108,43 @@ TEST(Dot, Int8ActivationsMatchTheReference) {
 
 }  // namespace
 }  // namespace onprem::kernels
+
+namespace onprem::kernels {
+namespace {
+
+// The multi-token dot equals the single-token dot of the same table for each token (the same
+// integer sums; only the float combination may differ).
+TEST(Dot, MultiTokenInt8MatchesSingleToken) {
+  std::mt19937 rng(12);
+  int checked = 0;
+  for (const Kernels* k : test::runnable_tables()) {
+    for (core::GgmlType t : {core::GgmlType::kQ4_K, core::GgmlType::kQ6_K}) {
+      const TypeKernels& tk = k->of(t);
+      if (!tk.dot_q8_multi) continue;
+      for (int64_t n : {256, 512, 2048}) {
+        const auto row = test::random_row(t, n, rng);
+        std::vector<std::vector<uint8_t>> xq(kDotTokens);
+        const void* xs[kDotTokens];
+        for (int j = 0; j < kDotTokens; ++j) {
+          const auto x = test::random_floats(n, rng);
+          xq[size_t(j)].resize(size_t(act_bytes(tk.act_type, n)));
+          k->quantize_q8_k(x.data(), xq[size_t(j)].data(), n);
+          xs[j] = xq[size_t(j)].data();
+        }
+        float out[kDotTokens];
+        tk.dot_q8_multi(row.data(), xs, n, out);
+        for (int j = 0; j < kDotTokens; ++j) {
+          const float one = tk.dot_q8(row.data(), xs[j], n);
+          EXPECT_NEAR(out[j], one, 1e-5 * (std::fabs(one) + 1)) << isa_name(k->isa) << " n=" << n;
+          ++checked;
+        }
+      }
+    }
+  }
+  if (cpu_supports(Isa::kAvx512)) {
+    EXPECT_GT(checked, 0);
+  }
+}
+
+}  // namespace
+}  // namespace onprem::kernels

@@ -39,7 +39,7 @@ TEST(Matmul, MatmatIsTheRowDotForAnyThreadCount) {
           std::vector<uint8_t> scratch(size_t(matmul_scratch_bytes(*k, w, tokens, acts)));
           std::vector<float> got(size_t(rows * tokens));
           matmat(*k, w, X.data(), tokens, got.data(), acts, scratch.data(), &pool);
-          EXPECT_EQ(got, want) << isa_name(k->isa) << " threads " << threads;
+          EXPECT_EQ(got, want) << isa_name(k->isa) << " threads " << threads << " type " << int(t) << " acts " << int(acts);
           std::vector<float> y(static_cast<size_t>(rows));
           matvec(*k, w, X.data(), y.data(), acts, scratch.data(), &pool);
           EXPECT_TRUE(std::equal(y.begin(), y.end(), want.begin()));

@@ -1,0 +1,42 @@
+// onprem bench and llama.cpp (through node-llama-cpp, which bundles it) on the same GGUF with
+// the same threads and lengths; prints both and the ratios. Not part of CI.
+// Usage (from tests/, where node_modules is): node ../bench/side_by_side.mjs ONPREM MODEL.gguf [-p 512] [-n 128] [-t 2]
+// Caution (shared/benchmarks.md): node-llama-cpp's JavaScript loop adds per-token cost to decode;
+// compare decode against llama-bench's figures there, or use the bandwidth share.
+import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+
+const require = createRequire(process.cwd() + "/");
+const { getLlama } = await import(require.resolve("node-llama-cpp"));
+const [onprem, modelPath, ...rest] = process.argv.slice(2);
+const arg = (flag, dflt) => { const i = rest.indexOf(flag); return i >= 0 ? Number(rest[i + 1]) : dflt; };
+const P = arg("-p", 512), N = arg("-n", 128), T = arg("-t", 2);
+
+const ours = JSON.parse(execFileSync(onprem, ["bench", "-m", modelPath, "-p", String(P), "-n", String(N), "-t", String(T), "-r", "3", "--json"]).toString());
+
+const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" });
+const model = await llama.loadModel({ modelPath });
+const tokens = Array.from({ length: P }, (_, i) => (i * 7919 + 13) % 240000);  // the real vocabulary (perf models)
+const pp = [], tg = [];
+for (let rep = 0; rep < 4; rep++) {
+  const ctx = await model.createContext({ contextSize: P + N + 16, batchSize: P, threads: T });
+  const seq = ctx.getSequence();
+  let t0 = performance.now();
+  await seq.evaluateWithoutGeneratingNewTokens(tokens);
+  const tp = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  let n = 0;
+  for await (const _ of seq.evaluate([tokens[0]], { temperature: 0 })) if (++n >= N) break;
+  const tt = (performance.now() - t0) / 1000;
+  await ctx.dispose();
+  if (rep > 0) pp.push(P / tp), tg.push(N / tt);
+}
+const med = (v) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
+const lpp = med(pp), ltg = med(tg);
+console.log(`model ${modelPath}, ${T} threads, pp${P} / tg${N}`);
+console.log(`            pp t/s    tg t/s`);
+console.log(`onprem    ${ours.pp_tokens_per_s.toFixed(1).padStart(8)}  ${ours.tg_tokens_per_s.toFixed(1).padStart(8)}   (tg reads ${(ours.tg_bytes_per_token / 1e6).toFixed(0)} MB/token = ${(100 * ours.tg_bandwidth_fraction).toFixed(0)} % of ${ours.machine_read_gb_per_s.toFixed(1)} GB/s)`);
+console.log(`llama.cpp ${lpp.toFixed(1).padStart(8)}  ${ltg.toFixed(1).padStart(8)}   (node-llama-cpp; its JS loop slows decode)`);
+console.log(`ratio     ${(ours.pp_tokens_per_s / lpp).toFixed(2).padStart(8)}  ${(ours.tg_tokens_per_s / ltg).toFixed(2).padStart(8)}`);
+await model.dispose();
+await llama.dispose();
