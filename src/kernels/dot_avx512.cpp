@@ -182,35 +182,48 @@ float dot_qk45_q8(const void* w, const void* xq, int64_t n) {
 template <int T>
 inline void q4k_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_t n, float* out) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
-  float total[T] = {};
+  __m512 acc[T];
+  float mins_total[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps(), mins_total[t] = 0;
   for (int64_t i = 0; i < n / 256; ++i, p += 144) {
     uint16_t dh, mh;
     std::memcpy(&dh, p, 2);
     std::memcpy(&mh, p + 2, 2);
-    uint8_t sc[8], mn[8];
-    for (int s = 0; s < 8; ++s) q::unpack_scale_min_k4(s, p + 4, &sc[s], &mn[s]);
-    const uint8_t* qs = p + 16;
-    __m512i isum[T];
-    for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
-    for (int c = 0; c < 4; ++c) {
-      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
-      const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(raw), _mm256_srli_epi16(raw, 4), 1);
-      const __m512i codes = _mm512_and_si512(both, m4);
-      const __m512i scale = _mm512_inserti64x4(_mm512_set1_epi32(sc[2 * c]), _mm256_set1_epi32(sc[2 * c + 1]), 1);
-      for (int t = 0; t < T; ++t) {
-        const __m512i x = _mm512_loadu_si512(xs[t][i].qs + 64 * c);
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, x), scale));
-      }
-    }
     const float d = half(dh), dmin = half(mh);
+    // The 12 packed bytes to 8 scales and 8 minimums with 32-bit masks (formats.md §3 layout:
+    // bytes 0-3 and 4-7 hold the low 6 bits of scales / minimums 0-3 and the top 2 bits of 4-7,
+    // bytes 8-11 the low 4 bits of scales (low nibble) and minimums (high nibble) 4-7).
+    uint32_t u[3];
+    std::memcpy(u, p + 4, 12);
+    const uint32_t sc_lo = u[0] & 0x3f3f3f3fu, mn_lo = u[1] & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    const uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    uint8_t sc[8], mn[8];
+    std::memcpy(sc, &sc_lo, 4), std::memcpy(sc + 4, &sc_hi, 4);
+    std::memcpy(mn, &mn_lo, 4), std::memcpy(mn + 4, &mn_hi, 4);
+    // Each minimum twice, against the 16 per-16 sums: m[s] * (bsum[2s] + bsum[2s+1]) in one madd.
+    const __m128i m8 = _mm_cvtsi64_si128(int64_t(uint64_t(mn_lo) | (uint64_t(mn_hi) << 32)));
+    const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
+    float dd[T];
     for (int t = 0; t < T; ++t) {
       const q::BlockQ8_K& b = xs[t][i];
-      int32_t mins = 0;
-      for (int s = 0; s < 8; ++s) mins += int32_t(mn[s]) * (b.bsums[2 * s] + b.bsums[2 * s + 1]);
-      total[t] += b.d * (d * float(_mm512_reduce_add_epi32(isum[t])) - dmin * float(mins));
+      dd[t] = b.d * d;
+      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.bsums));
+      mins_total[t] += b.d * dmin * float(hsum_i32(_mm256_madd_epi16(bs, m16)));
+    }
+    const uint8_t* qs = p + 16;
+    for (int c = 0; c < 4; ++c) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
+      const __m512i codes = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(raw), _mm256_srli_epi16(raw, 4), 1), m4);
+      const __m512 scale = _mm512_insertf32x8(_mm512_set1_ps(float(sc[2 * c])), _mm256_set1_ps(float(sc[2 * c + 1])), 1);
+      for (int t = 0; t < T; ++t) {
+        const __m512i x = _mm512_loadu_si512(xs[t][i].qs + 64 * c);
+        const __m512 part = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, x));
+        acc[t] = _mm512_fmadd_ps(part, _mm512_mul_ps(scale, _mm512_set1_ps(dd[t])), acc[t]);
+      }
     }
   }
-  for (int t = 0; t < T; ++t) out[t] = total[t];
+  for (int t = 0; t < T; ++t) out[t] = _mm512_reduce_add_ps(acc[t]) - mins_total[t];
 }
 
 float dot_q4_k_q8(const void* w, const void* xq, int64_t n) {
