@@ -1,9 +1,13 @@
 // A fixed pool of worker threads that runs one parallel-for at a time. Passed in explicitly
 // (never global). The caller's thread takes part, so a pool of n threads starts n-1 workers.
+// Decode issues hundreds of short parallel-fors per token, so both sides spin briefly before
+// sleeping: a wake-up through the kernel costs as much as a small matrix-vector product.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -33,9 +37,9 @@ class ThreadPool {
   std::condition_variable start_cv_, done_cv_;
   const std::function<void(size_t, size_t)>* job_ = nullptr;
   size_t job_n_ = 0;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace onprem::core
