@@ -52,30 +52,51 @@ void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* 
     sum = std::max(sum, 6.103515625e-5f);
     for (int64_t j = 0; j < k; ++j) by_expert[size_t(idx[size_t(j)])].push_back({t, p[idx[size_t(j)]] / sum});
   }
-  std::memset(out, 0, size_t(T * N) * sizeof(float));
-  float* xs = c.ws.t3.data();  // gathered inputs [n_e][N]
-  float* ys = c.ws.t4.data();  // expert outputs [n_e][N]
+  // Whole experts go to workers (one pool dispatch per layer instead of three per expert); each
+  // worker runs its experts' matrices single-threaded on its own scratch.
+  std::vector<int64_t> active, slot0(static_cast<size_t>(E));
+  int64_t slots = 0;
   for (int64_t e = 0; e < E; ++e) {
+    slot0[size_t(e)] = slots;
+    if (!by_expert[size_t(e)].empty()) active.push_back(e), slots += int64_t(by_expert[size_t(e)].size());
+  }
+  const int64_t TM = c.ws.max_tokens, F = cfg.n_ff_exp;
+  const uint64_t qstride = uint64_t(TM) * ((uint64_t(std::max(N, F)) / 32 + 1) * 40);
+  float* ys = c.ws.moe.data() + size_t(c.n_workers()) * size_t(TM * (N + 2 * F));  // [slots][N]
+  c.parallel(int64_t(active.size()), [&](int64_t i, int w) {
+    const int64_t e = active[size_t(i)];
     const auto& list = by_expert[size_t(e)];
-    if (list.empty()) continue;
     const int64_t ne = int64_t(list.size());
+    float* xs = c.ws.moe.data() + size_t(w) * size_t(TM * (N + 2 * F));
+    float* g = xs + TM * N;
+    float* u = g + TM * F;
+    uint8_t* q = c.ws.moe_q.data() + size_t(w) * qstride;
     for (int64_t r = 0; r < ne; ++r) std::memcpy(xs + r * N, f + list[size_t(r)].first * N, size_t(N) * sizeof(float));
-    swiglu_ffn(c, L.gate_exps.expert(e), L.up_exps.expert(e), L.down_exps.expert(e), xs, ne, c.ws.t0.data(),
-               c.ws.t1.data(), ys);
-    for (int64_t r = 0; r < ne; ++r) {
-      float* dst = out + list[size_t(r)].first * N;
-      const float w = list[size_t(r)].second;
-      for (int64_t i = 0; i < N; ++i) dst[i] += w * ys[r * N + i];
+    const auto act = c.opt.activations;
+    kernels::matmat(c.k, L.gate_exps.expert(e), xs, ne, g, act, q, nullptr);
+    kernels::matmat(c.k, L.up_exps.expert(e), xs, ne, u, act, q, nullptr);
+    c.k.swiglu(g, u, g, ne * F);
+    kernels::matmat(c.k, L.down_exps.expert(e), g, ne, ys + slot0[size_t(e)] * N, act, q, nullptr);
+  });
+  std::memset(out, 0, size_t(T * N) * sizeof(float));
+  for (const int64_t e : active) {  // fixed order: expert id, then token
+    const auto& list = by_expert[size_t(e)];
+    for (size_t r = 0; r < list.size(); ++r) {
+      float* dst = out + list[r].first * N;
+      const float* y = ys + (slot0[size_t(e)] + int64_t(r)) * N;
+      const float w = list[r].second;
+      for (int64_t j = 0; j < N; ++j) dst[j] += w * y[j];
     }
   }
   c.observe("ffn_moe_out", il, out, T, N);
   if (L.shexp_gate.empty()) return;
-  swiglu_ffn(c, L.gate_shexp.view, L.up_shexp.view, L.down_shexp.view, f, T, c.ws.t0.data(), c.ws.t1.data(), ys);
+  float* sh = c.ws.t4.data();
+  swiglu_ffn(c, L.gate_shexp.view, L.up_shexp.view, L.down_shexp.view, f, T, c.ws.t0.data(), c.ws.t1.data(), sh);
   const auto dot = c.k.of(core::GgmlType::kF32).dot_f32;
   for (int64_t t = 0; t < T; ++t) {
     float gl = dot(L.shexp_gate.data(), f + t * N, N), sg;
     c.k.sigmoid(&gl, &sg, 1);
-    for (int64_t i = 0; i < N; ++i) out[t * N + i] += sg * ys[t * N + i];
+    for (int64_t i = 0; i < N; ++i) out[t * N + i] += sg * sh[t * N + i];
   }
   c.observe("ffn_out", il, out, T, N);
 }

@@ -39,6 +39,11 @@ WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_t
   // int8 activations of the widest input row (Q8_K: 292 bytes per 256 values, Q8_0: 34 per 32).
   z.qscratch_bytes = uint64_t(max_tokens) * uint64_t((w / 32 + 1) * 40);
   z.score_floats = uint64_t(n_threads) * uint64_t(n_ctx);
+  if (c.is_moe()) {
+    const uint64_t T = uint64_t(max_tokens), N = c.n_embd, F = c.n_ff_exp, W = uint64_t(std::max(N, F));
+    z.moe_floats = uint64_t(n_threads) * T * (N + 2 * F) + T * c.n_expert_used * N;
+    z.moe_qbytes = uint64_t(n_threads) * T * ((W / 32 + 1) * 40);
+  }
   return z;
 }
 
@@ -50,6 +55,8 @@ Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads
   for (auto* b : {&ws.t0, &ws.t1, &ws.t2, &ws.t3, &ws.t4, &ws.t5}) b->assign(z.scratch_floats, 0);
   ws.qscratch.assign(z.qscratch_bytes, 0);
   ws.scores.assign(z.score_floats, 0);
+  ws.moe.assign(z.moe_floats, 0);
+  ws.moe_q.assign(z.moe_qbytes, 0);
   return ws;
 }
 

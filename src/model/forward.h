@@ -37,6 +37,11 @@ struct Workspace {
   std::vector<uint8_t> qscratch;  // int8 activations
   std::vector<float> scores;      // attention scores, per worker thread
   std::vector<float> logits;      // multi-sequence calls: logits rows before they are scattered
+  // MoE: each worker runs whole experts, with its own inputs, hidden rows and int8 activations;
+  // expert outputs land in one row per (token, chosen expert) and are summed afterwards in a
+  // fixed order, so the result does not depend on the thread count.
+  std::vector<float> moe;
+  std::vector<uint8_t> moe_q;
 };
 Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx);
 
@@ -46,7 +51,11 @@ struct WorkspaceSizes {
   uint64_t scratch_floats = 0;  // each of t0..t5: [max_tokens][widest row]
   uint64_t qscratch_bytes = 0;  // int8 activations
   uint64_t score_floats = 0;    // attention scores, one row of n_ctx per thread
-  uint64_t total_bytes() const { return 4 * (2 * hidden_floats + 6 * scratch_floats + score_floats) + qscratch_bytes; }
+  uint64_t moe_floats = 0;      // MoE: per-worker inputs and hidden rows, plus one output row per routed token
+  uint64_t moe_qbytes = 0;      // MoE: per-worker int8 activations
+  uint64_t total_bytes() const {
+    return 4 * (2 * hidden_floats + 6 * scratch_floats + score_floats + moe_floats) + qscratch_bytes + moe_qbytes;
+  }
 };
 WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx);
 
