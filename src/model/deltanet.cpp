@@ -17,10 +17,40 @@ namespace {
 // the chunked form's differences of cumulative sums can then never be inf - inf = NaN.
 constexpr float kMinLogDecay = -88.0f;
 
+// Dot product with 16 independent partial sums, added pairwise at the end: the order is fixed
+// by the source (same result at every ISA level), and the compiler can keep the lanes in vector
+// registers instead of waiting on one serial chain of additions.
+constexpr int kLanes = 16;
+inline float reduce_lanes(float* acc) {
+  for (int w = kLanes / 2; w >= 1; w /= 2)
+    for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
+  return acc[0];
+}
 inline float dotf(const float* a, const float* b, int64_t n) {
-  float s = 0;
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += a[i + l] * b[i + l];
+  for (; i < n; ++i) acc[i % kLanes] += a[i] * b[i];
+  return reduce_lanes(acc);
+}
+// row *= decay, then returns row · k (one pass over the row).
+inline float scale_dot(float* row, float decay, const float* k, int64_t n) {
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) row[i + l] *= decay, acc[l] += row[i + l] * k[i + l];
+  for (; i < n; ++i) row[i] *= decay, acc[i % kLanes] += row[i] * k[i];
+  return reduce_lanes(acc);
+}
+// row += delta * k, then returns row · q (one pass over the row).
+inline float axpy_dot(float* row, float delta, const float* k, const float* q, int64_t n) {
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) row[i + l] += delta * k[i + l], acc[l] += row[i + l] * q[i + l];
+  for (; i < n; ++i) row[i] += delta * k[i], acc[i % kLanes] += row[i] * q[i];
+  return reduce_lanes(acc);
 }
 
 }  // namespace
@@ -37,10 +67,8 @@ void deltanet_head_sequential(const float* q, const float* k, const float* v, co
     float* ot = o + t * stride_o;
     for (int64_t c = 0; c < dv; ++c) {
       float* row = S + c * dk;
-      for (int64_t i = 0; i < dk; ++i) row[i] *= decay;
-      const float delta = beta[t] * (vt[c] - dotf(row, kt, dk));
-      for (int64_t i = 0; i < dk; ++i) row[i] += delta * kt[i];
-      ot[c] = dotf(row, qt, dk);
+      const float delta = beta[t] * (vt[c] - scale_dot(row, decay, kt, dk));
+      ot[c] = axpy_dot(row, delta, kt, qt, dk);
     }
   }
 }
