@@ -182,9 +182,13 @@ float dot_qk45_q8(const void* w, const void* xq, int64_t n) {
 template <int T>
 inline void q4k_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_t n, float* out) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
+  // Lane l of group c takes sub-block scale 2c + l / 8: four fixed permutations of the 8 scales.
+  __m512i pick[4];
+  for (int c = 0; c < 4; ++c)
+    pick[c] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(2 * c)), _mm256_set1_epi32(2 * c + 1), 1);
   __m512 acc[T];
-  float mins_total[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps(), mins_total[t] = 0;
+  __m256 macc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps(), macc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 256; ++i, p += 144) {
     uint16_t dh, mh;
     std::memcpy(&dh, p, 2);
@@ -198,32 +202,38 @@ inline void q4k_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_t
     const uint32_t sc_lo = u[0] & 0x3f3f3f3fu, mn_lo = u[1] & 0x3f3f3f3fu;
     const uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
     const uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
-    uint8_t sc[8], mn[8];
-    std::memcpy(sc, &sc_lo, 4), std::memcpy(sc + 4, &sc_hi, 4);
-    std::memcpy(mn, &mn_lo, 4), std::memcpy(mn + 4, &mn_hi, 4);
+    const __m128i s8 = _mm_cvtsi64_si128(int64_t(uint64_t(sc_lo) | (uint64_t(sc_hi) << 32)));
+    const __m512 sc = _mm512_castps256_ps512(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(s8)));
     // Each minimum twice, against the 16 per-16 sums: m[s] * (bsum[2s] + bsum[2s+1]) in one madd.
     const __m128i m8 = _mm_cvtsi64_si128(int64_t(uint64_t(mn_lo) | (uint64_t(mn_hi) << 32)));
     const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
-    float dd[T];
+    __m512 blk[T];
     for (int t = 0; t < T; ++t) {
       const q::BlockQ8_K& b = xs[t][i];
-      dd[t] = b.d * d;
       const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.bsums));
-      mins_total[t] += b.d * dmin * float(hsum_i32(_mm256_madd_epi16(bs, m16)));
+      macc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(bs, m16)), _mm256_set1_ps(b.d * dmin), macc[t]);
+      blk[t] = _mm512_setzero_ps();
     }
     const uint8_t* qs = p + 16;
     for (int c = 0; c < 4; ++c) {
       const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
       const __m512i codes = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(raw), _mm256_srli_epi16(raw, 4), 1), m4);
-      const __m512 scale = _mm512_insertf32x8(_mm512_set1_ps(float(sc[2 * c])), _mm256_set1_ps(float(sc[2 * c + 1])), 1);
+      const __m512 scale = _mm512_permutexvar_ps(pick[c], sc);
       for (int t = 0; t < T; ++t) {
         const __m512i x = _mm512_loadu_si512(xs[t][i].qs + 64 * c);
         const __m512 part = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, x));
-        acc[t] = _mm512_fmadd_ps(part, _mm512_mul_ps(scale, _mm512_set1_ps(dd[t])), acc[t]);
+        blk[t] = _mm512_fmadd_ps(part, scale, blk[t]);
       }
     }
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_fmadd_ps(blk[t], _mm512_set1_ps(xs[t][i].d * d), acc[t]);
   }
-  for (int t = 0; t < T; ++t) out[t] = _mm512_reduce_add_ps(acc[t]) - mins_total[t];
+  for (int t = 0; t < T; ++t) {
+    const __m256 m = macc[t];
+    const __m128 h = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    const __m128 h2 = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    const float mins = _mm_cvtss_f32(_mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1)));
+    out[t] = _mm512_reduce_add_ps(acc[t]) - mins;
+  }
 }
 
 float dot_q4_k_q8(const void* w, const void* xq, int64_t n) {
