@@ -305,6 +305,41 @@ float dot_q6_k_q8(const void* w, const void* xq, int64_t n) {
   return total;
 }
 
+// Activations to Q8_K, bit-identical to quant::quantize_row_q8_k: the same first largest-magnitude
+// value sets the scale, the same product rounds half to even (the default MXCSR mode), and the
+// same int8 truncation feeds the per-16 sums.
+void quantize_q8_k(const float* x, void* dst, int64_t n) {
+  auto* b = static_cast<q::BlockQ8_K*>(dst);
+  const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  for (int64_t i = 0; i < n / 256; ++i, x += 256) {
+    __m512 m = _mm512_setzero_ps();
+    // max(|x|, m) returns m when |x| is NaN, as the scalar comparison skips NaN.
+    for (int j = 0; j < 16; ++j) m = _mm512_max_ps(_mm512_and_ps(_mm512_loadu_ps(x + 16 * j), absmask), m);
+    const float amax = _mm512_reduce_max_ps(m);
+    if (!(amax > 0)) {
+      std::memset(&b[i], 0, sizeof(q::BlockQ8_K));
+      continue;
+    }
+    float vmax = 0;
+    for (int j = 0; j < 16; ++j) {
+      const __mmask16 hit = _mm512_cmp_ps_mask(_mm512_and_ps(_mm512_loadu_ps(x + 16 * j), absmask), _mm512_set1_ps(amax), _CMP_EQ_OQ);
+      if (hit) {
+        vmax = x[16 * j + __builtin_ctz(hit)];
+        break;
+      }
+    }
+    const float iscale = -127.0f / vmax;
+    const __m512 vs = _mm512_set1_ps(iscale);
+    for (int j = 0; j < 16; ++j) {
+      __m512i r = _mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(vs, _mm512_loadu_ps(x + 16 * j))), _mm512_set1_epi32(127));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(b[i].qs + 16 * j), _mm512_cvtepi32_epi8(r));
+      r = _mm512_srai_epi32(_mm512_slli_epi32(r, 24), 24);  // the int8 the store kept
+      b[i].bsums[j] = int16_t(_mm512_reduce_add_epi32(r));
+    }
+    b[i].d = 1 / iscale;
+  }
+}
+
 }  // namespace
 
 void fill_avx512_ops(Kernels& k);
@@ -326,6 +361,7 @@ void fill_avx512(Kernels& k) {
   k.types[static_cast<uint32_t>(GgmlType::kQ6_K)].dot_q8_multi = dot_q6_k_q8_multi;
   set(GgmlType::kQ5_K, dot_qk45_f32<true>, dot_qk45_q8<true>);
   set(GgmlType::kQ6_K, dot_q6_k_f32, dot_q6_k_q8);
+  k.quantize_q8_k = quantize_q8_k;
   fill_avx512_ops(k);
 }
 

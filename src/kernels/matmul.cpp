@@ -16,10 +16,16 @@ bool use_int8(const Kernels& k, const MatrixView& w, Activations acts) {
 }
 
 // Quantises each of the n_tokens rows of X into consecutive activation rows.
-void quantize_rows(const Kernels& k, core::GgmlType act, const float* X, int64_t n_tokens, int64_t n, uint8_t* out) {
+// Rows are independent: a prefill ubatch quantises them across the pool, not on one thread.
+void quantize_rows(const Kernels& k, core::GgmlType act, const float* X, int64_t n_tokens, int64_t n, uint8_t* out,
+                   core::ThreadPool* pool) {
   const QuantizeActFn qf = act == core::GgmlType::kQ8_K ? k.quantize_q8_k : k.quantize_q8_0;
   const int64_t bytes = act_bytes(act, n);
-  for (int64_t t = 0; t < n_tokens; ++t) qf(X + t * n, out + t * bytes, n);
+  auto rows = [&](size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; ++t) qf(X + int64_t(t) * n, out + int64_t(t) * bytes, n);
+  };
+  if (pool && n_tokens >= 8) pool->parallel_for(size_t(n_tokens), rows);
+  else rows(0, size_t(n_tokens));
 }
 
 }  // namespace
@@ -41,7 +47,7 @@ void matmat(const Kernels& k, const MatrixView& w, const float* X, int64_t n_tok
   const bool int8 = use_int8(k, w, acts);
   uint8_t* xq = static_cast<uint8_t*>(scratch);
   const int64_t xq_bytes = int8 ? act_bytes(tk.act_type, n) : 0;
-  if (int8) quantize_rows(k, tk.act_type, X, n_tokens, n, xq);
+  if (int8) quantize_rows(k, tk.act_type, X, n_tokens, n, xq, pool);
   // Blocks of rows so that each weight row is read once and used for every token while it is in
   // cache; threads take disjoint row ranges.
   auto work = [&](size_t r0, size_t r1) {

@@ -146,5 +146,29 @@ TEST(Dot, MultiTokenInt8MatchesSingleToken) {
   }
 }
 
+// The SIMD activation quantisers are bit-identical to the reference: same codes, sums and scale,
+// including ties for the largest magnitude (+a and -a), rounding halves, zeros, NaN and infinity.
+TEST(Quantize, ActivationsQ8KMatchTheReferenceBitForBit) {
+  std::mt19937 rng(5);
+  const Kernels& ref = *kernels_for(Isa::kScalar);
+  int checked = 0;
+  for (const Kernels* k : test::runnable_tables()) {
+    for (int trial = 0; trial < 200; ++trial) {
+      const int64_t n = 256 * (1 + trial % 4);
+      auto x = test::random_floats(n, rng);
+      if (trial % 5 == 1) x[3] = -2.5f, x[7] = 2.5f;                                   // tie: first one wins
+      if (trial % 5 == 2) for (int64_t i = 0; i < n; ++i) x[size_t(i)] = std::round(x[size_t(i)] * 4) / 4;  // halves
+      if (trial % 5 == 3) std::fill(x.begin(), x.begin() + 256, 0.0f);           // an all-zero block
+      if (trial % 5 == 4) x[11] = std::nanf(""), x[300 % n] = INFINITY;
+      std::vector<uint8_t> a(size_t(act_bytes(GgmlType::kQ8_K, n))), b(a.size());
+      ref.quantize_q8_k(x.data(), a.data(), n);
+      k->quantize_q8_k(x.data(), b.data(), n);
+      ASSERT_EQ(a, b) << isa_name(k->isa) << " trial " << trial;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0);
+}
+
 }  // namespace
 }  // namespace onprem::kernels
