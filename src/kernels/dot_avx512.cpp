@@ -176,6 +176,10 @@ float dot_qk45_q8(const void* w, const void* xq, int64_t n) {
   return total;
 }
 
+// Tokens per multi-row call, chosen with onprem bench on the 35B-A3B-shaped file: 8 made Q6_K
+// slower and left Q4_K even (more MoE experts' leftover tokens go one by one), so both take 4.
+constexpr int kQ4kTokens = 4, kQ6kTokens = 4;
+
 // Q4_K x Q8_K over whole 64-value groups: the low and high nibbles of 32 bytes form one 512-bit
 // vector of codes matching 64 consecutive activations, so one vpdpbusd covers two sub-blocks.
 // Scales and minimums are unpacked once per super-block. T tokens share the decoded weights.
@@ -244,7 +248,7 @@ float dot_q4_k_q8(const void* w, const void* xq, int64_t n) {
 }
 
 void dot_q4_k_q8_multi(const void* w, const void* const* xq, int64_t n, float* out) {
-  q4k_q8_rows<kDotTokens>(static_cast<const uint8_t*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
+  q4k_q8_rows<kQ4kTokens>(static_cast<const uint8_t*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
 }
 
 // Q6_K x Q8_K for T tokens: codes decoded once (as in dot_q6_k_q8), reused per token.
@@ -277,7 +281,7 @@ inline void q6k_q8_rows(const q::BlockQ6_K* a, const q::BlockQ8_K* const* xs, in
 }
 
 void dot_q6_k_q8_multi(const void* w, const void* const* xq, int64_t n, float* out) {
-  q6k_q8_rows<kDotTokens>(static_cast<const q::BlockQ6_K*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
+  q6k_q8_rows<kQ6kTokens>(static_cast<const q::BlockQ6_K*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
 }
 
 float dot_q6_k_q8(const void* w, const void* xq, int64_t n) {
@@ -358,7 +362,9 @@ void fill_avx512(Kernels& k) {
   set(GgmlType::kQ4_0, dot_q4_0_f32, dot_q4_0_q8);
   set(GgmlType::kQ4_K, dot_qk45_f32<false>, dot_q4_k_q8);
   k.types[static_cast<uint32_t>(GgmlType::kQ4_K)].dot_q8_multi = dot_q4_k_q8_multi;
+  k.types[static_cast<uint32_t>(GgmlType::kQ4_K)].multi_tokens = kQ4kTokens;
   k.types[static_cast<uint32_t>(GgmlType::kQ6_K)].dot_q8_multi = dot_q6_k_q8_multi;
+  k.types[static_cast<uint32_t>(GgmlType::kQ6_K)].multi_tokens = kQ6kTokens;
   set(GgmlType::kQ5_K, dot_qk45_f32<true>, dot_qk45_q8<true>);
   set(GgmlType::kQ6_K, dot_q6_k_f32, dot_q6_k_q8);
   k.quantize_q8_k = quantize_q8_k;

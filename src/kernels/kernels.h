@@ -21,15 +21,16 @@ using DotF32Fn = float (*)(const void* w_row, const float* x, int64_t n);
 // xq: the same activations quantised to int8 blocks of act_type (Q8_0 or Q8_K).
 using DotQ8Fn = float (*)(const void* w_row, const void* xq, int64_t n);
 using QuantizeActFn = void (*)(const float* x, void* dst, int64_t n);
-// One weight row against kDotTokens activation rows at once (prefill): the row is decoded once
-// and reused for every token. out[t] = dot_q8(w_row, xq[t], n).
-inline constexpr int kDotTokens = 4;
+// One weight row against TypeKernels::multi_tokens (at most kMaxDotTokens) activation rows at
+// once (prefill): the row is decoded once and reused for every token. out[t] = dot_q8(w_row, xq[t], n).
+inline constexpr int kMaxDotTokens = 8;
 using DotQ8MultiFn = void (*)(const void* w_row, const void* const* xq, int64_t n, float* out);
 
 struct TypeKernels {
   DotF32Fn dot_f32 = nullptr;
   DotQ8Fn dot_q8 = nullptr;  // nullptr for F32 / F16 / BF16 (their activations stay float)
   DotQ8MultiFn dot_q8_multi = nullptr;  // optional; matmat falls back to dot_q8 per token
+  int multi_tokens = 0;                  // rows dot_q8_multi takes; the best count depends on registers
   core::GgmlType act_type = core::GgmlType::kF32;  // what dot_q8 expects: kQ8_0 or kQ8_K
 };
 

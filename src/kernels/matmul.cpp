@@ -56,13 +56,14 @@ void matmat(const Kernels& k, const MatrixView& w, const float* X, int64_t n_tok
       const size_t rb1 = std::min(r1, rb0 + kRowBlock);
       int64_t t = 0;
       if (int8 && tk.dot_q8_multi) {  // groups of tokens share each decoded weight row
-        for (; t + kDotTokens <= n_tokens; t += kDotTokens) {
-          const void* xs[kDotTokens];
-          for (int j = 0; j < kDotTokens; ++j) xs[j] = xq + (t + j) * xq_bytes;
-          float out[kDotTokens];
+        const int mt = tk.multi_tokens;
+        for (; t + mt <= n_tokens; t += mt) {
+          const void* xs[kMaxDotTokens];
+          for (int j = 0; j < mt; ++j) xs[j] = xq + (t + j) * xq_bytes;
+          float out[kMaxDotTokens];
           for (size_t r = rb0; r < rb1; ++r) {
             tk.dot_q8_multi(w.data + int64_t(r) * rb, xs, n, out);
-            for (int j = 0; j < kDotTokens; ++j) Y[(t + j) * w.n_rows + int64_t(r)] = out[j];
+            for (int j = 0; j < mt; ++j) Y[(t + j) * w.n_rows + int64_t(r)] = out[j];
           }
         }
       }

@@ -123,17 +123,20 @@ TEST(Dot, MultiTokenInt8MatchesSingleToken) {
       if (!tk.dot_q8_multi) continue;
       for (int64_t n : {256, 512, 2048}) {
         const auto row = test::random_row(t, n, rng);
-        std::vector<std::vector<uint8_t>> xq(kDotTokens);
-        const void* xs[kDotTokens];
-        for (int j = 0; j < kDotTokens; ++j) {
+        const int mt = tk.multi_tokens;
+        ASSERT_GE(mt, 1);
+        ASSERT_LE(mt, kMaxDotTokens);
+        std::vector<std::vector<uint8_t>> xq(static_cast<size_t>(mt));
+        const void* xs[kMaxDotTokens];
+        for (int j = 0; j < mt; ++j) {
           const auto x = test::random_floats(n, rng);
           xq[size_t(j)].resize(size_t(act_bytes(tk.act_type, n)));
           k->quantize_q8_k(x.data(), xq[size_t(j)].data(), n);
           xs[j] = xq[size_t(j)].data();
         }
-        float out[kDotTokens];
+        float out[kMaxDotTokens];
         tk.dot_q8_multi(row.data(), xs, n, out);
-        for (int j = 0; j < kDotTokens; ++j) {
+        for (int j = 0; j < mt; ++j) {
           const float one = tk.dot_q8(row.data(), xs[j], n);
           EXPECT_NEAR(out[j], one, 1e-5 * (std::fabs(one) + 1)) << isa_name(k->isa) << " n=" << n;
           ++checked;
