@@ -53,6 +53,11 @@ struct Kernels {
   void (*softplus)(const float* x, float* y, int64_t n) = nullptr;
   // y = exp(x - max) / sum
   void (*softmax)(const float* x, float* y, int64_t n) = nullptr;
+  // One token of the gated delta rule on one head (model.md §7), S value-major [dv][dk]: for each
+  // value row s, s *= decay; s += beta (v_c - s·k) k; o_c = s·q. Both dots keep 16 partial sums
+  // in a fixed order (lane i % 16, then pairwise), so every table gives the same bits.
+  void (*delta_rule_step)(float* S, const float* k, const float* q, const float* v, float beta, float decay,
+                          int64_t dk, int64_t dv, float* o) = nullptr;
 
   const TypeKernels& of(core::GgmlType t) const { return types[static_cast<uint32_t>(t)]; }
 };

@@ -141,6 +141,40 @@ void softmax_avx512(const float* x, float* y, int64_t n) {
 
 }  // namespace
 
+namespace {
+// The reference's pairwise order: lanes l and l + 8, then + 4, + 2, + 1.
+inline float reduce_pairwise(__m512 a) {
+  const __m256 h8 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+  const __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
+  const __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
+  return _mm_cvtss_f32(_mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1)));
+}
+}  // namespace
+
+// One zmm is the reference's 16 lanes; products and sums stay separate (no fma) to match it.
+void delta_rule_step_avx512(float* S, const float* k, const float* q, const float* v, float beta, float decay,
+                            int64_t dk, int64_t dv, float* o) {
+  if (dk % 16 != 0 || dk > 512) return delta_rule_step_ref(S, k, q, v, beta, decay, dk, dv, o);
+  const __m512 vd = _mm512_set1_ps(decay);
+  for (int64_t c = 0; c < dv; ++c) {
+    float* row = S + c * dk;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < dk; i += 16) {
+      const __m512 r = _mm512_mul_ps(_mm512_loadu_ps(row + i), vd);
+      _mm512_storeu_ps(row + i, r);
+      acc = _mm512_add_ps(acc, _mm512_mul_ps(r, _mm512_loadu_ps(k + i)));
+    }
+    const __m512 delta = _mm512_set1_ps(beta * (v[c] - reduce_pairwise(acc)));
+    __m512 acc2 = _mm512_setzero_ps();
+    for (int64_t i = 0; i < dk; i += 16) {
+      const __m512 r = _mm512_add_ps(_mm512_loadu_ps(row + i), _mm512_mul_ps(delta, _mm512_loadu_ps(k + i)));
+      _mm512_storeu_ps(row + i, r);
+      acc2 = _mm512_add_ps(acc2, _mm512_mul_ps(r, _mm512_loadu_ps(q + i)));
+    }
+    o[c] = reduce_pairwise(acc2);
+  }
+}
+
 void fill_avx512_ops(Kernels& k) {
   k.rms_norm = rms_norm_avx512;
   k.l2_norm = l2_norm_avx512;
@@ -149,6 +183,7 @@ void fill_avx512_ops(Kernels& k) {
   k.sigmoid = sigmoid_avx512;
   k.softplus = softplus_avx512;
   k.softmax = softmax_avx512;
+  k.delta_rule_step = delta_rule_step_avx512;
 }
 
 }  // namespace onprem::kernels

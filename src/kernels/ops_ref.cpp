@@ -53,6 +53,28 @@ void softmax_ref(const float* x, float* y, int64_t n) {
 
 }  // namespace
 
+namespace {
+constexpr int kLanes = 16;
+float reduce_lanes(float* acc) {
+  for (int w = kLanes / 2; w >= 1; w /= 2)
+    for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
+  return acc[0];
+}
+}  // namespace
+
+void delta_rule_step_ref(float* S, const float* k, const float* q, const float* v, float beta, float decay,
+                         int64_t dk, int64_t dv, float* o) {
+  for (int64_t c = 0; c < dv; ++c) {
+    float* row = S + c * dk;
+    float acc[kLanes] = {};
+    for (int64_t i = 0; i < dk; ++i) row[i] *= decay, acc[i % kLanes] += row[i] * k[i];
+    const float delta = beta * (v[c] - reduce_lanes(acc));
+    float acc2[kLanes] = {};
+    for (int64_t i = 0; i < dk; ++i) row[i] += delta * k[i], acc2[i % kLanes] += row[i] * q[i];
+    o[c] = reduce_lanes(acc2);
+  }
+}
+
 void fill_scalar_ops(Kernels& k) {
   k.rms_norm = rms_norm_ref;
   k.l2_norm = l2_norm_ref;
@@ -61,6 +83,7 @@ void fill_scalar_ops(Kernels& k) {
   k.sigmoid = sigmoid_ref;
   k.softplus = softplus_ref;
   k.softmax = softmax_ref;
+  k.delta_rule_step = delta_rule_step_ref;
 }
 
 }  // namespace onprem::kernels

@@ -17,9 +17,8 @@ namespace {
 // the chunked form's differences of cumulative sums can then never be inf - inf = NaN.
 constexpr float kMinLogDecay = -88.0f;
 
-// Dot product with 16 independent partial sums, added pairwise at the end: the order is fixed
-// by the source (same result at every ISA level), and the compiler can keep the lanes in vector
-// registers instead of waiting on one serial chain of additions.
+// Sum with 16 partial sums (lane i % 16, added pairwise at the end), the order the delta-rule
+// kernel uses: the compiler can keep the lanes in vector registers.
 constexpr int kLanes = 16;
 inline float reduce_lanes(float* acc) {
   for (int w = kLanes / 2; w >= 1; w /= 2)
@@ -34,43 +33,15 @@ inline float dotf(const float* a, const float* b, int64_t n) {
   for (; i < n; ++i) acc[i % kLanes] += a[i] * b[i];
   return reduce_lanes(acc);
 }
-// row *= decay, then returns row · k (one pass over the row).
-inline float scale_dot(float* row, float decay, const float* k, int64_t n) {
-  float acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) row[i + l] *= decay, acc[l] += row[i + l] * k[i + l];
-  for (; i < n; ++i) row[i] *= decay, acc[i % kLanes] += row[i] * k[i];
-  return reduce_lanes(acc);
-}
-// row += delta * k, then returns row · q (one pass over the row).
-inline float axpy_dot(float* row, float delta, const float* k, const float* q, int64_t n) {
-  float acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) row[i + l] += delta * k[i + l], acc[l] += row[i + l] * q[i + l];
-  for (; i < n; ++i) row[i] += delta * k[i], acc[i % kLanes] += row[i] * q[i];
-  return reduce_lanes(acc);
-}
-
 }  // namespace
 
 void deltanet_head_sequential(const float* q, const float* k, const float* v, const float* beta, const float* g,
                               int64_t T, int64_t dk, int64_t dv, int64_t stride_qk, int64_t stride_v, float* S,
-                              float* o, int64_t stride_o) {
-  // S is value-major: S[c][i] for value c, key i, so every product below is a contiguous dot.
-  for (int64_t t = 0; t < T; ++t) {
-    const float* kt = k + t * stride_qk;
-    const float* qt = q + t * stride_qk;
-    const float* vt = v + t * stride_v;
-    const float decay = std::exp(g[t]);
-    float* ot = o + t * stride_o;
-    for (int64_t c = 0; c < dv; ++c) {
-      float* row = S + c * dk;
-      const float delta = beta[t] * (vt[c] - scale_dot(row, decay, kt, dk));
-      ot[c] = axpy_dot(row, delta, kt, qt, dk);
-    }
-  }
+                              float* o, int64_t stride_o, const kernels::Kernels& kern) {
+  // S is value-major: S[c][i] for value c, key i, so every product is a contiguous dot.
+  for (int64_t t = 0; t < T; ++t)
+    kern.delta_rule_step(S, k + t * stride_qk, q + t * stride_qk, v + t * stride_v, beta[t], std::exp(g[t]), dk, dv,
+                         o + t * stride_o);
 }
 
 void deltanet_head_chunked(const float* q, const float* k, const float* v, const float* beta, const float* g,
@@ -195,9 +166,9 @@ void deltanet_block(const LayerContext& c, int il, const std::vector<Segment>& s
     for (int64_t t = 0; t < n; ++t) beta[size_t(t)] = bg[(sg.row0 + t) * Hv + j], g[size_t(t)] = ag[(sg.row0 + t) * Hv + j];
     float* S = sg.state->ssm[size_t(il)].data() + j * dv * dk;
     float* u0 = u + sg.row0 * Ch;
-    auto* fn = chunked ? deltanet_head_chunked : deltanet_head_sequential;
-    fn(u0 + kh * dk, u0 + Kd + kh * dk, u0 + 2 * Kd + j * dv, beta.data(), g.data(), n, dk, dv, Ch, Ch, S,
-       o + sg.row0 * Vd + j * dv, Vd);
+    const float *qh = u0 + kh * dk, *kh_ = u0 + Kd + kh * dk, *vh = u0 + 2 * Kd + j * dv;
+    if (chunked) deltanet_head_chunked(qh, kh_, vh, beta.data(), g.data(), n, dk, dv, Ch, Ch, S, o + sg.row0 * Vd + j * dv, Vd);
+    else deltanet_head_sequential(qh, kh_, vh, beta.data(), g.data(), n, dk, dv, Ch, Ch, S, o + sg.row0 * Vd + j * dv, Vd, c.k);
   });
   c.observe("gdn_core", il, o, T, Vd);
   // Gated RMSNorm per v head: rms_norm(o) * ssm_norm * silu(z).

@@ -40,7 +40,7 @@ void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* 
 // already scaled), v [T][dv], beta and g [T]; S [dv][dk] in and out; o [T][dv].
 void deltanet_head_sequential(const float* q, const float* k, const float* v, const float* beta, const float* g,
                               int64_t T, int64_t dk, int64_t dv, int64_t stride_qk, int64_t stride_v, float* S,
-                              float* o, int64_t stride_o);
+                              float* o, int64_t stride_o, const kernels::Kernels& kern);
 void deltanet_head_chunked(const float* q, const float* k, const float* v, const float* beta, const float* g,
                            int64_t T, int64_t dk, int64_t dv, int64_t stride_qk, int64_t stride_v, float* S, float* o,
                            int64_t stride_o);

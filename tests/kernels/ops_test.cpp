@@ -75,6 +75,37 @@ TEST(Ops, NormsMatchTheReference) {
   }
 }
 
+// The delta-rule step is bit-identical across tables (its sums have a fixed lane order), and the
+// reference agrees with a double-precision evaluation of the same recurrence.
+TEST(Ops, DeltaRuleStepIsBitIdenticalAndMatchesDouble) {
+  const Kernels& ref = *kernels_for(Isa::kScalar);
+  std::mt19937 rng(9);
+  for (const Kernels* k : runnable_tables()) {
+    for (int64_t dk : {16, 40, 128}) {
+      const int64_t dv = dk == 40 ? 24 : dk;
+      auto S0 = random_floats(dk * dv, rng);
+      std::vector<float> Sa = S0, Sb = S0, oa(static_cast<size_t>(dv)), ob(oa.size());
+      std::vector<double> Sd;
+      for (int step = 0; step < 20; ++step) {
+        auto kk = random_floats(dk, rng), q = random_floats(dk, rng), v = random_floats(dv, rng);
+        const float beta = 0.3f + 0.03f * float(step), decay = 0.9f;
+        Sd.assign(Sa.begin(), Sa.end());  // one step in double from the same f32 state
+        ref.delta_rule_step(Sa.data(), kk.data(), q.data(), v.data(), beta, decay, dk, dv, oa.data());
+        k->delta_rule_step(Sb.data(), kk.data(), q.data(), v.data(), beta, decay, dk, dv, ob.data());
+        ASSERT_EQ(Sa, Sb) << isa_name(k->isa) << " dk=" << dk;
+        ASSERT_EQ(oa, ob) << isa_name(k->isa) << " dk=" << dk;
+        for (int64_t c = 0; c < dv; ++c) {
+          double sk = 0, sq = 0;
+          for (int64_t i = 0; i < dk; ++i) Sd[size_t(c * dk + i)] *= decay, sk += Sd[size_t(c * dk + i)] * kk[size_t(i)];
+          const double delta = beta * (v[size_t(c)] - sk);
+          for (int64_t i = 0; i < dk; ++i) Sd[size_t(c * dk + i)] += delta * kk[size_t(i)], sq += Sd[size_t(c * dk + i)] * q[size_t(i)];
+          ASSERT_NEAR(oa[size_t(c)], sq, 1e-4 * (1 + std::fabs(sq))) << "dk=" << dk << " step " << step;
+        }
+      }
+    }
+  }
+}
+
 // Independently derived values, not just agreement between variants.
 TEST(Ops, KnownValues) {
   for (const Kernels* k : runnable_tables()) {

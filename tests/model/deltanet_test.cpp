@@ -65,7 +65,7 @@ TEST(DeltaNet, ChunkedEqualsSequentialOver100kTokensWithAdversarialGates) {
   for (int64_t t0 = 0; t0 < T;) {
     const int64_t n = std::min<int64_t>(T - t0, 1 + (t0 * 7919) % 300);
     deltanet_head_sequential(q.data() + t0 * dk, k.data() + t0 * dk, v.data() + t0 * dv, beta.data() + t0, g.data() + t0, n,
-                             dk, dv, dk, dv, S1.data(), o1.data() + t0 * dv, dv);
+                             dk, dv, dk, dv, S1.data(), o1.data() + t0 * dv, dv, kernels::best_kernels());
     deltanet_head_chunked(q.data() + t0 * dk, k.data() + t0 * dk, v.data() + t0 * dv, beta.data() + t0, g.data() + t0, n,
                           dk, dv, dk, dv, S2.data(), o2.data() + t0 * dv, dv);
     t0 += n;
