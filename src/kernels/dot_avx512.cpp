@@ -211,12 +211,12 @@ inline void q4k_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_t
     // Each minimum twice, against the 16 per-16 sums: m[s] * (bsum[2s] + bsum[2s+1]) in one madd.
     const __m128i m8 = _mm_cvtsi64_si128(int64_t(uint64_t(mn_lo) | (uint64_t(mn_hi) << 32)));
     const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
-    __m512 blk[T];
+    __m512 blk[T][2];  // two chains per token: even and odd groups, so fmas do not wait on each other
     for (int t = 0; t < T; ++t) {
       const q::BlockQ8_K& b = xs[t][i];
       const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.bsums));
       macc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(bs, m16)), _mm256_set1_ps(b.d * dmin), macc[t]);
-      blk[t] = _mm512_setzero_ps();
+      blk[t][0] = blk[t][1] = _mm512_setzero_ps();
     }
     const uint8_t* qs = p + 16;
     for (int c = 0; c < 4; ++c) {
@@ -226,10 +226,11 @@ inline void q4k_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_t
       for (int t = 0; t < T; ++t) {
         const __m512i x = _mm512_loadu_si512(xs[t][i].qs + 64 * c);
         const __m512 part = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, x));
-        blk[t] = _mm512_fmadd_ps(part, scale, blk[t]);
+        blk[t][c & 1] = _mm512_fmadd_ps(part, scale, blk[t][c & 1]);
       }
     }
-    for (int t = 0; t < T; ++t) acc[t] = _mm512_fmadd_ps(blk[t], _mm512_set1_ps(xs[t][i].d * d), acc[t]);
+    for (int t = 0; t < T; ++t)
+      acc[t] = _mm512_fmadd_ps(_mm512_add_ps(blk[t][0], blk[t][1]), _mm512_set1_ps(xs[t][i].d * d), acc[t]);
   }
   for (int t = 0; t < T; ++t) {
     const __m256 m = macc[t];
