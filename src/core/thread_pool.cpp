@@ -38,7 +38,7 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn) {
+void ThreadPool::parallel_for(size_t n, FunctionRef<void(size_t, size_t)> fn) {
   if (n == 0) return;
   if (n_threads_ == 1 || n == 1) {
     fn(0, n);

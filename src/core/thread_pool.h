@@ -8,10 +8,11 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "core/function_ref.h"
 
 namespace onprem::core {
 
@@ -26,7 +27,7 @@ class ThreadPool {
 
   // Calls fn(begin, end) on disjoint chunks covering [0, n), at most size() chunks, and returns
   // when all are done. Not re-entrant: fn must not call parallel_for on the same pool.
-  void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn);
+  void parallel_for(size_t n, FunctionRef<void(size_t, size_t)> fn);
 
  private:
   void worker_loop(int index);
@@ -35,7 +36,7 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable start_cv_, done_cv_;
-  const std::function<void(size_t, size_t)>* job_ = nullptr;
+  const FunctionRef<void(size_t, size_t)>* job_ = nullptr;
   size_t job_n_ = 0;
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};

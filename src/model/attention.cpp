@@ -20,7 +20,8 @@ void attention_block(const LayerContext& c, int il, const std::vector<Segment>& 
   c.matmul(L.wk.view, a, T, kx);
   c.matmul(L.wv.view, a, T, vx);
   // Norm + RoPE, then append K and V to each sequence's cache at their positions.
-  std::vector<int32_t> seg_of(static_cast<size_t>(T));
+  std::vector<int32_t>& seg_of = c.ws.seg_of;
+  seg_of.resize(static_cast<size_t>(T));
   for (size_t si = 0; si < segs.size(); ++si) {
     const Segment& sg = segs[si];
     SequenceState& s = *sg.state;

@@ -158,17 +158,18 @@ void deltanet_block(const LayerContext& c, int il, const std::vector<Segment>& s
   c.observe("gdn_conv", il, u, T, Ch);
   // The recurrence: (sequence, head) pairs are independent, tokens sequential within each.
   const int64_t S_n = int64_t(segs.size());
-  c.parallel(S_n * Hv, [&](int64_t idx, int) {
+  c.parallel(S_n * Hv, [&](int64_t idx, int worker) {
     const Segment& sg = segs[size_t(idx / Hv)];
     const int64_t j = idx % Hv, kh = j % Hk, n = sg.n;
     const bool chunked = c.opt.prefill == DeltaNetPrefill::kChunked && n > 1;
-    std::vector<float> beta(static_cast<size_t>(n)), g(static_cast<size_t>(n));
-    for (int64_t t = 0; t < n; ++t) beta[size_t(t)] = bg[(sg.row0 + t) * Hv + j], g[size_t(t)] = ag[(sg.row0 + t) * Hv + j];
+    float* beta = c.ws.gdn_gates.data() + size_t(2 * worker) * size_t(c.ws.max_tokens);
+    float* g = beta + c.ws.max_tokens;
+    for (int64_t t = 0; t < n; ++t) beta[t] = bg[(sg.row0 + t) * Hv + j], g[t] = ag[(sg.row0 + t) * Hv + j];
     float* S = sg.state->ssm[size_t(il)].data() + j * dv * dk;
     float* u0 = u + sg.row0 * Ch;
     const float *qh = u0 + kh * dk, *kh_ = u0 + Kd + kh * dk, *vh = u0 + 2 * Kd + j * dv;
-    if (chunked) deltanet_head_chunked(qh, kh_, vh, beta.data(), g.data(), n, dk, dv, Ch, Ch, S, o + sg.row0 * Vd + j * dv, Vd);
-    else deltanet_head_sequential(qh, kh_, vh, beta.data(), g.data(), n, dk, dv, Ch, Ch, S, o + sg.row0 * Vd + j * dv, Vd, c.k);
+    if (chunked) deltanet_head_chunked(qh, kh_, vh, beta, g, n, dk, dv, Ch, Ch, S, o + sg.row0 * Vd + j * dv, Vd);
+    else deltanet_head_sequential(qh, kh_, vh, beta, g, n, dk, dv, Ch, Ch, S, o + sg.row0 * Vd + j * dv, Vd, c.k);
   });
   c.observe("gdn_core", il, o, T, Vd);
   // Gated RMSNorm per v head: rms_norm(o) * ssm_norm * silu(z).

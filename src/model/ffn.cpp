@@ -40,8 +40,11 @@ void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* 
   c.matmul(router, f, T, probs);
   c.observe("ffn_moe_logits", il, probs, T, E);
   // Top-k per token on the softmax probabilities (ties: lower expert id first), renormalised.
-  std::vector<std::vector<std::pair<int64_t, float>>> by_expert(static_cast<size_t>(E));  // (token, weight)
-  std::vector<int64_t> idx(static_cast<size_t>(E));
+  auto& by_expert = c.ws.moe_lists;  // expert -> (token, weight)
+  by_expert.resize(static_cast<size_t>(E));
+  for (auto& l : by_expert) l.clear();
+  auto& idx = c.ws.moe_idx;
+  idx.resize(static_cast<size_t>(E));
   for (int64_t t = 0; t < T; ++t) {
     float* p = probs + t * E;
     c.k.softmax(p, p, E);
@@ -54,7 +57,10 @@ void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* 
   }
   // Whole experts go to workers (one pool dispatch per layer instead of three per expert); each
   // worker runs its experts' matrices single-threaded on its own scratch.
-  std::vector<int64_t> active, slot0(static_cast<size_t>(E));
+  auto& active = c.ws.moe_active;
+  auto& slot0 = c.ws.moe_slot0;
+  active.clear();
+  slot0.resize(static_cast<size_t>(E));
   int64_t slots = 0;
   for (int64_t e = 0; e < E; ++e) {
     slot0[size_t(e)] = slots;

@@ -15,7 +15,7 @@ void LayerContext::matmul(const kernels::MatrixView& w, const float* X, int64_t 
   kernels::matmat(k, w, X, T, Y, opt.activations, ws.qscratch.data(), pool);
 }
 
-void LayerContext::parallel(int64_t n, const std::function<void(int64_t, int)>& fn) const {
+void LayerContext::parallel(int64_t n, core::FunctionRef<void(int64_t, int)> fn) const {
   const int workers = n_workers();
   if (workers == 1 || n == 1) {
     for (int64_t i = 0; i < n; ++i) fn(i, 0);
@@ -51,19 +51,29 @@ Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads
   const WorkspaceSizes z = workspace_sizes(c, max_tokens, n_threads, n_ctx);
   Workspace ws;
   ws.max_tokens = max_tokens;
+  ws.n_threads = n_threads;
   ws.x.assign(z.hidden_floats, 0), ws.a.assign(z.hidden_floats, 0);
   for (auto* b : {&ws.t0, &ws.t1, &ws.t2, &ws.t3, &ws.t4, &ws.t5}) b->assign(z.scratch_floats, 0);
   ws.qscratch.assign(z.qscratch_bytes, 0);
   ws.scores.assign(z.score_floats, 0);
   ws.moe.assign(z.moe_floats, 0);
   ws.moe_q.assign(z.moe_qbytes, 0);
+  ws.gdn_gates.assign(size_t(2 * n_threads) * size_t(max_tokens), 0);
+  ws.single.reserve(1);
+  ws.segs.reserve(16);
+  ws.seg_of.reserve(size_t(max_tokens));
+  if (c.is_moe()) {
+    ws.moe_lists.resize(c.n_expert);
+    for (auto& l : ws.moe_lists) l.reserve(size_t(max_tokens));
+    ws.moe_idx.reserve(c.n_expert), ws.moe_active.reserve(c.n_expert), ws.moe_slot0.reserve(c.n_expert);
+  }
   return ws;
 }
 
 core::Status forward(const Model& m, SequenceState& s, Workspace& ws, const int32_t* tokens, int64_t n, float* logits,
                      bool all_logits, const ForwardContext& ctx) {
-  std::vector<BatchEntry> b{BatchEntry{&s, tokens, n, logits, all_logits}};
-  return forward_batch(m, b, ws, ctx);
+  ws.single.assign(1, BatchEntry{&s, tokens, n, logits, all_logits});
+  return forward_batch(m, ws.single, ws, ctx);
 }
 
 namespace {
@@ -71,6 +81,9 @@ namespace {
 core::Status check_batch(const Model& m, const std::vector<BatchEntry>& batch, const Workspace& ws, int workers, int64_t* rows) {
   const int64_t V = m.config.n_vocab;
   *rows = 0;
+  if (workers > ws.n_threads)
+    return make_error(ErrorCode::kInvalidArgument, "workspace was made for " + std::to_string(ws.n_threads) +
+                                                       " threads, the pool has " + std::to_string(workers));
   for (const auto& e : batch) {
     if (!e.state || e.n <= 0) return make_error(ErrorCode::kInvalidArgument, "no tokens to evaluate");
     const SequenceState& s = *e.state;
@@ -100,7 +113,8 @@ core::Status forward_batch(const Model& m, std::vector<BatchEntry>& batch, Works
   ONPREM_TRY(check_batch(m, batch, ws, ctx.pool ? ctx.pool->size() : 1, &n));
   const kernels::Kernels& k = ctx.kernels ? *ctx.kernels : kernels::best_kernels();
   const LayerContext c{m, k, ctx.pool, ctx.options, ws, ctx.observer};
-  std::vector<Segment> segs;
+  std::vector<Segment>& segs = ws.segs;
+  segs.clear();
   int64_t row = 0;
   for (auto& e : batch) segs.push_back(Segment{e.state, row, e.n, e.state->n_past}), row += e.n;
   float* x = ws.x.data();

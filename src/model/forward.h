@@ -30,9 +30,27 @@ struct ForwardOptions {
   DeltaNetPrefill prefill = DeltaNetPrefill::kSequential;
 };
 
-// Scratch for up to max_tokens tokens per call; allocated once.
+// Several sequences in one call: their rows share every weight read (continuous batching).
+// Each entry is validated before anything runs; on error no state changes.
+struct BatchEntry {
+  SequenceState* state = nullptr;
+  const int32_t* tokens = nullptr;
+  int64_t n = 0;
+  float* logits = nullptr;  // [n][n_vocab] if all_logits, else [n_vocab]
+  bool all_logits = false;
+};
+
+// One sequence's rows in a multi-sequence ubatch: rows [row0, row0 + n) at positions pos0 ...
+struct Segment {
+  SequenceState* state;
+  int64_t row0, n, pos0;
+};
+
+// Scratch for up to max_tokens tokens per call; allocated once. The bookkeeping vectors below
+// keep their capacity between calls, so a warm decode step allocates nothing.
 struct Workspace {
   int64_t max_tokens = 0;
+  int n_threads = 1;  // the most pool threads a call may use (per-worker scratch)
   std::vector<float> x, a, t0, t1, t2, t3, t4, t5;
   std::vector<uint8_t> qscratch;  // int8 activations
   std::vector<float> scores;      // attention scores, per worker thread
@@ -42,6 +60,12 @@ struct Workspace {
   // fixed order, so the result does not depend on the thread count.
   std::vector<float> moe;
   std::vector<uint8_t> moe_q;
+  std::vector<BatchEntry> single;                                  // forward()'s one entry
+  std::vector<Segment> segs;                                       // this call's sequences
+  std::vector<int32_t> seg_of;                                     // row -> segment
+  std::vector<std::vector<std::pair<int64_t, float>>> moe_lists;  // expert -> (row, weight)
+  std::vector<int64_t> moe_idx, moe_active, moe_slot0;
+  std::vector<float> gdn_gates;  // per worker: beta and g of one head over max_tokens
 };
 Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx);
 
@@ -71,15 +95,7 @@ struct ForwardContext {
 core::Status forward(const Model& m, SequenceState& state, Workspace& ws, const int32_t* tokens, int64_t n,
                      float* logits, bool all_logits, const ForwardContext& ctx);
 
-// Several sequences in one call: their rows share every weight read (continuous batching).
-// Each entry is validated before anything runs; on error no state changes.
-struct BatchEntry {
-  SequenceState* state = nullptr;
-  const int32_t* tokens = nullptr;
-  int64_t n = 0;
-  float* logits = nullptr;  // [n][n_vocab] if all_logits, else [n_vocab]
-  bool all_logits = false;
-};
+// Several sequences in one call (see forward_batch).
 core::Status forward_batch(const Model& m, std::vector<BatchEntry>& batch, Workspace& ws, const ForwardContext& ctx);
 
 }  // namespace onprem::model

@@ -20,14 +20,8 @@ struct LayerContext {
   // Y[T][rows] = W · X[T][cols], with int8 activations for quantised weights when asked.
   void matmul(const kernels::MatrixView& w, const float* X, int64_t T, float* Y) const;
   // Runs fn(i) for i in [0, n) across the pool; worker w in [0, n_workers()) gets its own scratch.
-  void parallel(int64_t n, const std::function<void(int64_t i, int worker)>& fn) const;
+  void parallel(int64_t n, core::FunctionRef<void(int64_t i, int worker)> fn) const;
   int n_workers() const { return pool ? pool->size() : 1; }
-};
-
-// One sequence's rows in a multi-sequence ubatch: rows [row0, row0 + n) at positions pos0 ...
-struct Segment {
-  SequenceState* state;
-  int64_t row0, n, pos0;
 };
 
 // Projections run over all T rows at once (one pass over the weights for every sequence);
