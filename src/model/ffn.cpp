@@ -67,16 +67,15 @@ void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* 
     if (!by_expert[size_t(e)].empty()) active.push_back(e), slots += int64_t(by_expert[size_t(e)].size());
   }
   const int64_t TM = c.ws.max_tokens, F = cfg.n_ff_exp;
-  const uint64_t qstride = uint64_t(TM) * ((uint64_t(std::max(N, F)) / 32 + 1) * 40);
-  float* ys = c.ws.moe.data() + size_t(c.n_workers()) * size_t(TM * (N + 2 * F));  // [slots][N]
+  float* ys = c.ws.moe.data() + size_t(c.n_workers()) * c.ws.moe_worker_floats;  // [slots][N]
   c.parallel(int64_t(active.size()), [&](int64_t i, int w) {
     const int64_t e = active[size_t(i)];
     const auto& list = by_expert[size_t(e)];
     const int64_t ne = int64_t(list.size());
-    float* xs = c.ws.moe.data() + size_t(w) * size_t(TM * (N + 2 * F));
+    float* xs = c.ws.moe.data() + size_t(w) * c.ws.moe_worker_floats;
     float* g = xs + TM * N;
     float* u = g + TM * F;
-    uint8_t* q = c.ws.moe_q.data() + size_t(w) * qstride;
+    uint8_t* q = c.ws.moe_q.data() + size_t(w) * c.ws.moe_worker_qbytes;
     for (int64_t r = 0; r < ne; ++r) std::memcpy(xs + r * N, f + list[size_t(r)].first * N, size_t(N) * sizeof(float));
     const auto act = c.opt.activations;
     kernels::matmat(c.k, L.gate_exps.expert(e), xs, ne, g, act, q, nullptr);

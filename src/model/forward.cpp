@@ -28,6 +28,17 @@ void LayerContext::parallel(int64_t n, core::FunctionRef<void(int64_t, int)> fn)
   });
 }
 
+namespace {
+// One MoE worker: gathered inputs [T][n_embd] and the gate / up rows [T][n_ff_exp] each; int8
+// activations of its widest input row (Q8_K: 292 bytes per 256 values, under 40 per 32).
+uint64_t moe_worker_floats(const ModelConfig& c, int64_t max_tokens) {
+  return uint64_t(max_tokens) * (uint64_t(c.n_embd) + 2 * uint64_t(c.n_ff_exp));
+}
+uint64_t moe_worker_qbytes(const ModelConfig& c, int64_t max_tokens) {
+  return uint64_t(max_tokens) * ((uint64_t(std::max(c.n_embd, c.n_ff_exp)) / 32 + 1) * 40);
+}
+}  // namespace
+
 WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx) {
   const int64_t widths[] = {int64_t(c.n_embd), int64_t(2) * c.n_head * c.head_dim, int64_t(c.ssm_conv_channels()),
                             int64_t(c.ssm_d_inner), int64_t(c.n_ff), int64_t(c.n_ff_exp), int64_t(c.n_ff_shexp),
@@ -40,9 +51,10 @@ WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_t
   z.qscratch_bytes = uint64_t(max_tokens) * uint64_t((w / 32 + 1) * 40);
   z.score_floats = uint64_t(n_threads) * uint64_t(n_ctx);
   if (c.is_moe()) {
-    const uint64_t T = uint64_t(max_tokens), N = c.n_embd, F = c.n_ff_exp, W = uint64_t(std::max(N, F));
-    z.moe_floats = uint64_t(n_threads) * T * (N + 2 * F) + T * c.n_expert_used * N;
-    z.moe_qbytes = uint64_t(n_threads) * T * ((W / 32 + 1) * 40);
+    z.moe_worker_floats = moe_worker_floats(c, max_tokens);
+    z.moe_worker_qbytes = moe_worker_qbytes(c, max_tokens);
+    z.moe_floats = uint64_t(n_threads) * z.moe_worker_floats + uint64_t(max_tokens) * c.n_expert_used * c.n_embd;
+    z.moe_qbytes = uint64_t(n_threads) * z.moe_worker_qbytes;
   }
   return z;
 }
@@ -58,6 +70,7 @@ Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads
   ws.scores.assign(z.score_floats, 0);
   ws.moe.assign(z.moe_floats, 0);
   ws.moe_q.assign(z.moe_qbytes, 0);
+  ws.moe_worker_floats = z.moe_worker_floats, ws.moe_worker_qbytes = z.moe_worker_qbytes;
   ws.gdn_gates.assign(size_t(2 * n_threads) * size_t(max_tokens), 0);
   ws.single.reserve(1);
   ws.segs.reserve(16);

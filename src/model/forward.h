@@ -60,6 +60,7 @@ struct Workspace {
   // fixed order, so the result does not depend on the thread count.
   std::vector<float> moe;
   std::vector<uint8_t> moe_q;
+  uint64_t moe_worker_floats = 0, moe_worker_qbytes = 0;  // each worker's share of moe / moe_q
   std::vector<BatchEntry> single;                                  // forward()'s one entry
   std::vector<Segment> segs;                                       // this call's sequences
   std::vector<int32_t> seg_of;                                     // row -> segment
@@ -77,6 +78,7 @@ struct WorkspaceSizes {
   uint64_t score_floats = 0;    // attention scores, one row of n_ctx per thread
   uint64_t moe_floats = 0;      // MoE: per-worker inputs and hidden rows, plus one output row per routed token
   uint64_t moe_qbytes = 0;      // MoE: per-worker int8 activations
+  uint64_t moe_worker_floats = 0, moe_worker_qbytes = 0;  // one worker's share of the two above
   uint64_t total_bytes() const {
     return 4 * (2 * hidden_floats + 6 * scratch_floats + score_floats + moe_floats) + qscratch_bytes + moe_qbytes;
   }
