@@ -56,7 +56,13 @@ core::Expected<BenchResult> run_bench(const model::Model& m, const BenchOptions&
   // the DeltaNet state.
   r.tg_bytes_per_token = r.weight_bytes_per_token + st.kv_bytes_per_token * uint64_t(o.n_prompt + o.n_gen / 2) +
                          2 * st.fixed_state_bytes();
-  if (!pp.empty()) r.pp_tokens_per_s = median(pp), r.pp_gflops = 2.0 * double(r.macs_per_token) * r.pp_tokens_per_s / 1e9;
+  // Prefill runs the output head only for the last row of each ubatch, so its multiply-adds are
+  // counted once per ubatch, not once per prompt token.
+  const double head_macs = double(m.output.view.n_rows) * double(m.output.view.n_cols);
+  const double ubatches = double((o.n_prompt + ws.max_tokens - 1) / std::max<int64_t>(ws.max_tokens, 1));
+  const double pp_macs_per_token =
+      o.n_prompt > 0 ? double(r.macs_per_token) - head_macs + head_macs * ubatches / double(o.n_prompt) : 0;
+  if (!pp.empty()) r.pp_tokens_per_s = median(pp), r.pp_gflops = 2.0 * pp_macs_per_token * r.pp_tokens_per_s / 1e9;
   if (!tg.empty()) r.tg_tokens_per_s = median(tg);
   r.tg_gb_per_s = r.tg_tokens_per_s * double(r.tg_bytes_per_token) / 1e9;
   r.machine_read_gb_per_s = kernels::measure_read_bandwidth(pool).bytes_per_second / 1e9;
