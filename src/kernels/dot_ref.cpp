@@ -76,8 +76,11 @@ float dot_q4_0_q8_0(const void* w, const void* xq, int64_t n) {
   return float(acc);
 }
 
-float dot_q4_k_q8_k(const void* w, const void* xq, int64_t n) {
-  const auto* a = static_cast<const q::BlockQ4_K*>(w);
+// Q4_K and Q5_K share the super-block layout (6-bit scales and minimums, 4-bit codes); Q5_K adds
+// a fifth bit per code from qh.
+template <typename Block, bool kFive>
+float dot_qk45_q8_k(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const Block*>(w);
   const auto* b = static_cast<const q::BlockQ8_K*>(xq);
   double acc = 0;
   for (int64_t i = 0; i < n / q::kQKK; ++i) {
@@ -89,33 +92,8 @@ float dot_q4_k_q8_k(const void* w, const void* xq, int64_t n) {
         q::unpack_scale_min_k4(s, a[i].scales, &sc, &m);
         int sum = 0;
         for (int l = 0; l < 32; ++l) {
-          const int code = h ? (a[i].qs[32 * c + l] >> 4) : (a[i].qs[32 * c + l] & 0x0F);
-          sum += code * b[i].qs[32 * s + l];
-        }
-        scaled += int64_t(sc) * sum;
-        mins += int64_t(m) * (b[i].bsums[2 * s] + b[i].bsums[2 * s + 1]);
-      }
-    }
-    acc += double(b[i].d) * (double(fp16_to_f32(a[i].d)) * double(scaled) - double(fp16_to_f32(a[i].dmin)) * double(mins));
-  }
-  return float(acc);
-}
-
-float dot_q5_k_q8_k(const void* w, const void* xq, int64_t n) {
-  const auto* a = static_cast<const q::BlockQ5_K*>(w);
-  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
-  double acc = 0;
-  for (int64_t i = 0; i < n / q::kQKK; ++i) {
-    int64_t scaled = 0, mins = 0;
-    for (int c = 0; c < 4; ++c) {
-      for (int h = 0; h < 2; ++h) {
-        const int s = 2 * c + h;
-        uint8_t sc, m;
-        q::unpack_scale_min_k4(s, a[i].scales, &sc, &m);
-        int sum = 0;
-        for (int l = 0; l < 32; ++l) {
-          const int lo = h ? (a[i].qs[32 * c + l] >> 4) : (a[i].qs[32 * c + l] & 0x0F);
-          const int code = lo + (((a[i].qh[l] >> s) & 1) << 4);
+          int code = h ? (a[i].qs[32 * c + l] >> 4) : (a[i].qs[32 * c + l] & 0x0F);
+          if constexpr (kFive) code += ((a[i].qh[l] >> s) & 1) << 4;
           sum += code * b[i].qs[32 * s + l];
         }
         scaled += int64_t(sc) * sum;
@@ -169,8 +147,8 @@ void fill_scalar(Kernels& k) {
   set(GgmlType::kBF16, dot_bf16_f32, nullptr, GgmlType::kF32);
   set(GgmlType::kQ4_0, dot_f32_blocked<32, 18, q::dequantize_row_q4_0>, dot_q4_0_q8_0, GgmlType::kQ8_0);
   set(GgmlType::kQ8_0, dot_f32_blocked<32, 34, q::dequantize_row_q8_0>, dot_q8_0_q8_0, GgmlType::kQ8_0);
-  set(GgmlType::kQ4_K, dot_f32_blocked<256, 144, q::dequantize_row_q4_k>, dot_q4_k_q8_k, GgmlType::kQ8_K);
-  set(GgmlType::kQ5_K, dot_f32_blocked<256, 176, q::dequantize_row_q5_k>, dot_q5_k_q8_k, GgmlType::kQ8_K);
+  set(GgmlType::kQ4_K, dot_f32_blocked<256, 144, q::dequantize_row_q4_k>, dot_qk45_q8_k<q::BlockQ4_K, false>, GgmlType::kQ8_K);
+  set(GgmlType::kQ5_K, dot_f32_blocked<256, 176, q::dequantize_row_q5_k>, dot_qk45_q8_k<q::BlockQ5_K, true>, GgmlType::kQ8_K);
   set(GgmlType::kQ6_K, dot_f32_blocked<256, 210, q::dequantize_row_q6_k>, dot_q6_k_q8_k, GgmlType::kQ8_K);
   k.quantize_q8_0 = q::quantize_row_q8_0_act;
   k.quantize_q8_k = q::quantize_row_q8_k;
