@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 
 #include "api/errors.h"
 #include "api/anthropic.h"
@@ -18,6 +19,8 @@ struct Server::Impl {
   ServerOptions o;
   httplib::Server http;
   std::atomic<uint64_t> next{1};
+  std::FILE* request_log = nullptr;
+  std::mutex log_mu;
 
   Impl(Service& s, ServerOptions opt) : svc(s), o(std::move(opt)) {}
 
@@ -223,9 +226,25 @@ Server::Server(Service& svc, ServerOptions o) : impl_(std::make_unique<Impl>(svc
   const int n = impl_->o.http_threads;
   impl_->http.new_task_queue = [n] { return new httplib::ThreadPool(size_t(n)); };
   impl_->routes();
+  if (!impl_->o.request_log.empty()) {
+    impl_->request_log = std::fopen(impl_->o.request_log.c_str(), "a");
+    if (!impl_->request_log) std::fprintf(stderr, "onprem: cannot open request log '%s'\n", impl_->o.request_log.c_str());
+  }
+  if (impl_->request_log)
+    impl_->http.set_logger([impl = impl_.get()](const httplib::Request& req, const httplib::Response& res) {
+      const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      const std::string line = Json{{"ts_ms", ms}, {"method", req.method}, {"path", req.path}, {"status", res.status},
+                                    {"body", req.body.substr(0, 1 << 16)}}.dump(-1, ' ', false, Json::error_handler_t::replace);
+      std::lock_guard<std::mutex> lock(impl->log_mu);
+      std::fprintf(impl->request_log, "%s\n", line.c_str());
+      std::fflush(impl->request_log);
+    });
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+  if (impl_->request_log) std::fclose(impl_->request_log);
+}
 
 bool Server::listen() { return impl_->http.listen(impl_->o.host, impl_->o.port); }
 void Server::stop() { impl_->http.stop(); }

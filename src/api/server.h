@@ -17,6 +17,7 @@ struct ServerOptions {
   std::vector<std::string> api_keys;  // empty: no authentication
   size_t max_body_bytes = 8 << 20;
   int http_threads = 16;
+  std::string request_log;  // "" = none; else one JSON line per request, body included (an audit trail)
 };
 
 class Server {

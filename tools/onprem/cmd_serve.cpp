@@ -16,7 +16,7 @@ void on_signal(int) {
 }
 
 struct ServeOptions {
-  std::string model, host = "127.0.0.1", api_key, api_key_file, preset, alias, model_id;
+  std::string model, host = "127.0.0.1", api_key, api_key_file, preset, alias, model_id, request_log;
   int port = 8080, parallel = 4, threads = 0, http_threads = 0;
   int64_t ctx = 8192, ubatch = 512, max_tokens = 512;
   size_t max_queue = 64, max_body = 8 << 20, max_messages = 1024;
@@ -52,7 +52,7 @@ int serve(const ServeOptions& o) {
   }
   api::Service svc(*m, *tok, eng, so);
   api::ServerOptions sv;
-  sv.host = o.host, sv.port = o.port, sv.max_body_bytes = o.max_body;
+  sv.host = o.host, sv.port = o.port, sv.max_body_bytes = o.max_body, sv.request_log = o.request_log;
   sv.http_threads = o.http_threads > 0 ? o.http_threads : std::max(8, 2 * o.parallel + 4);
   if (!o.api_key.empty()) sv.api_keys.push_back(o.api_key);
   if (!o.api_key_file.empty()) {
@@ -99,6 +99,7 @@ Run add_serve(CLI::App& app) {
   cmd->add_option("--cache-ram", o->cache_ram_mib, "Prefix cache: MiB of DeltaNet state snapshots kept")->capture_default_str();
   cmd->add_option("--snapshot-interval", o->snapshot_interval, "Prefix cache: snapshot every N prompt tokens")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--request-log", o->request_log, "Append one JSON line per request (method, path, status, body) to this file");
   cmd->add_flag("--no-prefix-cache", o->no_prefix_cache, "Recompute every prompt from the start");
   cmd->add_flag("--no-restore-reasoning", o->no_restore_reasoning,
                 "Do not put back the reasoning clients drop from assistant turns (default: on for requests with tools)");

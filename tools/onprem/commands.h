@@ -22,6 +22,7 @@ Run add_plan(CLI::App& app);
 Run add_render_chat(CLI::App& app);
 Run add_serve(CLI::App& app);
 Run add_bench(CLI::App& app);
+Run add_route(CLI::App& app);
 
 // Prints "onprem: <message>" on stderr and returns the exit code 1.
 int fail(const std::string& message);

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   add(add_render_chat);
   add(add_serve);
   add(add_bench);
+  add(add_route);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

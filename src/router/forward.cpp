@@ -1,0 +1,356 @@
+// Forwarding: the decision's chain of backends, each tried on its replicas with retries and
+// backoff until a response has started; streams relayed chunk by chunk; the ledger written once
+// per request, however it ends.
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "api/errors.h"
+#include "router/core.h"
+#include "router/sse.h"
+#include "router/translate.h"
+#include "router/upstream.h"
+
+namespace onprem::router {
+
+using chat::Json;
+using std::chrono::milliseconds;
+
+void send_error(httplib::Response& res, ApiShape shape, int status, const std::string& type, const std::string& message) {
+  const api::ApiError e{status, type, message, ""};
+  res.status = status;
+  res.set_content(shape == ApiShape::kAnthropic ? api::anthropic_error_body(e) : api::openai_error_body(e), "application/json");
+}
+
+namespace {
+
+enum class Mode { kPassOpenAI, kPassAnthropic, kAnthropicToOpenAI, kOpenAIToAnthropic };
+
+struct Prepared {
+  UpstreamRequest req;
+  Mode mode = Mode::kPassOpenAI;
+  std::string error;
+};
+
+Prepared prepare(const RouterCore& rc, const Inbound& in, const BackendConfig& b, const std::string& url) {
+  Prepared p;
+  p.req.base_url = url;
+  p.req.connect_timeout_s = rc.cfg.connect_timeout_s;
+  p.req.read_timeout_s = b.timeout_s;
+  Json body = in.body;
+  const bool openai_client = in.shape == ApiShape::kOpenAI;
+  if (b.kind == BackendKind::kAnthropic && openai_client) {
+    Json out;
+    if (auto e = openai_to_anthropic_request(body, b.model, rc.cfg.default_max_tokens, &out)) p.error = *e;
+    body = out;
+    p.req.path = "/v1/messages";
+    p.mode = Mode::kAnthropicToOpenAI;
+  } else if (b.kind == BackendKind::kOpenAI && !openai_client) {
+    Json out;
+    if (auto e = anthropic_to_openai_request(body, b.model, &out)) p.error = *e;
+    body = out;
+    p.req.path = "/v1/chat/completions";
+    p.mode = Mode::kOpenAIToAnthropic;
+  } else {
+    p.req.path = in.path;
+    p.mode = openai_client ? Mode::kPassOpenAI : Mode::kPassAnthropic;
+    if (!b.model.empty()) body["model"] = b.model;
+    // Usage comes with the stream's last chunk only if asked for; the ledger needs it.
+    if (openai_client && in.features.stream) {
+      if (!body.contains("stream_options") || !body["stream_options"].is_object()) body["stream_options"] = Json::object();
+      body["stream_options"]["include_usage"] = true;
+    }
+  }
+  if (b.kind == BackendKind::kAnthropic) {
+    if (!b.api_key.empty()) p.req.headers.push_back({"x-api-key", b.api_key});
+    p.req.headers.push_back({"anthropic-version", "2023-06-01"});
+  } else if (!b.api_key.empty()) {
+    p.req.headers.push_back({"Authorization", "Bearer " + b.api_key});
+  }
+  p.req.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return p;
+}
+
+// Stream bytes in the backend's shape -> bytes in the client's shape; usage picked up on the way.
+struct Transformer {
+  Mode mode = Mode::kPassOpenAI;
+  bool client_wants_usage = false;
+  Usage usage;
+  SseSplitter sse;
+  AnthropicToOpenAIStream a2o;
+  OpenAIToAnthropicStream o2a;
+
+  static bool parse(const std::string& s, Json* j) {
+    try {
+      *j = Json::parse(s);
+      return j->is_object();
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  std::string feed(const std::string& bytes) {
+    std::string out;
+    sse.feed(bytes, [&](const SseEvent& e) {
+      Json j;
+      const bool json = parse(e.data, &j);
+      switch (mode) {
+        case Mode::kPassOpenAI:
+          if (json && j.contains("usage") && j["usage"].is_object()) {
+            usage.input = j["usage"].value("prompt_tokens", int64_t(0));
+            usage.output = j["usage"].value("completion_tokens", int64_t(0));
+            usage.seen = true;
+            // The usage-only chunk the router asked for, which this client did not.
+            if (!client_wants_usage && j.contains("choices") && j["choices"].empty()) return;
+          }
+          out += e.raw;
+          return;
+        case Mode::kPassAnthropic:
+          if (json && e.name == "message_start" && j.contains("message") && j["message"].contains("usage")) {
+            const Json& u = j["message"]["usage"];
+            usage.input = u.value("input_tokens", int64_t(0)) + u.value("cache_read_input_tokens", int64_t(0));
+            usage.seen = true;
+          }
+          if (json && e.name == "message_delta" && j.contains("usage") && j["usage"].is_object())
+            usage.output = j["usage"].value("output_tokens", usage.output);
+          out += e.raw;
+          return;
+        case Mode::kAnthropicToOpenAI:
+          if (json) out += a2o.on_event(e.name.empty() ? j.value("type", "") : e.name, j);
+          usage = a2o.usage;
+          return;
+        case Mode::kOpenAIToAnthropic:
+          out += o2a.on_data(e.data);
+          usage = o2a.usage;
+          return;
+      }
+    });
+    return out;
+  }
+  std::string end() { return mode == Mode::kOpenAIToAnthropic ? o2a.finish() : std::string(); }
+
+  // A whole (non-streamed) body; errors are re-wrapped in the client's shape by the caller.
+  std::string whole(const std::string& body) {
+    Json j;
+    if (!parse(body, &j)) return body;
+    switch (mode) {
+      case Mode::kPassOpenAI:
+      case Mode::kPassAnthropic:
+        if (j.contains("usage") && j["usage"].is_object()) {
+          const Json& u = j["usage"];
+          usage.input = u.contains("prompt_tokens") ? u.value("prompt_tokens", int64_t(0)) : u.value("input_tokens", int64_t(0));
+          usage.output = u.contains("completion_tokens") ? u.value("completion_tokens", int64_t(0)) : u.value("output_tokens", int64_t(0));
+          usage.seen = true;
+        }
+        return body;
+      case Mode::kAnthropicToOpenAI:
+        return anthropic_to_openai_response(j, "", &usage).dump(-1, ' ', false, Json::error_handler_t::replace);
+      case Mode::kOpenAIToAnthropic:
+        return openai_to_anthropic_response(j, "", &usage).dump(-1, ' ', false, Json::error_handler_t::replace);
+    }
+    return body;
+  }
+};
+
+// One request's journey once a backend answered; shared with the stream's content provider.
+struct Flight {
+  RouterCore& rc;
+  std::shared_ptr<Inbound> in;
+  const BackendConfig* backend = nullptr;
+  Lease lease;
+  std::shared_ptr<UpstreamCall> call;
+  Transformer tx;
+  Clock::time_point t0;
+  double ttfb_ms = 0;
+  int attempts = 0;
+  bool recorded = false;
+  std::mutex mu;
+
+  Flight(RouterCore& r, std::shared_ptr<Inbound> i) : rc(r), in(std::move(i)) {}
+
+  void record(int status) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (recorded) return;
+    recorded = true;
+    const double latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    LedgerEntry e;
+    e.ts_ms = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const RequestFeatures& f = in->features;
+    e.key = f.key_name, e.team = f.team, e.user = f.user;
+    e.backend = backend ? backend->name : "", e.rule = in->decision.rule ? in->decision.rule->name : "";
+    e.data_class = data_class_name(f.data_class);
+    e.api = f.shape == ApiShape::kOpenAI ? "openai" : "anthropic";
+    e.status = status, e.stream = f.stream, e.attempts = attempts;
+    e.tokens_in = tx.usage.seen ? tx.usage.input : (status < 400 ? f.prompt_tokens : 0);
+    e.tokens_out = tx.usage.seen ? tx.usage.output : 0;
+    e.latency_ms = latency_ms, e.ttfb_ms = ttfb_ms;
+    if (backend && status < 400) {
+      // Off premises: the API's prices. On premises: the replica's hourly cost, shared by the
+      // requests it serves at once (max_concurrency), for the time this one took.
+      e.cost_usd = backend->on_premises
+                       ? backend->usd_per_hour * (latency_ms / 3.6e6) / double(backend->max_concurrency)
+                       : (double(e.tokens_in) * backend->usd_per_mtok_in + double(e.tokens_out) * backend->usd_per_mtok_out) / 1e6;
+      e.api_cost_usd = (double(e.tokens_in) * rc.cfg.reference_usd_per_mtok_in + double(e.tokens_out) * rc.cfg.reference_usd_per_mtok_out) / 1e6;
+    }
+    if (in->key) rc.limiter.settle(*in->key, in->limit_id, e.tokens_in + e.tokens_out);
+    if (auto s = rc.ledger->record(e); !s) std::fprintf(stderr, "onprem route: %s\n", s.error().to_string().c_str());
+  }
+};
+
+void drain(UpstreamCall& call, std::string* body) {
+  for (;;) {
+    std::vector<std::string> parts;
+    const bool more = call.take(&parts, milliseconds(1000));
+    for (auto& p : parts) *body += p;
+    if (!more) return;
+  }
+}
+
+// The upstream's error message, whatever its shape.
+std::string upstream_message(const std::string& body, int status) {
+  try {
+    const Json j = Json::parse(body);
+    if (j.contains("error") && j["error"].is_object() && j["error"].contains("message") && j["error"]["message"].is_string())
+      return j["error"]["message"].get<std::string>();
+  } catch (const std::exception&) {
+  }
+  return "upstream returned HTTP " + std::to_string(status);
+}
+
+void set_route_headers(httplib::Response& res, const Inbound& in, const BackendConfig& b) {
+  res.set_header("x-onprem-backend", b.name);
+  res.set_header("x-onprem-rule", in.decision.rule ? in.decision.rule->name : "");
+  res.set_header("x-onprem-data-class", data_class_name(in.features.data_class));
+}
+
+void relay_stream(std::shared_ptr<Flight> fl, httplib::Response& res) {
+  res.status = 200;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [fl](size_t, httplib::DataSink& sink) {
+        std::vector<std::string> chunks;
+        const bool more = fl->call->take(&chunks, milliseconds(200));
+        std::string out;
+        for (const auto& c : chunks) out += fl->tx.feed(c);
+        if (!more) out += fl->tx.end();
+        if (!sink.is_writable() || (!out.empty() && !sink.write(out.data(), out.size()))) {
+          fl->call->cancel();  // the client left: stop the upstream generation too
+          fl->record(499);
+          return false;
+        }
+        if (!more) {
+          // Ended by the upstream: cleanly, or cut after the stream had started (not retryable).
+          if (fl->call->error().empty()) fl->lease.success();
+          else fl->lease.failure();
+          fl->record(fl->call->error().empty() ? 200 : 502);
+          sink.done();
+        }
+        return true;
+      },
+      [fl](bool success) {
+        if (!success) fl->call->cancel();
+        fl->record(success ? 200 : 499);
+      });
+}
+
+}  // namespace
+
+void forward(RouterCore& rc, std::shared_ptr<Inbound> in, httplib::Response& res) {
+  const RequestFeatures& f = in->features;
+  const auto t0 = Clock::now();
+  std::vector<std::string> notes;
+  int attempts = 0;
+  bool saw_saturation = false;
+  auto fail_record = [&](int status, const BackendConfig* b) {
+    Flight fl(rc, in);
+    fl.t0 = t0, fl.attempts = attempts, fl.backend = b;
+    fl.record(status);
+  };
+  for (const std::string& name : in->decision.chain) {
+    const BackendConfig* b = rc.cfg.backend(name);
+    if (in->path == "/v1/completions" && b->kind == BackendKind::kAnthropic) {
+      notes.push_back(name + ": the Anthropic API has no /v1/completions");
+      continue;
+    }
+    std::vector<const Replica*> tried;
+    for (int attempt = 0; attempt <= rc.cfg.retries; ++attempt) {
+      PickStatus why;
+      Lease lease = rc.pool.pick(name, f.affinity, tried, &why);
+      if (!lease && why == PickStatus::kUnavailable && !tried.empty() && attempt < rc.cfg.retries) {
+        // Every replica failed once: back off, then give them another chance.
+        std::this_thread::sleep_for(milliseconds(int64_t(rc.cfg.backoff_ms) << attempt));
+        tried.clear();
+        lease = rc.pool.pick(name, f.affinity, tried, &why);
+      }
+      if (!lease) {
+        saw_saturation = saw_saturation || why == PickStatus::kSaturated;
+        notes.push_back(name + (why == PickStatus::kSaturated ? ": saturated" : ": no healthy replica"));
+        break;
+      }
+      Replica* r = lease.replica();
+      Prepared p = prepare(rc, *in, *b, r->url);
+      if (!p.error.empty()) return send_error(res, f.shape, 400, "invalid_request_error", p.error);
+      ++attempts;
+      auto call = UpstreamCall::start(std::move(p.req));
+      const auto w = call->wait_first(milliseconds(int64_t(b->timeout_s * 1000) + 2000));
+      const int status = call->status();
+      const double ttfb_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      std::string body;
+      const bool streaming = f.stream && w == UpstreamCall::Wait::kData && status >= 200 && status < 300;
+      if (!streaming && w != UpstreamCall::Wait::kTimeout) drain(*call, &body);
+      const bool broken = w == UpstreamCall::Wait::kTimeout || status == 0 || status >= 500 ||
+                          (!streaming && !call->error().empty());
+      if (broken) {
+        // Nothing reached the client yet: safe to try again elsewhere.
+        call->cancel();
+        lease.failure();
+        tried.push_back(r);
+        notes.push_back(name + " " + r->url + ": " +
+                        (w == UpstreamCall::Wait::kTimeout ? "timeout" : status == 0 || status < 500 ? call->error() : "HTTP " + std::to_string(status)));
+        if (attempt < rc.cfg.retries) std::this_thread::sleep_for(milliseconds(int64_t(rc.cfg.backoff_ms) << attempt));
+        continue;
+      }
+      if (status == 429) {  // the backend's own queue is full: saturated, go down the fallback chain
+        saw_saturation = true;
+        notes.push_back(name + " " + r->url + ": 429");
+        break;
+      }
+      auto fl = std::make_shared<Flight>(rc, in);
+      fl->backend = b, fl->lease = std::move(lease), fl->call = call, fl->t0 = t0, fl->ttfb_ms = ttfb_ms, fl->attempts = attempts;
+      fl->tx.mode = p.mode;
+      fl->tx.client_wants_usage = in->body.contains("stream_options") && in->body["stream_options"].is_object() &&
+                                  in->body["stream_options"].value("include_usage", false);
+      fl->tx.a2o.id = "chatcmpl-" + std::to_string(rc.next_id++), fl->tx.a2o.model = b->model.empty() ? f.model : b->model;
+      fl->tx.a2o.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      fl->tx.a2o.include_usage = fl->tx.client_wants_usage;
+      fl->tx.o2a.model = fl->tx.a2o.model;
+      set_route_headers(res, *in, *b);
+      if (streaming) return relay_stream(fl, res);
+      fl->lease.success();
+      if (status >= 400) {
+        const bool same_shape = p.mode == Mode::kPassOpenAI || p.mode == Mode::kPassAnthropic;
+        if (same_shape) res.status = status, res.set_content(body, "application/json");
+        else send_error(res, f.shape, status, status == 401 || status == 403 ? "authentication_error" : "invalid_request_error",
+                        upstream_message(body, status));
+        fl->record(status);
+        return;
+      }
+      res.status = status;
+      res.set_content(fl->tx.whole(body), call->content_type().empty() ? "application/json" : "application/json");
+      fl->record(status);
+      return;
+    }
+  }
+  std::string why;
+  for (const auto& n : notes) why += (why.empty() ? "" : "; ") + n;
+  if (saw_saturation && attempts == 0) {
+    res.set_header("retry-after", "1");
+    fail_record(429, nullptr);
+    return send_error(res, f.shape, 429, "rate_limit_error", "every backend for this request is saturated: " + why);
+  }
+  fail_record(attempts ? 502 : 503, nullptr);
+  send_error(res, f.shape, attempts ? 502 : 503, attempts ? "api_error" : "overloaded_error", "no backend could serve this request: " + why);
+}
+
+}  // namespace onprem::router

@@ -1,0 +1,23 @@
+// A detector for personal data in request text. It only ever raises a request's data class:
+// e-mail addresses and phone numbers make it confidential; Korean resident registration numbers
+// and payment card numbers (Luhn check digit valid) make it regulated. Linear in the text.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "router/config.h"
+
+namespace onprem::router {
+
+struct PiiFinding {
+  std::string kind;  // email, phone, kr_rrn, card
+  size_t offset = 0, length = 0;
+};
+
+std::vector<PiiFinding> find_pii(std::string_view text);
+DataClass pii_class(const std::vector<PiiFinding>& findings);  // public if none
+bool luhn_valid(std::string_view digits);
+
+}  // namespace onprem::router

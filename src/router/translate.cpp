@@ -1,0 +1,395 @@
+#include "router/translate.h"
+
+#include <chrono>
+
+namespace onprem::router {
+
+namespace {
+
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+std::string str(const Json& j, const char* k) {
+  return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+}
+
+std::string text_of(const Json& c) {
+  if (c.is_string()) return c.get<std::string>();
+  std::string s;
+  if (c.is_array())
+    for (const auto& p : c)
+      if (p.is_object() && p.contains("text") && p["text"].is_string()) s += p["text"].get<std::string>();
+  return s;
+}
+
+// OpenAI content (string or parts) -> Anthropic content blocks.
+Json blocks_of(const Json& c) {
+  Json out = Json::array();
+  if (c.is_string()) {
+    if (!c.get<std::string>().empty()) out.push_back({{"type", "text"}, {"text", c}});
+    return out;
+  }
+  if (!c.is_array()) return out;
+  for (const auto& p : c) {
+    const std::string type = str(p, "type");
+    if (type == "text") {
+      out.push_back({{"type", "text"}, {"text", str(p, "text")}});
+    } else if (type == "image_url") {
+      const std::string url = p.contains("image_url") ? (p["image_url"].is_string() ? p["image_url"].get<std::string>() : str(p["image_url"], "url")) : "";
+      const size_t comma = url.find(',');
+      if (url.rfind("data:", 0) == 0 && comma != std::string::npos && url.find(";base64") < comma)
+        out.push_back({{"type", "image"}, {"source", {{"type", "base64"}, {"media_type", url.substr(5, url.find(';') - 5)}, {"data", url.substr(comma + 1)}}}});
+      else
+        out.push_back({{"type", "image"}, {"source", {{"type", "url"}, {"url", url}}}});
+    }
+  }
+  return out;
+}
+
+// Anthropic requires user/assistant alternation: consecutive turns of one role are merged.
+void push_turn(Json* msgs, const std::string& role, const Json& blocks) {
+  if (blocks.empty()) return;
+  if (!msgs->empty() && msgs->back()["role"] == role) {
+    for (const auto& b : blocks) msgs->back()["content"].push_back(b);
+    return;
+  }
+  msgs->push_back({{"role", role}, {"content", blocks}});
+}
+
+std::string finish_from_stop(const std::string& stop) {
+  if (stop == "tool_use") return "tool_calls";
+  if (stop == "max_tokens") return "length";
+  return "stop";
+}
+
+std::string stop_from_finish(const std::string& finish) {
+  if (finish == "tool_calls") return "tool_use";
+  if (finish == "length") return "max_tokens";
+  return "end_turn";
+}
+
+}  // namespace
+
+std::string sse_event(const std::string& name, const Json& data) { return "event: " + name + "\ndata: " + dump(data) + "\n\n"; }
+std::string sse_data(const Json& data) { return "data: " + dump(data) + "\n\n"; }
+
+std::optional<std::string> openai_to_anthropic_request(const Json& in, const std::string& model, int64_t default_max_tokens, Json* out) {
+  if (!in.contains("messages") || !in["messages"].is_array() || in["messages"].empty()) return "messages: must be a non-empty array";
+  Json o = Json::object();
+  o["model"] = model.empty() ? str(in, "model") : model;
+  std::string system;
+  Json msgs = Json::array();
+  for (const auto& m : in["messages"]) {
+    if (!m.is_object()) return "messages: each message must be an object";
+    const std::string role = str(m, "role");
+    const Json c = m.contains("content") ? m["content"] : Json();
+    if (role == "system" || role == "developer") {
+      system += (system.empty() ? "" : "\n\n") + text_of(c);
+    } else if (role == "user") {
+      push_turn(&msgs, "user", blocks_of(c));
+    } else if (role == "assistant") {
+      // Reasoning is not sent back: the API accepts only thinking blocks it signed itself.
+      Json blocks = blocks_of(c);
+      if (m.contains("tool_calls") && m["tool_calls"].is_array())
+        for (const auto& tc : m["tool_calls"]) {
+          const Json fn = tc.contains("function") ? tc["function"] : Json::object();
+          Json input = Json::object();
+          const Json args = fn.contains("arguments") ? fn["arguments"] : Json();
+          try {
+            input = args.is_string() ? Json::parse(args.get<std::string>()) : (args.is_object() ? args : Json::object());
+          } catch (const std::exception&) {
+            return "messages: tool call arguments are not JSON";
+          }
+          blocks.push_back({{"type", "tool_use"}, {"id", str(tc, "id")}, {"name", str(fn, "name")}, {"input", input}});
+        }
+      push_turn(&msgs, "assistant", blocks);
+    } else if (role == "tool") {
+      push_turn(&msgs, "user", Json::array({{{"type", "tool_result"}, {"tool_use_id", str(m, "tool_call_id")}, {"content", text_of(c)}}}));
+    } else {
+      return "messages: role '" + role + "' cannot be sent to the Anthropic API";
+    }
+  }
+  if (!system.empty()) o["system"] = system;
+  o["messages"] = msgs;
+  int64_t max_tokens = default_max_tokens;
+  for (const char* k : {"max_completion_tokens", "max_tokens"})
+    if (in.contains(k) && in[k].is_number_integer()) max_tokens = in[k].get<int64_t>();
+  o["max_tokens"] = max_tokens;
+  for (const char* k : {"temperature", "top_p", "top_k"})
+    if (in.contains(k) && in[k].is_number()) o[k] = in[k];
+  if (in.contains("stop")) {
+    if (in["stop"].is_string()) o["stop_sequences"] = Json::array({in["stop"]});
+    else if (in["stop"].is_array()) o["stop_sequences"] = in["stop"];
+  }
+  if (in.contains("stream") && in["stream"].is_boolean()) o["stream"] = in["stream"];
+  if (in.contains("tools") && in["tools"].is_array()) {
+    Json tools = Json::array();
+    for (const auto& t : in["tools"]) {
+      const Json fn = t.contains("function") ? t["function"] : Json::object();
+      Json a = {{"name", str(fn, "name")}, {"input_schema", fn.contains("parameters") ? fn["parameters"] : Json{{"type", "object"}}}};
+      if (fn.contains("description")) a["description"] = fn["description"];
+      tools.push_back(a);
+    }
+    o["tools"] = tools;
+  }
+  if (in.contains("tool_choice")) {
+    const Json& tc = in["tool_choice"];
+    Json choice;
+    if (tc == "auto") choice = {{"type", "auto"}};
+    else if (tc == "none") choice = {{"type", "none"}};
+    else if (tc == "required") choice = {{"type", "any"}};
+    else if (tc.is_object()) choice = {{"type", "tool"}, {"name", str(tc.contains("function") ? tc["function"] : Json(), "name")}};
+    if (!choice.is_null()) {
+      if (in.contains("parallel_tool_calls") && in["parallel_tool_calls"] == false && choice["type"] != "none") choice["disable_parallel_tool_use"] = true;
+      o["tool_choice"] = choice;
+    }
+  }
+  // Thinking only when asked for: Qwen's chat_template_kwargs or OpenAI's reasoning_effort.
+  const Json kw = in.contains("chat_template_kwargs") ? in["chat_template_kwargs"] : Json();
+  const bool think = (kw.is_object() && kw.contains("enable_thinking") && kw["enable_thinking"] == true) ||
+                     (!str(in, "reasoning_effort").empty() && str(in, "reasoning_effort") != "none" && str(in, "reasoning_effort") != "minimal");
+  if (think) {
+    int64_t budget = in.contains("thinking_budget") && in["thinking_budget"].is_number_integer() ? in["thinking_budget"].get<int64_t>() : 1024;
+    budget = std::max<int64_t>(1024, std::min(budget, max_tokens - 1));
+    if (budget < max_tokens) o["thinking"] = {{"type", "enabled"}, {"budget_tokens", budget}};
+  }
+  const std::string user = str(in, "user");
+  if (!user.empty()) o["metadata"] = {{"user_id", user}};
+  *out = o;
+  return std::nullopt;
+}
+
+Json anthropic_to_openai_response(const Json& msg, const std::string& model, Usage* usage) {
+  std::string text, reasoning;
+  Json calls = Json::array();
+  if (msg.contains("content") && msg["content"].is_array())
+    for (const auto& b : msg["content"]) {
+      const std::string type = str(b, "type");
+      if (type == "text") text += str(b, "text");
+      else if (type == "thinking") reasoning += str(b, "thinking");
+      else if (type == "tool_use")
+        calls.push_back({{"id", str(b, "id")}, {"type", "function"},
+                         {"function", {{"name", str(b, "name")}, {"arguments", dump(b.contains("input") ? b["input"] : Json::object())}}}});
+    }
+  Json message = {{"role", "assistant"}, {"content", text}};
+  if (!reasoning.empty()) message["reasoning_content"] = reasoning;
+  if (!calls.empty()) message["tool_calls"] = calls;
+  const Json u = msg.contains("usage") && msg["usage"].is_object() ? msg["usage"] : Json::object();
+  usage->input = u.value("input_tokens", int64_t(0)) + u.value("cache_read_input_tokens", int64_t(0)) + u.value("cache_creation_input_tokens", int64_t(0));
+  usage->output = u.value("output_tokens", int64_t(0));
+  usage->seen = true;
+  return {{"id", "chatcmpl-" + str(msg, "id")},
+          {"object", "chat.completion"},
+          {"created", std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()},
+          {"model", model.empty() ? str(msg, "model") : model},
+          {"choices", Json::array({{{"index", 0}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", finish_from_stop(str(msg, "stop_reason"))}}})},
+          {"usage", {{"prompt_tokens", usage->input}, {"completion_tokens", usage->output}, {"total_tokens", usage->input + usage->output}}}};
+}
+
+std::optional<std::string> anthropic_to_openai_request(const Json& in, const std::string& model, Json* out) {
+  if (!in.contains("messages") || !in["messages"].is_array() || in["messages"].empty()) return "messages: must be a non-empty array";
+  Json msgs = Json::array();
+  if (in.contains("system")) msgs.push_back({{"role", "system"}, {"content", text_of(in["system"])}});
+  for (const auto& m : in["messages"]) {
+    const std::string role = str(m, "role");
+    if (role != "user" && role != "assistant") return "messages: roles must be user or assistant";
+    const Json c = m.contains("content") ? m["content"] : Json();
+    if (c.is_string()) {
+      msgs.push_back({{"role", role}, {"content", c}});
+      continue;
+    }
+    if (!c.is_array()) return "messages: content must be a string or a list of blocks";
+    std::string text, thinking;
+    Json calls = Json::array();
+    for (const auto& b : c) {
+      const std::string type = str(b, "type");
+      if (type == "text") text += str(b, "text");
+      else if (type == "thinking") thinking += str(b, "thinking");
+      else if (type == "tool_use")
+        calls.push_back({{"id", str(b, "id")}, {"type", "function"},
+                         {"function", {{"name", str(b, "name")}, {"arguments", dump(b.contains("input") ? b["input"] : Json::object())}}}});
+      else if (type == "tool_result")
+        msgs.push_back({{"role", "tool"}, {"tool_call_id", str(b, "tool_use_id")}, {"content", b.contains("content") ? text_of(b["content"]) : ""}});
+      else if (type != "redacted_thinking" && type != "image")
+        return "messages: content block type '" + type + "' cannot be sent to an OpenAI-compatible backend";
+    }
+    if (role == "assistant") {
+      Json a = {{"role", "assistant"}, {"content", text}};
+      if (!thinking.empty()) a["reasoning_content"] = thinking;
+      if (!calls.empty()) a["tool_calls"] = calls;
+      msgs.push_back(a);
+    } else if (!text.empty()) {
+      msgs.push_back({{"role", "user"}, {"content", text}});
+    }
+  }
+  Json o = {{"model", model.empty() ? str(in, "model") : model}, {"messages", msgs}};
+  if (in.contains("max_tokens")) o["max_tokens"] = in["max_tokens"];
+  for (const char* k : {"temperature", "top_p", "top_k"})
+    if (in.contains(k) && in[k].is_number()) o[k] = in[k];
+  if (in.contains("stop_sequences")) o["stop"] = in["stop_sequences"];
+  if (in.contains("stream") && in["stream"] == true) o["stream"] = true, o["stream_options"] = {{"include_usage", true}};
+  if (in.contains("tools") && in["tools"].is_array()) {
+    Json tools = Json::array();
+    for (const auto& t : in["tools"]) {
+      Json fn = {{"name", str(t, "name")}, {"parameters", t.contains("input_schema") ? t["input_schema"] : Json{{"type", "object"}}}};
+      if (t.contains("description")) fn["description"] = t["description"];
+      tools.push_back({{"type", "function"}, {"function", fn}});
+    }
+    o["tools"] = tools;
+  }
+  if (in.contains("tool_choice") && in["tool_choice"].is_object()) {
+    const std::string t = str(in["tool_choice"], "type");
+    if (t == "any") o["tool_choice"] = "required";
+    else if (t == "none") o["tool_choice"] = "none";
+    else if (t == "tool") o["tool_choice"] = {{"type", "function"}, {"function", {{"name", str(in["tool_choice"], "name")}}}};
+    else o["tool_choice"] = "auto";
+    if (in["tool_choice"].value("disable_parallel_tool_use", false)) o["parallel_tool_calls"] = false;
+  }
+  if (in.contains("thinking") && str(in["thinking"], "type") == "enabled") {
+    o["chat_template_kwargs"] = {{"enable_thinking", true}};
+    if (in["thinking"].contains("budget_tokens")) o["thinking_budget"] = in["thinking"]["budget_tokens"];
+  } else if (in.contains("thinking") && str(in["thinking"], "type") == "disabled") {
+    o["chat_template_kwargs"] = {{"enable_thinking", false}};
+  }
+  *out = o;
+  return std::nullopt;
+}
+
+Json openai_to_anthropic_response(const Json& chat, const std::string& model, Usage* usage) {
+  const Json choice = chat.contains("choices") && chat["choices"].is_array() && !chat["choices"].empty() ? chat["choices"][0] : Json::object();
+  const Json msg = choice.contains("message") ? choice["message"] : Json::object();
+  Json content = Json::array();
+  if (!str(msg, "reasoning_content").empty()) content.push_back({{"type", "thinking"}, {"thinking", str(msg, "reasoning_content")}, {"signature", ""}});
+  if (!str(msg, "content").empty()) content.push_back({{"type", "text"}, {"text", str(msg, "content")}});
+  if (msg.contains("tool_calls") && msg["tool_calls"].is_array())
+    for (const auto& tc : msg["tool_calls"]) {
+      const Json fn = tc.contains("function") ? tc["function"] : Json::object();
+      Json input = Json::object();
+      try {
+        input = Json::parse(str(fn, "arguments"));
+      } catch (const std::exception&) {
+      }
+      content.push_back({{"type", "tool_use"}, {"id", str(tc, "id")}, {"name", str(fn, "name")}, {"input", input}});
+    }
+  const Json u = chat.contains("usage") && chat["usage"].is_object() ? chat["usage"] : Json::object();
+  usage->input = u.value("prompt_tokens", int64_t(0));
+  usage->output = u.value("completion_tokens", int64_t(0));
+  usage->seen = true;
+  return {{"id", "msg_" + str(chat, "id")},
+          {"type", "message"},
+          {"role", "assistant"},
+          {"model", model.empty() ? str(chat, "model") : model},
+          {"content", content},
+          {"stop_reason", stop_from_finish(str(choice, "finish_reason"))},
+          {"stop_sequence", nullptr},
+          {"usage", {{"input_tokens", usage->input}, {"output_tokens", usage->output}}}};
+}
+
+std::string AnthropicToOpenAIStream::on_event(const std::string& name, const Json& data) {
+  auto chunk = [&](const Json& delta, const Json& finish) {
+    return sse_data({{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model},
+                     {"choices", Json::array({{{"index", 0}, {"delta", delta}, {"logprobs", nullptr}, {"finish_reason", finish}}})}});
+  };
+  if (name == "message_start") {
+    const Json u = data.contains("message") && data["message"].contains("usage") ? data["message"]["usage"] : Json::object();
+    usage.input = u.value("input_tokens", int64_t(0)) + u.value("cache_read_input_tokens", int64_t(0)) + u.value("cache_creation_input_tokens", int64_t(0));
+    usage.output = u.value("output_tokens", int64_t(0));
+    usage.seen = true;
+    return chunk({{"role", "assistant"}, {"content", ""}}, nullptr);
+  }
+  if (name == "content_block_start") {
+    const Json b = data.contains("content_block") ? data["content_block"] : Json::object();
+    if (str(b, "type") != "tool_use") return "";
+    ++tool_index;
+    return chunk({{"tool_calls", Json::array({{{"index", tool_index}, {"id", str(b, "id")}, {"type", "function"},
+                                               {"function", {{"name", str(b, "name")}, {"arguments", ""}}}}})}}, nullptr);
+  }
+  if (name == "content_block_delta") {
+    const Json d = data.contains("delta") ? data["delta"] : Json::object();
+    const std::string t = str(d, "type");
+    if (t == "text_delta") return chunk({{"content", str(d, "text")}}, nullptr);
+    if (t == "thinking_delta") return chunk({{"reasoning_content", str(d, "thinking")}}, nullptr);
+    if (t == "input_json_delta")
+      return chunk({{"tool_calls", Json::array({{{"index", tool_index}, {"function", {{"arguments", str(d, "partial_json")}}}}})}}, nullptr);
+    return "";
+  }
+  if (name == "message_delta") {
+    if (data.contains("usage") && data["usage"].is_object()) usage.output = data["usage"].value("output_tokens", usage.output);
+    if (data.contains("delta")) finish = finish_from_stop(str(data["delta"], "stop_reason"));
+    return chunk(Json::object(), finish);
+  }
+  if (name == "message_stop") {
+    std::string s;
+    if (include_usage)
+      s = sse_data({{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model}, {"choices", Json::array()},
+                    {"usage", {{"prompt_tokens", usage.input}, {"completion_tokens", usage.output}, {"total_tokens", usage.input + usage.output}}}});
+    return s + "data: [DONE]\n\n";
+  }
+  if (name == "error") return sse_data({{"error", data.contains("error") ? data["error"] : data}});
+  return "";  // ping, content_block_stop
+}
+
+std::string OpenAIToAnthropicStream::on_data(const std::string& data) {
+  if (data == "[DONE]") return finish();
+  Json c;
+  try {
+    c = Json::parse(data);
+  } catch (const std::exception&) {
+    return "";
+  }
+  std::string s;
+  if (!started) {
+    started = true;
+    s += sse_event("message_start", {{"type", "message_start"},
+                                     {"message", {{"id", "msg_" + str(c, "id")}, {"type", "message"}, {"role", "assistant"}, {"model", model},
+                                                  {"content", Json::array()}, {"stop_reason", nullptr}, {"stop_sequence", nullptr},
+                                                  {"usage", {{"input_tokens", 0}, {"output_tokens", 0}}}}}});
+  }
+  if (c.contains("usage") && c["usage"].is_object()) {
+    usage.input = c["usage"].value("prompt_tokens", int64_t(0));
+    usage.output = c["usage"].value("completion_tokens", int64_t(0));
+    usage.seen = true;
+  }
+  if (!c.contains("choices") || !c["choices"].is_array() || c["choices"].empty()) return s;
+  const Json ch = c["choices"][0];
+  const Json d = ch.contains("delta") ? ch["delta"] : Json::object();
+  auto open = [&](const std::string& kind, const Json& block) {
+    if (open_index >= 0) s += sse_event("content_block_stop", {{"type", "content_block_stop"}, {"index", open_index}});
+    open_index = next_index++, open_kind = kind;
+    s += sse_event("content_block_start", {{"type", "content_block_start"}, {"index", open_index}, {"content_block", block}});
+  };
+  auto delta = [&](const Json& dd) { s += sse_event("content_block_delta", {{"type", "content_block_delta"}, {"index", open_index}, {"delta", dd}}); };
+  if (!str(d, "reasoning_content").empty()) {
+    if (open_kind != "thinking") open("thinking", {{"type", "thinking"}, {"thinking", ""}, {"signature", ""}});
+    delta({{"type", "thinking_delta"}, {"thinking", str(d, "reasoning_content")}});
+  }
+  if (!str(d, "content").empty()) {
+    if (open_kind != "text") open("text", {{"type", "text"}, {"text", ""}});
+    delta({{"type", "text_delta"}, {"text", str(d, "content")}});
+  }
+  if (d.contains("tool_calls") && d["tool_calls"].is_array())
+    for (const auto& tc : d["tool_calls"]) {
+      const int idx = tc.value("index", 0);
+      const Json fn = tc.contains("function") ? tc["function"] : Json::object();
+      if (open_kind != "tool_use" || idx != open_tool) {
+        open("tool_use", {{"type", "tool_use"}, {"id", str(tc, "id")}, {"name", str(fn, "name")}, {"input", Json::object()}});
+        open_tool = idx;
+      }
+      if (!str(fn, "arguments").empty()) delta({{"type", "input_json_delta"}, {"partial_json", str(fn, "arguments")}});
+    }
+  if (ch.contains("finish_reason") && ch["finish_reason"].is_string()) stop_reason = stop_from_finish(ch["finish_reason"].get<std::string>());
+  return s;
+}
+
+std::string OpenAIToAnthropicStream::finish() {
+  if (stopped) return "";
+  stopped = true;
+  std::string s;
+  if (open_index >= 0) s += sse_event("content_block_stop", {{"type", "content_block_stop"}, {"index", open_index}});
+  open_index = -1;
+  s += sse_event("message_delta", {{"type", "message_delta"}, {"delta", {{"stop_reason", stop_reason}, {"stop_sequence", nullptr}}},
+                                   {"usage", {{"output_tokens", usage.output}}}});
+  s += sse_event("message_stop", {{"type", "message_stop"}});
+  return s;
+}
+
+}  // namespace onprem::router
