@@ -1,0 +1,199 @@
+// Between API shapes: requests keep their meaning, and a stream converted event by event adds up
+// to the converted whole response (the streaming invariant).
+#include <gtest/gtest.h>
+
+#include "router/sse.h"
+#include "router/translate.h"
+
+using namespace onprem::router;
+
+namespace {
+
+const Json kTools = Json::array({{{"type", "function"},
+                                  {"function", {{"name", "get_weather"}, {"description", "w"},
+                                                {"parameters", {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}}}}}}});
+
+Json openai_conversation() {
+  return {{"model", "m"},
+          {"max_tokens", 300},
+          {"temperature", 0.5},
+          {"stop", "END"},
+          {"tools", kTools},
+          {"tool_choice", "required"},
+          {"parallel_tool_calls", false},
+          {"user", "u7"},
+          {"messages", Json::array({{{"role", "system"}, {"content", "be brief"}},
+                                    {{"role", "user"}, {"content", "weather in Seoul and Busan?"}},
+                                    {{"role", "assistant"}, {"content", ""},
+                                     {"tool_calls", Json::array({{{"id", "c1"}, {"type", "function"}, {"function", {{"name", "get_weather"}, {"arguments", "{\"city\":\"Seoul\"}"}}}},
+                                                                 {{"id", "c2"}, {"type", "function"}, {"function", {{"name", "get_weather"}, {"arguments", "{\"city\":\"Busan\"}"}}}}})}},
+                                    {{"role", "tool"}, {"tool_call_id", "c1"}, {"content", "18 C"}},
+                                    {{"role", "tool"}, {"tool_call_id", "c2"}, {"content", "21 C"}},
+                                    {{"role", "user"}, {"content", Json::array({{{"type", "text"}, {"text", "thanks"}}})}}})}};
+}
+
+}  // namespace
+
+TEST(Translate, OpenAIRequestToAnthropicAndBack) {
+  Json a;
+  ASSERT_FALSE(openai_to_anthropic_request(openai_conversation(), "claude", 4096, &a));
+  EXPECT_EQ(a["model"], "claude");
+  EXPECT_EQ(a["system"], "be brief");
+  EXPECT_EQ(a["max_tokens"], 300);
+  EXPECT_EQ(a["stop_sequences"], Json::array({"END"}));
+  EXPECT_EQ(a["tool_choice"]["type"], "any");
+  EXPECT_EQ(a["tool_choice"]["disable_parallel_tool_use"], true);
+  EXPECT_EQ(a["tools"][0]["input_schema"]["properties"]["city"]["type"], "string");
+  EXPECT_EQ(a["metadata"]["user_id"], "u7");
+  // Roles alternate: both tool results travel in one user turn, the follow-up text joins it.
+  ASSERT_EQ(a["messages"].size(), 3u);
+  EXPECT_EQ(a["messages"][1]["content"][1]["input"]["city"], "Busan");
+  EXPECT_EQ(a["messages"][2]["role"], "user");
+  EXPECT_EQ(a["messages"][2]["content"][1]["tool_use_id"], "c2");
+  EXPECT_EQ(a["messages"][2]["content"][2]["text"], "thanks");
+  // And back to OpenAI: the same calls, results and tools.
+  Json o;
+  ASSERT_FALSE(anthropic_to_openai_request(a, "", &o));
+  EXPECT_EQ(o["messages"][0]["content"], "be brief");
+  EXPECT_EQ(Json::parse(o["messages"][2]["tool_calls"][1]["function"]["arguments"].get<std::string>())["city"], "Busan");
+  EXPECT_EQ(o["messages"][3]["role"], "tool");
+  EXPECT_EQ(o["messages"][4]["tool_call_id"], "c2");
+  EXPECT_EQ(o["tool_choice"], "required");
+  EXPECT_EQ(o["parallel_tool_calls"], false);
+  EXPECT_EQ(o["tools"][0]["function"]["parameters"], kTools[0]["function"]["parameters"]);
+  Json bad = openai_conversation();
+  bad["messages"][2]["tool_calls"][0]["function"]["arguments"] = "{not json";
+  EXPECT_TRUE(openai_to_anthropic_request(bad, "", 10, &a).has_value());
+}
+
+TEST(Translate, ThinkingOnlyWhenAsked) {
+  Json a, in = {{"messages", Json::array({{{"role", "user"}, {"content", "x"}}})}, {"max_tokens", 5000}};
+  ASSERT_FALSE(openai_to_anthropic_request(in, "", 4096, &a));
+  EXPECT_FALSE(a.contains("thinking"));
+  in["chat_template_kwargs"] = {{"enable_thinking", true}};
+  ASSERT_FALSE(openai_to_anthropic_request(in, "", 4096, &a));
+  EXPECT_EQ(a["thinking"]["type"], "enabled");
+  EXPECT_LT(a["thinking"]["budget_tokens"].get<int64_t>(), 5000);
+}
+
+TEST(Translate, AnthropicStreamAddsUpToTheWholeResponse) {
+  const Json whole = {{"id", "m1"}, {"type", "message"}, {"model", "c"}, {"stop_reason", "tool_use"},
+                      {"content", Json::array({{{"type", "thinking"}, {"thinking", "let me see"}},
+                                               {{"type", "text"}, {"text", "Checking."}},
+                                               {{"type", "tool_use"}, {"id", "t1"}, {"name", "get_weather"}, {"input", {{"city", "Seoul"}}}}})},
+                      {"usage", {{"input_tokens", 11}, {"output_tokens", 7}}}};
+  std::string sse;
+  sse += sse_event("message_start", {{"type", "message_start"}, {"message", {{"id", "m1"}, {"usage", {{"input_tokens", 11}, {"output_tokens", 1}}}}}});
+  sse += sse_event("content_block_start", {{"index", 0}, {"content_block", {{"type", "thinking"}, {"thinking", ""}}}});
+  sse += sse_event("content_block_delta", {{"index", 0}, {"delta", {{"type", "thinking_delta"}, {"thinking", "let me "}}}});
+  sse += sse_event("content_block_delta", {{"index", 0}, {"delta", {{"type", "thinking_delta"}, {"thinking", "see"}}}});
+  sse += sse_event("ping", {{"type", "ping"}});
+  sse += sse_event("content_block_start", {{"index", 1}, {"content_block", {{"type", "text"}, {"text", ""}}}});
+  sse += sse_event("content_block_delta", {{"index", 1}, {"delta", {{"type", "text_delta"}, {"text", "Check"}}}});
+  sse += sse_event("content_block_delta", {{"index", 1}, {"delta", {{"type", "text_delta"}, {"text", "ing."}}}});
+  sse += sse_event("content_block_start", {{"index", 2}, {"content_block", {{"type", "tool_use"}, {"id", "t1"}, {"name", "get_weather"}, {"input", Json::object()}}}});
+  sse += sse_event("content_block_delta", {{"index", 2}, {"delta", {{"type", "input_json_delta"}, {"partial_json", "{\"city\": "}}}});
+  sse += sse_event("content_block_delta", {{"index", 2}, {"delta", {{"type", "input_json_delta"}, {"partial_json", "\"Seoul\"}"}}}});
+  sse += sse_event("message_delta", {{"delta", {{"stop_reason", "tool_use"}}}, {"usage", {{"output_tokens", 7}}}});
+  sse += sse_event("message_stop", {{"type", "message_stop"}});
+
+  Usage wu;
+  const Json expect = anthropic_to_openai_response(whole, "c", &wu);
+  // Convert the stream fed one byte at a time, then accumulate the OpenAI chunks.
+  AnthropicToOpenAIStream conv;
+  conv.include_usage = true;
+  SseSplitter in, out;
+  std::string content, reasoning, args, name, finish;
+  Json usage;
+  bool done = false;
+  for (char ch : sse)
+    in.feed(std::string_view(&ch, 1), [&](const SseEvent& e) {
+      out.feed(conv.on_event(e.name, Json::parse(e.data)), [&](const SseEvent& o) {
+        if (o.data == "[DONE]") return void(done = true);
+        const Json c = Json::parse(o.data);
+        if (c.contains("usage")) usage = c["usage"];
+        if (c["choices"].empty()) return;
+        const Json& d = c["choices"][0]["delta"];
+        content += d.value("content", "");
+        reasoning += d.value("reasoning_content", "");
+        if (d.contains("tool_calls")) {
+          const Json& f = d["tool_calls"][0]["function"];
+          if (f.contains("name")) name = f["name"];
+          args += f.value("arguments", "");
+        }
+        if (c["choices"][0]["finish_reason"].is_string()) finish = c["choices"][0]["finish_reason"];
+      });
+    });
+  const Json& m = expect["choices"][0]["message"];
+  EXPECT_TRUE(done);
+  EXPECT_EQ(content, m["content"]);
+  EXPECT_EQ(reasoning, m["reasoning_content"]);
+  EXPECT_EQ(name, m["tool_calls"][0]["function"]["name"]);
+  EXPECT_EQ(Json::parse(args), Json::parse(m["tool_calls"][0]["function"]["arguments"].get<std::string>()));
+  EXPECT_EQ(finish, expect["choices"][0]["finish_reason"]);
+  EXPECT_EQ(usage["prompt_tokens"], 11);
+  EXPECT_EQ(usage["completion_tokens"], 7);
+}
+
+TEST(Translate, OpenAIStreamAddsUpToTheWholeAnthropicMessage) {
+  auto chunk = [](const Json& delta, const Json& finish) {
+    return sse_data({{"id", "x"}, {"choices", Json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}})}});
+  };
+  std::string sse = chunk({{"role", "assistant"}, {"content", ""}}, nullptr);
+  sse += chunk({{"reasoning_content", "hmm"}}, nullptr);
+  sse += chunk({{"content", "Hi "}}, nullptr);
+  sse += chunk({{"content", "there"}}, nullptr);
+  sse += chunk({{"tool_calls", Json::array({{{"index", 0}, {"id", "a"}, {"function", {{"name", "f"}, {"arguments", "{\"x\""}}}}})}}, nullptr);
+  sse += chunk({{"tool_calls", Json::array({{{"index", 0}, {"function", {{"arguments", ":1}"}}}}})}}, nullptr);
+  sse += chunk({{"tool_calls", Json::array({{{"index", 1}, {"id", "b"}, {"function", {{"name", "g"}, {"arguments", "{}"}}}}})}}, nullptr);
+  sse += chunk(Json::object(), "tool_calls");
+  sse += sse_data({{"id", "x"}, {"choices", Json::array()}, {"usage", {{"prompt_tokens", 3}, {"completion_tokens", 9}}}});
+  sse += "data: [DONE]\n\n";
+  OpenAIToAnthropicStream conv;
+  SseSplitter in, out;
+  std::vector<std::string> names;
+  Json blocks = Json::array();
+  std::string stop;
+  int64_t out_tokens = -1;
+  for (char ch : sse)
+    in.feed(std::string_view(&ch, 1), [&](const SseEvent& e) {
+      out.feed(conv.on_data(e.data), [&](const SseEvent& o) {
+        names.push_back(o.name);
+        const Json d = Json::parse(o.data);
+        if (o.name == "content_block_start") blocks.push_back(d["content_block"]);
+        if (o.name == "content_block_delta") {
+          Json& b = blocks[d["index"].get<size_t>()];
+          const Json& dd = d["delta"];
+          if (dd["type"] == "text_delta") b["text"] = b["text"].get<std::string>() + dd["text"].get<std::string>();
+          if (dd["type"] == "thinking_delta") b["thinking"] = b["thinking"].get<std::string>() + dd["thinking"].get<std::string>();
+          if (dd["type"] == "input_json_delta") b["partial"] = b.value("partial", "") + dd["partial_json"].get<std::string>();
+        }
+        if (o.name == "message_delta") stop = d["delta"]["stop_reason"], out_tokens = d["usage"]["output_tokens"];
+      });
+    });
+  EXPECT_EQ(names.front(), "message_start");
+  EXPECT_EQ(names.back(), "message_stop");
+  ASSERT_EQ(blocks.size(), 4u);
+  EXPECT_EQ(blocks[0]["thinking"], "hmm");
+  EXPECT_EQ(blocks[1]["text"], "Hi there");
+  EXPECT_EQ(Json::parse(blocks[2]["partial"].get<std::string>())["x"], 1);
+  EXPECT_EQ(blocks[3]["name"], "g");
+  EXPECT_EQ(stop, "tool_use");
+  EXPECT_EQ(out_tokens, 9);
+  // Every block opened is closed before the message ends.
+  EXPECT_EQ(std::count(names.begin(), names.end(), "content_block_start"), std::count(names.begin(), names.end(), "content_block_stop"));
+}
+
+TEST(Sse, SplittingDoesNotDependOnChunkBoundaries) {
+  const std::string s = "event: a\ndata: 1\n\n: comment\n\ndata: x\ndata: y\r\n\r\nevent: b\ndata:z\n\n";
+  std::vector<std::pair<std::string, std::string>> whole, bytes;
+  SseSplitter w, b;
+  w.feed(s, [&](const SseEvent& e) { whole.push_back({e.name, e.data}); });
+  for (char c : s) b.feed(std::string_view(&c, 1), [&](const SseEvent& e) { bytes.push_back({e.name, e.data}); });
+  EXPECT_EQ(whole, bytes);
+  ASSERT_EQ(whole.size(), 4u);
+  EXPECT_EQ(whole[0], (std::pair<std::string, std::string>{"a", "1"}));
+  EXPECT_EQ(whole[2].second, "x\ny");
+  EXPECT_EQ(whole[3], (std::pair<std::string, std::string>{"b", "z"}));
+  EXPECT_EQ(b.pending(), 0u);
+}
