@@ -291,7 +291,7 @@ core::Expected<RouterConfig> parse_config(const std::string& text, const std::st
   RouterConfig c;
   Reader r{j, "config", {}};
   r.only({"listen", "ledger", "tokenizer", "backends", "rules", "sovereign_target", "keys", "reference_api", "default_max_tokens",
-          "retries", "backoff_ms", "connect_timeout_s", "health_interval_s", "breaker_failures", "breaker_open_s",
+          "retries", "backoff_ms", "connect_timeout_s", "queue_timeout_s", "health_interval_s", "breaker_failures", "breaker_open_s",
           "affinity_slack", "http_threads", "comment"});
   r.get("ledger", &c.ledger_path);
   r.get("tokenizer", &c.tokenizer);
@@ -300,6 +300,7 @@ core::Expected<RouterConfig> parse_config(const std::string& text, const std::st
   r.get("retries", &c.retries);
   r.get("backoff_ms", &c.backoff_ms);
   r.get("connect_timeout_s", &c.connect_timeout_s);
+  r.get("queue_timeout_s", &c.queue_timeout_s);
   r.get("health_interval_s", &c.health_interval_s);
   r.get("breaker_failures", &c.breaker_failures);
   r.get("breaker_open_s", &c.breaker_open_s);

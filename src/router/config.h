@@ -80,6 +80,7 @@ struct RouterConfig {
   int retries = 2;                            // extra attempts per backend on connect errors / 5xx before the first byte
   int backoff_ms = 100;                       // doubled per attempt
   double connect_timeout_s = 2;
+  double queue_timeout_s = 30;                // every backend of a request's chain saturated: wait this long for a slot, then 429
   double health_interval_s = 2;
   int breaker_failures = 3;                   // consecutive failures that open a replica's breaker
   double breaker_open_s = 5;                  // then one trial request (half-open)

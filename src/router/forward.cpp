@@ -240,9 +240,18 @@ void relay_stream(std::shared_ptr<Flight> fl, httplib::Response& res) {
           return false;
         }
         if (!more) {
-          // Ended by the upstream: cleanly, or cut after the stream had started (not retryable).
-          if (fl->call->error().empty()) fl->lease.success();
-          else fl->lease.failure();
+          // Ended by the upstream: cleanly, or cut after the stream had started (not retryable):
+          // then the client gets an error event, so a truncated answer never looks complete.
+          if (fl->call->error().empty()) {
+            fl->lease.success();
+          } else {
+            fl->lease.failure();
+            const std::string m = "the backend " + fl->backend->name + " failed mid-stream: " + fl->call->error();
+            const std::string ev = fl->in->shape == ApiShape::kAnthropic
+                                       ? sse_event("error", {{"type", "error"}, {"error", {{"type", "api_error"}, {"message", m}}}})
+                                       : sse_data({{"error", {{"message", m}, {"type", "server_error"}, {"param", nullptr}, {"code", nullptr}}}});
+            sink.write(ev.data(), ev.size());
+          }
           fl->record(fl->call->error().empty() ? 200 : 502);
           sink.done();
         }
@@ -254,23 +263,51 @@ void relay_stream(std::shared_ptr<Flight> fl, httplib::Response& res) {
       });
 }
 
+
+// Outcome of one pass down the chain.
+enum class Pass { kServed, kSaturated, kFailed };
+
+Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Response& res, Clock::time_point t0, int* attempts,
+               std::vector<std::string>* notes);
+
 }  // namespace
 
 void forward(RouterCore& rc, std::shared_ptr<Inbound> in, httplib::Response& res) {
   const RequestFeatures& f = in->features;
   const auto t0 = Clock::now();
+  const auto deadline = t0 + milliseconds(int64_t(rc.cfg.queue_timeout_s * 1000));
   std::vector<std::string> notes;
   int attempts = 0;
-  bool saw_saturation = false;
-  auto fail_record = [&](int status, const BackendConfig* b) {
-    Flight fl(rc, in);
-    fl.t0 = t0, fl.attempts = attempts, fl.backend = b;
-    fl.record(status);
-  };
+  Pass pass;
+  // Every backend busy is not an error yet: wait for a slot (a lease returned, a replica back up).
+  while ((pass = try_chain(rc, in, res, t0, &attempts, &notes)) == Pass::kSaturated && Clock::now() < deadline) {
+    rc.pool.wait_for_capacity(std::min(deadline, Clock::now() + milliseconds(500)));
+    notes.clear();
+  }
+  if (pass == Pass::kServed) return;
+  std::string why;
+  for (const auto& n : notes) why += (why.empty() ? "" : "; ") + n;
+  Flight fl(rc, in);
+  fl.t0 = t0, fl.attempts = attempts;
+  if (pass == Pass::kSaturated) {
+    fl.record(429);
+    res.set_header("retry-after", "1");
+    return send_error(res, f.shape, 429, "rate_limit_error", "every backend for this request stayed saturated: " + why);
+  }
+  fl.record(attempts ? 502 : 503);
+  send_error(res, f.shape, attempts ? 502 : 503, attempts ? "api_error" : "overloaded_error", "no backend could serve this request: " + why);
+}
+
+namespace {
+
+Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Response& res, Clock::time_point t0, int* attempts,
+               std::vector<std::string>* notes) {
+  const RequestFeatures& f = in->features;
+  bool saturated = false;
   for (const std::string& name : in->decision.chain) {
     const BackendConfig* b = rc.cfg.backend(name);
     if (in->path == "/v1/completions" && b->kind == BackendKind::kAnthropic) {
-      notes.push_back(name + ": the Anthropic API has no /v1/completions");
+      notes->push_back(name + ": the Anthropic API has no /v1/completions");
       continue;
     }
     std::vector<const Replica*> tried;
@@ -284,14 +321,17 @@ void forward(RouterCore& rc, std::shared_ptr<Inbound> in, httplib::Response& res
         lease = rc.pool.pick(name, f.affinity, tried, &why);
       }
       if (!lease) {
-        saw_saturation = saw_saturation || why == PickStatus::kSaturated;
-        notes.push_back(name + (why == PickStatus::kSaturated ? ": saturated" : ": no healthy replica"));
+        saturated = saturated || why == PickStatus::kSaturated;
+        notes->push_back(name + (why == PickStatus::kSaturated ? ": saturated" : ": no healthy replica"));
         break;
       }
       Replica* r = lease.replica();
       Prepared p = prepare(rc, *in, *b, r->url);
-      if (!p.error.empty()) return send_error(res, f.shape, 400, "invalid_request_error", p.error);
-      ++attempts;
+      if (!p.error.empty()) {
+        send_error(res, f.shape, 400, "invalid_request_error", p.error);
+        return Pass::kServed;
+      }
+      ++*attempts;
       auto call = UpstreamCall::start(std::move(p.req));
       const auto w = call->wait_first(milliseconds(int64_t(b->timeout_s * 1000) + 2000));
       const int status = call->status();
@@ -299,25 +339,24 @@ void forward(RouterCore& rc, std::shared_ptr<Inbound> in, httplib::Response& res
       std::string body;
       const bool streaming = f.stream && w == UpstreamCall::Wait::kData && status >= 200 && status < 300;
       if (!streaming && w != UpstreamCall::Wait::kTimeout) drain(*call, &body);
-      const bool broken = w == UpstreamCall::Wait::kTimeout || status == 0 || status >= 500 ||
-                          (!streaming && !call->error().empty());
+      const bool broken = w == UpstreamCall::Wait::kTimeout || status == 0 || status >= 500 || (!streaming && !call->error().empty());
       if (broken) {
         // Nothing reached the client yet: safe to try again elsewhere.
         call->cancel();
         lease.failure();
         tried.push_back(r);
-        notes.push_back(name + " " + r->url + ": " +
-                        (w == UpstreamCall::Wait::kTimeout ? "timeout" : status == 0 || status < 500 ? call->error() : "HTTP " + std::to_string(status)));
+        notes->push_back(name + " " + r->url + ": " +
+                         (w == UpstreamCall::Wait::kTimeout ? "timeout" : status == 0 || status < 500 ? call->error() : "HTTP " + std::to_string(status)));
         if (attempt < rc.cfg.retries) std::this_thread::sleep_for(milliseconds(int64_t(rc.cfg.backoff_ms) << attempt));
         continue;
       }
       if (status == 429) {  // the backend's own queue is full: saturated, go down the fallback chain
-        saw_saturation = true;
-        notes.push_back(name + " " + r->url + ": 429");
+        saturated = true;
+        notes->push_back(name + " " + r->url + ": 429");
         break;
       }
       auto fl = std::make_shared<Flight>(rc, in);
-      fl->backend = b, fl->lease = std::move(lease), fl->call = call, fl->t0 = t0, fl->ttfb_ms = ttfb_ms, fl->attempts = attempts;
+      fl->backend = b, fl->lease = std::move(lease), fl->call = call, fl->t0 = t0, fl->ttfb_ms = ttfb_ms, fl->attempts = *attempts;
       fl->tx.mode = p.mode;
       fl->tx.client_wants_usage = in->body.contains("stream_options") && in->body["stream_options"].is_object() &&
                                   in->body["stream_options"].value("include_usage", false);
@@ -326,7 +365,10 @@ void forward(RouterCore& rc, std::shared_ptr<Inbound> in, httplib::Response& res
       fl->tx.a2o.include_usage = fl->tx.client_wants_usage;
       fl->tx.o2a.model = fl->tx.a2o.model;
       set_route_headers(res, *in, *b);
-      if (streaming) return relay_stream(fl, res);
+      if (streaming) {
+        relay_stream(fl, res);
+        return Pass::kServed;
+      }
       fl->lease.success();
       if (status >= 400) {
         const bool same_shape = p.mode == Mode::kPassOpenAI || p.mode == Mode::kPassAnthropic;
@@ -334,23 +376,18 @@ void forward(RouterCore& rc, std::shared_ptr<Inbound> in, httplib::Response& res
         else send_error(res, f.shape, status, status == 401 || status == 403 ? "authentication_error" : "invalid_request_error",
                         upstream_message(body, status));
         fl->record(status);
-        return;
+        return Pass::kServed;
       }
       res.status = status;
-      res.set_content(fl->tx.whole(body), call->content_type().empty() ? "application/json" : "application/json");
+      res.set_content(fl->tx.whole(body), "application/json");
       fl->record(status);
-      return;
+      return Pass::kServed;
     }
   }
-  std::string why;
-  for (const auto& n : notes) why += (why.empty() ? "" : "; ") + n;
-  if (saw_saturation && attempts == 0) {
-    res.set_header("retry-after", "1");
-    fail_record(429, nullptr);
-    return send_error(res, f.shape, 429, "rate_limit_error", "every backend for this request is saturated: " + why);
-  }
-  fail_record(attempts ? 502 : 503, nullptr);
-  send_error(res, f.shape, attempts ? 502 : 503, attempts ? "api_error" : "overloaded_error", "no backend could serve this request: " + why);
+  // Saturation (and failures that left only busy replicas) is worth waiting for; plain failure is not.
+  return saturated ? Pass::kSaturated : Pass::kFailed;
 }
+
+}  // namespace
 
 }  // namespace onprem::router

@@ -34,7 +34,7 @@ class Ledger {
   // {"total": {...}, "by_key": [...], "by_team": [...], "by_backend": [...], "by_day": [...]}; each
   // group has requests, tokens_in, tokens_out, cost_usd, api_cost_usd, savings_usd, mean latency.
   core::Expected<chat::Json> summary(int64_t since_ms = 0);
-  double spent_by_key(const std::string& key);
+  double spent_by_key(const std::string& key_name);  // keys are recorded by name, never the secret
 
  private:
   Ledger() = default;

@@ -24,6 +24,7 @@ void Lease::release() {
   }
   r_->outstanding.fetch_sub(1);
   r_ = nullptr;
+  pool_->notify_capacity();
 }
 
 void Lease::success() {
@@ -105,7 +106,24 @@ Lease Pool::pick(const std::string& backend, const std::string& affinity, const 
   return Lease(this, chosen);
 }
 
-void Pool::set_health(Replica* r, bool ok) { r->healthy.store(ok); }
+void Pool::set_health(Replica* r, bool ok) {
+  if (ok && !r->healthy.exchange(ok)) notify_capacity();
+  r->healthy.store(ok);
+}
+
+void Pool::notify_capacity() {
+  {
+    std::lock_guard<std::mutex> lock(cap_mu_);
+    ++releases_;
+  }
+  cap_cv_.notify_all();
+}
+
+void Pool::wait_for_capacity(Clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(cap_mu_);
+  const uint64_t seen = releases_;
+  cap_cv_.wait_until(lock, deadline, [&] { return releases_ != seen; });
+}
 
 chat::Json Pool::status_json() {
   chat::Json out = chat::Json::array();

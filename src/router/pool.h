@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -62,6 +63,8 @@ class Pool {
   std::vector<Replica*> replicas_of(const std::string& backend);
   std::vector<std::unique_ptr<Replica>>& all() { return replicas_; }
   void set_health(Replica* r, bool ok);
+  // Waits until some lease is returned (or a replica comes back up), at most until `deadline`.
+  void wait_for_capacity(Clock::time_point deadline);
   chat::Json status_json();
 
  private:
@@ -70,6 +73,10 @@ class Pool {
   const RouterConfig& cfg_;
   std::vector<std::unique_ptr<Replica>> replicas_;
   std::mutex pick_mu_;
+  std::mutex cap_mu_;
+  std::condition_variable cap_cv_;
+  uint64_t releases_ = 0;
+  void notify_capacity();
 };
 
 }  // namespace onprem::router

@@ -91,7 +91,7 @@ struct Router::Impl {
     if (in->key) {
       const KeyConfig& k = *in->key;
       if (k.budget_usd > 0) {
-        const double spent = rc.ledger->spent_by_key(k.key);
+        const double spent = rc.ledger->spent_by_key(k.name);
         if (spent >= k.budget_usd) {
           char msg[160];
           std::snprintf(msg, sizeof msg, "key %s has spent its budget (%.4f of %.4f USD)", k.name.c_str(), spent, k.budget_usd);
