@@ -223,6 +223,9 @@ struct Server::Impl {
 
 Server::Server(Service& svc, ServerOptions o) : impl_(std::make_unique<Impl>(svc, std::move(o))) {
   impl_->http.set_payload_max_length(impl_->o.max_body_bytes);
+  // Headers and body go out in separate writes: without TCP_NODELAY, Nagle and the client's
+  // delayed ACK add ~40 ms to every buffered response.
+  impl_->http.set_tcp_nodelay(true);
   const int n = impl_->o.http_threads;
   impl_->http.new_task_queue = [n] { return new httplib::ThreadPool(size_t(n)); };
   impl_->routes();

@@ -194,6 +194,7 @@ Router::Router(RouterConfig cfg, std::unique_ptr<Ledger> ledger, TokenCounter co
   const int n = impl_->rc.cfg.http_threads;
   impl_->rc.http.new_task_queue = [n] { return new httplib::ThreadPool(size_t(n)); };
   impl_->rc.http.set_payload_max_length(32 << 20);
+  impl_->rc.http.set_tcp_nodelay(true);  // see api/server.cpp: no Nagle delay on small writes
   impl_->routes();
 }
 

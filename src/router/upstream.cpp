@@ -39,6 +39,7 @@ std::shared_ptr<UpstreamCall> UpstreamCall::start(UpstreamRequest r) {
     to_tv(r.read_timeout_s, &s, &us);
     cli.set_read_timeout(s, us);
     cli.set_write_timeout(30, 0);
+    cli.set_tcp_nodelay(true);
     httplib::Request req;
     req.method = "POST";
     req.path = r.path;
