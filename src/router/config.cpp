@@ -291,7 +291,7 @@ core::Expected<RouterConfig> parse_config(const std::string& text, const std::st
   RouterConfig c;
   Reader r{j, "config", {}};
   r.only({"listen", "ledger", "tokenizer", "backends", "rules", "sovereign_target", "keys", "reference_api", "default_max_tokens",
-          "retries", "backoff_ms", "connect_timeout_s", "queue_timeout_s", "health_interval_s", "breaker_failures", "breaker_open_s",
+          "retries", "backoff_ms", "connect_timeout_s", "queue_timeout_s", "health_interval_s", "health_failures", "breaker_failures", "breaker_open_s",
           "affinity_slack", "http_threads", "comment"});
   r.get("ledger", &c.ledger_path);
   r.get("tokenizer", &c.tokenizer);
@@ -302,6 +302,7 @@ core::Expected<RouterConfig> parse_config(const std::string& text, const std::st
   r.get("connect_timeout_s", &c.connect_timeout_s);
   r.get("queue_timeout_s", &c.queue_timeout_s);
   r.get("health_interval_s", &c.health_interval_s);
+  r.get("health_failures", &c.health_failures);
   r.get("breaker_failures", &c.breaker_failures);
   r.get("breaker_open_s", &c.breaker_open_s);
   r.get("affinity_slack", &c.affinity_slack);
@@ -345,8 +346,8 @@ core::Expected<RouterConfig> parse_config(const std::string& text, const std::st
       if (auto e = read_key(j["keys"][i], i, &c.keys.back())) return *e;
     }
   }
-  if (c.retries < 0 || c.backoff_ms < 0 || c.breaker_failures < 1 || c.http_threads < 1)
-    return bad("config", "retries and backoff_ms must be >= 0, breaker_failures and http_threads >= 1");
+  if (c.retries < 0 || c.backoff_ms < 0 || c.breaker_failures < 1 || c.http_threads < 1 || c.health_failures < 1)
+    return bad("config", "retries and backoff_ms must be >= 0, breaker_failures, health_failures and http_threads >= 1");
   if (auto e = check_references(c)) return *e;
   return c;
 }

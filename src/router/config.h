@@ -82,6 +82,7 @@ struct RouterConfig {
   double connect_timeout_s = 2;
   double queue_timeout_s = 30;                // every backend of a request's chain saturated: wait this long for a slot, then 429
   double health_interval_s = 2;
+  int health_failures = 3;                    // consecutive failed checks before a replica is out (a busy server may answer late)
   int breaker_failures = 3;                   // consecutive failures that open a replica's breaker
   double breaker_open_s = 5;                  // then one trial request (half-open)
   int affinity_slack = 2;                     // stay on the conversation's replica unless it has this many more outstanding

@@ -35,6 +35,7 @@ void Lease::success() {
   r_->open_until = {};
   r_->trial_in_flight = false;
   ++r_->served;
+  r_->healthy.store(true);  // it just answered: whatever the last check said, it is up
 }
 
 void Lease::failure() {
@@ -106,9 +107,13 @@ Lease Pool::pick(const std::string& backend, const std::string& affinity, const 
   return Lease(this, chosen);
 }
 
-void Pool::set_health(Replica* r, bool ok) {
-  if (ok && !r->healthy.exchange(ok)) notify_capacity();
-  r->healthy.store(ok);
+void Pool::health_check_result(Replica* r, bool ok) {
+  r->failed_checks = ok ? 0 : r->failed_checks + 1;
+  if (ok) {
+    if (!r->healthy.exchange(true)) notify_capacity();
+  } else if (r->failed_checks >= cfg_.health_failures) {
+    r->healthy.store(false);
+  }
 }
 
 void Pool::notify_capacity() {

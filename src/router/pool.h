@@ -25,6 +25,7 @@ struct Replica {
   const BackendConfig* backend = nullptr;
   std::atomic<int> outstanding{0};
   std::atomic<bool> healthy{true};
+  int failed_checks = 0;               // consecutive failed health checks (health thread only)
   std::mutex mu;                       // guards the breaker fields
   int consecutive_failures = 0;
   Clock::time_point open_until{};      // breaker open until then
@@ -62,7 +63,9 @@ class Pool {
   Lease pick(const std::string& backend, const std::string& affinity, const std::vector<const Replica*>& exclude, PickStatus* why);
   std::vector<Replica*> replicas_of(const std::string& backend);
   std::vector<std::unique_ptr<Replica>>& all() { return replicas_; }
-  void set_health(Replica* r, bool ok);
+  // A check's result; a replica is out after health_failures failed checks in a row, back at
+  // the first good one.
+  void health_check_result(Replica* r, bool ok);
   // Waits until some lease is returned (or a replica comes back up), at most until `deadline`.
   void wait_for_capacity(Clock::time_point deadline);
   chat::Json status_json();

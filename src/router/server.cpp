@@ -179,9 +179,9 @@ struct Router::Impl {
         cli.set_read_timeout(2, 0);
         auto res = cli.Get(r->backend->health_path.c_str());
         const bool ok = res && res->status == 200;
-        if (ok != r->healthy.load())
+        if (ok != r->healthy.load() && (ok || r->failed_checks + 1 >= rc.cfg.health_failures))
           std::fprintf(stderr, "onprem route: %s %s is %s\n", r->backend->name.c_str(), r->url.c_str(), ok ? "up" : "down");
-        rc.pool.set_health(r.get(), ok);
+        rc.pool.health_check_result(r.get(), ok);
       }
       std::unique_lock<std::mutex> lock(rc.stop_mu);
       if (rc.stop_cv.wait_for(lock, std::chrono::milliseconds(int64_t(rc.cfg.health_interval_s * 1000)), [&] { return rc.stopping; })) return;

@@ -45,7 +45,7 @@ async function healthy(p) {
   throw new Error(`port ${p} never became healthy`);
 }
 const serve = (name, model, id, extra = []) =>
-  start(name, ["serve", "-m", model, "--port", String(port[name]), "--parallel", "2", "--ctx-size", "4096", "--model-id", id, ...extra]);
+  start(name, ["serve", "-m", model, "--port", String(port[name]), "--parallel", "2", "--ctx-size", "4096", "--http-threads", "48", "--model-id", id, ...extra]);
 serve("m35a", moe, "qwen3.6-35b-a3b");
 serve("m35b", moe, "qwen3.6-35b-a3b");
 serve("m27", dense, "qwen3.6-27b");
@@ -95,7 +95,8 @@ const saw = (b) => { if (b) routed[b] = (routed[b] || 0) + 1; };
 
 const results = [];
 async function test(name, fn) {
-  try { await fn(); results.push(["ok  ", name]); } catch (e) { results.push(["FAIL", `${name}: ${e.stack || e}`]); }
+  const t0 = performance.now();
+  try { await fn(); results.push(["ok  ", `${name} (${Math.round(performance.now() - t0)} ms)`]); } catch (e) { results.push(["FAIL", `${name}: ${e.stack || e}`]); }
 }
 async function explain(body, headers = {}, key = "k-dev") {
   const r = await fetch(`${R}/v1/route/explain`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
@@ -249,7 +250,7 @@ await test("a saturated 35B-A3B falls back to the 27B", async () => {
 await test("stopping a replica mid-run loses no request that had not started streaming", async () => {
   const n = 24;
   const jobs = Array.from({ length: n }, async (_, i) => {
-    const body = { model: "qwen3.6-35b-a3b", max_tokens: 300, ignore_eos: true, messages: msg(`job ${i}`) };
+    const body = { model: "qwen3.6-35b-a3b", max_tokens: 200, ignore_eos: true, messages: msg(`job ${i}`) };
     if (i % 2) {
       const r = await chat(body);
       return { stream: false, ok: !!r.data, started: false, err: r.error };

@@ -135,8 +135,13 @@ TEST(Pool, SaturationAndBreakers) {
   trial.success();  // closes it
   trial = Lease();
   EXPECT_EQ(p.pick("b", "t3", not_r2, &why).replica(), r1);
-  // Health checks take a replica out entirely.
-  p.set_health(r1, false);
+  // Health checks take a replica out entirely, after health_failures misses in a row.
+  c.health_failures = 2;
+  p.health_check_result(r1, false);
+  EXPECT_EQ(p.pick("b", "t5", not_r2, &why).replica(), r1);  // one late answer is not an outage
+  p.health_check_result(r1, false);
   EXPECT_FALSE(p.pick("b", "t4", not_r2, &why));
   EXPECT_EQ(why, PickStatus::kUnavailable);
+  p.health_check_result(r1, true);
+  EXPECT_EQ(p.pick("b", "t6", not_r2, &why).replica(), r1);
 }
