@@ -304,10 +304,12 @@ Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Resp
                std::vector<std::string>* notes) {
   const RequestFeatures& f = in->features;
   bool saturated = false;
+  size_t unservable = 0;
   for (const std::string& name : in->decision.chain) {
     const BackendConfig* b = rc.cfg.backend(name);
     if (in->path == "/v1/completions" && b->kind == BackendKind::kAnthropic) {
       notes->push_back(name + ": the Anthropic API has no /v1/completions");
+      ++unservable;
       continue;
     }
     std::vector<const Replica*> tried;
@@ -322,7 +324,7 @@ Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Resp
       }
       if (!lease) {
         saturated = saturated || why == PickStatus::kSaturated;
-        notes->push_back(name + (why == PickStatus::kSaturated ? ": saturated" : ": no healthy replica"));
+        notes->push_back(name + (why == PickStatus::kSaturated ? ": saturated" : ": no replica up (health checks or open breakers)"));
         break;
       }
       Replica* r = lease.replica();
@@ -342,8 +344,11 @@ Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Resp
       const bool broken = w == UpstreamCall::Wait::kTimeout || status == 0 || status >= 500 || (!streaming && !call->error().empty());
       if (broken) {
         // Nothing reached the client yet: safe to try again elsewhere.
+        // The breaker counts what says "this replica is in trouble" (no answer, 502-504), not a
+        // 500 that one odd request may provoke; both are retried.
         call->cancel();
-        lease.failure();
+        if (status == 500) lease.success();
+        else lease.failure();
         tried.push_back(r);
         notes->push_back(name + " " + r->url + ": " +
                          (w == UpstreamCall::Wait::kTimeout ? "timeout" : status == 0 || status < 500 ? call->error() : "HTTP " + std::to_string(status)));
@@ -358,8 +363,8 @@ Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Resp
       auto fl = std::make_shared<Flight>(rc, in);
       fl->backend = b, fl->lease = std::move(lease), fl->call = call, fl->t0 = t0, fl->ttfb_ms = ttfb_ms, fl->attempts = *attempts;
       fl->tx.mode = p.mode;
-      fl->tx.client_wants_usage = in->body.contains("stream_options") && in->body["stream_options"].is_object() &&
-                                  in->body["stream_options"].value("include_usage", false);
+      const Json so = in->body.contains("stream_options") && in->body["stream_options"].is_object() ? in->body["stream_options"] : Json::object();
+      fl->tx.client_wants_usage = so.contains("include_usage") && so["include_usage"] == true;
       fl->tx.a2o.id = "chatcmpl-" + std::to_string(rc.next_id++), fl->tx.a2o.model = b->model.empty() ? f.model : b->model;
       fl->tx.a2o.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       fl->tx.a2o.include_usage = fl->tx.client_wants_usage;
@@ -383,6 +388,11 @@ Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Resp
       fl->record(status);
       return Pass::kServed;
     }
+  }
+  if (unservable == in->decision.chain.size()) {
+    send_error(res, f.shape, 400, "invalid_request_error",
+               "/v1/completions cannot be served by this request's backends (they speak only the Anthropic Messages API); use /v1/chat/completions");
+    return Pass::kServed;
   }
   // Saturation (and failures that left only busy replicas) is worth waiting for; plain failure is not.
   return saturated ? Pass::kSaturated : Pass::kFailed;

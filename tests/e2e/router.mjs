@@ -301,6 +301,50 @@ await test("keys: authentication, requests per minute (429 + retry-after), budge
   assert.match(second.error.message, /budget/);
 });
 
+await test("malformed requests get a 4xx with a reason, never a 5xx, and nothing goes down", async () => {
+  // Random mutations of two valid bodies (every field replaced by values of other types, deleted,
+  // or the body cut short), sent to every route, in both API shapes.
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const pick = (xs) => xs[Math.floor(rnd() * xs.length)];
+  const weird = [null, 0, -1, 1e308, "", "x", [], {}, [1], { a: 1 }, true, "\u0000", 2 ** 63];
+  const mutate = (v) => {
+    if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length && rnd() < 0.7) {
+      const o = { ...v }, k = pick(Object.keys(o));
+      if (rnd() < 0.2) delete o[k]; else o[k] = mutate(o[k]);
+      return o;
+    }
+    if (Array.isArray(v) && v.length && rnd() < 0.7) { const a = [...v]; const j = Math.floor(rnd() * a.length); a[j] = mutate(a[j]); return a; }
+    return pick(weird);
+  };
+  const oaBody = { model: "claude-sonnet", max_tokens: 4, stream_options: { include_usage: true }, tools: weather, tool_choice: "auto",
+    chat_template_kwargs: { enable_thinking: true }, metadata: { data_class: "public", workload: "x" },
+    messages: [{ role: "system", content: "s" }, { role: "user", content: [{ type: "text", text: "hi" }] },
+      { role: "assistant", content: "", tool_calls: [{ id: "1", type: "function", function: { name: "get_weather", arguments: "{}" } }] },
+      { role: "tool", tool_call_id: "1", content: "r" }] };
+  const anBody = { model: "cluster", max_tokens: 4, system: [{ type: "text", text: "s" }], thinking: { type: "enabled", budget_tokens: 2 },
+    tools: [{ name: "f", input_schema: { type: "object" } }], tool_choice: { type: "auto" }, metadata: { user_id: "u" },
+    messages: [{ role: "user", content: "hi" }, { role: "assistant", content: [{ type: "tool_use", id: "1", name: "f", input: {} }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "1", content: [{ type: "text", text: "r" }] }] }] };
+  const codes = {};
+  for (let i = 0; i < 300; i++) {
+    const anthropic = rnd() < 0.5;
+    const body = mutate(anthropic ? anBody : oaBody);
+    if (body && typeof body === "object" && rnd() < 0.3) body.stream = true;
+    const route = anthropic ? pick(["/v1/messages", "/v1/messages/count_tokens"]) : pick(["/v1/chat/completions", "/v1/completions", "/v1/route/explain"]);
+    const text = rnd() < 0.05 ? '{"messages": [' : JSON.stringify(body);
+    const r = await fetch(`${R}${route}`, { method: "POST", headers: { authorization: "Bearer k-dev", "content-type": "application/json" }, body: text });
+    const payload = await r.text();
+    codes[r.status] = (codes[r.status] || 0) + 1;
+    assert.ok(r.status < 500, `${r.status} on ${route}: ${text.slice(0, 300)} -> ${payload.slice(0, 300)}`);
+    if (r.status >= 400) assert.match(payload, /"message":"[^"]+/, "an error names its reason");
+    if (route !== "/v1/route/explain" && route !== "/v1/messages/count_tokens") saw(r.headers.get("x-onprem-backend"));
+  }
+  console.log(`  malformed requests: ${JSON.stringify(codes)}`);
+  const st = await fetch(`${R}/v1/route/status`, { headers: { authorization: "Bearer k-dev" } }).then((r) => r.json());
+  for (const r of st.replicas) if (!r.url.endsWith(String(port.m35a))) assert.equal(r.breaker, "closed", JSON.stringify(r));
+});
+
 await test("the ledger matches what the clients saw and survives a restart", async () => {
   const get = () => fetch(`${R}/v1/ledger`, { headers: { authorization: "Bearer k-dev" } }).then((r) => r.json());
   const before = await get();
