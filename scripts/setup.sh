@@ -10,7 +10,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libpcre2-dev libutf8proc-dev           # tokenizer regex, Unicode
   nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
-  libcpp-httplib-dev libssl-dev libsqlite3-dev
+  libcpp-httplib-dev libssl-dev libsqlite3-dev   # HTTP(S), the router's ledger
+  openssl                                # the router test's TLS front (a self-signed certificate)
   python3 python3-numpy python3-jinja2 python3-jsonschema   # oracles for tests (/usr/bin/python3)
 )
 

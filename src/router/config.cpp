@@ -123,7 +123,7 @@ std::optional<core::Error> read_backend(const json& j, const std::string& base_d
   r.get("name", &b->name);
   r.where = "backends[" + b->name + "]";
   r.only({"name", "kind", "urls", "url", "model", "on_premises", "max_concurrency", "max_context", "fallback", "timeout_s",
-          "api_key_file", "api_key_env", "usd_per_mtok_in", "usd_per_mtok_out", "usd_per_hour", "tco", "health_path", "why"});
+          "api_key_file", "api_key_env", "usd_per_mtok_in", "usd_per_mtok_out", "usd_per_hour", "tco", "health_path", "ca_file", "why"});
   std::string kind = "onprem";
   r.get("kind", &kind);
   r.get_list("urls", &b->urls);
@@ -141,6 +141,7 @@ std::optional<core::Error> read_backend(const json& j, const std::string& base_d
   r.get("usd_per_hour", &b->usd_per_hour);
   if (kind == "anthropic") b->health_path = "";
   r.get("health_path", &b->health_path);
+  r.get("ca_file", &b->ca_file);
   if (r.err) return r.err;
   if (b->name.empty()) return bad("backends", "every backend needs a name");
   if (kind == "onprem") b->kind = BackendKind::kOnprem;
@@ -170,6 +171,8 @@ std::optional<core::Error> read_backend(const json& j, const std::string& base_d
     b->usd_per_hour = res.onprem_usd_per_month / res.hours_per_month;
   }
   b->api_key_file = resolve(base_dir, b->api_key_file);
+  b->ca_file = resolve(base_dir, b->ca_file);
+  if (!b->ca_file.empty() && !std::ifstream(b->ca_file)) return bad(r.where + ".ca_file", "cannot read '" + b->ca_file + "'");
   if (!b->api_key_file.empty()) {
     std::ifstream in(b->api_key_file);
     if (!in) return bad(r.where + ".api_key_file", "cannot read '" + b->api_key_file + "'");

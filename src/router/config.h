@@ -33,6 +33,7 @@ struct BackendConfig {
   double timeout_s = 600;            // read timeout per upstream call
   std::string api_key_file, api_key_env;  // upstream credential (Anthropic / OpenAI-compatible)
   std::string api_key;               // resolved at load
+  std::string ca_file;               // PEM CA bundle for an https backend with a private CA ("" = the system's)
   double usd_per_mtok_in = 0, usd_per_mtok_out = 0;  // API prices
   double usd_per_hour = 0;           // on-premises: one replica's cost per hour (from the planner's TCO)
   std::string health_path = "/health";  // "" = no active health checks

@@ -37,6 +37,7 @@ Prepared prepare(const RouterCore& rc, const Inbound& in, const BackendConfig& b
   p.req.base_url = url;
   p.req.connect_timeout_s = rc.cfg.connect_timeout_s;
   p.req.read_timeout_s = b.timeout_s;
+  p.req.ca_file = b.ca_file;
   Json body = in.body;
   const bool openai_client = in.shape == ApiShape::kOpenAI;
   if (b.kind == BackendKind::kAnthropic && openai_client) {

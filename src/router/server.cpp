@@ -182,6 +182,7 @@ struct Router::Impl {
         httplib::Client cli(r->url);
         cli.set_connection_timeout(1, 0);
         cli.set_read_timeout(2, 0);
+        if (!r->backend->ca_file.empty()) cli.set_ca_cert_path(r->backend->ca_file.c_str());
         auto res = cli.Get(r->backend->health_path.c_str());
         const bool ok = res && res->status == 200;
         if (ok != r->healthy.load() && (ok || r->failed_checks + 1 >= rc.cfg.health_failures))

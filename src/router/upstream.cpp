@@ -40,6 +40,7 @@ std::shared_ptr<UpstreamCall> UpstreamCall::start(UpstreamRequest r) {
     cli.set_read_timeout(s, us);
     cli.set_write_timeout(30, 0);
     cli.set_tcp_nodelay(true);
+    if (!r.ca_file.empty()) cli.set_ca_cert_path(r.ca_file.c_str());
     httplib::Request req;
     req.method = "POST";
     req.path = r.path;

@@ -21,6 +21,7 @@ struct UpstreamRequest {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   double connect_timeout_s = 2, read_timeout_s = 600;
+  std::string ca_file;   // https: trust this PEM bundle instead of the system's
 };
 
 class UpstreamCall {

@@ -11,6 +11,8 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import https from "node:https";
+import http from "node:http";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
 
@@ -22,7 +24,7 @@ execFileSync(onprem, ["gen-model", "--preset", "tiny", "--type", "Q8_0", "-o", d
 execFileSync(onprem, ["gen-model", "--preset", "tiny-moe", "--type", "Q8_0", "-o", moe], { stdio: "ignore" });
 
 const base = 20000 + Math.floor(Math.random() * 20000);
-const port = { m35a: base, m35b: base + 1, m27: base + 2, up: base + 3, router: base + 4 };
+const port = { m35a: base, m35b: base + 1, m27: base + 2, up: base + 3, router: base + 4, tls: base + 5 };
 const upLog = path.join(work, "upstream-requests.jsonl");
 const ledgerPath = path.join(work, "ledger.sqlite");
 for (const f of [upLog, ledgerPath, ledgerPath + "-wal", ledgerPath + "-shm"]) if (existsSync(f)) rmSync(f);
@@ -51,6 +53,22 @@ serve("m35b", moe, "qwen3.6-35b-a3b");
 serve("m27", dense, "qwen3.6-27b");
 serve("up", dense, "frontier-stand-in", ["--api-key", "frontier-secret", "--request-log", upLog]);
 
+// The frontier API is reached over HTTPS, as the real one is: a TLS front (self-signed CA, given to
+// the router as ca_file) relaying to the stand-in server, streams included.
+const key = path.join(work, "tls.key"), crt = path.join(work, "tls.crt");
+execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt, "-days", "2",
+  "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+let tlsRequests = 0;
+const tlsFront = https.createServer({ key: readFileSync(key), cert: readFileSync(crt) }, (req, res) => {
+  tlsRequests++;
+  const up = http.request({ host: "127.0.0.1", port: port.up, path: req.url, method: req.method, headers: req.headers }, (ur) => {
+    res.writeHead(ur.statusCode, ur.headers);
+    ur.pipe(res);
+  });
+  up.on("error", () => res.destroy());
+  req.pipe(up);
+}).listen(port.tls, "127.0.0.1");
+
 // The shipped policy, pointed at these servers. Rules, order and guards are as shipped.
 const cfg = JSON.parse(readFileSync(path.join(here, "..", "..", "config", "route.default.json"), "utf8"));
 const be = Object.fromEntries(cfg.backends.map((b) => [b.name, b]));
@@ -58,7 +76,7 @@ be["local-35b-a3b"].urls = [`http://127.0.0.1:${port.m35a}`, `http://127.0.0.1:$
 be["local-35b-a3b"].max_concurrency = 2;
 be["local-27b"].urls = [`http://127.0.0.1:${port.m27}`];
 be["local-27b"].max_concurrency = 16;
-Object.assign(be.frontier, { urls: [`http://127.0.0.1:${port.up}`], model: "frontier-stand-in", api_key_file: "upstream.key" });
+Object.assign(be.frontier, { urls: [`https://127.0.0.1:${port.tls}`], ca_file: crt, model: "frontier-stand-in", api_key_file: "upstream.key" });
 delete be.frontier.api_key_env;
 // An OpenAI-compatible cluster (vLLM-like) for Anthropic-shaped clients: only reachable by name.
 cfg.backends.push({ name: "openai-cluster", kind: "openai", urls: [`http://127.0.0.1:${port.m27}`], model: "qwen3.6-27b", max_concurrency: 8 });
@@ -74,7 +92,7 @@ const cfgPath = path.join(work, "route.json");
 writeFileSync(cfgPath, JSON.stringify(cfg, null, 1));
 const startRouter = () => start("router", ["route", "-c", cfgPath]);
 startRouter();
-for (const p of Object.values(port)) await healthy(p);
+for (const p of Object.values(port)) if (p !== port.tls) await healthy(p);
 // The router's own health checks have seen every replica up.
 async function routerSeesAllUp() {
   for (let i = 0; i < 100; i++) {
@@ -173,6 +191,7 @@ await test("confidential data never reaches the off-premises upstream", async ()
   assert.equal(hget(m.response.headers, "x-onprem-backend"), "local-27b");
   const log = readFileSync(upLog, "utf8");
   assert.ok(log.includes(pub), "the control request is in the upstream's log");
+  assert.ok(tlsRequests > 0, "the frontier was reached over HTTPS");
   for (const s of secret) assert.ok(!log.includes(s), `confidential request ${s} reached the upstream`);
   assert.ok(!log.includes("4111 1111"), "a card number reached the upstream");
 });
@@ -366,6 +385,7 @@ await test("the ledger matches what the clients saw and survives a restart", asy
 });
 
 for (const p of Object.values(procs)) p.kill("SIGTERM");
+tlsFront.close();
 for (const [s, n] of results) console.log(s, n);
 const failed = results.filter(([s]) => s === "FAIL").length;
 if (failed) console.log(logs.router.slice(-3000));
