@@ -23,6 +23,8 @@ Run add_render_chat(CLI::App& app);
 Run add_serve(CLI::App& app);
 Run add_bench(CLI::App& app);
 Run add_route(CLI::App& app);
+Run add_quantize(CLI::App& app);
+Run add_perplexity(CLI::App& app);
 
 // Prints "onprem: <message>" on stderr and returns the exit code 1.
 int fail(const std::string& message);

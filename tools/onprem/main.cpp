@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   add(add_serve);
   add(add_bench);
   add(add_route);
+  add(add_quantize);
+  add(add_perplexity);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,83 @@
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "model/evaluate.h"
+#include "model/weights.h"
+#include "text/tokenizer.h"
+
+namespace onprem::tools {
+
+namespace {
+
+struct PerplexityOptions {
+  std::string model, file, kl_base;
+  int64_t ctx = 512, chunks = 0;
+  int threads = 0;
+  bool json = false;
+};
+
+int perplexity(const PerplexityOptions& o) {
+  std::ifstream in(o.file, std::ios::binary);
+  if (!in) return fail("cannot read '" + o.file + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto m = model::load_model(o.model);
+  if (!m) return fail(m.error().to_string());
+  auto vocab = text::load_vocab(*m->file);
+  if (!vocab) return fail(o.model + ": " + vocab.error().to_string());
+  auto tok = text::Tokenizer::create(std::move(*vocab));
+  if (!tok) return fail(tok.error().to_string());
+  const std::vector<int32_t> ids = tok->encode(ss.str(), false);
+  std::optional<model::Model> base;
+  if (!o.kl_base.empty()) {
+    auto b = model::load_model(o.kl_base);
+    if (!b) return fail(b.error().to_string());
+    base = std::move(*b);
+  }
+  const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  core::ThreadPool pool(threads);
+  model::ForwardContext ctx;
+  ctx.pool = &pool;
+  model::EvalOptions eo;
+  eo.ctx = o.ctx, eo.max_chunks = o.chunks;
+  auto s = model::evaluate(*m, base ? &*base : nullptr, ids, eo, ctx);
+  if (!s) return fail(s.error().to_string());
+  if (o.json) {
+    nlohmann::json j = {{"model", o.model}, {"text", o.file}, {"tokens", ids.size()}, {"ctx", o.ctx}, {"chunks", s->chunks},
+                        {"scored", s->scored}, {"ppl", s->ppl()}, {"ppl_stderr", s->ppl_stderr()}};
+    if (s->has_base)
+      j.update({{"kl_base", o.kl_base}, {"base_ppl", s->base_ppl()}, {"kl_mean", s->mean_kl()}, {"kl_p99", s->kl_percentile(0.99)},
+                {"kl_max", s->kl_max}, {"top1_agreement", double(s->top1_agree) / double(s->scored)}});
+    std::printf("%s\n", j.dump(1).c_str());
+    return 0;
+  }
+  std::printf("%s on %s: %zu tokens, %lld chunks of %lld, %lld scored\n", o.model.c_str(), o.file.c_str(), ids.size(),
+              (long long)s->chunks, (long long)o.ctx, (long long)s->scored);
+  std::printf("perplexity %.4f +/- %.4f\n", s->ppl(), s->ppl_stderr());
+  if (s->has_base)
+    std::printf("base perplexity %.4f; KL(base||model) mean %.6f, p99 %.6f, max %.6f nats; top-1 agreement %.2f %%\n", s->base_ppl(),
+                s->mean_kl(), s->kl_percentile(0.99), s->kl_max, 100.0 * double(s->top1_agree) / double(s->scored));
+  return 0;
+}
+
+}  // namespace
+
+Run add_perplexity(CLI::App& app) {
+  auto* cmd = app.add_subcommand("perplexity", "Perplexity of a text, and KL divergence against a full-precision model");
+  auto o = std::make_shared<PerplexityOptions>();
+  cmd->add_option("-m,--model", o->model, "Model GGUF")->required();
+  cmd->add_option("-f,--file", o->file, "UTF-8 text")->required();
+  cmd->add_option("--kl-base", o->kl_base, "The full-precision model (same vocabulary) to compare against");
+  cmd->add_option("-c,--ctx", o->ctx, "Tokens per chunk; the second half of each is scored")->check(CLI::Range(int64_t(4), int64_t(1) << 20))->capture_default_str();
+  cmd->add_option("--chunks", o->chunks, "At most this many chunks (0: all)")->capture_default_str();
+  cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
+  cmd->add_flag("--json", o->json, "Print one JSON object");
+  return [o]() { return perplexity(*o); };
+}
+
+}  // namespace onprem::tools

@@ -1,0 +1,43 @@
+#include <cstdio>
+#include <thread>
+
+#include "commands.h"
+#include "model/quantize_model.h"
+
+namespace onprem::tools {
+
+namespace {
+
+struct QuantizeOptions {
+  std::string input, output, type;
+  int threads = 0;
+};
+
+int quantize(const QuantizeOptions& o) {
+  auto ft = model::file_type_from_name(o.type);
+  if (!ft) return fail(ft.error().to_string());
+  if (o.input == o.output) return fail("the output must be another file than the input");
+  auto in = gguf::File::open(o.input);
+  if (!in) return fail(in.error().to_string());
+  core::ThreadPool pool(o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency())));
+  auto rep = model::quantize_model(*in, *ft, o.output, pool);
+  if (!rep) return fail(o.input + ": " + rep.error().to_string());
+  std::printf("%s -> %s (%s): %.2f MiB -> %.2f MiB\n", o.input.c_str(), o.output.c_str(), model::file_type_name(*ft),
+              double(rep->bytes_in) / (1 << 20), double(rep->bytes_out) / (1 << 20));
+  for (const auto& [type, n] : rep->tensors_by_type) std::printf("  %-5s %d tensors\n", type.c_str(), n);
+  return 0;
+}
+
+}  // namespace
+
+Run add_quantize(CLI::App& app) {
+  auto* cmd = app.add_subcommand("quantize", "Re-quantise a model (llama-quantize's per-tensor mix for the preset)");
+  auto o = std::make_shared<QuantizeOptions>();
+  cmd->add_option("input", o->input, "Model GGUF (F32, F16, BF16 or any type we decode)")->required();
+  cmd->add_option("output", o->output, "Output GGUF")->required();
+  cmd->add_option("type", o->type, "Q8_0, Q6_K, Q4_K_M, Q4_K, F16, BF16, F32")->required();
+  cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
+  return [o]() { return quantize(*o); };
+}
+
+}  // namespace onprem::tools
