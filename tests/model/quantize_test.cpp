@@ -1,0 +1,100 @@
+// onprem quantize against llama-quantize: the conformance set holds llama.cpp's own Q8_0, Q6_K
+// and Q4_K_M files made from the F32 files beside them. Ours, made from the same F32 files, must
+// give every tensor the same type and lose no more precision; and perplexity / KL must rank them.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "model/evaluate.h"
+#include "model/quantize_model.h"
+#include "model/weights.h"
+#include "quant/dequant.h"
+
+using namespace onprem;
+
+namespace {
+
+std::string conf(const std::string& name) { return std::string(ONPREM_SHARED_DIR) + "/conformance/models/" + name + ".gguf"; }
+
+std::vector<float> decode(const gguf::TensorInfo& t) {
+  std::vector<float> x(size_t(t.n_elements()));
+  const auto d = quant::dequantizer(t.type);
+  const uint64_t ne0 = t.ne[0], rows = t.n_elements() / ne0;
+  for (uint64_t r = 0; r < rows; ++r) d(t.data + r * t.row_bytes(), x.data() + r * ne0, int64_t(ne0));
+  return x;
+}
+
+double rel_rms(const std::vector<float>& a, const std::vector<float>& ref) {
+  double e = 0, n = 0;
+  for (size_t i = 0; i < a.size(); ++i) e += (double(a[i]) - ref[i]) * (double(a[i]) - ref[i]), n += double(ref[i]) * ref[i];
+  return n > 0 ? std::sqrt(e / n) : 0;
+}
+
+}  // namespace
+
+class QuantizeVsLlama : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(QuantizeVsLlama, SameTypesAndNoWorsePrecision) {
+  const auto& [arch, type] = GetParam();
+  auto f32 = gguf::File::open(conf(arch + "-F32"));
+  auto theirs = gguf::File::open(conf(arch + "-" + type));
+  ASSERT_TRUE(f32.ok() && theirs.ok());
+  const std::string out = (std::filesystem::temp_directory_path() / ("quantize_test_" + arch + type + ".gguf")).string();
+  core::ThreadPool pool(2);
+  auto rep = model::quantize_model(*f32, *model::file_type_from_name(type), out, pool);
+  ASSERT_TRUE(rep.ok()) << rep.error().to_string();
+  auto ours = gguf::File::open(out);
+  ASSERT_TRUE(ours.ok());
+  EXPECT_EQ(*ours->get_u32("general.file_type"), *theirs->get_u32("general.file_type"));
+  ASSERT_EQ(ours->tensors().size(), theirs->tensors().size());
+  double worst = 0;
+  for (const auto& t : theirs->tensors()) {
+    const gguf::TensorInfo* o = ours->tensor(t.name);
+    ASSERT_NE(o, nullptr) << t.name;
+    EXPECT_EQ(o->type, t.type) << t.name;
+    EXPECT_EQ(o->n_bytes, t.n_bytes) << t.name;
+    const auto ref = decode(*f32->tensor(t.name));
+    const double e_ours = rel_rms(decode(*o), ref), e_theirs = rel_rms(decode(t), ref);
+    // Ours may differ bit for bit (llama-quantize searches scales with importance weights) but
+    // must not be meaningfully worse on any tensor.
+    EXPECT_LE(e_ours, e_theirs * 1.02 + 1e-7) << t.name << " " << type;
+    worst = std::max(worst, e_ours / std::max(e_theirs, 1e-12));
+  }
+  std::printf("%s %s: worst tensor error ratio ours/llama-quantize %.4f\n", arch.c_str(), type.c_str(), worst);
+  std::filesystem::remove(out);
+}
+
+INSTANTIATE_TEST_SUITE_P(Conformance, QuantizeVsLlama,
+                         ::testing::Combine(::testing::Values("qwen35-tiny", "qwen35moe-tiny"), ::testing::Values("Q8_0", "Q6_K", "Q4_K_M")),
+                         [](const auto& info) { return std::string(std::get<0>(info.param) == "qwen35-tiny" ? "dense" : "moe") + "_" + std::get<1>(info.param); });
+
+TEST(Perplexity, KlIsZeroAgainstItselfAndRanksQuantisations) {
+  auto base = model::load_model(conf("qwen35-tiny-F32"));
+  ASSERT_TRUE(base.ok());
+  std::vector<int32_t> ids(256);
+  uint64_t s = 1;
+  for (auto& t : ids) t = int32_t((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 33) % int32_t(base->config.n_vocab);
+  core::ThreadPool pool(2);
+  model::ForwardContext ctx;
+  ctx.pool = &pool;
+  model::EvalOptions eo;
+  eo.ctx = 128;
+  auto self = model::evaluate(*base, &*base, ids, eo, ctx);
+  ASSERT_TRUE(self.ok());
+  EXPECT_EQ(self->scored, 2 * 63);
+  EXPECT_LT(self->mean_kl(), 1e-12);
+  EXPECT_EQ(self->top1_agree, self->scored);
+  EXPECT_DOUBLE_EQ(self->ppl(), self->base_ppl());
+  double last_kl = 0;
+  for (const char* q : {"Q8_0", "Q6_K", "Q4_K_M"}) {
+    auto m = model::load_model(conf(std::string("qwen35-tiny-") + q));
+    ASSERT_TRUE(m.ok());
+    auto st = model::evaluate(*m, &*base, ids, eo, ctx);
+    ASSERT_TRUE(st.ok());
+    EXPECT_GT(st->mean_kl(), last_kl) << q;  // fewer bits, more divergence
+    last_kl = st->mean_kl();
+  }
+  eo.ctx = 1024;
+  EXPECT_FALSE(model::evaluate(*base, nullptr, ids, eo, ctx).ok());  // shorter than one chunk: a clear error
+}
