@@ -13,6 +13,7 @@ packages=(
   libcpp-httplib-dev libssl-dev libsqlite3-dev   # HTTP(S), the router's ledger
   openssl                                # the router test's TLS front (a self-signed certificate)
   python3 python3-numpy python3-jinja2 python3-jsonschema   # oracles for tests (/usr/bin/python3)
+  python3-torch python3-regex            # tools/train: the default model's training (CPU)
 )
 
 missing=()

@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""Builds onprem's default model: vocabulary, training, export.
+
+  train.py vocab   WORK            learn the BPE vocabulary from WORK/train.rendered.jsonl
+  train.py check   WORK ONPREM     a random-init model exported and run by the engine: logits must match
+  train.py train   WORK ONPREM [--minutes M] [--seed S]   train, export WORK/model-F32.gguf
+
+Deterministic for a given seed and thread count (torch on CPU, 2 threads).
+"""
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bpe  # noqa: E402
+import gguf_write  # noqa: E402
+from model import Config, Model  # noqa: E402
+
+N_VOCAB = 2048
+
+
+def load_texts(path):
+    out = []
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            if not r.get("ok"):
+                raise SystemExit("%s: a conversation failed to render: %s" % (path, r.get("error")))
+            out.append(r["text"])
+    return out
+
+
+def vocab_metadata(v):
+    return [("tokenizer.ggml.model", "str", "gpt2"), ("tokenizer.ggml.pre", "str", "qwen35"),
+            ("tokenizer.ggml.tokens", "str[]", v["tokens"]), ("tokenizer.ggml.token_type", "i32[]", v["types"]),
+            ("tokenizer.ggml.merges", "str[]", v["merges"]), ("tokenizer.ggml.eos_token_id", "u32", v["eos"]),
+            ("tokenizer.ggml.bos_token_id", "u32", v["eot"]), ("tokenizer.ggml.padding_token_id", "u32", v["eot"]),
+            ("tokenizer.ggml.add_bos_token", "bool", False)]
+
+
+def export(model, v, path, name="onprem-default"):
+    gguf_write.write(path, model.metadata(name) + vocab_metadata(v), model.export_tensors())
+
+
+def cmd_vocab(a):
+    texts = load_texts(os.path.join(a.work, "train.rendered.jsonl"))
+    t0 = time.time()
+    tokens, types, merges, eot, eos = bpe.learn(texts, N_VOCAB)
+    with open(os.path.join(a.work, "vocab.json"), "w") as f:
+        json.dump({"tokens": tokens, "types": types, "merges": merges, "eot": eot, "eos": eos}, f, ensure_ascii=False)
+    print("vocab: %d tokens, %d merges learned in %.1f s" % (len(tokens), len(merges), time.time() - t0))
+
+
+def tokenize(onprem, gguf, texts):
+    """The engine's own tokenizer, so training sees exactly the ids serving will."""
+    inp = "".join(json.dumps(t, ensure_ascii=False) + "\n" for t in texts)
+    out = subprocess.run([onprem, "tokenize", "-m", gguf, "--special", "--jsonl"], input=inp, capture_output=True, text=True, check=True)
+    return [[int(x) for x in line.split()] for line in out.stdout.splitlines()]
+
+
+def cmd_check(a):
+    torch.manual_seed(0)
+    v = json.load(open(os.path.join(a.work, "vocab.json")))
+    m = Model(Config(n_vocab=len(v["tokens"])))
+    with torch.no_grad():  # larger weights than at init, so every block matters in the comparison
+        for p in m.parameters():
+            if p.dim() >= 2:
+                p.mul_(8.0)
+    path = os.path.join(a.work, "check-F32.gguf")
+    export(m, v, path, "onprem-check")
+    texts = load_texts(os.path.join(a.work, "train.rendered.jsonl"))[:3]
+    ids = sum(tokenize(a.onprem, path, texts), [])[:300]
+    with open(os.path.join(a.work, "check.ids"), "w") as f:
+        f.write(" ".join(map(str, ids)))
+    subprocess.run([a.onprem, "logits", "-m", path, "--tokens", os.path.join(a.work, "check.ids"), "--out",
+                    os.path.join(a.work, "check.logits")], check=True)
+    ours = np.fromfile(os.path.join(a.work, "check.logits"), dtype=np.float32).reshape(len(ids), -1)
+    with torch.no_grad():
+        ref = m.double()(torch.tensor([ids])).numpy()[0]
+    err = np.abs(ours - ref).max()
+    print("check: %d tokens, max |logit(engine) - logit(torch, float64)| = %.3g (logit scale %.3g), argmax agree %.1f %%" % (
+        len(ids), err, np.abs(ref).max(), 100 * (ours.argmax(-1) == ref.argmax(-1)).mean()))
+    if not err < 1e-3 * max(1.0, np.abs(ref).max()):
+        raise SystemExit("check failed: the PyTorch model and the engine disagree")
+
+
+def batches(ids_list, seq, batch, rng):
+    stream = []
+    order = list(range(len(ids_list)))
+    while True:
+        rng.shuffle(order)
+        for i in order:
+            stream.extend(ids_list[i])
+            while len(stream) >= batch * (seq + 1):
+                chunk = np.array(stream[:batch * (seq + 1)], dtype=np.int64).reshape(batch, seq + 1)
+                del stream[:batch * (seq + 1)]
+                yield torch.from_numpy(chunk)
+
+
+def cmd_train(a):
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
+    rng = random.Random(a.seed)
+    v = json.load(open(os.path.join(a.work, "vocab.json")))
+    m = Model(Config(n_vocab=len(v["tokens"])))
+    init = os.path.join(a.work, "init-F32.gguf")
+    export(m, v, init)
+    ids = tokenize(a.onprem, init, load_texts(os.path.join(a.work, "train.rendered.jsonl")))
+    eos = v["eos"]
+    ids = [x + [eos] if x[-1] != eos else x for x in ids]
+    n_tok = sum(map(len, ids))
+    print("train: %d conversations, %d tokens, %d parameters" % (len(ids), n_tok, sum(p.numel() for p in m.parameters())), flush=True)
+    opt = torch.optim.AdamW(m.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
+    deadline = time.time() + a.minutes * 60
+    t0, step, seen = time.time(), 0, 0
+    it = batches(ids, a.seq, a.batch, rng)
+    total_steps = a.max_steps
+    while time.time() < deadline and step < total_steps:
+        x = next(it)
+        warm = min(1.0, (step + 1) / 50)
+        lr = a.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (time.time() - t0) / (a.minutes * 60)))))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        logits = m(x[:, :-1])
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1))
+        total = loss + 0.01 * m.aux_loss()
+        opt.zero_grad()
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+        opt.step()
+        step += 1
+        seen += x.numel()
+        if step % 20 == 0:
+            el = time.time() - t0
+            print("step %d  loss %.4f  lr %.2e  %.0f tok/s  %.1f min" % (step, loss.item(), lr, seen / el, el / 60), flush=True)
+    out = os.path.join(a.work, "model-F32.gguf")
+    export(m, v, out)
+    print("train: %d steps, %d tokens (%.2f epochs) in %.1f min -> %s" % (step, seen, seen / n_tok, (time.time() - t0) / 60, out))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("vocab")
+    p.add_argument("work")
+    p = sub.add_parser("check")
+    p.add_argument("work")
+    p.add_argument("onprem")
+    p = sub.add_parser("train")
+    p.add_argument("work")
+    p.add_argument("onprem")
+    p.add_argument("--minutes", type=float, default=25)
+    p.add_argument("--max-steps", type=int, default=10**9)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seq", type=int, default=512)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--lr", type=float, default=2e-3)
+    a = ap.parse_args()
+    {"vocab": cmd_vocab, "check": cmd_check, "train": cmd_train}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
