@@ -1,17 +1,11 @@
 #!/usr/bin/env bash
-# README command 1: install what is missing, build, make the bundled default model and show it.
+# README command 1: install what is missing, build, then talk to the bundled default model
+# (models/onprem-default-Q8_0.gguf, trained by tools/train) through `onprem serve` and the
+# official openai client: a greeting, tool calls with their results, reasoning, Korean.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh"
-mkdir -p "$root/models"
-# The default model until the trained one lands: a small random-weight Qwen3.6-35B-A3B-shaped
-# MoE (qwen35moe) in Q4_K_M, deterministic from its seed.
-"$root/build/onprem" gen-model --preset tiny-moe --type Q4_K_M --seed 1 -o "$root/models/default.gguf"
-"$root/build/onprem" inspect "$root/models/default.gguf" --no-tensors
-echo "Hello, 세계! <think>" | "$root/build/onprem" tokenize -m "$root/models/default.gguf" --pieces
-# Random weights: the text is noise until the trained default model lands, but every stage runs.
-"$root/build/onprem" run -m "$root/models/default.gguf" -p "<|im_start|>user
-Hello<|im_end|>
-<|im_start|>assistant
-" -n 32 --seed 1
+model="$root/models/onprem-default-Q8_0.gguf"
+"$root/build/onprem" inspect "$model" --no-tensors
+cd "$root/tests" && node ../tools/train/demo.mjs "$root/build/onprem" "$model"

@@ -14,6 +14,7 @@ packages=(
   openssl                                # the router test's TLS front (a self-signed certificate)
   python3 python3-numpy python3-jinja2 python3-jsonschema   # oracles for tests (/usr/bin/python3)
   python3-torch python3-regex            # tools/train: the default model's training (CPU)
+  libopenblas0-pthread                   # torch's BLAS: the generic one runs its matmuls ~30x slower
 )
 
 missing=()

@@ -3,7 +3,7 @@
 
   train.py vocab   WORK            learn the BPE vocabulary from WORK/train.rendered.jsonl
   train.py check   WORK ONPREM     a random-init model exported and run by the engine: logits must match
-  train.py train   WORK ONPREM [--minutes M] [--seed S]   train, export WORK/model-F32.gguf
+  train.py train   WORK ONPREM [--steps N] [--seed S]   train, export WORK/model-F32.gguf
 
 Deterministic for a given seed and thread count (torch on CPU, 2 threads).
 """
@@ -119,14 +119,13 @@ def cmd_train(a):
     n_tok = sum(map(len, ids))
     print("train: %d conversations, %d tokens, %d parameters" % (len(ids), n_tok, sum(p.numel() for p in m.parameters())), flush=True)
     opt = torch.optim.AdamW(m.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
-    deadline = time.time() + a.minutes * 60
+    # A step budget, not a time budget: the same seed gives the same model on any machine speed.
     t0, step, seen = time.time(), 0, 0
     it = batches(ids, a.seq, a.batch, rng)
-    total_steps = a.max_steps
-    while time.time() < deadline and step < total_steps:
+    while step < a.steps:
         x = next(it)
-        warm = min(1.0, (step + 1) / 50)
-        lr = a.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (time.time() - t0) / (a.minutes * 60)))))
+        warm = min(1.0, (step + 1) / 30)
+        lr = a.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / a.steps)))
         for g in opt.param_groups:
             g["lr"] = lr
         logits = m(x[:, :-1])
@@ -138,7 +137,7 @@ def cmd_train(a):
         opt.step()
         step += 1
         seen += x.numel()
-        if step % 20 == 0:
+        if step % 10 == 0 or step == a.steps:
             el = time.time() - t0
             print("step %d  loss %.4f  lr %.2e  %.0f tok/s  %.1f min" % (step, loss.item(), lr, seen / el, el / 60), flush=True)
     out = os.path.join(a.work, "model-F32.gguf")
@@ -157,8 +156,7 @@ def main():
     p = sub.add_parser("train")
     p.add_argument("work")
     p.add_argument("onprem")
-    p.add_argument("--minutes", type=float, default=25)
-    p.add_argument("--max-steps", type=int, default=10**9)
+    p.add_argument("--steps", type=int, default=400)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seq", type=int, default=512)

@@ -1,0 +1,72 @@
+// Held-out evaluation of the default model through the real server and the official openai
+// client, with no constrained decoding (tool_choice auto, greedy): of the conversations whose
+// next assistant turn is a tool call, how many produce calls that parse, name the right tools and
+// carry schema-valid arguments; of those in thinking mode, how many put their reasoning in
+// reasoning_content. Run from tests/ (npm packages): node ../tools/train/eval_tools.mjs ONPREM MODEL HELDOUT.jsonl [N]
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import OpenAI from "openai";
+
+const [onprem, model, heldout, nArg = "200"] = process.argv.slice(2);
+const port = 20000 + Math.floor(Math.random() * 20000);
+const server = spawn(onprem, ["serve", "-m", model, "--port", String(port), "--parallel", "2", "--ctx-size", "4096"], { stdio: "ignore" });
+for (let i = 0; i < 200; i++) {
+  try { if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break; } catch {}
+  await new Promise((r) => setTimeout(r, 100));
+}
+const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "x", maxRetries: 0 });
+
+// JSON Schema subset the tools use: object, required, string, enum.
+function valid(schema, v) {
+  if (schema.type === "object") {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+    for (const k of schema.required ?? []) if (!(k in v)) return false;
+    for (const [k, x] of Object.entries(v)) {
+      const s = schema.properties?.[k];
+      if (!s || !valid(s, x)) return false;
+    }
+    return true;
+  }
+  if (schema.type === "string") return typeof v === "string" && (!schema.enum || schema.enum.includes(v));
+  return true;
+}
+
+const rows = readFileSync(heldout, "utf8").trim().split("\n").map((l) => JSON.parse(l)).slice(0, Number(nArg));
+let toolTurns = 0, parsed = 0, rightTool = 0, validArgs = 0, allGood = 0, thinkTurns = 0, thinkOk = 0, plainTurns = 0, plainNoCall = 0;
+const failures = [];
+async function one(r) {
+  const firstAssistant = r.messages.findIndex((m) => m.role === "assistant");
+  const messages = r.messages.slice(0, firstAssistant);
+  const thinking = r.chat_template_kwargs?.enable_thinking;
+  const res = await client.chat.completions.create({ model: "onprem", messages, tools: r.tools, temperature: 0, max_tokens: 256,
+    chat_template_kwargs: { enable_thinking: thinking } });
+  const msg = res.choices[0].message;
+  if (thinking) { thinkTurns++; if ((msg.reasoning_content ?? "").trim().length > 0) thinkOk++; }
+  if (!r.expect.tools.length) {
+    if (r.tools) { plainTurns++; if (!msg.tool_calls?.length) plainNoCall++; }
+    return;
+  }
+  toolTurns++;
+  const calls = msg.tool_calls ?? [];
+  if (!calls.length) { failures.push({ q: messages.at(-1).content, got: msg.content?.slice(0, 120) }); return; }
+  let args;
+  try { args = calls.map((c) => JSON.parse(c.function.arguments)); } catch { return; }
+  parsed++;
+  const names = calls.map((c) => c.function.name);
+  const ok1 = JSON.stringify(names) === JSON.stringify(r.expect.tools);
+  if (ok1) rightTool++;
+  const schemas = Object.fromEntries(r.tools.map((t) => [t.function.name, t.function.parameters]));
+  const ok2 = calls.every((c, i) => schemas[c.function.name] && valid(schemas[c.function.name], args[i]));
+  if (ok2) validArgs++;
+  if (ok1 && ok2) allGood++;
+  else failures.push({ q: messages.at(-1).content, want: r.expect.tools, got: names, args });
+}
+const queue = [...rows];
+await Promise.all([0, 1].map(async () => { while (queue.length) await one(queue.shift()); }));
+server.kill("SIGTERM");
+const pct = (a, b) => (b ? (100 * a / b).toFixed(1) : "n/a");
+const report = { tool_turns: toolTurns, parsed_pct: pct(parsed, toolTurns), right_tool_pct: pct(rightTool, toolTurns),
+  schema_valid_pct: pct(validArgs, toolTurns), all_three_pct: pct(allGood, toolTurns), thinking_turns: thinkTurns,
+  reasoning_in_reasoning_content_pct: pct(thinkOk, thinkTurns), plain_turns_with_tools: plainTurns, plain_no_call_pct: pct(plainNoCall, plainTurns) };
+console.log("report " + JSON.stringify(report));
+for (const f of failures.slice(0, 8)) console.log("miss:", JSON.stringify(f));
