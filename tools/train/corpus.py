@@ -80,7 +80,7 @@ class Gen:
 
     def tools_for(self, needed):
         # The needed tool plus a random subset of the others, in random order.
-        names = set(needed) | {n for n in TOOLS if self.r.random() < 0.5}
+        names = set(needed) | {n for n in TOOLS if self.r.random() < 0.3}
         order = [n for n in TOOLS if n in names]
         self.r.shuffle(order)
         return [TOOLS[n] for n in order]
@@ -96,13 +96,13 @@ class Gen:
         else:
             q = self.r.choice(["What's the weather in {c}?", "How is the weather in {c} right now?", "Is it cold in {c} today?",
                                "Tell me the current weather in {c}.", "weather {c}"]).format(c=name)
-        args = {"city": city[0]}
+        args = {"city": name}
         if unit:
             args["unit"] = unit
             q += (" (섭씨로)" if unit == "celsius" else " (화씨로)") if ko else (" In %s, please." % unit)
         t = temp if unit != "fahrenheit" else round(temp * 9 / 5 + 32)
         u = "F" if unit == "fahrenheit" else "C"
-        result = json.dumps({"city": city[0], "temperature": t, "unit": u, "condition": cond[0]})
+        result = json.dumps({"city": name, "temperature": t, "unit": u, "condition": cond[0]}, ensure_ascii=False)
         answer = ("%s은(는) 지금 %d°%s, %s입니다." % (name, t, u, cond[1])) if ko else (
             "It is %d°%s and %s in %s." % (t, u, cond[0], city[0]))
         why = ("사용자가 %s 날씨를 묻는다. get_weather를 호출한다." % name) if ko else (
@@ -157,7 +157,7 @@ class Gen:
 
     def tool_conversation(self, ko, thinking):
         kinds = [self.weather, self.calc, self.sql, self.page]
-        if self.r.random() < 0.2:  # parallel calls: two questions of the same kind
+        if self.r.random() < 0.3:  # parallel calls: two questions of the same kind
             k = self.r.choice([self.weather, self.calc])
             parts = [k(ko), k(ko)]
             joiner = " 그리고 " if ko else " And "

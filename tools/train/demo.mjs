@@ -3,7 +3,11 @@
 // demo computes and sends back, reasoning in thinking mode, and Korean.
 // Run from tests/ (npm packages): node ../tools/train/demo.mjs ONPREM MODEL
 import { spawn } from "node:child_process";
-import OpenAI from "openai";
+import { createRequire } from "node:module";
+
+// The npm packages live in tests/node_modules: resolve them from the working directory.
+const require = createRequire(process.cwd() + "/");
+const { default: OpenAI } = await import(require.resolve("openai"));
 
 const [onprem, model] = process.argv.slice(2);
 const port = 20000 + Math.floor(Math.random() * 20000);

@@ -5,7 +5,11 @@
 // reasoning_content. Run from tests/ (npm packages): node ../tools/train/eval_tools.mjs ONPREM MODEL HELDOUT.jsonl [N]
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import OpenAI from "openai";
+import { createRequire } from "node:module";
+
+// The npm packages live in tests/node_modules: resolve them from the working directory.
+const require = createRequire(process.cwd() + "/");
+const { default: OpenAI } = await import(require.resolve("openai"));
 
 const [onprem, model, heldout, nArg = "200"] = process.argv.slice(2);
 const port = 20000 + Math.floor(Math.random() * 20000);

@@ -92,17 +92,38 @@ def cmd_check(a):
         raise SystemExit("check failed: the PyTorch model and the engine disagree")
 
 
-def batches(ids_list, seq, batch, rng):
-    stream = []
+def assistant_mask(ids, im_start, im_end, assistant_role):
+    """1 for the tokens the model writes (assistant turns, their <|im_end|> included), else 0:
+    the loss teaches answering, not reciting the system prompt and the users' questions."""
+    mask, inside, i = [0] * len(ids), False, 0
+    k = len(assistant_role)
+    while i < len(ids):
+        if ids[i] == im_start:
+            inside = ids[i + 1:i + 1 + k] == assistant_role
+            i += 1 + (k if inside else 0)
+            continue
+        if inside:
+            mask[i] = 1
+            if ids[i] == im_end:
+                inside = False
+        i += 1
+    return mask
+
+
+def batches(ids_list, masks, seq, batch, rng):
+    stream, mstream = [], []
     order = list(range(len(ids_list)))
+    n = batch * (seq + 1)
     while True:
         rng.shuffle(order)
         for i in order:
             stream.extend(ids_list[i])
-            while len(stream) >= batch * (seq + 1):
-                chunk = np.array(stream[:batch * (seq + 1)], dtype=np.int64).reshape(batch, seq + 1)
-                del stream[:batch * (seq + 1)]
-                yield torch.from_numpy(chunk)
+            mstream.extend(masks[i])
+            while len(stream) >= n:
+                x = torch.from_numpy(np.array(stream[:n], dtype=np.int64).reshape(batch, seq + 1))
+                m = torch.from_numpy(np.array(mstream[:n], dtype=np.float32).reshape(batch, seq + 1))
+                del stream[:n], mstream[:n]
+                yield x, m
 
 
 def cmd_train(a):
@@ -116,20 +137,26 @@ def cmd_train(a):
     ids = tokenize(a.onprem, init, load_texts(os.path.join(a.work, "train.rendered.jsonl")))
     eos = v["eos"]
     ids = [x + [eos] if x[-1] != eos else x for x in ids]
+    im_start = v["tokens"].index("<|im_start|>")
+    role = tokenize(a.onprem, init, ["assistant\n"])[0]
+    masks = [assistant_mask(x, im_start, eos, role) for x in ids]
     n_tok = sum(map(len, ids))
+    print("train: %.1f %% of tokens are the assistant's (the loss)" % (100.0 * sum(map(sum, masks)) / n_tok))
     print("train: %d conversations, %d tokens, %d parameters" % (len(ids), n_tok, sum(p.numel() for p in m.parameters())), flush=True)
     opt = torch.optim.AdamW(m.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
     # A step budget, not a time budget: the same seed gives the same model on any machine speed.
     t0, step, seen = time.time(), 0, 0
-    it = batches(ids, a.seq, a.batch, rng)
+    it = batches(ids, masks, a.seq, a.batch, rng)
     while step < a.steps:
-        x = next(it)
+        x, mk = next(it)
         warm = min(1.0, (step + 1) / 30)
         lr = a.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / a.steps)))
         for g in opt.param_groups:
             g["lr"] = lr
         logits = m(x[:, :-1])
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1))
+        nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="none")
+        w = mk[:, 1:].reshape(-1)
+        loss = (nll * w).sum() / w.sum().clamp_min(1.0)
         total = loss + 0.01 * m.aux_loss()
         opt.zero_grad()
         total.backward()
