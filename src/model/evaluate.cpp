@@ -58,6 +58,8 @@ core::Expected<EvalStats> evaluate(const Model& m, const Model* base, const std:
                                                                    " tokens, fewer than one chunk of " + std::to_string(o.ctx) + " (use a smaller --ctx)");
   for (int32_t t : tokens)
     if (t < 0 || t >= V) return core::make_error(core::ErrorCode::kInvalidArgument, "perplexity: token id out of the vocabulary");
+  if (!o.score.empty() && o.score.size() != tokens.size())
+    return core::make_error(core::ErrorCode::kInvalidArgument, "perplexity: the score mask must have one flag per token");
   EvalStats s;
   s.has_base = base != nullptr;
   std::vector<float> lm, lb;
@@ -67,6 +69,7 @@ core::Expected<EvalStats> evaluate(const Model& m, const Model* base, const std:
     ONPREM_TRY(run_chunk(m, t, o.ctx, ctx, &lm));
     if (base) ONPREM_TRY(run_chunk(*base, t, o.ctx, ctx, &lb));
     for (int64_t i = o.ctx / 2; i + 1 < o.ctx; ++i) {
+      if (!o.score.empty() && !o.score[size_t(c * o.ctx + i + 1)]) continue;
       log_softmax(lm.data() + i * V, V, &pm);
       const double nll = -pm[size_t(t[i + 1])];
       s.nll_sum += nll, s.nll_sq_sum += nll * nll;

@@ -14,6 +14,9 @@ namespace onprem::model {
 struct EvalOptions {
   int64_t ctx = 512;
   int64_t max_chunks = 0;  // 0: all whole chunks of the text
+  // Optional, one flag per token: score the prediction of token t only where score[t] != 0
+  // (e.g. the assistant's replies in a chat transcript). Empty: score every position.
+  std::vector<uint8_t> score;
 };
 
 struct EvalStats {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "planner/hardware.h"
+#include "planner/quality.h"
 #include "planner/tco.h"
 
 namespace onprem::planner {
@@ -125,7 +126,15 @@ Recommendation recommend(const Workload& w) {
     r.reasons.push_back("batch, precise work: 27B (matches a previous-generation frontier model on SWE-Bench Verified)");
   }
   r.quant = "Q4_K_M";
-  r.reasons.push_back("Q4_K_M: the size/quality point most users run; Q6_K or Q8_0 where memory allows");
+  std::string cost = "Q4_K_M: the size/quality point most users run; Q6_K or Q8_0 where memory allows";
+  const auto q4 = measured_quality("Q4_K_M"), q6 = measured_quality("Q6_K"), q8 = measured_quality("Q8_0");
+  if (q4 && q6 && q8) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf, " (measured KL vs F32, nats/token: Q4_K_M %.4f, Q6_K %.4f, Q8_0 %.4f; docs/default-model.md)", q4->kl_mean,
+                  q6->kl_mean, q8->kl_mean);
+    cost += buf;
+  }
+  r.reasons.push_back(cost);
   pick_hardware(w, r);
   return r;
 }

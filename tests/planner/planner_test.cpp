@@ -1,10 +1,12 @@
 #include <cmath>
+#include <cstdio>
 #include <regex>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "planner/hardware.h"
+#include "planner/quality.h"
 #include "planner/recommend.h"
 #include "planner/tco.h"
 
@@ -179,3 +181,23 @@ TEST(Recommend, FollowsTheDecisionRules) {
 
 }  // namespace
 }  // namespace onprem::planner
+
+// The planner cites measured quality (docs/default-model.md): fewer bits never look better in KL
+// or top-1 agreement, and the recommendation quotes the figures.
+TEST(Quality, MeasuredFiguresAreOrderedAndCited) {
+  const auto q8 = onprem::planner::measured_quality("Q8_0"), q6 = onprem::planner::measured_quality("Q6_K"), q4 = onprem::planner::measured_quality("Q4_K_M");
+  ASSERT_TRUE(q8 && q6 && q4);
+  EXPECT_FALSE(onprem::planner::measured_quality("IQ2_XS"));
+  EXPECT_GT(q8->kl_mean, 0.0);
+  EXPECT_LT(q8->kl_mean, q6->kl_mean);
+  EXPECT_LT(q6->kl_mean, q4->kl_mean);
+  EXPECT_GT(q8->top1_agreement, q6->top1_agreement);
+  EXPECT_GT(q6->top1_agreement, q4->top1_agreement);
+  onprem::planner::Workload w;
+  const auto r = onprem::planner::recommend(w);
+  bool cited = false;
+  char kl[32];
+  std::snprintf(kl, sizeof kl, "%.4f", q4->kl_mean);
+  for (const auto& why : r.reasons) cited = cited || why.find(kl) != std::string::npos;
+  EXPECT_TRUE(cited);
+}

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -18,8 +19,29 @@ struct PerplexityOptions {
   std::string model, file, kl_base;
   int64_t ctx = 512, chunks = 0;
   int threads = 0;
-  bool json = false;
+  bool json = false, assistant_only = false;
 };
+
+// Flags the tokens of assistant turns: after "<|im_start|>assistant\n", through "<|im_end|>".
+std::vector<uint8_t> assistant_mask(const text::Tokenizer& tok, const std::vector<int32_t>& ids) {
+  const std::vector<int32_t> start = tok.encode("<|im_start|>", true), end = tok.encode("<|im_end|>", true),
+                             role = tok.encode("assistant\n", false);
+  std::vector<uint8_t> m(ids.size(), 0);
+  if (start.size() != 1 || end.size() != 1) return m;
+  bool inside = false;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] == start[0]) {
+      inside = i + role.size() < ids.size() && std::equal(role.begin(), role.end(), ids.begin() + std::ptrdiff_t(i + 1));
+      if (inside) i += role.size();
+      continue;
+    }
+    if (inside) {
+      m[i] = 1;
+      if (ids[i] == end[0]) inside = false;
+    }
+  }
+  return m;
+}
 
 int perplexity(const PerplexityOptions& o) {
   std::ifstream in(o.file, std::ios::binary);
@@ -32,7 +54,7 @@ int perplexity(const PerplexityOptions& o) {
   if (!vocab) return fail(o.model + ": " + vocab.error().to_string());
   auto tok = text::Tokenizer::create(std::move(*vocab));
   if (!tok) return fail(tok.error().to_string());
-  const std::vector<int32_t> ids = tok->encode(ss.str(), false);
+  const std::vector<int32_t> ids = tok->encode(ss.str(), o.assistant_only);
   std::optional<model::Model> base;
   if (!o.kl_base.empty()) {
     auto b = model::load_model(o.kl_base);
@@ -45,10 +67,16 @@ int perplexity(const PerplexityOptions& o) {
   ctx.pool = &pool;
   model::EvalOptions eo;
   eo.ctx = o.ctx, eo.max_chunks = o.chunks;
+  if (o.assistant_only) {
+    eo.score = assistant_mask(*tok, ids);
+    if (std::find(eo.score.begin(), eo.score.end(), 1) == eo.score.end())
+      return fail(o.file + ": no assistant turns (<|im_start|>assistant ... <|im_end|>) in the text");
+  }
   auto s = model::evaluate(*m, base ? &*base : nullptr, ids, eo, ctx);
   if (!s) return fail(s.error().to_string());
   if (o.json) {
     nlohmann::json j = {{"model", o.model}, {"text", o.file}, {"tokens", ids.size()}, {"ctx", o.ctx}, {"chunks", s->chunks},
+                        {"assistant_only", o.assistant_only},
                         {"scored", s->scored}, {"ppl", s->ppl()}, {"ppl_stderr", s->ppl_stderr()}};
     if (s->has_base)
       j.update({{"kl_base", o.kl_base}, {"base_ppl", s->base_ppl()}, {"kl_mean", s->mean_kl()}, {"kl_p99", s->kl_percentile(0.99)},
@@ -76,6 +104,8 @@ Run add_perplexity(CLI::App& app) {
   cmd->add_option("-c,--ctx", o->ctx, "Tokens per chunk; the second half of each is scored")->check(CLI::Range(int64_t(4), int64_t(1) << 20))->capture_default_str();
   cmd->add_option("--chunks", o->chunks, "At most this many chunks (0: all)")->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
+  cmd->add_flag("--assistant-only", o->assistant_only,
+                "The text is rendered chat: parse special tokens and score only the assistant's replies");
   cmd->add_flag("--json", o->json, "Print one JSON object");
   return [o]() { return perplexity(*o); };
 }

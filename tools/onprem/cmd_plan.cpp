@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "planner/hardware.h"
+#include "planner/quality.h"
 #include "planner/recommend.h"
 #include "planner/tco.h"
 
@@ -69,12 +70,17 @@ int run_plan(PlanOptions& o) {
                 {"capacity_tokens_per_month", tco.capacity_tokens_per_month}, {"api_usd_per_mtok", tco.api_usd_per_token * 1e6},
                 {"break_even_tokens_per_month", tco.break_even_tokens_per_month},
                 {"break_even_within_capacity", tco.break_even_within_capacity}};
+    if (auto q = planner::measured_quality(m->quant))
+      j["quality_vs_f32"] = {{"kl_mean_nats", q->kl_mean}, {"top1_agreement", q->top1_agreement}, {"ppl_ratio", q->ppl_ratio},
+                             {"source", "measured on onprem's default model, docs/default-model.md"}};
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
   std::printf("%s  %s  ctx %llu x %llu sequences  KV %s\n\n", m->name.c_str(), m->quant.c_str(), (unsigned long long)o.mem.ctx,
               (unsigned long long)o.mem.parallel, planner::kv_type_name(o.mem.kv_type));
   for (const auto& line : plan.arithmetic) std::printf("  %s\n", line.c_str());
+  if (auto q = planner::measured_quality(m->quant))
+    std::printf("  quality      = %s (measured on onprem's default model, docs/default-model.md)\n", planner::quality_line(*q).c_str());
   std::printf("\n%-20s %9s %9s %10s %9s %12s\n", "device", "memory", "needs", "headroom", "max ctx", "decode t/s");
   for (const auto& d : devs) {
     const planner::Fit f = planner::fit(d, *m, o.mem);
