@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${1:-$root/build/train}
-steps=${2:-420}
+steps=${2:-400}
 onprem=$root/build/onprem
 py=/usr/bin/python3
 mkdir -p "$work"

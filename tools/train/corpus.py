@@ -157,7 +157,7 @@ class Gen:
 
     def tool_conversation(self, ko, thinking):
         kinds = [self.weather, self.calc, self.sql, self.page]
-        if self.r.random() < 0.25:  # parallel calls: two questions of the same kind
+        if self.r.random() < 0.3:  # parallel calls: two questions of the same kind
             k = self.r.choice([self.weather, self.calc])
             parts = [k(ko), k(ko)]
             joiner = " 그리고 " if ko else " And "
