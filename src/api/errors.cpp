@@ -17,6 +17,18 @@ ApiError from_status(const core::Error& e, std::string param) {
   return a;
 }
 
+ApiError from_exception(std::exception_ptr ep) {
+  try {
+    std::rethrow_exception(ep);
+  } catch (const nlohmann::json::exception& e) {
+    return bad_request(std::string("a request field has the wrong type: ") + e.what());
+  } catch (const std::exception& e) {
+    return ApiError{500, "server_error", e.what(), ""};
+  } catch (...) {
+  }
+  return ApiError{500, "server_error", "internal error", ""};
+}
+
 std::string openai_error_body(const ApiError& e) {
   chat::Json j = {{"error", {{"message", e.message}, {"type", e.type}, {"param", e.param.empty() ? chat::Json() : chat::Json(e.param)},
                              {"code", chat::Json()}}}};

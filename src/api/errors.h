@@ -1,6 +1,7 @@
 // The one place errors become HTTP statuses and API error bodies (OpenAI and Anthropic shapes).
 #pragma once
 
+#include <exception>
 #include <string>
 
 #include "chat/pyjson.h"
@@ -17,6 +18,9 @@ struct ApiError {
 
 ApiError bad_request(std::string message, std::string param = {});
 ApiError from_status(const core::Error& e, std::string param = {});
+// What escaped a handler: a JSON type error is the client's (a field of the wrong type, 400);
+// anything else is a bug of ours (500, to be logged).
+ApiError from_exception(std::exception_ptr ep);
 std::string openai_error_body(const ApiError& e);
 std::string anthropic_error_body(const ApiError& e);
 

@@ -94,25 +94,12 @@ struct Server::Impl {
   }
 
   void routes() {
-    // Whatever escapes a handler is a bug of ours: a 500 with the message, never a crash.
+    // Whatever escapes a handler never crashes the server: a wrong-typed field is a 400, the rest a 500.
     http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-      std::string what = "internal error";
-      bool bad_field = false;
-      try {
-        std::rethrow_exception(ep);
-      } catch (const nlohmann::json::exception& e) {
-        // A field of the request had a type the handler did not expect: the client's error.
-        what = std::string("a request field has the wrong type: ") + e.what();
-        bad_field = true;
-      } catch (const std::exception& e) {
-        what = e.what();
-      } catch (...) {
-      }
-      const bool anthropic = req.path.rfind("/v1/messages", 0) == 0;
-      const ApiError e = bad_field ? bad_request(what) : ApiError{500, "server_error", what, ""};
-      if (!bad_field) std::fprintf(stderr, "onprem: handler error: %s\n", what.c_str());
+      const ApiError e = from_exception(ep);
+      if (e.status >= 500) std::fprintf(stderr, "onprem: handler error: %s\n", e.message.c_str());
       res.status = e.status;
-      res.set_content(anthropic ? anthropic_error_body(e) : openai_error_body(e), "application/json");
+      res.set_content(req.path.rfind("/v1/messages", 0) == 0 ? anthropic_error_body(e) : openai_error_body(e), "application/json");
     });
     // httplib's own refusals (unknown route, body over the limit) get the API's error body too.
     http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "api/errors.h"
 #include "router/core.h"
 
 namespace onprem::router {
@@ -110,20 +111,9 @@ struct Router::Impl {
   void routes() {
     auto& http = rc.http;
     http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-      std::string what = "internal error";
-      bool bad_field = false;
-      try {
-        std::rethrow_exception(ep);
-      } catch (const nlohmann::json::exception& e) {
-        what = std::string("a request field has the wrong type: ") + e.what();
-        bad_field = true;
-      } catch (const std::exception& e) {
-        what = e.what();
-      } catch (...) {
-      }
-      if (!bad_field) std::fprintf(stderr, "onprem route: handler error: %s\n", what.c_str());
-      send_error(res, req.path.rfind("/v1/messages", 0) == 0 ? ApiShape::kAnthropic : ApiShape::kOpenAI, bad_field ? 400 : 500,
-                 bad_field ? "invalid_request_error" : "server_error", what);
+      const api::ApiError e = api::from_exception(ep);
+      if (e.status >= 500) std::fprintf(stderr, "onprem route: handler error: %s\n", e.message.c_str());
+      send_error(res, req.path.rfind("/v1/messages", 0) == 0 ? ApiShape::kAnthropic : ApiShape::kOpenAI, e.status, e.type, e.message);
     });
     http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
