@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_file.h"
+
 #include "gguf/writer.h"
 #include "model/forward.h"
 #include "model/generate.h"
@@ -40,7 +42,8 @@ TEST_P(NoAllocation, WarmDecodeStepsAllocateNothing) {
   auto cfg = *preset_config(preset);
   cfg.n_layer = 4;
   assign_layer_kinds(&cfg);
-  const std::string path = testing::TempDir() + "/onprem_alloc_" + preset + ".gguf";
+  const testing_support::TempFile file("alloc_" + std::string(preset) + "_" + std::to_string(threads) + ".gguf");
+  const std::string& path = file.path;
   auto vocab = *text::synthetic_vocab(cfg.n_vocab);
   core::ThreadPool pool(threads);
   ASSERT_TRUE(generate_model(GenOptions{cfg, FileType::kQ8_0, 7, "alloc"},

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_file.h"
+
 #include "gguf/writer.h"
 #include "model/generate.h"
 #include "model/layers.h"
@@ -88,7 +90,8 @@ TEST(DeltaNet, ModelChunkedPrefillEqualsIncrementalWithExtremeGates) {
   cfg.full_attention_interval = 0;  // every layer Gated DeltaNet: linear cost over long prompts
   cfg.n_layer = 2;
   assign_layer_kinds(&cfg);
-  const std::string path = testing::TempDir() + "/onprem_gdn_model.gguf";
+  const testing_support::TempFile file("gdn_model.gguf");
+  const std::string& path = file.path;
   auto vocab = *text::synthetic_vocab(cfg.n_vocab);
   core::ThreadPool pool(2);
   ASSERT_TRUE(generate_model(GenOptions{cfg, FileType::kF32, 3, "gdn"}, [&](gguf::Writer& w) { text::write_vocab_keys(vocab, w); },

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_file.h"
+
 #include "gguf/file.h"
 #include "model/config.h"
 #include "model/generate.h"
@@ -17,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string generate(const std::string& preset, FileType ft, int threads, const std::string& file_tag) {
-  const std::string path = (fs::temp_directory_path() / ("onprem_gen_" + file_tag + ".gguf")).string();
+  const std::string path = testing_support::TempFile::unique_path("gen_" + file_tag + ".gguf");
   const std::string name = "gen-test";
   auto cfg = *preset_config(preset);
   auto vocab = *text::synthetic_vocab(cfg.n_vocab);

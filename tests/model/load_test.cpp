@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_file.h"
+
 #include "gguf/writer.h"
 #include "model/forward.h"
 #include "model/generate.h"
@@ -30,7 +32,7 @@ std::string copy_model(const std::string& drop_tensor, const std::string& arch, 
     std::vector<uint64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
     w.add_tensor_bytes(std::string(t.name), t.type, ne, std::vector<uint8_t>(t.data, t.data + t.n_bytes));
   }
-  const std::string path = testing::TempDir() + "/onprem_load_" + tag + ".gguf";
+  const std::string path = testing_support::TempFile::unique_path("load_" + tag + ".gguf");
   EXPECT_TRUE(w.write(path).ok());
   return path;
 }
@@ -45,14 +47,18 @@ TEST(LoadModel, LoadsTheConformanceModel) {
 }
 
 TEST(LoadModel, MissingTensorIsNamed) {
-  auto m = load_model(copy_model("blk.2.ssm_alpha.weight", "", "missing"));
+  const std::string path = copy_model("blk.2.ssm_alpha.weight", "", "missing");
+  auto m = load_model(path);
+  std::filesystem::remove(path);
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.error().code, core::ErrorCode::kNotFound);
   EXPECT_NE(m.error().message.find("blk.2.ssm_alpha.weight"), std::string::npos);
 }
 
 TEST(LoadModel, OtherArchitectureIsRefused) {
-  auto m = load_model(copy_model("", "llama", "llama"));
+  const std::string path = copy_model("", "llama", "llama");
+  auto m = load_model(path);
+  std::filesystem::remove(path);
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.error().code, core::ErrorCode::kUnsupported);
   EXPECT_NE(m.error().message.find("'llama'"), std::string::npos);
@@ -62,7 +68,8 @@ TEST(LoadModel, TruncatedFileSaysWhere) {
   std::ifstream in(kModel, std::ios::binary);
   std::vector<char> bytes(200000);
   in.read(bytes.data(), std::streamsize(bytes.size()));
-  const std::string path = testing::TempDir() + "/onprem_load_trunc.gguf";
+  const testing_support::TempFile file("load_trunc.gguf");
+  const std::string& path = file.path;
   std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
   auto m = load_model(path);
   ASSERT_FALSE(m.ok());
@@ -120,7 +127,8 @@ TEST(LoadModel, FusedGateUpExpertsGiveTheSameLogits) {
     }
     w.add_tensor_bytes(name, t.type, ne, std::vector<uint8_t>(t.data, t.data + t.n_bytes));
   }
-  const std::string path = testing::TempDir() + "/onprem_fused.gguf";
+  const testing_support::TempFile file("fused.gguf");
+  const std::string& path = file.path;
   ASSERT_TRUE(w.write(path).ok());
   auto split = *load_model(kModel);
   auto fused = load_model(path);

@@ -3,6 +3,8 @@
 // give every tensor the same type and lose no more precision; and perplexity / KL must rank them.
 #include <gtest/gtest.h>
 
+#include "support/temp_file.h"
+
 #include <cmath>
 #include <filesystem>
 
@@ -40,7 +42,8 @@ TEST_P(QuantizeVsLlama, SameTypesAndNoWorsePrecision) {
   auto f32 = gguf::File::open(conf(arch + "-F32"));
   auto theirs = gguf::File::open(conf(arch + "-" + type));
   ASSERT_TRUE(f32.ok() && theirs.ok());
-  const std::string out = (std::filesystem::temp_directory_path() / ("quantize_test_" + arch + type + ".gguf")).string();
+  const testing_support::TempFile file("quantize_" + arch + type + ".gguf");
+  const std::string& out = file.path;
   core::ThreadPool pool(2);
   auto rep = model::quantize_model(*f32, *model::file_type_from_name(type), out, pool);
   ASSERT_TRUE(rep.ok()) << rep.error().to_string();

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_file.h"
+
 #include "gguf/writer.h"
 #include "model/forward.h"
 #include "model/generate.h"
@@ -26,7 +28,8 @@ TEST(Planner, EstimateMatchesTheEnginesMeasuredMemory) {
   auto cfg = *model::preset_config("tiny-moe");
   cfg.n_embd = 512, cfg.n_layer = 8, cfg.n_vocab = 8192, cfg.n_ff_exp = 512, cfg.n_ff_shexp = 512, cfg.n_expert = 16;
   model::assign_layer_kinds(&cfg);
-  const std::string path = testing::TempDir() + "/onprem_plan_measured.gguf";
+  const testing_support::TempFile file("plan_measured.gguf");
+  const std::string& path = file.path;
   auto vocab = *text::synthetic_vocab(cfg.n_vocab);
   {
     core::ThreadPool pool(2);
