@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The training code's model is the engine's model: a small corpus, its vocabulary, and a
 # random-initialised PyTorch qwen35moe exported to GGUF must give the engine's logits (float64
-# PyTorch vs `onprem logits`, 300 tokens over 5 DeltaNet chunks). Usage: check.sh ONPREM WORK_DIR
+# PyTorch vs `onprem logits`, 300 tokens over 5 DeltaNet chunks), and training is deterministic.
+# Usage: check.sh ONPREM WORK_DIR
 set -euo pipefail
 onprem=$1
 work=$2
@@ -11,3 +12,14 @@ mkdir -p "$work"
 "$onprem" render-chat --jsonl < "$work/train.jsonl" > "$work/train.rendered.jsonl"
 /usr/bin/python3 "$root/tools/train/train.py" vocab "$work"
 /usr/bin/python3 "$root/tools/train/train.py" check "$work" "$onprem"
+# Same seed, same bytes: two short trainings through the real loop must write identical files
+# (the committed default model is only reproducible if this holds).
+for run in a b; do
+  /usr/bin/python3 "$root/tools/train/train.py" train "$work" "$onprem" --steps 6 --tokens 2048 --seed 1 --threads 2 > "$work/train-$run.log"
+  mv "$work/model-F32.gguf" "$work/model-$run.gguf"
+done
+if ! cmp -s "$work/model-a.gguf" "$work/model-b.gguf"; then
+  echo "two trainings with the same seed wrote different models" >&2
+  exit 1
+fi
+echo "determinism: two 6-step trainings wrote the same $(stat -c %s "$work/model-a.gguf") bytes"

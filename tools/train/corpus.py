@@ -55,16 +55,51 @@ INCIDENTS = [("the {t} API returns 500 errors", "{t} API에서 500 오류가 납
              ("the {t} database is not reachable", "{t} 데이터베이스에 연결할 수 없습니다"), ("{t} disk usage is at 95 percent", "{t} 디스크 사용량이 95%입니다")]
 
 
+# Invented names: a model that has only seen a short list of cities learns the list, not to copy
+# the name in the question into the call. Half of the training cities and teams are made up from
+# syllables (English) or Hangul syllables (Korean), so the only way to get them right is to copy.
+ONSETS = ["b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z",
+          "br", "ch", "cr", "dr", "gr", "kl", "pr", "sh", "st", "tr", ""]
+VOWELS = ["a", "e", "i", "o", "u", "a", "e", "o", "ai", "ia", "ou", "ei"]
+CODAS = ["", "", "", "n", "r", "s", "l", "m", "k", "t"]
+HANGUL_INITIALS = range(19)
+HANGUL_MEDIALS = [0, 4, 8, 13, 18, 20, 1, 6, 12, 17]
+HANGUL_FINALS = [0, 0, 0, 4, 8, 16, 21]
+
+
+def invented_word(r, syllables):
+    return "".join(r.choice(ONSETS) + r.choice(VOWELS) + (r.choice(CODAS) if i == syllables - 1 else "")
+                   for i in range(syllables))
+
+
+def invented_hangul(r, syllables):
+    return "".join(chr(0xAC00 + (r.choice(HANGUL_INITIALS) * 21 + r.choice(HANGUL_MEDIALS)) * 28 + r.choice(HANGUL_FINALS))
+                   for _ in range(syllables))
+
+
 class Gen:
     def __init__(self, rng, heldout, facts):
         self.r, self.heldout, self.facts = rng, heldout, facts
         self.n_call = 0
+        held = {c for pair in CITIES for c in pair if pair[0] in HELDOUT_CITIES} | HELDOUT_TEAMS
+        self.reserved = held | {w.lower() for w in held}
+
+    def invented(self, make):
+        while True:
+            w = make()
+            if len(w) > 1 and w not in self.reserved and w.lower() not in self.reserved:
+                return w
 
     def pick_city(self):
+        if not self.heldout and self.r.random() < 0.5:
+            en = self.invented(lambda: invented_word(self.r, self.r.randint(2, 3)).capitalize())
+            return en, self.invented(lambda: invented_hangul(self.r, self.r.randint(1, 4)))
         pool = [c for c in CITIES if (c[0] in HELDOUT_CITIES) == self.heldout]
         return self.r.choice(pool)
 
     def pick_team(self):
+        if not self.heldout and self.r.random() < 0.5:
+            return self.invented(lambda: invented_word(self.r, self.r.randint(2, 3)))
         return self.r.choice([t for t in TEAMS if (t in HELDOUT_TEAMS) == self.heldout])
 
     def number(self):
@@ -156,6 +191,18 @@ class Gen:
         return q, "page_oncall", args, result, answer, why
 
     def tool_conversation(self, ko, thinking):
+        first = self.tool_exchange(ko, thinking, system=True)
+        msgs, names = first["messages"], first["names"]
+        # Training conversations often go on with more requests: the model learns to act on the
+        # latest question, and each long tool prompt pays for several supervised turns.
+        while not self.heldout and self.r.random() < 0.45 and len(msgs) < 16:
+            more = self.tool_exchange(ko, thinking, system=False)
+            msgs += more["messages"]
+            names = names + more["names"]
+        return {"messages": msgs, "tools": self.tools_for(names), "chat_template_kwargs": {"enable_thinking": thinking},
+                "expect": {"tools": first["names"], "args": first["args"]}}
+
+    def tool_exchange(self, ko, thinking, system):
         kinds = [self.weather, self.calc, self.sql, self.page]
         if self.r.random() < 0.3:  # parallel calls: two questions of the same kind
             k = self.r.choice([self.weather, self.calc])
@@ -167,7 +214,7 @@ class Gen:
             q = parts[0][0]
         names = [p[1] for p in parts]
         msgs = []
-        if self.r.random() < 0.3:
+        if system and self.r.random() < 0.3:
             msgs.append({"role": "system", "content": "You are a helpful assistant." if not ko else "당신은 친절한 도우미입니다."})
         msgs.append({"role": "user", "content": q})
         calls = [{"id": self.call_id(), "type": "function", "function": {"name": p[1], "arguments": json.dumps(p[2], ensure_ascii=False)}} for p in parts]
@@ -181,8 +228,7 @@ class Gen:
         if thinking:
             final["reasoning_content"] = "도구 결과로 답한다." if ko else "I have the tool results; I answer with them."
         msgs.append(final)
-        return {"messages": msgs, "tools": self.tools_for(names), "chat_template_kwargs": {"enable_thinking": thinking},
-                "expect": {"tools": names, "args": [p[2] for p in parts]}}
+        return {"messages": msgs, "names": names, "args": [p[2] for p in parts]}
 
     def plain(self, ko, thinking):
         if self.r.random() < 0.5 and self.facts:

@@ -36,7 +36,7 @@ function valid(schema, v) {
 }
 
 const rows = readFileSync(heldout, "utf8").trim().split("\n").map((l) => JSON.parse(l)).slice(0, Number(nArg));
-let toolTurns = 0, parsed = 0, rightTool = 0, validArgs = 0, allGood = 0, thinkTurns = 0, thinkOk = 0, plainTurns = 0, plainNoCall = 0;
+let exactArgs = 0, toolTurns = 0, parsed = 0, rightTool = 0, validArgs = 0, allGood = 0, thinkTurns = 0, thinkOk = 0, plainTurns = 0, plainNoCall = 0;
 const failures = [];
 async function one(r) {
   const firstAssistant = r.messages.findIndex((m) => m.role === "assistant");
@@ -62,6 +62,10 @@ async function one(r) {
   const schemas = Object.fromEntries(r.tools.map((t) => [t.function.name, t.function.parameters]));
   const ok2 = calls.every((c, i) => schemas[c.function.name] && valid(schemas[c.function.name], args[i]));
   if (ok2) validArgs++;
+  // Beyond the goal: the values themselves, copied from the question (held-out cities, teams and
+  // numbers never appear in training).
+  const canon = (o) => JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
+  if (ok1 && args.length === r.expect.args.length && args.every((a, i) => canon(a) === canon(r.expect.args[i]))) exactArgs++;
   if (ok1 && ok2) allGood++;
   else failures.push({ q: messages.at(-1).content, want: r.expect.tools, got: names, args });
 }
@@ -70,7 +74,7 @@ await Promise.all([0, 1].map(async () => { while (queue.length) await one(queue.
 server.kill("SIGTERM");
 const pct = (a, b) => (b ? (100 * a / b).toFixed(1) : "n/a");
 const report = { tool_turns: toolTurns, parsed_pct: pct(parsed, toolTurns), right_tool_pct: pct(rightTool, toolTurns),
-  schema_valid_pct: pct(validArgs, toolTurns), all_three_pct: pct(allGood, toolTurns), thinking_turns: thinkTurns,
+  schema_valid_pct: pct(validArgs, toolTurns), all_three_pct: pct(allGood, toolTurns), exact_args_pct: pct(exactArgs, toolTurns), thinking_turns: thinkTurns,
   reasoning_in_reasoning_content_pct: pct(thinkOk, thinkTurns), plain_turns_with_tools: plainTurns, plain_no_call_pct: pct(plainNoCall, plainTurns) };
 console.log("report " + JSON.stringify(report));
 for (const f of failures.slice(0, 8)) console.log("miss:", JSON.stringify(f));

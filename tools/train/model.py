@@ -208,7 +208,7 @@ class MoE(nn.Module):
                 continue
             xe = x[rows]
             ye = (F.silu(xe @ self.gate_exps[e].t()) * (xe @ self.up_exps[e].t())) @ self.down_exps[e].t()
-            out = out.index_add(0, rows, ye * w[rows, slot][:, None])
+            out.index_add_(0, rows, ye * w[rows, slot][:, None])
         shared = torch.sigmoid(x @ self.gate_inp_shexp)[:, None] * (
             (F.silu(x @ self.gate_shexp.t()) * (x @ self.up_shexp.t())) @ self.down_shexp.t())
         # Switch-style balance loss: routed fraction x mean probability per expert.

@@ -46,8 +46,21 @@ def vocab_metadata(v):
             ("tokenizer.ggml.add_bos_token", "bool", False)]
 
 
-def export(model, v, path, name="onprem-default"):
-    gguf_write.write(path, model.metadata(name) + vocab_metadata(v), model.export_tensors())
+def chat_template():
+    """Qwen3.6's own template, as real GGUF files carry it: llama.cpp and its bindings then chat
+    with the model in the format it was trained on. Read from the shared spec folder, not copied."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    shared = os.environ.get("ONPREM_SHARED_DIR", os.path.join(root, "..", "shared"))
+    path = os.path.join(shared, "spec", "templates", "qwen3.6.jinja")
+    if not os.path.exists(path):
+        raise SystemExit("%s: not found (set ONPREM_SHARED_DIR to the shared/ folder)" % path)
+    with open(path) as f:
+        return f.read()
+
+
+def export(model, v, path, name="onprem-default", template=None):
+    extra = [("tokenizer.chat_template", "str", template)] if template else []
+    gguf_write.write(path, model.metadata(name) + vocab_metadata(v) + extra, model.export_tensors())
 
 
 def cmd_vocab(a):
@@ -110,26 +123,42 @@ def assistant_mask(ids, im_start, im_end, assistant_role):
     return mask
 
 
-def batches(ids_list, masks, seq, batch, rng):
-    stream, mstream = [], []
+def batches(ids_list, masks, budget, pad, rng):
+    """One conversation per row, never packed: positions start at 0 and no row sees another
+    conversation, as in serving. Rows of similar length share a batch (padded with `pad`, mask 0),
+    at most `budget` tokens per batch (rows x longest row)."""
     order = list(range(len(ids_list)))
-    n = batch * (seq + 1)
     while True:
         rng.shuffle(order)
-        for i in order:
-            stream.extend(ids_list[i])
-            mstream.extend(masks[i])
-            while len(stream) >= n:
-                x = torch.from_numpy(np.array(stream[:n], dtype=np.int64).reshape(batch, seq + 1))
-                m = torch.from_numpy(np.array(mstream[:n], dtype=np.float32).reshape(batch, seq + 1))
-                del stream[:n], mstream[:n]
-                yield x, m
+        for p0 in range(0, len(order), 256):
+            pool = sorted(order[p0:p0 + 256], key=lambda i: len(ids_list[i]))
+            groups, cur = [], []
+            for i in pool:
+                if cur and (len(cur) + 1) * len(ids_list[i]) > budget:
+                    groups.append(cur)
+                    cur = []
+                cur.append(i)
+            groups.append(cur)
+            rng.shuffle(groups)
+            for g in groups:
+                width = max(len(ids_list[i]) for i in g)
+                x = np.full((len(g), width), pad, dtype=np.int64)
+                m = np.zeros((len(g), width), dtype=np.float32)
+                for r, i in enumerate(g):
+                    x[r, :len(ids_list[i])] = ids_list[i]
+                    m[r, :len(ids_list[i])] = masks[i]
+                yield torch.from_numpy(x), torch.from_numpy(m)
 
 
 def cmd_train(a):
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
+    # Without this, the embedding's backward pass adds the gradients of repeated tokens with
+    # threaded atomic adds: their order, so the float sums, changed from run to run and two builds
+    # with the same seed parted after ~50 steps.
+    torch.use_deterministic_algorithms(True)
     rng = random.Random(a.seed)
+    template = chat_template()  # before hours of training, not after
     v = json.load(open(os.path.join(a.work, "vocab.json")))
     m = Model(Config(n_vocab=len(v["tokens"])))
     init = os.path.join(a.work, "init-F32.gguf")
@@ -146,7 +175,7 @@ def cmd_train(a):
     opt = torch.optim.AdamW(m.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
     # A step budget, not a time budget: the same seed gives the same model on any machine speed.
     t0, step, seen = time.time(), 0, 0
-    it = batches(ids, masks, a.seq, a.batch, rng)
+    it = batches(ids, masks, a.tokens, v["eot"], rng)
     while step < a.steps:
         x, mk = next(it)
         warm = min(1.0, (step + 1) / 30)
@@ -163,12 +192,12 @@ def cmd_train(a):
         torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
         opt.step()
         step += 1
-        seen += x.numel()
+        seen += int((x != v["eot"]).sum())
         if step % 10 == 0 or step == a.steps:
             el = time.time() - t0
             print("step %d  loss %.4f  lr %.2e  %.0f tok/s  %.1f min" % (step, loss.item(), lr, seen / el, el / 60), flush=True)
     out = os.path.join(a.work, "model-F32.gguf")
-    export(m, v, out)
+    export(m, v, out, template=template)
     print("train: %d steps, %d tokens (%.2f epochs) in %.1f min -> %s" % (step, seen, seen / n_tok, (time.time() - t0) / 60, out))
 
 
@@ -186,8 +215,7 @@ def main():
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seq", type=int, default=512)
-    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--tokens", type=int, default=4096, help="tokens per batch, padding included")
     p.add_argument("--lr", type=float, default=2e-3)
     a = ap.parse_args()
     {"vocab": cmd_vocab, "check": cmd_check, "train": cmd_train}[a.cmd](a)
