@@ -130,7 +130,7 @@ Recommendation recommend(const Workload& w) {
   const auto q4 = measured_quality("Q4_K_M"), q6 = measured_quality("Q6_K"), q8 = measured_quality("Q8_0");
   if (q4 && q6 && q8) {
     char buf[200];
-    std::snprintf(buf, sizeof buf, " (measured KL vs F32, nats/token: Q4_K_M %.4f, Q6_K %.4f, Q8_0 %.4f; docs/default-model.md)", q4->kl_mean,
+    std::snprintf(buf, sizeof buf, " (measured KL vs F32, nats/token: Q4_K_M %.2g, Q6_K %.2g, Q8_0 %.2g; docs/default-model.md)", q4->kl_mean,
                   q6->kl_mean, q8->kl_mean);
     cost += buf;
   }

@@ -197,7 +197,7 @@ TEST(Quality, MeasuredFiguresAreOrderedAndCited) {
   const auto r = onprem::planner::recommend(w);
   bool cited = false;
   char kl[32];
-  std::snprintf(kl, sizeof kl, "%.4f", q4->kl_mean);
+  std::snprintf(kl, sizeof kl, "%.2g", q4->kl_mean);
   for (const auto& why : r.reasons) cited = cited || why.find(kl) != std::string::npos;
   EXPECT_TRUE(cited);
 }
