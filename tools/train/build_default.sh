@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Rebuilds onprem's default model from nothing but this repository: corpus, vocabulary, training
-# (CPU, 2 threads), export, quantisation. Usage: tools/train/build_default.sh [WORK_DIR] [STEPS]
-# Writes WORK_DIR/model-F32.gguf and models/onprem-default-Q8_0.gguf.
+# (CPU, 2 threads), export, quantisation.
+# Usage: tools/train/build_default.sh [WORK_DIR] [STEPS] [TRAIN_SEED] [OUT]
+# Writes WORK_DIR/model-F32.gguf and OUT (default models/onprem-default-Q8_0.gguf). The defaults
+# rebuild the committed file; another TRAIN_SEED (initialisation and batch order; the corpus stays
+# the same) measures how much the result depends on the draw.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${1:-$root/build/train}
 steps=${2:-400}
+seed=${3:-1}
+out=${4:-$root/models/onprem-default-Q8_0.gguf}
 onprem=$root/build/onprem
 py=/usr/bin/python3
 mkdir -p "$work"
@@ -13,6 +18,6 @@ $py "$root/tools/train/corpus.py" "$onprem" "$work" --train 6000 --heldout 200 -
 "$onprem" render-chat --jsonl < "$work/train.jsonl" > "$work/train.rendered.jsonl"
 $py "$root/tools/train/train.py" vocab "$work"
 $py "$root/tools/train/train.py" check "$work" "$onprem"
-OMP_NUM_THREADS=2 $py "$root/tools/train/train.py" train "$work" "$onprem" --steps "$steps" --seed 1 --threads 2
-"$onprem" quantize "$work/model-F32.gguf" "$root/models/onprem-default-Q8_0.gguf" Q8_0
-sha256sum "$work/model-F32.gguf" "$root/models/onprem-default-Q8_0.gguf"
+OMP_NUM_THREADS=2 $py "$root/tools/train/train.py" train "$work" "$onprem" --steps "$steps" --seed "$seed" --threads 2
+"$onprem" quantize "$work/model-F32.gguf" "$out" Q8_0
+sha256sum "$work/model-F32.gguf" "$out"

@@ -204,7 +204,9 @@ class Gen:
 
     def tool_exchange(self, ko, thinking, system):
         kinds = [self.weather, self.calc, self.sql, self.page]
-        if self.r.random() < 0.3:  # parallel calls: two questions of the same kind
+        # Parallel calls: two questions of the same kind. Training sees them more often than
+        # held-out prompts do: the one-or-two decision is the hardest thing the model learns.
+        if self.r.random() < (0.3 if self.heldout else 0.5):
             k = self.r.choice([self.weather, self.calc])
             parts = [k(ko), k(ko)]
             joiner = " 그리고 " if ko else " And "
@@ -220,7 +222,10 @@ class Gen:
         calls = [{"id": self.call_id(), "type": "function", "function": {"name": p[1], "arguments": json.dumps(p[2], ensure_ascii=False)}} for p in parts]
         a = {"role": "assistant", "content": "", "tool_calls": calls}
         if thinking:
-            a["reasoning_content"] = " ".join(p[5] for p in parts)
+            # Reasoning about two requests says so first: the count is decided at one place, the
+            # first word, and the calls follow the reasoning.
+            count = ["요청이 두 개다."] if ko else ["Two requests."]
+            a["reasoning_content"] = " ".join((count if len(parts) > 1 else []) + [p[5] for p in parts])
         msgs.append(a)
         for c, p in zip(calls, parts):
             msgs.append({"role": "tool", "tool_call_id": c["id"], "content": p[3]})

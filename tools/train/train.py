@@ -123,6 +123,29 @@ def assistant_mask(ids, im_start, im_end, assistant_role):
     return mask
 
 
+def decision_weights(ids, mask, tokens, weight):
+    """Loss weights: the mask, with `weight` on the assistant tokens where the model decides how
+    many tool calls to make. Those are one token per turn (the one after each </tool_call>:
+    another call or the end of the turn, and the first word of the reasoning, which names the
+    count) among hundreds, and left at weight 1 the model settles for the base rate."""
+    end_call, think, end_think = (tokens.index(t) for t in ("</tool_call>", "<think>", "</think>"))
+    blank = [tok.replace("Ċ", "").replace("Ġ", "") == "" for tok in tokens]  # byte-level newline, space
+    w = [float(x) for x in mask]
+    after_think = False
+    for i, t in enumerate(ids):
+        if not mask[i]:
+            after_think = False
+            continue
+        if after_think and not blank[t]:
+            w[i] = weight if t != end_think else 1.0  # an empty think block is the prompt's, not a choice
+            after_think = False
+        if i > 0 and ids[i - 1] == end_call:
+            w[i] = weight
+        if t == think:
+            after_think = True
+    return w
+
+
 def batches(ids_list, masks, budget, pad, rng):
     """One conversation per row, never packed: positions start at 0 and no row sees another
     conversation, as in serving. Rows of similar length share a batch (padded with `pad`, mask 0),
@@ -168,9 +191,12 @@ def cmd_train(a):
     ids = [x + [eos] if x[-1] != eos else x for x in ids]
     im_start = v["tokens"].index("<|im_start|>")
     role = tokenize(a.onprem, init, ["assistant\n"])[0]
-    masks = [assistant_mask(x, im_start, eos, role) for x in ids]
+    masks = [decision_weights(x, assistant_mask(x, im_start, eos, role), v["tokens"], a.decision_weight) for x in ids]
     n_tok = sum(map(len, ids))
-    print("train: %.1f %% of tokens are the assistant's (the loss)" % (100.0 * sum(map(sum, masks)) / n_tok))
+    n_loss = sum(sum(1 for w in x if w) for x in masks)
+    n_decide = sum(sum(1 for w in x if w > 1) for x in masks)
+    print("train: %.1f %% of tokens are the assistant's (the loss), %d decisions weighted %g" % (
+        100.0 * n_loss / n_tok, n_decide, a.decision_weight))
     print("train: %d conversations, %d tokens, %d parameters" % (len(ids), n_tok, sum(p.numel() for p in m.parameters())), flush=True)
     opt = torch.optim.AdamW(m.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
     # A step budget, not a time budget: the same seed gives the same model on any machine speed.
@@ -217,6 +243,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--tokens", type=int, default=4096, help="tokens per batch, padding included")
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--decision-weight", type=float, default=5.0, help="loss weight of the call-count decisions")
     a = ap.parse_args()
     {"vocab": cmd_vocab, "check": cmd_check, "train": cmd_train}[a.cmd](a)
 
