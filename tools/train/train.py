@@ -16,8 +16,14 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-import torch
+# Torch's OpenMP threads and OpenBLAS's own threads share the two cores; with OpenMP's default
+# spin-waiting, the idle pool burns the core the other needs (a third of the run was system time).
+# Passive waiting changes only who sleeps, never an addition's order, and halves the step time.
+# It must be set before torch loads libgomp.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpe  # noqa: E402
