@@ -79,7 +79,7 @@ void register_all() {
   const GgmlType types[] = {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0,
                             GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
   for (int threads : {1, 2})
-    for (kernels::Isa isa : {kernels::Isa::kScalar, kernels::Isa::kAvx2, kernels::Isa::kAvx512})
+    for (kernels::Isa isa : kernels::built_isas())
       for (GgmlType t : types)
         for (kernels::Activations acts : {kernels::Activations::kFloat, kernels::Activations::kInt8}) {
           const bool int8 = acts == kernels::Activations::kInt8;

@@ -20,8 +20,14 @@ packages=(
 missing=()
 # Node.js may come from another source (it bundles npm); take Debian's only when there is none.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+# Installed for this machine's architecture (or for all): an arm64 copy of a library for the
+# ARM64 cross-build (scripts/arm64.sh) does not count.
+native=$(dpkg --print-architecture)
+installed() {
+  dpkg-query -W -f='${db:Status-Status} ${Architecture}\n' "$1" 2>/dev/null | grep -qE "^installed ($native|all)$"
+}
 for p in "${packages[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  installed "$p" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""

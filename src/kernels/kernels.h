@@ -10,11 +10,10 @@
 #include <cstdint>
 
 #include "core/ggml_type.h"
+#include "kernels/cpu.h"
 
 namespace onprem::kernels {
 
-enum class Isa { kScalar, kAvx2, kAvx512 };
-const char* isa_name(Isa isa);
 
 // w_row: one row of stored weights; x: n f32 activations.
 using DotF32Fn = float (*)(const void* w_row, const float* x, int64_t n);
@@ -64,10 +63,8 @@ struct Kernels {
 
 // The table of one instruction set; nullptr if this build or this CPU cannot run it.
 const Kernels* kernels_for(Isa isa);
-// The fastest table this CPU runs (chosen once, then constant).
+// The table the engine uses, chosen once: chosen_isa() (ONPREM_ISA, else the widest the CPU runs).
 const Kernels& best_kernels();
-// What this CPU can run, scalar first.
-bool cpu_supports(Isa isa);
 
 // Bytes of quantised activations for n values of act_type.
 int64_t act_bytes(core::GgmlType act_type, int64_t n);

@@ -46,11 +46,14 @@ std::vector<int64_t> lengths(GgmlType t) {
   return out;
 }
 
-TEST(Dot, F32ActivationsMatchTheReference) {
+using Dot = PerIsa;
+ONPREM_PER_ISA(Dot);
+
+TEST_P(Dot, F32ActivationsMatchTheReference) {
   const Kernels& ref = *kernels_for(Isa::kScalar);
   std::mt19937 rng(1);
   int checked = 0;
-  for (const Kernels* k : runnable_tables()) {
+  for (const Kernels* k : {&table()}) {
     for (GgmlType t : kTypes) {
       for (int64_t n : lengths(t)) {
         for (int mis = 0; mis < 4; ++mis) {
@@ -73,10 +76,10 @@ TEST(Dot, F32ActivationsMatchTheReference) {
   EXPECT_GT(checked, 1000);
 }
 
-TEST(Dot, Int8ActivationsMatchTheReference) {
+TEST_P(Dot, Int8ActivationsMatchTheReference) {
   const Kernels& ref = *kernels_for(Isa::kScalar);
   std::mt19937 rng(2);
-  for (const Kernels* k : runnable_tables()) {
+  for (const Kernels* k : {&table()}) {
     for (GgmlType t : kTypes) {
       const TypeKernels& tk = k->of(t);
       if (!ref.of(t).dot_q8) continue;
@@ -114,10 +117,13 @@ namespace {
 
 // The multi-token dot equals the single-token dot of the same table for each token (the same
 // integer sums; only the float combination may differ).
-TEST(Dot, MultiTokenInt8MatchesSingleToken) {
+using test::PerIsa;
+using Dot = PerIsa;
+
+TEST_P(Dot, MultiTokenInt8MatchesSingleToken) {
   std::mt19937 rng(12);
   int checked = 0;
-  for (const Kernels* k : test::runnable_tables()) {
+  for (const Kernels* k : {&table()}) {
     for (core::GgmlType t : {core::GgmlType::kQ4_K, core::GgmlType::kQ6_K}) {
       const TypeKernels& tk = k->of(t);
       if (!tk.dot_q8_multi) continue;
@@ -144,18 +150,21 @@ TEST(Dot, MultiTokenInt8MatchesSingleToken) {
       }
     }
   }
-  if (cpu_supports(Isa::kAvx512)) {
+  if (GetParam() == Isa::kAvx512 || GetParam() == Isa::kI8mm) {  // the tables with multi-token kernels
     EXPECT_GT(checked, 0);
   }
 }
 
 // The SIMD activation quantisers are bit-identical to the reference: same codes, sums and scale,
 // including ties for the largest magnitude (+a and -a), rounding halves, zeros, NaN and infinity.
-TEST(Quantize, ActivationsQ8KMatchTheReferenceBitForBit) {
+using Quantize = PerIsa;
+ONPREM_PER_ISA(Quantize);
+
+TEST_P(Quantize, ActivationsQ8KMatchTheReferenceBitForBit) {
   std::mt19937 rng(5);
   const Kernels& ref = *kernels_for(Isa::kScalar);
   int checked = 0;
-  for (const Kernels* k : test::runnable_tables()) {
+  for (const Kernels* k : {&table()}) {
     for (int trial = 0; trial < 200; ++trial) {
       const int64_t n = 256 * (1 + trial % 4);
       auto x = test::random_floats(n, rng);

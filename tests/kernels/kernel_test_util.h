@@ -1,22 +1,41 @@
-// Shared test helpers: the tables this machine runs, and random rows of each stored type.
+// Shared test helpers: one test per kernel table, and random rows of each stored type.
 #pragma once
 
 #include <cstring>
+#include <ostream>
+#include <string>
 #include <random>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "core/half.h"
 #include "kernels/kernels.h"
 #include "quant/blocks.h"
 
+namespace onprem::kernels {
+// Test names and failure messages say "avx2", not the enum's bytes.
+inline void PrintTo(Isa isa, std::ostream* os) { *os << isa_name(isa); }
+}  // namespace onprem::kernels
+
 namespace onprem::kernels::test {
 
-inline std::vector<const Kernels*> runnable_tables() {
-  std::vector<const Kernels*> out;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512})
-    if (const Kernels* k = kernels_for(isa)) out.push_back(k);
-  return out;
-}
+// A test that runs once per table of this build (Isa/Suite.Name/avx2 ...). On a CPU that lacks
+// the ISA it is reported as skipped, with the reason, never passed silently.
+class PerIsa : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (!cpu_supports(GetParam()))
+      GTEST_SKIP() << isa_name(GetParam()) << " not run: it needs " << isa_requirements(GetParam()) << "; this CPU ("
+                   << cpu_info().model << ") lacks it";
+  }
+  const Kernels& table() const { return *kernels_for(GetParam()); }
+};
+
+inline std::string isa_param_name(const ::testing::TestParamInfo<Isa>& info) { return isa_name(info.param); }
+
+#define ONPREM_PER_ISA(Suite) \
+  INSTANTIATE_TEST_SUITE_P(Isa, Suite, ::testing::ValuesIn(built_isas()), ::onprem::kernels::test::isa_param_name)
 
 inline constexpr double kU = 1.0 / 16777216.0;  // f32 unit roundoff, 2^-24
 

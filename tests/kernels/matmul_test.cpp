@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 
 #include "kernel_test_util.h"
@@ -10,9 +13,12 @@ using core::GgmlType;
 using namespace test;
 
 // matmat = the per-row dot of the same table, for any thread count, float and int8 activations.
-TEST(Matmul, MatmatIsTheRowDotForAnyThreadCount) {
+using Matmul = PerIsa;
+ONPREM_PER_ISA(Matmul);
+
+TEST_P(Matmul, MatmatIsTheRowDotForAnyThreadCount) {
   std::mt19937 rng(5);
-  for (const Kernels* k : runnable_tables()) {
+  for (const Kernels* k : {&table()}) {
     for (GgmlType t : {GgmlType::kF32, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K}) {
       const int64_t n = 512, rows = 37, tokens = 5;
       std::vector<uint8_t> W;
@@ -49,16 +55,61 @@ TEST(Matmul, MatmatIsTheRowDotForAnyThreadCount) {
   }
 }
 
-TEST(Dispatch, BestTableIsTheWidestTheCpuRuns) {
+// The engine's table is the one ONPREM_ISA names, else the widest the CPU runs; every table
+// has a dot kernel for every supported type.
+TEST(Dispatch, BestTableIsTheChosenOne) {
   const Kernels& best = best_kernels();
+  ASSERT_TRUE(chosen_isa().ok());
+  EXPECT_EQ(best.isa, *chosen_isa());
   EXPECT_TRUE(cpu_supports(best.isa));
-  if (cpu_supports(Isa::kAvx512)) {
-    EXPECT_EQ(best.isa, Isa::kAvx512);
+  const char* env = std::getenv("ONPREM_ISA");
+  if (!env || !*env) {
+    EXPECT_EQ(best.isa, widest_isa());
   }
-  for (const Kernels* k : runnable_tables())
+  for (Isa isa : built_isas()) {
+    const Kernels* k = kernels_for(isa);
+    EXPECT_EQ(k != nullptr, cpu_supports(isa)) << isa_name(isa);
+    if (!k) continue;
     for (GgmlType t : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ4_0, GgmlType::kQ8_0,
                        GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K})
-      EXPECT_NE(k->of(t).dot_f32, nullptr);
+      EXPECT_NE(k->of(t).dot_f32, nullptr) << isa_name(isa);
+  }
+}
+
+// widest_isa() is the widest of its family the CPU runs: no wider table of the build is supported.
+TEST(Dispatch, WidestIsWidest) {
+  const auto built = built_isas();
+  const auto at = std::find(built.begin(), built.end(), widest_isa());
+  ASSERT_NE(at, built.end());
+  for (auto it = at + 1; it != built.end(); ++it) EXPECT_FALSE(cpu_supports(*it)) << isa_name(*it);
+}
+
+// ONPREM_ISA: a name onprem does not know, or an ISA this CPU lacks, is refused with a message
+// that says why and what the CPU runs; one it has is taken.
+TEST(Dispatch, OnpremIsaIsCheckedAgainstTheCpu) {
+  const char* old = std::getenv("ONPREM_ISA");
+  const std::string saved = old ? old : "";
+  setenv("ONPREM_ISA", "sse9", 1);
+  auto bad = chosen_isa();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("not an instruction set"), std::string::npos) << bad.error().message;
+  // An ISA of the other architecture is never runnable.
+  const Isa foreign = cpu_info().arch == "aarch64" ? Isa::kAvx2 : Isa::kNeon;
+  setenv("ONPREM_ISA", isa_name(foreign), 1);
+  auto lacks = chosen_isa();
+  ASSERT_FALSE(lacks.ok());
+  EXPECT_NE(lacks.error().message.find(isa_requirements(foreign)), std::string::npos) << lacks.error().message;
+  EXPECT_NE(lacks.error().message.find("scalar"), std::string::npos) << lacks.error().message;
+  for (Isa isa : built_isas()) {
+    setenv("ONPREM_ISA", isa_name(isa), 1);
+    auto got = chosen_isa();
+    EXPECT_EQ(got.ok(), cpu_supports(isa)) << isa_name(isa);
+    if (got.ok()) {
+      EXPECT_EQ(*got, isa);
+    }
+  }
+  if (old) setenv("ONPREM_ISA", saved.c_str(), 1);
+  else unsetenv("ONPREM_ISA");
 }
 
 }  // namespace
