@@ -149,7 +149,6 @@ inline float reduce_pairwise(__m512 a) {
   const __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
   return _mm_cvtss_f32(_mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1)));
 }
-}  // namespace
 
 // One zmm is the reference's 16 lanes; products and sums stay separate (no fma) to match it.
 void delta_rule_step_avx512(float* S, const float* k, const float* q, const float* v, float beta, float decay,
@@ -174,6 +173,8 @@ void delta_rule_step_avx512(float* S, const float* k, const float* q, const floa
     o[c] = reduce_pairwise(acc2);
   }
 }
+
+}  // namespace
 
 void fill_avx512_ops(Kernels& k) {
   k.rms_norm = rms_norm_avx512;

@@ -1,7 +1,12 @@
 #include <cinttypes>
 #include <map>
+#include <thread>
 
 #include "commands.h"
+#include "core/system_memory.h"
+#include "core/thread_pool.h"
+#include "kernels/bandwidth.h"
+#include "kernels/cpu.h"
 #include "gguf/file.h"
 #include "model/config.h"
 #include "model/memory.h"
@@ -93,6 +98,40 @@ void print_memory(const gguf::File& f, const model::ModelConfig& c, uint64_t ctx
               human_bytes(double(f16.per_sequence_bytes(ctx))).c_str(), human_bytes(double(weights + f16.per_sequence_bytes(ctx))).c_str());
 }
 
+// The machine as the engine sees it: what to check first when a model runs slower than expected
+// or an ISA is refused.
+int print_system(bool bandwidth) {
+  const auto& cpu = kernels::cpu_info();
+  std::printf("cpu               %s (%s), %u hardware threads\n", cpu.model.c_str(), cpu.arch.c_str(),
+              std::max(1u, std::thread::hardware_concurrency()));
+  std::printf("features         ");
+  for (const auto& f : cpu.features) std::printf(" %s", f.c_str());
+  std::printf("\nkernel paths     ");
+  for (kernels::Isa isa : kernels::built_isas())
+    std::printf(" %s (%s)", kernels::isa_name(isa), kernels::cpu_supports(isa) ? "runs" : "not on this CPU");
+  const auto chosen = kernels::chosen_isa();
+  if (!chosen) return fail(chosen.error().message);
+  const char* env = std::getenv("ONPREM_ISA");
+  std::printf("\nchosen path       %s (%s)\n", kernels::isa_name(*chosen),
+              env && *env ? "forced by ONPREM_ISA" : "the widest this CPU runs; ONPREM_ISA=NAME forces another");
+  const auto mem = core::system_memory();
+  std::printf("memory            %s total, %s available", human_bytes(double(mem.total_bytes)).c_str(),
+              human_bytes(double(mem.available_bytes)).c_str());
+  if (mem.cgroup_limit_bytes) std::printf(", cgroup limit %s", human_bytes(double(mem.cgroup_limit_bytes)).c_str());
+  std::printf("\n");
+  if (!bandwidth) return 0;
+  // Decode reads every weight once per token, so this bounds decode speed (docs/performance.md).
+  const int all = int(std::max(1u, std::thread::hardware_concurrency()));
+  for (int threads : {1, all}) {
+    if (threads == 1 && all == 1) continue;
+    core::ThreadPool pool(threads);
+    const auto bw = kernels::measure_read_bandwidth(pool, int64_t(256) << 20, 3);
+    std::printf("read bandwidth    %.1f GB/s with %d thread%s (256 MiB, best of 3, %s kernel)\n", bw.bytes_per_second / 1e9,
+                threads, threads == 1 ? "" : "s", kernels::isa_name(*chosen));
+  }
+  return 0;
+}
+
 }  // namespace
 
 Run add_inspect(CLI::App& app) {
@@ -100,14 +139,18 @@ Run add_inspect(CLI::App& app) {
   struct Options {
     std::string path;
     uint64_t ctx = 0;
-    bool tensors = true, metadata = false;
+    bool tensors = true, metadata = false, system = false, bandwidth = true;
   };
   auto opt = std::make_shared<Options>();
-  cmd->add_option("FILE", opt->path, "GGUF file")->required();
+  cmd->add_option("FILE", opt->path, "GGUF file");
+  cmd->add_flag("--system", opt->system, "Show this machine instead: CPU, features, kernel paths, memory, read bandwidth");
+  cmd->add_flag("!--no-bandwidth", opt->bandwidth, "With --system: skip the bandwidth measurement");
   cmd->add_option("--ctx", opt->ctx, "Context length for the memory estimate (default: the training context)");
   cmd->add_flag("!--no-tensors", opt->tensors, "Only totals, not every tensor");
   cmd->add_flag("--metadata", opt->metadata, "Print every metadata key");
   return [opt]() -> int {
+    if (opt->system) return print_system(opt->bandwidth);
+    if (opt->path.empty()) return fail("inspect needs a GGUF FILE, or --system");
     auto f = gguf::File::open(opt->path);
     if (!f) return fail(f.error().to_string());
     std::printf("file              %s\nGGUF              v%u, %zu metadata keys, %zu tensors, alignment %u, data at byte %" PRIu64 "\n",

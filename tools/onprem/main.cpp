@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "kernels/cpu.h"
 
 namespace onprem::tools {
 int fail(const std::string& message) {
@@ -38,6 +39,11 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  // ONPREM_ISA names a kernel path; one this CPU cannot run is refused before any work starts.
+  if (const auto isa = onprem::kernels::chosen_isa(); !isa) {
+    fail(isa.error().message);
+    return 2;
   }
   for (auto& [sub, run] : commands)
     if (sub->parsed()) return run();
