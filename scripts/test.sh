@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # README command 2 (and CI): install what is missing, build, run every test (unit, conformance,
-# reference-engine end-to-end), then fuzz the GGUF reader for 60 seconds.
+# reference-engine end-to-end), then every kernel path (native, AVX2 and baseline x86-64 under
+# qemu-x86_64, NEON / dotprod / i8mm on the ARM64 cross-build under qemu-aarch64), then fuzz the
+# GGUF reader for 60 seconds.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh"
 (cd "$root/build" && ctest --output-on-failure -j"$(nproc)")
+"$root/scripts/arm64.sh"
+"$root/tests/isa/paths.sh" "$root"
 "$root/tests/fuzz/run.sh" 60

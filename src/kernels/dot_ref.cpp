@@ -140,7 +140,7 @@ void fill_scalar_ops(Kernels& k);
 
 void fill_scalar(Kernels& k) {
   auto set = [&](GgmlType t, DotF32Fn f, DotQ8Fn qf, GgmlType act) {
-    k.types[static_cast<uint32_t>(t)] = TypeKernels{f, qf, nullptr, 0, act};
+    k.types[static_cast<uint32_t>(t)] = TypeKernels{.dot_f32 = f, .dot_q8 = qf, .act_type = act};
   };
   set(GgmlType::kF32, dot_f32_f32, nullptr, GgmlType::kF32);
   set(GgmlType::kF16, dot_f16_f32, nullptr, GgmlType::kF32);

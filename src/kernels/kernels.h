@@ -25,11 +25,16 @@ using QuantizeActFn = void (*)(const float* x, void* dst, int64_t n);
 inline constexpr int kMaxDotTokens = 8;
 using DotQ8MultiFn = void (*)(const void* w_row, const void* const* xq, int64_t n, float* out);
 
+// Two weight rows against two activation rows (ARM64 i8mm's 2×2 int8 tiles):
+// out = {w0·x0, w0·x1, w1·x0, w1·x1}, each bit-identical to dot_q8 of the same table.
+using DotQ8x2Fn = void (*)(const void* w0, const void* w1, const void* x0, const void* x1, int64_t n, float* out);
+
 struct TypeKernels {
   DotF32Fn dot_f32 = nullptr;
   DotQ8Fn dot_q8 = nullptr;  // nullptr for F32 / F16 / BF16 (their activations stay float)
   DotQ8MultiFn dot_q8_multi = nullptr;  // optional; matmat falls back to dot_q8 per token
   int multi_tokens = 0;                  // rows dot_q8_multi takes; the best count depends on registers
+  DotQ8x2Fn dot_q8_2x2 = nullptr;        // optional; matmat pairs rows and tokens with it
   core::GgmlType act_type = core::GgmlType::kF32;  // what dot_q8 expects: kQ8_0 or kQ8_K
 };
 

@@ -67,6 +67,23 @@ void matmat(const Kernels& k, const MatrixView& w, const float* X, int64_t n_tok
           }
         }
       }
+      if (int8 && tk.dot_q8_2x2) {  // pairs of rows meet pairs of tokens (same bits as dot_q8)
+        for (; t + 2 <= n_tokens; t += 2) {
+          const uint8_t* x0 = xq + t * xq_bytes;
+          const uint8_t* x1 = x0 + xq_bytes;
+          size_t r = rb0;
+          for (; r + 2 <= rb1; r += 2) {
+            float out[4];
+            tk.dot_q8_2x2(w.data + int64_t(r) * rb, w.data + int64_t(r + 1) * rb, x0, x1, n, out);
+            Y[t * w.n_rows + int64_t(r)] = out[0], Y[(t + 1) * w.n_rows + int64_t(r)] = out[1];
+            Y[t * w.n_rows + int64_t(r + 1)] = out[2], Y[(t + 1) * w.n_rows + int64_t(r + 1)] = out[3];
+          }
+          for (; r < rb1; ++r) {
+            Y[t * w.n_rows + int64_t(r)] = tk.dot_q8(w.data + int64_t(r) * rb, x0, n);
+            Y[(t + 1) * w.n_rows + int64_t(r)] = tk.dot_q8(w.data + int64_t(r) * rb, x1, n);
+          }
+        }
+      }
       for (; t < n_tokens; ++t)
         for (size_t r = rb0; r < rb1; ++r) {
           const uint8_t* row = w.data + int64_t(r) * rb;

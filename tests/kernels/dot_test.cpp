@@ -150,7 +150,39 @@ TEST_P(Dot, MultiTokenInt8MatchesSingleToken) {
       }
     }
   }
-  if (GetParam() == Isa::kAvx512 || GetParam() == Isa::kI8mm) {  // the tables with multi-token kernels
+  if (GetParam() == Isa::kAvx512) {  // the table with multi-token kernels
+    EXPECT_GT(checked, 0);
+  }
+}
+
+// The two-row kernels (ARM64 i8mm) give, for each of the four pairs, the bits of the table's
+// single-row dot: matmat may pair rows and tokens any way without changing a result.
+TEST_P(Dot, TwoByTwoInt8IsBitIdenticalToSingleDots) {
+  std::mt19937 rng(13);
+  int checked = 0;
+  for (const Kernels* k : {&table()}) {
+    for (GgmlType t : kTypes) {
+      const TypeKernels& tk = k->of(t);
+      if (!tk.dot_q8_2x2) continue;
+      for (int64_t n : lengths(t)) {
+        const auto w0 = test::random_row(t, n, rng), w1 = test::random_row(t, n, rng);
+        std::vector<uint8_t> x[2];
+        for (auto& xq : x) {
+          const auto xf = test::random_floats(n, rng);
+          xq.resize(size_t(act_bytes(tk.act_type, n)));
+          (tk.act_type == GgmlType::kQ8_K ? k->quantize_q8_k : k->quantize_q8_0)(xf.data(), xq.data(), n);
+        }
+        float out[4];
+        tk.dot_q8_2x2(w0.data(), w1.data(), x[0].data(), x[1].data(), n, out);
+        const float want[4] = {tk.dot_q8(w0.data(), x[0].data(), n), tk.dot_q8(w0.data(), x[1].data(), n),
+                               tk.dot_q8(w1.data(), x[0].data(), n), tk.dot_q8(w1.data(), x[1].data(), n)};
+        for (int j = 0; j < 4; ++j)
+          ASSERT_EQ(out[j], want[j]) << isa_name(k->isa) << " " << core::ggml_type_info(uint32_t(t))->name << " n=" << n << " j=" << j;
+        ++checked;
+      }
+    }
+  }
+  if (GetParam() == Isa::kI8mm) {  // the table with two-row kernels
     EXPECT_GT(checked, 0);
   }
 }

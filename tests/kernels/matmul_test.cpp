@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 
 #include <gtest/gtest.h>
@@ -59,6 +60,7 @@ TEST_P(Matmul, MatmatIsTheRowDotForAnyThreadCount) {
 // has a dot kernel for every supported type.
 TEST(Dispatch, BestTableIsTheChosenOne) {
   const Kernels& best = best_kernels();
+  std::printf("chosen kernel path: %s on %s (%s)\n", isa_name(best.isa), cpu_info().model.c_str(), cpu_info().arch.c_str());
   ASSERT_TRUE(chosen_isa().ok());
   EXPECT_EQ(best.isa, *chosen_isa());
   EXPECT_TRUE(cpu_supports(best.isa));

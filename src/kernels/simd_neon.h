@@ -1,0 +1,187 @@
+// Internal: the ARM64 int8 dot kernels, written once over the instruction that sums 16 int8
+// products (plain NEON: smull + sadalp; dotprod: sdot). Included by dot_neon.cpp,
+// dot_dotprod.cpp and dot_i8mm.cpp, each compiled with its own flags; everything here has
+// internal linkage, so each file keeps its own copy (tests/isa checks that none leaks).
+//
+// Floating point follows one formula per type, in the scalar order written here, so the i8mm
+// two-row kernels (dot_i8mm.cpp) give the same bits as these per lane.
+#pragma once
+
+#include <arm_neon.h>
+
+#include <cstring>
+
+#include "kernels/kernels.h"
+#include "quant/blocks.h"
+
+namespace onprem::kernels::neon {
+namespace {
+
+namespace q = quant;
+
+inline float half(uint16_t h) {
+  __fp16 f;
+  std::memcpy(&f, &h, 2);
+  return float(f);
+}
+
+// Sub-block s (0..7) scale and minimum of a Q4_K / Q5_K block (the packing of
+// quant::unpack_scale_min_k4, restated here so no out-of-line copy can be shared).
+inline void scale_min_k4(int s, const uint8_t* p, int* sc, int* m) {
+  if (s < 4) {
+    *sc = p[s] & 63;
+    *m = p[s + 4] & 63;
+  } else {
+    *sc = (p[s + 4] & 0x0F) | ((p[s - 4] >> 6) << 4);
+    *m = (p[s + 4] >> 4) | ((p[s] >> 6) << 4);
+  }
+}
+
+// Σ of the 8 minimum terms of a Q4_K / Q5_K block against Q8_K's 16-value sums.
+inline int32_t k4_mins(const uint8_t* scales, const int16_t* bsums) {
+  int32_t mins = 0;
+  for (int s = 0; s < 8; ++s) {
+    int sc, m;
+    scale_min_k4(s, scales, &sc, &m);
+    mins += m * (bsums[2 * s] + bsums[2 * s + 1]);
+  }
+  return mins;
+}
+
+// Q4_K / Q5_K codes of sub-blocks 2c (low nibbles) and 2c + 1 (high), 32 each as two int8x16.
+struct Codes32x2 {
+  int8x16_t lo[2], hi[2];
+};
+template <bool kFive>
+inline Codes32x2 qk45_codes(const uint8_t* qs, const uint8_t* qh, int c) {
+  Codes32x2 r;
+  const uint8x16_t mask = vdupq_n_u8(0x0F);
+  for (int j = 0; j < 2; ++j) {
+    const uint8x16_t v = vld1q_u8(qs + 32 * c + 16 * j);
+    uint8x16_t lo = vandq_u8(v, mask), hi = vshrq_n_u8(v, 4);
+    if constexpr (kFive) {  // bit 2c (low) / 2c + 1 (high) of qh[l] is the code's fifth bit
+      const uint8x16_t h = vld1q_u8(qh + 16 * j), bit5 = vdupq_n_u8(0x10);
+      lo = vorrq_u8(lo, vandq_u8(vtstq_u8(h, vdupq_n_u8(uint8_t(1u << (2 * c)))), bit5));
+      hi = vorrq_u8(hi, vandq_u8(vtstq_u8(h, vdupq_n_u8(uint8_t(1u << (2 * c + 1)))), bit5));
+    }
+    r.lo[j] = vreinterpretq_s8_u8(lo);
+    r.hi[j] = vreinterpretq_s8_u8(hi);
+  }
+  return r;
+}
+
+// Q6_K codes (−32..31) of one 128-value half, in eight 16-value groups g: values 16g..16g+15,
+// each with its own scale (scales[8 * half + g]).
+inline void q6_k_codes(const q::BlockQ6_K& b, int half_index, int8x16_t out[8]) {
+  const uint8_t* L = b.ql + 64 * half_index;
+  const uint8_t* H = b.qh + 32 * half_index;
+  const uint8x16_t m4 = vdupq_n_u8(0x0F), m2 = vdupq_n_u8(3);
+  const int8x16_t off = vdupq_n_s8(32);
+  const uint8x16_t l[4] = {vld1q_u8(L), vld1q_u8(L + 16), vld1q_u8(L + 32), vld1q_u8(L + 48)};
+  const uint8x16_t h[2] = {vld1q_u8(H), vld1q_u8(H + 16)};
+  for (int j = 0; j < 2; ++j) {
+    const uint8x16_t h0 = vshlq_n_u8(vandq_u8(h[j], m2), 4);
+    const uint8x16_t h1 = vshlq_n_u8(vandq_u8(vshrq_n_u8(h[j], 2), m2), 4);
+    const uint8x16_t h2 = vshlq_n_u8(vandq_u8(vshrq_n_u8(h[j], 4), m2), 4);
+    const uint8x16_t h3 = vshlq_n_u8(vshrq_n_u8(h[j], 6), 4);
+    out[0 + j] = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vandq_u8(l[j], m4), h0)), off);
+    out[2 + j] = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vandq_u8(l[2 + j], m4), h1)), off);
+    out[4 + j] = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(l[j], 4), h2)), off);
+    out[6 + j] = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(l[2 + j], 4), h3)), off);
+  }
+}
+
+inline int8x16_t q4_0_lo(const uint8_t* qs) {
+  return vsubq_s8(vreinterpretq_s8_u8(vandq_u8(vld1q_u8(qs), vdupq_n_u8(0x0F))), vdupq_n_s8(8));
+}
+inline int8x16_t q4_0_hi(const uint8_t* qs) {
+  return vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(vld1q_u8(qs), 4)), vdupq_n_s8(8));
+}
+
+// ---- weights × int8 activations; Dot::dot16(acc, a, b) adds Σ a_i·b_i over 16 lanes into acc ----
+
+template <class Dot>
+float dot_q8_0_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockQ8_0*>(w);
+  const auto* b = static_cast<const q::BlockQ8_0*>(xq);
+  float acc = 0;
+  for (int64_t i = 0; i < n / q::kQK; ++i) {
+    int32x4_t s = Dot::dot16(vdupq_n_s32(0), vld1q_s8(a[i].qs), vld1q_s8(b[i].qs));
+    s = Dot::dot16(s, vld1q_s8(a[i].qs + 16), vld1q_s8(b[i].qs + 16));
+    acc += (half(a[i].d) * half(b[i].d)) * float(vaddvq_s32(s));
+  }
+  return acc;
+}
+
+template <class Dot>
+float dot_q4_0_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockQ4_0*>(w);
+  const auto* b = static_cast<const q::BlockQ8_0*>(xq);
+  float acc = 0;
+  for (int64_t i = 0; i < n / q::kQK; ++i) {
+    int32x4_t s = Dot::dot16(vdupq_n_s32(0), q4_0_lo(a[i].qs), vld1q_s8(b[i].qs));
+    s = Dot::dot16(s, q4_0_hi(a[i].qs), vld1q_s8(b[i].qs + 16));
+    acc += (half(a[i].d) * half(b[i].d)) * float(vaddvq_s32(s));
+  }
+  return acc;
+}
+
+// Q4_K / Q5_K: Σ_blocks d_x · (d · Σ_s sc_s·Σ code·x − dmin · Σ_s m_s·Σ x), integer sums exact.
+template <class Dot, class Block, bool kFive>
+float dot_qk45_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const Block*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  float acc = 0;
+  for (int64_t i = 0; i < n / q::kQKK; ++i) {
+    const uint8_t* qh = nullptr;
+    if constexpr (kFive) qh = a[i].qh;
+    int32_t scaled = 0;
+    for (int c = 0; c < 4; ++c) {
+      const Codes32x2 codes = qk45_codes<kFive>(a[i].qs, qh, c);
+      const int8_t* x = b[i].qs + 64 * c;
+      const int32x4_t lo = Dot::dot16(Dot::dot16(vdupq_n_s32(0), codes.lo[0], vld1q_s8(x)), codes.lo[1], vld1q_s8(x + 16));
+      const int32x4_t hi = Dot::dot16(Dot::dot16(vdupq_n_s32(0), codes.hi[0], vld1q_s8(x + 32)), codes.hi[1], vld1q_s8(x + 48));
+      int sc0, sc1, m;
+      scale_min_k4(2 * c, a[i].scales, &sc0, &m);
+      scale_min_k4(2 * c + 1, a[i].scales, &sc1, &m);
+      scaled += sc0 * vaddvq_s32(lo) + sc1 * vaddvq_s32(hi);
+    }
+    const int32_t mins = k4_mins(a[i].scales, b[i].bsums);
+    acc += b[i].d * (half(a[i].d) * float(scaled) - half(a[i].dmin) * float(mins));
+  }
+  return acc;
+}
+
+template <class Dot>
+float dot_q6_k_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockQ6_K*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  float acc = 0;
+  for (int64_t i = 0; i < n / q::kQKK; ++i) {
+    int32_t sum = 0;
+    for (int h = 0; h < 2; ++h) {
+      int8x16_t codes[8];
+      q6_k_codes(a[i], h, codes);
+      for (int g = 0; g < 8; ++g) {
+        const int32x4_t s = Dot::dot16(vdupq_n_s32(0), codes[g], vld1q_s8(b[i].qs + 128 * h + 16 * g));
+        sum += int32_t(a[i].scales[8 * h + g]) * vaddvq_s32(s);
+      }
+    }
+    acc += (half(a[i].d) * b[i].d) * float(sum);
+  }
+  return acc;
+}
+
+// The int8 entries of a table, over one Dot.
+template <class Dot>
+void fill_int8_dots(Kernels& k) {
+  using core::GgmlType;
+  k.types[uint32_t(GgmlType::kQ8_0)].dot_q8 = dot_q8_0_q8<Dot>;
+  k.types[uint32_t(GgmlType::kQ4_0)].dot_q8 = dot_q4_0_q8<Dot>;
+  k.types[uint32_t(GgmlType::kQ4_K)].dot_q8 = dot_qk45_q8<Dot, q::BlockQ4_K, false>;
+  k.types[uint32_t(GgmlType::kQ5_K)].dot_q8 = dot_qk45_q8<Dot, q::BlockQ5_K, true>;
+  k.types[uint32_t(GgmlType::kQ6_K)].dot_q8 = dot_q6_k_q8<Dot>;
+}
+
+}  // namespace
+}  // namespace onprem::kernels::neon

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Every kernel path on this machine, whatever CPU it has: the kernel tests, the public conformance
+# set (llama.cpp's logits), the engine tests, a server smoke test through the official openai
+# client and the README demo, run
+#   natively (the widest path this CPU runs),
+#   under qemu-x86_64 -cpu Haswell (AVX2, no AVX-512: the avx2 path),
+#   under qemu-x86_64 -cpu qemu64 (baseline x86-64: the scalar path),
+# and, where build-arm64/ exists (scripts/arm64.sh), the ARM64 kernel tests and conformance set
+# under qemu-aarch64 with and without dotprod / i8mm.
+# usage: paths.sh ROOT [SHARED_DIR]   (ROOT holds build/ and tests/)
+set -uo pipefail
+root=$(cd "$1" && pwd)
+shared=${2:-$root/../shared}
+build=$root/build
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# Haswell less the features TCG does not emulate and user space never uses (quiet warnings).
+haswell="Haswell,-pcid,-x2apic,-tsc-deadline,-hle,-rtm,-invpcid"
+summary=()
+failed=0
+
+gtest_counts() {  # a gtest log -> "P passed, S skipped"
+  local p s
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -1)
+  s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$1" | tail -1)
+  echo "${p:-0} passed, ${s:-0} skipped"
+}
+
+step() {  # label, log file, command...: runs it, records the outcome
+  local label=$1 log=$2; shift 2
+  local t0=$SECONDS
+  if "$@" > "$log" 2>&1; then
+    local what="ok"
+    grep -q '^\[==========\]' "$log" && what=$(gtest_counts "$log")
+    if [ "$what" = "0 passed, 0 skipped" ]; then  # a filter that matched nothing proves nothing
+      summary+=("$label: ran no test: FAILED"); failed=1; return
+    fi
+    summary+=("$label: $what ($((SECONDS - t0)) s)")
+  else
+    summary+=("$label: FAILED ($((SECONDS - t0)) s), log below")
+    echo "---- $label failed:"; tail -40 "$log"
+    failed=1
+  fi
+}
+
+run_path() {  # name, expected ISA, runner prefix (empty: native), conformance files (a gtest filter)
+  local name=$1 want=$2 prefix=$3 files=$4 bin=$build/onprem
+  if [ -n "$prefix" ]; then
+    bin=$work/onprem-$name
+    printf '#!/bin/sh\nexec %s %s "$@"\n' "$prefix" "$build/onprem" > "$bin"
+    chmod +x "$bin"
+  fi
+  echo "== path $name: $($bin inspect --system --no-bandwidth 2>&1 | sed -n 's/^chosen path *//p') on $($bin inspect --system --no-bandwidth 2>&1 | sed -n 's/^cpu *//p')"
+  local chosen
+  chosen=$($bin inspect --system --no-bandwidth 2>&1 | sed -n 's/^chosen path *\([a-z0-9]*\).*/\1/p')
+  if [ "$chosen" != "$want" ]; then
+    summary+=("$name: chose '$chosen', expected $want: FAILED"); failed=1; return
+  fi
+  # shellcheck disable=SC2086
+  step "$name kernels ($want)" "$work/$name-kernels.log" $prefix "$build/tests/kernels/kernels_test"
+  # shellcheck disable=SC2086
+  step "$name conformance" "$work/$name-conf.log" $prefix "$build/tests/model/model_test" \
+    --gtest_filter="PublicSet/Conformance.MatchesLlamaCpp/$files"
+  # shellcheck disable=SC2086
+  step "$name engine" "$work/$name-engine.log" $prefix "$build/tests/engine/engine_test"
+  step "$name server (openai client)" "$work/$name-server.log" \
+    bash -c "cd '$root/tests' && node e2e/server_openai.mjs '$bin' '$work/$name-server'"
+  step "$name README demo" "$work/$name-demo.log" \
+    bash -c "cd '$root/tests' && node ../tools/train/demo.mjs '$bin' '$root/models/onprem-default-Q8_0.gguf'"
+}
+
+case "$(uname -m)" in
+  x86_64)
+    native=$("$build/onprem" inspect --system --no-bandwidth | sed -n 's/^chosen path *\([a-z0-9]*\).*/\1/p')
+    run_path native "$native" "" "*"
+    if [ "$native" != avx512 ]; then
+      summary+=("avx512: skipped, this CPU lacks AVX-512 and qemu 7.2 does not emulate it (the native path is $native)")
+    fi
+    # Emulation runs ~25x slower: one file of the public set each, MoE on one path, dense on the
+    # other, so that between them Q4_K, Q6_K and Q8_0 weights and both architectures are covered.
+    run_path haswell avx2 "qemu-x86_64 -cpu $haswell" "qwen35moe_tiny_Q4_K_M"
+    run_path baseline scalar "qemu-x86_64 -cpu qemu64" "qwen35_tiny_Q8_0"
+    ;;
+  *)
+    native=$("$build/onprem" inspect --system --no-bandwidth | sed -n 's/^chosen path *\([a-z0-9]*\).*/\1/p')
+    run_path native "$native" "" "*"
+    ;;
+esac
+
+if [ -x "$root/build-arm64/tests/kernels/kernels_test" ]; then
+  "$root/tests/isa/arm64_paths.sh" "$root" "$shared" > "$work/arm64.log" 2>&1
+  rc=$?
+  cat "$work/arm64.log"
+  while IFS= read -r l; do summary+=("$l"); done < <(grep '^arm64 ' "$work/arm64.log")
+  [ $rc -eq 0 ] || failed=1
+else
+  summary+=("arm64: not built (scripts/arm64.sh builds it)")
+fi
+
+echo "== kernel paths"
+printf '  %s\n' "${summary[@]}"
+exit $failed
