@@ -1,5 +1,7 @@
 #include "router/config.h"
 
+#include <cctype>
+
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -24,8 +26,12 @@ const char* data_class_name(DataClass c) {
 }
 
 std::optional<DataClass> parse_data_class(const std::string& s) {
+  std::string lower = s;
+  for (char& ch : lower) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  while (!lower.empty() && lower.back() == ' ') lower.pop_back();
+  while (!lower.empty() && lower.front() == ' ') lower.erase(lower.begin());
   for (DataClass c : {DataClass::kPublic, DataClass::kInternal, DataClass::kConfidential, DataClass::kRegulated})
-    if (s == data_class_name(c)) return c;
+    if (lower == data_class_name(c)) return c;
   return std::nullopt;
 }
 

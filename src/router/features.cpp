@@ -2,6 +2,8 @@
 
 #include <functional>
 
+#include "router/pii_scan.h"
+
 namespace onprem::router {
 
 using chat::Json;
@@ -105,6 +107,7 @@ RequestFeatures extract_features(const Json& body, ApiShape shape, const HeaderM
   if (f.user.empty()) f.user = str_field(md, "user_id");
   if (f.user.empty()) f.user = str_field(md, "user");
   std::string cls = str_field(md, "data_class"), lat = str_field(md, "latency");
+  if (md.contains("data_class") && !md["data_class"].is_string()) f.error = "metadata.data_class: must be a string";
   f.workload = str_field(md, "workload");
   if (!header(headers, "x-onprem-data-class").empty()) cls = header(headers, "x-onprem-data-class");
   if (!header(headers, "x-onprem-latency").empty()) lat = header(headers, "x-onprem-latency");
@@ -112,10 +115,20 @@ RequestFeatures extract_features(const Json& body, ApiShape shape, const HeaderM
   if (!header(headers, "x-onprem-user").empty()) f.user = header(headers, "x-onprem-user");
   if (lat == "batch" || lat == "interactive") f.latency = lat;
   if (key) f.team = key->team, f.key_name = key->name, f.declared_class = key->data_class;
-  // A client may raise its class, never lower it below its key's default.
-  if (auto c = parse_data_class(cls); c && *c > f.declared_class) f.declared_class = *c;
-  f.pii = find_pii(f.text);
+  // A client may raise its class, never lower it below its key's default. A label the router
+  // does not know is refused, not read as public: the guard fails closed.
+  if (!cls.empty()) {
+    const auto c = parse_data_class(cls);
+    if (!c) f.error = "data_class: '" + cls + "' is not public, internal, confidential or regulated";
+    else if (*c > f.declared_class) f.declared_class = *c;
+  }
+  // The detector reads every string of the body (any field can be forwarded), decoded and
+  // normalised; a body it cannot read to the end stays on premises.
+  const BodyScan scan = scan_json(body);
+  f.pii = scan.findings;
+  f.uninspectable = scan.uninspectable;
   f.data_class = std::max(f.declared_class, pii_class(f.pii));
+  if (!f.uninspectable.empty()) f.data_class = std::max(f.data_class, DataClass::kConfidential);
 
   const uint64_t h = std::hash<std::string>{}(f.key_name + '\x1f' + system + '\x1f' + first_user);
   f.affinity = std::to_string(h);

@@ -28,7 +28,9 @@ struct RequestFeatures {
   std::string workload, team, user, key_name;
   DataClass declared_class = DataClass::kInternal;  // key default raised by header / metadata
   DataClass data_class = DataClass::kInternal;      // declared, raised by the detector
-  std::vector<PiiFinding> pii;
+  std::vector<PiiFinding> pii;      // over every field of the body, decoded and normalised (pii_scan.h)
+  std::string uninspectable;         // why the guard could not read the whole body: it stays on premises
+  std::string error;                 // a 400 for the client (an unknown data class label)
   std::string affinity;              // conversation key: hash of system + first user turn
   std::string text;                  // all request text (for the detector and counting)
 };

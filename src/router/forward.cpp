@@ -8,6 +8,7 @@
 #include "api/errors.h"
 #include "router/core.h"
 #include "router/sse.h"
+#include "router/pii_scan.h"
 #include "router/translate.h"
 #include "router/upstream.h"
 
@@ -30,6 +31,7 @@ struct Prepared {
   UpstreamRequest req;
   Mode mode = Mode::kPassOpenAI;
   std::string error;
+  int status = 400;  // 403: the sovereignty guard refused the bytes about to leave
 };
 
 Prepared prepare(const RouterCore& rc, const Inbound& in, const BackendConfig& b, const std::string& url) {
@@ -69,6 +71,19 @@ Prepared prepare(const RouterCore& rc, const Inbound& in, const BackendConfig& b
     p.req.headers.push_back({"Authorization", "Bearer " + b.api_key});
   }
   p.req.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (!b.on_premises && p.error.empty()) {
+    // The second line of the guard: the body exactly as it will leave, after translation (which
+    // decodes tool arguments and rewrites fields), read again. The inbound scan should already
+    // have kept such a request on premises; if it did not, nothing is sent.
+    const BodyScan out = scan_json(body);
+    if (!out.uninspectable.empty() || pii_class(out.findings) != DataClass::kPublic) {
+      p.status = 403;
+      p.error = "sovereignty guard: the request as it would be sent to " + b.name + " (off premises) " +
+                (out.uninspectable.empty() ? "carries personal data (" + out.findings[0].kind + ")"
+                                           : "cannot be fully inspected (" + out.uninspectable + ")") +
+                "; it was not sent";
+    }
+  }
   return p;
 }
 
@@ -331,7 +346,7 @@ Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Resp
       Replica* r = lease.replica();
       Prepared p = prepare(rc, *in, *b, r->url);
       if (!p.error.empty()) {
-        send_error(res, f.shape, 400, "invalid_request_error", p.error);
+        send_error(res, f.shape, p.status, p.status == 403 ? "permission_error" : "invalid_request_error", p.error);
         return Pass::kServed;
       }
       ++*attempts;

@@ -1,6 +1,8 @@
 // A detector for personal data in request text. It only ever raises a request's data class:
-// e-mail addresses and phone numbers make it confidential; Korean resident registration numbers
-// and payment card numbers (Luhn check digit valid) make it regulated. Linear in the text.
+// e-mail addresses (internationalised, and spelled out: "name at example dot com") and phone
+// numbers make it confidential; Korean resident registration numbers and payment card numbers
+// (Luhn check digit valid) make it regulated. Linear in the text. It reads text as given: the
+// guard first normalises it and reads every field (pii_scan.h).
 #pragma once
 
 #include <string>

@@ -62,6 +62,10 @@ struct Router::Impl {
       return nullptr;
     }
     in->features = extract_features(in->body, shape, headers_of(req), in->key, rc.count);
+    if (!in->features.error.empty()) {
+      send_error(res, shape, 400, "invalid_request_error", in->features.error);
+      return nullptr;
+    }
     in->decision = decide(rc.cfg, in->features, in->key);
     return in;
   }

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import https from "node:https";
 import http from "node:http";
 import OpenAI from "openai";
+import { corpus, labelCases } from "./pii_corpus.mjs";
 import Anthropic from "@anthropic-ai/sdk";
 
 const [onprem, work] = process.argv.slice(2);
@@ -362,6 +363,54 @@ await test("malformed requests get a 4xx with a reason, never a 5xx, and nothing
   console.log(`  malformed requests: ${JSON.stringify(codes)}`);
   const st = await fetch(`${R}/v1/route/status`, { headers: { authorization: "Bearer k-dev" } }).then((r) => r.json());
   for (const r of st.replicas) if (!r.url.endsWith(String(port.m35a))) assert.equal(r.breaker, "closed", JSON.stringify(r));
+});
+
+await test("adversarial corpus: personal data in any field or encoding never reaches the off-premises upstream", async () => {
+  const { attacks, controls } = corpus();
+  assert.ok(attacks.length >= 200, `${attacks.length} attacks`);
+  const send = async (c, extra = {}) => {
+    const body = { model: "claude-sonnet", max_tokens: 4, ...c.body, ...(extra.body || {}) };
+    const r = await fetch(`${R}${c.path}`, { method: "POST", headers: { authorization: "Bearer k-dev", "content-type": "application/json",
+      ...(extra.headers || {}) }, body: JSON.stringify(body) });
+    saw(r.headers.get("x-onprem-backend"));
+    await r.arrayBuffer();
+    return { status: r.status, backend: r.headers.get("x-onprem-backend") };
+  };
+  const outcomes = {};
+  for (const a of attacks) {
+    const r = await send(a);
+    assert.notEqual(r.backend, "frontier", `${a.name} was routed to the frontier`);
+    outcomes[r.status] = (outcomes[r.status] || 0) + 1;
+  }
+  // Controls: the same fields without personal data; each also says "control <marker>" in the
+  // conversation, which every API shape forwards.
+  const reached = [], dropped = [];
+  for (const c of controls) {
+    if (c.path === "/v1/completions") continue;  // an Anthropic upstream has no /v1/completions
+    const withMarker = structuredClone(c);
+    withMarker.body.messages = [...(withMarker.body.messages || []), { role: "user", content: `control ${c.marker}-req` }];
+    const r = await send(withMarker);
+    assert.equal(r.backend, "frontier", `control ${c.name} should go to the frontier (${r.status})`);
+  }
+  // Label spellings fail closed: a class is raised, or the request refused; never public.
+  for (const l of labelCases) {
+    const r = await send({ path: "/v1/chat/completions", body: { messages: msg(`label ${l.name}`), ...(l.metadata ? { metadata: l.metadata } : {}) } },
+      { headers: l.headers || {} });
+    if (l.expect === 400) assert.equal(r.status, 400, l.name);
+    else assert.ok(r.backend && r.backend !== "frontier", `${l.name}: ${r.status} ${r.backend}`);
+  }
+  const log = readFileSync(upLog, "utf8");
+  const leaked = attacks.filter((a) => log.includes(a.marker)).map((a) => a.name);
+  assert.deepEqual(leaked, [], "attacks whose marker reached the upstream");
+  for (const c of controls) {
+    if (c.path === "/v1/completions") continue;
+    assert.ok(log.includes(`${c.marker}-req`), `control request ${c.name} is in the upstream's log`);
+    (new RegExp(`${c.marker}(?!-req)`).test(log) ? reached : dropped).push(c.name);
+  }
+  for (const v of ["jisoo.kim@example.com", "4111 1111 1111 1111", "010-2903-4529", "900101-1234567"])
+    assert.ok(!log.includes(v), `${v} reached the upstream`);
+  console.log(`  corpus: ${attacks.length} attacks, none in the upstream log (statuses ${JSON.stringify(outcomes)}); ` +
+              `${reached.length} control fields forwarded, not forwarded by translation: ${dropped.join(", ") || "none"}`);
 });
 
 await test("the ledger matches what the clients saw and survives a restart", async () => {

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "router/pii.h"
+#include "router/pii_scan.h"
 
 using namespace onprem::router;
 
@@ -53,16 +54,11 @@ TEST(Pii, FindsKoreanResidentRegistrationNumbers) {
   EXPECT_EQ(kinds("850230-2345678"), std::vector<std::string>{"kr_rrn"});  // day 30 of a month: the shape, not the calendar
   EXPECT_TRUE(kinds("901301-1234567").empty());  // month 13
   EXPECT_TRUE(kinds("900101-9234567").empty());  // no such sex digit
-  // Without the hyphen only a valid pre-2020 check digit counts: build one.
-  std::string d = "900101123456";
-  static const int w[12] = {2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5};
-  int sum = 0;
-  for (int i = 0; i < 12; ++i) sum += (d[i] - '0') * w[i];
-  const std::string good = d + char('0' + (11 - sum % 11) % 10);
-  std::string bad = good;
-  bad[12] = bad[12] == '9' ? '0' : char(bad[12] + 1);
-  EXPECT_EQ(kinds(good), std::vector<std::string>{"kr_rrn"});
-  EXPECT_NE(kinds(bad), std::vector<std::string>{"kr_rrn"});
+  // Without the hyphen: numbers issued since October 2020 have no check digit, so a valid date
+  // and sex digit decide, with or without a pre-2020 check digit.
+  EXPECT_EQ(kinds("2101013456789"), std::vector<std::string>{"kr_rrn"});
+  EXPECT_EQ(kinds("900101 1234567"), std::vector<std::string>{"kr_rrn"});
+  EXPECT_TRUE(kinds("9013011234567").empty());  // month 13
 }
 
 TEST(Pii, CardNumbersNeedAValidCheckDigit) {
@@ -96,4 +92,80 @@ TEST(Pii, LinearOnLongInput) {
   for (size_t i = 0; i < s.size(); i += 3) s[i] = '-';
   s += std::string(1'000'000, '@');
   EXPECT_NO_THROW(find_pii(s));
+}
+
+// ---- the guard's reading of whole requests (pii_scan.h) ----
+
+namespace {
+DataClass text_class(const std::string& t) { return pii_class(scan_text(t).findings); }
+}  // namespace
+
+TEST(PiiScan, NormalisesLookalikesAndInvisibleCharacters) {
+  EXPECT_EQ(normalize_for_pii("\uFF10\uFF11\uFF10"), "010");       // full-width digits
+  EXPECT_EQ(normalize_for_pii("a\uFF20b"), "a@b");                  // full-width @
+  EXPECT_EQ(normalize_for_pii("a\u200B@\u00ADb"), "a@b");           // zero-width space, soft hyphen
+  EXPECT_EQ(normalize_for_pii("1\u20132\u22123"), "1-2-3");          // en dash, minus sign
+  EXPECT_EQ(normalize_for_pii(std::string("ok\xFF", 3)), "ok\xEF\xBF\xBD");                   // a bad byte: U+FFFD
+}
+
+TEST(PiiScan, FindsEveryFormOfTheCorpus) {
+  // The forms of tests/e2e/pii_corpus.mjs, each alone in a string.
+  const char* forms[] = {
+      "jisoo.kim@example.com", "김지수@example.com", "jisoo@예시.한국", "jisoo\uFF20example.com", "jisoo\u200B@example.com",
+      "jisoo at example dot com", "jisoo [at] example [dot] com", "bWFpbCBqaXNvby5raW1AZXhhbXBsZS5jb20=",
+      "jisoo.kim%40example.com", "jisoo\\u0040example.com", "jisoo @ example.com", "010-2903-4529", "01029034529",
+      "+821030044530", "+82 10 3004 4530", "010.3206.4532", "(02) 3456-7890", "\uFF10\uFF11\uFF10-3206-4532",
+      "900101-1234567", "900101 1234567", "2101013456789", "4111 1111 1111 1111", "4111.1111.1111.1111",
+      "5500000000000004", "5500-0000-0000-0004"};
+  for (const char* f : forms) EXPECT_NE(text_class(std::string("contact ") + f + " ref zq1"), DataClass::kPublic) << f;
+}
+
+TEST(PiiScan, LeavesOrdinaryCodingTextPublic) {
+  for (const char* t : {"look at docs.python.org for the API", "meet at 5 in room 3", "the build at 10.0.0.12 failed",
+                        "version 2.14.1 of numpy", "2026-12-02 release", "port 8080", "sha 4f1c2a9", "x = a @ b (matrix product)",
+                        "SELECT * FROM t WHERE id = 12345", "use @Override on the method"})
+    EXPECT_EQ(text_class(t), DataClass::kPublic) << t;
+}
+
+TEST(PiiScan, ReadsEveryFieldAndNestedJson) {
+  using onprem::chat::Json;
+  const Json bodies[] = {
+      Json::parse(R"({"messages":[{"role":"user","content":"hi"}],"user":"jisoo.kim@example.com"})"),
+      Json::parse(R"({"messages":[],"tools":[{"type":"function","function":{"name":"f","description":"mail a@corp.example.com"}}]})"),
+      Json::parse(R"({"messages":[],"tools":[{"function":{"parameters":{"properties":{"q":{"enum":["010-2903-4529"]}}}}}]})"),
+      Json::parse(R"({"messages":[],"stop":["4111 1111 1111 1111"]})"),
+      Json::parse(R"({"messages":[{"role":"assistant","tool_calls":[{"function":{"arguments":"{\"q\":\"jisoo\\u0040example.com\"}"}}]}]})"),
+      Json::parse(R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x.example/?u=jisoo%40example.com"}}]}]})"),
+      Json::parse(R"({"messages":[{"role":"user","name":"900101-1234567","content":"hi"}]})"),
+      Json::parse(R"({"messages":[{"role":"user","content":"phone"}],"metadata":{"n":4111111111111111}})"),
+      Json::parse(R"({"messages":[{"role":"user","content":"write to jisoo.kim"},{"role":"user","content":"@example.com"}]})"),
+  };
+  for (const auto& b : bodies) EXPECT_NE(pii_class(scan_json(b).findings), DataClass::kPublic) << b.dump();
+  EXPECT_EQ(pii_class(scan_json(Json::parse(R"({"messages":[{"role":"user","content":"refactor main.cpp"}]})")).findings),
+            DataClass::kPublic);
+}
+
+TEST(PiiScan, WhatItCannotReadIsUninspectableNotPublic) {
+  // JSON nested 100,000 deep inside a string: refused before any parse recurses.
+  std::string deep(100000, '[');
+  deep += std::string(100000, ']');
+  onprem::chat::Json body = {{"messages", {{{"role", "user"}, {"content", deep}}}}};
+  const auto scan = scan_json(body);
+  EXPECT_NE(scan.uninspectable, "");
+  ScanLimits tight;
+  tight.max_strings = 10;
+  onprem::chat::Json many = onprem::chat::Json::array();
+  for (int i = 0; i < 20; ++i) many.push_back(std::to_string(i * 7));
+  EXPECT_NE(scan_json(many, tight).uninspectable, "");
+}
+
+TEST(PiiScan, LinearOnHostileText) {
+  std::string spaces(1'000'000, ' ');
+  spaces += "at";
+  std::string b64(1'000'000, 'A');
+  std::string escapes;
+  for (int i = 0; i < 100000; ++i) escapes += "\\u0040";
+  EXPECT_NO_THROW(scan_text(spaces));
+  EXPECT_NO_THROW(scan_text(b64));
+  EXPECT_NO_THROW(scan_text(escapes));
 }
