@@ -1,5 +1,7 @@
 #include "api/server.h"
 
+#include "core/json_bounds.h"
+
 #include <httplib.h>
 
 #include <chrono>
@@ -40,6 +42,10 @@ struct Server::Impl {
   }
 
   std::optional<Json> parse_body(const httplib::Request& req, httplib::Response& res, bool anthropic) {
+    if (auto e = core::json_bounds_error(req.body)) {
+      send_error(res, bad_request(*e), anthropic);
+      return std::nullopt;
+    }
     try {
       Json j = Json::parse(req.body);
       if (!j.is_object()) throw std::runtime_error("not an object");

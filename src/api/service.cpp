@@ -1,5 +1,7 @@
 #include "api/service.h"
 
+#include "core/json_bounds.h"
+
 #include <algorithm>
 
 namespace onprem::api {
@@ -33,7 +35,7 @@ uint64_t ReasoningStore::key(const std::string& content, const chat::Json& tool_
       canon += '\x1f';
       if (f.contains("name") && f["name"].is_string()) canon += f["name"].get<std::string>();
       chat::Json args = f.contains("arguments") ? f["arguments"] : chat::Json::object();
-      if (args.is_string()) {
+      if (args.is_string() && !core::json_bounds_error(args.get<std::string>())) {
         try {
           args = chat::Json::parse(args.get<std::string>());
         } catch (const chat::Json::exception&) {

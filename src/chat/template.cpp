@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "core/json_bounds.h"
+
 namespace onprem::chat {
 
 using core::ErrorCode;
@@ -96,6 +98,8 @@ core::Status render_tool_calls(const Json& calls, const std::string& content, st
     if (has(call, "arguments") && !call["arguments"].is_null()) {
       Json args = call["arguments"];
       if (args.is_string()) {  // OpenAI sends a JSON string: the server parses it, as the template needs a mapping
+        if (auto e = core::json_bounds_error(args.get<std::string>()))
+          return template_error("tool call '" + name + "' has arguments out of bounds: " + *e);
         try {
           args = Json::parse(args.get<std::string>());
         } catch (const Json::exception&) {

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <vector>
 
+#include "core/json_bounds.h"
+
 namespace onprem::chat {
 
 namespace {
@@ -146,6 +148,7 @@ struct LiteralParser {
 };
 
 bool parse_json_or_literal(const std::string& text, Json* out) {
+  if (core::json_bounds_error(text)) return false;  // nested past what any parser here may recurse
   try {
     *out = Json::parse(text);
     return true;
@@ -170,7 +173,7 @@ bool convert_as(const std::string& value, const std::string& type_name, Json* ou
     return true;
   }
   Json v;
-  if (!parse_python_literal(value, &v)) return false;
+  if (core::json_bounds_error(value) || !parse_python_literal(value, &v)) return false;
   *out = v;
   return true;
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "api/errors.h"
+#include "core/json_bounds.h"
 #include "router/core.h"
 
 namespace onprem::router {
@@ -45,6 +46,10 @@ struct Router::Impl {
     auto in = std::make_shared<Inbound>();
     in->shape = shape, in->path = path;
     if (!authenticate(req, res, shape, &in->key)) return nullptr;
+    if (auto e = core::json_bounds_error(req.body)) {
+      send_error(res, shape, 400, "invalid_request_error", *e);
+      return nullptr;
+    }
     try {
       in->body = Json::parse(req.body);
     } catch (const std::exception&) {

@@ -365,6 +365,29 @@ await test("malformed requests get a 4xx with a reason, never a 5xx, and nothing
   for (const r of st.replicas) if (!r.url.endsWith(String(port.m35a))) assert.equal(r.breaker, "closed", JSON.stringify(r));
 });
 
+await test("hostile JSON: deep nesting and key floods are 400s, and the router lives", async () => {
+  const post = (body) => fetch(`${R}/v1/chat/completions`, { method: "POST", headers: { authorization: "Bearer k-dev",
+    "content-type": "application/json" }, body });
+  const deep = "[".repeat(100000) + "]".repeat(100000);
+  const keys = "{" + Array.from({ length: 200000 }, (_, i) => `"k${i}":1`).join(",") + "}";
+  for (const [what, body] of [["deep tools", `{"model":"any","messages":[{"role":"user","content":"x"}],"tools":${deep}}`],
+                              ["deep metadata", `{"model":"any","messages":[{"role":"user","content":"x"}],"metadata":{"a":${deep}}}`],
+                              ["200,000 keys", `{"model":"any","messages":[{"role":"user","content":"x"}],"metadata":${keys}}`]]) {
+    const r = await post(body);
+    assert.equal(r.status, 400, what);
+    assert.ok(/nests deeper|more than/.test((await r.json()).error.message), what);
+  }
+  // JSON nested deep inside a string (tool arguments) is uninspectable: it may not leave.
+  const inner = JSON.stringify({ model: "claude-sonnet", max_tokens: 2, messages: [{ role: "user", content: "x" },
+    { role: "assistant", content: null, tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "[".repeat(70) + "]".repeat(70) } }] },
+    { role: "tool", tool_call_id: "c", content: "r" }] });
+  const r = await post(inner);
+  assert.notEqual(r.headers.get("x-onprem-backend"), "frontier");
+  saw(r.headers.get("x-onprem-backend"));
+  await r.arrayBuffer();
+  assert.equal((await fetch(`${R}/health`)).status, 200);
+});
+
 await test("adversarial corpus: personal data in any field or encoding never reaches the off-premises upstream", async () => {
   const { attacks, controls } = corpus();
   assert.ok(attacks.length >= 200, `${attacks.length} attacks`);

@@ -171,6 +171,24 @@ await test("unknown route and oversized body get API errors", async () => {
   assert.equal(big.status, 413);
   assert.ok((await big.json()).error.message.includes("larger"));
 });
+await test("hostile JSON: deep nesting and key floods are 400s in linear time, and the server lives", async () => {
+  const post = (body) => fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { Authorization: "Bearer secret",
+    "content-type": "application/json" }, body });
+  const deep = "[".repeat(100000) + "]".repeat(100000);
+  const keys = "{" + Array.from({ length: 200000 }, (_, i) => `"k${i}":1`).join(",") + "}";
+  const args = JSON.stringify({ messages: [{ role: "user", content: "x" }, { role: "assistant", content: null, tool_calls: [{ id: "c",
+    type: "function", function: { name: "f", arguments: deep } }] }, { role: "tool", tool_call_id: "c", content: "r" }], max_tokens: 2 });
+  const t0 = performance.now();
+  for (const [what, body] of [["deep body", `{"messages":${deep}}`], ["200,000 keys", `{"messages":[{"role":"user","content":"x"}],"metadata":${keys}}`],
+                              ["deep tool-call arguments", args]]) {
+    const r = await post(body);
+    assert.equal(r.status, 400, what);
+    const e = (await r.json()).error;
+    assert.ok(/nests deeper|more than|out of bounds|not valid/.test(e.message), `${what}: ${e.message}`);
+  }
+  assert.ok(performance.now() - t0 < 5000 * slow, `hostile bodies took ${performance.now() - t0} ms`);
+  assert.equal((await fetch(`${base}/health`)).status, 200);
+});
 await test("completions", async () => {
   const r = await client.completions.create({ model: "onprem", prompt: "Once upon a time", max_tokens: 6 });
   assert.equal(r.object, "text_completion");
