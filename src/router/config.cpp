@@ -238,7 +238,8 @@ std::optional<core::Error> read_rule(const json& j, size_t i, Rule* rule) {
 std::optional<core::Error> read_key(const json& j, size_t i, KeyConfig* k) {
   if (!j.is_object()) return bad("keys", "each key must be an object");
   Reader r{j, "keys[" + std::to_string(i) + "]", {}};
-  r.only({"key", "name", "team", "data_class", "allowed_backends", "budget_usd", "requests_per_minute", "tokens_per_minute"});
+  r.only({"key", "name", "team", "data_class", "allowed_backends", "budget_usd", "requests_per_minute", "tokens_per_minute",
+          "admin"});
   std::string cls = "internal";
   r.get("key", &k->key);
   r.get("name", &k->name);
@@ -248,6 +249,7 @@ std::optional<core::Error> read_key(const json& j, size_t i, KeyConfig* k) {
   r.get("budget_usd", &k->budget_usd);
   r.get("requests_per_minute", &k->requests_per_minute);
   r.get("tokens_per_minute", &k->tokens_per_minute);
+  r.get("admin", &k->admin);
   if (r.err) return r.err;
   if (k->key.empty()) return bad(r.where + ".key", "required");
   if (k->name.empty()) k->name = "key-" + std::to_string(i);

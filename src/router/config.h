@@ -64,6 +64,7 @@ struct KeyConfig {
   std::vector<std::string> allowed_backends;  // empty: all
   double budget_usd = 0;                      // 0: none; spend is read from the ledger
   int64_t requests_per_minute = 0, tokens_per_minute = 0;  // 0: unlimited
+  bool admin = false;  // reads the whole ledger and the replicas' URLs; other keys see their own rows only
 };
 
 struct RouterConfig {

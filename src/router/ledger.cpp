@@ -73,17 +73,18 @@ core::Status Ledger::record(const LedgerEntry& e) {
   return core::ok_status();
 }
 
-core::Expected<Json> Ledger::summary(int64_t since_ms) {
+core::Expected<Json> Ledger::summary(int64_t since_ms, const std::string& key_name) {
   std::lock_guard<std::mutex> lock(mu_);
   auto group = [&](const char* column) -> core::Expected<Json> {
     const std::string sel = column ? std::string(column) + ", " : std::string();
     const std::string sql = "SELECT " + sel +
                             "COUNT(*), SUM(tokens_in), SUM(tokens_out), SUM(cost_usd), SUM(api_cost_usd), AVG(latency_ms), "
-                            "SUM(status >= 400) FROM requests WHERE ts_ms >= ?" +
+                            "SUM(status >= 400) FROM requests WHERE ts_ms >= ?" + (key_name.empty() ? std::string() : std::string(" AND key = ?")) +
                             (column ? std::string(" GROUP BY ") + column + " ORDER BY " + column : std::string());
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) return db_error(db_, "prepare summary");
     sqlite3_bind_int64(st, 1, since_ms);
+    if (!key_name.empty()) sqlite3_bind_text(st, 2, key_name.c_str(), int(key_name.size()), SQLITE_TRANSIENT);
     Json rows = Json::array();
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

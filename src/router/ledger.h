@@ -33,7 +33,8 @@ class Ledger {
   core::Status record(const LedgerEntry& e);
   // {"total": {...}, "by_key": [...], "by_team": [...], "by_backend": [...], "by_day": [...]}; each
   // group has requests, tokens_in, tokens_out, cost_usd, api_cost_usd, savings_usd, mean latency.
-  core::Expected<chat::Json> summary(int64_t since_ms = 0);
+  // Totals and groups since since_ms; with key_name, only that key's requests.
+  core::Expected<chat::Json> summary(int64_t since_ms = 0, const std::string& key_name = "");
   double spent_by_key(const std::string& key_name);  // keys are recorded by name, never the secret
 
  private:

@@ -80,8 +80,11 @@ struct Router::Impl {
     // Where it would go now, given health, breakers and load.
     Json live = Json::array();
     for (const auto& name : in.decision.chain)
-      for (Replica* r : rc.pool.replicas_of(name))
-        live.push_back({{"backend", name}, {"url", r->url}, {"healthy", r->healthy.load()}, {"outstanding", r->outstanding.load()}});
+      for (Replica* r : rc.pool.replicas_of(name)) {
+        Json row = {{"backend", name}, {"healthy", r->healthy.load()}, {"outstanding", r->outstanding.load()}};
+        if (!in.key || in.key->admin) row["url"] = r->url;  // addresses are for operators
+        live.push_back(row);
+      }
     e["replicas"] = live;
     return e;
   }
@@ -150,7 +153,10 @@ struct Router::Impl {
       if (!authenticate(req, res, ApiShape::kOpenAI, &key)) return;
       int64_t since = 0;
       if (req.has_param("since_ms")) since = std::atoll(req.get_param_value("since_ms").c_str());
-      auto s = rc.ledger->summary(since);
+      // Scoped: without keys configured, or with an admin key, everything; any other key sees
+      // only its own requests (no other key's name, team or spend).
+      const bool admin = !key || key->admin;
+      auto s = rc.ledger->summary(since, admin ? std::string() : key->name);
       if (!s) return send_error(res, ApiShape::kOpenAI, 500, "server_error", s.error().to_string());
       (*s)["reference_api"] = {{"usd_per_mtok_in", rc.cfg.reference_usd_per_mtok_in}, {"usd_per_mtok_out", rc.cfg.reference_usd_per_mtok_out}};
       res.set_content(s->dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
@@ -158,7 +164,10 @@ struct Router::Impl {
     http.Get("/v1/route/status", [this](const httplib::Request& req, httplib::Response& res) {
       const KeyConfig* key = nullptr;
       if (!authenticate(req, res, ApiShape::kOpenAI, &key)) return;
-      res.set_content(Json{{"replicas", rc.pool.status_json()}}.dump(), "application/json");
+      Json replicas = rc.pool.status_json();
+      if (key && !key->admin)  // the backends' addresses are for operators
+        for (auto& r : replicas) r.erase("url");
+      res.set_content(Json{{"replicas", replicas}}.dump(), "application/json");
     });
     http.Get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) {
       const KeyConfig* key = nullptr;

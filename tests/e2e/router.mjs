@@ -85,6 +85,7 @@ cfg.rules.unshift({ name: "pin-openai-cluster", when: { model: ["cluster"] }, ta
 Object.assign(cfg, { ledger: "ledger.sqlite", health_interval_s: 0.3, retries: 2, backoff_ms: 50, listen: { host: "127.0.0.1", port: port.router } });
 cfg.keys = [
   { key: "k-dev", name: "dev", team: "platform" },
+  { key: "k-admin", name: "ops", team: "platform", admin: true },
   { key: "k-pay", name: "payments-bot", team: "payments", data_class: "regulated" },
   { key: "k-rpm", name: "limited", team: "platform", requests_per_minute: 2 },
   { key: "k-budget", name: "budgeted", team: "research", budget_usd: 1e-12 },
@@ -97,7 +98,7 @@ for (const p of Object.values(port)) if (p !== port.tls) await healthy(p);
 // The router's own health checks have seen every replica up.
 async function routerSeesAllUp() {
   for (let i = 0; i < 100; i++) {
-    const st = await fetch(`http://127.0.0.1:${port.router}/v1/route/status`, { headers: { authorization: "Bearer k-dev" } }).then((r) => r.json());
+    const st = await fetch(`http://127.0.0.1:${port.router}/v1/route/status`, { headers: { authorization: "Bearer k-admin" } }).then((r) => r.json());
     if (st.replicas.every((r) => r.healthy)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -294,7 +295,7 @@ await test("stopping a replica mid-run loses no request that had not started str
   const cut = out.filter((r) => !r.ok && r.started).length;
   console.log(`  replica killed: ${out.filter((r) => r.ok).length}/${n} completed, ${cut} cut mid-stream`);
   // The router stops sending to the dead replica (health checks and the breaker).
-  const st = await fetch(`${R}/v1/route/status`, { headers: { authorization: "Bearer k-dev" } }).then((r) => r.json());
+  const st = await fetch(`${R}/v1/route/status`, { headers: { authorization: "Bearer k-admin" } }).then((r) => r.json());
   const dead = st.replicas.find((r) => r.url.endsWith(String(port.m35a)));
   assert.ok(!dead.healthy || dead.breaker !== "closed", JSON.stringify(dead));
   // The kill hit work in flight (the router saw it fail and moved it), so the check above means something.
@@ -361,7 +362,7 @@ await test("malformed requests get a 4xx with a reason, never a 5xx, and nothing
     if (route !== "/v1/route/explain" && route !== "/v1/messages/count_tokens") saw(r.headers.get("x-onprem-backend"));
   }
   console.log(`  malformed requests: ${JSON.stringify(codes)}`);
-  const st = await fetch(`${R}/v1/route/status`, { headers: { authorization: "Bearer k-dev" } }).then((r) => r.json());
+  const st = await fetch(`${R}/v1/route/status`, { headers: { authorization: "Bearer k-admin" } }).then((r) => r.json());
   for (const r of st.replicas) if (!r.url.endsWith(String(port.m35a))) assert.equal(r.breaker, "closed", JSON.stringify(r));
 });
 
@@ -437,7 +438,14 @@ await test("adversarial corpus: personal data in any field or encoding never rea
 });
 
 await test("the ledger matches what the clients saw and survives a restart", async () => {
-  const get = () => fetch(`${R}/v1/ledger`, { headers: { authorization: "Bearer k-dev" } }).then((r) => r.json());
+  const get = () => fetch(`${R}/v1/ledger`, { headers: { authorization: "Bearer k-admin" } }).then((r) => r.json());
+  // A key that is not an admin sees its own rows only, and no backend's address.
+  const mine = await fetch(`${R}/v1/ledger`, { headers: { authorization: "Bearer k-dev" } }).then((r) => r.json());
+  assert.deepEqual(mine.by_key.map((r) => r.key), ["dev"]);
+  const st = await fetch(`${R}/v1/route/status`, { headers: { authorization: "Bearer k-dev" } }).then((r) => r.json());
+  assert.ok(st.replicas.length > 0 && st.replicas.every((r) => !("url" in r)), "status shows no URL to a non-admin key");
+  const ex = await explain({ model: "any", messages: msg("hi") });
+  assert.ok(ex.replicas.every((r) => !("url" in r)), "explain shows no URL to a non-admin key");
   const before = await get();
   const byBackend = Object.fromEntries(before.by_backend.map((r) => [r.backend, r.requests]));
   for (const [b, n] of Object.entries(routed)) assert.equal(byBackend[b], n, `ledger rows for ${b}`);
