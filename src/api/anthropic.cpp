@@ -34,6 +34,17 @@ std::optional<ApiError> messages_to_chat(const Json& body, bool count_only, Json
     return bad_request("messages: must be a non-empty array", "messages");
   if (!count_only && (!body.contains("max_tokens") || !body["max_tokens"].is_number_integer()))
     return bad_request("max_tokens: field required", "max_tokens");
+  // Wrong types are 400s that name the field, never read as something else.
+  if (body.contains("system") && !body["system"].is_null() && !body["system"].is_string() && !body["system"].is_array())
+    return bad_request("system: must be a string or an array of text blocks", "system");
+  if (body.contains("tools") && !body["tools"].is_null()) {
+    if (!body["tools"].is_array()) return bad_request("tools: must be an array", "tools");
+    for (const auto& t : body["tools"]) {
+      if (!t.is_object() || !t.contains("name") || !t["name"].is_string()) return bad_request("tools: each tool needs a name", "tools");
+      if (t.contains("input_schema") && !t["input_schema"].is_object()) return bad_request("tools: input_schema must be an object", "tools");
+      if (t.contains("description") && !t["description"].is_string()) return bad_request("tools: description must be a string", "tools");
+    }
+  }
   Json msgs = Json::array();
   if (body.contains("system")) msgs.push_back({{"role", "system"}, {"content", block_text(body["system"])}});
   for (const auto& m : body["messages"]) {

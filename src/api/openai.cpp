@@ -1,5 +1,7 @@
 #include "api/openai.h"
 
+#include <cstdint>
+
 namespace onprem::api {
 
 using chat::Json;
@@ -64,7 +66,36 @@ std::optional<ApiError> plan_sampling(Service& svc, const Json& body, sample::Sa
 
 namespace {
 
+// Fields of the wrong type are 400s that name the field: `stream: "yes"` is not read as false,
+// nor `n: 8589934593` as 1.
+std::optional<ApiError> check_types(const Json& body) {
+  auto present = [&](const char* k) { return body.contains(k) && !body[k].is_null(); };
+  if (present("model") && !body["model"].is_string()) return bad_request("model must be a string", "model");
+  if (present("stream") && !body["stream"].is_boolean()) return bad_request("stream must be true or false", "stream");
+  if (present("n") && (!body["n"].is_number_integer() || body["n"].get<int64_t>() != 1))
+    return bad_request("only n = 1 is supported", "n");
+  if (present("top_k")) {
+    const Json& k = body["top_k"];
+    if (!k.is_number_integer() || k.get<int64_t>() < -1 || k.get<int64_t>() > INT32_MAX)
+      return bad_request("top_k must be an integer, -1 or 0 for no limit", "top_k");
+  }
+  if (present("tools")) {
+    if (!body["tools"].is_array()) return bad_request("tools must be an array", "tools");
+    for (const auto& t : body["tools"]) {
+      const Json* f = t.is_object() && t.contains("function") ? &t["function"] : nullptr;
+      if (!f || !f->is_object() || !f->contains("name") || !(*f)["name"].is_string())
+        return bad_request("tools: each tool needs function.name", "tools");
+      if (f->contains("parameters") && !(*f)["parameters"].is_null() && !(*f)["parameters"].is_object())
+        return bad_request("tools: function.parameters must be an object", "tools");
+      if (f->contains("description") && !(*f)["description"].is_null() && !(*f)["description"].is_string())
+        return bad_request("tools: function.description must be a string", "tools");
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<ApiError> plan_common(Service& svc, const Json& body, ChatPlan* out) {
+  if (auto e = check_types(body)) return e;
   out->model = body.contains("model") && body["model"].is_string() ? body["model"].get<std::string>() : svc.opt.model_id;
   if (!svc.model_name_ok(out->model))
     return ApiError{404, "not_found_error", "model '" + out->model + "' is not served here (" + svc.opt.model_id + ")", "model"};

@@ -189,6 +189,23 @@ await test("hostile JSON: deep nesting and key floods are 400s in linear time, a
   assert.ok(performance.now() - t0 < 5000 * slow, `hostile bodies took ${performance.now() - t0} ms`);
   assert.equal((await fetch(`${base}/health`)).status, 200);
 });
+await test("wrong types are 400s that name the field", async () => {
+  const m = [{ role: "user", content: "x" }];
+  const cases = [["model", { model: 1 }], ["stream", { stream: "yes" }], ["n", { n: "x" }], ["n", { n: 8589934593 }],
+    ["tools", { tools: "x" }], ["tools", { tools: [{ type: "function", function: { name: "f", parameters: "x" } }] }],
+    ["top_k", { top_k: -5 }]];
+  for (const [field, extra] of cases) {
+    const r = await fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { Authorization: "Bearer secret" },
+      body: JSON.stringify({ messages: m, max_tokens: 2, ...extra }) });
+    assert.equal(r.status, 400, `${field}: ${JSON.stringify(extra)}`);
+    const e = (await r.json()).error;
+    assert.ok(e.param === field || e.message.includes(field), `${JSON.stringify(extra)} -> ${e.message}`);
+  }
+  const a = await fetch(`${base}/v1/messages`, { method: "POST", headers: { "x-api-key": "secret", "anthropic-version": "2023-06-01" },
+    body: JSON.stringify({ model: "onprem", max_tokens: 2, system: {}, messages: m }) });
+  assert.equal(a.status, 400);
+  assert.ok((await a.json()).error.message.includes("system"));
+});
 await test("completions", async () => {
   const r = await client.completions.create({ model: "onprem", prompt: "Once upon a time", max_tokens: 6 });
   assert.equal(r.object, "text_completion");
