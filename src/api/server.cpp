@@ -237,7 +237,8 @@ Server::Server(Service& svc, ServerOptions o) : impl_(std::make_unique<Impl>(svc
     impl_->http.set_logger([impl = impl_.get()](const httplib::Request& req, const httplib::Response& res) {
       const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       const std::string line = Json{{"ts_ms", ms}, {"method", req.method}, {"path", req.path}, {"status", res.status},
-                                    {"body", req.body.substr(0, 1 << 16)}}.dump(-1, ' ', false, Json::error_handler_t::replace);
+                                    {"body_bytes", req.body.size()}, {"body", req.body}}  // whole: an audit must see everything sent
+                                   .dump(-1, ' ', false, Json::error_handler_t::replace);
       std::lock_guard<std::mutex> lock(impl->log_mu);
       std::fprintf(impl->request_log, "%s\n", line.c_str());
       std::fflush(impl->request_log);

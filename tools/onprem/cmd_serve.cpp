@@ -99,7 +99,7 @@ Run add_serve(CLI::App& app) {
   cmd->add_option("--cache-ram", o->cache_ram_mib, "Prefix cache: MiB of DeltaNet state snapshots kept")->capture_default_str();
   cmd->add_option("--snapshot-interval", o->snapshot_interval, "Prefix cache: snapshot every N prompt tokens")
       ->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--request-log", o->request_log, "Append one JSON line per request (method, path, status, body) to this file");
+  cmd->add_option("--request-log", o->request_log, "Append one JSON line per request (method, path, status, body_bytes and the whole body) to this file");
   cmd->add_flag("--no-prefix-cache", o->no_prefix_cache, "Recompute every prompt from the start");
   cmd->add_flag("--no-restore-reasoning", o->no_restore_reasoning,
                 "Do not put back the reasoning clients drop from assistant turns (default: on for requests with tools)");
