@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
+#include <utility>
 
 namespace onprem::chat {
 
@@ -13,6 +15,8 @@ namespace {
 using G = Grammar;
 
 struct Compiler {
+  static constexpr int kMaxSchemas = 4096;  // sub-schemas compiled in one request (tools included)
+  int schemas = 0;
   Grammar g;
   SchemaGrammarOptions o;
   int string_char = -1, digits_rule = -1;
@@ -218,10 +222,33 @@ struct Compiler {
     return make_error(ErrorCode::kUnsupported, "JSON Schema type '" + type + "' is not supported");
   }
 
+  // What a schema may ask of the grammar, checked before anything is built: the grammar grows
+  // with minLength / minItems (one element per required item) and with enum values, and a
+  // request must not be able to make it grow without bound (minLength: 1e9 once took 24 GB).
+  static constexpr uint64_t kMaxMinLength = 256, kMaxMinItems = 64, kMaxEnum = 1024;
+  static std::optional<core::Error> too_much(const Json& s) {
+    for (const auto& [key, cap] : {std::pair<const char*, uint64_t>{"minLength", kMaxMinLength}, {"minItems", kMaxMinItems}}) {
+      if (!s.contains(key)) continue;
+      const Json& v = s[key];
+      if (!v.is_number_integer() || (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0))
+        return make_error(ErrorCode::kInvalidArgument, std::string("JSON Schema ") + key + " must be a non-negative integer");
+      if (v.get<uint64_t>() > cap)
+        return make_error(ErrorCode::kUnsupported, std::string("JSON Schema ") + key + " above " + std::to_string(cap) +
+                                                       " is not supported for constrained output");
+    }
+    if (s.contains("enum") && s["enum"].is_array() && s["enum"].size() > kMaxEnum)
+      return make_error(ErrorCode::kUnsupported, "JSON Schema enum with more than " + std::to_string(kMaxEnum) +
+                                                     " values is not supported for constrained output");
+    return std::nullopt;
+  }
+
   core::Expected<int> compile(const Json& s, int depth) {
     if (depth > 32) return make_error(ErrorCode::kUnsupported, "JSON Schema nested deeper than 32 levels");
     if (s.is_boolean()) return s.get<bool>() ? any_value(depth) : make_error(ErrorCode::kUnsupported, "schema 'false' admits nothing");
     if (!s.is_object()) return make_error(ErrorCode::kInvalidArgument, "a JSON Schema must be an object");
+    if (auto e = too_much(s)) return *e;
+    if (++schemas > kMaxSchemas)
+      return make_error(ErrorCode::kUnsupported, "JSON Schema with more than " + std::to_string(kMaxSchemas) + " sub-schemas");
     if (s.contains("$ref")) return make_error(ErrorCode::kUnsupported, "JSON Schema $ref is not supported");
     if (s.contains("const")) return literal_rule(compact(s["const"]));
     if (s.contains("enum") && s["enum"].is_array()) {

@@ -186,6 +186,20 @@ await test("hostile JSON: deep nesting and key floods are 400s in linear time, a
     const e = (await r.json()).error;
     assert.ok(/nests deeper|more than|out of bounds|not valid/.test(e.message), `${what}: ${e.message}`);
   }
+  // Schemas that would make the grammar grow without bound are refused before anything is built.
+  const m = [{ role: "user", content: "x" }];
+  const rf = (schema) => ({ messages: m, max_tokens: 2, response_format: { type: "json_schema", json_schema: { name: "r", schema } } });
+  const big = Array.from({ length: 100000 }, (_, i) => `v${i}`);
+  for (const [what, body] of [["minLength 1e9", rf({ type: "string", minLength: 1000000000 })],
+                              ["minItems 1e9", rf({ type: "array", items: { type: "string" }, minItems: 1000000000 })],
+                              ["100,000-value enum", rf({ type: "string", enum: big })],
+                              ["tool schema under tool_choice required", { messages: m, max_tokens: 2, tool_choice: "required",
+                                tools: [{ type: "function", function: { name: "f", parameters: { type: "object",
+                                  properties: { a: { type: "array", items: { type: "integer" }, minItems: 1000000000 } }, required: ["a"] } } }] }]]) {
+    const r = await post(JSON.stringify(body));
+    assert.equal(r.status, 400, what);
+    assert.ok(/not supported|JSON Schema/.test((await r.json()).error.message), what);
+  }
   assert.ok(performance.now() - t0 < 5000 * slow, `hostile bodies took ${performance.now() - t0} ms`);
   assert.equal((await fetch(`${base}/health`)).status, 200);
 });
