@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# Builds the GGUF fuzzer with clang (libFuzzer + ASan + UBSan) and runs it for SECONDS (default 60)
-# from the committed seed corpus. Exits non-zero on any finding.
+# Builds the fuzzers with clang (libFuzzer + ASan + UBSan) and runs each from its committed seed
+# corpus: the GGUF reader for SECONDS (default 60), the request path (JSON bounds, parse, the
+# sovereignty guard's scan) for half as long. Exits non-zero on any finding.
 set -euo pipefail
 seconds=${1:-60}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build="$root/build-fuzz"
 cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++-14 \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONPREM_FUZZ=ON -DONPREM_BENCH=OFF >/dev/null
-cmake --build "$build" --target gguf_fuzz -j"$(nproc)" >/dev/null
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp "$root"/tests/fuzz/corpus/* "$work"/
+cmake --build "$build" --target gguf_fuzz request_fuzz -j"$(nproc)" >/dev/null
 artifacts="$build/artifacts"   # kept: a finding is written here to be reproduced
 mkdir -p "$artifacts"
-# -rss_limit_mb guards against allocations sized by the input; -timeout against hangs.
-"$build/tests/fuzz/gguf_fuzz" "$work" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-  -max_len=65536 -print_final_stats=1 -artifact_prefix="$artifacts/" >"$build/fuzz.log" 2>&1 || {
-  grep -A40 -E "ERROR|out-of-memory|timeout|deadly" "$build/fuzz.log" | head -80
-  echo "fuzzer found a problem; reproduce with: $build/tests/fuzz/gguf_fuzz $artifacts/<file>"
-  exit 1
+
+fuzz() {  # name, seed folder, seconds, max input length
+  local name=$1 seeds=$2 secs=$3 max_len=$4
+  local work
+  work=$(mktemp -d)
+  cp "$seeds"/* "$work"/
+  # -rss_limit_mb guards against allocations sized by the input; -timeout against hangs.
+  if ! "$build/tests/fuzz/$name" "$work" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
+      -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$artifacts/$name-" >"$build/$name.log" 2>&1; then
+    grep -A40 -E "ERROR|out-of-memory|timeout|deadly" "$build/$name.log" | head -80
+    echo "$name found a problem; reproduce with: $build/tests/fuzz/$name $artifacts/$name-<file>"
+    rm -rf "$work"
+    exit 1
+  fi
+  rm -rf "$work"
+  echo "$name: $(grep -E '^stat::number_of_executed_units' "$build/$name.log" | awk '{print $2}') inputs in $secs s, no finding"
 }
-tail -n 6 "$build/fuzz.log"
+fuzz gguf_fuzz "$root/tests/fuzz/corpus" "$seconds" 65536
+fuzz request_fuzz "$root/tests/fuzz/request_corpus" "$((seconds / 2))" 16384
