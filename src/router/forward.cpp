@@ -34,6 +34,27 @@ struct Prepared {
   int status = 400;  // 403: the sovereignty guard refused the bytes about to leave
 };
 
+// The top-level fields an off-premises backend receives, per API shape it speaks. Anything else a
+// client sent (an extension, a field this router does not know) is dropped, not forwarded: what
+// leaves is what the guard was built to read. Nested fields are forwarded as they are (and scanned).
+bool forwarded_off_premises(BackendKind kind, const std::string& path, const std::string& field) {
+  static const char* const anthropic[] = {"model", "messages", "system", "max_tokens", "stop_sequences", "stream", "temperature",
+                                          "top_p", "top_k", "tools", "tool_choice", "thinking", "metadata"};
+  static const char* const chat[] = {"model", "messages", "max_tokens", "max_completion_tokens", "stop", "stream", "stream_options",
+                                     "temperature", "top_p", "n", "tools", "tool_choice", "parallel_tool_calls", "response_format",
+                                     "seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs",
+                                     "user", "reasoning_effort", "metadata"};
+  static const char* const completions[] = {"model", "prompt", "max_tokens", "stop", "stream", "stream_options", "temperature",
+                                            "top_p", "n", "seed", "presence_penalty", "frequency_penalty", "logit_bias", "user"};
+  auto in = [&](const auto& list) {
+    for (const char* f : list)
+      if (field == f) return true;
+    return false;
+  };
+  if (kind == BackendKind::kAnthropic) return in(anthropic);
+  return path == "/v1/completions" ? in(completions) : in(chat);
+}
+
 Prepared prepare(const RouterCore& rc, const Inbound& in, const BackendConfig& b, const std::string& url) {
   Prepared p;
   p.req.base_url = url;
@@ -69,6 +90,12 @@ Prepared prepare(const RouterCore& rc, const Inbound& in, const BackendConfig& b
     p.req.headers.push_back({"anthropic-version", "2023-06-01"});
   } else if (!b.api_key.empty()) {
     p.req.headers.push_back({"Authorization", "Bearer " + b.api_key});
+  }
+  if (!b.on_premises && body.is_object()) {
+    for (auto it = body.begin(); it != body.end();) {
+      if (forwarded_off_premises(b.kind, p.req.path, it.key())) ++it;
+      else it = body.erase(it);
+    }
   }
   p.req.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
   if (!b.on_premises && p.error.empty()) {

@@ -423,7 +423,13 @@ await test("adversarial corpus: personal data in any field or encoding never rea
     if (l.expect === 400) assert.equal(r.status, 400, l.name);
     else assert.ok(r.backend && r.backend !== "frontier", `${l.name}: ${r.status} ${r.backend}`);
   }
+  // Top-level fields outside the allow-list of the upstream's API shape are dropped, not sent.
+  const ext = `zqext${Math.random().toString(36).slice(2, 8)}`;
+  // (Anthropic client to the Anthropic upstream: passed through, so only the allow-list drops it.)
+  const er = await send({ path: "/v1/messages", body: { messages: msg(`extension ${ext}-req`), x_vendor_extension: { note: ext } } });
+  assert.equal(er.backend, "frontier");
   const log = readFileSync(upLog, "utf8");
+  assert.ok(log.includes(`${ext}-req`) && !new RegExp(`${ext}(?!-req)`).test(log), "an unknown top-level field is not forwarded");
   const leaked = attacks.filter((a) => log.includes(a.marker)).map((a) => a.name);
   assert.deepEqual(leaked, [], "attacks whose marker reached the upstream");
   for (const c of controls) {
