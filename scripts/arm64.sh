@@ -18,7 +18,8 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # --no-remove: if the arm64 copies ever conflicted with this machine's packages, fail instead.
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends --no-remove "${missing[@]}"
 fi
 cmake -S "$root" -B "$root/build-arm64" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64-linux-gnu.cmake" -DONPREM_ENGINE_ONLY=ON -DONPREM_BENCH=OFF >/dev/null
