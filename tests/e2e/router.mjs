@@ -15,6 +15,7 @@ import https from "node:https";
 import http from "node:http";
 import OpenAI from "openai";
 import { corpus, labelCases } from "./pii_corpus.mjs";
+import { holdConnections } from "./slow_clients.mjs";
 import Anthropic from "@anthropic-ai/sdk";
 
 const [onprem, work] = process.argv.slice(2);
@@ -387,6 +388,17 @@ await test("hostile JSON: deep nesting and key floods are 400s, and the router l
   saw(r.headers.get("x-onprem-backend"));
   await r.arrayBuffer();
   assert.equal((await fetch(`${R}/health`)).status, 200);
+});
+
+await test("slow and idle clients do not starve the router's /health or requests", async () => {
+  const release = await holdConnections(port.router, { auth: "Bearer k-dev" });
+  const t0 = performance.now();
+  assert.equal((await fetch(`${R}/health`, { signal: AbortSignal.timeout(10000) })).status, 200);
+  const healthMs = performance.now() - t0;
+  const r = await chat({ model: "any", max_tokens: 2, messages: msg("hi") });
+  assert.ok(r.data?.choices?.length === 1, String(r.error));
+  release();
+  console.log(`  router /health under 8 slow + 64 idle connections: ${healthMs.toFixed(1)} ms`);
 });
 
 await test("adversarial corpus: personal data in any field or encoding never reaches the off-premises upstream", async () => {

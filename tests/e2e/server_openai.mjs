@@ -8,6 +8,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import OpenAI from "openai";
+import { holdConnections } from "./slow_clients.mjs";
 
 const [onprem, work] = process.argv.slice(2);
 mkdirSync(work, { recursive: true });
@@ -202,6 +203,17 @@ await test("hostile JSON: deep nesting and key floods are 400s in linear time, a
   }
   assert.ok(performance.now() - t0 < 5000 * slow, `hostile bodies took ${performance.now() - t0} ms`);
   assert.equal((await fetch(`${base}/health`)).status, 200);
+});
+await test("slow and idle clients do not starve /health or requests", async () => {
+  const release = await holdConnections(port);
+  // Liveness, not speed: starved, /health took 36 s or never answered.
+  const t0 = performance.now();
+  assert.equal((await fetch(`${base}/health`, { signal: AbortSignal.timeout(10000 * slow) })).status, 200);
+  const healthMs = performance.now() - t0;
+  const r = await client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "hi" }], max_tokens: 2 });
+  assert.ok(r.choices.length === 1);
+  release();
+  console.log(`  /health under 8 slow + 64 idle connections: ${healthMs.toFixed(1)} ms`);
 });
 await test("wrong types are 400s that name the field", async () => {
   const m = [{ role: "user", content: "x" }];

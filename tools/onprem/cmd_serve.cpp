@@ -53,7 +53,9 @@ int serve(const ServeOptions& o) {
   api::Service svc(*m, *tok, eng, so);
   api::ServerOptions sv;
   sv.host = o.host, sv.port = o.port, sv.max_body_bytes = o.max_body, sv.request_log = o.request_log;
-  sv.http_threads = o.http_threads > 0 ? o.http_threads : std::max(8, 2 * o.parallel + 4);
+  // A worker is held by each open connection (cpp-httplib reads a request on the worker), so slow
+  // or idle clients must not be able to take them all: many cheap threads, short keep-alive.
+  sv.http_threads = o.http_threads > 0 ? o.http_threads : std::max(128, 2 * o.parallel + 4);
   if (!o.api_key.empty()) sv.api_keys.push_back(o.api_key);
   if (!o.api_key_file.empty()) {
     std::ifstream in(o.api_key_file);
@@ -88,7 +90,7 @@ Run add_serve(CLI::App& app) {
   cmd->add_option("--ctx-size", o->ctx, "Context tokens per slot")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--ubatch", o->ubatch, "Tokens per engine step (all sequences)")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Compute threads (default: all cores)");
-  cmd->add_option("--http-threads", o->http_threads, "HTTP worker threads (default: 2 x parallel + 4, at least 8)");
+  cmd->add_option("--http-threads", o->http_threads, "HTTP worker threads, one per open connection (default: 128, or 2 x parallel + 4 if more)");
   cmd->add_option("--max-queue", o->max_queue, "Requests that may wait for a slot before 429")->capture_default_str();
   cmd->add_option("--max-body", o->max_body, "Largest request body in bytes")->capture_default_str();
   cmd->add_option("--max-messages", o->max_messages, "Most messages per request")->capture_default_str();
