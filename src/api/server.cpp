@@ -226,8 +226,6 @@ Server::Server(Service& svc, ServerOptions o) : impl_(std::make_unique<Impl>(svc
   // Headers and body go out in separate writes: without TCP_NODELAY, Nagle and the client's
   // delayed ACK add ~40 ms to every buffered response.
   impl_->http.set_tcp_nodelay(true);
-  // An idle keep-alive connection holds a worker until this runs out (cpp-httplib's default: 5 s).
-  impl_->http.set_keep_alive_timeout(2);
   const int n = impl_->o.http_threads;
   impl_->http.new_task_queue = [n] { return new httplib::ThreadPool(size_t(n)); };
   impl_->routes();

@@ -205,7 +205,6 @@ struct Router::Impl {
 
 Router::Router(RouterConfig cfg, std::unique_ptr<Ledger> ledger, TokenCounter count)
     : impl_(std::make_unique<Impl>(std::move(cfg), std::move(ledger), std::move(count))) {
-  impl_->rc.http.set_keep_alive_timeout(2);  // idle keep-alive connections give their worker back sooner
   const int n = impl_->rc.cfg.http_threads;
   impl_->rc.http.new_task_queue = [n] { return new httplib::ThreadPool(size_t(n)); };
   impl_->rc.http.set_payload_max_length(32 << 20);

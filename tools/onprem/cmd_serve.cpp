@@ -54,7 +54,9 @@ int serve(const ServeOptions& o) {
   api::ServerOptions sv;
   sv.host = o.host, sv.port = o.port, sv.max_body_bytes = o.max_body, sv.request_log = o.request_log;
   // A worker is held by each open connection (cpp-httplib reads a request on the worker), so slow
-  // or idle clients must not be able to take them all: many cheap threads, short keep-alive.
+  // or idle clients must not be able to take them all: many cheap threads. The keep-alive timeout
+  // stays at cpp-httplib's 5 s, above the 4 s after which Node's HTTP clients drop an idle socket:
+  // a shorter one would close sockets those clients are about to reuse for a POST.
   sv.http_threads = o.http_threads > 0 ? o.http_threads : std::max(128, 2 * o.parallel + 4);
   if (!o.api_key.empty()) sv.api_keys.push_back(o.api_key);
   if (!o.api_key_file.empty()) {
