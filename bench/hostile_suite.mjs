@@ -1,0 +1,79 @@
+// A normal client's latency while the server is attacked, against the same client on an idle
+// server, in one run, and the server's memory before and after. The attacks: 100,000-deep
+// nesting, 200,000-key objects, deep tool-call arguments, schemas asking for 10^9 items or
+// characters or 100,000 enum values, wrong types, 8 one-byte-a-second clients and 64 idle
+// keep-alive connections, and bad API keys. Reports p50 / p99 (ms) of the normal client and RSS.
+// Usage (from tests/): node ../bench/hostile_suite.mjs ONPREM WORK_DIR [REQUESTS]
+import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, existsSync } from "node:fs";
+import path from "node:path";
+import { holdConnections } from "../tests/e2e/slow_clients.mjs";
+
+const [onprem, work, nArg = "60"] = process.argv.slice(2);
+const N = Number(nArg);
+mkdirSync(work, { recursive: true });
+const model = path.join(work, "hostile.gguf");
+if (!existsSync(model)) execFileSync(onprem, ["gen-model", "--preset", "tiny-moe", "--type", "Q8_0", "-o", model], { stdio: "ignore" });
+const port = 20000 + Math.floor(Math.random() * 20000);
+const srv = spawn(onprem, ["serve", "-m", model, "--port", String(port), "--parallel", "2", "--api-key", "secret"], { stdio: "ignore" });
+const base = `http://127.0.0.1:${port}`;
+for (let i = 0; i < 200; i++) { try { if ((await fetch(`${base}/health`)).ok) break; } catch {} await new Promise((r) => setTimeout(r, 100)); }
+const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${srv.pid}/status`, "utf8"))[1]) / 1024;
+const post = (body, key = "secret") => fetch(`${base}/v1/chat/completions`, { method: "POST",
+  headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body }).then((r) => r.arrayBuffer().then(() => r.status));
+const normal = JSON.stringify({ messages: [{ role: "user", content: "hello" }], max_tokens: 4 });
+
+async function latencies(n) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    if ((await post(normal)) !== 200) throw new Error("the normal client failed");
+    out.push(performance.now() - t0);
+  }
+  out.sort((a, b) => a - b);
+  return { p50: out[Math.floor(n * 0.5)], p99: out[Math.min(n - 1, Math.floor(n * 0.99))] };
+}
+
+const deep = "[".repeat(100000) + "]".repeat(100000);
+const keys = "{" + Array.from({ length: 200000 }, (_, i) => `"k${i}":1`).join(",") + "}";
+const rf = (schema) => JSON.stringify({ messages: [{ role: "user", content: "x" }], max_tokens: 2,
+  response_format: { type: "json_schema", json_schema: { name: "r", schema } } });
+const attacks = [
+  `{"messages":${deep}}`, `{"messages":[{"role":"user","content":"x"}],"metadata":${keys}}`,
+  JSON.stringify({ messages: [{ role: "assistant", content: null, tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: deep } }] }] }),
+  rf({ type: "string", minLength: 1e9 }), rf({ type: "array", items: { type: "string" }, minItems: 1e9 }),
+  rf({ type: "string", enum: Array.from({ length: 100000 }, (_, i) => `v${i}`) }),
+  JSON.stringify({ model: 1, stream: "yes", n: 8589934593, messages: [] }),
+];
+
+await latencies(5);  // warm up
+const rssBefore = rss();
+const idle = await latencies(N);
+let sent = 0;
+// Two rounds: memory that the first round leaves (allocator arenas of the worker threads) should
+// not grow again in the second.
+async function round() {
+  let stop = false;
+  const release = await holdConnections(port);
+  const attacker = (async () => {
+    while (!stop) {
+      for (const a of attacks) { await post(a); sent++; }
+      await post(normal, "wrong-key"); sent++;
+    }
+  })();
+  const lat = await latencies(N);
+  stop = true;
+  await attacker;
+  release();
+  await new Promise((r) => setTimeout(r, 500));
+  return lat;
+}
+const attacked = await round();
+const rssAfter = rss();
+await round();
+const rssAfter2 = rss();
+srv.kill("SIGTERM");
+console.log(`normal client, ${N} requests: idle p50 ${idle.p50.toFixed(1)} ms p99 ${idle.p99.toFixed(1)} ms; ` +
+            `under attack (${sent} hostile requests, 8 slow + 64 idle connections) p50 ${attacked.p50.toFixed(1)} ms p99 ${attacked.p99.toFixed(1)} ms; ` +
+            `p99 ratio ${(attacked.p99 / idle.p99).toFixed(2)}x`);
+console.log(`server RSS: ${rssBefore.toFixed(1)} MiB before, ${rssAfter.toFixed(1)} MiB after one round, ${rssAfter2.toFixed(1)} MiB after two`);
