@@ -2,6 +2,8 @@
 
 #include "core/json_bounds.h"
 
+#include <malloc.h>
+
 #include <httplib.h>
 
 #include <chrono>
@@ -229,6 +231,12 @@ Server::Server(Service& svc, ServerOptions o) : impl_(std::make_unique<Impl>(svc
   const int n = impl_->o.http_threads;
   impl_->http.new_task_queue = [n] { return new httplib::ThreadPool(size_t(n)); };
   impl_->routes();
+  // A large body (up to --max-body) leaves its parse's memory in the worker thread's malloc arena,
+  // and glibc keeps freed arena memory: with 128 workers that is hundreds of MB after a burst of
+  // large (or hostile) requests. Give it back after each large one.
+  impl_->http.set_post_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    if (req.body.size() >= (size_t(1) << 20)) malloc_trim(0);
+  });
   if (!impl_->o.request_log.empty()) {
     impl_->request_log = std::fopen(impl_->o.request_log.c_str(), "a");
     if (!impl_->request_log) std::fprintf(stderr, "onprem: cannot open request log '%s'\n", impl_->o.request_log.c_str());
