@@ -2,8 +2,11 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+
+#include "core/json_bounds.h"
 
 namespace onprem::router {
 
@@ -163,27 +166,6 @@ void base64_segments(std::string_view s, std::vector<std::string>* out) {
   }
 }
 
-// Nesting of a JSON text without parsing it (strings skipped), so that a parse can be refused
-// before it recurses too deep.
-int json_depth(std::string_view s) {
-  int depth = 0, max_depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      max_depth = std::max(max_depth, ++depth);
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return max_depth;
-}
-
 // Values of these keys are prose a person wrote: they are also read joined end to end, so that
 // an address or a number split across two messages is found.
 bool prose_key(std::string_view k) {
@@ -214,7 +196,10 @@ struct Scanner {
     while (b < raw.size() && (raw[b] == ' ' || raw[b] == '\n' || raw[b] == '\t' || raw[b] == '\r')) ++b;
     if (b < raw.size() && (raw[b] == '{' || raw[b] == '[' || raw[b] == '"')) {
       const std::string_view rest = raw.substr(b);
-      if (depth + json_depth(rest) > lim.max_depth) return fail("JSON nested deeper than " + std::to_string(lim.max_depth));
+      core::JsonLimits bounds;
+      bounds.max_depth = std::max(0, lim.max_depth - depth);
+      bounds.max_keys_total = lim.max_strings;
+      if (auto e = core::json_bounds_error(rest, bounds)) return fail(*e);
       Json nested = Json::parse(rest.begin(), rest.end(), nullptr, false);
       if (!nested.is_discarded()) walk(nested, depth + 1, prose);
     }
