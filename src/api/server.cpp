@@ -1,8 +1,7 @@
 #include "api/server.h"
 
+#include "core/heap.h"
 #include "core/json_bounds.h"
-
-#include <malloc.h>
 
 #include <httplib.h>
 
@@ -11,6 +10,7 @@
 #include <mutex>
 
 #include "api/errors.h"
+#include "api/http_workers.h"
 #include "api/anthropic.h"
 #include "api/openai.h"
 
@@ -229,13 +229,14 @@ Server::Server(Service& svc, ServerOptions o) : impl_(std::make_unique<Impl>(svc
   // delayed ACK add ~40 ms to every buffered response.
   impl_->http.set_tcp_nodelay(true);
   const int n = impl_->o.http_threads;
-  impl_->http.new_task_queue = [n] { return new httplib::ThreadPool(size_t(n)); };
+  impl_->http.new_task_queue = [n] { return new HttpWorkers(n); };
   impl_->routes();
-  // A large body (up to --max-body) leaves its parse's memory in the worker thread's malloc arena,
-  // and glibc keeps freed arena memory: with 128 workers that is hundreds of MB after a burst of
-  // large (or hostile) requests. Give it back after each large one.
+  // A large body leaves its parse's memory in the worker thread's malloc arena, and glibc keeps
+  // freed arena memory: with 128 workers that is hundreds of MB after a burst of large (or
+  // hostile) requests. Give it back after each large one.
+  core::use_server_heap_policy();
   impl_->http.set_post_routing_handler([](const httplib::Request& req, httplib::Response&) {
-    if (req.body.size() >= (size_t(1) << 20)) malloc_trim(0);
+    if (req.body.size() >= core::kLargeBodyBytes) core::release_freed_heap();
   });
   if (!impl_->o.request_log.empty()) {
     impl_->request_log = std::fopen(impl_->o.request_log.c_str(), "a");

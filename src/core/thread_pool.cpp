@@ -26,7 +26,7 @@ constexpr int kSpin = 1 << 14;  // ~50-100 us of pauses before sleeping
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
-  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -44,42 +44,57 @@ void ThreadPool::parallel_for(size_t n, FunctionRef<void(size_t, size_t)> fn) {
     fn(0, n);
     return;
   }
+  const uint32_t generation = uint32_t(claim_.load(std::memory_order_relaxed) >> 32) + 1;
   job_ = &fn;
   job_n_ = n;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  const uint32_t chunks = uint32_t(std::min({n, size_t(4) * size_t(n_threads_), size_t(0xffff)}));
+  done_.store(0, std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(mu_);  // pairs with sleeping workers' predicate check
-    generation_.fetch_add(1, std::memory_order_release);
+    claim_.store(uint64_t(generation) << 32 | uint64_t(chunks) << 16, std::memory_order_release);
   }
   start_cv_.notify_all();
-  size_t b, e;
-  chunk_bounds(n, n_threads_, 0, &b, &e);
-  if (b < e) fn(b, e);
+  run_chunks(generation);
   for (int i = 0; i < kSpin; ++i) {
-    if (pending_.load(std::memory_order_acquire) == 0) return;
+    if (done_.load(std::memory_order_acquire) == chunks) return;
     cpu_relax();
   }
   std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+  done_cv_.wait(lock, [&] { return done_.load(std::memory_order_acquire) == chunks; });
 }
 
-void ThreadPool::worker_loop(int index) {
-  uint64_t seen = 0;
+void ThreadPool::run_chunks(uint32_t generation) {
+  uint64_t state = claim_.load(std::memory_order_acquire);
   for (;;) {
-    for (int i = 0; i < kSpin && generation_.load(std::memory_order_acquire) == seen && !stop_.load(); ++i) cpu_relax();
-    if (generation_.load(std::memory_order_acquire) == seen) {
-      std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_.load() || generation_.load(std::memory_order_acquire) != seen; });
-    }
-    if (stop_.load()) return;
-    seen = generation_.load(std::memory_order_acquire);
+    if (uint32_t(state >> 32) != generation) return;  // a later job: this one is over
+    const uint32_t chunks = uint32_t(state >> 16) & 0xffff, chunk = uint32_t(state) & 0xffff;
+    if (chunk >= chunks) return;
+    if (!claim_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    // The job's fields are read only after a successful claim: the job cannot end, and the caller
+    // cannot overwrite them, before this chunk is done.
     size_t b, e;
-    chunk_bounds(job_n_, n_threads_, index, &b, &e);
-    if (b < e) (*job_)(b, e);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    chunk_bounds(job_n_, int(chunks), int(chunk), &b, &e);
+    (*job_)(b, e);
+    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
       std::lock_guard<std::mutex> lock(mu_);
       done_cv_.notify_one();
     }
+    state = claim_.load(std::memory_order_acquire);
+  }
+}
+
+void ThreadPool::worker_loop() {
+  uint32_t seen = 0;
+  auto generation = [this] { return uint32_t(claim_.load(std::memory_order_acquire) >> 32); };
+  for (;;) {
+    for (int i = 0; i < kSpin && generation() == seen && !stop_.load(); ++i) cpu_relax();
+    if (generation() == seen) {
+      std::unique_lock<std::mutex> lock(mu_);
+      start_cv_.wait(lock, [&] { return stop_.load() || generation() != seen; });
+    }
+    if (stop_.load()) return;
+    seen = generation();
+    run_chunks(seen);
   }
 }
 

@@ -70,7 +70,7 @@ struct KeyConfig {
 struct RouterConfig {
   std::string host = "127.0.0.1";
   int port = 8090;
-  int http_threads = 256;  // one per open connection: slow or idle clients must not take them all
+  int http_threads = 1024;  // most at once, one per open connection: slow or idle clients must not take them all
   std::string ledger_path = "onprem-ledger.sqlite";
   std::string tokenizer;                      // GGUF whose vocabulary counts prompt tokens ("" = estimate)
   std::vector<BackendConfig> backends;

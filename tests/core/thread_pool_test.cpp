@@ -1,4 +1,6 @@
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -20,6 +22,31 @@ TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
       for (size_t i = 0; i < n; ++i) EXPECT_EQ(hits[i].load(), 3) << threads << " " << n << " " << i;
     }
   }
+}
+
+// Many short jobs back to back, with chunks that sometimes sleep: workers wake late, find their job
+// over, and must neither claim a chunk of the next job by mistake nor be waited for.
+TEST(ThreadPool, BackToBackJobsWithStragglersCoverEachIndexOnce) {
+  ThreadPool pool(4);
+  std::vector<std::atomic<int>> hits(64);
+  uint32_t rng = 1;
+  int expected_total = 0;
+  for (int job = 0; job < 3000; ++job) {
+    const size_t n = 1 + job % 40;
+    expected_total += int(n);
+    rng = rng * 1664525u + 1013904223u;
+    const uint32_t sleeper = rng % 97;
+    pool.parallel_for(n, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        if (i == sleeper) std::this_thread::sleep_for(std::chrono::microseconds(50));
+        hits[i]++;
+      }
+    });
+  }
+  int total = 0;
+  for (auto& h : hits) total += h.load();
+  EXPECT_EQ(total, expected_total);
+  for (size_t i = 0; i < 40; ++i) EXPECT_EQ(hits[i].load(), 75 * (40 - int(i))) << i;  // jobs with n > i
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ int serve(const ServeOptions& o) {
   // or idle clients must not be able to take them all: many cheap threads. The keep-alive timeout
   // stays at cpp-httplib's 5 s, above the 4 s after which Node's HTTP clients drop an idle socket:
   // a shorter one would close sockets those clients are about to reuse for a POST.
-  sv.http_threads = o.http_threads > 0 ? o.http_threads : std::max(128, 2 * o.parallel + 4);
+  sv.http_threads = o.http_threads > 0 ? o.http_threads : std::max(512, 2 * o.parallel + 4);
   if (!o.api_key.empty()) sv.api_keys.push_back(o.api_key);
   if (!o.api_key_file.empty()) {
     std::ifstream in(o.api_key_file);
@@ -92,7 +92,7 @@ Run add_serve(CLI::App& app) {
   cmd->add_option("--ctx-size", o->ctx, "Context tokens per slot")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--ubatch", o->ubatch, "Tokens per engine step (all sequences)")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Compute threads (default: all cores)");
-  cmd->add_option("--http-threads", o->http_threads, "HTTP worker threads, one per open connection (default: 128, or 2 x parallel + 4 if more)");
+  cmd->add_option("--http-threads", o->http_threads, "Most HTTP worker threads, one per open connection, started as connections arrive (default: 512, or 2 x parallel + 4 if more)");
   cmd->add_option("--max-queue", o->max_queue, "Requests that may wait for a slot before 429")->capture_default_str();
   cmd->add_option("--max-body", o->max_body, "Largest request body in bytes")->capture_default_str();
   cmd->add_option("--max-messages", o->max_messages, "Most messages per request")->capture_default_str();

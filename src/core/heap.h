@@ -1,0 +1,22 @@
+// The allocator policy of a long-running server: memory that one large request used goes back to
+// the OS when the request ends, so a burst of large (or hostile) bodies does not leave the
+// process hundreds of MB bigger.
+#pragma once
+
+#include <cstddef>
+
+namespace onprem::core {
+
+// Requests at or above this many body bytes call release_freed_heap() when they end.
+inline constexpr size_t kLargeBodyBytes = size_t(64) << 10;
+
+// Fixes glibc's thresholds (call once, before the server threads start). By default glibc raises
+// its mmap threshold to the size of the largest block freed so far (up to 32 MiB) and its trim
+// threshold to twice that: after one 1 MiB body, every later buffer below 1 MiB comes from a
+// per-thread arena that is never trimmed, and with one arena per HTTP worker that adds up.
+void use_server_heap_policy();
+
+// Hands the free pages of every malloc arena back to the OS (glibc's malloc_trim).
+void release_freed_heap();
+
+}  // namespace onprem::core
