@@ -33,6 +33,11 @@ std::optional<GgmlTypeInfo> ggml_type_info(uint32_t id) {
   return std::nullopt;
 }
 
+std::string ggml_type_name(GgmlType type) {
+  const auto info = ggml_type_info(static_cast<uint32_t>(type));
+  return info ? std::string(info->name) : "id " + std::to_string(static_cast<uint32_t>(type)) + " (unknown to this build)";
+}
+
 std::optional<GgmlType> ggml_type_from_name(std::string_view name) {
   for (const auto& t : kTypes) {
     if (t.name.size() != name.size()) continue;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace onprem::core {
@@ -26,6 +27,8 @@ struct GgmlTypeInfo {
 // Known ids only; retired or future ids give nullopt.
 std::optional<GgmlTypeInfo> ggml_type_info(uint32_t id);
 std::optional<GgmlType> ggml_type_from_name(std::string_view name);  // case-insensitive
+// "Q4_K", or "id 40 (unknown to this build)" (files may hold types newer than this build).
+std::string ggml_type_name(GgmlType type);
 
 // Bytes of one row of n values; n must be a multiple of the block size (checked by callers).
 inline uint64_t ggml_row_bytes(const GgmlTypeInfo& info, uint64_t n) {

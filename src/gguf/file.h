@@ -23,6 +23,8 @@ inline constexpr uint32_t kDefaultAlignment = 32;
 inline constexpr size_t kMaxTensorName = 63;  // ggml names hold 64 bytes with the terminator
 inline constexpr size_t kMaxKeyLength = 65535;
 inline constexpr int kMaxArrayDepth = 8;
+// Type ids above this are garbage, not a newer type (ggml has fewer than 50).
+inline constexpr uint32_t kMaxTypeId = 1023;
 
 struct TensorInfo {
   std::string_view name;
@@ -30,7 +32,7 @@ struct TensorInfo {
   uint32_t n_dims = 0;
   std::array<uint64_t, 4> ne{1, 1, 1, 1};  // ne[0] is the contiguous axis; missing dims are 1
   uint64_t offset = 0;   // relative to the data section
-  uint64_t n_bytes = 0;
+  uint64_t n_bytes = 0;  // 0 for a type id this build does not know: its size is unknown
   const uint8_t* data = nullptr;  // points into the file
 
   uint64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
@@ -40,7 +42,9 @@ struct TensorInfo {
 
 class File {
  public:
-  // Maps the file and parses it.
+  // Maps the file and parses it. A split model (split.count > 1, llama-gguf-split's
+  // "<name>-00001-of-0000N.gguf") is opened from its first shard: the other shards are found beside
+  // it and their tensors join this File's (metadata comes from the first shard).
   static core::Expected<File> open(const std::string& path);
   // Parses bytes owned by the caller (fuzzing, tests); they must outlive the File.
   static core::Expected<File> parse(const uint8_t* data, size_t size);
@@ -67,7 +71,10 @@ class File {
   core::Expected<uint64_t> get_uint(std::string_view key) const;
 
  private:
+  static core::Expected<File> open_one(const std::string& path);
+
   std::shared_ptr<core::MappedFile> map_;  // empty when parsing caller-owned bytes
+  std::vector<std::shared_ptr<core::MappedFile>> shard_maps_;  // the other shards of a split model
   size_t size_ = 0;
   uint32_t version_ = 0;
   uint32_t alignment_ = kDefaultAlignment;

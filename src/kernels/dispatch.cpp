@@ -57,6 +57,15 @@ const Kernels& best_kernels() {
   return *best;
 }
 
+QuantizeActFn act_converter(const Kernels& k, core::GgmlType act_type) {
+  switch (act_type) {
+    case core::GgmlType::kQ8_K: return k.quantize_q8_k;
+    case core::GgmlType::kF16: return k.convert_f16;
+    case core::GgmlType::kBF16: return k.convert_bf16;
+    default: return k.quantize_q8_0;
+  }
+}
+
 int64_t act_bytes(core::GgmlType act_type, int64_t n) {
   const auto info = core::ggml_type_info(static_cast<uint32_t>(act_type));
   return info ? int64_t(core::ggml_row_bytes(*info, uint64_t(n))) : n * 4;

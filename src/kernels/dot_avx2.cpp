@@ -56,6 +56,23 @@ float dot_16bit(const void* w, const float* x, int64_t n) {
 }
 float bf16_scalar(uint16_t b) { return core::bf16_to_f32(b); }
 
+// The same with activations already rounded to the weights' format (see dot_ref.cpp).
+template <__m256 (*Load)(const uint16_t*), float (*Scalar)(uint16_t)>
+float dot_16bit_16bit(const void* w, const void* xq, int64_t n) {
+  const uint16_t* a = static_cast<const uint16_t*>(w);
+  const uint16_t* x = static_cast<const uint16_t*>(xq);
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(Load(a + i), Load(x + i), s0);
+    s1 = _mm256_fmadd_ps(Load(a + i + 8), Load(x + i + 8), s1);
+  }
+  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(Load(a + i), Load(x + i), s0);
+  float s = hsum(_mm256_add_ps(s0, s1));
+  for (; i < n; ++i) s += Scalar(a[i]) * Scalar(x[i]);
+  return s;
+}
+
 // 32 signed codes (one __m256i) times 32 floats, scaled: acc += scale * Σ code_i x_i.
 inline __m256 fma_codes32(__m256i codes, const float* x, __m256 scale, __m256 acc) {
   const __m128i lo = _mm256_castsi256_si128(codes), hi = _mm256_extracti128_si256(codes, 1);
@@ -247,8 +264,8 @@ void fill_avx2(Kernels& k) {
     if (qf) e.dot_q8 = qf;
   };
   set(GgmlType::kF32, dot_f32, nullptr);
-  set(GgmlType::kF16, dot_16bit<load_f16, half>, nullptr);
-  set(GgmlType::kBF16, dot_16bit<load_bf16, bf16_scalar>, nullptr);
+  set(GgmlType::kF16, dot_16bit<load_f16, half>, dot_16bit_16bit<load_f16, half>);
+  set(GgmlType::kBF16, dot_16bit<load_bf16, bf16_scalar>, dot_16bit_16bit<load_bf16, bf16_scalar>);
   set(GgmlType::kQ8_0, dot_q8_0_f32, dot_q8_0_q8);
   set(GgmlType::kQ4_0, dot_q4_0_f32, dot_q4_0_q8);
   set(GgmlType::kQ4_K, dot_qk45_f32<false>, dot_qk45_q8<false>);

@@ -44,6 +44,22 @@ float dot_16bit(const void* w, const float* x, int64_t n) {
   return _mm512_reduce_add_ps(s0);
 }
 
+// The same with activations already rounded to the weights' format (see dot_ref.cpp).
+template <bool kBf16>
+float dot_16bit_16bit(const void* w, const void* xq, int64_t n) {
+  const uint16_t* a = static_cast<const uint16_t*>(w);
+  const uint16_t* x = static_cast<const uint16_t*>(xq);
+  auto widen = [](__m256i raw) {
+    return kBf16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16)) : _mm512_cvtph_ps(raw);
+  };
+  __m512 s0 = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+    s0 = _mm512_fmadd_ps(widen(_mm256_maskz_loadu_epi16(m, a + i)), widen(_mm256_maskz_loadu_epi16(m, x + i)), s0);
+  }
+  return _mm512_reduce_add_ps(s0);
+}
+
 // acc += scale · Σ codes_i x_i over 32 signed codes.
 inline __m512 fma_codes32(__m256i codes, const float* x, __m512 scale, __m512 acc) {
   const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(codes)));
@@ -357,8 +373,8 @@ void fill_avx512(Kernels& k) {
     if (qf) e.dot_q8 = qf;
   };
   set(GgmlType::kF32, dot_f32, nullptr);
-  set(GgmlType::kF16, dot_16bit<false>, nullptr);
-  set(GgmlType::kBF16, dot_16bit<true>, nullptr);
+  set(GgmlType::kF16, dot_16bit<false>, dot_16bit_16bit<false>);
+  set(GgmlType::kBF16, dot_16bit<true>, dot_16bit_16bit<true>);
   set(GgmlType::kQ8_0, dot_q8_0_f32, dot_q8_0_q8);
   set(GgmlType::kQ4_0, dot_q4_0_f32, dot_q4_0_q8);
   set(GgmlType::kQ4_K, dot_qk45_f32<false>, dot_q4_k_q8);

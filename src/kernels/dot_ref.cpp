@@ -50,6 +50,17 @@ float dot_bf16_f32(const void* w, const float* x, int64_t n) {
   return float(acc);
 }
 
+// F16 / BF16 weights × activations rounded to the same format (llama.cpp's order: it converts the
+// activations before these products).
+template <float (*Half)(uint16_t)>
+float dot_16bit_16bit(const void* w, const void* xq, int64_t n) {
+  const uint16_t* a = static_cast<const uint16_t*>(w);
+  const uint16_t* b = static_cast<const uint16_t*>(xq);
+  double acc = 0;
+  for (int64_t i = 0; i < n; ++i) acc += double(Half(a[i])) * double(Half(b[i]));
+  return float(acc);
+}
+
 // Weights × int8 activations: integer sums per (sub-)block, exact, then the float scales.
 float dot_q8_0_q8_0(const void* w, const void* xq, int64_t n) {
   const auto* a = static_cast<const q::BlockQ8_0*>(w);
@@ -133,6 +144,28 @@ float dot_q6_k_q8_k(const void* w, const void* xq, int64_t n) {
   return float(acc);
 }
 
+// Weights × int8 activations for the types without an integer kernel yet: both sides decoded with
+// the quant/ ground truth, block by block, multiplied in double. The activations are rounded to
+// int8 exactly as llama.cpp rounds them for these types (Q8_0 blocks of 32, or Q8_K blocks of
+// 256; Q4_1 and Q5_1 use Q8_0, whose codes are those of llama.cpp's Q8_1), so the products match
+// its own up to float rounding.
+template <int kBlock, int kBytes, void (*Dequant)(const void*, float*, int64_t), GgmlType kAct>
+float dot_q8_decoded(const void* w, const void* xq, int64_t n) {
+  static_assert(kAct == GgmlType::kQ8_0 ? kBlock == 32 : kBlock == 256);
+  constexpr int kActBytes = kAct == GgmlType::kQ8_0 ? 34 : 292;
+  const uint8_t* p = static_cast<const uint8_t*>(w);
+  const uint8_t* x = static_cast<const uint8_t*>(xq);
+  float wb[kBlock], xb[kBlock];
+  double acc = 0;
+  for (int64_t b = 0; b < n / kBlock; ++b) {
+    Dequant(p + b * kBytes, wb, kBlock);
+    if constexpr (kAct == GgmlType::kQ8_0) q::dequantize_row_q8_0(x + b * kActBytes, xb, kBlock);
+    else q::dequantize_row_q8_k(x + b * kActBytes, xb, kBlock);
+    for (int i = 0; i < kBlock; ++i) acc += double(wb[i]) * double(xb[i]);
+  }
+  return float(acc);
+}
+
 }  // namespace
 
 void fill_scalar(Kernels& k);
@@ -143,14 +176,28 @@ void fill_scalar(Kernels& k) {
     k.types[static_cast<uint32_t>(t)] = TypeKernels{.dot_f32 = f, .dot_q8 = qf, .act_type = act};
   };
   set(GgmlType::kF32, dot_f32_f32, nullptr, GgmlType::kF32);
-  set(GgmlType::kF16, dot_f16_f32, nullptr, GgmlType::kF32);
-  set(GgmlType::kBF16, dot_bf16_f32, nullptr, GgmlType::kF32);
+  set(GgmlType::kF16, dot_f16_f32, dot_16bit_16bit<core::fp16_to_f32>, GgmlType::kF16);
+  set(GgmlType::kBF16, dot_bf16_f32, dot_16bit_16bit<core::bf16_to_f32>, GgmlType::kBF16);
   set(GgmlType::kQ4_0, dot_f32_blocked<32, 18, q::dequantize_row_q4_0>, dot_q4_0_q8_0, GgmlType::kQ8_0);
   set(GgmlType::kQ8_0, dot_f32_blocked<32, 34, q::dequantize_row_q8_0>, dot_q8_0_q8_0, GgmlType::kQ8_0);
   set(GgmlType::kQ4_K, dot_f32_blocked<256, 144, q::dequantize_row_q4_k>, dot_qk45_q8_k<q::BlockQ4_K, false>, GgmlType::kQ8_K);
   set(GgmlType::kQ5_K, dot_f32_blocked<256, 176, q::dequantize_row_q5_k>, dot_qk45_q8_k<q::BlockQ5_K, true>, GgmlType::kQ8_K);
   set(GgmlType::kQ6_K, dot_f32_blocked<256, 210, q::dequantize_row_q6_k>, dot_q6_k_q8_k, GgmlType::kQ8_K);
+  // Decoded, not yet integer kernels (every table inherits these).
+  auto decoded = [&]<int kBlock, int kBytes, void (*D)(const void*, float*, int64_t), GgmlType kAct>(GgmlType t) {
+    set(t, dot_f32_blocked<kBlock, kBytes, D>, dot_q8_decoded<kBlock, kBytes, D, kAct>, kAct);
+  };
+  decoded.operator()<32, 20, q::dequantize_row_q4_1, GgmlType::kQ8_0>(GgmlType::kQ4_1);
+  decoded.operator()<32, 22, q::dequantize_row_q5_0, GgmlType::kQ8_0>(GgmlType::kQ5_0);
+  decoded.operator()<32, 24, q::dequantize_row_q5_1, GgmlType::kQ8_0>(GgmlType::kQ5_1);
+  decoded.operator()<32, 18, q::dequantize_row_iq4_nl, GgmlType::kQ8_0>(GgmlType::kIQ4_NL);
+  decoded.operator()<32, 17, q::dequantize_row_mxfp4, GgmlType::kQ8_0>(GgmlType::kMXFP4);
+  decoded.operator()<256, 84, q::dequantize_row_q2_k, GgmlType::kQ8_K>(GgmlType::kQ2_K);
+  decoded.operator()<256, 110, q::dequantize_row_q3_k, GgmlType::kQ8_K>(GgmlType::kQ3_K);
+  decoded.operator()<256, 136, q::dequantize_row_iq4_xs, GgmlType::kQ8_K>(GgmlType::kIQ4_XS);
   k.quantize_q8_0 = q::quantize_row_q8_0_act;
+  k.convert_f16 = q::quantize_row_f16;
+  k.convert_bf16 = q::quantize_row_bf16;
   k.quantize_q8_k = q::quantize_row_q8_k;
   fill_scalar_ops(k);
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 
 #include "core/ggml_type.h"
 #include "kernels/cpu.h"
@@ -17,8 +18,11 @@ namespace onprem::kernels {
 
 // w_row: one row of stored weights; x: n f32 activations.
 using DotF32Fn = float (*)(const void* w_row, const float* x, int64_t n);
-// xq: the same activations quantised to int8 blocks of act_type (Q8_0 or Q8_K).
+// xq: the same activations converted to act_type, as llama.cpp converts them for this weight type:
+// int8 blocks (Q8_0 or Q8_K) for quantised weights, F16 or BF16 rows for F16 and BF16 weights.
 using DotQ8Fn = float (*)(const void* w_row, const void* xq, int64_t n);
+// Bytes per 32 values of the widest activation format (F16 / BF16; Q8_0 takes 34, Q8_K 36.5).
+inline constexpr int64_t kMaxActBytesPer32 = 64;
 using QuantizeActFn = void (*)(const float* x, void* dst, int64_t n);
 // One weight row against TypeKernels::multi_tokens (at most kMaxDotTokens) activation rows at
 // once (prefill): the row is decoded once and reused for every token. out[t] = dot_q8(w_row, xq[t], n).
@@ -31,11 +35,11 @@ using DotQ8x2Fn = void (*)(const void* w0, const void* w1, const void* x0, const
 
 struct TypeKernels {
   DotF32Fn dot_f32 = nullptr;
-  DotQ8Fn dot_q8 = nullptr;  // nullptr for F32 / F16 / BF16 (their activations stay float)
+  DotQ8Fn dot_q8 = nullptr;  // nullptr for F32 (its activations stay float)
   DotQ8MultiFn dot_q8_multi = nullptr;  // optional; matmat falls back to dot_q8 per token
   int multi_tokens = 0;                  // rows dot_q8_multi takes; the best count depends on registers
   DotQ8x2Fn dot_q8_2x2 = nullptr;        // optional; matmat pairs rows and tokens with it
-  core::GgmlType act_type = core::GgmlType::kF32;  // what dot_q8 expects: kQ8_0 or kQ8_K
+  core::GgmlType act_type = core::GgmlType::kF32;  // what dot_q8 expects: kQ8_0, kQ8_K, kF16 or kBF16
 };
 
 struct Kernels {
@@ -44,6 +48,8 @@ struct Kernels {
   TypeKernels types[40];
   QuantizeActFn quantize_q8_0 = nullptr;  // llama.cpp's rounding (formats.md §3, model.md §12)
   QuantizeActFn quantize_q8_k = nullptr;
+  QuantizeActFn convert_f16 = nullptr;   // round to nearest even, as ggml's fp32 -> fp16
+  QuantizeActFn convert_bf16 = nullptr;  // round to nearest even, as ggml's fp32 -> bf16
 
   // y = x / sqrt(mean(x^2) + eps) * w   (w may be null: no weight)
   void (*rms_norm)(const float* x, const float* w, float* y, int64_t n, float eps) = nullptr;
@@ -63,13 +69,21 @@ struct Kernels {
   void (*delta_rule_step)(float* S, const float* k, const float* q, const float* v, float beta, float decay,
                           int64_t dk, int64_t dv, float* o) = nullptr;
 
-  const TypeKernels& of(core::GgmlType t) const { return types[static_cast<uint32_t>(t)]; }
+  // An id past the table (a type newer than this build) has no kernels, like an unsupported one.
+  const TypeKernels& of(core::GgmlType t) const {
+    static const TypeKernels kNone;
+    const auto id = static_cast<uint32_t>(t);
+    return id < std::size(types) ? types[id] : kNone;
+  }
 };
 
 // The table of one instruction set; nullptr if this build or this CPU cannot run it.
 const Kernels* kernels_for(Isa isa);
 // The table the engine uses, chosen once: chosen_isa() (ONPREM_ISA, else the widest the CPU runs).
 const Kernels& best_kernels();
+
+// What converts f32 activations to act_type (Q8_0, Q8_K, F16 or BF16) in table k.
+QuantizeActFn act_converter(const Kernels& k, core::GgmlType act_type);
 
 // Bytes of quantised activations for n values of act_type.
 int64_t act_bytes(core::GgmlType act_type, int64_t n);

@@ -19,7 +19,7 @@ bool use_int8(const Kernels& k, const MatrixView& w, Activations acts) {
 // Rows are independent: a prefill ubatch quantises them across the pool, not on one thread.
 void quantize_rows(const Kernels& k, core::GgmlType act, const float* X, int64_t n_tokens, int64_t n, uint8_t* out,
                    core::ThreadPool* pool) {
-  const QuantizeActFn qf = act == core::GgmlType::kQ8_K ? k.quantize_q8_k : k.quantize_q8_0;
+  const QuantizeActFn qf = act_converter(k, act);
   const int64_t bytes = act_bytes(act, n);
   auto rows = [&](size_t t0, size_t t1) {
     for (size_t t = t0; t < t1; ++t) qf(X + int64_t(t) * n, out + int64_t(t) * bytes, n);

@@ -30,12 +30,12 @@ void LayerContext::parallel(int64_t n, core::FunctionRef<void(int64_t, int)> fn)
 
 namespace {
 // One MoE worker: gathered inputs [T][n_embd] and the gate / up rows [T][n_ff_exp] each; int8
-// activations of its widest input row (Q8_K: 292 bytes per 256 values, under 40 per 32).
+// activations of its widest input row (at most kMaxActBytesPer32 per 32 values, plus a block).
 uint64_t moe_worker_floats(const ModelConfig& c, int64_t max_tokens) {
   return uint64_t(max_tokens) * (uint64_t(c.n_embd) + 2 * uint64_t(c.n_ff_exp));
 }
 uint64_t moe_worker_qbytes(const ModelConfig& c, int64_t max_tokens) {
-  return uint64_t(max_tokens) * ((uint64_t(std::max(c.n_embd, c.n_ff_exp)) / 32 + 1) * 40);
+  return uint64_t(max_tokens) * ((uint64_t(std::max(c.n_embd, c.n_ff_exp)) / 32 + 1) * kernels::kMaxActBytesPer32);
 }
 }  // namespace
 
@@ -47,8 +47,8 @@ WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_t
   WorkspaceSizes z;
   z.hidden_floats = uint64_t(max_tokens) * c.n_embd;
   z.scratch_floats = uint64_t(max_tokens * w);
-  // int8 activations of the widest input row (Q8_K: 292 bytes per 256 values, Q8_0: 34 per 32).
-  z.qscratch_bytes = uint64_t(max_tokens) * uint64_t((w / 32 + 1) * 40);
+  // Converted activations of the widest input row (F16 / BF16 rows are the widest format).
+  z.qscratch_bytes = uint64_t(max_tokens) * uint64_t((w / 32 + 1) * kernels::kMaxActBytesPer32);
   z.score_floats = uint64_t(n_threads) * uint64_t(n_ctx);
   if (c.is_moe()) {
     z.moe_worker_floats = moe_worker_floats(c, max_tokens);

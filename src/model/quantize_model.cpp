@@ -49,7 +49,7 @@ core::Expected<QuantizeReport> quantize_model(const gguf::File& in, FileType ft,
     const auto encode = quant::quantizer(to);
     if (!decode || !encode)
       return make_error(ErrorCode::kUnsupported, std::string(t.name) + ": cannot convert " +
-                                                     std::string(core::ggml_type_info(uint32_t(t.type))->name) + " to " + to_name);
+                                                     core::ggml_type_name(t.type) + " to " + to_name);
     w.add_tensor(std::string(t.name), to, ne, [t, decode, encode, &pool](uint8_t* dst, size_t n_bytes) {
       const uint64_t ne0 = t.ne[0], rows = t.n_elements() / ne0;
       const size_t out_row = n_bytes / size_t(rows), in_row = size_t(t.row_bytes());

@@ -1,5 +1,7 @@
 #include "model/tensor_table.h"
 
+#include <algorithm>
+
 #include "gguf/file.h"
 #include "quant/dequant.h"
 
@@ -109,7 +111,9 @@ core::Status check_tensors(const gguf::File& file, const ModelConfig& c) {
                                                           ", " + std::to_string(spec.ne[2]) + "}");
         t = f;
         if (!quant::can_dequantize(t->type))
-          return make_error(ErrorCode::kUnsupported, "tensor '" + fused + "' has a type this engine cannot decode");
+          return make_error(ErrorCode::kUnsupported, "tensor '" + fused + "' has type " + core::ggml_type_name(t->type) +
+                                                         ", which this engine cannot decode (it decodes " +
+                                                         quant::decodable_type_names() + ")");
         continue;
       }
     }
@@ -118,16 +122,21 @@ core::Status check_tensors(const gguf::File& file, const ModelConfig& c) {
       return make_error(ErrorCode::kNotFound, "tensor '" + spec.name + "' is missing (expected shape " +
                                                   spec.shape_string() + ")");
     }
-    bool same = t->n_dims == spec.ne.size();
-    for (size_t d = 0; same && d < spec.ne.size(); ++d) same = t->ne[d] == spec.ne[d];
+    // Trailing dimensions of 1 do not change a tensor (llama.cpp ignores them): convert_hf_to_gguf
+    // writes the shared-expert gate as {n_embd, 1} where the table has {n_embd}.
+    bool same = true;
+    for (size_t d = 0; same && d < std::max<size_t>(t->n_dims, spec.ne.size()); ++d) {
+      const int64_t have = d < t->n_dims ? int64_t(t->ne[d]) : 1, want = d < spec.ne.size() ? int64_t(spec.ne[d]) : 1;
+      same = have == want;
+    }
     if (!same)
       return make_error(ErrorCode::kTypeMismatch, "tensor '" + spec.name + "' has shape " + t->shape_string() +
                                                       ", expected " + spec.shape_string());
-    if (!quant::can_dequantize(t->type))
+    if (!quant::can_dequantize(t->type)) {
       return make_error(ErrorCode::kUnsupported,
-                        "tensor '" + spec.name + "' has type " +
-                            std::string(core::ggml_type_info(uint32_t(t->type))->name) +
-                            ", which this engine cannot decode (F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K are supported)");
+                        "tensor '" + spec.name + "' has type " + core::ggml_type_name(t->type) +
+                            ", which this engine cannot decode (it decodes " + quant::decodable_type_names() + ")");
+    }
   }
   return core::Ok{};
 }

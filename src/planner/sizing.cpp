@@ -49,7 +49,7 @@ core::Expected<ModelSizing> gguf_model(const std::string& path) {
     const std::string name(t.name);
     if (name == "token_embd.weight") m.embd_bytes += t.n_bytes;
     if (is_expert(name)) m.expert_bytes += t.n_bytes;
-    by_type[std::string(core::ggml_type_info(uint32_t(t.type))->name)] += t.n_bytes;
+    by_type[core::ggml_type_name(t.type)] += t.n_bytes;
   }
   // The type mix, largest share first: "Q4_K 80% + Q6_K 15% + F32 5%".
   std::multimap<uint64_t, std::string, std::greater<>> order;

@@ -55,6 +55,85 @@ struct BlockQ8_K {
 };
 static_assert(sizeof(BlockQ8_K) == 292);
 
+// Legacy 32-value blocks with a minimum (Q4_1, Q5_1) or a fifth bit (Q5_0, Q5_1): value j of the
+// block is qs[j] low nibble (j < 16) or qs[j - 16] high nibble, plus bit j of qh as bit 4.
+struct BlockQ4_1 {
+  uint16_t d, m;    // fp16 scale and minimum: x = d * code + m
+  uint8_t qs[16];
+};
+static_assert(sizeof(BlockQ4_1) == 20);
+
+struct BlockQ5_0 {
+  uint16_t d;       // x = d * (code - 16)
+  uint8_t qh[4];    // little-endian 32-bit mask of fifth bits
+  uint8_t qs[16];
+};
+static_assert(sizeof(BlockQ5_0) == 22);
+
+struct BlockQ5_1 {
+  uint16_t d, m;    // x = d * code + m
+  uint8_t qh[4];
+  uint8_t qs[16];
+};
+static_assert(sizeof(BlockQ5_1) == 24);
+
+// 32 values on a fixed non-uniform 16-level codebook (kIq4Levels), one fp16 scale.
+struct BlockIQ4_NL {
+  uint16_t d;
+  uint8_t qs[16];
+};
+static_assert(sizeof(BlockIQ4_NL) == 18);
+
+// The same codebook in 256-value super-blocks with a 6-bit scale per 32 values (biased by 32):
+// low 4 bits in scales_l (two per byte), high 2 bits in scales_h.
+struct BlockIQ4_XS {
+  uint16_t d;
+  uint16_t scales_h;
+  uint8_t scales_l[4];
+  uint8_t qs[128];   // 32 values per 16 bytes, nibbles as in IQ4_NL
+};
+static_assert(sizeof(BlockIQ4_XS) == 136);
+
+// 2-bit K-quant: 16 groups of 16 values, each with a 4-bit scale (low nibble) and a 4-bit
+// minimum (high nibble): x = d * scale * code - dmin * min.
+struct BlockQ2_K {
+  uint8_t scales[16];
+  uint8_t qs[64];    // 128 values per 32 bytes, 2 bits each at shifts 0, 2, 4, 6
+  uint16_t d, dmin;
+};
+static_assert(sizeof(BlockQ2_K) == 84);
+
+// 3-bit K-quant: 2 low bits in qs (as Q2_K), the third in hmask; the code is signed, 4 is
+// subtracted where the hmask bit is clear. 16 signed 6-bit scales (biased by 32), packed in 12 bytes.
+struct BlockQ3_K {
+  uint8_t hmask[32];
+  uint8_t qs[64];
+  uint8_t scales[12];
+  uint16_t d;
+};
+static_assert(sizeof(BlockQ3_K) == 110);
+
+// OCP microscaling FP4: 32 E2M1 values (kMxfp4Levels holds twice their value) and one E8M0
+// exponent, x = level * 2^(e - 128).
+struct BlockMXFP4 {
+  uint8_t e;
+  uint8_t qs[16];
+};
+static_assert(sizeof(BlockMXFP4) == 17);
+
+inline constexpr int8_t kIq4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+inline constexpr int8_t kMxfp4Levels[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+// Unpacks the 16 Q3_K scales (6 bits each: low 4 bits in bytes 0-7, high 2 bits in bytes 8-11),
+// without the bias of 32.
+inline void unpack_scales_q3_k(const uint8_t* packed, int8_t* out) {
+  for (int s = 0; s < 16; ++s) {
+    const int low = s < 8 ? (packed[s] & 0x0F) : (packed[s - 8] >> 4);
+    const int high = (packed[8 + s % 4] >> (2 * (s / 4))) & 3;
+    out[s] = int8_t(low | (high << 4));
+  }
+}
+
 // Unpacks sub-block s (0..7) scale and minimum of a Q4_K / Q5_K block.
 inline void unpack_scale_min_k4(int s, const uint8_t* q, uint8_t* sc, uint8_t* m) {
   if (s < 4) {

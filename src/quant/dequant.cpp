@@ -119,10 +119,28 @@ DequantizeFn dequantizer(core::GgmlType type) {
     case GgmlType::kQ5_K: return dequantize_row_q5_k;
     case GgmlType::kQ6_K: return dequantize_row_q6_k;
     case GgmlType::kQ8_K: return dequantize_row_q8_k;
+    case GgmlType::kQ4_1: return dequantize_row_q4_1;
+    case GgmlType::kQ5_0: return dequantize_row_q5_0;
+    case GgmlType::kQ5_1: return dequantize_row_q5_1;
+    case GgmlType::kQ2_K: return dequantize_row_q2_k;
+    case GgmlType::kQ3_K: return dequantize_row_q3_k;
+    case GgmlType::kIQ4_NL: return dequantize_row_iq4_nl;
+    case GgmlType::kIQ4_XS: return dequantize_row_iq4_xs;
+    case GgmlType::kMXFP4: return dequantize_row_mxfp4;
     default: return nullptr;
   }
 }
 
 bool can_dequantize(core::GgmlType type) { return dequantizer(type) != nullptr; }
+
+std::string decodable_type_names() {
+  std::string out;
+  for (uint32_t id = 0; id < 64; ++id) {
+    const auto info = core::ggml_type_info(id);
+    if (!info || info->type == core::GgmlType::kQ8_K || !can_dequantize(info->type)) continue;  // Q8_K: activations only
+    out += (out.empty() ? "" : ", ") + std::string(info->name);
+  }
+  return out;
+}
 
 }  // namespace onprem::quant

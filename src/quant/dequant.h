@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/ggml_type.h"
 
@@ -17,10 +18,21 @@ void dequantize_row_q4_k(const void* src, float* dst, int64_t n);
 void dequantize_row_q5_k(const void* src, float* dst, int64_t n);
 void dequantize_row_q6_k(const void* src, float* dst, int64_t n);
 void dequantize_row_q8_k(const void* src, float* dst, int64_t n);
+// dequant_lowbit.cpp
+void dequantize_row_q4_1(const void* src, float* dst, int64_t n);
+void dequantize_row_q5_0(const void* src, float* dst, int64_t n);
+void dequantize_row_q5_1(const void* src, float* dst, int64_t n);
+void dequantize_row_q2_k(const void* src, float* dst, int64_t n);
+void dequantize_row_q3_k(const void* src, float* dst, int64_t n);
+void dequantize_row_iq4_nl(const void* src, float* dst, int64_t n);
+void dequantize_row_iq4_xs(const void* src, float* dst, int64_t n);
+void dequantize_row_mxfp4(const void* src, float* dst, int64_t n);
 
 using DequantizeFn = void (*)(const void*, float*, int64_t);
 // nullptr for types we cannot decode.
 DequantizeFn dequantizer(core::GgmlType type);
 bool can_dequantize(core::GgmlType type);
+// "F32, F16, ..." in type-id order: for messages that say what would load.
+std::string decodable_type_names();
 
 }  // namespace onprem::quant

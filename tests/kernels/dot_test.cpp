@@ -14,8 +14,10 @@ namespace {
 using core::GgmlType;
 using namespace test;
 
-const GgmlType kTypes[] = {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ4_0,
-                           GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
+const GgmlType kTypes[] = {GgmlType::kF32,  GgmlType::kF16,    GgmlType::kBF16,   GgmlType::kQ4_0, GgmlType::kQ4_1,
+                           GgmlType::kQ5_0, GgmlType::kQ5_1,   GgmlType::kQ8_0,   GgmlType::kQ2_K, GgmlType::kQ3_K,
+                           GgmlType::kQ4_K, GgmlType::kQ5_K,   GgmlType::kQ6_K,   GgmlType::kIQ4_NL,
+                           GgmlType::kIQ4_XS, GgmlType::kMXFP4};
 
 // Σ|w_i x_i| plus, for Q4_K/Q5_K, Σ|dmin·m·x_i| (the two terms can cancel).
 double magnitude(GgmlType t, const uint8_t* row, const float* x, int64_t n) {
@@ -91,7 +93,7 @@ TEST_P(Dot, Int8ActivationsMatchTheReference) {
           std::memcpy(wbuf.data() + 2 * mis, row.data(), row.size());
           const auto x = random_floats(n, rng);
           std::vector<uint8_t> xq(size_t(act_bytes(tk.act_type, n)) + 4);
-          (tk.act_type == GgmlType::kQ8_K ? ref.quantize_q8_k : ref.quantize_q8_0)(x.data(), xq.data(), n);
+          act_converter(ref, tk.act_type)(x.data(), xq.data(), n);
           std::vector<float> xd(static_cast<size_t>(n));
           quant::dequantizer(tk.act_type)(xq.data(), xd.data(), n);
           const float want = ref.of(t).dot_q8(row.data(), xq.data(), n);
@@ -170,7 +172,7 @@ TEST_P(Dot, TwoByTwoInt8IsBitIdenticalToSingleDots) {
         for (auto& xq : x) {
           const auto xf = test::random_floats(n, rng);
           xq.resize(size_t(act_bytes(tk.act_type, n)));
-          (tk.act_type == GgmlType::kQ8_K ? k->quantize_q8_k : k->quantize_q8_0)(xf.data(), xq.data(), n);
+          act_converter(*k, tk.act_type)(xf.data(), xq.data(), n);
         }
         float out[4];
         tk.dot_q8_2x2(w0.data(), w1.data(), x[0].data(), x[1].data(), n, out);

@@ -59,6 +59,11 @@ inline std::vector<uint8_t> random_row(core::GgmlType t, int64_t n, std::mt19937
       case core::GgmlType::kQ4_0: case core::GgmlType::kQ8_0: put_half(o, pos(rng)); break;
       case core::GgmlType::kQ4_K: case core::GgmlType::kQ5_K: put_half(o, pos(rng)), put_half(o + 2, pos(rng)); break;
       case core::GgmlType::kQ6_K: put_half(o + 208, pos(rng)); break;
+      case core::GgmlType::kQ5_0: case core::GgmlType::kIQ4_NL: case core::GgmlType::kIQ4_XS: put_half(o, pos(rng)); break;
+      case core::GgmlType::kQ4_1: case core::GgmlType::kQ5_1: put_half(o, pos(rng)), put_half(o + 2, -pos(rng)); break;
+      case core::GgmlType::kQ2_K: put_half(o + 80, pos(rng)), put_half(o + 82, pos(rng)); break;
+      case core::GgmlType::kQ3_K: put_half(o + 108, pos(rng)); break;
+      case core::GgmlType::kMXFP4: row[o] = uint8_t(118 + rng() % 8); break;  // scales 2^-10 .. 2^-3
       default: break;
     }
   }

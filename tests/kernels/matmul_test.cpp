@@ -20,7 +20,8 @@ ONPREM_PER_ISA(Matmul);
 TEST_P(Matmul, MatmatIsTheRowDotForAnyThreadCount) {
   std::mt19937 rng(5);
   for (const Kernels* k : {&table()}) {
-    for (GgmlType t : {GgmlType::kF32, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+    for (GgmlType t : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0, GgmlType::kQ3_K, GgmlType::kQ4_K,
+                       GgmlType::kQ6_K, GgmlType::kIQ4_XS, GgmlType::kMXFP4}) {
       const int64_t n = 512, rows = 37, tokens = 5;
       std::vector<uint8_t> W;
       for (int64_t r = 0; r < rows; ++r) {
@@ -35,7 +36,7 @@ TEST_P(Matmul, MatmatIsTheRowDotForAnyThreadCount) {
         for (int64_t tk = 0; tk < tokens; ++tk) {
           const bool int8 = acts == Activations::kInt8 && k->of(t).dot_q8;
           if (int8) {
-            (k->of(t).act_type == GgmlType::kQ8_K ? k->quantize_q8_k : k->quantize_q8_0)(X.data() + tk * n, xq.data(), n);
+            act_converter(*k, k->of(t).act_type)(X.data() + tk * n, xq.data(), n);
           }
           for (int64_t r = 0; r < rows; ++r)
             want[size_t(tk * rows + r)] = int8 ? k->of(t).dot_q8(W.data() + r * w.row_bytes(), xq.data(), n)

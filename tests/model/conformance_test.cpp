@@ -2,6 +2,7 @@
 // the three quantised types, prompts of 64 and 600 tokens, batched / incremental / chunked
 // prefill, and the 32-step greedy continuations. Tolerances from the issue and the conformance
 // README (how far llama.cpp moves from itself).
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -180,6 +181,78 @@ INSTANTIATE_TEST_SUITE_P(PublicSet, Conformance,
                              if (ch == '-') ch = '_';
                            return s;
                          });
+
+// The hub's kinds of file, as llama.cpp's own tools wrote them (shared/conformance/realfiles): every
+// quantisation type llama-quantize makes for these shapes (with an importance matrix), a split
+// model, the converter's {n_embd, 1} gate. Tolerances from its README: KL(F32 model ‖ ours) ≤ 1.25 ×
+// KL(F32 model ‖ llama.cpp) + 1e-4 and top-1 agreement with llama.cpp ≥ 85 %, batched and token by
+// token; F16 / BF16 files closer (below). Types this build cannot decode skip, naming the type.
+const fs::path kReal = kConf / "realfiles";
+
+std::vector<std::string> realfile_names() {
+  std::vector<std::string> out;
+  if (!fs::exists(kReal / "golden")) return {"none"};
+  for (const auto& e : fs::directory_iterator(kReal / "golden")) {
+    const std::string f = e.path().filename().string();
+    const std::string tail = ".p600.json";
+    if (f.size() > tail.size() && f.compare(f.size() - tail.size(), tail.size(), tail) == 0) out.push_back(f.substr(0, f.size() - tail.size()));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class RealFiles : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RealFiles, MatchesLlamaCpp) {
+  const std::string name = GetParam();
+  if (name == "none") GTEST_SKIP() << "no realfiles set in " << kReal;
+  const bool split = name.size() > 6 && name.compare(name.size() - 6, 6, "-split") == 0;
+  const fs::path file = kReal / "models" / (split ? name + "-00001-of-00004.gguf" : name + ".gguf");
+  auto m = load_model(file.string());
+  if (!m && m.error().code == core::ErrorCode::kUnsupported) GTEST_SKIP() << m.error().to_string();
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  const bool f32_class = name.ends_with("-F16") || name.ends_with("-BF16");
+  const std::string family = name.substr(0, name.find("-tiny") + 5);
+  std::ifstream side(kReal / "golden" / (name + ".p600.json"));
+  const auto j = nlohmann::json::parse(side);
+  const auto ids = j["tokens"].get<std::vector<int32_t>>();
+  const auto gold = read_f32(kReal / "golden" / (name + ".p600.logits.f32"));
+  const auto f32_gold = read_f32(kConf / "golden" / (family + "-F32.p600.logits.f32"));
+  const int64_t V = m->config.n_vocab, rows = int64_t(ids.size());
+  ASSERT_EQ(gold.size(), size_t(rows * V));
+  core::ThreadPool pool(2);
+  for (Mode mode : {Mode::kBatch, Mode::kIncremental}) {
+    const char* mode_name = mode == Mode::kBatch ? "batch" : "incremental";
+    const auto ours = run(*m, ids, mode, pool);
+    Stats s;
+    accumulate(s, ours.data(), gold.data(), rows, V);
+    double kl_ours = 0, kl_ref = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      kl_ours += kl(f32_gold.data() + r * V, ours.data() + r * V, V);
+      kl_ref += kl(f32_gold.data() + r * V, gold.data() + r * V, V);
+    }
+    kl_ours /= double(rows);
+    kl_ref /= double(rows);
+    std::printf("%-34s %-11s max|d| %.3g  top-1 vs llama.cpp %.4f  KL vs F32 model: ours %.4g, llama.cpp %.4g\n", name.c_str(),
+                mode_name, s.max_abs, s.argmax_rate(), kl_ours, kl_ref);
+    EXPECT_LE(kl_ours, 1.25 * kl_ref + 1e-4) << mode_name;
+    // F16 / BF16 files are held closer than the quantised ones, but not to the F32 models' 1e-3:
+    // with activations rounded to 16 bits as llama.cpp rounds them, the order of the sums still
+    // differs, and one flipped rounding moves a BF16 activation by 2^-8 (measured: max |Δ| 0.005-0.007
+    // for F16, 0.045 for BF16, logit std ~6).
+    EXPECT_GE(s.argmax_rate(), f32_class ? 0.99 : 0.85) << mode_name;
+    if (f32_class) {
+      EXPECT_LE(s.max_abs, name.ends_with("-BF16") ? 0.1 : 0.02) << mode_name;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(HubFiles, RealFiles, ::testing::ValuesIn(realfile_names()), [](const auto& info) {
+  std::string s = info.param;
+  for (auto& ch : s)
+    if (ch == '-') ch = '_';
+  return s;
+});
 
 }  // namespace
 }  // namespace onprem::model

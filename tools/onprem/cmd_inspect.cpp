@@ -52,7 +52,7 @@ void print_tensors(const gguf::File& f, bool all) {
   uint64_t total = 0;
   if (all) std::printf("\n%-40s %-6s %-22s %12s\n", "tensor", "type", "shape", "bytes");
   for (const auto& t : f.tensors()) {
-    const std::string type(core::ggml_type_info(uint32_t(t.type))->name);
+    const std::string type = core::ggml_type_name(t.type);
     if (all) std::printf("%-40.*s %-6s %-22s %12" PRIu64 "\n", int(t.name.size()), t.name.data(), type.c_str(), t.shape_string().c_str(), t.n_bytes);
     by_type[type].first++;
     by_type[type].second += t.n_bytes;
