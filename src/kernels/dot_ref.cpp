@@ -195,6 +195,13 @@ void fill_scalar(Kernels& k) {
   decoded.operator()<256, 84, q::dequantize_row_q2_k, GgmlType::kQ8_K>(GgmlType::kQ2_K);
   decoded.operator()<256, 110, q::dequantize_row_q3_k, GgmlType::kQ8_K>(GgmlType::kQ3_K);
   decoded.operator()<256, 136, q::dequantize_row_iq4_xs, GgmlType::kQ8_K>(GgmlType::kIQ4_XS);
+  decoded.operator()<256, 66, q::dequantize_row_iq2_xxs, GgmlType::kQ8_K>(GgmlType::kIQ2_XXS);
+  decoded.operator()<256, 74, q::dequantize_row_iq2_xs, GgmlType::kQ8_K>(GgmlType::kIQ2_XS);
+  decoded.operator()<256, 82, q::dequantize_row_iq2_s, GgmlType::kQ8_K>(GgmlType::kIQ2_S);
+  decoded.operator()<256, 98, q::dequantize_row_iq3_xxs, GgmlType::kQ8_K>(GgmlType::kIQ3_XXS);
+  decoded.operator()<256, 110, q::dequantize_row_iq3_s, GgmlType::kQ8_K>(GgmlType::kIQ3_S);
+  decoded.operator()<256, 50, q::dequantize_row_iq1_s, GgmlType::kQ8_K>(GgmlType::kIQ1_S);
+  decoded.operator()<256, 56, q::dequantize_row_iq1_m, GgmlType::kQ8_K>(GgmlType::kIQ1_M);
   k.quantize_q8_0 = q::quantize_row_q8_0_act;
   k.convert_f16 = q::quantize_row_f16;
   k.convert_bf16 = q::quantize_row_bf16;

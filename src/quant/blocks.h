@@ -121,6 +121,60 @@ struct BlockMXFP4 {
 };
 static_assert(sizeof(BlockMXFP4) == 17);
 
+// The IQ2 / IQ3 / IQ1 formats: 256 values per super-block, in groups of 8 (or 4) values that are
+// entries of a lattice (iq_grids.h), with signs and 4-bit or 3-bit group scales.
+struct BlockIQ2_XXS {
+  uint16_t d;
+  uint16_t qs[32];   // per 32 values, two 32-bit words: 4 grid indices (bytes); 4 x 7 sign bits and a 4-bit scale
+};
+static_assert(sizeof(BlockIQ2_XXS) == 66);
+
+struct BlockIQ2_XS {
+  uint16_t d;
+  uint16_t qs[32];   // per 8 values: a 9-bit grid index and 7 sign bits
+  uint8_t scales[8]; // two 4-bit scales per 32 values
+};
+static_assert(sizeof(BlockIQ2_XS) == 74);
+
+struct BlockIQ2_S {
+  uint16_t d;
+  uint8_t qs[64];    // 32 low bytes of 10-bit grid indices, then 32 bytes of signs (one per 8 values)
+  uint8_t qh[8];     // the indices' top 2 bits, four per byte
+  uint8_t scales[8];
+};
+static_assert(sizeof(BlockIQ2_S) == 82);
+
+struct BlockIQ3_XXS {
+  uint16_t d;
+  uint8_t qs[96];    // 64 grid indices (4 values each), then per 32 values a word: 4 x 7 sign bits and a 4-bit scale
+};
+static_assert(sizeof(BlockIQ3_XXS) == 98);
+
+struct BlockIQ3_S {
+  uint16_t d;
+  uint8_t qs[64];    // low bytes of 9-bit grid indices
+  uint8_t qh[8];     // their top bits
+  uint8_t signs[32]; // one byte per 8 values
+  uint8_t scales[4]; // two 4-bit scales per 64 values
+};
+static_assert(sizeof(BlockIQ3_S) == 110);
+
+struct BlockIQ1_S {
+  uint16_t d;
+  uint8_t qs[32];    // low bytes of 11-bit grid indices
+  uint16_t qh[8];    // per 32 values: 4 x 3 index bits, a 3-bit scale, the sign of the shift
+};
+static_assert(sizeof(BlockIQ1_S) == 50);
+
+struct BlockIQ1_M {
+  uint8_t qs[32];
+  uint8_t qh[16];    // per 8 values: 3 index bits and the sign of the shift
+  uint8_t scales[8]; // 3-bit scales per 16 values; the fp16 block scale in the top 4 bits of each u16
+};
+static_assert(sizeof(BlockIQ1_M) == 56);
+
+inline constexpr float kIq1Delta = 0.125f;  // the shift IQ1 adds to each lattice value
+
 inline constexpr int8_t kIq4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 inline constexpr int8_t kMxfp4Levels[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
 

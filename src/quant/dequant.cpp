@@ -127,6 +127,13 @@ DequantizeFn dequantizer(core::GgmlType type) {
     case GgmlType::kIQ4_NL: return dequantize_row_iq4_nl;
     case GgmlType::kIQ4_XS: return dequantize_row_iq4_xs;
     case GgmlType::kMXFP4: return dequantize_row_mxfp4;
+    case GgmlType::kIQ2_XXS: return dequantize_row_iq2_xxs;
+    case GgmlType::kIQ2_XS: return dequantize_row_iq2_xs;
+    case GgmlType::kIQ2_S: return dequantize_row_iq2_s;
+    case GgmlType::kIQ3_XXS: return dequantize_row_iq3_xxs;
+    case GgmlType::kIQ3_S: return dequantize_row_iq3_s;
+    case GgmlType::kIQ1_S: return dequantize_row_iq1_s;
+    case GgmlType::kIQ1_M: return dequantize_row_iq1_m;
     default: return nullptr;
   }
 }

@@ -17,7 +17,8 @@ using namespace test;
 const GgmlType kTypes[] = {GgmlType::kF32,  GgmlType::kF16,    GgmlType::kBF16,   GgmlType::kQ4_0, GgmlType::kQ4_1,
                            GgmlType::kQ5_0, GgmlType::kQ5_1,   GgmlType::kQ8_0,   GgmlType::kQ2_K, GgmlType::kQ3_K,
                            GgmlType::kQ4_K, GgmlType::kQ5_K,   GgmlType::kQ6_K,   GgmlType::kIQ4_NL,
-                           GgmlType::kIQ4_XS, GgmlType::kMXFP4};
+                           GgmlType::kIQ4_XS, GgmlType::kMXFP4, GgmlType::kIQ2_XXS, GgmlType::kIQ2_XS,
+                           GgmlType::kIQ2_S,  GgmlType::kIQ3_XXS, GgmlType::kIQ3_S, GgmlType::kIQ1_S,  GgmlType::kIQ1_M};
 
 // Σ|w_i x_i| plus, for Q4_K/Q5_K, Σ|dmin·m·x_i| (the two terms can cancel).
 double magnitude(GgmlType t, const uint8_t* row, const float* x, int64_t n) {

@@ -64,6 +64,18 @@ inline std::vector<uint8_t> random_row(core::GgmlType t, int64_t n, std::mt19937
       case core::GgmlType::kQ2_K: put_half(o + 80, pos(rng)), put_half(o + 82, pos(rng)); break;
       case core::GgmlType::kQ3_K: put_half(o + 108, pos(rng)); break;
       case core::GgmlType::kMXFP4: row[o] = uint8_t(118 + rng() % 8); break;  // scales 2^-10 .. 2^-3
+      case core::GgmlType::kIQ2_XXS: case core::GgmlType::kIQ2_XS: case core::GgmlType::kIQ2_S:
+      case core::GgmlType::kIQ3_XXS: case core::GgmlType::kIQ3_S: case core::GgmlType::kIQ1_S: put_half(o, pos(rng)); break;
+      case core::GgmlType::kIQ1_M: {  // the fp16 scale sits in the top 4 bits of the four scale words
+        const uint16_t d = core::f32_to_fp16(pos(rng));
+        for (int w = 0; w < 4; ++w) {
+          uint16_t word;
+          std::memcpy(&word, row.data() + o + 48 + 2 * w, 2);
+          word = uint16_t((word & 0x0fff) | (((d >> (4 * w)) & 15) << 12));
+          std::memcpy(row.data() + o + 48 + 2 * w, &word, 2);
+        }
+        break;
+      }
       default: break;
     }
   }
