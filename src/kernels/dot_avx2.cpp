@@ -271,6 +271,7 @@ void fill_avx2(Kernels& k) {
   set(GgmlType::kQ4_K, dot_qk45_f32<false>, dot_qk45_q8<false>);
   set(GgmlType::kQ5_K, dot_qk45_f32<true>, dot_qk45_q8<true>);
   set(GgmlType::kQ6_K, dot_q6_k_f32, dot_q6_k_q8);
+  fill_avx2_lowbit(k);
   fill_avx2_ops(k);
 }
 

@@ -11,6 +11,7 @@ namespace onprem::kernels {
 void fill_scalar(Kernels& k);
 #if defined(__x86_64__)
 void fill_avx2(Kernels& k);
+void fill_avx2_lowbit(Kernels& k);  // dot_avx2_lowbit.cpp, called by fill_avx2
 void fill_avx512(Kernels& k);
 #elif defined(__aarch64__)
 void fill_neon(Kernels& k);

@@ -175,6 +175,15 @@ static_assert(sizeof(BlockIQ1_M) == 56);
 
 inline constexpr float kIq1Delta = 0.125f;  // the shift IQ1 adds to each lattice value
 
+// 2^(e - 128), the scale of an MXFP4 block (twice E8M0's 2^(e - 127), as kMxfp4Levels are doubled),
+// built from its bits: e = 0 and 1 give the subnormals 2^-128 and 2^-127.
+inline float mxfp4_scale(uint8_t e) {
+  const uint32_t bits = e < 2 ? uint32_t(0x00200000) << e : uint32_t(e - 1) << 23;
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+
 inline constexpr int8_t kIq4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 inline constexpr int8_t kMxfp4Levels[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
 

@@ -127,7 +127,7 @@ void dequantize_row_q3_k(const void* src, float* dst, int64_t n) {
 void dequantize_row_mxfp4(const void* src, float* dst, int64_t n) {
   const auto* b = static_cast<const BlockMXFP4*>(src);
   for (int64_t i = 0; i < n / kQK; ++i, dst += kQK) {
-    const float d = std::ldexp(1.0f, int(b[i].e) - 128);  // exact: 2^-128 is a subnormal float
+    const float d = mxfp4_scale(b[i].e);
     for (int j = 0; j < 16; ++j) {
       dst[j] = d * float(kMxfp4Levels[b[i].qs[j] & 0x0F]);
       dst[j + 16] = d * float(kMxfp4Levels[b[i].qs[j] >> 4]);
