@@ -58,6 +58,8 @@ class File {
   const Value* find(std::string_view key) const;
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  // The files of a split model, first shard first; empty for a single file.
+  const std::vector<std::string>& shards() const { return shard_paths_; }
   const TensorInfo* tensor(std::string_view name) const;
 
   // Typed getters: kNotFound if absent, kTypeMismatch (naming the key and both types) otherwise.
@@ -75,6 +77,7 @@ class File {
 
   std::shared_ptr<core::MappedFile> map_;  // empty when parsing caller-owned bytes
   std::vector<std::shared_ptr<core::MappedFile>> shard_maps_;  // the other shards of a split model
+  std::vector<std::string> shard_paths_;
   size_t size_ = 0;
   uint32_t version_ = 0;
   uint32_t alignment_ = kDefaultAlignment;

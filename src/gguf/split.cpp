@@ -57,6 +57,7 @@ Expected<File> File::open(const std::string& path) {
                                                        std::to_string(keys->count) + "; open the first: " +
                                                        shard_path(m[1].str(), 0, keys->count));
   File& f = *first;
+  f.shard_paths_.push_back(path);
   for (uint64_t no = 1; no < keys->count; ++no) {
     const std::string p = shard_path(m[1].str(), no, keys->count);
     auto shard = open_one(p);
@@ -77,6 +78,7 @@ Expected<File> File::open(const std::string& path) {
       f.tensors_.push_back(t);  // names and data point into the shard's mapping, kept below
     }
     f.shard_maps_.push_back(shard->map_);
+    f.shard_paths_.push_back(p);
   }
   if (f.tensors_.size() != keys->tensors)
     return make_error(ErrorCode::kCorrupt, path + ": the " + std::to_string(keys->count) + " shards hold " + std::to_string(f.tensors_.size()) +

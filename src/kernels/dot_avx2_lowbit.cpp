@@ -327,6 +327,60 @@ float dot_iq3_s_q8_k(const void* w, const void* xq, int64_t n) {
   return total;
 }
 
+// IQ1: lattice values -1, 0, 1 plus a shift of ±1/8, so Σ (g + δ) x = Σ g x + δ Σ x; g x is x with
+// g's sign (sign_epi8 zeroes it where g = 0).
+float dot_iq1_s_q8_k(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockIQ1_S*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  float total = 0;
+  for (int64_t i = 0; i < n / 256; ++i) {
+    __m256i isum = _mm256_setzero_si256();
+    int32_t shifted = 0;  // Σ over groups of scale · sign(δ) · Σ x
+    for (int g = 0; g < 8; ++g) {
+      const uint16_t h = a[i].qh[g];
+      const uint8_t* qs = a[i].qs + 4 * g;
+      const auto& G = q::kIq1sGrid;
+      const __m256i gv = rows8(G[size_t(qs[0] | (h & 7) << 8)].data(), G[size_t(qs[1] | ((h >> 3) & 7) << 8)].data(),
+                               G[size_t(qs[2] | ((h >> 6) & 7) << 8)].data(), G[size_t(qs[3] | ((h >> 9) & 7) << 8)].data());
+      const __m256i s = sum_x(_mm256_sign_epi8(load32(b[i].qs + 32 * g), gv));
+      const int scale = 2 * ((h >> 12) & 7) + 1;
+      isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(s, _mm256_set1_epi32(scale)));
+      shifted += scale * (h & 0x8000 ? -1 : 1) * (b[i].bsums[2 * g] + b[i].bsums[2 * g + 1]);
+    }
+    total += half(a[i].d) * b[i].d * (float(hsum_i32(isum)) + q::kIq1Delta * float(shifted));
+  }
+  return total;
+}
+
+float dot_iq1_m_q8_k(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockIQ1_M*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  float total = 0;
+  for (int64_t i = 0; i < n / 256; ++i) {
+    uint16_t sc[4];
+    std::memcpy(sc, a[i].scales, 8);
+    const float d = half(uint16_t((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000)));
+    __m256i isum = _mm256_setzero_si256(), shifted = _mm256_setzero_si256();
+    for (int g = 0; g < 8; ++g) {
+      const uint8_t* qs = a[i].qs + 4 * g;
+      const uint8_t* qh = a[i].qh + 2 * g;
+      const auto& G = q::kIq1sGrid;
+      const __m256i gv = rows8(G[size_t(qs[0] | (qh[0] & 7) << 8)].data(), G[size_t(qs[1] | ((qh[0] >> 4) & 7) << 8)].data(),
+                               G[size_t(qs[2] | (qh[1] & 7) << 8)].data(), G[size_t(qs[3] | ((qh[1] >> 4) & 7) << 8)].data());
+      const __m256i x = load32(b[i].qs + 32 * g);
+      const int shift = 6 * (g % 2);
+      const __m256i scale = scale_pair(2 * ((sc[g / 2] >> shift) & 7) + 1, 2 * ((sc[g / 2] >> (shift + 3)) & 7) + 1);
+      isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(sum_x(_mm256_sign_epi8(x, gv)), scale));
+      // Each 8 values (int32 lanes 2r, 2r+1) have their own shift sign.
+      const int s0 = qh[0] & 8 ? -1 : 1, s1 = qh[0] & 0x80 ? -1 : 1, s2 = qh[1] & 8 ? -1 : 1, s3 = qh[1] & 0x80 ? -1 : 1;
+      const __m256i signs = _mm256_set_epi32(s3, s3, s2, s2, s1, s1, s0, s0);
+      shifted = _mm256_add_epi32(shifted, _mm256_mullo_epi32(_mm256_mullo_epi32(sum_x(x), signs), scale));
+    }
+    total += d * b[i].d * (float(hsum_i32(isum)) + q::kIq1Delta * float(hsum_i32(shifted)));
+  }
+  return total;
+}
+
 }  // namespace
 
 void fill_avx2_lowbit(Kernels& k) {
@@ -344,6 +398,8 @@ void fill_avx2_lowbit(Kernels& k) {
   set_q8(core::GgmlType::kIQ2_S, dot_iq2_s_q8_k);
   set_q8(core::GgmlType::kIQ3_XXS, dot_iq3_xxs_q8_k);
   set_q8(core::GgmlType::kIQ3_S, dot_iq3_s_q8_k);
+  set_q8(core::GgmlType::kIQ1_S, dot_iq1_s_q8_k);
+  set_q8(core::GgmlType::kIQ1_M, dot_iq1_m_q8_k);
 }
 
 }  // namespace onprem::kernels

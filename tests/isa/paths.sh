@@ -43,7 +43,7 @@ step() {  # label, log file, command...: runs it, records the outcome
   fi
 }
 
-run_path() {  # name, expected ISA, runner prefix (empty: native), conformance files (a gtest filter)
+run_path() {  # name, expected ISA, runner prefix (empty: native), conformance tests (a gtest filter)
   local name=$1 want=$2 prefix=$3 files=$4 bin=$build/onprem
   if [ -n "$prefix" ]; then
     bin=$work/onprem-$name
@@ -60,7 +60,7 @@ run_path() {  # name, expected ISA, runner prefix (empty: native), conformance f
   step "$name kernels ($want)" "$work/$name-kernels.log" $prefix "$build/tests/kernels/kernels_test"
   # shellcheck disable=SC2086
   step "$name conformance" "$work/$name-conf.log" $prefix "$build/tests/model/model_test" \
-    --gtest_filter="PublicSet/Conformance.MatchesLlamaCpp/$files"
+    --gtest_filter="$files"
   # shellcheck disable=SC2086
   step "$name engine" "$work/$name-engine.log" $prefix "$build/tests/engine/engine_test"
   # Under emulation: the smoke set of the server test, and the client waits 10x longer before it
@@ -76,18 +76,21 @@ run_path() {  # name, expected ISA, runner prefix (empty: native), conformance f
 case "$(uname -m)" in
   x86_64)
     native=$("$build/onprem" inspect --system --no-bandwidth | sed -n 's/^chosen path *\([a-z0-9]*\).*/\1/p')
-    run_path native "$native" "" "*"
+    run_path native "$native" "" "PublicSet/*:HubFiles/*"
     if [ "$native" != avx512 ]; then
       summary+=("avx512: skipped, this CPU lacks AVX-512 and qemu 7.2 does not emulate it (the native path is $native)")
     fi
     # Emulation runs ~25x slower: one file of the public set each, MoE on one path, dense on the
-    # other, so that between them Q4_K, Q6_K and Q8_0 weights and both architectures are covered.
-    run_path haswell avx2 "qemu-x86_64 -cpu $haswell" "qwen35moe_tiny_Q4_K_M"
-    run_path baseline scalar "qemu-x86_64 -cpu qemu64" "qwen35_tiny_Q8_0"
+    # other, so that between them Q4_K, Q6_K and Q8_0 weights and both architectures are covered,
+    # and one hub file each (Q2_K with Q3_K; IQ4_XS).
+    run_path haswell avx2 "qemu-x86_64 -cpu $haswell" \
+      "PublicSet/Conformance.MatchesLlamaCpp/qwen35moe_tiny_Q4_K_M:HubFiles/RealFiles.MatchesLlamaCpp/qwen35_tiny_Q2_K"
+    run_path baseline scalar "qemu-x86_64 -cpu qemu64" \
+      "PublicSet/Conformance.MatchesLlamaCpp/qwen35_tiny_Q8_0:HubFiles/RealFiles.MatchesLlamaCpp/qwen35_tiny_IQ4_XS"
     ;;
   *)
     native=$("$build/onprem" inspect --system --no-bandwidth | sed -n 's/^chosen path *\([a-z0-9]*\).*/\1/p')
-    run_path native "$native" "" "*"
+    run_path native "$native" "" "PublicSet/*:HubFiles/*"
     ;;
 esac
 

@@ -155,6 +155,8 @@ Run add_inspect(CLI::App& app) {
     if (!f) return fail(f.error().to_string());
     std::printf("file              %s\nGGUF              v%u, %zu metadata keys, %zu tensors, alignment %u, data at byte %" PRIu64 "\n",
                 opt->path.c_str(), f->version(), f->metadata().size(), f->tensors().size(), f->alignment(), f->data_offset());
+    for (size_t i = 0; i < f->shards().size(); ++i)
+      std::printf("%-18s%s\n", ("shard " + std::to_string(i + 1) + " of " + std::to_string(f->shards().size())).c_str(), f->shards()[i].c_str());
     if (auto n = f->get_string("general.name"); n.ok()) std::printf("name              %.*s\n", int(n->size()), n->data());
     if (opt->metadata) {
       std::printf("\nmetadata\n");
