@@ -10,6 +10,7 @@
 #include <arm_neon.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/kernels.h"
 #include "quant/blocks.h"
@@ -172,6 +173,139 @@ float dot_q6_k_q8(const void* w, const void* xq, int64_t n) {
   return acc;
 }
 
+// ---- the types published files use below 4 bits and the older 32-value types ----
+
+// 16 nibbles (low or high halves of 16 bytes) through a 16-entry table of int8 levels.
+inline int8x16_t lut16(int8x16_t table, uint8x16_t nibbles) { return vqtbl1q_s8(table, nibbles); }
+
+// A 16-byte run of 4-bit codes as two int8x16 of codes 0..15: values 0-15 (low), 16-31 (high).
+inline void nibble_pair(const uint8_t* p, uint8x16_t* lo, uint8x16_t* hi) {
+  const uint8x16_t v = vld1q_u8(p);
+  *lo = vandq_u8(v, vdupq_n_u8(0x0F));
+  *hi = vshrq_n_u8(v, 4);
+}
+
+template <class Dot>
+float dot_lut_q8_0(const uint8_t* qs_first, size_t stride, float (*scale)(const uint8_t*), const int8_t* levels,
+                   const q::BlockQ8_0* b, int64_t n) {
+  const int8x16_t table = vld1q_s8(levels);
+  float acc = 0;
+  for (int64_t i = 0; i < n / q::kQK; ++i) {
+    const uint8_t* blk = qs_first + size_t(i) * stride;
+    uint8x16_t lo, hi;
+    nibble_pair(blk + (stride - 16), &lo, &hi);
+    int32x4_t s = Dot::dot16(vdupq_n_s32(0), lut16(table, lo), vld1q_s8(b[i].qs));
+    s = Dot::dot16(s, lut16(table, hi), vld1q_s8(b[i].qs + 16));
+    acc += scale(blk) * half(b[i].d) * float(vaddvq_s32(s));
+  }
+  return acc;
+}
+inline float iq4_nl_scale(const uint8_t* blk) {
+  uint16_t d;
+  std::memcpy(&d, blk, 2);
+  return half(d);
+}
+inline float mxfp4_block_scale(const uint8_t* blk) { return q::mxfp4_scale(blk[0]); }
+
+template <class Dot>
+float dot_iq4_nl_q8(const void* w, const void* xq, int64_t n) {
+  return dot_lut_q8_0<Dot>(static_cast<const uint8_t*>(w), sizeof(q::BlockIQ4_NL), iq4_nl_scale, q::kIq4Levels,
+                           static_cast<const q::BlockQ8_0*>(xq), n);
+}
+template <class Dot>
+float dot_mxfp4_q8(const void* w, const void* xq, int64_t n) {
+  return dot_lut_q8_0<Dot>(static_cast<const uint8_t*>(w), sizeof(q::BlockMXFP4), mxfp4_block_scale, q::kMxfp4Levels,
+                           static_cast<const q::BlockQ8_0*>(xq), n);
+}
+
+// Q4_1 / Q5_0 / Q5_1: codes 0..15 or 0..31 (bit j of qh is value j's fifth bit).
+template <class Dot, class Block, bool kFive, bool kMin>
+float dot_q45_legacy_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const Block*>(w);
+  const auto* b = static_cast<const q::BlockQ8_0*>(xq);
+  const uint8x16_t bits = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+  float acc = 0;
+  for (int64_t i = 0; i < n / q::kQK; ++i) {
+    uint8x16_t lo, hi;
+    nibble_pair(a[i].qs, &lo, &hi);
+    if constexpr (kFive) {
+      uint32_t qh;
+      std::memcpy(&qh, a[i].qh, 4);
+      const uint8x16_t h_lo = vcombine_u8(vdup_n_u8(uint8_t(qh)), vdup_n_u8(uint8_t(qh >> 8)));
+      const uint8x16_t h_hi = vcombine_u8(vdup_n_u8(uint8_t(qh >> 16)), vdup_n_u8(uint8_t(qh >> 24)));
+      lo = vorrq_u8(lo, vandq_u8(vtstq_u8(h_lo, bits), vdupq_n_u8(0x10)));
+      hi = vorrq_u8(hi, vandq_u8(vtstq_u8(h_hi, bits), vdupq_n_u8(0x10)));
+    }
+    int8x16_t wl = vreinterpretq_s8_u8(lo), wh = vreinterpretq_s8_u8(hi);
+    if constexpr (!kMin) wl = vsubq_s8(wl, vdupq_n_s8(16)), wh = vsubq_s8(wh, vdupq_n_s8(16));
+    const int8x16_t x0 = vld1q_s8(b[i].qs), x1 = vld1q_s8(b[i].qs + 16);
+    const int32x4_t s = Dot::dot16(Dot::dot16(vdupq_n_s32(0), wl, x0), wh, x1);
+    const float dx = half(b[i].d);
+    acc += half(a[i].d) * dx * float(vaddvq_s32(s));
+    if constexpr (kMin) acc += half(a[i].m) * dx * float(vaddlvq_s8(x0) + vaddlvq_s8(x1));
+  }
+  return acc;
+}
+
+template <class Dot>
+float dot_iq4_xs_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockIQ4_XS*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  const int8x16_t table = vld1q_s8(q::kIq4Levels);
+  float acc = 0;
+  for (int64_t i = 0; i < n / q::kQKK; ++i) {
+    int32_t sum = 0;
+    for (int s = 0; s < 8; ++s) {
+      const int scale = ((a[i].scales_l[s / 2] >> (4 * (s % 2))) & 0x0F) | (((a[i].scales_h >> (2 * s)) & 3) << 4);
+      uint8x16_t lo, hi;
+      nibble_pair(a[i].qs + 16 * s, &lo, &hi);
+      const int32x4_t d = Dot::dot16(Dot::dot16(vdupq_n_s32(0), lut16(table, lo), vld1q_s8(b[i].qs + 32 * s)), lut16(table, hi),
+                                     vld1q_s8(b[i].qs + 32 * s + 16));
+      sum += (scale - 32) * vaddvq_s32(d);
+    }
+    acc += half(a[i].d) * b[i].d * float(sum);
+  }
+  return acc;
+}
+
+// Q2_K / Q3_K: at shift 0/2/4/6 the 32 bytes of a half's qs give 2 low bits of two 16-value groups.
+template <class Dot, bool kThree>
+float dot_q23_k_q8(const void* w, const void* xq, int64_t n) {
+  using Block = std::conditional_t<kThree, q::BlockQ3_K, q::BlockQ2_K>;
+  const auto* a = static_cast<const Block*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  float acc = 0;
+  for (int64_t i = 0; i < n / q::kQKK; ++i) {
+    int8_t scales[16];
+    if constexpr (kThree) q::unpack_scales_q3_k(a[i].scales, scales);
+    uint8x16_t hm[2] = {vdupq_n_u8(0), vdupq_n_u8(0)};  // Q3_K's third bits
+    if constexpr (kThree) hm[0] = vld1q_u8(a[i].hmask), hm[1] = vld1q_u8(a[i].hmask + 16);
+    int32_t sum = 0, mins = 0;
+    int g = 0, bit = 0;
+    for (int half_ = 0; half_ < 2; ++half_) {
+      const uint8x16_t raw[2] = {vld1q_u8(a[i].qs + 32 * half_), vld1q_u8(a[i].qs + 32 * half_ + 16)};
+      for (int shift = 0; shift < 8; shift += 2, ++bit)
+        for (int part = 0; part < 2; ++part, ++g) {
+          uint8x16_t c = vandq_u8(vshlq_u8(raw[part], vdupq_n_s8(int8_t(-shift))), vdupq_n_u8(3));
+          int8x16_t code = vreinterpretq_s8_u8(c);
+          int sc;
+          if constexpr (kThree) {
+            const uint8x16_t clear = vceqq_u8(vandq_u8(hm[part], vdupq_n_u8(uint8_t(1 << bit))), vdupq_n_u8(0));
+            code = vsubq_s8(code, vreinterpretq_s8_u8(vandq_u8(clear, vdupq_n_u8(4))));
+            sc = scales[g] - 32;
+          } else {
+            sc = a[i].scales[g] & 15;
+            mins += (a[i].scales[g] >> 4) * b[i].bsums[g];
+          }
+          sum += sc * vaddvq_s32(Dot::dot16(vdupq_n_s32(0), code, vld1q_s8(b[i].qs + 16 * g)));
+        }
+    }
+    if constexpr (kThree) acc += half(a[i].d) * b[i].d * float(sum);
+    else acc += b[i].d * (half(a[i].d) * float(sum) - half(a[i].dmin) * float(mins));
+  }
+  return acc;
+}
+
 // The int8 entries of a table, over one Dot.
 template <class Dot>
 void fill_int8_dots(Kernels& k) {
@@ -181,6 +315,14 @@ void fill_int8_dots(Kernels& k) {
   k.types[uint32_t(GgmlType::kQ4_K)].dot_q8 = dot_qk45_q8<Dot, q::BlockQ4_K, false>;
   k.types[uint32_t(GgmlType::kQ5_K)].dot_q8 = dot_qk45_q8<Dot, q::BlockQ5_K, true>;
   k.types[uint32_t(GgmlType::kQ6_K)].dot_q8 = dot_q6_k_q8<Dot>;
+  k.types[uint32_t(GgmlType::kIQ4_NL)].dot_q8 = dot_iq4_nl_q8<Dot>;
+  k.types[uint32_t(GgmlType::kMXFP4)].dot_q8 = dot_mxfp4_q8<Dot>;
+  k.types[uint32_t(GgmlType::kQ4_1)].dot_q8 = dot_q45_legacy_q8<Dot, q::BlockQ4_1, false, true>;
+  k.types[uint32_t(GgmlType::kQ5_0)].dot_q8 = dot_q45_legacy_q8<Dot, q::BlockQ5_0, true, false>;
+  k.types[uint32_t(GgmlType::kQ5_1)].dot_q8 = dot_q45_legacy_q8<Dot, q::BlockQ5_1, true, true>;
+  k.types[uint32_t(GgmlType::kIQ4_XS)].dot_q8 = dot_iq4_xs_q8<Dot>;
+  k.types[uint32_t(GgmlType::kQ2_K)].dot_q8 = dot_q23_k_q8<Dot, false>;
+  k.types[uint32_t(GgmlType::kQ3_K)].dot_q8 = dot_q23_k_q8<Dot, true>;
 }
 
 }  // namespace

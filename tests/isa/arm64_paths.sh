@@ -41,14 +41,15 @@ run() {  # label, expected path, cpu, command...
 
 # The whole public set on the widest path (about 3 minutes: emulation is ~15x slower), then one
 # file each on the two narrower ones, chosen so that they cover both architectures and Q4_K,
-# Q6_K and Q8_0 weights between them.
-for spec in 'max:i8mm:*' cortex-a76:dotprod:qwen35_tiny_Q4_K_M cortex-a57:neon:qwen35moe_tiny_Q8_0; do
-  IFS=: read -r cpu want file <<< "$spec"
+# Q6_K and Q8_0 weights between them; and two hub files (Q2_K with Q3_K, IQ4_XS) on one path.
+hub="HubFiles/RealFiles.MatchesLlamaCpp/qwen35_tiny_Q2_K:HubFiles/RealFiles.MatchesLlamaCpp/qwen35_tiny_IQ4_XS"
+for spec in 'max:i8mm:*' "cortex-a76:dotprod:qwen35_tiny_Q4_K_M:$hub" cortex-a57:neon:qwen35moe_tiny_Q8_0; do
+  IFS=: read -r cpu want file extra <<< "$spec"
   run kernels "$want" "$cpu" "$build/tests/kernels/kernels_test"
   # Conformance on the path this CPU model makes the widest (ONPREM_ISA pins it, so a detection
   # slip would fail instead of silently testing another table; qemu passes the variable on).
   qemu_env="-E ONPREM_ISA=$want" run conformance "$want" "$cpu" "$build/tests/model/model_test" \
-    --gtest_filter="PublicSet/Conformance.MatchesLlamaCpp/$file"
+    --gtest_filter="PublicSet/Conformance.MatchesLlamaCpp/$file${extra:+:$extra}"
 done
 if python3 "$root/tests/isa/check_isa_objects.py" "$build" aarch64-linux-gnu-nm > "$log" 2>&1; then
   echo "arm64 ISA object check: $(tail -1 "$log")"
