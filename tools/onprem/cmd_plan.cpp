@@ -108,7 +108,7 @@ Run add_plan(CLI::App& app) {
   auto* cmd = app.add_subcommand("plan", "Memory, hardware fit, decode speed and TCO for a model and quantisation");
   auto o = std::make_shared<PlanOptions>();
   cmd->add_option("--model", o->model, "qwen3.6-27b, qwen3.6-35b-a3b, or a GGUF file")->capture_default_str();
-  cmd->add_option("--quant", o->quant, "Q3_K_M, Q4_K_M, Q5_K_M, Q6_K, Q8_0, BF16 (built-in models)")->capture_default_str();
+  cmd->add_option("--quant", o->quant, "Any llama.cpp preset: Q4_K_M, IQ4_XS, Q3_K_M, Q2_K, IQ2_XXS, MXFP4_MOE, Q8_0, BF16, ... (built-in models)")->capture_default_str();
   cmd->add_option("--ctx", o->mem.ctx, "Context tokens per sequence")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--parallel", o->mem.parallel, "Concurrent sequences")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--kv-type", o->kv_type, "KV cache type: F16, Q8_0, F32")->capture_default_str();
