@@ -220,6 +220,10 @@ QuantizeFn quantizer(core::GgmlType type) {
     case GgmlType::kQ4_K: return quantize_row_q4_k;
     case GgmlType::kQ6_K: return quantize_row_q6_k;
     case GgmlType::kQ8_K: return quantize_row_q8_k;
+    case GgmlType::kQ4_0: return quantize_row_q4_0;
+    case GgmlType::kQ4_1: return quantize_row_q4_1;
+    case GgmlType::kQ5_0: return quantize_row_q5_0;
+    case GgmlType::kQ5_1: return quantize_row_q5_1;
     default: return nullptr;
   }
 }

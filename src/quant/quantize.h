@@ -1,4 +1,5 @@
-// Scalar quantisers. Weights: F16, BF16, Q8_0, Q4_K, Q6_K (used by gen-model and the tests).
+// Scalar quantisers. Weights: F16, BF16, Q8_0, Q4_K, Q6_K, and (quantize_legacy.cpp) Q4_0, Q4_1,
+// Q5_0, Q5_1 (used by gen-model, quantize and the tests).
 // Activations: Q8_0 and Q8_K in llama.cpp's exact rounding, so our int8 dot products see the
 // same integers as the reference engine. n must be a multiple of the block size.
 #pragma once
@@ -15,6 +16,10 @@ void quantize_row_q8_0(const float* x, void* dst, int64_t n);
 void quantize_row_q4_k(const float* x, void* dst, int64_t n);
 void quantize_row_q6_k(const float* x, void* dst, int64_t n);
 void quantize_row_q8_k(const float* x, void* dst, int64_t n);
+void quantize_row_q4_0(const float* x, void* dst, int64_t n);
+void quantize_row_q4_1(const float* x, void* dst, int64_t n);
+void quantize_row_q5_0(const float* x, void* dst, int64_t n);
+void quantize_row_q5_1(const float* x, void* dst, int64_t n);
 // Activations to Q8_0 as llama.cpp's x86 SIMD path does it (multiply by 127/amax, round half to
 // even), which differs from the scalar form above in the last bit of some codes.
 void quantize_row_q8_0_act(const float* x, void* dst, int64_t n);

@@ -78,12 +78,39 @@ TEST(RoundTrip, RelativeErrorWithinDerivedBounds) {
   std::printf("rel rms: Q8_0 %.5f  Q6_K %.5f  Q4_K %.5f  F16 %.2e  BF16 %.2e\n", q8, q6, q4, f16, bf16);
 }
 
+// The 32-value types: symmetric Q4_0 / Q5_0 put the largest magnitude on the end code, so 32
+// Gaussian values (about ±2.2σ) span 2 x 2.2σ over 15 or 31 steps -> 0.085σ / 0.041σ; Q4_1 / Q5_1
+// spread min..max (about 4.3σ) over 15 / 31 steps -> 0.083σ / 0.040σ. Bounds are 1.5x these, and
+// each value is within half a step of its block (plus the fp16 scale's rounding); on the symmetric
+// types' far side the top code is one step short of the largest magnitude, so there a full step.
+TEST(RoundTrip, LegacyTypesWithinDerivedBounds) {
+  const auto x = gaussian(32 * 512, 11, 0.02f);
+  const struct { GgmlType t; double bound; int top; bool affine; } cases[] = {
+      {GgmlType::kQ4_0, 0.085, 15, false}, {GgmlType::kQ5_0, 0.041, 31, false},
+      {GgmlType::kQ4_1, 0.083, 15, true}, {GgmlType::kQ5_1, 0.040, 31, true}};
+  for (const auto& c : cases) {
+    const auto y = round_trip(c.t, x);
+    const double r = rel_rms(x, y);
+    EXPECT_LT(r, c.bound * 1.5) << core::ggml_type_name(c.t);
+    for (size_t b = 0; b < x.size() / 32; ++b) {
+      float lo = x[32 * b], hi = x[32 * b], amax = 0;
+      for (int j = 0; j < 32; ++j) lo = std::min(lo, x[32 * b + j]), hi = std::max(hi, x[32 * b + j]), amax = std::max(amax, std::fabs(x[32 * b + j]));
+      const float step = c.affine ? (hi - lo) / float(c.top) : amax / float((c.top + 1) / 2);
+      for (int j = 0; j < 32; ++j)
+        ASSERT_LE(std::fabs(y[32 * b + j] - x[32 * b + j]), (c.affine ? 0.5f : 1.0f) * step * (1 + 1e-3f) + amax * 2e-3f)
+            << core::ggml_type_name(c.t) << " block " << b << " value " << j;
+    }
+    std::printf("rel rms %s %.4f\n", core::ggml_type_name(c.t).c_str(), r);
+  }
+}
+
 // Edge rows: all zero, constant, one spike, all negative.
 TEST(RoundTrip, EdgeRowsStayFinite) {
   std::vector<std::vector<float>> rows = {std::vector<float>(256, 0.0f), std::vector<float>(256, 3.0f),
                                           std::vector<float>(256, -1.0f), std::vector<float>(256, 0.0f)};
   rows[3][17] = 100.0f;
-  for (auto t : {GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ8_K}) {
+  for (auto t : {GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ8_K, GgmlType::kQ4_0, GgmlType::kQ4_1,
+                 GgmlType::kQ5_0, GgmlType::kQ5_1}) {
     for (const auto& x : rows) {
       const auto y = round_trip(t, x);
       for (size_t i = 0; i < x.size(); ++i) {

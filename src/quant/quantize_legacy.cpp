@@ -1,0 +1,107 @@
+// Quantisers of the 32-value types Q4_0, Q4_1, Q5_0 and Q5_1, with llama-quantize's rounding
+// (formats.md §3): llama-quantize falls back to them for rows that K-quant blocks do not tile
+// (Q4_K -> Q5_0, Q5_K -> Q5_1), and the Q4_0 / Q5_0 presets move early ffn_down layers to Q4_1 / Q5_1.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/half.h"
+#include "quant/blocks.h"
+#include "quant/quantize.h"
+
+namespace onprem::quant {
+
+using core::f32_to_fp16;
+
+namespace {
+
+// The value of largest magnitude, with its sign: the symmetric types scale by it so that it maps
+// onto the most negative code exactly.
+float signed_absmax(const float* x) {
+  float m = 0, a = 0;
+  for (int j = 0; j < kQK; ++j)
+    if (std::fabs(x[j]) > a) a = std::fabs(x[j]), m = x[j];
+  return m;
+}
+
+// Symmetric: d = max / -(2^(bits-1)), codes round(x / d) + 2^(bits-1), clamped to the top code.
+template <int kBits>
+void symmetric_block(const float* x, float* d, uint8_t* codes) {
+  constexpr int kHalf = 1 << (kBits - 1), kTop = (1 << kBits) - 1;
+  *d = signed_absmax(x) / -float(kHalf);
+  const float id = *d != 0.0f ? 1.0f / *d : 0.0f;
+  for (int j = 0; j < kQK; ++j) codes[j] = uint8_t(std::min(kTop, int(int8_t(x[j] * id + float(kHalf) + 0.5f))));
+}
+
+// With a minimum: d = (max - min) / top, codes round((x - min) / d).
+template <int kBits>
+void affine_block(const float* x, float* d, float* mn, uint8_t* codes) {
+  constexpr int kTop = (1 << kBits) - 1;
+  float lo = x[0], hi = x[0];
+  for (int j = 1; j < kQK; ++j) lo = std::min(lo, x[j]), hi = std::max(hi, x[j]);
+  *d = (hi - lo) / float(kTop);
+  *mn = lo;
+  const float id = *d != 0.0f ? 1.0f / *d : 0.0f;
+  for (int j = 0; j < kQK; ++j) codes[j] = uint8_t(std::min(kTop, int(uint8_t((x[j] - lo) * id + 0.5f))));
+}
+
+void pack4(const uint8_t* codes, uint8_t* qs) {
+  for (int j = 0; j < 16; ++j) qs[j] = uint8_t((codes[j] & 0x0F) | (codes[j + 16] & 0x0F) << 4);
+}
+void pack5_high(const uint8_t* codes, uint8_t* qh) {
+  uint32_t h = 0;
+  for (int j = 0; j < kQK; ++j) h |= uint32_t((codes[j] >> 4) & 1) << j;
+  std::memcpy(qh, &h, 4);
+}
+
+}  // namespace
+
+void quantize_row_q4_0(const float* x, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ4_0*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float d;
+    uint8_t codes[kQK];
+    symmetric_block<4>(x, &d, codes);
+    b[i].d = f32_to_fp16(d);
+    pack4(codes, b[i].qs);
+  }
+}
+
+void quantize_row_q4_1(const float* x, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ4_1*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float d, m;
+    uint8_t codes[kQK];
+    affine_block<4>(x, &d, &m, codes);
+    b[i].d = f32_to_fp16(d);
+    b[i].m = f32_to_fp16(m);
+    pack4(codes, b[i].qs);
+  }
+}
+
+void quantize_row_q5_0(const float* x, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ5_0*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float d;
+    uint8_t codes[kQK];
+    symmetric_block<5>(x, &d, codes);
+    b[i].d = f32_to_fp16(d);
+    pack4(codes, b[i].qs);
+    pack5_high(codes, b[i].qh);
+  }
+}
+
+void quantize_row_q5_1(const float* x, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ5_1*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float d, m;
+    uint8_t codes[kQK];
+    affine_block<5>(x, &d, &m, codes);
+    b[i].d = f32_to_fp16(d);
+    b[i].m = f32_to_fp16(m);
+    pack4(codes, b[i].qs);
+    pack5_high(codes, b[i].qh);
+  }
+}
+
+}  // namespace onprem::quant
