@@ -58,10 +58,15 @@ void print_tensors(const gguf::File& f, bool all) {
     by_type[type].second += t.n_bytes;
     total += t.n_bytes;
   }
-  std::printf("\ntotals by type\n");
+  std::map<std::string, uint64_t> values;  // elements per type, for bits per weight
+  uint64_t all_values = 0;
+  for (const auto& t : f.tensors()) values[core::ggml_type_name(t.type)] += t.n_elements(), all_values += t.n_elements();
+  auto bpw = [](uint64_t bytes, uint64_t n) { return n ? 8.0 * double(bytes) / double(n) : 0.0; };
+  std::printf("\ntotals by type                          bits/weight\n");
   for (const auto& [type, v] : by_type)
-    std::printf("  %-6s %5" PRIu64 " tensors %12s\n", type.c_str(), v.first, human_bytes(double(v.second)).c_str());
-  std::printf("  all    %5zu tensors %12s\n", f.tensors().size(), human_bytes(double(total)).c_str());
+    std::printf("  %-8s %5" PRIu64 " tensors %12s   %6.3f\n", type.c_str(), v.first, human_bytes(double(v.second)).c_str(),
+                bpw(v.second, values[type]));
+  std::printf("  all      %5zu tensors %12s   %6.3f\n", f.tensors().size(), human_bytes(double(total)).c_str(), bpw(total, all_values));
 }
 
 void print_tokenizer(const gguf::File& f) {
