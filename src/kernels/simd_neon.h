@@ -14,6 +14,7 @@
 
 #include "kernels/kernels.h"
 #include "quant/blocks.h"
+#include "quant/iq_grids.h"
 
 namespace onprem::kernels::neon {
 namespace {
@@ -306,6 +307,202 @@ float dot_q23_k_q8(const void* w, const void* xq, int64_t n) {
   return acc;
 }
 
+// ---- lattice types: rows of 8 (IQ2, IQ1) or 4 (IQ3) values from iq_grids.h ----
+
+// Eight sign bits as ±1 in 8 lanes.
+inline int8x8_t signs8(uint8_t s) {
+  const uint8x8_t bits = {1, 2, 4, 8, 16, 32, 64, 128};
+  const uint8x8_t set = vtst_u8(vdup_n_u8(s), bits);
+  return vreinterpret_s8_u8(vorr_u8(set, vdup_n_u8(1)));  // 0xFF (-1) where set, else 1
+}
+inline int8x16_t row16(const int8_t* r0, const int8_t* r1, uint8_t s0, uint8_t s1) {
+  return vcombine_s8(vmul_s8(vld1_s8(r0), signs8(s0)), vmul_s8(vld1_s8(r1), signs8(s1)));
+}
+// Two 4-value rows with the low and high nibble of one sign byte.
+inline int8x8_t rows4x2(const int8_t* r0, const int8_t* r1, uint8_t s) {
+  int8_t v[8];
+  std::memcpy(v, r0, 4);
+  std::memcpy(v + 4, r1, 4);
+  return vmul_s8(vld1_s8(v), signs8(s));
+}
+
+// Σ over a 32-value group of the lattice values (with signs) times x, for the 16-bit scale pair of
+// each 16 values: returns {Σ first 16, Σ last 16}.
+template <class Dot>
+inline void dot32_halves(int8x16_t w0, int8x16_t w1, const int8_t* x, int32_t* s0, int32_t* s1) {
+  *s0 = vaddvq_s32(Dot::dot16(vdupq_n_s32(0), w0, vld1q_s8(x)));
+  *s1 = vaddvq_s32(Dot::dot16(vdupq_n_s32(0), w1, vld1q_s8(x + 16)));
+}
+
+template <class Dot>
+float dot_iq2_xxs_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockIQ2_XXS*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  float acc = 0;
+  for (int64_t i = 0; i < n / q::kQKK; ++i) {
+    int32_t sum = 0;
+    for (int g = 0; g < 8; ++g) {
+      uint32_t wd[2];
+      std::memcpy(wd, a[i].qs + 4 * g, 8);
+      const auto& G = q::kIq2xxsGrid;
+      const int8x16_t w0 = row16(G[wd[0] & 255].data(), G[(wd[0] >> 8) & 255].data(), q::iq_signs(wd[1]), q::iq_signs(wd[1] >> 7));
+      const int8x16_t w1 = row16(G[(wd[0] >> 16) & 255].data(), G[wd[0] >> 24].data(), q::iq_signs(wd[1] >> 14), q::iq_signs(wd[1] >> 21));
+      int32_t s0, s1;
+      dot32_halves<Dot>(w0, w1, b[i].qs + 32 * g, &s0, &s1);
+      sum += int32_t(2 * (wd[1] >> 28) + 1) * (s0 + s1);
+    }
+    acc += half(a[i].d) * b[i].d * float(sum) * 0.125f;
+  }
+  return acc;
+}
+
+template <class Dot>
+float dot_iq2_xs_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockIQ2_XS*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  float acc = 0;
+  for (int64_t i = 0; i < n / q::kQKK; ++i) {
+    int32_t sum = 0;
+    for (int g = 0; g < 8; ++g) {
+      const uint16_t* qs = a[i].qs + 4 * g;
+      const auto& G = q::kIq2xsGrid;
+      const int8x16_t w0 = row16(G[qs[0] & 511].data(), G[qs[1] & 511].data(), q::iq_signs(qs[0] >> 9), q::iq_signs(qs[1] >> 9));
+      const int8x16_t w1 = row16(G[qs[2] & 511].data(), G[qs[3] & 511].data(), q::iq_signs(qs[2] >> 9), q::iq_signs(qs[3] >> 9));
+      int32_t s0, s1;
+      dot32_halves<Dot>(w0, w1, b[i].qs + 32 * g, &s0, &s1);
+      sum += (2 * (a[i].scales[g] & 15) + 1) * s0 + (2 * (a[i].scales[g] >> 4) + 1) * s1;
+    }
+    acc += half(a[i].d) * b[i].d * float(sum) * 0.125f;
+  }
+  return acc;
+}
+
+template <class Dot>
+float dot_iq2_s_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockIQ2_S*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  float acc = 0;
+  for (int64_t i = 0; i < n / q::kQKK; ++i) {
+    int32_t sum = 0;
+    for (int g = 0; g < 8; ++g) {
+      const uint8_t* qs = a[i].qs + 4 * g;
+      const uint8_t* sg = a[i].qs + 32 + 4 * g;
+      const int h = a[i].qh[g];
+      const auto& G = q::kIq2sGrid;
+      const int8x16_t w0 = row16(G[size_t(qs[0] | (h & 3) << 8)].data(), G[size_t(qs[1] | ((h >> 2) & 3) << 8)].data(), sg[0], sg[1]);
+      const int8x16_t w1 = row16(G[size_t(qs[2] | ((h >> 4) & 3) << 8)].data(), G[size_t(qs[3] | ((h >> 6) & 3) << 8)].data(), sg[2], sg[3]);
+      int32_t s0, s1;
+      dot32_halves<Dot>(w0, w1, b[i].qs + 32 * g, &s0, &s1);
+      sum += (2 * (a[i].scales[g] & 15) + 1) * s0 + (2 * (a[i].scales[g] >> 4) + 1) * s1;
+    }
+    acc += half(a[i].d) * b[i].d * float(sum) * 0.125f;
+  }
+  return acc;
+}
+
+template <class Dot>
+float dot_iq3_xxs_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockIQ3_XXS*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  float acc = 0;
+  for (int64_t i = 0; i < n / q::kQKK; ++i) {
+    int32_t sum = 0;
+    for (int g = 0; g < 8; ++g) {
+      uint32_t wd;
+      std::memcpy(&wd, a[i].qs + 64 + 4 * g, 4);
+      const uint8_t* qs = a[i].qs + 8 * g;
+      const auto& G = q::kIq3xxsGrid;
+      int8x8_t r[4];
+      for (int l = 0; l < 4; ++l) r[l] = rows4x2(G[qs[2 * l]].data(), G[qs[2 * l + 1]].data(), q::iq_signs(wd >> (7 * l)));
+      int32_t s0, s1;
+      dot32_halves<Dot>(vcombine_s8(r[0], r[1]), vcombine_s8(r[2], r[3]), b[i].qs + 32 * g, &s0, &s1);
+      sum += int32_t(2 * (wd >> 28) + 1) * (s0 + s1);
+    }
+    acc += half(a[i].d) * b[i].d * float(sum) * 0.25f;
+  }
+  return acc;
+}
+
+template <class Dot>
+float dot_iq3_s_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockIQ3_S*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  float acc = 0;
+  for (int64_t i = 0; i < n / q::kQKK; ++i) {
+    int32_t sum = 0;
+    for (int g = 0; g < 8; ++g) {
+      const uint8_t* qs = a[i].qs + 8 * g;
+      const int h = a[i].qh[g];
+      const auto& G = q::kIq3sGrid;
+      int8x8_t r[4];
+      for (int l = 0; l < 4; ++l)
+        r[l] = rows4x2(G[size_t(qs[2 * l] | ((h >> (2 * l)) & 1) << 8)].data(), G[size_t(qs[2 * l + 1] | ((h >> (2 * l + 1)) & 1) << 8)].data(),
+                       a[i].signs[4 * g + l]);
+      int32_t s0, s1;
+      dot32_halves<Dot>(vcombine_s8(r[0], r[1]), vcombine_s8(r[2], r[3]), b[i].qs + 32 * g, &s0, &s1);
+      const int scale4 = g % 2 ? a[i].scales[g / 2] >> 4 : a[i].scales[g / 2] & 15;
+      sum += (1 + 2 * scale4) * (s0 + s1);
+    }
+    acc += half(a[i].d) * b[i].d * float(sum);
+  }
+  return acc;
+}
+
+// IQ1: values -1, 0, 1 plus a shift of ±1/8 per group (IQ1_S) or per 8 values (IQ1_M).
+template <class Dot>
+float dot_iq1_s_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockIQ1_S*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  float acc = 0;
+  for (int64_t i = 0; i < n / q::kQKK; ++i) {
+    int32_t sum = 0, shifted = 0;
+    for (int g = 0; g < 8; ++g) {
+      const uint16_t h = a[i].qh[g];
+      const uint8_t* qs = a[i].qs + 4 * g;
+      const auto& G = q::kIq1sGrid;
+      const int8x16_t w0 = vcombine_s8(vld1_s8(G[size_t(qs[0] | (h & 7) << 8)].data()), vld1_s8(G[size_t(qs[1] | ((h >> 3) & 7) << 8)].data()));
+      const int8x16_t w1 = vcombine_s8(vld1_s8(G[size_t(qs[2] | ((h >> 6) & 7) << 8)].data()), vld1_s8(G[size_t(qs[3] | ((h >> 9) & 7) << 8)].data()));
+      int32_t s0, s1;
+      dot32_halves<Dot>(w0, w1, b[i].qs + 32 * g, &s0, &s1);
+      const int scale = 2 * ((h >> 12) & 7) + 1;
+      sum += scale * (s0 + s1);
+      shifted += scale * (h & 0x8000 ? -1 : 1) * (b[i].bsums[2 * g] + b[i].bsums[2 * g + 1]);
+    }
+    acc += half(a[i].d) * b[i].d * (float(sum) + q::kIq1Delta * float(shifted));
+  }
+  return acc;
+}
+
+template <class Dot>
+float dot_iq1_m_q8(const void* w, const void* xq, int64_t n) {
+  const auto* a = static_cast<const q::BlockIQ1_M*>(w);
+  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  float acc = 0;
+  for (int64_t i = 0; i < n / q::kQKK; ++i) {
+    uint16_t sc[4];
+    std::memcpy(sc, a[i].scales, 8);
+    const float d = half(uint16_t((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000)));
+    int32_t sum = 0, shifted = 0;
+    for (int g = 0; g < 8; ++g) {
+      const uint8_t* qs = a[i].qs + 4 * g;
+      const uint8_t* qh = a[i].qh + 2 * g;
+      const int8_t* x = b[i].qs + 32 * g;
+      const int shift = 6 * (g % 2);
+      const int scales[2] = {2 * ((sc[g / 2] >> shift) & 7) + 1, 2 * ((sc[g / 2] >> (shift + 3)) & 7) + 1};
+      for (int l = 0; l < 4; ++l) {
+        const int hb = qh[l / 2] >> (4 * (l % 2));
+        const int8x8_t gv = vld1_s8(q::kIq1sGrid[size_t(qs[l] | (hb & 7) << 8)].data());
+        const int8x8_t xv = vld1_s8(x + 8 * l);
+        const int32_t gx = vaddlvq_s16(vmull_s8(gv, xv)), sx = vaddlv_s8(xv);
+        sum += scales[l / 2] * gx;
+        shifted += scales[l / 2] * (hb & 8 ? -1 : 1) * sx;
+      }
+    }
+    acc += d * b[i].d * (float(sum) + q::kIq1Delta * float(shifted));
+  }
+  return acc;
+}
+
 // The int8 entries of a table, over one Dot.
 template <class Dot>
 void fill_int8_dots(Kernels& k) {
@@ -323,6 +520,13 @@ void fill_int8_dots(Kernels& k) {
   k.types[uint32_t(GgmlType::kIQ4_XS)].dot_q8 = dot_iq4_xs_q8<Dot>;
   k.types[uint32_t(GgmlType::kQ2_K)].dot_q8 = dot_q23_k_q8<Dot, false>;
   k.types[uint32_t(GgmlType::kQ3_K)].dot_q8 = dot_q23_k_q8<Dot, true>;
+  k.types[uint32_t(GgmlType::kIQ2_XXS)].dot_q8 = dot_iq2_xxs_q8<Dot>;
+  k.types[uint32_t(GgmlType::kIQ2_XS)].dot_q8 = dot_iq2_xs_q8<Dot>;
+  k.types[uint32_t(GgmlType::kIQ2_S)].dot_q8 = dot_iq2_s_q8<Dot>;
+  k.types[uint32_t(GgmlType::kIQ3_XXS)].dot_q8 = dot_iq3_xxs_q8<Dot>;
+  k.types[uint32_t(GgmlType::kIQ3_S)].dot_q8 = dot_iq3_s_q8<Dot>;
+  k.types[uint32_t(GgmlType::kIQ1_S)].dot_q8 = dot_iq1_s_q8<Dot>;
+  k.types[uint32_t(GgmlType::kIQ1_M)].dot_q8 = dot_iq1_m_q8<Dot>;
 }
 
 }  // namespace

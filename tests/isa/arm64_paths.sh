@@ -41,8 +41,10 @@ run() {  # label, expected path, cpu, command...
 
 # The whole public set on the widest path (about 3 minutes: emulation is ~15x slower), then one
 # file each on the two narrower ones, chosen so that they cover both architectures and Q4_K,
-# Q6_K and Q8_0 weights between them; and two hub files (Q2_K with Q3_K, IQ4_XS) on one path.
+# Q6_K and Q8_0 weights between them; and four hub files (Q2_K with Q3_K, IQ4_XS, IQ2_XXS, IQ3_S)
+# on one path.
 hub="HubFiles/RealFiles.MatchesLlamaCpp/qwen35_tiny_Q2_K:HubFiles/RealFiles.MatchesLlamaCpp/qwen35_tiny_IQ4_XS"
+hub="$hub:HubFiles/RealFiles.MatchesLlamaCpp/qwen35_tiny_IQ2_XXS:HubFiles/RealFiles.MatchesLlamaCpp/qwen35_tiny_IQ3_S"
 for spec in 'max:i8mm:*' "cortex-a76:dotprod:qwen35_tiny_Q4_K_M:$hub" cortex-a57:neon:qwen35moe_tiny_Q8_0; do
   IFS=: read -r cpu want file extra <<< "$spec"
   run kernels "$want" "$cpu" "$build/tests/kernels/kernels_test"
