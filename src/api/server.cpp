@@ -232,18 +232,16 @@ Server::Server(Service& svc, ServerOptions o) : impl_(std::make_unique<Impl>(svc
   impl_->http.new_task_queue = [n] { return new HttpWorkers(n); };
   impl_->routes();
   // A large body leaves its parse's memory in the worker thread's malloc arena, and glibc keeps
-  // freed arena memory: with 128 workers that is hundreds of MB after a burst of large (or
-  // hostile) requests. Give it back after each large one.
+  // freed arena memory: with hundreds of workers that is hundreds of MB after a burst of large (or
+  // hostile) requests. Give it back after each large one, once its response is out: cpp-httplib
+  // calls the logger after the last byte (a post-routing handler would delay the first).
   core::use_server_heap_policy();
-  impl_->http.set_post_routing_handler([](const httplib::Request& req, httplib::Response&) {
-    if (req.body.size() >= core::kLargeBodyBytes) core::release_freed_heap();
-  });
   if (!impl_->o.request_log.empty()) {
     impl_->request_log = std::fopen(impl_->o.request_log.c_str(), "a");
     if (!impl_->request_log) std::fprintf(stderr, "onprem: cannot open request log '%s'\n", impl_->o.request_log.c_str());
   }
-  if (impl_->request_log)
-    impl_->http.set_logger([impl = impl_.get()](const httplib::Request& req, const httplib::Response& res) {
+  impl_->http.set_logger([impl = impl_.get()](const httplib::Request& req, const httplib::Response& res) {
+    if (impl->request_log) {
       const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       const std::string line = Json{{"ts_ms", ms}, {"method", req.method}, {"path", req.path}, {"status", res.status},
                                     {"body_bytes", req.body.size()}, {"body", req.body}}  // whole: an audit must see everything sent
@@ -251,7 +249,9 @@ Server::Server(Service& svc, ServerOptions o) : impl_(std::make_unique<Impl>(svc
       std::lock_guard<std::mutex> lock(impl->log_mu);
       std::fprintf(impl->request_log, "%s\n", line.c_str());
       std::fflush(impl->request_log);
-    });
+    }
+    if (req.body.size() >= core::kLargeBodyBytes) core::release_freed_heap();
+  });
 }
 
 Server::~Server() {

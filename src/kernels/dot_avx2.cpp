@@ -40,37 +40,32 @@ inline __m256 load_bf16(const uint16_t* p) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
 }
 
-template <__m256 (*Load)(const uint16_t*), float (*Scalar)(uint16_t)>
-float dot_16bit(const void* w, const float* x, int64_t n) {
-  const uint16_t* a = static_cast<const uint16_t*>(w);
+float bf16_scalar(uint16_t b) { return core::bf16_to_f32(b); }
+inline __m256 load_f32(const float* p) { return _mm256_loadu_ps(p); }
+inline float f32_scalar(float f) { return f; }
+
+// F16 / BF16 weights times activations of type X: f32 (dot_f32), or rounded to the weights' own
+// format as llama.cpp rounds them (dot_q8; see dot_ref.cpp).
+template <__m256 (*Load)(const uint16_t*), float (*Scalar)(uint16_t), typename X, __m256 (*LoadX)(const X*), float (*ScalarX)(X)>
+float dot_16bit_rows(const uint16_t* a, const X* x, int64_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    s0 = _mm256_fmadd_ps(Load(a + i), _mm256_loadu_ps(x + i), s0);
-    s1 = _mm256_fmadd_ps(Load(a + i + 8), _mm256_loadu_ps(x + i + 8), s1);
+    s0 = _mm256_fmadd_ps(Load(a + i), LoadX(x + i), s0);
+    s1 = _mm256_fmadd_ps(Load(a + i + 8), LoadX(x + i + 8), s1);
   }
-  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(Load(a + i), _mm256_loadu_ps(x + i), s0);
+  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(Load(a + i), LoadX(x + i), s0);
   float s = hsum(_mm256_add_ps(s0, s1));
-  for (; i < n; ++i) s += Scalar(a[i]) * x[i];
+  for (; i < n; ++i) s += Scalar(a[i]) * ScalarX(x[i]);
   return s;
 }
-float bf16_scalar(uint16_t b) { return core::bf16_to_f32(b); }
-
-// The same with activations already rounded to the weights' format (see dot_ref.cpp).
+template <__m256 (*Load)(const uint16_t*), float (*Scalar)(uint16_t)>
+float dot_16bit(const void* w, const float* x, int64_t n) {
+  return dot_16bit_rows<Load, Scalar, float, load_f32, f32_scalar>(static_cast<const uint16_t*>(w), x, n);
+}
 template <__m256 (*Load)(const uint16_t*), float (*Scalar)(uint16_t)>
 float dot_16bit_16bit(const void* w, const void* xq, int64_t n) {
-  const uint16_t* a = static_cast<const uint16_t*>(w);
-  const uint16_t* x = static_cast<const uint16_t*>(xq);
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    s0 = _mm256_fmadd_ps(Load(a + i), Load(x + i), s0);
-    s1 = _mm256_fmadd_ps(Load(a + i + 8), Load(x + i + 8), s1);
-  }
-  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(Load(a + i), Load(x + i), s0);
-  float s = hsum(_mm256_add_ps(s0, s1));
-  for (; i < n; ++i) s += Scalar(a[i]) * Scalar(x[i]);
-  return s;
+  return dot_16bit_rows<Load, Scalar, uint16_t, Load, Scalar>(static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(xq), n);
 }
 
 // 32 signed codes (one __m256i) times 32 floats, scaled: acc += scale * Σ code_i x_i.

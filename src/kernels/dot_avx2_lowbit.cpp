@@ -359,7 +359,7 @@ float dot_iq1_m_q8_k(const void* w, const void* xq, int64_t n) {
   for (int64_t i = 0; i < n / 256; ++i) {
     uint16_t sc[4];
     std::memcpy(sc, a[i].scales, 8);
-    const float d = half(uint16_t((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000)));
+    const float d = half(q::iq1_m_scale_bits(sc));
     __m256i isum = _mm256_setzero_si256(), shifted = _mm256_setzero_si256();
     for (int g = 0; g < 8; ++g) {
       const uint8_t* qs = a[i].qs + 4 * g;

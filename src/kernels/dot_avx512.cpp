@@ -31,33 +31,29 @@ float dot_f32(const void* w, const float* x, int64_t n) {
   return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
 
-template <bool kBf16>
-float dot_16bit(const void* w, const float* x, int64_t n) {
-  const uint16_t* a = static_cast<const uint16_t*>(w);
-  __m512 s0 = _mm512_setzero_ps();
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
-    const __m256i raw = _mm256_maskz_loadu_epi16(m, a + i);
-    const __m512 v = kBf16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16)) : _mm512_cvtph_ps(raw);
-    s0 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m, x + i), s0);
-  }
-  return _mm512_reduce_add_ps(s0);
-}
-
-// The same with activations already rounded to the weights' format (see dot_ref.cpp).
-template <bool kBf16>
-float dot_16bit_16bit(const void* w, const void* xq, int64_t n) {
-  const uint16_t* a = static_cast<const uint16_t*>(w);
-  const uint16_t* x = static_cast<const uint16_t*>(xq);
+// F16 / BF16 weights times f32 activations (kHalfX false: dot_f32) or activations rounded to the
+// weights' own format as llama.cpp rounds them (kHalfX true: dot_q8; see dot_ref.cpp).
+template <bool kBf16, bool kHalfX>
+float dot_16bit_rows(const uint16_t* a, const void* x, int64_t n) {
   auto widen = [](__m256i raw) {
     return kBf16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16)) : _mm512_cvtph_ps(raw);
   };
   __m512 s0 = _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
-    s0 = _mm512_fmadd_ps(widen(_mm256_maskz_loadu_epi16(m, a + i)), widen(_mm256_maskz_loadu_epi16(m, x + i)), s0);
+    const __m512 xv = kHalfX ? widen(_mm256_maskz_loadu_epi16(m, static_cast<const uint16_t*>(x) + i))
+                             : _mm512_maskz_loadu_ps(m, static_cast<const float*>(x) + i);
+    s0 = _mm512_fmadd_ps(widen(_mm256_maskz_loadu_epi16(m, a + i)), xv, s0);
   }
   return _mm512_reduce_add_ps(s0);
+}
+template <bool kBf16>
+float dot_16bit(const void* w, const float* x, int64_t n) {
+  return dot_16bit_rows<kBf16, false>(static_cast<const uint16_t*>(w), x, n);
+}
+template <bool kBf16>
+float dot_16bit_16bit(const void* w, const void* xq, int64_t n) {
+  return dot_16bit_rows<kBf16, true>(static_cast<const uint16_t*>(w), xq, n);
 }
 
 // acc += scale · Σ codes_i x_i over 32 signed codes.

@@ -481,7 +481,7 @@ float dot_iq1_m_q8(const void* w, const void* xq, int64_t n) {
   for (int64_t i = 0; i < n / q::kQKK; ++i) {
     uint16_t sc[4];
     std::memcpy(sc, a[i].scales, 8);
-    const float d = half(uint16_t((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000)));
+    const float d = half(q::iq1_m_scale_bits(sc));
     int32_t sum = 0, shifted = 0;
     for (int g = 0; g < 8; ++g) {
       const uint8_t* qs = a[i].qs + 4 * g;

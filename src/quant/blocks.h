@@ -175,6 +175,12 @@ static_assert(sizeof(BlockIQ1_M) == 56);
 
 inline constexpr float kIq1Delta = 0.125f;  // the shift IQ1 adds to each lattice value
 
+// IQ1_M's fp16 block scale, spread over the top 4 bits of its four 16-bit scale words; sc holds the
+// words (read with memcpy: the block is only 2-byte aligned).
+inline uint16_t iq1_m_scale_bits(const uint16_t sc[4]) {
+  return uint16_t((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
+}
+
 // 2^(e - 128), the scale of an MXFP4 block (twice E8M0's 2^(e - 127), as kMxfp4Levels are doubled),
 // built from its bits: e = 0 and 1 give the subnormals 2^-128 and 2^-127.
 inline float mxfp4_scale(uint8_t e) {

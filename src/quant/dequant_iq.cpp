@@ -122,9 +122,7 @@ void dequantize_row_iq1_m(const void* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n / kQKK; ++i) {
     uint16_t sc[4];
     std::memcpy(sc, b[i].scales, 8);
-    // The block's fp16 scale is spread over the top 4 bits of the four 16-bit scale words.
-    const uint16_t d16 = uint16_t((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
-    const float d = fp16_to_f32(d16);
+    const float d = fp16_to_f32(iq1_m_scale_bits(sc));
     for (int g = 0; g < 8; ++g) {
       const uint8_t* qs = b[i].qs + 4 * g;
       const uint8_t* qh = b[i].qh + 2 * g;

@@ -54,54 +54,27 @@ void pack5_high(const uint8_t* codes, uint8_t* qh) {
   std::memcpy(qh, &h, 4);
 }
 
+// One 32-value type: symmetric (Q4_0, Q5_0) or with a minimum (Q4_1, Q5_1), 4 or 5 bits.
+template <class Block, int kBits, bool kAffine>
+void quantize_rows_32(const float* x, void* dst, int64_t n) {
+  auto* b = static_cast<Block*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float d, m = 0;
+    uint8_t codes[kQK];
+    if constexpr (kAffine) affine_block<kBits>(x, &d, &m, codes);
+    else symmetric_block<kBits>(x, &d, codes);
+    b[i].d = f32_to_fp16(d);
+    if constexpr (kAffine) b[i].m = f32_to_fp16(m);
+    pack4(codes, b[i].qs);
+    if constexpr (kBits == 5) pack5_high(codes, b[i].qh);
+  }
+}
+
 }  // namespace
 
-void quantize_row_q4_0(const float* x, void* dst, int64_t n) {
-  auto* b = static_cast<BlockQ4_0*>(dst);
-  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
-    float d;
-    uint8_t codes[kQK];
-    symmetric_block<4>(x, &d, codes);
-    b[i].d = f32_to_fp16(d);
-    pack4(codes, b[i].qs);
-  }
-}
-
-void quantize_row_q4_1(const float* x, void* dst, int64_t n) {
-  auto* b = static_cast<BlockQ4_1*>(dst);
-  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
-    float d, m;
-    uint8_t codes[kQK];
-    affine_block<4>(x, &d, &m, codes);
-    b[i].d = f32_to_fp16(d);
-    b[i].m = f32_to_fp16(m);
-    pack4(codes, b[i].qs);
-  }
-}
-
-void quantize_row_q5_0(const float* x, void* dst, int64_t n) {
-  auto* b = static_cast<BlockQ5_0*>(dst);
-  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
-    float d;
-    uint8_t codes[kQK];
-    symmetric_block<5>(x, &d, codes);
-    b[i].d = f32_to_fp16(d);
-    pack4(codes, b[i].qs);
-    pack5_high(codes, b[i].qh);
-  }
-}
-
-void quantize_row_q5_1(const float* x, void* dst, int64_t n) {
-  auto* b = static_cast<BlockQ5_1*>(dst);
-  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
-    float d, m;
-    uint8_t codes[kQK];
-    affine_block<5>(x, &d, &m, codes);
-    b[i].d = f32_to_fp16(d);
-    b[i].m = f32_to_fp16(m);
-    pack4(codes, b[i].qs);
-    pack5_high(codes, b[i].qh);
-  }
-}
+void quantize_row_q4_0(const float* x, void* dst, int64_t n) { quantize_rows_32<BlockQ4_0, 4, false>(x, dst, n); }
+void quantize_row_q4_1(const float* x, void* dst, int64_t n) { quantize_rows_32<BlockQ4_1, 4, true>(x, dst, n); }
+void quantize_row_q5_0(const float* x, void* dst, int64_t n) { quantize_rows_32<BlockQ5_0, 5, false>(x, dst, n); }
+void quantize_row_q5_1(const float* x, void* dst, int64_t n) { quantize_rows_32<BlockQ5_1, 5, true>(x, dst, n); }
 
 }  // namespace onprem::quant

@@ -212,7 +212,7 @@ Router::Router(RouterConfig cfg, std::unique_ptr<Ledger> ledger, TokenCounter co
   impl_->rc.http.set_payload_max_length(32 << 20);
   impl_->rc.http.set_tcp_nodelay(true);  // see api/server.cpp: no Nagle delay on small writes
   core::use_server_heap_policy();  // see core/heap.h: large bodies' memory goes back to the OS
-  impl_->rc.http.set_post_routing_handler([](const httplib::Request& req, httplib::Response&) {
+  impl_->rc.http.set_logger([](const httplib::Request& req, const httplib::Response&) {  // after the response
     if (req.body.size() >= core::kLargeBodyBytes) core::release_freed_heap();
   });
   impl_->routes();
