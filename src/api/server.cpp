@@ -10,7 +10,7 @@
 #include <mutex>
 
 #include "api/errors.h"
-#include "api/http_workers.h"
+#include "api/http_server.h"
 #include "api/anthropic.h"
 #include "api/openai.h"
 
@@ -21,12 +21,12 @@ using chat::Json;
 struct Server::Impl {
   Service& svc;
   ServerOptions o;
-  httplib::Server http;
+  HttpServer http;
   std::atomic<uint64_t> next{1};
   std::FILE* request_log = nullptr;
   std::mutex log_mu;
 
-  Impl(Service& s, ServerOptions opt) : svc(s), o(std::move(opt)) {}
+  Impl(Service& s, ServerOptions opt) : svc(s), o(std::move(opt)), http(o.read_deadlines, o.http_threads) {}
 
   static void send_error(httplib::Response& res, const ApiError& e, bool anthropic) {
     res.status = e.status;
@@ -193,6 +193,7 @@ struct Server::Impl {
     line("onprem_requests_failed_total", double(x.requests_failed), "Requests that failed", "counter");
     line("onprem_prompt_tokens_total", double(x.prompt_tokens), "Prompt tokens of finished requests", "counter");
     line("onprem_completion_tokens_total", double(x.completion_tokens), "Generated tokens of finished requests", "counter");
+    line("onprem_http_requests_timed_out_total", double(http.timed_out()), "Connections closed with 408 for sending a request too slowly", "counter");
     line("onprem_queue_depth", double(st.queued), "Requests waiting for a slot", "gauge");
     line("onprem_slots_busy", double(st.active), "Sequence slots in use", "gauge");
     line("onprem_engine_steps_total", double(st.steps), "Engine steps", "counter");
@@ -228,8 +229,6 @@ Server::Server(Service& svc, ServerOptions o) : impl_(std::make_unique<Impl>(svc
   // Headers and body go out in separate writes: without TCP_NODELAY, Nagle and the client's
   // delayed ACK add ~40 ms to every buffered response.
   impl_->http.set_tcp_nodelay(true);
-  const int n = impl_->o.http_threads;
-  impl_->http.new_task_queue = [n] { return new HttpWorkers(n); };
   impl_->routes();
   // A large body leaves its parse's memory in the worker thread's malloc arena, and glibc keeps
   // freed arena memory: with hundreds of workers that is hundreds of MB after a burst of large (or

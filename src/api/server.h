@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "api/read_deadlines.h"
 #include "api/service.h"
 
 namespace onprem::api {
@@ -17,6 +18,7 @@ struct ServerOptions {
   std::vector<std::string> api_keys;  // empty: no authentication
   size_t max_body_bytes = 8 << 20;
   int http_threads = 16;
+  ReadDeadlines read_deadlines;
   std::string request_log;  // "" = none; else one JSON line per request, body included (an audit trail)
 };
 

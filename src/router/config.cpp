@@ -303,7 +303,7 @@ core::Expected<RouterConfig> parse_config(const std::string& text, const std::st
   Reader r{j, "config", {}};
   r.only({"listen", "ledger", "tokenizer", "backends", "rules", "sovereign_target", "keys", "reference_api", "default_max_tokens",
           "retries", "backoff_ms", "connect_timeout_s", "queue_timeout_s", "health_interval_s", "health_failures", "breaker_failures", "breaker_open_s",
-          "affinity_slack", "http_threads", "comment"});
+          "affinity_slack", "http_threads", "header_timeout_s", "body_timeout_s", "comment"});
   r.get("ledger", &c.ledger_path);
   r.get("tokenizer", &c.tokenizer);
   r.get("sovereign_target", &c.sovereign_target);
@@ -318,6 +318,8 @@ core::Expected<RouterConfig> parse_config(const std::string& text, const std::st
   r.get("breaker_open_s", &c.breaker_open_s);
   r.get("affinity_slack", &c.affinity_slack);
   r.get("http_threads", &c.http_threads);
+  r.get("header_timeout_s", &c.read_deadlines.header_s);
+  r.get("body_timeout_s", &c.read_deadlines.body_s);
   if (r.err) return *r.err;
   if (j.contains("listen")) {
     Reader l{j["listen"], "config.listen", {}};
@@ -359,6 +361,8 @@ core::Expected<RouterConfig> parse_config(const std::string& text, const std::st
   }
   if (c.retries < 0 || c.backoff_ms < 0 || c.breaker_failures < 1 || c.http_threads < 1 || c.health_failures < 1)
     return bad("config", "retries and backoff_ms must be >= 0, breaker_failures, health_failures and http_threads >= 1");
+  if (!(c.read_deadlines.header_s > 0) || !(c.read_deadlines.body_s > 0))
+    return bad("config", "header_timeout_s and body_timeout_s must be > 0");
   if (auto e = check_references(c)) return *e;
   return c;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "api/read_deadlines.h"
 #include "core/status.h"
 
 namespace onprem::router {
@@ -70,6 +71,7 @@ struct KeyConfig {
 struct RouterConfig {
   std::string host = "127.0.0.1";
   int port = 8090;
+  api::ReadDeadlines read_deadlines;  // header_timeout_s, body_timeout_s
   int http_threads = 1024;  // most at once, one per open connection: slow or idle clients must not take them all
   std::string ledger_path = "onprem-ledger.sqlite";
   std::string tokenizer;                      // GGUF whose vocabulary counts prompt tokens ("" = estimate)

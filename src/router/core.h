@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <thread>
 
+#include "api/http_server.h"
 #include "router/features.h"
 #include "router/ledger.h"
 #include "router/limits.h"
@@ -22,7 +23,7 @@ struct RouterCore {
   TokenCounter count;
   Pool pool;
   RateLimiter limiter;
-  httplib::Server http;
+  api::HttpServer http;
   std::atomic<uint64_t> next_id{1};
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -30,7 +31,7 @@ struct RouterCore {
   std::thread health;
 
   RouterCore(RouterConfig c, std::unique_ptr<Ledger> l, TokenCounter t)
-      : cfg(std::move(c)), ledger(std::move(l)), count(std::move(t)), pool(cfg) {}
+      : cfg(std::move(c)), ledger(std::move(l)), count(std::move(t)), pool(cfg), http(cfg.read_deadlines, cfg.http_threads) {}
 };
 
 // What the client sent, already authenticated, parsed and classified.

@@ -5,7 +5,6 @@
 #include <cstdio>
 
 #include "api/errors.h"
-#include "api/http_workers.h"
 #include "core/heap.h"
 #include "core/json_bounds.h"
 #include "router/core.h"
@@ -207,8 +206,6 @@ struct Router::Impl {
 
 Router::Router(RouterConfig cfg, std::unique_ptr<Ledger> ledger, TokenCounter count)
     : impl_(std::make_unique<Impl>(std::move(cfg), std::move(ledger), std::move(count))) {
-  const int n = impl_->rc.cfg.http_threads;
-  impl_->rc.http.new_task_queue = [n] { return new api::HttpWorkers(n); };
   impl_->rc.http.set_payload_max_length(32 << 20);
   impl_->rc.http.set_tcp_nodelay(true);  // see api/server.cpp: no Nagle delay on small writes
   core::use_server_heap_policy();  // see core/heap.h: large bodies' memory goes back to the OS

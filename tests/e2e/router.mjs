@@ -83,7 +83,7 @@ delete be.frontier.api_key_env;
 // An OpenAI-compatible cluster (vLLM-like) for Anthropic-shaped clients: only reachable by name.
 cfg.backends.push({ name: "openai-cluster", kind: "openai", urls: [`http://127.0.0.1:${port.m27}`], model: "qwen3.6-27b", max_concurrency: 8 });
 cfg.rules.unshift({ name: "pin-openai-cluster", when: { model: ["cluster"] }, target: "openai-cluster" });
-Object.assign(cfg, { ledger: "ledger.sqlite", health_interval_s: 0.3, retries: 2, backoff_ms: 50, listen: { host: "127.0.0.1", port: port.router } });
+Object.assign(cfg, { ledger: "ledger.sqlite", health_interval_s: 0.3, header_timeout_s: 3, retries: 2, backoff_ms: 50, listen: { host: "127.0.0.1", port: port.router } });
 cfg.keys = [
   { key: "k-dev", name: "dev", team: "platform" },
   { key: "k-admin", name: "ops", team: "platform", admin: true },
@@ -397,6 +397,8 @@ await test("slow and idle clients do not starve the router's /health or requests
   const healthMs = performance.now() - t0;
   const r = await chat({ model: "any", max_tokens: 2, messages: msg("hi") });
   assert.ok(r.data?.choices?.length === 1, String(r.error));
+  for (let i = 0; i < 60 && release.cut() < 8; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(release.cut(), 8, "slow senders cut by header_timeout_s (3 s)");
   release();
   console.log(`  router /health under 8 slow + 64 idle connections: ${healthMs.toFixed(1)} ms`);
 });

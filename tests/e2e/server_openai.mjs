@@ -16,7 +16,7 @@ const model = path.join(work, "server-model.gguf");
 execFileSync(onprem, ["gen-model", "--preset", "tiny-moe", "--type", "Q8_0", "-o", model], { stdio: "ignore" });
 const port = 20000 + Math.floor(Math.random() * 20000);
 const server = spawn(onprem, ["serve", "-m", model, "--port", String(port), "--parallel", "1", "--ctx-size", "16384",
-  "--api-key", "secret", "--max-tokens", "64"], { stdio: ["ignore", "ignore", "pipe"] });
+  "--api-key", "secret", "--max-tokens", "64", "--header-timeout", String(3 * Number(process.env.ONPREM_E2E_SLOWDOWN || 1))], { stdio: ["ignore", "ignore", "pipe"] });
 let log = "";
 server.stderr.on("data", (d) => (log += d));
 const base = `http://127.0.0.1:${port}`;
@@ -220,6 +220,10 @@ await test("slow and idle clients do not starve /health or requests", async () =
   const healthMs = performance.now() - t0;
   const r = await client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "hi" }], max_tokens: 2 });
   assert.ok(r.choices.length === 1);
+  // --header-timeout 3: the one-byte-a-second senders are answered 408 and closed at 3 s, not
+  // held until they finish (they never would: cpp-httplib's per-read timeout is 5 s).
+  for (let i = 0; i < 60 && release.cut() < 8; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(release.cut(), 8, "slow senders cut by the header deadline");
   release();
   console.log(`  /health under 8 slow + 64 idle connections: ${healthMs.toFixed(1)} ms`);
 });

@@ -163,6 +163,12 @@ TEST(Config, ErrorsNameTheField) {
   expect_error(R"({"backends": [)" + b + R"(], "rules": [{"target": "a", "when": {"data_class": "secret"}}]})", "'secret'");
   expect_error(R"({"backends": [{"name": "a", "urls": ["http://x:1"], "on_premises": false}], "rules": [{"target": "a"}], "sovereign_target": "a"})",
                "not on premises");
+  expect_error(R"({"backends": [)" + b + R"(], "rules": [{"target": "a"}], "header_timeout_s": 0})", "header_timeout_s");
+  expect_error(R"({"backends": [)" + b + R"(], "rules": [{"target": "a"}], "body_timeout_s": -1})", "body_timeout_s");
   auto ok = parse_config(R"({"backends": [)" + b + R"(], "rules": [{"target": "a"}]})", ".");
   EXPECT_TRUE(ok.ok());
+  auto timed = parse_config(R"({"backends": [)" + b + R"(], "rules": [{"target": "a"}], "header_timeout_s": 2.5, "body_timeout_s": 7})", ".");
+  ASSERT_TRUE(timed.ok());
+  EXPECT_EQ(timed->read_deadlines.header_s, 2.5);
+  EXPECT_EQ(timed->read_deadlines.body_s, 7);
 }

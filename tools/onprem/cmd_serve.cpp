@@ -20,6 +20,7 @@ struct ServeOptions {
   int port = 8080, parallel = 4, threads = 0, http_threads = 0;
   int64_t ctx = 8192, ubatch = 512, max_tokens = 512;
   size_t max_queue = 64, max_body = 8 << 20, max_messages = 1024;
+  double header_timeout = 10, body_timeout = 30;
   uint64_t cache_ram_mib = 2048;
   int64_t snapshot_interval = 512;
   bool no_prefix_cache = false, no_restore_reasoning = false;
@@ -57,6 +58,7 @@ int serve(const ServeOptions& o) {
   // or idle clients must not be able to take them all: many cheap threads. The keep-alive timeout
   // stays at cpp-httplib's 5 s, above the 4 s after which Node's HTTP clients drop an idle socket:
   // a shorter one would close sockets those clients are about to reuse for a POST.
+  sv.read_deadlines.header_s = o.header_timeout, sv.read_deadlines.body_s = o.body_timeout;
   sv.http_threads = o.http_threads > 0 ? o.http_threads : std::max(512, 2 * o.parallel + 4);
   if (!o.api_key.empty()) sv.api_keys.push_back(o.api_key);
   if (!o.api_key_file.empty()) {
@@ -93,6 +95,10 @@ Run add_serve(CLI::App& app) {
   cmd->add_option("--ubatch", o->ubatch, "Tokens per engine step (all sequences)")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Compute threads (default: all cores)");
   cmd->add_option("--http-threads", o->http_threads, "Most HTTP worker threads, one per open connection, started as connections arrive (default: 512, or 2 x parallel + 4 if more)");
+  cmd->add_option("--header-timeout", o->header_timeout, "Seconds a client may take to send a request's headers; then 408 and the connection closes")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--body-timeout", o->body_timeout, "Seconds a client may take to send a body, plus one per 64 KiB it declares; then 408")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--max-queue", o->max_queue, "Requests that may wait for a slot before 429")->capture_default_str();
   cmd->add_option("--max-body", o->max_body, "Largest request body in bytes")->capture_default_str();
   cmd->add_option("--max-messages", o->max_messages, "Most messages per request")->capture_default_str();
