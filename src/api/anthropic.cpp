@@ -10,11 +10,60 @@ std::string event(const std::string& name, const Json& data) {
   return "event: " + name + "\ndata: " + data.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n\n";
 }
 
+// A loop-guard stop is "max_tokens" (see Generation::loop_guard_stopped).
 std::string stop_reason(const Generation& g) {
   const std::string f = g.finish_reason();
   if (f == "tool_calls") return "tool_use";
-  if (f == "length") return "max_tokens";
+  if (f == "length" || f == "repetition") return "max_tokens";
   return "end_turn";
+}
+
+void add_stop_detail(const Generation& g, Json* j) {
+  if (g.loop_guard_stopped()) (*j)["onprem_stop"] = "loop_guard";
+}
+
+// Thinking budgets for `thinking: {"type": "adaptive"}`, by `output_config.effort` (Anthropic's
+// default effort is high). "max" sets no budget.
+std::optional<int64_t> effort_budget(const std::string& effort) {
+  if (effort == "low") return 1024;
+  if (effort == "medium") return 4096;
+  if (effort == "high") return 16384;
+  if (effort == "max") return -1;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ApiError> thinking_to_chat(const Json& body, Json* o) {
+  bool on = false;
+  if (body.contains("thinking") && !body["thinking"].is_null()) {
+    const Json& t = body["thinking"];
+    if (!t.is_object() || !t.contains("type") || !t["type"].is_string())
+      return bad_request("thinking: Field required: an object with \"type\" 'disabled', 'enabled' or 'adaptive'", "thinking");
+    const std::string type = t["type"].get<std::string>();
+    if (type == "enabled") {
+      on = true;
+      if (t.contains("budget_tokens")) {
+        if (!t["budget_tokens"].is_number_integer()) return bad_request("thinking.enabled.budget_tokens: Input should be a valid integer", "thinking");
+        (*o)["thinking_budget"] = t["budget_tokens"];
+      }
+    } else if (type == "adaptive") {
+      on = true;
+      std::string effort = "high";
+      if (body.contains("output_config") && body["output_config"].is_object() && body["output_config"].contains("effort")) {
+        const Json& e = body["output_config"]["effort"];
+        if (!e.is_string() || !effort_budget(e.get<std::string>()))
+          return bad_request("output_config.effort: Input should be 'low', 'medium', 'high' or 'max'", "output_config");
+        effort = e.get<std::string>();
+      }
+      if (const int64_t b = *effort_budget(effort); b > 0) (*o)["thinking_budget"] = b;
+    } else if (type != "disabled") {
+      return bad_request("thinking: Input tag '" + type + "' found using 'type' does not match any of the expected tags: 'disabled', 'enabled', 'adaptive'",
+                         "thinking");
+    }
+  }
+  (*o)["chat_template_kwargs"] = {{"enable_thinking", on}};
+  return std::nullopt;
 }
 
 // Text of an Anthropic content value (string or blocks), for system prompts and tool results.
@@ -27,7 +76,6 @@ std::string block_text(const Json& c) {
   return s;
 }
 
-}  // namespace
 
 std::optional<ApiError> messages_to_chat(const Json& body, bool count_only, Json* out) {
   if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
@@ -50,8 +98,16 @@ std::optional<ApiError> messages_to_chat(const Json& body, bool count_only, Json
   for (const auto& m : body["messages"]) {
     if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) return bad_request("messages: each message needs a role", "messages");
     const std::string role = m["role"].get<std::string>();
-    if (role != "user" && role != "assistant") return bad_request("messages: roles must be user or assistant", "messages");
+    if (role != "user" && role != "assistant" && role != "system")
+      return bad_request("messages: Unexpected role \"" + role + "\"; roles are user, assistant and system", "messages");
     const Json& c = m.contains("content") ? m["content"] : Json();
+    // Mid-conversation system messages (Claude Code's mid-conversation-system beta) stay where
+    // they stand: the template renders them as system turns there.
+    if (role == "system") {
+      if (!c.is_string() && !c.is_array()) return bad_request("messages: system content must be a string or text blocks", "messages");
+      msgs.push_back({{"role", "system"}, {"content", block_text(c)}});
+      continue;
+    }
     if (c.is_string()) {
       msgs.push_back({{"role", role}, {"content", c}});
       continue;
@@ -91,7 +147,7 @@ std::optional<ApiError> messages_to_chat(const Json& body, bool count_only, Json
   Json o = {{"messages", msgs}};
   if (body.contains("model")) o["model"] = body["model"];
   if (body.contains("max_tokens")) o["max_tokens"] = body["max_tokens"];
-  for (const char* k : {"temperature", "top_p", "top_k", "stream", "preset"})
+  for (const char* k : {"temperature", "top_p", "top_k", "stream", "preset", "ignore_eos", "loop_guard"})  // the last two: onprem's
     if (body.contains(k)) o[k] = body[k];
   if (body.contains("stop_sequences")) o["stop"] = body["stop_sequences"];
   if (body.contains("tools") && body["tools"].is_array()) {
@@ -108,13 +164,7 @@ std::optional<ApiError> messages_to_chat(const Json& body, bool count_only, Json
     else if (type == "tool") o["tool_choice"] = {{"type", "function"}, {"function", {{"name", body["tool_choice"].value("name", "")}}}};
   }
   // Anthropic semantics: thinking only when asked for, with its budget.
-  bool thinking = false;
-  if (body.contains("thinking") && body["thinking"].is_object() && body["thinking"].value("type", "") == "enabled") {
-    thinking = true;
-    if (body["thinking"].contains("budget_tokens") && body["thinking"]["budget_tokens"].is_number_integer())
-      o["thinking_budget"] = body["thinking"]["budget_tokens"];
-  }
-  o["chat_template_kwargs"] = {{"enable_thinking", thinking}};
+  if (auto e = thinking_to_chat(body, &o)) return e;
   *out = o;
   return std::nullopt;
 }
@@ -125,9 +175,11 @@ Json messages_response(const ChatPlan& plan, const Generation& g, const std::str
   if (!r.reasoning.empty()) content.push_back({{"type", "thinking"}, {"thinking", r.reasoning}, {"signature", ""}});
   if (!r.content.empty()) content.push_back({{"type", "text"}, {"text", r.content}});
   for (const auto& c : r.tool_calls) content.push_back({{"type", "tool_use"}, {"id", c.id}, {"name", c.name}, {"input", c.arguments}});
-  return {{"id", id}, {"type", "message"}, {"role", "assistant"}, {"model", plan.model}, {"content", content},
-          {"stop_reason", stop_reason(g)}, {"stop_sequence", Json()},
-          {"usage", {{"input_tokens", g.finish().prompt_tokens}, {"output_tokens", g.finish().completion_tokens}}}};
+  Json m = {{"id", id}, {"type", "message"}, {"role", "assistant"}, {"model", plan.model}, {"content", content},
+            {"stop_reason", stop_reason(g)}, {"stop_sequence", Json()},
+            {"usage", {{"input_tokens", g.finish().prompt_tokens}, {"output_tokens", g.finish().completion_tokens}}}};
+  add_stop_detail(g, &m);
+  return m;
 }
 
 std::string MessagesStream::events(const Generation& g, const std::vector<GenerationEvent>& ev) {
@@ -167,8 +219,9 @@ std::string MessagesStream::events(const Generation& g, const std::vector<Genera
       }
     } else if (e.kind == GenerationEvent::Kind::kFinish) {
       close();
-      out += event("message_delta", {{"type", "message_delta"}, {"delta", {{"stop_reason", stop_reason(g)}, {"stop_sequence", Json()}}},
-                                     {"usage", {{"output_tokens", g.finish().completion_tokens}}}});
+      Json delta = {{"stop_reason", stop_reason(g)}, {"stop_sequence", Json()}};
+      add_stop_detail(g, &delta);
+      out += event("message_delta", {{"type", "message_delta"}, {"delta", delta}, {"usage", {{"output_tokens", g.finish().completion_tokens}}}});
       out += event("message_stop", {{"type", "message_stop"}});
     }
   }

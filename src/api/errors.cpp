@@ -2,7 +2,7 @@
 
 namespace onprem::api {
 
-ApiError bad_request(std::string message, std::string param) { return ApiError{400, "invalid_request_error", std::move(message), std::move(param)}; }
+ApiError bad_request(std::string message, std::string param) { return ApiError{400, "invalid_request_error", std::move(message), std::move(param), ""}; }
 
 ApiError from_status(const core::Error& e, std::string param) {
   ApiError a;
@@ -23,15 +23,15 @@ ApiError from_exception(std::exception_ptr ep) {
   } catch (const nlohmann::json::exception& e) {
     return bad_request(std::string("a request field has the wrong type: ") + e.what());
   } catch (const std::exception& e) {
-    return ApiError{500, "server_error", e.what(), ""};
+    return ApiError{500, "server_error", e.what(), "", ""};
   } catch (...) {
   }
-  return ApiError{500, "server_error", "internal error", ""};
+  return ApiError{500, "server_error", "internal error", "", ""};
 }
 
 std::string openai_error_body(const ApiError& e) {
   chat::Json j = {{"error", {{"message", e.message}, {"type", e.type}, {"param", e.param.empty() ? chat::Json() : chat::Json(e.param)},
-                             {"code", chat::Json()}}}};
+                             {"code", e.code.empty() ? chat::Json() : chat::Json(e.code)}}}};
   return j.dump(-1, ' ', false, chat::Json::error_handler_t::replace);
 }
 

@@ -14,6 +14,7 @@ struct ApiError {
   std::string type = "invalid_request_error";  // OpenAI type; mapped for Anthropic
   std::string message;
   std::string param;
+  std::string code;  // OpenAI's error.code (e.g. context_length_exceeded); null when empty
 };
 
 ApiError bad_request(std::string message, std::string param = {});

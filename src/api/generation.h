@@ -53,6 +53,9 @@ class Generation : public std::enable_shared_from_this<Generation> {
   const engine::Finish& finish() const { return finish_; }
   // stop | length | tool_calls | repetition | error
   std::string finish_reason() const;
+  // The loop guard ended it. The APIs report that as a cut-short answer ("length", "max_tokens")
+  // plus "onprem_stop": "loop_guard", since their clients know no other reason.
+  bool loop_guard_stopped() const { return finish_reason() == "repetition"; }
   const std::vector<GenerationEvent>& tokens() const { return token_log_; }
 
  private:

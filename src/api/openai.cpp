@@ -15,6 +15,13 @@ chat::Json usage_json(const engine::Finish& f) {
           {"total_tokens", f.prompt_tokens + f.completion_tokens}};
 }
 
+// OpenAI's finish reasons; a loop-guard stop is "length" and the choice says why.
+Json finish_reason(const Generation& g) { return g.loop_guard_stopped() ? "length" : g.finish_reason(); }
+Json choice_with_stop(Json choice, const Generation& g) {
+  if (g.loop_guard_stopped()) choice["onprem_stop"] = "loop_guard";
+  return choice;
+}
+
 std::string sse(const Json& j) { return "data: " + j.dump(-1, ' ', false, chat::Json::error_handler_t::replace) + "\n\n"; }
 
 }  // namespace
@@ -98,7 +105,7 @@ std::optional<ApiError> plan_common(Service& svc, const Json& body, ChatPlan* ou
   if (auto e = check_types(body)) return e;
   out->model = body.contains("model") && body["model"].is_string() ? body["model"].get<std::string>() : svc.opt.model_id;
   if (!svc.model_name_ok(out->model))
-    return ApiError{404, "not_found_error", "model '" + out->model + "' is not served here (" + svc.opt.model_id + ")", "model"};
+    return ApiError{404, "not_found_error", "model '" + out->model + "' is not served here (" + svc.opt.model_id + ")", "model", ""};
   if (body.contains("n") && body["n"].is_number_integer() && body["n"].get<int>() != 1) return bad_request("only n = 1 is supported", "n");
   if (auto e = plan_sampling(svc, body, &out->sampling)) return e;
   out->max_tokens = svc.opt.default_max_tokens;
@@ -142,6 +149,7 @@ std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out)
   if (auto e = plan_common(svc, body, out)) return e;
   chat::RenderOptions ro;
   ro.flavor = svc.opt.flavor;
+  ro.system_anywhere = true;
   if (body.contains("chat_template_kwargs") && body["chat_template_kwargs"].is_object()) {
     const auto& kw = body["chat_template_kwargs"];
     if (kw.contains("enable_thinking")) ro.enable_thinking = kw["enable_thinking"];
@@ -192,6 +200,9 @@ std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out)
     out->gen.thinking_budget = body["thinking_budget"].get<int64_t>();
   // Server-side preserve_thinking: put back reasoning the client dropped.
   Json messages = body["messages"];
+  // OpenAI's "developer" role is its newer name for system instructions.
+  for (auto& m : messages)
+    if (m.is_object() && m.contains("role") && m["role"] == "developer") m["role"] = "system";
   const bool restore = body.contains("restore_reasoning") && body["restore_reasoning"].is_boolean()
                            ? body["restore_reasoning"].get<bool>() : svc.opt.restore_reasoning && !tools.empty();
   if (restore)
@@ -251,7 +262,7 @@ Json chat_response(const Service& svc, const ChatPlan& plan, const Generation& g
   Json msg = {{"role", "assistant"}, {"content", r.content.empty() && !r.tool_calls.empty() ? Json() : Json(r.content)}};
   if (!r.reasoning.empty()) msg["reasoning_content"] = r.reasoning;
   if (!r.tool_calls.empty()) msg["tool_calls"] = tool_calls_json(r);
-  Json choice = {{"index", 0}, {"message", msg}, {"finish_reason", g.finish_reason()}, {"logprobs", Json()}};
+  Json choice = choice_with_stop({{"index", 0}, {"message", msg}, {"finish_reason", finish_reason(g)}, {"logprobs", Json()}}, g);
   if (plan.logprobs) choice["logprobs"] = logprobs_json(svc, g);
   return {{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", plan.model}, {"choices", Json::array({choice})},
           {"usage", usage_json(g.finish())}};
@@ -261,8 +272,9 @@ std::string chat_chunks(const ChatPlan& plan, const std::string& id, int64_t cre
                         const Generation& g, bool* role_sent) {
   std::string out;
   auto chunk = [&](Json delta, Json finish = Json()) {
-    Json c = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", plan.model},
-              {"choices", Json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", finish}, {"logprobs", Json()}}})}};
+    Json choice = {{"index", 0}, {"delta", delta}, {"finish_reason", finish}, {"logprobs", Json()}};
+    if (!finish.is_null()) choice = choice_with_stop(choice, g);
+    Json c = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", plan.model}, {"choices", Json::array({choice})}};
     out += sse(c);
   };
   if (!*role_sent) {
@@ -285,7 +297,7 @@ std::string chat_chunks(const ChatPlan& plan, const std::string& id, int64_t cre
         case chat::OutputDelta::Kind::kWarning: break;
       }
     } else if (e.kind == GenerationEvent::Kind::kFinish) {
-      chunk(Json::object(), g.finish_reason());
+      chunk(Json::object(), finish_reason(g));
       if (plan.include_usage) {
         Json u = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", plan.model},
                   {"choices", Json::array()}, {"usage", usage_json(g.finish())}};
@@ -298,7 +310,7 @@ std::string chat_chunks(const ChatPlan& plan, const std::string& id, int64_t cre
 }
 
 Json completion_response(const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created) {
-  Json choice = {{"index", 0}, {"text", g.result().content}, {"finish_reason", g.finish_reason()}, {"logprobs", Json()}};
+  Json choice = choice_with_stop({{"index", 0}, {"text", g.result().content}, {"finish_reason", finish_reason(g)}, {"logprobs", Json()}}, g);
   return {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", plan.model}, {"choices", Json::array({choice})},
           {"usage", usage_json(g.finish())}};
 }
@@ -313,7 +325,7 @@ std::string completion_chunks(const ChatPlan& plan, const std::string& id, int64
       out += sse(c);
     } else if (e.kind == GenerationEvent::Kind::kFinish) {
       Json c = {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", plan.model},
-                {"choices", Json::array({{{"index", 0}, {"text", ""}, {"finish_reason", g.finish_reason()}}})}};
+                {"choices", Json::array({choice_with_stop({{"index", 0}, {"text", ""}, {"finish_reason", finish_reason(g)}}, g)})}};
       if (plan.include_usage) c["usage"] = usage_json(g.finish());
       out += sse(c) + "data: [DONE]\n\n";
     }

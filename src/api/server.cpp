@@ -64,10 +64,26 @@ struct Server::Impl {
     return buf;
   }
 
+  // An over-long prompt in each API's own form: clients compact on it. Claude Code keys on
+  // "prompt is too long: N tokens > M", OpenAI clients on the code context_length_exceeded.
+  // (max_tokens beyond the room left is not an error: the engine clamps it.)
+  std::optional<ApiError> context_error(const ChatPlan& plan, bool anthropic) const {
+    const int64_t n = int64_t(plan.prompt.size()), ctx = svc.engine.context_size();
+    if (n < ctx) return std::nullopt;
+    if (anthropic)  // at least one token must be left for the answer
+      return bad_request("prompt is too long: " + std::to_string(n) + " tokens > " + std::to_string(ctx - 1) + " maximum", "messages");
+    ApiError e = bad_request("This model's maximum context length is " + std::to_string(ctx) + " tokens. However, your messages resulted in " +
+                                 std::to_string(n) + " tokens. Please reduce the length of the messages.",
+                             "messages");
+    e.code = "context_length_exceeded";
+    return e;
+  }
+
   // Runs a planned generation: buffered JSON, or SSE through a chunked content provider that
   // cancels the engine request when the client goes away.
   template <typename Buffered, typename Stream>
   void run(const ChatPlan& plan, httplib::Response& res, bool anthropic, Buffered buffered, Stream stream) {
+    if (auto e = context_error(plan, anthropic)) return send_error(res, *e, anthropic);
     auto g = std::make_shared<Generation>(svc, plan.gen);
     auto submitted = svc.engine.submit(g->request(plan.prompt, plan.sampling, plan.max_tokens));
     if (!submitted) return send_error(res, from_status(submitted.error()), anthropic);
@@ -75,24 +91,35 @@ struct Server::Impl {
     if (!plan.stream) {
       g->wait();
       if (g->finish().reason == engine::FinishReason::kError)
-        return send_error(res, ApiError{500, "server_error", g->finish().error, ""}, anthropic);
+        return send_error(res, ApiError{500, "server_error", g->finish().error, "", ""}, anthropic);
+      if (g->loop_guard_stopped()) res.set_header("X-Onprem-Stop", "loop_guard");
       res.set_content(buffered(*g).dump(-1, ' ', false, chat::Json::error_handler_t::replace), "application/json");
       return;
     }
     res.set_header("Cache-Control", "no-cache");
-    res.set_chunked_content_provider("text/event-stream", [this, g, stream](size_t, httplib::DataSink& sink) {
+    using Clock = std::chrono::steady_clock;
+    auto last_write = std::make_shared<Clock::time_point>(Clock::now());
+    const auto keepalive = std::chrono::duration<double>(o.stream_keepalive_s);
+    res.set_chunked_content_provider("text/event-stream", [this, g, stream, anthropic, last_write, keepalive](size_t, httplib::DataSink& sink) {
       std::vector<GenerationEvent> events;
       const bool more = g->next(events, 200);
       if (!sink.is_writable()) {
         svc.engine.cancel(g->id());  // the client left: free the slot
         return false;
       }
-      if (!events.empty()) {
-        const std::string text = stream(*g, events);
-        if (!text.empty() && !sink.write(text.data(), text.size())) {
+      // The first call writes the stream's opening (message_start, the role chunk) without
+      // waiting for a token. While the prompt is queued or prefilled, a long silence gets a ping
+      // (Anthropic's event; an SSE comment for OpenAI clients), so that clients and proxies do not
+      // take a slow first token for a dead connection.
+      std::string text = stream(*g, events);
+      if (text.empty() && Clock::now() - *last_write >= keepalive)
+        text = anthropic ? "event: ping\ndata: {\"type\": \"ping\"}\n\n" : ": keep-alive\n\n";
+      if (!text.empty()) {
+        if (!sink.write(text.data(), text.size())) {
           svc.engine.cancel(g->id());
           return false;
         }
+        *last_write = Clock::now();
       }
       if (!more) sink.done();
       return true;
@@ -113,18 +140,20 @@ struct Server::Impl {
     http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
       const bool anthropic = req.path.rfind("/v1/messages", 0) == 0;
-      ApiError e{res.status, "invalid_request_error", "error", ""};
+      ApiError e{res.status, "invalid_request_error", "error", "", ""};
       if (res.status == 404) e.type = "not_found_error", e.message = "no route " + req.method + " " + req.path;
       else if (res.status == 413) e.message = "the request body is larger than the server accepts (--max-body)";
       else if (res.status == 405) e.message = "method not allowed";
       res.set_content(anthropic ? anthropic_error_body(e) : openai_error_body(e), "application/json");
     });
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (req.path == "/health" || authorized(req)) return httplib::Server::HandlerResponse::Unhandled;
-      send_error(res, ApiError{401, "authentication_error", "missing or invalid API key", ""}, req.path.rfind("/v1/messages", 0) == 0);
+      if (req.path == "/health" || req.path == "/" || authorized(req)) return httplib::Server::HandlerResponse::Unhandled;
+      send_error(res, ApiError{401, "authentication_error", "missing or invalid API key", "", ""}, req.path.rfind("/v1/messages", 0) == 0);
       return httplib::Server::HandlerResponse::Handled;
     });
     http.Get("/health", [](const httplib::Request&, httplib::Response& res) { res.set_content(R"({"status":"ok"})", "application/json"); });
+    // Clients probe the base URL (Claude Code sends HEAD / first); cpp-httplib answers HEAD from GET.
+    http.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(R"({"status":"ok"})", "application/json"); });
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
       Json data = Json::array();
       data.push_back({{"id", svc.opt.model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "onprem"}});

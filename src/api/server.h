@@ -19,6 +19,7 @@ struct ServerOptions {
   size_t max_body_bytes = 8 << 20;
   int http_threads = 16;
   ReadDeadlines read_deadlines;
+  double stream_keepalive_s = 5;  // a stream silent this long (prefill, queue) gets a ping / SSE comment
   std::string request_log;  // "" = none; else one JSON line per request, body included (an audit trail)
 };
 

@@ -20,6 +20,7 @@ namespace onprem::api {
 struct ServiceOptions {
   std::string model_id = "onprem";          // what /v1/models lists and responses echo
   std::vector<std::string> aliases;         // other names accepted in "model"
+  bool any_model = false;                   // accept every name (responses echo the one asked for)
   std::string preset;                       // default sampling preset ("" = engine defaults)
   std::string preset_model = "qwen3.6-27b"; // whose presets
   size_t max_messages = 1024;

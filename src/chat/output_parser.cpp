@@ -305,14 +305,11 @@ bool OutputParser::step_call(bool final, std::vector<OutputDelta>& d) {
   for (; fn_emitted_ < b.functions.size(); ++fn_emitted_) {
     const Function& f = b.functions[fn_emitted_];
     if (!f.name_done) break;
-    const bool known = tool_known(tools_, f.name);
-    if (!known) {
-      if (!f.closed && !b.closed) break;
-      as_text(std::string_view(block_).substr(f.begin, f.end - f.begin),
-              "call to unknown function '" + f.name + "'; returned as text, not as a call");
-      continue;
-    }
     if (!begin_emitted_) {
+      // A call to a function the request did not declare is still a call: as text it would be
+      // markup in the answer; as a call the client's agent loop answers "no such tool", and the
+      // model can recover.
+      if (!tool_known(tools_, f.name)) emit_warning("call to undeclared function '" + f.name + "'", d);
       ParsedToolCall c;
       c.id = call_id(opt_.id_seed, call_index_);
       c.name = f.name;

@@ -6,8 +6,8 @@
 // a <tool_call> inside the reasoning (parsed, flagged); <function=...> without <tool_call>
 // (back-off); missing closing tags at the end of the stream; </parameter/>, </parameter1>,
 // fused </parameter_function>; JSON-style calls ({"name":..., "arguments":...}) inside
-// <tool_call>. Calls to functions not in `tools` are not returned as calls: their text stays
-// content and a warning says so. Never throws.
+// <tool_call>. Calls to functions not in `tools` are returned as calls too, with a warning (the
+// client's agent loop can then tell the model the tool does not exist). Never throws.
 #pragma once
 
 #include <cstdint>

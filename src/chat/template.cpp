@@ -165,7 +165,8 @@ core::Expected<std::string> render_chat(const Json& messages, const Json& tools,
     ONPREM_TRY_ASSIGN(raw, render_content(field(m, "content"), true, false, o, counters));
     std::string content = py_strip(raw);
     if (role == "system") {
-      if (i != 0) return template_error("System message must be at the beginning.");
+      if (i != 0 && !o.system_anywhere) return template_error("System message must be at the beginning.");
+      if (i != 0) out += "<|im_start|>system\n" + content + "<|im_end|>\n";
     } else if (role == "user") {
       out += "<|im_start|>user\n" + content + "<|im_end|>\n";
     } else if (role == "assistant") {

@@ -19,6 +19,10 @@ struct RenderOptions {
   Json preserve_thinking;   // truthy keeps every past <think> block (Qwen3.6)
   bool add_vision_id = false;
   TemplateFlavor flavor = TemplateFlavor::kQwen36;
+  // Beyond the official templates (which raise "System message must be at the beginning."): a
+  // system message after the first renders as a system turn where it stands, as Anthropic's
+  // mid-conversation system messages ask.
+  bool system_anywhere = false;
 };
 
 // messages: [{role, content (string | parts | null), reasoning_content?, tool_calls?}];

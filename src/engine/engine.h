@@ -98,6 +98,7 @@ class Engine {
   core::Expected<uint64_t> submit(Request r);
   void cancel(uint64_t id);  // finishes with kCancelled; frees the slot at the next step
   EngineStats stats() const;
+  int64_t context_size() const { return o_.ctx_size; }  // tokens per slot
   void shutdown();           // cancels everything, joins the thread
 
  private:

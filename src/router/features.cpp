@@ -98,7 +98,8 @@ RequestFeatures extract_features(const Json& body, ApiShape shape, const HeaderM
     if (t == "any") f.tool_choice = "required";
     else if (t == "tool") f.tool_choice = "named";
     else if (t == "none") f.tool_choice = "none";
-    f.thinking = str_field(body.contains("thinking") ? body["thinking"] : Json(), "type") == "enabled";
+    const std::string think = str_field(body.contains("thinking") ? body["thinking"] : Json(), "type");
+    f.thinking = think == "enabled" || think == "adaptive";
   }
   if (!f.tools && f.tool_choice == "auto") f.tool_choice = "none";
 

@@ -18,7 +18,7 @@ using chat::Json;
 using std::chrono::milliseconds;
 
 void send_error(httplib::Response& res, ApiShape shape, int status, const std::string& type, const std::string& message) {
-  const api::ApiError e{status, type, message, ""};
+  const api::ApiError e{status, type, message, "", ""};
   res.status = status;
   res.set_content(shape == ApiShape::kAnthropic ? api::anthropic_error_body(e) : api::openai_error_body(e), "application/json");
 }

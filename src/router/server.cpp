@@ -136,6 +136,8 @@ struct Router::Impl {
       else send_error(res, shape, res.status, "invalid_request_error", "error");
     });
     http.Get("/health", [](const httplib::Request&, httplib::Response& res) { res.set_content(R"({"status":"ok"})", "application/json"); });
+    // Clients probe the base URL (Claude Code sends HEAD / first); cpp-httplib answers HEAD from GET.
+    http.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(R"({"status":"ok"})", "application/json"); });
     http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) { proxy(req, res, ApiShape::kOpenAI); });
     http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { proxy(req, res, ApiShape::kOpenAI); });
     http.Post("/v1/messages", [this](const httplib::Request& req, httplib::Response& res) { proxy(req, res, ApiShape::kAnthropic); });

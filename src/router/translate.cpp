@@ -1,5 +1,7 @@
 #include "router/translate.h"
 
+#include "api/anthropic.h"
+
 #include <chrono>
 
 namespace onprem::router {
@@ -191,8 +193,12 @@ std::optional<std::string> anthropic_to_openai_request(const Json& in, const std
   if (in.contains("system")) msgs.push_back({{"role", "system"}, {"content", text_of(in["system"])}});
   for (const auto& m : in["messages"]) {
     const std::string role = str(m, "role");
-    if (role != "user" && role != "assistant") return "messages: roles must be user or assistant";
+    if (role != "user" && role != "assistant" && role != "system") return "messages: Unexpected role \"" + role + "\"";
     const Json c = m.contains("content") ? m["content"] : Json();
+    if (role == "system") {  // mid-conversation system messages stay where they stand
+      msgs.push_back({{"role", "system"}, {"content", text_of(c)}});
+      continue;
+    }
     if (c.is_string()) {
       msgs.push_back({{"role", role}, {"content", c}});
       continue;
@@ -244,11 +250,8 @@ std::optional<std::string> anthropic_to_openai_request(const Json& in, const std
     else o["tool_choice"] = "auto";
     if (in["tool_choice"].value("disable_parallel_tool_use", false)) o["parallel_tool_calls"] = false;
   }
-  if (in.contains("thinking") && str(in["thinking"], "type") == "enabled") {
-    o["chat_template_kwargs"] = {{"enable_thinking", true}};
-    if (in["thinking"].contains("budget_tokens")) o["thinking_budget"] = in["thinking"]["budget_tokens"];
-  } else if (in.contains("thinking") && str(in["thinking"], "type") == "disabled") {
-    o["chat_template_kwargs"] = {{"enable_thinking", false}};
+  if (in.contains("thinking")) {  // as onprem serve reads it, "adaptive" included
+    if (auto e = api::thinking_to_chat(in, &o)) return e->message;
   }
   *out = o;
   return std::nullopt;

@@ -51,8 +51,8 @@ std::vector<Case> corpus() {
       {"missing closers", "r</think>\n\n<tool_call>\n<function=get_weather>\n<parameter=city>\nOslo", true, "r", "",
        {{"get_weather", R"({"city": "Oslo"})"}}, 1},
       {"call in reasoning", "I'll call it.\n" + kWeather + "\n", true, "I'll call it.", "", {{"get_weather", R"({"city": "Paris", "days": 2})"}}, 1},
-      {"unknown function", "r</think>\n\n<tool_call>\n<function=launch>\n<parameter=x>\n1\n</parameter>\n</function>\n</tool_call>", true, "r",
-       "<function=launch>\n<parameter=x>\n1\n</parameter>\n</function>", {}, 1},
+      {"undeclared function", "r</think>\n\n<tool_call>\n<function=launch>\n<parameter=x>\n1\n</parameter>\n</function>\n</tool_call>", true, "r",
+       "", {{"launch", R"({"x": "1"})"}}, 1},  // no schema: values stay strings
       {"garbage block", "r</think>\n\n<tool_call>\nnot a call\n</tool_call>", true, "r", "<tool_call>\nnot a call\n</tool_call>", {}, 1},
       {"types", "r</think>\n\n<tool_call>\n<function=calc>\n<parameter=x>\n2.0\n</parameter>\n<parameter=items>\n['a', 'b']\n</parameter>\n"
                 "<parameter=opts>\n{\"k\": [1, 2]}\n</parameter>\n<parameter=n>\n5\n</parameter>\n<parameter=code>\n123\n</parameter>\n"

@@ -13,7 +13,10 @@ mkdirSync(work, { recursive: true });
 const model = path.join(work, "anthropic-model.gguf");
 execFileSync(onprem, ["gen-model", "--preset", "tiny", "--type", "Q8_0", "-o", model], { stdio: "ignore" });
 const port = 20000 + Math.floor(Math.random() * 20000);
-const server = spawn(onprem, ["serve", "-m", model, "--port", String(port), "--parallel", "2", "--api-key", "k1"],
+// A small context (the over-long prompt test), agents' model names, and a short keep-alive (the
+// ping test).
+const server = spawn(onprem, ["serve", "-m", model, "--port", String(port), "--parallel", "2", "--api-key", "k1", "--ctx-size", "1024",
+  "--any-model", "--alias", "main-model,background-model", "--stream-keepalive", "0.05"],
   { stdio: ["ignore", "ignore", "pipe"] });
 let log = "";
 server.stderr.on("data", (d) => (log += d));
@@ -81,6 +84,62 @@ await test("typed errors", async () => {
   const bad = new Anthropic({ baseURL: base, apiKey: "nope", maxRetries: 0 });
   await assert.rejects(bad.messages.create({ model: "onprem", max_tokens: 4, messages: [{ role: "user", content: "x" }] }),
     (e) => e.status === 401 && e.error?.error?.type === "authentication_error");
+});
+await test("Claude Code's shape: HEAD /, system inside messages, adaptive thinking, metadata, any model name", async () => {
+  assert.equal((await fetch(`${base}/`, { method: "HEAD" })).status, 200);
+  const messages = [{ role: "user", content: "Hi" }, { role: "assistant", content: "Hello" },
+    { role: "system", content: [{ type: "text", text: "Reminder: be brief." }] }, { role: "user", content: "Again" }];
+  const m = await client.messages.create({ model: "claude-sonnet-4-5", max_tokens: 8, metadata: { user_id: "u1" },
+    system: [{ type: "text", text: "You are an agent.", cache_control: { type: "ephemeral" } }],
+    thinking: { type: "adaptive" }, output_config: { effort: "low" }, messages });
+  assert.equal(m.model, "claude-sonnet-4-5");
+  assert.equal(m.content[0].type, "thinking");  // adaptive: thinking on
+  const off = await client.messages.create({ model: "background-model", max_tokens: 4, thinking: { type: "disabled" }, messages });
+  assert.ok(off.content.every((b) => b.type !== "thinking"));
+  // The system turn is rendered where it stands: moving it changes the prompt, dropping it shortens it.
+  const count = async (msgs) => (await client.messages.countTokens({ model: "x", messages: msgs })).input_tokens;
+  const without = messages.filter((x) => x.role !== "system");
+  assert.ok((await count(messages)) > (await count(without)));
+  const models = (await (await fetch(`${base}/v1/models`, { headers: { "x-api-key": "k1" } })).json()).data.map((d) => d.id);
+  assert.deepEqual(models, ["onprem", "main-model", "background-model"]);
+});
+await test("refusals in Anthropic's wording: thinking type, role, prompt too long", async () => {
+  const msg = [{ role: "user", content: "x" }];
+  await assert.rejects(client.messages.create({ model: "onprem", max_tokens: 4, thinking: { type: "bogus" }, messages: msg }),
+    (e) => e.status === 400 && /'bogus' .*does not match any of the expected tags: 'disabled', 'enabled', 'adaptive'/.test(e.error?.error?.message));
+  await assert.rejects(client.messages.create({ model: "onprem", max_tokens: 4, thinking: { type: "adaptive" }, output_config: { effort: "huge" },
+    messages: msg }), (e) => e.status === 400 && /effort/.test(e.error?.error?.message));
+  await assert.rejects(client.messages.create({ model: "onprem", max_tokens: 4, messages: [{ role: "robot", content: "x" }] }),
+    (e) => e.status === 400 && /Unexpected role "robot"/.test(e.error?.error?.message));
+  // Claude Code compacts on exactly this form (--ctx-size 1024: 1,023 prompt tokens at most).
+  await assert.rejects(client.messages.create({ model: "onprem", max_tokens: 4, messages: [{ role: "user", content: "word ".repeat(3000) }] }),
+    (e) => e.status === 400 && /^prompt is too long: \d+ tokens > 1023 maximum$/.test(e.error?.error?.message));
+});
+await test("a stream waiting for a slot sends message_start, then pings", async () => {
+  // Both slots busy with long generations: this stream queues, and says so.
+  const busy = Array.from({ length: 4 }, () => fetch(`${base}/v1/messages`, { method: "POST", headers: { "x-api-key": "k1",
+    "content-type": "application/json" }, body: JSON.stringify({ model: "onprem", max_tokens: 1000, ignore_eos: true, loop_guard: false,
+    messages: [{ role: "user", content: "Go on" }] }) }).then((r) => r.text()));
+  await new Promise((r) => setTimeout(r, 20));
+  const r = await fetch(`${base}/v1/messages`, { method: "POST", headers: { "x-api-key": "k1", "content-type": "application/json" },
+    body: JSON.stringify({ model: "onprem", max_tokens: 4, stream: true, messages: [{ role: "user", content: "Hi" }] }) });
+  const names = [...(await r.text()).matchAll(/^event: (\w+)$/gm)].map((x) => x[1]);
+  await Promise.all(busy);
+  assert.equal(names[0], "message_start");
+  assert.ok(names.indexOf("ping") > 0 && names.indexOf("ping") < names.indexOf("message_delta"), names.join(" "));
+  assert.equal(names.at(-1), "message_stop");
+});
+await test("a loop-guard stop says so (stop_reason max_tokens, onprem_stop loop_guard)", async () => {
+  // Greedy decoding of a random model repeats itself for some prompts; every answer must report
+  // its stop consistently, and at least one of these must have been stopped by the guard.
+  let guarded = 0;
+  for (const p of "abcdefghijkl") {
+    const m = await client.messages.create({ model: "onprem", max_tokens: 400, temperature: 0, ignore_eos: true, messages: [{ role: "user", content: p }] });
+    const byGuard = m.onprem_stop === "loop_guard";
+    if (byGuard) guarded++;
+    assert.equal(byGuard, m.stop_reason === "max_tokens" && m.usage.output_tokens < 400, JSON.stringify([m.stop_reason, m.onprem_stop, m.usage]));
+  }
+  assert.ok(guarded > 0, "no prompt tripped the loop guard");
 });
 server.kill("SIGTERM");
 for (const [s, n] of results) console.log(s, n);

@@ -52,7 +52,7 @@ await test("chat, buffered", async () => {
   const r = await client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "Hello" }], max_tokens: 8,
     chat_template_kwargs: { enable_thinking: false }, seed: 1 });
   assert.equal(r.object, "chat.completion");
-  assert.ok(["length", "stop", "repetition"].includes(r.choices[0].finish_reason));
+  assert.ok(["length", "stop"].includes(r.choices[0].finish_reason));
   assert.ok(r.usage.completion_tokens <= 8 && r.usage.prompt_tokens > 0);
   assert.equal(typeof r.choices[0].message.content, "string");
 });
@@ -226,6 +226,27 @@ await test("slow and idle clients do not starve /health or requests", async () =
   assert.equal(release.cut(), 8, "slow senders cut by the header deadline");
   release();
   console.log(`  /health under 8 slow + 64 idle connections: ${healthMs.toFixed(1)} ms`);
+});
+await test("agents' shapes: developer and mid-conversation system roles, HEAD /, context_length_exceeded", async () => {
+  assert.equal((await fetch(`${base}/`, { method: "HEAD" })).status, 200);
+  const r = await client.chat.completions.create({ model: "onprem", max_tokens: 2, messages: [{ role: "developer", content: "Be brief." },
+    { role: "user", content: "hi" }, { role: "assistant", content: "hello" }, { role: "system", content: "Still brief." }, { role: "user", content: "again" }] });
+  assert.equal(r.choices.length, 1);
+  await assert.rejects(client.chat.completions.create({ model: "onprem", max_tokens: 2, messages: [{ role: "user", content: "word ".repeat(20000) }] }),
+    (e) => e.status === 400 && e.code === "context_length_exceeded" && /maximum context length is 16384 tokens/.test(e.message));
+});
+await test("a loop-guard stop is finish_reason length with onprem_stop loop_guard (and a header)", async () => {
+  let guarded = 0;
+  for (const p of "abcdefghijkl") {
+    const res = await fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { Authorization: "Bearer secret" },
+      body: JSON.stringify({ max_tokens: 400, temperature: 0, ignore_eos: true, messages: [{ role: "user", content: p }] }) });
+    const c = (await res.json()).choices[0];
+    const byGuard = c.onprem_stop === "loop_guard";
+    if (byGuard) guarded++;
+    assert.equal(byGuard, res.headers.get("x-onprem-stop") === "loop_guard");
+    assert.equal(c.finish_reason, "length");
+  }
+  assert.ok(guarded > 0, "no prompt tripped the loop guard");
 });
 await test("wrong types are 400s that name the field", async () => {
   const m = [{ role: "user", content: "x" }];

@@ -133,6 +133,11 @@ TEST(Features, BothApiShapesNormalise) {
   EXPECT_EQ(a.output_tokens, 100);
   EXPECT_EQ(a.context_tokens, a.prompt_tokens + 100);
   EXPECT_NE(a.text.find("sys"), std::string::npos);
+  Json adaptive = anthropic;
+  adaptive["thinking"] = {{"type", "adaptive"}};  // what Claude Code sends
+  EXPECT_TRUE(extract_features(adaptive, ApiShape::kAnthropic, {}, nullptr, nullptr).thinking);
+  adaptive["thinking"] = {{"type", "disabled"}};
+  EXPECT_FALSE(extract_features(adaptive, ApiShape::kAnthropic, {}, nullptr, nullptr).thinking);
   const RequestFeatures o = extract_features(chat("hi", {{"tool_choice", {{"type", "function"}, {"function", {{"name", "t"}}}}},
                                                          {"tools", anthropic["tools"]}, {"reasoning_effort", "high"}}),
                                              ApiShape::kOpenAI, {}, nullptr, nullptr);

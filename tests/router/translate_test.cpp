@@ -76,6 +76,27 @@ TEST(Translate, ThinkingOnlyWhenAsked) {
   EXPECT_LT(a["thinking"]["budget_tokens"].get<int64_t>(), 5000);
 }
 
+TEST(Translate, ClaudeCodeShapesToOpenAI) {
+  // Mid-conversation system messages stay in place; adaptive thinking is thinking on with the
+  // budget of its effort; an unknown thinking type is refused.
+  Json in = {{"max_tokens", 64},
+             {"thinking", {{"type", "adaptive"}}},
+             {"output_config", {{"effort", "medium"}}},
+             {"messages", Json::array({{{"role", "user"}, {"content", "a"}},
+                                       {{"role", "system"}, {"content", Json::array({{{"type", "text"}, {"text", "note"}}})}},
+                                       {{"role", "user"}, {"content", "b"}}})}};
+  Json o;
+  ASSERT_FALSE(anthropic_to_openai_request(in, "", &o));
+  EXPECT_EQ(o["messages"][1]["role"], "system");
+  EXPECT_EQ(o["messages"][1]["content"], "note");
+  EXPECT_EQ(o["chat_template_kwargs"]["enable_thinking"], true);
+  EXPECT_EQ(o["thinking_budget"], 4096);
+  in["thinking"] = {{"type", "bogus"}};
+  auto e = anthropic_to_openai_request(in, "", &o);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_NE(e->find("'bogus'"), std::string::npos) << *e;
+}
+
 TEST(Translate, AnthropicStreamAddsUpToTheWholeResponse) {
   const Json whole = {{"id", "m1"}, {"type", "message"}, {"model", "c"}, {"stop_reason", "tool_use"},
                       {"content", Json::array({{{"type", "thinking"}, {"thinking", "let me see"}},

@@ -16,7 +16,10 @@ void on_signal(int) {
 }
 
 struct ServeOptions {
-  std::string model, host = "127.0.0.1", api_key, api_key_file, preset, alias, model_id, request_log;
+  std::string model, host = "127.0.0.1", api_key, api_key_file, preset, model_id, request_log;
+  std::vector<std::string> aliases;
+  bool any_model = false;
+  double stream_keepalive = 5;
   int port = 8080, parallel = 4, threads = 0, http_threads = 0;
   int64_t ctx = 8192, ubatch = 512, max_tokens = 512;
   size_t max_queue = 64, max_body = 8 << 20, max_messages = 1024;
@@ -41,7 +44,8 @@ int serve(const ServeOptions& o) {
   engine::Engine eng(*m, eo);
   api::ServiceOptions so;
   so.model_id = o.model_id.empty() ? "onprem" : o.model_id;
-  if (!o.alias.empty()) so.aliases.push_back(o.alias);
+  so.aliases = o.aliases;
+  so.any_model = o.any_model;
   so.preset = o.preset;
   so.preset_model = m->config.is_moe() ? "qwen3.6-35b-a3b" : "qwen3.6-27b";
   so.default_max_tokens = o.max_tokens;
@@ -58,6 +62,7 @@ int serve(const ServeOptions& o) {
   // or idle clients must not be able to take them all: many cheap threads. The keep-alive timeout
   // stays at cpp-httplib's 5 s, above the 4 s after which Node's HTTP clients drop an idle socket:
   // a shorter one would close sockets those clients are about to reuse for a POST.
+  sv.stream_keepalive_s = o.stream_keepalive;
   sv.read_deadlines.header_s = o.header_timeout, sv.read_deadlines.body_s = o.body_timeout;
   sv.http_threads = o.http_threads > 0 ? o.http_threads : std::max(512, 2 * o.parallel + 4);
   if (!o.api_key.empty()) sv.api_keys.push_back(o.api_key);
@@ -105,7 +110,11 @@ Run add_serve(CLI::App& app) {
   cmd->add_option("--max-tokens", o->max_tokens, "Default max_tokens when a request sets none")->capture_default_str();
   cmd->add_option("--preset", o->preset, "Default sampling preset: thinking-general, thinking-coding, instruct");
   cmd->add_option("--model-id", o->model_id, "Name /v1/models lists (default: onprem)");
-  cmd->add_option("--alias", o->alias, "Another accepted model name");
+  cmd->add_option("--alias", o->aliases, "Another accepted model name (repeatable, or comma-separated); /v1/models lists them")
+      ->delimiter(',');
+  cmd->add_flag("--any-model", o->any_model, "Accept any model name a request asks for (agents use several: a main and a background model)");
+  cmd->add_option("--stream-keepalive", o->stream_keepalive, "Seconds of silence in a stream (queue, long prefill) before a ping")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--cache-ram", o->cache_ram_mib, "Prefix cache: MiB of DeltaNet state snapshots kept")->capture_default_str();
   cmd->add_option("--snapshot-interval", o->snapshot_interval, "Prefix cache: snapshot every N prompt tokens")
       ->check(CLI::PositiveNumber)->capture_default_str();
