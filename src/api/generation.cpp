@@ -9,6 +9,11 @@ namespace onprem::api {
 Generation::Generation(Service& svc, GenerationOptions o)
     : svc_(svc), o_(std::move(o)), parser_(o_.tools, chat::ParserOptions{o_.thinking_open, o_.parse_tools, svc.seq++}),
       dec_(svc.tok, false) {
+  if (o_.scripted_output) {  // replaces every other say in the next token
+    script_ = svc.tok.encode(*o_.scripted_output, true);
+    if (!svc.eog_ids.empty()) script_.push_back(svc.eog_ids[0]);
+    return;
+  }
   if (o_.grammar) constrained_ = std::make_unique<chat::ConstrainedDecoder>(*o_.grammar, svc.trie, svc.tok);
   if (o_.thinking_budget >= 0 && o_.thinking_open)
     budget_ = std::make_unique<chat::ThinkingBudget>(svc.tok, o_.thinking_budget, true);
@@ -26,6 +31,10 @@ engine::Request Generation::request(std::vector<int32_t> prompt, sample::Samplin
   auto self = shared_from_this();  // the engine's callbacks keep the generation alive
   if (constrained_) r.mask = [self](float* logits, int64_t) { self->constrained_->mask_logits(logits); };
   if (budget_) r.forced = [self] { return self->budget_->before_sampling(); };
+  if (o_.scripted_output)  // one token per step, as sampled ones come
+    r.forced = [self] {
+      return self->script_next_ < self->script_.size() ? std::vector<int32_t>{self->script_[self->script_next_++]} : std::vector<int32_t>{};
+    };
   r.accepted = [self](int32_t id) {
     if (self->constrained_) self->constrained_->accept(id);
     if (self->budget_) self->budget_->accept(id);
@@ -47,6 +56,7 @@ void Generation::push(std::vector<chat::OutputDelta> ds) {
 }
 
 bool Generation::on_token(const engine::TokenEvent& ev) {
+  if (o_.scripted_output && script_next_ == script_.size() && !svc_.eog_ids.empty()) return false;  // the scripted end of turn
   const std::string piece = text::sanitize_utf8(dec_.push(ev.id));
   auto ds = parser_.push(piece);
   for (const auto& d : ds)

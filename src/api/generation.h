@@ -29,6 +29,10 @@ struct GenerationOptions {
   bool ignore_eos = false;   // extension: generate exactly max_tokens (benchmarks, load tests)
   bool loop_guard = true;
   std::vector<int64_t> snapshot_at;  // message boundaries in the prompt (prefix cache)
+  // Tests only (serve --test-script): the model's output is forced to this text, then an end of
+  // turn. The forward pass still runs on every token; only the choice of token is scripted, so
+  // that a test can drive a real client through a tool round trip with a random model.
+  std::optional<std::string> scripted_output;
 };
 
 struct GenerationEvent {
@@ -71,6 +75,8 @@ class Generation : public std::enable_shared_from_this<Generation> {
   std::unique_ptr<chat::ThinkingBudget> budget_;
   std::string answer_;  // content so far, for stop strings
   bool stopped_ = false;
+  std::vector<int32_t> script_;  // scripted_output's tokens, then one end-of-turn token
+  size_t script_next_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<GenerationEvent> events_;

@@ -84,7 +84,9 @@ struct Server::Impl {
   template <typename Buffered, typename Stream>
   void run(const ChatPlan& plan, httplib::Response& res, bool anthropic, Buffered buffered, Stream stream) {
     if (auto e = context_error(plan, anthropic)) return send_error(res, *e, anthropic);
-    auto g = std::make_shared<Generation>(svc, plan.gen);
+    GenerationOptions go = plan.gen;
+    go.scripted_output = svc.next_scripted_output(!go.tools.empty());
+    auto g = std::make_shared<Generation>(svc, std::move(go));
     auto submitted = svc.engine.submit(g->request(plan.prompt, plan.sampling, plan.max_tokens));
     if (!submitted) return send_error(res, from_status(submitted.error()), anthropic);
     g->set_id(*submitted);

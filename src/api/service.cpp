@@ -67,4 +67,10 @@ bool Service::model_name_ok(const std::string& name) const {
   return opt.any_model || name.empty() || name == opt.model_id || std::find(opt.aliases.begin(), opt.aliases.end(), name) != opt.aliases.end();
 }
 
+std::optional<std::string> Service::next_scripted_output(bool has_tools) {
+  std::lock_guard<std::mutex> lock(script_mu_);
+  if (!has_tools || script_next_ >= opt.test_script.size()) return std::nullopt;
+  return opt.test_script[script_next_++];
+}
+
 }  // namespace onprem::api

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@ struct ServiceOptions {
   bool restore_reasoning = true;            // default for requests with tools (per-request override)
   int64_t default_max_tokens = 512;
   chat::TemplateFlavor flavor = chat::TemplateFlavor::kQwen36;
+  std::vector<std::string> test_script;     // tests only: scripted outputs, see GenerationOptions
 };
 
 // Request latency histograms and counters for /metrics.
@@ -73,6 +75,13 @@ struct Service {
 
   Service(const model::Model& m, const text::Tokenizer& t, engine::Engine& e, ServiceOptions o);
   bool model_name_ok(const std::string& name) const;
+  // The next scripted output for a request with tools, if any is left (tests only: agents make
+  // other requests, titles and summaries, without tools).
+  std::optional<std::string> next_scripted_output(bool has_tools);
+
+ private:
+  std::mutex script_mu_;
+  size_t script_next_ = 0;
 };
 
 }  // namespace onprem::api

@@ -27,6 +27,7 @@ struct ServeOptions {
   uint64_t cache_ram_mib = 2048;
   int64_t snapshot_interval = 512;
   bool no_prefix_cache = false, no_restore_reasoning = false;
+  std::string test_script;
 };
 
 int serve(const ServeOptions& o) {
@@ -51,6 +52,18 @@ int serve(const ServeOptions& o) {
   so.default_max_tokens = o.max_tokens;
   so.max_messages = o.max_messages;
   so.restore_reasoning = !o.no_restore_reasoning;
+  if (!o.test_script.empty()) {  // one JSON string per line
+    std::ifstream in(o.test_script);
+    if (!in) return fail("cannot read --test-script '" + o.test_script + "'");
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      try {
+        so.test_script.push_back(chat::Json::parse(line).get<std::string>());
+      } catch (const std::exception&) {
+        return fail("--test-script '" + o.test_script + "': each line must be a JSON string");
+      }
+    }
+  }
   if (!o.preset.empty()) {
     auto p = sample::preset(o.preset, so.preset_model);
     if (!p) return fail(p.error().to_string());
@@ -119,6 +132,9 @@ Run add_serve(CLI::App& app) {
   cmd->add_option("--snapshot-interval", o->snapshot_interval, "Prefix cache: snapshot every N prompt tokens")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--request-log", o->request_log, "Append one JSON line per request (method, path, status, body_bytes and the whole body) to this file");
+  cmd->add_option("--test-script", o->test_script,
+                  "Tests only: a file of JSON strings, one per line; requests with tools get these as the model's output, in order "
+                  "(the forward pass runs, the tokens are forced)");
   cmd->add_flag("--no-prefix-cache", o->no_prefix_cache, "Recompute every prompt from the start");
   cmd->add_flag("--no-restore-reasoning", o->no_restore_reasoning,
                 "Do not put back the reasoning clients drop from assistant turns (default: on for requests with tools)");
