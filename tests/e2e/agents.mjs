@@ -1,5 +1,7 @@
-// Real coding agents, unmodified, headless, against `onprem serve` and through `onprem route`
-// (an onprem backend, and an OpenAI-compatible one that the router translates to). The model is
+// Real coding agents, unmodified, headless: Claude Code (Anthropic Messages), Qwen Code and
+// opencode (OpenAI chat completions), against `onprem serve` and through `onprem route` (an
+// onprem backend; for Claude Code also an OpenAI-compatible one, which the router translates to).
+// Versions are pinned in tests/package-lock.json. The model is
 // random but carries the real Qwen3 vocabulary and a long context; its output for the requests
 // with tools is scripted (serve --test-script: the forward pass runs, the tokens are forced), so
 // that each run is one tool round trip the client itself executes. Asserted: the protocol, not
@@ -26,14 +28,20 @@ if (!existsSync(model)) {
     "-o", model], { stdio: "ignore" });
 }
 
-// One tool round trip per run. Thinking is on for these clients' requests, so the output starts
-// inside the reasoning.
+// One tool round trip per run: each client's own shell tool, then the answer. Thinking is on for
+// these clients' requests, so the output starts inside the reasoning.
 const marker = "onprem-round-trip";
 const call = (tool, params) => `I will run it.\n</think>\n\n<tool_call>\n<function=${tool}>\n` +
   Object.entries(params).map(([k, v]) => `<parameter=${k}>\n${v}\n</parameter>\n`).join("") + "</function>\n</tool_call>";
 const answer = `It printed the marker.\n</think>\n\nThe command printed ${marker}.`;
-const runs = [["claude", "serve"], ["claude", "route, onprem backend"], ["claude", "route, OpenAI-compatible backend"]];
-const script = runs.flatMap(() => [call("Bash", { command: `echo ${marker}`, description: "Print a marker" }), answer]);
+const shell = {
+  claude: call("Bash", { command: `echo ${marker}`, description: "Print a marker" }),
+  qwen: call("run_shell_command", { command: `echo ${marker}` }),
+  opencode: call("bash", { command: `echo ${marker}`, description: "Print a marker" }),
+};
+const runs = [["claude", "serve"], ["claude", "route, onprem backend"], ["claude", "route, OpenAI-compatible backend"],
+  ["qwen", "serve"], ["qwen", "route, onprem backend"], ["opencode", "serve"], ["opencode", "route, onprem backend"]];
+const script = runs.flatMap(([client]) => [shell[client], answer]);
 writeFileSync(path.join(work, "script.jsonl"), script.map((s) => JSON.stringify(s)).join("\n") + "\n");
 
 const base = 20000 + Math.floor(Math.random() * 20000);
@@ -73,18 +81,38 @@ for (let i = 0; i < 100; i++) {  // the router has seen the replica healthy
   await new Promise((r) => setTimeout(r, 100));
 }
 
-// Each client in its own HOME and working folder, offline, stdin closed, bounded in time.
-function claude(baseUrl, modelName, name) {
+// Each client in its own HOME and working folder, offline (telemetry, updates and downloads off),
+// stdin closed, bounded in time; shell commands allowed without asking.
+function runClient(client, baseUrl, modelName, name) {
   const dir = path.join(work, name.replace(/\W+/g, "-"));
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(path.join(dir, "home"), { recursive: true });
+  const home = path.join(dir, "home");
+  mkdirSync(path.join(home, ".config"), { recursive: true });
   mkdirSync(path.join(dir, "cwd"));
-  const r = spawnSync(bin("claude"), ["-p", "Run the marker command", "--allowedTools", "Bash(echo:*)"], {
-    cwd: path.join(dir, "cwd"), encoding: "utf8", timeout: 300000, stdio: ["ignore", "pipe", "pipe"],
-    env: { PATH: process.env.PATH, HOME: path.join(dir, "home"), XDG_CONFIG_HOME: path.join(dir, "home", ".config"),
-      ANTHROPIC_BASE_URL: baseUrl, ANTHROPIC_API_KEY: "x", ANTHROPIC_MODEL: modelName, CLAUDE_CODE_MAX_OUTPUT_TOKENS: "512",
-      DISABLE_TELEMETRY: "1", DISABLE_ERROR_REPORTING: "1", DISABLE_AUTOUPDATER: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" } });
-  return r;
+  const env = { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: path.join(home, ".config"), XDG_DATA_HOME: path.join(home, ".local", "share"),
+    XDG_CACHE_HOME: path.join(home, ".cache"), XDG_STATE_HOME: path.join(home, ".local", "state") };
+  let cmd, args;
+  if (client === "claude") {
+    cmd = "claude", args = ["-p", "Run the marker command", "--allowedTools", "Bash(echo:*)"];
+    Object.assign(env, { ANTHROPIC_BASE_URL: baseUrl, ANTHROPIC_API_KEY: "x", ANTHROPIC_MODEL: modelName, CLAUDE_CODE_MAX_OUTPUT_TOKENS: "512",
+      DISABLE_TELEMETRY: "1", DISABLE_ERROR_REPORTING: "1", DISABLE_AUTOUPDATER: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" });
+  } else if (client === "qwen") {
+    cmd = "qwen", args = ["-p", "Run the marker command", "--yolo"];
+    mkdirSync(path.join(home, ".qwen"));
+    writeFileSync(path.join(home, ".qwen", "settings.json"), JSON.stringify({ general: { enableAutoUpdate: false },
+      privacy: { usageStatisticsEnabled: false }, telemetry: { enabled: false }, security: { auth: { selectedType: "openai" } },
+      model: { generationConfig: { samplingParams: { max_tokens: 512 } } } }));
+    Object.assign(env, { OPENAI_BASE_URL: `${baseUrl}/v1`, OPENAI_API_KEY: "x", OPENAI_MODEL: modelName, QWEN_TELEMETRY_ENABLED: "false" });
+  } else {
+    cmd = "opencode", args = ["run", "Run the marker command"];
+    mkdirSync(path.join(home, ".config", "opencode"));
+    writeFileSync(path.join(home, ".config", "opencode", "opencode.json"), JSON.stringify({ autoupdate: false, share: "disabled",
+      provider: { onprem: { npm: "@ai-sdk/openai-compatible", name: "onprem", options: { baseURL: `${baseUrl}/v1`, apiKey: "x" },
+        models: { [modelName]: { name: modelName, limit: { context: 65536, output: 512 } } } } }, model: `onprem/${modelName}` }));
+    Object.assign(env, { OPENCODE_DISABLE_AUTOUPDATE: "1", OPENCODE_DISABLE_MODELS_FETCH: "1", OPENCODE_DISABLE_LSP_DOWNLOAD: "1",
+      OPENCODE_DISABLE_SHARE: "1", OPENCODE_DISABLE_DEFAULT_PLUGINS: "1" });
+  }
+  return spawnSync(bin(cmd), args, { cwd: path.join(dir, "cwd"), encoding: "utf8", timeout: 300000, stdio: ["ignore", "pipe", "pipe"], env });
 }
 
 const readLog = () => readFileSync(requestLog, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
@@ -94,7 +122,7 @@ for (const [client, via] of runs) {
   const name = `${client} via ${via}`;
   try {
     const baseUrl = via === "serve" ? `http://127.0.0.1:${port.serve}` : `http://127.0.0.1:${port.route}`;
-    const r = claude(baseUrl, via.includes("OpenAI") ? "compat" : "onprem", name);
+    const r = runClient(client, baseUrl, via.includes("OpenAI") ? "compat" : "onprem", name);
     assert.equal(r.status, 0, `exit ${r.status}: ${r.stdout.slice(-500)} ${r.stderr.slice(-500)}`);
     assert.ok(r.stdout.includes(`The command printed ${marker}.`), r.stdout.slice(-500));
     // What reached the server in this run: every request answered 2xx, and the tool's real output
@@ -105,10 +133,13 @@ for (const [client, via] of runs) {
     assert.ok(posts.length >= 2, `${posts.length} requests`);
     for (const e of mine) assert.ok(e.status >= 200 && e.status < 300, `${e.method} ${e.path} -> ${e.status}`);
     const bodies = posts.map((e) => JSON.parse(e.body));
+    // Tool results: OpenAI "tool" messages, Anthropic tool_result blocks. The echo's output is a
+    // line of its own (Qwen Code's result also quotes the command, on a "Command:" line).
     const results_ = bodies.flatMap((b) => (b.messages || []).flatMap((m) =>
-      Array.isArray(m.content) ? m.content.filter((c) => c.type === "tool_result") : m.role === "tool" ? [m] : []));
+      m.role === "tool" ? [m] : Array.isArray(m.content) ? m.content.filter((c) => c.type === "tool_result") : []));
     const text = (c) => (typeof c.content === "string" ? c.content : (c.content || []).map((x) => x.text || "").join(""));
-    assert.ok(results_.some((c) => text(c).includes(marker)), "the tool's output went back to the model");
+    const ran = new RegExp(`(^|\\n)(Output: )?${marker}\\s*(\\n|$)`);
+    assert.ok(results_.some((c) => ran.test(text(c))), "the tool's output went back to the model");
     results.push(["ok  ", `${name} (${posts.length} requests)`]);
   } catch (e) {
     results.push(["FAIL", `${name}: ${e.stack || e}`]);
