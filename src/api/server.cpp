@@ -13,6 +13,7 @@
 #include "api/http_server.h"
 #include "api/anthropic.h"
 #include "api/openai.h"
+#include "api/responses.h"
 
 namespace onprem::api {
 
@@ -198,6 +199,20 @@ struct Server::Impl {
       auto st = std::make_shared<MessagesStream>();
       st->plan = plan.get(), st->id = id;
       run(*plan, res, true, [&](const Generation& g) { return messages_response(*plan, g, id); },
+          [plan, st](const Generation& g, const std::vector<GenerationEvent>& ev) { return st->events(g, ev); });
+    });
+    http.Post("/v1/responses", [this](const httplib::Request& req, httplib::Response& res) {
+      auto body = parse_body(req, res, false);
+      if (!body) return;
+      Json chat_body;
+      if (auto e = responses_to_chat(*body, &chat_body)) return send_error(res, *e, false);
+      auto plan = std::make_shared<ChatPlan>();
+      if (auto e = plan_chat(svc, chat_body, plan.get())) return send_error(res, *e, false);
+      const std::string id = new_id("resp_", next++);
+      const int64_t created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      auto st = std::make_shared<ResponsesStream>();
+      st->plan = plan.get(), st->id = id, st->created = created;
+      run(*plan, res, false, [&](const Generation& g) { return responses_response(*plan, g, id, created); },
           [plan, st](const Generation& g, const std::vector<GenerationEvent>& ev) { return st->events(g, ev); });
     });
     http.Post("/v1/messages/count_tokens", [this](const httplib::Request& req, httplib::Response& res) {

@@ -1,6 +1,7 @@
 // Real coding agents, unmodified, headless: Claude Code (Anthropic Messages), Qwen Code and
-// opencode (OpenAI chat completions), against `onprem serve` and through `onprem route` (an
-// onprem backend; for Claude Code also an OpenAI-compatible one, which the router translates to).
+// opencode (OpenAI chat completions) and Codex (OpenAI Responses), against `onprem serve` and
+// through `onprem route` (an onprem backend; for Claude Code also an OpenAI-compatible one, which
+// the router translates to).
 // Versions are pinned in tests/package-lock.json. The model is
 // random but carries the real Qwen3 vocabulary and a long context; its output for the requests
 // with tools is scripted (serve --test-script: the forward pass runs, the tokens are forced), so
@@ -38,9 +39,10 @@ const shell = {
   claude: call("Bash", { command: `echo ${marker}`, description: "Print a marker" }),
   qwen: call("run_shell_command", { command: `echo ${marker}` }),
   opencode: call("bash", { command: `echo ${marker}`, description: "Print a marker" }),
+  codex: call("exec_command", { cmd: `echo ${marker}` }),
 };
 const runs = [["claude", "serve"], ["claude", "route, onprem backend"], ["claude", "route, OpenAI-compatible backend"],
-  ["qwen", "serve"], ["qwen", "route, onprem backend"], ["opencode", "serve"], ["opencode", "route, onprem backend"]];
+  ["qwen", "serve"], ["qwen", "route, onprem backend"], ["opencode", "serve"], ["opencode", "route, onprem backend"], ["codex", "serve"]];
 const script = runs.flatMap(([client]) => [shell[client], answer]);
 writeFileSync(path.join(work, "script.jsonl"), script.map((s) => JSON.stringify(s)).join("\n") + "\n");
 
@@ -103,6 +105,14 @@ function runClient(client, baseUrl, modelName, name) {
       privacy: { usageStatisticsEnabled: false }, telemetry: { enabled: false }, security: { auth: { selectedType: "openai" } },
       model: { generationConfig: { samplingParams: { max_tokens: 512 } } } }));
     Object.assign(env, { OPENAI_BASE_URL: `${baseUrl}/v1`, OPENAI_API_KEY: "x", OPENAI_MODEL: modelName, QWEN_TELEMETRY_ENABLED: "false" });
+  } else if (client === "codex") {
+    cmd = "codex", args = ["exec", "--skip-git-repo-check", "Run the marker command"];
+    const codexHome = path.join(home, "codex");
+    mkdirSync(codexHome);
+    writeFileSync(path.join(codexHome, "config.toml"), [`model = "${modelName}"`, `model_provider = "onprem"`,
+      "check_for_update_on_startup = false", "model_context_window = 65536", "", "[analytics]", "enabled = false", "",
+      "[model_providers.onprem]", `name = "onprem"`, `base_url = "${baseUrl}/v1"`, `env_key = "ONPREM_API_KEY"`, `wire_api = "responses"`, ""].join("\n"));
+    Object.assign(env, { CODEX_HOME: codexHome, ONPREM_API_KEY: "x" });
   } else {
     cmd = "opencode", args = ["run", "Run the marker command"];
     mkdirSync(path.join(home, ".config", "opencode"));
@@ -135,8 +145,9 @@ for (const [client, via] of runs) {
     const bodies = posts.map((e) => JSON.parse(e.body));
     // Tool results: OpenAI "tool" messages, Anthropic tool_result blocks. The echo's output is a
     // line of its own (Qwen Code's result also quotes the command, on a "Command:" line).
-    const results_ = bodies.flatMap((b) => (b.messages || []).flatMap((m) =>
-      m.role === "tool" ? [m] : Array.isArray(m.content) ? m.content.filter((c) => c.type === "tool_result") : []));
+    const results_ = bodies.flatMap((b) => (b.messages || (Array.isArray(b.input) ? b.input : [])).flatMap((m) =>
+      m.role === "tool" ? [m] : m.type === "function_call_output" ? [{ content: m.output }]
+        : Array.isArray(m.content) ? m.content.filter((c) => c.type === "tool_result") : []));
     const text = (c) => (typeof c.content === "string" ? c.content : (c.content || []).map((x) => x.text || "").join(""));
     const ran = new RegExp(`(^|\\n)(Output: )?${marker}\\s*(\\n|$)`);
     assert.ok(results_.some((c) => ran.test(text(c))), "the tool's output went back to the model");

@@ -248,6 +248,34 @@ await test("a loop-guard stop is finish_reason length with onprem_stop loop_guar
   }
   assert.ok(guarded > 0, "no prompt tripped the loop guard");
 });
+await test("responses API: buffered, streamed (the SDK assembles the events), a function call round trip", async () => {
+  const r = await client.responses.create({ model: "onprem", input: "hi", max_output_tokens: 6, reasoning: { effort: "low", summary: "auto" } });
+  assert.equal(r.object, "response");
+  assert.ok(["completed", "incomplete"].includes(r.status));
+  assert.ok(r.usage.output_tokens <= 6 && r.usage.input_tokens > 0);
+  const stream = client.responses.stream({ model: "onprem", input: [{ role: "developer", content: "Be brief." },
+    { role: "user", content: [{ type: "input_text", text: "hello" }] }], max_output_tokens: 8 });
+  const events = [];
+  for await (const e of stream) events.push(e);
+  const final = await stream.finalResponse();  // assembled by the SDK from the deltas
+  const types = events.map((e) => e.type);
+  assert.equal(types[0], "response.created");
+  assert.ok(["response.completed", "response.incomplete"].includes(types.at(-1)), types.join(" "));
+  // (this SDK takes the final object only from response.completed; an incomplete one carries it too)
+  assert.ok(events.at(-1).response.usage.output_tokens <= 8);
+  assert.deepEqual(final.output.map((i) => i.type), events.at(-1).response.output.map((i) => i.type));
+  const tools = [{ type: "function", name: "get_weather", description: "Weather", parameters: { type: "object",
+    properties: { city: { type: "string" } }, required: ["city"] } }, { type: "web_search" }];
+  const c = await client.responses.create({ model: "onprem", input: "Weather in Seoul?", tools, tool_choice: "required", max_output_tokens: 64 });
+  const fc = c.output.find((i) => i.type === "function_call");
+  assert.equal(fc.name, "get_weather");
+  assert.equal(typeof JSON.parse(fc.arguments).city, "string");
+  const next = await client.responses.create({ model: "onprem", tools, max_output_tokens: 4, input: [{ role: "user", content: "Weather in Seoul?" },
+    fc, { type: "function_call_output", call_id: fc.call_id, output: "18 C" }] });
+  assert.equal(next.object, "response");
+  await assert.rejects(client.responses.create({ model: "onprem", input: "x", previous_response_id: "resp_1" }),
+    (e) => e.status === 400 && /previous_response_id/.test(e.message));
+});
 await test("wrong types are 400s that name the field", async () => {
   const m = [{ role: "user", content: "x" }];
   const cases = [["model", { model: 1 }], ["stream", { stream: "yes" }], ["n", { n: "x" }], ["n", { n: 8589934593 }],

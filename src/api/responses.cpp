@@ -1,0 +1,273 @@
+#include "api/responses.h"
+
+namespace onprem::api {
+
+using chat::Json;
+
+namespace {
+
+std::string str(const Json& j, const char* k) { return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : ""; }
+
+// Text of a content value: a string, or parts with "text" (input_text, output_text, text).
+std::string parts_text(const Json& c) {
+  if (c.is_string()) return c.get<std::string>();
+  std::string s;
+  if (c.is_array())
+    for (const auto& p : c) s += str(p, "text");
+  return s;
+}
+
+// Message content for the chat body: a string, or parts when an image is among them.
+std::optional<Json> message_content(const Json& c) {
+  if (c.is_string()) return c;
+  if (!c.is_array()) return std::nullopt;
+  Json parts = Json::array();
+  bool image = false;
+  for (const auto& p : c) {
+    const std::string type = str(p, "type");
+    if (type == "input_text" || type == "output_text" || type == "text") parts.push_back({{"type", "text"}, {"text", str(p, "text")}});
+    else if (type == "input_image") parts.push_back({{"type", "image"}}), image = true;
+    else return std::nullopt;
+  }
+  return image ? parts : Json(parts_text(c));
+}
+
+// Reasoning budgets by reasoning.effort; none and minimal turn thinking off.
+std::optional<int64_t> effort_budget(const std::string& e) {
+  if (e == "low") return 1024;
+  if (e == "medium") return 4096;
+  if (e == "high") return 16384;
+  if (e == "xhigh") return -1;
+  return std::nullopt;
+}
+
+Json usage(const Generation& g) {
+  const auto& f = g.finish();
+  return {{"input_tokens", f.prompt_tokens}, {"input_tokens_details", {{"cached_tokens", 0}}}, {"output_tokens", f.completion_tokens},
+          {"output_tokens_details", {{"reasoning_tokens", 0}}}, {"total_tokens", f.prompt_tokens + f.completion_tokens}};
+}
+
+// The response object; `output` and `done` decide status and usage.
+Json response_object(const ChatPlan& plan, const std::string& id, int64_t created, Json output, const Generation* done) {
+  Json r = {{"id", id}, {"object", "response"}, {"created_at", created}, {"status", "in_progress"}, {"model", plan.model},
+            {"output", std::move(output)}, {"parallel_tool_calls", true}, {"tool_choice", "auto"}, {"tools", Json::array()},
+            {"incomplete_details", Json()}, {"error", Json()}, {"usage", Json()}};
+  if (!done) return r;
+  const std::string f = done->finish_reason();
+  if (f == "length" || f == "repetition") {
+    r["status"] = "incomplete";
+    r["incomplete_details"] = {{"reason", "max_output_tokens"}};
+  } else {
+    r["status"] = "completed";
+  }
+  if (done->loop_guard_stopped()) r["onprem_stop"] = "loop_guard";
+  r["usage"] = usage(*done);
+  return r;
+}
+
+std::string item_id(const char* prefix, const std::string& response_id, size_t n) {
+  return prefix + response_id.substr(response_id.find('_') + 1) + "_" + std::to_string(n);
+}
+
+}  // namespace
+
+std::optional<ApiError> responses_to_chat(const Json& body, Json* out) {
+  if (body.contains("previous_response_id") && !body["previous_response_id"].is_null())
+    return bad_request("previous_response_id is not supported: this server stores no responses; send the whole conversation in input "
+                       "(store: false)",
+                       "previous_response_id");
+  if (!body.contains("input") || !(body["input"].is_string() || body["input"].is_array()))
+    return bad_request("input must be a string or an array of items", "input");
+  Json msgs = Json::array();
+  if (body.contains("instructions") && !body["instructions"].is_null()) {
+    if (!body["instructions"].is_string()) return bad_request("instructions must be a string", "instructions");
+    msgs.push_back({{"role", "system"}, {"content", body["instructions"]}});
+  }
+  std::string pending_reasoning;  // a reasoning item belongs to the assistant turn after it
+  auto assistant = [&]() -> Json& {
+    if (msgs.empty() || msgs.back().value("role", "") != "assistant") {
+      msgs.push_back({{"role", "assistant"}, {"content", ""}});
+      if (!pending_reasoning.empty()) msgs.back()["reasoning_content"] = pending_reasoning, pending_reasoning.clear();
+    }
+    return msgs.back();
+  };
+  if (body["input"].is_string()) msgs.push_back({{"role", "user"}, {"content", body["input"]}});
+  else
+    for (const auto& it : body["input"]) {
+      if (!it.is_object()) return bad_request("input: each item must be an object", "input");
+      const std::string type = it.contains("type") ? str(it, "type") : "message";  // easy input messages have no type
+      if (type == "message") {
+        std::string role = str(it, "role");
+        if (role == "developer") role = "system";
+        if (role != "user" && role != "assistant" && role != "system")
+          return bad_request("input: message role must be user, assistant, system or developer", "input");
+        auto content = message_content(it.contains("content") ? it["content"] : Json());
+        if (!content) return bad_request("input: message content must be a string or input_text / output_text / input_image parts", "input");
+        if (role == "assistant") {
+          Json& a = assistant();
+          a["content"] = a["content"].get<std::string>() + parts_text(*content);
+        } else {
+          msgs.push_back({{"role", role}, {"content", *content}});
+        }
+      } else if (type == "function_call") {
+        Json& a = assistant();
+        if (!a.contains("tool_calls")) a["tool_calls"] = Json::array();
+        a["tool_calls"].push_back({{"id", str(it, "call_id")}, {"type", "function"},
+                                   {"function", {{"name", str(it, "name")}, {"arguments", it.contains("arguments") ? it["arguments"] : Json("{}")}}}});
+      } else if (type == "function_call_output") {
+        const Json& o = it.contains("output") ? it["output"] : Json();
+        msgs.push_back({{"role", "tool"}, {"tool_call_id", str(it, "call_id")}, {"content", parts_text(o)}});
+      } else if (type == "reasoning") {
+        std::string text;
+        for (const char* k : {"summary", "content"})
+          if (it.contains(k)) text += parts_text(it[k]);
+        pending_reasoning += text;
+      } else {
+        return bad_request("input: item type '" + type + "' is not supported (message, function_call, function_call_output, reasoning)", "input");
+      }
+    }
+  Json o = {{"messages", msgs}};
+  if (body.contains("model")) o["model"] = body["model"];
+  if (body.contains("max_output_tokens") && !body["max_output_tokens"].is_null()) o["max_tokens"] = body["max_output_tokens"];
+  for (const char* k : {"temperature", "top_p", "stream", "preset", "ignore_eos", "loop_guard"})
+    if (body.contains(k)) o[k] = body[k];
+  if (body.contains("tools") && !body["tools"].is_null()) {
+    if (!body["tools"].is_array()) return bad_request("tools must be an array", "tools");
+    Json tools = Json::array();
+    auto add = [&](const Json& t) {
+      Json fn = {{"name", str(t, "name")}, {"parameters", t.contains("parameters") && t["parameters"].is_object() ? t["parameters"] : Json{{"type", "object"}}}};
+      if (t.contains("description") && t["description"].is_string()) fn["description"] = t["description"];
+      tools.push_back({{"type", "function"}, {"function", fn}});
+    };
+    for (const auto& t : body["tools"]) {
+      const std::string type = str(t, "type");
+      if (type == "function") add(t);
+      else if (type == "namespace" && t.contains("tools") && t["tools"].is_array())
+        for (const auto& inner : t["tools"])
+          if (!inner.contains("type") || str(inner, "type") == "function") add(inner);
+      // Hosted tools (web_search, file_search, code_interpreter, ...) run on OpenAI's side: dropped.
+    }
+    if (!tools.empty()) o["tools"] = tools;
+  }
+  if (body.contains("tool_choice") && !body["tool_choice"].is_null()) {
+    const Json& tc = body["tool_choice"];
+    if (tc.is_string()) o["tool_choice"] = tc;
+    else if (tc.is_object() && str(tc, "type") == "function") o["tool_choice"] = {{"type", "function"}, {"function", {{"name", str(tc, "name")}}}};
+  }
+  if (o.contains("tool_choice") && !o.contains("tools") && o["tool_choice"] != "none" && o["tool_choice"] != "auto") o.erase("tool_choice");
+  if (body.contains("text") && body["text"].is_object() && body["text"].contains("format") && body["text"]["format"].is_object()) {
+    const Json& f = body["text"]["format"];
+    const std::string type = str(f, "type");
+    if (type == "json_schema") o["response_format"] = {{"type", "json_schema"}, {"json_schema", {{"schema", f.contains("schema") ? f["schema"] : Json()}}}};
+    else if (type == "json_object") o["response_format"] = {{"type", "json_object"}};
+  }
+  bool thinking = true;
+  if (body.contains("reasoning") && body["reasoning"].is_object() && body["reasoning"].contains("effort") && !body["reasoning"]["effort"].is_null()) {
+    const std::string e = str(body["reasoning"], "effort");
+    if (e == "none" || e == "minimal") thinking = false;
+    else if (auto b = effort_budget(e)) {
+      if (*b > 0) o["thinking_budget"] = *b;
+    } else {
+      return bad_request("reasoning.effort must be none, minimal, low, medium, high or xhigh", "reasoning");
+    }
+  }
+  o["chat_template_kwargs"] = {{"enable_thinking", thinking}};
+  *out = o;
+  return std::nullopt;
+}
+
+Json responses_response(const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created) {
+  const auto& r = g.result();
+  Json output = Json::array();
+  size_t n = 0;
+  if (!r.reasoning.empty())
+    output.push_back({{"type", "reasoning"}, {"id", item_id("rs_", id, n++)}, {"summary", Json::array({{{"type", "summary_text"}, {"text", r.reasoning}}})}});
+  if (!r.content.empty())
+    output.push_back({{"type", "message"}, {"id", item_id("msg_", id, n++)}, {"status", "completed"}, {"role", "assistant"},
+                      {"content", Json::array({{{"type", "output_text"}, {"text", r.content}, {"annotations", Json::array()}}})}});
+  for (const auto& c : r.tool_calls)
+    output.push_back({{"type", "function_call"}, {"id", item_id("fc_", id, n++)}, {"call_id", c.id}, {"name", c.name},
+                      {"arguments", c.arguments_json}, {"status", "completed"}});
+  return response_object(plan, id, created, output, &g);
+}
+
+std::string ResponsesStream::events(const Generation& g, const std::vector<GenerationEvent>& ev) {
+  std::string out;
+  auto emit = [&](const std::string& type, Json data) {
+    data["type"] = type;
+    data["sequence_number"] = sequence++;
+    out += "event: " + type + "\ndata: " + data.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n\n";
+  };
+  if (!started) {
+    started = true;
+    const Json r = response_object(*plan, id, created, Json::array(), nullptr);
+    emit("response.created", {{"response", r}});
+    emit("response.in_progress", {{"response", r}});
+  }
+  auto close = [&] {
+    if (open_kind.empty()) return;
+    const int index = int(output.size());  // of the open item
+    const std::string item = open_item["id"];
+    if (open_kind == "reasoning") {
+      const Json part = {{"type", "summary_text"}, {"text", open_text}};
+      emit("response.reasoning_summary_text.done", {{"item_id", item}, {"output_index", index}, {"summary_index", 0}, {"text", open_text}});
+      emit("response.reasoning_summary_part.done", {{"item_id", item}, {"output_index", index}, {"summary_index", 0}, {"part", part}});
+      open_item["summary"] = Json::array({part});
+    } else if (open_kind == "message") {
+      const Json part = {{"type", "output_text"}, {"text", open_text}, {"annotations", Json::array()}};
+      emit("response.output_text.done", {{"item_id", item}, {"output_index", index}, {"content_index", 0}, {"text", open_text}});
+      emit("response.content_part.done", {{"item_id", item}, {"output_index", index}, {"content_index", 0}, {"part", part}});
+      open_item["content"] = Json::array({part});
+      open_item["status"] = "completed";
+    } else {
+      emit("response.function_call_arguments.done", {{"item_id", item}, {"output_index", index}, {"arguments", open_text}});
+      open_item["arguments"] = open_text;
+      open_item["status"] = "completed";
+    }
+    emit("response.output_item.done", {{"output_index", index}, {"item", open_item}});
+    output.push_back(open_item);
+    open_kind.clear(), open_text.clear();
+  };
+  auto open = [&](const std::string& kind, Json item) {
+    close();
+    const int at = int(output.size());
+    open_kind = kind, open_item = item;
+    emit("response.output_item.added", {{"output_index", at}, {"item", item}});
+    if (kind == "reasoning")
+      emit("response.reasoning_summary_part.added", {{"item_id", item["id"]}, {"output_index", at}, {"summary_index", 0},
+                                                     {"part", {{"type", "summary_text"}, {"text", ""}}}});
+    else if (kind == "message")
+      emit("response.content_part.added", {{"item_id", item["id"]}, {"output_index", at}, {"content_index", 0},
+                                           {"part", {{"type", "output_text"}, {"text", ""}, {"annotations", Json::array()}}}});
+  };
+  for (const auto& e : ev) {
+    if (e.kind == GenerationEvent::Kind::kDelta) {
+      const auto& d = e.delta;
+      const size_t n = output.size() + (open_kind.empty() ? 0 : 1);
+      if (d.kind == chat::OutputDelta::Kind::kReasoning) {
+        if (open_kind != "reasoning") open("reasoning", {{"type", "reasoning"}, {"id", item_id("rs_", id, n)}, {"summary", Json::array()}});
+        open_text += d.text;
+        emit("response.reasoning_summary_text.delta",
+             {{"item_id", open_item["id"]}, {"output_index", int(output.size())}, {"summary_index", 0}, {"delta", d.text}});
+      } else if (d.kind == chat::OutputDelta::Kind::kContent) {
+        if (open_kind != "message")
+          open("message", {{"type", "message"}, {"id", item_id("msg_", id, n)}, {"status", "in_progress"}, {"role", "assistant"}, {"content", Json::array()}});
+        open_text += d.text;
+        emit("response.output_text.delta", {{"item_id", open_item["id"]}, {"output_index", int(output.size())}, {"content_index", 0}, {"delta", d.text}});
+      } else if (d.kind == chat::OutputDelta::Kind::kToolCallBegin) {
+        open("function_call", {{"type", "function_call"}, {"id", item_id("fc_", id, n)}, {"call_id", d.id}, {"name", d.name},
+                               {"arguments", ""}, {"status", "in_progress"}});
+      } else if (d.kind == chat::OutputDelta::Kind::kToolCallArguments) {
+        open_text += d.text;
+        emit("response.function_call_arguments.delta", {{"item_id", open_item["id"]}, {"output_index", int(output.size())}, {"delta", d.text}});
+      }
+    } else if (e.kind == GenerationEvent::Kind::kFinish) {
+      close();
+      const Json r = response_object(*plan, id, created, output, &g);
+      emit(r["status"] == "completed" ? "response.completed" : "response.incomplete", {{"response", r}});
+    }
+  }
+  return out;
+}
+
+}  // namespace onprem::api

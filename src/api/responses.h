@@ -1,0 +1,30 @@
+// OpenAI Responses API (POST /v1/responses), as Codex uses it: requests are translated to the chat
+// plan (the same template, parser and engine path as the other APIs), generations to response
+// objects and the Responses streaming events. Nothing is stored: previous_response_id is refused.
+#pragma once
+
+#include "api/openai.h"
+
+namespace onprem::api {
+
+// Translates a /v1/responses body into an OpenAI chat body. Hosted tools (web_search, file_search,
+// ...) are dropped, since the server cannot run them; namespace tools are flattened.
+std::optional<ApiError> responses_to_chat(const chat::Json& body, chat::Json* out);
+
+chat::Json responses_response(const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created);
+
+// Streaming: turns events into the Responses SSE events, tracking the open output item.
+struct ResponsesStream {
+  const ChatPlan* plan = nullptr;
+  std::string id;
+  int64_t created = 0;
+  bool started = false;
+  int64_t sequence = 0;
+  std::string open_kind;         // "reasoning", "message", "function_call" or "" (none open)
+  chat::Json open_item;          // the open item as it will be when done
+  std::string open_text;         // its text so far (summary, output text or arguments)
+  chat::Json output = chat::Json::array();  // finished items, for response.completed
+  std::string events(const Generation& g, const std::vector<GenerationEvent>& ev);
+};
+
+}  // namespace onprem::api
