@@ -41,27 +41,25 @@ std::optional<int64_t> effort_budget(const std::string& e) {
   return std::nullopt;
 }
 
-Json usage(const Generation& g) {
-  const auto& f = g.finish();
-  return {{"input_tokens", f.prompt_tokens}, {"input_tokens_details", {{"cached_tokens", 0}}}, {"output_tokens", f.completion_tokens},
-          {"output_tokens_details", {{"reasoning_tokens", 0}}}, {"total_tokens", f.prompt_tokens + f.completion_tokens}};
-}
+ResponseFinish finish_of(const Generation& g) { return {g.finish_reason(), g.finish().prompt_tokens, g.finish().completion_tokens}; }
 
 // The response object; `output` and `done` decide status and usage.
-Json response_object(const ChatPlan& plan, const std::string& id, int64_t created, Json output, const Generation* done) {
-  Json r = {{"id", id}, {"object", "response"}, {"created_at", created}, {"status", "in_progress"}, {"model", plan.model},
+Json response_object(const std::string& model, const std::string& id, int64_t created, Json output, const ResponseFinish* done) {
+  Json r = {{"id", id}, {"object", "response"}, {"created_at", created}, {"status", "in_progress"}, {"model", model},
             {"output", std::move(output)}, {"parallel_tool_calls", true}, {"tool_choice", "auto"}, {"tools", Json::array()},
             {"incomplete_details", Json()}, {"error", Json()}, {"usage", Json()}};
   if (!done) return r;
-  const std::string f = done->finish_reason();
+  const std::string& f = done->reason;
   if (f == "length" || f == "repetition") {
     r["status"] = "incomplete";
     r["incomplete_details"] = {{"reason", "max_output_tokens"}};
   } else {
     r["status"] = "completed";
   }
-  if (done->loop_guard_stopped()) r["onprem_stop"] = "loop_guard";
-  r["usage"] = usage(*done);
+  if (f == "repetition") r["onprem_stop"] = "loop_guard";
+  r["usage"] = {{"input_tokens", done->prompt_tokens}, {"input_tokens_details", {{"cached_tokens", 0}}},
+                {"output_tokens", done->completion_tokens}, {"output_tokens_details", {{"reasoning_tokens", 0}}},
+                {"total_tokens", done->prompt_tokens + done->completion_tokens}};
   return r;
 }
 
@@ -176,22 +174,68 @@ std::optional<ApiError> responses_to_chat(const Json& body, Json* out) {
   return std::nullopt;
 }
 
-Json responses_response(const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created) {
-  const auto& r = g.result();
+namespace {
+
+Json output_items(const std::string& id, const std::string& reasoning, const std::string& content, const Json& calls) {
   Json output = Json::array();
   size_t n = 0;
-  if (!r.reasoning.empty())
-    output.push_back({{"type", "reasoning"}, {"id", item_id("rs_", id, n++)}, {"summary", Json::array({{{"type", "summary_text"}, {"text", r.reasoning}}})}});
-  if (!r.content.empty())
+  if (!reasoning.empty())
+    output.push_back({{"type", "reasoning"}, {"id", item_id("rs_", id, n++)}, {"summary", Json::array({{{"type", "summary_text"}, {"text", reasoning}}})}});
+  if (!content.empty())
     output.push_back({{"type", "message"}, {"id", item_id("msg_", id, n++)}, {"status", "completed"}, {"role", "assistant"},
-                      {"content", Json::array({{{"type", "output_text"}, {"text", r.content}, {"annotations", Json::array()}}})}});
-  for (const auto& c : r.tool_calls)
-    output.push_back({{"type", "function_call"}, {"id", item_id("fc_", id, n++)}, {"call_id", c.id}, {"name", c.name},
-                      {"arguments", c.arguments_json}, {"status", "completed"}});
-  return response_object(plan, id, created, output, &g);
+                      {"content", Json::array({{{"type", "output_text"}, {"text", content}, {"annotations", Json::array()}}})}});
+  for (const auto& c : calls)  // [{id, name, arguments (a JSON string)}]
+    output.push_back({{"type", "function_call"}, {"id", item_id("fc_", id, n++)}, {"call_id", c["id"]}, {"name", c["name"]},
+                      {"arguments", c["arguments"]}, {"status", "completed"}});
+  return output;
+}
+
+}  // namespace
+
+Json responses_response(const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created) {
+  const auto& r = g.result();
+  Json calls = Json::array();
+  for (const auto& c : r.tool_calls) calls.push_back({{"id", c.id}, {"name", c.name}, {"arguments", c.arguments_json}});
+  const ResponseFinish f = finish_of(g);
+  return response_object(plan.model, id, created, output_items(id, r.reasoning, r.content, calls), &f);
+}
+
+Json chat_completion_to_response(const Json& chat, const std::string& id, int64_t created) {
+  const Json choice = chat.contains("choices") && chat["choices"].is_array() && !chat["choices"].empty() ? chat["choices"][0] : Json::object();
+  const Json msg = choice.contains("message") && choice["message"].is_object() ? choice["message"] : Json::object();
+  Json calls = Json::array();
+  if (msg.contains("tool_calls") && msg["tool_calls"].is_array())
+    for (const auto& tc : msg["tool_calls"]) {
+      const Json fn = tc.contains("function") ? tc["function"] : Json::object();
+      const Json args = fn.contains("arguments") ? fn["arguments"] : Json("{}");
+      calls.push_back({{"id", str(tc, "id")}, {"name", str(fn, "name")}, {"arguments", args.is_string() ? args : Json(args.dump())}});
+    }
+  ResponseFinish f;
+  f.reason = choice.contains("finish_reason") && choice["finish_reason"].is_string() ? choice["finish_reason"].get<std::string>() : "stop";
+  if (choice.value("onprem_stop", "") == "loop_guard") f.reason = "repetition";
+  if (chat.contains("usage") && chat["usage"].is_object()) {
+    f.prompt_tokens = chat["usage"].value("prompt_tokens", int64_t(0));
+    f.completion_tokens = chat["usage"].value("completion_tokens", int64_t(0));
+  }
+  return response_object(str(chat, "model"), id, created, output_items(id, str(msg, "reasoning_content"), str(msg, "content"), calls), &f);
 }
 
 std::string ResponsesStream::events(const Generation& g, const std::vector<GenerationEvent>& ev) {
+  std::vector<chat::OutputDelta> deltas;
+  std::string out;
+  for (const auto& e : ev) {
+    if (e.kind == GenerationEvent::Kind::kDelta) deltas.push_back(e.delta);
+    if (e.kind == GenerationEvent::Kind::kFinish) {
+      out += feed(deltas, nullptr);
+      deltas.clear();
+      const ResponseFinish f = finish_of(g);
+      out += feed({}, &f);
+    }
+  }
+  return out + (deltas.empty() && !ev.empty() ? "" : feed(deltas, nullptr));
+}
+
+std::string ResponsesStream::feed(const std::vector<chat::OutputDelta>& deltas, const ResponseFinish* finish) {
   std::string out;
   auto emit = [&](const std::string& type, Json data) {
     data["type"] = type;
@@ -200,7 +244,7 @@ std::string ResponsesStream::events(const Generation& g, const std::vector<Gener
   };
   if (!started) {
     started = true;
-    const Json r = response_object(*plan, id, created, Json::array(), nullptr);
+    const Json r = response_object(model, id, created, Json::array(), nullptr);
     emit("response.created", {{"response", r}});
     emit("response.in_progress", {{"response", r}});
   }
@@ -240,9 +284,8 @@ std::string ResponsesStream::events(const Generation& g, const std::vector<Gener
       emit("response.content_part.added", {{"item_id", item["id"]}, {"output_index", at}, {"content_index", 0},
                                            {"part", {{"type", "output_text"}, {"text", ""}, {"annotations", Json::array()}}}});
   };
-  for (const auto& e : ev) {
-    if (e.kind == GenerationEvent::Kind::kDelta) {
-      const auto& d = e.delta;
+  for (const auto& d : deltas) {
+    {
       const size_t n = output.size() + (open_kind.empty() ? 0 : 1);
       if (d.kind == chat::OutputDelta::Kind::kReasoning) {
         if (open_kind != "reasoning") open("reasoning", {{"type", "reasoning"}, {"id", item_id("rs_", id, n)}, {"summary", Json::array()}});
@@ -261,13 +304,61 @@ std::string ResponsesStream::events(const Generation& g, const std::vector<Gener
         open_text += d.text;
         emit("response.function_call_arguments.delta", {{"item_id", open_item["id"]}, {"output_index", int(output.size())}, {"delta", d.text}});
       }
-    } else if (e.kind == GenerationEvent::Kind::kFinish) {
-      close();
-      const Json r = response_object(*plan, id, created, output, &g);
-      emit(r["status"] == "completed" ? "response.completed" : "response.incomplete", {{"response", r}});
     }
   }
+  if (finish) {
+    close();
+    const Json r = response_object(model, id, created, output, finish);
+    emit(r["status"] == "completed" ? "response.completed" : "response.incomplete", {{"response", r}});
+  }
   return out;
+}
+
+std::string ChatChunksToResponses::on_chunk(const Json& chunk) {
+  if (chunk.contains("usage") && chunk["usage"].is_object()) {
+    finish.prompt_tokens = chunk["usage"].value("prompt_tokens", int64_t(0));
+    finish.completion_tokens = chunk["usage"].value("completion_tokens", int64_t(0));
+  }
+  if (stream.model.empty()) stream.model = str(chunk, "model");
+  std::vector<chat::OutputDelta> deltas;
+  if (chunk.contains("choices") && chunk["choices"].is_array())
+    for (const auto& c : chunk["choices"]) {
+      if (c.contains("finish_reason") && c["finish_reason"].is_string()) {
+        finish.reason = c["finish_reason"].get<std::string>();
+        if (c.value("onprem_stop", "") == "loop_guard") finish.reason = "repetition";
+      }
+      const Json d = c.contains("delta") && c["delta"].is_object() ? c["delta"] : Json::object();
+      auto text = [&](const char* k, chat::OutputDelta::Kind kind) {
+        if (!d.contains(k) || !d[k].is_string() || d[k].get<std::string>().empty()) return;
+        chat::OutputDelta x;
+        x.kind = kind, x.text = d[k].get<std::string>();
+        deltas.push_back(std::move(x));
+      };
+      text("reasoning_content", chat::OutputDelta::Kind::kReasoning);
+      text("content", chat::OutputDelta::Kind::kContent);
+      if (d.contains("tool_calls") && d["tool_calls"].is_array())
+        for (const auto& tc : d["tool_calls"]) {
+          const Json fn = tc.contains("function") && tc["function"].is_object() ? tc["function"] : Json::object();
+          if (tc.contains("id") && tc["id"].is_string()) {
+            chat::OutputDelta x;
+            x.kind = chat::OutputDelta::Kind::kToolCallBegin, x.id = tc["id"].get<std::string>(), x.name = str(fn, "name");
+            deltas.push_back(std::move(x));
+          }
+          if (fn.contains("arguments") && fn["arguments"].is_string() && !fn["arguments"].get<std::string>().empty()) {
+            chat::OutputDelta x;
+            x.kind = chat::OutputDelta::Kind::kToolCallArguments, x.text = fn["arguments"].get<std::string>();
+            deltas.push_back(std::move(x));
+          }
+        }
+    }
+  return stream.feed(deltas, nullptr);
+}
+
+std::string ChatChunksToResponses::on_end() {
+  if (finished) return "";
+  finished = true;
+  if (finish.reason.empty()) finish.reason = "stop";
+  return stream.feed({}, &finish);
 }
 
 }  // namespace onprem::api

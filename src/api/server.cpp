@@ -211,7 +211,7 @@ struct Server::Impl {
       const std::string id = new_id("resp_", next++);
       const int64_t created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       auto st = std::make_shared<ResponsesStream>();
-      st->plan = plan.get(), st->id = id, st->created = created;
+      st->model = plan->model, st->id = id, st->created = created;
       run(*plan, res, false, [&](const Generation& g) { return responses_response(*plan, g, id, created); },
           [plan, st](const Generation& g, const std::vector<GenerationEvent>& ev) { return st->events(g, ev); });
     });

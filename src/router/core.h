@@ -37,7 +37,8 @@ struct RouterCore {
 // What the client sent, already authenticated, parsed and classified.
 struct Inbound {
   ApiShape shape = ApiShape::kOpenAI;
-  std::string path;        // the client's route
+  std::string path;        // the client's route (/v1/responses arrives as /v1/chat/completions)
+  bool responses = false;  // the client speaks OpenAI Responses: its body was translated to chat
   chat::Json body;
   RequestFeatures features;
   Decision decision;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "api/errors.h"
+#include "api/responses.h"
 #include "router/core.h"
 #include "router/sse.h"
 #include "router/pii_scan.h"
@@ -122,6 +123,20 @@ struct Transformer {
   SseSplitter sse;
   AnthropicToOpenAIStream a2o;
   OpenAIToAnthropicStream o2a;
+  // A Responses client: the OpenAI chat output of the stages above, as Responses events / object.
+  std::unique_ptr<api::ChatChunksToResponses> responses;
+  SseSplitter chat_sse;
+
+  std::string to_responses(const std::string& chat_sse_bytes) {
+    std::string out;
+    chat_sse.feed(chat_sse_bytes, [&](const SseEvent& e) {
+      Json j;
+      if (e.data == "[DONE]") out += responses->on_end();
+      else if (parse(e.data, &j) && j.contains("error")) out += sse_event("error", {{"type", "error"}, {"message", j["error"].value("message", "")}});
+      else if (parse(e.data, &j)) out += responses->on_chunk(j);
+    });
+    return out;
+  }
 
   static bool parse(const std::string& s, Json* j) {
     try {
@@ -133,6 +148,10 @@ struct Transformer {
   }
 
   std::string feed(const std::string& bytes) {
+    std::string out = feed_chat(bytes);
+    return responses ? to_responses(out) : out;
+  }
+  std::string feed_chat(const std::string& bytes) {
     std::string out;
     sse.feed(bytes, [&](const SseEvent& e) {
       Json j;
@@ -170,10 +189,20 @@ struct Transformer {
     });
     return out;
   }
-  std::string end() { return mode == Mode::kOpenAIToAnthropic ? o2a.finish() : std::string(); }
+  std::string end() {
+    if (responses) return to_responses(mode == Mode::kOpenAIToAnthropic ? o2a.finish() : std::string()) + responses->on_end();
+    return mode == Mode::kOpenAIToAnthropic ? o2a.finish() : std::string();
+  }
 
   // A whole (non-streamed) body; errors are re-wrapped in the client's shape by the caller.
   std::string whole(const std::string& body) {
+    std::string chat = whole_chat(body);
+    Json j;
+    if (!responses || !parse(chat, &j)) return chat;
+    return api::chat_completion_to_response(j, responses->stream.id, responses->stream.created)
+        .dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+  std::string whole_chat(const std::string& body) {
     Json j;
     if (!parse(body, &j)) return body;
     switch (mode) {
@@ -222,7 +251,7 @@ struct Flight {
     e.key = f.key_name, e.team = f.team, e.user = f.user;
     e.backend = backend ? backend->name : "", e.rule = in->decision.rule ? in->decision.rule->name : "";
     e.data_class = data_class_name(f.data_class);
-    e.api = f.shape == ApiShape::kOpenAI ? "openai" : "anthropic";
+    e.api = in->responses ? "responses" : f.shape == ApiShape::kOpenAI ? "openai" : "anthropic";
     e.status = status, e.stream = f.stream, e.attempts = attempts;
     e.tokens_in = tx.usage.seen ? tx.usage.input : (status < 400 ? f.prompt_tokens : 0);
     e.tokens_out = tx.usage.seen ? tx.usage.output : 0;
@@ -290,7 +319,8 @@ void relay_stream(std::shared_ptr<Flight> fl, httplib::Response& res) {
           } else {
             fl->lease.failure();
             const std::string m = "the backend " + fl->backend->name + " failed mid-stream: " + fl->call->error();
-            const std::string ev = fl->in->shape == ApiShape::kAnthropic
+            const std::string ev = fl->in->responses ? sse_event("error", {{"type", "error"}, {"message", m}})
+                                   : fl->in->shape == ApiShape::kAnthropic
                                        ? sse_event("error", {{"type", "error"}, {"error", {{"type", "api_error"}, {"message", m}}}})
                                        : sse_data({{"error", {{"message", m}, {"type", "server_error"}, {"param", nullptr}, {"code", nullptr}}}});
             sink.write(ev.data(), ev.size());
@@ -412,6 +442,14 @@ Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Resp
       fl->tx.a2o.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       fl->tx.a2o.include_usage = fl->tx.client_wants_usage;
       fl->tx.o2a.model = fl->tx.a2o.model;
+      if (in->responses) {
+        fl->tx.client_wants_usage = true;  // a response reports usage
+        fl->tx.a2o.include_usage = true;
+        fl->tx.responses = std::make_unique<api::ChatChunksToResponses>();
+        fl->tx.responses->stream.id = "resp_" + std::to_string(rc.next_id++);
+        fl->tx.responses->stream.created = fl->tx.a2o.created;
+        fl->tx.responses->stream.model = f.model;
+      }
       set_route_headers(res, *in, *b);
       if (streaming) {
         relay_stream(fl, res);

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "api/errors.h"
+#include "api/responses.h"
 #include "core/heap.h"
 #include "core/json_bounds.h"
 #include "router/core.h"
@@ -43,9 +44,10 @@ struct Router::Impl {
     return false;
   }
 
-  std::shared_ptr<Inbound> classify(const httplib::Request& req, httplib::Response& res, ApiShape shape, const std::string& path) {
+  std::shared_ptr<Inbound> classify(const httplib::Request& req, httplib::Response& res, ApiShape shape, const std::string& path,
+                                    bool responses) {
     auto in = std::make_shared<Inbound>();
-    in->shape = shape, in->path = path;
+    in->shape = shape, in->path = path, in->responses = responses;
     if (!authenticate(req, res, shape, &in->key)) return nullptr;
     if (auto e = core::json_bounds_error(req.body)) {
       send_error(res, shape, 400, "invalid_request_error", *e);
@@ -60,6 +62,18 @@ struct Router::Impl {
     if (!in->body.is_object()) {
       send_error(res, shape, 400, "invalid_request_error", "the request body is not a JSON object");
       return nullptr;
+    }
+    // A Responses request is routed, guarded and forwarded as the chat request it translates to
+    // (so every backend kind can serve it); the answer is translated back in forward.cpp. What the
+    // translation drops (client metadata, hosted tools) goes nowhere.
+    if (responses) {
+      Json chat;
+      if (auto e = api::responses_to_chat(in->body, &chat)) {
+        send_error(res, shape, e->status, e->type, e->message);
+        return nullptr;
+      }
+      in->body = std::move(chat);
+      in->path = "/v1/chat/completions";
     }
     const bool has_messages = in->body.contains("messages") && in->body["messages"].is_array() && !in->body["messages"].empty();
     const bool has_prompt = path == "/v1/completions" && in->body.contains("prompt");
@@ -90,8 +104,8 @@ struct Router::Impl {
     return e;
   }
 
-  void proxy(const httplib::Request& req, httplib::Response& res, ApiShape shape) {
-    auto in = classify(req, res, shape, req.path);
+  void proxy(const httplib::Request& req, httplib::Response& res, ApiShape shape, bool responses = false) {
+    auto in = classify(req, res, shape, req.path, responses);
     if (!in) return;
     const RequestFeatures& f = in->features;
     if (req.get_header_value("x-onprem-dry-run") == "1") {
@@ -140,15 +154,16 @@ struct Router::Impl {
     http.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(R"({"status":"ok"})", "application/json"); });
     http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) { proxy(req, res, ApiShape::kOpenAI); });
     http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { proxy(req, res, ApiShape::kOpenAI); });
+    http.Post("/v1/responses", [this](const httplib::Request& req, httplib::Response& res) { proxy(req, res, ApiShape::kOpenAI, true); });
     http.Post("/v1/messages", [this](const httplib::Request& req, httplib::Response& res) { proxy(req, res, ApiShape::kAnthropic); });
     http.Post("/v1/messages/count_tokens", [this](const httplib::Request& req, httplib::Response& res) {
-      auto in = classify(req, res, ApiShape::kAnthropic, req.path);
+      auto in = classify(req, res, ApiShape::kAnthropic, req.path, false);
       if (in) res.set_content(Json{{"input_tokens", in->features.prompt_tokens}}.dump(), "application/json");
     });
     http.Post("/v1/route/explain", [this](const httplib::Request& req, httplib::Response& res) {
       const bool anthropic = req.get_param_value("api") == "anthropic" || (req.get_param_value("api").empty() && req.has_header("anthropic-version"));
       auto in = classify(req, res, anthropic ? ApiShape::kAnthropic : ApiShape::kOpenAI,
-                         anthropic ? "/v1/messages" : "/v1/chat/completions");
+                         anthropic ? "/v1/messages" : "/v1/chat/completions", false);
       if (in) res.set_content(explain(*in).dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
     });
     http.Get("/v1/ledger", [this](const httplib::Request& req, httplib::Response& res) {

@@ -42,7 +42,8 @@ const shell = {
   codex: call("exec_command", { cmd: `echo ${marker}` }),
 };
 const runs = [["claude", "serve"], ["claude", "route, onprem backend"], ["claude", "route, OpenAI-compatible backend"],
-  ["qwen", "serve"], ["qwen", "route, onprem backend"], ["opencode", "serve"], ["opencode", "route, onprem backend"], ["codex", "serve"]];
+  ["qwen", "serve"], ["qwen", "route, onprem backend"], ["opencode", "serve"], ["opencode", "route, onprem backend"], ["codex", "serve"],
+  ["codex", "route, onprem backend"], ["codex", "route, OpenAI-compatible backend"]];
 const script = runs.flatMap(([client]) => [shell[client], answer]);
 writeFileSync(path.join(work, "script.jsonl"), script.map((s) => JSON.stringify(s)).join("\n") + "\n");
 

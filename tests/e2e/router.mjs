@@ -221,6 +221,38 @@ await test("translation: OpenAI client to the Anthropic upstream, buffered and s
   assert.equal(usage.completion_tokens, 24);
 });
 
+await test("translation: a Responses client to the Anthropic upstream (buffered, streamed, a function call), and its personal data stays", async () => {
+  const pub = `mk-${Math.random().toString(36).slice(2)}`, secret = `mk-${Math.random().toString(36).slice(2)}`;
+  const { data: r, response } = await oa().responses.create({ model: "claude-sonnet", max_output_tokens: 6, input: `ping ${pub}` }).withResponse();
+  saw(hget(response.headers, "x-onprem-backend"));
+  assert.equal(hget(response.headers, "x-onprem-backend"), "frontier");
+  assert.equal(r.object, "response");
+  assert.ok(r.usage.output_tokens > 0 && r.usage.output_tokens <= 6);
+  const tools = [{ type: "function", name: "get_weather", description: "Weather", parameters: weather[0].function.parameters }];
+  const { data: c, response: cr } = await oa().responses.create({ model: "claude-sonnet", max_output_tokens: 200, tools, tool_choice: "required",
+    input: "weather in Seoul?" }).withResponse();
+  saw(hget(cr.headers, "x-onprem-backend"));
+  const fc = c.output.find((i) => i.type === "function_call");
+  assert.equal(fc.name, "get_weather");
+  assert.equal(typeof JSON.parse(fc.arguments).city, "string");
+  const { data: stream, response: sr } = await oa().responses.create({ model: "claude-sonnet", max_output_tokens: 12, stream: true,
+    input: [{ role: "developer", content: "Be brief." }, { role: "user", content: [{ type: "input_text", text: "tell me a story" }] }] }).withResponse();
+  saw(hget(sr.headers, "x-onprem-backend"));
+  const types = [];
+  for await (const e of stream) types.push(e.type);
+  assert.equal(types[0], "response.created");
+  assert.ok(types.includes("response.output_text.delta") || types.includes("response.reasoning_summary_text.delta"), types.join(" "));
+  assert.ok(["response.completed", "response.incomplete"].includes(types.at(-1)));
+  // Personal data in a Responses input item is classified like any other: kept on premises.
+  const { response: kept } = await oa().responses.create({ model: "claude-sonnet", max_output_tokens: 4,
+    input: [{ role: "user", content: [{ type: "input_text", text: `mail jisoo.kim@example.com about ${secret}` }] }] }).withResponse();
+  saw(hget(kept.headers, "x-onprem-backend"));
+  assert.equal(hget(kept.headers, "x-onprem-backend"), "local-27b");
+  const log = readFileSync(upLog, "utf8");
+  assert.ok(log.includes(pub), "the control reached the upstream");
+  assert.ok(!log.includes(secret) && !log.includes("jisoo.kim@example.com"), "personal data reached the upstream");
+});
+
 await test("translation: Anthropic client to an OpenAI-compatible backend, buffered and streamed", async () => {
   const { data: m, response } = await an().messages.create({ model: "cluster", max_tokens: 200, tools: [{ name: "get_weather",
     input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } }], tool_choice: { type: "any" },

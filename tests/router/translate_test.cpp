@@ -5,6 +5,8 @@
 #include "router/sse.h"
 #include "router/translate.h"
 
+#include "api/responses.h"
+
 using namespace onprem::router;
 
 namespace {
@@ -95,6 +97,52 @@ TEST(Translate, ClaudeCodeShapesToOpenAI) {
   auto e = anthropic_to_openai_request(in, "", &o);
   ASSERT_TRUE(e.has_value());
   EXPECT_NE(e->find("'bogus'"), std::string::npos) << *e;
+}
+
+TEST(Translate, ChatChunksBecomeResponsesEventsThatAddUpToTheWholeResponse) {
+  // What a backend streams (reasoning, text, a tool call, the finish, usage) against the
+  // buffered translation of the same completion.
+  const std::vector<Json> chunks = {
+      {{"model", "m"}, {"choices", Json::array({{{"delta", {{"role", "assistant"}, {"content", ""}}}}})}},
+      {{"choices", Json::array({{{"delta", {{"reasoning_content", "think"}}}}})}},
+      {{"choices", Json::array({{{"delta", {{"content", "Hi "}}}}})}},
+      {{"choices", Json::array({{{"delta", {{"content", "there"}}}}})}},
+      {{"choices", Json::array({{{"delta", {{"tool_calls", Json::array({{{"index", 0}, {"id", "call_1"}, {"type", "function"},
+                                                                          {"function", {{"name", "f"}, {"arguments", ""}}}}})}}}}})}},
+      {{"choices", Json::array({{{"delta", {{"tool_calls", Json::array({{{"index", 0}, {"function", {{"arguments", "{\"a\": 1}"}}}}})}}}}})}},
+      {{"choices", Json::array({{{"delta", Json::object()}, {"finish_reason", "tool_calls"}}})}},
+      {{"choices", Json::array()}, {"usage", {{"prompt_tokens", 7}, {"completion_tokens", 5}}}}};
+  onprem::api::ChatChunksToResponses c;
+  c.stream.id = "resp_1", c.stream.created = 1;
+  std::string sse;
+  for (const auto& ch : chunks) sse += c.on_chunk(ch);
+  sse += c.on_end();
+  std::vector<std::string> types;
+  Json last;
+  for (size_t at = 0; (at = sse.find("data: ", at)) != std::string::npos;) {
+    const size_t end = sse.find("\n", at);
+    last = Json::parse(sse.substr(at + 6, end - at - 6));
+    EXPECT_EQ(last["sequence_number"], int64_t(types.size()));
+    types.push_back(last["type"]);
+    at = end;
+  }
+  ASSERT_FALSE(types.empty());
+  EXPECT_EQ(types.front(), "response.created");
+  EXPECT_EQ(types.back(), "response.completed");
+  for (const char* t : {"response.reasoning_summary_text.delta", "response.output_text.delta", "response.output_text.done",
+                        "response.function_call_arguments.delta", "response.function_call_arguments.done"})
+    EXPECT_NE(std::find(types.begin(), types.end(), t), types.end()) << t;
+  const Json& streamed = last["response"];
+  Json whole_chat = {{"model", "m"}, {"usage", {{"prompt_tokens", 7}, {"completion_tokens", 5}}},
+                     {"choices", Json::array({{{"finish_reason", "tool_calls"},
+                                               {"message", {{"role", "assistant"}, {"content", "Hi there"}, {"reasoning_content", "think"},
+                                                            {"tool_calls", Json::array({{{"id", "call_1"}, {"type", "function"},
+                                                                                         {"function", {{"name", "f"}, {"arguments", "{\"a\": 1}"}}}}})}}}}})}};
+  const Json whole = onprem::api::chat_completion_to_response(whole_chat, "resp_1", 1);
+  EXPECT_EQ(streamed["output"], whole["output"]);
+  EXPECT_EQ(streamed["usage"], whole["usage"]);
+  EXPECT_EQ(whole["output"][2]["arguments"], "{\"a\": 1}");
+  EXPECT_EQ(whole["status"], "completed");
 }
 
 TEST(Translate, AnthropicStreamAddsUpToTheWholeResponse) {
