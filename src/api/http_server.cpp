@@ -1,5 +1,8 @@
 #include "api/http_server.h"
 
+#include <nlohmann/json.hpp>
+
+#include "api/body_encoding.h"
 #include "api/http_workers.h"
 
 #include <sys/resource.h>
@@ -54,7 +57,16 @@ void raise_open_file_limit() {
   }
 }
 
-// One body both API shapes read: OpenAI clients take error.message, Anthropic ones error.type.
+// The header a request's Content-Encoding is moved to, so that cpp-httplib reads the body as it
+// came and the handler wrapper decodes it within the size bound.
+constexpr char kEncodingHeader[] = "X-Onprem-Content-Encoding";
+
+// An error body both API shapes read: OpenAI clients take error.message, Anthropic ones error.type.
+std::string error_body(const std::string& type, const std::string& message) {
+  return nlohmann::json{{"type", "error"}, {"error", {{"type", type}, {"message", message}}}}.dump(-1, ' ', false,
+                                                                                                  nlohmann::json::error_handler_t::replace);
+}
+
 std::string timeout_response() {
   const std::string body =
       R"({"type":"error","error":{"type":"request_timeout","message":"the request was not received within the deadline"}})";
@@ -87,6 +99,7 @@ struct HttpServer::Watch {
   uint64_t cut = 0;
   HandlerWithResponse pre;
   httplib::Logger log;
+  size_t max_body = 8 << 20;
   std::thread thread;
   const std::string response408 = timeout_response();
 
@@ -140,8 +153,35 @@ struct HttpServer::Watch {
   Handler wrap(Handler h) {
     return [this, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
       set(Phase::kHandling, {});
+      if (req.has_header(kEncodingHeader) && !decode(const_cast<httplib::Request&>(req), res)) return;
       h(req, res);
     };
+  }
+
+  // Replaces a compressed body by its decoding; false (and the error written) when it cannot.
+  bool decode(httplib::Request& req, httplib::Response& res) const {
+    const std::string enc = req.get_header_value(kEncodingHeader);
+    std::string body;
+    switch (decode_body(enc, req.body, max_body, &body)) {
+      case BodyDecode::kOk:
+        req.body = std::move(body);
+        return true;
+      case BodyDecode::kTooLarge:
+        res.status = 413;
+        res.set_content(error_body("invalid_request_error", "the decoded request body is larger than the server accepts (" +
+                                                                std::to_string(max_body) + " bytes)"),
+                        "application/json");
+        return false;
+      case BodyDecode::kCorrupt:
+        res.status = 400;
+        res.set_content(error_body("invalid_request_error", "the request body is not valid " + enc), "application/json");
+        return false;
+      case BodyDecode::kUnsupported:
+        break;
+    }
+    res.status = 415;
+    res.set_content(error_body("invalid_request_error", "unsupported Content-Encoding; use gzip, deflate, br or zstd"), "application/json");
+    return false;
   }
 };
 
@@ -173,6 +213,13 @@ HttpServer::HttpServer(ReadDeadlines d, int max_threads) : watch_(std::make_uniq
   httplib::Server::set_keep_alive_timeout(kKeepAliveS);
   // cpp-httplib calls this once the headers are in, before it reads the body.
   httplib::Server::set_pre_routing_handler([w = watch_.get()](const httplib::Request& req, httplib::Response& res) {
+    // cpp-httplib decides whether to decompress when it reads the body, just after this: move the
+    // encoding aside, and the handler wrapper decodes within the bound instead.
+    if (req.has_header("Content-Encoding")) {
+      auto& r = const_cast<httplib::Request&>(req);  // cpp-httplib's own, non-const request
+      r.headers.emplace(kEncodingHeader, r.get_header_value("Content-Encoding"));
+      r.headers.erase("Content-Encoding");
+    }
     const std::string len = req.get_header_value("Content-Length");
     const double bytes = len.empty() ? 0 : std::strtod(len.c_str(), nullptr);
     if (bytes > 0 || req.get_header_value("Transfer-Encoding") == "chunked")
@@ -218,6 +265,12 @@ HttpServer& HttpServer::set_pre_routing_handler(HandlerWithResponse h) {
   watch_->pre = std::move(h);
   return *this;
 }
+HttpServer& HttpServer::set_payload_max_length(size_t bytes) {
+  watch_->max_body = bytes;
+  httplib::Server::set_payload_max_length(bytes);
+  return *this;
+}
+
 HttpServer& HttpServer::set_logger(httplib::Logger l) {
   watch_->log = std::move(l);
   return *this;
