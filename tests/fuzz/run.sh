@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Builds the fuzzers with clang (libFuzzer + ASan + UBSan) and runs each from its committed seed
 # corpus: the GGUF reader for SECONDS (default 60), the request path (JSON bounds, parse, the
-# sovereignty guard's scan) for half as long. Exits non-zero on any finding.
+# sovereignty guard's scan) for half as long, compressed-body decoding for a quarter. Exits
+# non-zero on any finding.
 set -euo pipefail
 seconds=${1:-60}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build="$root/build-fuzz"
 cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++-14 \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONPREM_FUZZ=ON -DONPREM_BENCH=OFF >/dev/null
-cmake --build "$build" --target gguf_fuzz request_fuzz -j"$(nproc)" >/dev/null
+cmake --build "$build" --target gguf_fuzz request_fuzz body_fuzz -j"$(nproc)" >/dev/null
 artifacts="$build/artifacts"   # kept: a finding is written here to be reproduced
 mkdir -p "$artifacts"
 
@@ -30,3 +31,4 @@ fuzz() {  # name, seed folder, seconds, max input length
 }
 fuzz gguf_fuzz "$root/tests/fuzz/corpus" "$seconds" 65536
 fuzz request_fuzz "$root/tests/fuzz/request_corpus" "$((seconds / 2))" 16384
+fuzz body_fuzz "$root/tests/fuzz/body_corpus" "$((seconds / 4))" 65536
