@@ -69,7 +69,8 @@ std::string item_id(const char* prefix, const std::string& response_id, size_t n
 
 }  // namespace
 
-std::optional<ApiError> responses_to_chat(const Json& body, Json* out) {
+std::optional<ApiError> responses_to_chat(const Json& body, Json* out, Json* namespaces) {
+  *namespaces = Json::object();
   if (body.contains("previous_response_id") && !body["previous_response_id"].is_null())
     return bad_request("previous_response_id is not supported: this server stores no responses; send the whole conversation in input "
                        "(store: false)",
@@ -142,7 +143,10 @@ std::optional<ApiError> responses_to_chat(const Json& body, Json* out) {
       if (type == "function") add(t);
       else if (type == "namespace" && t.contains("tools") && t["tools"].is_array())
         for (const auto& inner : t["tools"])
-          if (!inner.contains("type") || str(inner, "type") == "function") add(inner);
+          if (!inner.contains("type") || str(inner, "type") == "function") {
+            add(inner);
+            (*namespaces)[str(inner, "name")] = str(t, "name");
+          }
       // Hosted tools (web_search, file_search, code_interpreter, ...) run on OpenAI's side: dropped.
     }
     if (!tools.empty()) o["tools"] = tools;
@@ -176,7 +180,15 @@ std::optional<ApiError> responses_to_chat(const Json& body, Json* out) {
 
 namespace {
 
-Json output_items(const std::string& id, const std::string& reasoning, const std::string& content, const Json& calls) {
+// A call item for `name`, with its namespace when the tool came from one.
+Json call_item(const std::string& id, const std::string& call_id, const std::string& name, const Json& arguments, const char* status,
+               const Json& namespaces) {
+  Json it = {{"type", "function_call"}, {"id", id}, {"call_id", call_id}, {"name", name}, {"arguments", arguments}, {"status", status}};
+  if (namespaces.is_object() && namespaces.contains(name)) it["namespace"] = namespaces[name];
+  return it;
+}
+
+Json output_items(const std::string& id, const std::string& reasoning, const std::string& content, const Json& calls, const Json& namespaces) {
   Json output = Json::array();
   size_t n = 0;
   if (!reasoning.empty())
@@ -185,22 +197,21 @@ Json output_items(const std::string& id, const std::string& reasoning, const std
     output.push_back({{"type", "message"}, {"id", item_id("msg_", id, n++)}, {"status", "completed"}, {"role", "assistant"},
                       {"content", Json::array({{{"type", "output_text"}, {"text", content}, {"annotations", Json::array()}}})}});
   for (const auto& c : calls)  // [{id, name, arguments (a JSON string)}]
-    output.push_back({{"type", "function_call"}, {"id", item_id("fc_", id, n++)}, {"call_id", c["id"]}, {"name", c["name"]},
-                      {"arguments", c["arguments"]}, {"status", "completed"}});
+    output.push_back(call_item(item_id("fc_", id, n++), c["id"], c["name"], c["arguments"], "completed", namespaces));
   return output;
 }
 
 }  // namespace
 
-Json responses_response(const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created) {
+Json responses_response(const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created, const Json& namespaces) {
   const auto& r = g.result();
   Json calls = Json::array();
   for (const auto& c : r.tool_calls) calls.push_back({{"id", c.id}, {"name", c.name}, {"arguments", c.arguments_json}});
   const ResponseFinish f = finish_of(g);
-  return response_object(plan.model, id, created, output_items(id, r.reasoning, r.content, calls), &f);
+  return response_object(plan.model, id, created, output_items(id, r.reasoning, r.content, calls, namespaces), &f);
 }
 
-Json chat_completion_to_response(const Json& chat, const std::string& id, int64_t created) {
+Json chat_completion_to_response(const Json& chat, const std::string& id, int64_t created, const Json& namespaces) {
   const Json choice = chat.contains("choices") && chat["choices"].is_array() && !chat["choices"].empty() ? chat["choices"][0] : Json::object();
   const Json msg = choice.contains("message") && choice["message"].is_object() ? choice["message"] : Json::object();
   Json calls = Json::array();
@@ -217,7 +228,7 @@ Json chat_completion_to_response(const Json& chat, const std::string& id, int64_
     f.prompt_tokens = chat["usage"].value("prompt_tokens", int64_t(0));
     f.completion_tokens = chat["usage"].value("completion_tokens", int64_t(0));
   }
-  return response_object(str(chat, "model"), id, created, output_items(id, str(msg, "reasoning_content"), str(msg, "content"), calls), &f);
+  return response_object(str(chat, "model"), id, created, output_items(id, str(msg, "reasoning_content"), str(msg, "content"), calls, namespaces), &f);
 }
 
 std::string ResponsesStream::events(const Generation& g, const std::vector<GenerationEvent>& ev) {
@@ -298,8 +309,7 @@ std::string ResponsesStream::feed(const std::vector<chat::OutputDelta>& deltas, 
         open_text += d.text;
         emit("response.output_text.delta", {{"item_id", open_item["id"]}, {"output_index", int(output.size())}, {"content_index", 0}, {"delta", d.text}});
       } else if (d.kind == chat::OutputDelta::Kind::kToolCallBegin) {
-        open("function_call", {{"type", "function_call"}, {"id", item_id("fc_", id, n)}, {"call_id", d.id}, {"name", d.name},
-                               {"arguments", ""}, {"status", "in_progress"}});
+        open("function_call", call_item(item_id("fc_", id, n), d.id, d.name, "", "in_progress", namespaces));
       } else if (d.kind == chat::OutputDelta::Kind::kToolCallArguments) {
         open_text += d.text;
         emit("response.function_call_arguments.delta", {{"item_id", open_item["id"]}, {"output_index", int(output.size())}, {"delta", d.text}});

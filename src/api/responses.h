@@ -8,10 +8,13 @@
 namespace onprem::api {
 
 // Translates a /v1/responses body into an OpenAI chat body. Hosted tools (web_search, file_search,
-// ...) are dropped, since the server cannot run them; namespace tools are flattened.
-std::optional<ApiError> responses_to_chat(const chat::Json& body, chat::Json* out);
+// ...) are dropped, since the server cannot run them. Namespace tools are flattened: `namespaces`
+// gets {tool name: namespace}, which the output puts back on each call to them (Codex dispatches
+// a call by its namespace and refuses one without it).
+std::optional<ApiError> responses_to_chat(const chat::Json& body, chat::Json* out, chat::Json* namespaces);
 
-chat::Json responses_response(const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created);
+chat::Json responses_response(const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created,
+                              const chat::Json& namespaces);
 
 // How a generation ended, in the terms a response reports.
 struct ResponseFinish {
@@ -23,6 +26,7 @@ struct ResponseFinish {
 struct ResponsesStream {
   std::string model;
   std::string id;
+  chat::Json namespaces = chat::Json::object();  // from responses_to_chat
   int64_t created = 0;
   bool started = false;
   int64_t sequence = 0;
@@ -37,7 +41,7 @@ struct ResponsesStream {
 
 // The router's side: a backend's chat completion (OpenAI chat shape) as a response, and its
 // chat completion chunks as Responses events.
-chat::Json chat_completion_to_response(const chat::Json& chat, const std::string& id, int64_t created);
+chat::Json chat_completion_to_response(const chat::Json& chat, const std::string& id, int64_t created, const chat::Json& namespaces);
 struct ChatChunksToResponses {
   ResponsesStream stream;
   ResponseFinish finish;

@@ -204,15 +204,15 @@ struct Server::Impl {
     http.Post("/v1/responses", [this](const httplib::Request& req, httplib::Response& res) {
       auto body = parse_body(req, res, false);
       if (!body) return;
-      Json chat_body;
-      if (auto e = responses_to_chat(*body, &chat_body)) return send_error(res, *e, false);
+      Json chat_body, namespaces;
+      if (auto e = responses_to_chat(*body, &chat_body, &namespaces)) return send_error(res, *e, false);
       auto plan = std::make_shared<ChatPlan>();
       if (auto e = plan_chat(svc, chat_body, plan.get())) return send_error(res, *e, false);
       const std::string id = new_id("resp_", next++);
       const int64_t created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       auto st = std::make_shared<ResponsesStream>();
-      st->model = plan->model, st->id = id, st->created = created;
-      run(*plan, res, false, [&](const Generation& g) { return responses_response(*plan, g, id, created); },
+      st->model = plan->model, st->id = id, st->created = created, st->namespaces = namespaces;
+      run(*plan, res, false, [&](const Generation& g) { return responses_response(*plan, g, id, created, namespaces); },
           [plan, st](const Generation& g, const std::vector<GenerationEvent>& ev) { return st->events(g, ev); });
     });
     http.Post("/v1/messages/count_tokens", [this](const httplib::Request& req, httplib::Response& res) {

@@ -39,6 +39,7 @@ struct Inbound {
   ApiShape shape = ApiShape::kOpenAI;
   std::string path;        // the client's route (/v1/responses arrives as /v1/chat/completions)
   bool responses = false;  // the client speaks OpenAI Responses: its body was translated to chat
+  chat::Json tool_namespaces;  // Responses: {flattened tool: its namespace}, put back on calls
   chat::Json body;
   RequestFeatures features;
   Decision decision;

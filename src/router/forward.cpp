@@ -199,7 +199,7 @@ struct Transformer {
     std::string chat = whole_chat(body);
     Json j;
     if (!responses || !parse(chat, &j)) return chat;
-    return api::chat_completion_to_response(j, responses->stream.id, responses->stream.created)
+    return api::chat_completion_to_response(j, responses->stream.id, responses->stream.created, responses->stream.namespaces)
         .dump(-1, ' ', false, Json::error_handler_t::replace);
   }
   std::string whole_chat(const std::string& body) {
@@ -449,6 +449,7 @@ Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Resp
         fl->tx.responses->stream.id = "resp_" + std::to_string(rc.next_id++);
         fl->tx.responses->stream.created = fl->tx.a2o.created;
         fl->tx.responses->stream.model = f.model;
+        fl->tx.responses->stream.namespaces = in->tool_namespaces;
       }
       set_route_headers(res, *in, *b);
       if (streaming) {

@@ -68,7 +68,7 @@ struct Router::Impl {
     // translation drops (client metadata, hosted tools) goes nowhere.
     if (responses) {
       Json chat;
-      if (auto e = api::responses_to_chat(in->body, &chat)) {
+      if (auto e = api::responses_to_chat(in->body, &chat, &in->tool_namespaces)) {
         send_error(res, shape, e->status, e->type, e->message);
         return nullptr;
       }

@@ -273,6 +273,13 @@ await test("responses API: buffered, streamed (the SDK assembles the events), a 
   const next = await client.responses.create({ model: "onprem", tools, max_output_tokens: 4, input: [{ role: "user", content: "Weather in Seoul?" },
     fc, { type: "function_call_output", call_id: fc.call_id, output: "18 C" }] });
   assert.equal(next.object, "response");
+  // A namespaced tool is flattened for the model, and its calls carry the namespace back (Codex
+  // dispatches by it).
+  const ns = await client.responses.create({ model: "onprem", input: "Weather?", tool_choice: "required", max_output_tokens: 64,
+    tools: [{ type: "namespace", name: "weather_v1", description: "Weather tools", tools: [tools[0]] }] });
+  const nsCall = ns.output.find((i) => i.type === "function_call");
+  assert.equal(nsCall.name, "get_weather");
+  assert.equal(nsCall.namespace, "weather_v1");
   await assert.rejects(client.responses.create({ model: "onprem", input: "x", previous_response_id: "resp_1" }),
     (e) => e.status === 400 && /previous_response_id/.test(e.message));
 });

@@ -138,11 +138,14 @@ TEST(Translate, ChatChunksBecomeResponsesEventsThatAddUpToTheWholeResponse) {
                                                {"message", {{"role", "assistant"}, {"content", "Hi there"}, {"reasoning_content", "think"},
                                                             {"tool_calls", Json::array({{{"id", "call_1"}, {"type", "function"},
                                                                                          {"function", {{"name", "f"}, {"arguments", "{\"a\": 1}"}}}}})}}}}})}};
-  const Json whole = onprem::api::chat_completion_to_response(whole_chat, "resp_1", 1);
+  const Json whole = onprem::api::chat_completion_to_response(whole_chat, "resp_1", 1, Json::object());
   EXPECT_EQ(streamed["output"], whole["output"]);
   EXPECT_EQ(streamed["usage"], whole["usage"]);
   EXPECT_EQ(whole["output"][2]["arguments"], "{\"a\": 1}");
   EXPECT_EQ(whole["status"], "completed");
+  EXPECT_FALSE(whole["output"][2].contains("namespace"));
+  const Json named = onprem::api::chat_completion_to_response(whole_chat, "resp_1", 1, {{"f", "ns"}});
+  EXPECT_EQ(named["output"][2]["namespace"], "ns");  // a flattened namespace tool's call says where it came from
 }
 
 TEST(Translate, AnthropicStreamAddsUpToTheWholeResponse) {
