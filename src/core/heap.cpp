@@ -2,6 +2,11 @@
 
 #if defined(__GLIBC__)
 #include <malloc.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
 #endif
 
 namespace onprem::core {
@@ -17,6 +22,27 @@ void use_server_heap_policy() {
 void release_freed_heap() {
 #if defined(__GLIBC__)
   malloc_trim(0);
+#endif
+}
+
+void use_router_heap_policy() {
+  use_server_heap_policy();
+#if defined(__GLIBC__)
+  mallopt(M_ARENA_MAX, 1);
+  mallopt(M_TOP_PAD, 0);
+#endif
+}
+
+void restart_without_thread_caches(char** argv) {
+#if defined(__GLIBC__) && defined(__linux__)
+  constexpr char kTunable[] = "glibc.malloc.tcache_count";
+  const char* now = std::getenv("GLIBC_TUNABLES");
+  if (now && std::strstr(now, kTunable)) return;
+  const std::string set = std::string(now && *now ? std::string(now) + ":" : "") + kTunable + "=0";
+  if (setenv("GLIBC_TUNABLES", set.c_str(), 1) != 0) return;
+  execv("/proc/self/exe", argv);  // returns only on failure: then run with the caches
+#else
+  (void)argv;
 #endif
 }
 

@@ -19,4 +19,16 @@ void use_server_heap_policy();
 // Hands the free pages of every malloc arena back to the OS (glibc's malloc_trim).
 void release_freed_heap();
 
+// The router's policy on top of the server's: one malloc arena and no top pad. The router only
+// moves bytes between sockets, so one arena costs it nothing, and after a burst of requests every
+// arena kept its top and pages shared by a few live chunks: the hostile suite left the router
+// 17-28 % above its 12 MiB (docs/api.md). With this and no per-thread caches
+// (restart_without_thread_caches), 4-5 %.
+void use_router_heap_policy();
+
+// glibc's per-thread caches (tcache) can only be turned off from the environment at start
+// (GLIBC_TUNABLES=glibc.malloc.tcache_count=0): re-executes this program with it set, once.
+// Returns when it is set already (by us, or chosen by the operator) or the exec failed.
+void restart_without_thread_caches(char** argv);
+
 }  // namespace onprem::core

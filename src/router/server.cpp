@@ -225,7 +225,7 @@ Router::Router(RouterConfig cfg, std::unique_ptr<Ledger> ledger, TokenCounter co
     : impl_(std::make_unique<Impl>(std::move(cfg), std::move(ledger), std::move(count))) {
   impl_->rc.http.set_payload_max_length(32 << 20);
   impl_->rc.http.set_tcp_nodelay(true);  // see api/server.cpp: no Nagle delay on small writes
-  core::use_server_heap_policy();  // see core/heap.h: large bodies' memory goes back to the OS
+  core::use_router_heap_policy();  // see core/heap.h: what a burst of requests used goes back to the OS
   impl_->rc.http.set_logger([](const httplib::Request& req, const httplib::Response&) {  // after the response
     if (req.body.size() >= core::kLargeBodyBytes) core::release_freed_heap();
   });
