@@ -12,12 +12,23 @@ const require = createRequire(process.cwd() + "/");
 const { default: OpenAI } = await import(require.resolve("openai"));
 
 const [onprem, model, heldout, nArg = "200"] = process.argv.slice(2);
-const port = 20000 + Math.floor(Math.random() * 20000);
-const server = spawn(onprem, ["serve", "-m", model, "--port", String(port), "--parallel", "2", "--ctx-size", "4096"], { stdio: "ignore" });
-for (let i = 0; i < 200; i++) {
-  try { if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break; } catch {}
-  await new Promise((r) => setTimeout(r, 100));
+// A random port may be taken (other tests' servers, the agents' own): a server that exits at once
+// could not bind it, so try another; one that never answers is an error, not a silent skip.
+async function startServer() {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const server = spawn(onprem, ["serve", "-m", model, "--port", String(port), "--parallel", "2", "--ctx-size", "4096"], { stdio: "ignore" });
+    let exited = false;
+    server.on("exit", () => (exited = true));
+    for (let i = 0; i < 300 && !exited; i++) {
+      try { if ((await fetch(`http://127.0.0.1:${port}/health`)).ok && !exited) return { server, port }; } catch {}
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    server.kill();
+  }
+  throw new Error("onprem serve did not come up on any of 5 ports");
 }
+const { server, port } = await startServer();
 const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "x", maxRetries: 0 });
 
 // JSON Schema subset the tools use: object, required, string, enum.
