@@ -56,10 +56,14 @@ let logs = "";
 function start(args) {
   const p = spawn(onprem, args, { stdio: ["ignore", "ignore", "pipe"] });
   p.stderr.on("data", (d) => (logs += d));
+  p.on("exit", () => (p.exited = true));
   procs.push(p);
 }
 async function up(url) {
   for (let i = 0; i < 300; i++) {
+    // A server that exited could not start (a random port taken by another process): say so,
+    // rather than wait for whatever else answers there.
+    if (procs.at(-1).exited) throw new Error(`${url}: the server exited at start\n${logs.slice(-1000)}`);
     try { if ((await fetch(url)).ok) return; } catch {}
     await new Promise((r) => setTimeout(r, 100));
   }
