@@ -22,15 +22,9 @@ void add_stop_detail(const Generation& g, Json* j) {
   if (g.loop_guard_stopped()) (*j)["onprem_stop"] = "loop_guard";
 }
 
-// Thinking budgets for `thinking: {"type": "adaptive"}`, by `output_config.effort` (Anthropic's
-// default effort is high). "max" sets no budget.
-std::optional<int64_t> effort_budget(const std::string& effort) {
-  if (effort == "low") return 1024;
-  if (effort == "medium") return 4096;
-  if (effort == "high") return 16384;
-  if (effort == "max") return -1;
-  return std::nullopt;
-}
+// `thinking: {"type": "adaptive"}` takes its budget from `output_config.effort` (Anthropic's
+// default effort is high; its top level is "max").
+std::optional<int64_t> effort_budget(const std::string& effort) { return effort_thinking_budget(effort, "max"); }
 
 }  // namespace
 

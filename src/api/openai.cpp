@@ -26,6 +26,14 @@ std::string sse(const Json& j) { return "data: " + j.dump(-1, ' ', false, chat::
 
 }  // namespace
 
+std::optional<int64_t> effort_thinking_budget(std::string_view effort, std::string_view unlimited) {
+  if (effort == "low") return 1024;
+  if (effort == "medium") return 4096;
+  if (effort == "high") return 16384;
+  if (effort == unlimited) return -1;
+  return std::nullopt;
+}
+
 std::optional<ApiError> plan_sampling(Service& svc, const Json& body, sample::SamplingParams* out) {
   sample::SamplingParams p;
   const std::string preset = body.contains("preset") && body["preset"].is_string() ? body["preset"].get<std::string>() : svc.opt.preset;

@@ -32,14 +32,8 @@ std::optional<Json> message_content(const Json& c) {
   return image ? parts : Json(parts_text(c));
 }
 
-// Reasoning budgets by reasoning.effort; none and minimal turn thinking off.
-std::optional<int64_t> effort_budget(const std::string& e) {
-  if (e == "low") return 1024;
-  if (e == "medium") return 4096;
-  if (e == "high") return 16384;
-  if (e == "xhigh") return -1;
-  return std::nullopt;
-}
+// reasoning.effort's budget (its top level is "xhigh"); none and minimal turn thinking off.
+std::optional<int64_t> effort_budget(const std::string& e) { return effort_thinking_budget(e, "xhigh"); }
 
 ResponseFinish finish_of(const Generation& g) { return {g.finish_reason(), g.finish().prompt_tokens, g.finish().completion_tokens}; }
 
