@@ -6,7 +6,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
+#include <vector>
 #endif
 
 namespace onprem::core {
@@ -33,16 +35,21 @@ void use_router_heap_policy() {
 #endif
 }
 
-void restart_without_thread_caches(char** argv) {
+void restart_without_thread_caches() {
 #if defined(__GLIBC__) && defined(__linux__)
   constexpr char kTunable[] = "glibc.malloc.tcache_count";
   const char* now = std::getenv("GLIBC_TUNABLES");
   if (now && std::strstr(now, kTunable)) return;
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> args;
+  for (std::string a; std::getline(in, a, '\0');) args.push_back(a);
+  if (args.empty()) return;
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   const std::string set = std::string(now && *now ? std::string(now) + ":" : "") + kTunable + "=0";
   if (setenv("GLIBC_TUNABLES", set.c_str(), 1) != 0) return;
-  execv("/proc/self/exe", argv);  // returns only on failure: then run with the caches
-#else
-  (void)argv;
+  execv("/proc/self/exe", argv.data());  // returns only on failure: then run with the caches
 #endif
 }
 

@@ -27,8 +27,9 @@ void release_freed_heap();
 void use_router_heap_policy();
 
 // glibc's per-thread caches (tcache) can only be turned off from the environment at start
-// (GLIBC_TUNABLES=glibc.malloc.tcache_count=0): re-executes this program with it set, once.
-// Returns when it is set already (by us, or chosen by the operator) or the exec failed.
-void restart_without_thread_caches(char** argv);
+// (GLIBC_TUNABLES=glibc.malloc.tcache_count=0): re-executes this program, with the same
+// arguments (/proc/self/cmdline), with it set, once. Call it before any thread starts. Returns
+// when it is set already (by us, or chosen by the operator) or the exec could not be done.
+void restart_without_thread_caches();
 
 }  // namespace onprem::core

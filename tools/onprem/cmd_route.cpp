@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "core/heap.h"
 #include "gguf/file.h"
 #include "router/server.h"
 #include "text/tokenizer.h"
@@ -31,6 +32,9 @@ int route(const RouteOptions& o) {
     std::printf("%s: %zu backends, %zu rules, %zu keys: ok\n", o.config.c_str(), cfg->backends.size(), cfg->rules.size(), cfg->keys.size());
     return 0;
   }
+  // No glibc per-thread malloc caches for the router (core/heap.h): only the environment at start
+  // can turn them off, so it re-executes itself once, before any thread starts.
+  core::restart_without_thread_caches();
   for (const auto& b : cfg->backends)
     if (!b.api_key_env.empty() && b.api_key.empty())
       std::fprintf(stderr, "onprem route: warning: %s has no API key (%s is not set)\n", b.name.c_str(), b.api_key_env.c_str());

@@ -2,7 +2,6 @@
 #include <vector>
 
 #include "commands.h"
-#include "core/heap.h"
 #include "kernels/cpu.h"
 
 namespace onprem::tools {
@@ -46,12 +45,7 @@ int main(int argc, char** argv) {
     fail(isa.error().message);
     return 2;
   }
-  for (auto& [sub, run] : commands) {
-    if (!sub->parsed()) continue;
-    // The router runs without glibc's per-thread malloc caches (core/heap.h), which only the
-    // environment at start can turn off: it re-executes itself once with that set.
-    if (sub->get_name() == "route") onprem::core::restart_without_thread_caches(argv);
-    return run();
-  }
+  for (auto& [sub, run] : commands)
+    if (sub->parsed()) return run();
   return 1;
 }
