@@ -15,7 +15,8 @@ namespace onprem::api {
 
 class HttpServer : public httplib::Server {
  public:
-  HttpServer(ReadDeadlines d, int max_threads);
+  // worker_nice: see HttpWorkers (serve lowers its workers below the engine; the router has none).
+  HttpServer(ReadDeadlines d, int max_threads, int worker_nice = 0);
   ~HttpServer() override;
 
   // These hide httplib::Server's: each handler first marks its request as read, so registering

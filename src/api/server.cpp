@@ -27,7 +27,7 @@ struct Server::Impl {
   std::FILE* request_log = nullptr;
   std::mutex log_mu;
 
-  Impl(Service& s, ServerOptions opt) : svc(s), o(std::move(opt)), http(o.read_deadlines, o.http_threads) {}
+  Impl(Service& s, ServerOptions opt) : svc(s), o(std::move(opt)), http(o.read_deadlines, o.http_threads, o.http_nice) {}
 
   static void send_error(httplib::Response& res, const ApiError& e, bool anthropic) {
     res.status = e.status;

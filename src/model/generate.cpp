@@ -160,7 +160,7 @@ core::Status generate_model(const GenOptions& opt, const std::function<void(gguf
           uint64_t s = tensor_seed + 0x632be59bd9b4e019ull * (r + 1);
           Rng rng{splitmix(s)};
           fill_row(spec, c, rng, x.data(), ne0);
-          quantize(x.data(), dst + r * row_bytes, int64_t(ne0));
+          quantize(x.data(), dst + r * row_bytes, int64_t(ne0), nullptr);
         }
       });
     });

@@ -15,7 +15,8 @@ using core::ErrorCode;
 using core::GgmlType;
 using core::make_error;
 
-core::Expected<QuantizeReport> quantize_model(const gguf::File& in, FileType ft, const std::string& out_path, core::ThreadPool& pool) {
+core::Expected<QuantizeReport> quantize_model(const gguf::File& in, FileType ft, const std::string& out_path, core::ThreadPool& pool,
+                                              const Imatrix* imatrix) {
   ONPREM_TRY_ASSIGN(cfg, load_config(in));
   ONPREM_TRY(check_tensors(in, cfg));
   const auto table = tensor_table(cfg);
@@ -50,14 +51,23 @@ core::Expected<QuantizeReport> quantize_model(const gguf::File& in, FileType ft,
     if (!decode || !encode)
       return make_error(ErrorCode::kUnsupported, std::string(t.name) + ": cannot convert " +
                                                      core::ggml_type_name(t.type) + " to " + to_name);
-    w.add_tensor(std::string(t.name), to, ne, [t, decode, encode, &pool](uint8_t* dst, size_t n_bytes) {
+    // One importance per column of each matrix (expert tensors hold ne[2] matrices of ne[1] rows).
+    std::vector<float> importance;
+    if (imatrix) {
+      auto imp = imatrix->importance(std::string(t.name), t.ne[0], t.ne[2]);
+      if (!imp) return imp.error();
+      importance = std::move(*imp);
+      rep.weighted_tensors += !importance.empty();
+    }
+    w.add_tensor(std::string(t.name), to, ne, [t, decode, encode, &pool, importance = std::move(importance)](uint8_t* dst, size_t n_bytes) {
       const uint64_t ne0 = t.ne[0], rows = t.n_elements() / ne0;
       const size_t out_row = n_bytes / size_t(rows), in_row = size_t(t.row_bytes());
       pool.parallel_for(size_t(rows), [&](size_t b, size_t e) {
         std::vector<float> x(static_cast<size_t>(ne0));
         for (size_t r = b; r < e; ++r) {
           decode(t.data + r * in_row, x.data(), int64_t(ne0));
-          encode(x.data(), dst + r * out_row, int64_t(ne0));
+          const float* w = importance.empty() ? nullptr : importance.data() + (r / t.ne[1]) * ne0;
+          encode(x.data(), dst + r * out_row, int64_t(ne0), w);
         }
       });
     });

@@ -214,4 +214,28 @@ inline void unpack_scale_min_k4(int s, const uint8_t* q, uint8_t* sc, uint8_t* m
   }
 }
 
+// Packs the 8 six-bit scales and minimums of a Q4_K / Q5_K block (the inverse of the above).
+inline void pack_scale_min_k4(const uint8_t* ls, const uint8_t* lm, uint8_t* q) {
+  for (int s = 0; s < 12; ++s) q[s] = 0;
+  for (int s = 0; s < 8; ++s) {
+    if (s < 4) {
+      q[s] = ls[s];
+      q[s + 4] = lm[s];
+    } else {
+      q[s + 4] = uint8_t((ls[s] & 0xF) | ((lm[s] & 0xF) << 4));
+      q[s - 4] |= uint8_t((ls[s] >> 4) << 6);
+      q[s] |= uint8_t((lm[s] >> 4) << 6);
+    }
+  }
+}
+
+// Packs 16 six-bit Q3_K scales, already biased by 32 (the inverse of unpack_scales_q3_k).
+inline void pack_scales_q3_k(const uint8_t* biased, uint8_t* packed) {
+  for (int s = 0; s < 12; ++s) packed[s] = 0;
+  for (int s = 0; s < 16; ++s) {
+    packed[s % 8] |= uint8_t((biased[s] & 0x0F) << (s < 8 ? 0 : 4));
+    packed[8 + s % 4] |= uint8_t((biased[s] >> 4) << (2 * (s / 4)));
+  }
+}
+
 }  // namespace onprem::quant

@@ -131,17 +131,7 @@ void quantize_row_q4_k(const float* x, void* dst, int64_t n) {
     }
     b[i].d = f32_to_fp16(max_sc / 63);
     b[i].dmin = f32_to_fp16(max_mn / 63);
-    std::memset(b[i].scales, 0, 12);
-    for (int s = 0; s < 8; ++s) {
-      if (s < 4) {
-        b[i].scales[s] = ls[s];
-        b[i].scales[s + 4] = lm[s];
-      } else {
-        b[i].scales[s + 4] = uint8_t((ls[s] & 0xF) | ((lm[s] & 0xF) << 4));
-        b[i].scales[s - 4] |= uint8_t((ls[s] >> 4) << 6);
-        b[i].scales[s] |= uint8_t((lm[s] >> 4) << 6);
-      }
-    }
+    pack_scale_min_k4(ls, lm, b[i].scales);
     // Re-quantise against the scales as they will be decoded.
     const float d = fp16_to_f32(b[i].d), dmin = fp16_to_f32(b[i].dmin);
     uint8_t q[256];
@@ -212,18 +202,28 @@ void quantize_row_q8_k(const float* x, void* dst, int64_t n) {
 
 QuantizeFn quantizer(core::GgmlType type) {
   using core::GgmlType;
+  // The unweighted-only quantisers go behind the common signature.
   switch (type) {
-    case GgmlType::kF32: return copy_f32;
-    case GgmlType::kF16: return quantize_row_f16;
-    case GgmlType::kBF16: return quantize_row_bf16;
-    case GgmlType::kQ8_0: return quantize_row_q8_0;
-    case GgmlType::kQ4_K: return quantize_row_q4_k;
-    case GgmlType::kQ6_K: return quantize_row_q6_k;
-    case GgmlType::kQ8_K: return quantize_row_q8_k;
+    case GgmlType::kF32: return [](const float* x, void* d, int64_t n, const float*) { copy_f32(x, d, n); };
+    case GgmlType::kF16: return [](const float* x, void* d, int64_t n, const float*) { quantize_row_f16(x, d, n); };
+    case GgmlType::kBF16: return [](const float* x, void* d, int64_t n, const float*) { quantize_row_bf16(x, d, n); };
+    case GgmlType::kQ8_0: return [](const float* x, void* d, int64_t n, const float*) { quantize_row_q8_0(x, d, n); };
+    case GgmlType::kQ8_K: return [](const float* x, void* d, int64_t n, const float*) { quantize_row_q8_k(x, d, n); };
+    // Q4_K and Q6_K keep their unweighted forms (the files gen-model writes) and fit with weights.
+    case GgmlType::kQ4_K:
+      return [](const float* x, void* d, int64_t n, const float* w) { w ? quantize_row_q4_k_weighted(x, d, n, w) : quantize_row_q4_k(x, d, n); };
+    case GgmlType::kQ6_K:
+      return [](const float* x, void* d, int64_t n, const float* w) { w ? quantize_row_q6_k_weighted(x, d, n, w) : quantize_row_q6_k(x, d, n); };
     case GgmlType::kQ4_0: return quantize_row_q4_0;
     case GgmlType::kQ4_1: return quantize_row_q4_1;
     case GgmlType::kQ5_0: return quantize_row_q5_0;
     case GgmlType::kQ5_1: return quantize_row_q5_1;
+    case GgmlType::kQ2_K: return quantize_row_q2_k;
+    case GgmlType::kQ3_K: return quantize_row_q3_k;
+    case GgmlType::kQ5_K: return quantize_row_q5_k;
+    case GgmlType::kIQ4_NL: return quantize_row_iq4_nl;
+    case GgmlType::kIQ4_XS: return quantize_row_iq4_xs;
+    case GgmlType::kMXFP4: return quantize_row_mxfp4;
     default: return nullptr;
   }
 }

@@ -7,6 +7,7 @@
 
 #include "core/half.h"
 #include "quant/blocks.h"
+#include "quant/fit.h"
 #include "quant/quantize.h"
 
 namespace onprem::quant {
@@ -70,11 +71,48 @@ void quantize_rows_32(const float* x, void* dst, int64_t n) {
   }
 }
 
+// With importance weights (an imatrix): the scale (and minimum) from a weighted fit, then each value
+// rounded against them as they are stored.
+template <class Block, int kBits, bool kAffine>
+void quantize_rows_32_weighted(const float* x, void* dst, int64_t n, const float* w) {
+  constexpr int kTop = (1 << kBits) - 1, kHalf = 1 << (kBits - 1);
+  auto* b = static_cast<Block*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK, w += kQK) {
+    uint8_t codes[kQK];
+    float m = 0, d;
+    if constexpr (kAffine) {
+      d = fit_affine(x, w, kQK, kTop, false, &m, codes);
+      b[i].m = f32_to_fp16(m);
+      m = core::fp16_to_f32(b[i].m);
+    } else {
+      int8_t signed_codes[kQK];
+      d = fit_signed(x, w, kQK, kHalf, signed_codes);
+    }
+    b[i].d = f32_to_fp16(d);
+    d = core::fp16_to_f32(b[i].d);
+    for (int j = 0; j < kQK; ++j) {
+      const int c = d != 0 ? int(std::nearbyint((x[j] - m) / d)) : 0;
+      codes[j] = uint8_t(kAffine ? std::clamp(c, 0, kTop) : std::clamp(c, -kHalf, kHalf - 1) + kHalf);
+    }
+    pack4(codes, b[i].qs);
+    if constexpr (kBits == 5) pack5_high(codes, b[i].qh);
+  }
+}
+
 }  // namespace
 
-void quantize_row_q4_0(const float* x, void* dst, int64_t n) { quantize_rows_32<BlockQ4_0, 4, false>(x, dst, n); }
-void quantize_row_q4_1(const float* x, void* dst, int64_t n) { quantize_rows_32<BlockQ4_1, 4, true>(x, dst, n); }
-void quantize_row_q5_0(const float* x, void* dst, int64_t n) { quantize_rows_32<BlockQ5_0, 5, false>(x, dst, n); }
-void quantize_row_q5_1(const float* x, void* dst, int64_t n) { quantize_rows_32<BlockQ5_1, 5, true>(x, dst, n); }
+// Without weights: llama-quantize's reference rounding, bit for bit.
+void quantize_row_q4_0(const float* x, void* dst, int64_t n, const float* w) {
+  w ? quantize_rows_32_weighted<BlockQ4_0, 4, false>(x, dst, n, w) : quantize_rows_32<BlockQ4_0, 4, false>(x, dst, n);
+}
+void quantize_row_q4_1(const float* x, void* dst, int64_t n, const float* w) {
+  w ? quantize_rows_32_weighted<BlockQ4_1, 4, true>(x, dst, n, w) : quantize_rows_32<BlockQ4_1, 4, true>(x, dst, n);
+}
+void quantize_row_q5_0(const float* x, void* dst, int64_t n, const float* w) {
+  w ? quantize_rows_32_weighted<BlockQ5_0, 5, false>(x, dst, n, w) : quantize_rows_32<BlockQ5_0, 5, false>(x, dst, n);
+}
+void quantize_row_q5_1(const float* x, void* dst, int64_t n, const float* w) {
+  w ? quantize_rows_32_weighted<BlockQ5_1, 5, true>(x, dst, n, w) : quantize_rows_32<BlockQ5_1, 5, true>(x, dst, n);
+}
 
 }  // namespace onprem::quant

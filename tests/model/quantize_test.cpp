@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "model/evaluate.h"
+#include "model/imatrix.h"
 #include "model/quantize_model.h"
 #include "model/weights.h"
 #include "quant/dequant.h"
@@ -71,6 +72,65 @@ TEST_P(QuantizeVsLlama, SameTypesAndNoWorsePrecision) {
 INSTANTIATE_TEST_SUITE_P(Conformance, QuantizeVsLlama,
                          ::testing::Combine(::testing::Values("qwen35-tiny", "qwen35moe-tiny"), ::testing::Values("Q8_0", "Q6_K", "Q4_K_M")),
                          [](const auto& info) { return std::string(std::get<0>(info.param) == "qwen35-tiny" ? "dense" : "moe") + "_" + std::get<1>(info.param); });
+
+// llama-quantize's own files in the types that need an importance matrix to be made well (the hub's
+// IQ4_XS, Q3_K_M, Q2_K, ... files are made with one): ours, from the same F32 file and the same
+// llama-imatrix file, must hold every tensor in the same type and lose no more of what that matrix
+// weighs: Σ importance × error², the matrix product's expected loss, which both fits minimise.
+class QuantizeVsLlamaImatrix : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+std::string realfile(const std::string& name) { return std::string(ONPREM_SHARED_DIR) + "/conformance/realfiles/" + name; }
+
+TEST_P(QuantizeVsLlamaImatrix, SameTypesAndNoWorseWeightedError) {
+  const auto& [arch, type] = GetParam();
+  auto f32 = gguf::File::open(conf(arch + "-F32"));
+  auto theirs = gguf::File::open(realfile("models/" + arch + "-" + type + ".gguf"));
+  auto imatrix = model::read_imatrix(realfile("imatrix/" + arch + ".imatrix.gguf"));
+  ASSERT_TRUE(f32.ok() && theirs.ok() && imatrix.ok());
+  const testing_support::TempFile file("quantize_im_" + arch + type + ".gguf");
+  core::ThreadPool pool(2);
+  auto rep = model::quantize_model(*f32, *model::file_type_from_name(type), file.path, pool, &*imatrix);
+  ASSERT_TRUE(rep.ok()) << rep.error().to_string();
+  EXPECT_GT(rep->weighted_tensors, 10);
+  auto ours = gguf::File::open(file.path);
+  ASSERT_TRUE(ours.ok());
+  EXPECT_EQ(*ours->get_u32("general.file_type"), *theirs->get_u32("general.file_type"));
+  double worst = 0;
+  for (const auto& t : theirs->tensors()) {
+    const gguf::TensorInfo* o = ours->tensor(t.name);
+    ASSERT_NE(o, nullptr) << t.name;
+    EXPECT_EQ(o->type, t.type) << t.name;
+    EXPECT_EQ(o->n_bytes, t.n_bytes) << t.name;
+    if (t.type == core::GgmlType::kF32) continue;
+    auto imp = imatrix->importance(std::string(t.name), t.ne[0], t.ne[2]);
+    ASSERT_TRUE(imp.ok());
+    const auto ref = decode(*f32->tensor(t.name)), a = decode(*o), b = decode(t);
+    double e_ours = 0, e_theirs = 0, norm = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      const size_t row = i / t.ne[0], col = i % t.ne[0];
+      const double w = imp->empty() ? 1.0 : (*imp)[(row / t.ne[1]) * t.ne[0] + col];
+      e_ours += w * (a[i] - ref[i]) * (a[i] - ref[i]);
+      e_theirs += w * (b[i] - ref[i]) * (b[i] - ref[i]);
+      norm += w * ref[i] * ref[i];
+    }
+    e_ours = std::sqrt(e_ours / norm), e_theirs = std::sqrt(e_theirs / norm);
+    EXPECT_LE(e_ours, e_theirs * 1.02 + 1e-7) << t.name << " " << core::ggml_type_name(t.type);
+    worst = std::max(worst, e_ours / std::max(e_theirs, 1e-12));
+  }
+  std::printf("%s %s: worst tensor weighted error ratio ours/llama-quantize %.4f\n", arch.c_str(), type.c_str(), worst);
+}
+
+INSTANTIATE_TEST_SUITE_P(Realfiles, QuantizeVsLlamaImatrix,
+                         ::testing::Values(std::make_tuple("qwen35-tiny", "Q2_K"), std::make_tuple("qwen35-tiny", "Q3_K_M"),
+                                           std::make_tuple("qwen35-tiny", "IQ4_XS"), std::make_tuple("qwen35moe-tiny", "Q2_K"),
+                                           std::make_tuple("qwen35moe-tiny", "Q3_K_M"), std::make_tuple("qwen35moe-tiny", "Q4_0"),
+                                           std::make_tuple("qwen35moe-tiny", "Q4_1"), std::make_tuple("qwen35moe-tiny", "Q5_0"),
+                                           std::make_tuple("qwen35moe-tiny", "Q5_1"), std::make_tuple("qwen35moe-tiny", "Q5_K_M"),
+                                           std::make_tuple("qwen35moe-tiny", "IQ4_NL"), std::make_tuple("qwen35moe-tiny", "IQ4_XS"),
+                                           std::make_tuple("qwen35moe-tiny", "MXFP4_MOE")),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param) == "qwen35-tiny" ? "dense" : "moe") + "_" + std::get<1>(info.param);
+                         });
 
 TEST(Perplexity, KlIsZeroAgainstItselfAndRanksQuantisations) {
   auto base = model::load_model(conf("qwen35-tiny-F32"));

@@ -33,7 +33,7 @@ double rel_rms(const std::vector<float>& a, const std::vector<float>& b) {
 std::vector<float> round_trip(GgmlType t, const std::vector<float>& x) {
   const auto info = *core::ggml_type_info(uint32_t(t));
   std::vector<uint8_t> q(core::ggml_row_bytes(info, x.size()));
-  quantizer(t)(x.data(), q.data(), int64_t(x.size()));
+  quantizer(t)(x.data(), q.data(), int64_t(x.size()), nullptr);
   std::vector<float> y(x.size());
   dequantizer(t)(q.data(), y.data(), int64_t(x.size()));
   return y;
