@@ -78,9 +78,12 @@ void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* 
     uint8_t* q = c.ws.moe_q.data() + size_t(w) * c.ws.moe_worker_qbytes;
     for (int64_t r = 0; r < ne; ++r) std::memcpy(xs + r * N, f + list[size_t(r)].first * N, size_t(N) * sizeof(float));
     const auto act = c.opt.activations;
+    c.see_matmul(L.gate_exps.expert(e), xs, ne);
     kernels::matmat(c.k, L.gate_exps.expert(e), xs, ne, g, act, q, nullptr);
+    c.see_matmul(L.up_exps.expert(e), xs, ne);
     kernels::matmat(c.k, L.up_exps.expert(e), xs, ne, u, act, q, nullptr);
     c.k.swiglu(g, u, g, ne * F);
+    c.see_matmul(L.down_exps.expert(e), g, ne);
     kernels::matmat(c.k, L.down_exps.expert(e), g, ne, ys + slot0[size_t(e)] * N, act, q, nullptr);
   });
   std::memset(out, 0, size_t(T * N) * sizeof(float));

@@ -12,6 +12,7 @@ using core::ErrorCode;
 using core::make_error;
 
 void LayerContext::matmul(const kernels::MatrixView& w, const float* X, int64_t T, float* Y) const {
+  see_matmul(w, X, T);
   kernels::matmat(k, w, X, T, Y, opt.activations, ws.qscratch.data(), pool);
 }
 
@@ -125,7 +126,7 @@ core::Status forward_batch(const Model& m, std::vector<BatchEntry>& batch, Works
   int64_t n = 0;
   ONPREM_TRY(check_batch(m, batch, ws, ctx.pool ? ctx.pool->size() : 1, &n));
   const kernels::Kernels& k = ctx.kernels ? *ctx.kernels : kernels::best_kernels();
-  const LayerContext c{m, k, ctx.pool, ctx.options, ws, ctx.observer};
+  const LayerContext c{m, k, ctx.pool, ctx.options, ws, ctx.observer, ctx.matmul_observer};
   std::vector<Segment>& segs = ws.segs;
   segs.clear();
   int64_t row = 0;

@@ -85,10 +85,16 @@ struct WorkspaceSizes {
 };
 WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx);
 
+// Sees the input rows X[T][w.n_cols] of every weight matrix product before it runs (w.data points
+// into the file: for an expert matrix, at that expert). Expert products call it from several
+// threads at once. Importance matrices are collected so (model/imatrix_collect.h).
+using MatmulObserver = std::function<void(const kernels::MatrixView& w, const float* X, int64_t T)>;
+
 struct ForwardContext {
   const kernels::Kernels* kernels = nullptr;  // default: best_kernels()
   core::ThreadPool* pool = nullptr;
   const Observer* observer = nullptr;
+  const MatmulObserver* matmul_observer = nullptr;
   ForwardOptions options;
 };
 

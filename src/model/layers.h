@@ -13,9 +13,13 @@ struct LayerContext {
   const ForwardOptions& opt;
   Workspace& ws;
   const Observer* obs;
+  const MatmulObserver* mobs;
 
   void observe(const char* name, int layer, const float* data, int64_t n_tokens, int64_t width) const {
     if (obs && *obs) (*obs)(name, layer, data, n_tokens, width);
+  }
+  void see_matmul(const kernels::MatrixView& w, const float* X, int64_t T) const {
+    if (mobs && *mobs) (*mobs)(w, X, T);
   }
   // Y[T][rows] = W · X[T][cols], with int8 activations for quantised weights when asked.
   void matmul(const kernels::MatrixView& w, const float* X, int64_t T, float* Y) const;

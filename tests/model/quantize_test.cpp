@@ -7,9 +7,13 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "model/evaluate.h"
 #include "model/imatrix.h"
+#include "model/imatrix_collect.h"
+#include "text/tokenizer.h"
 #include "model/quantize_model.h"
 #include "model/weights.h"
 #include "quant/dequant.h"
@@ -160,4 +164,85 @@ TEST(Perplexity, KlIsZeroAgainstItselfAndRanksQuantisations) {
   }
   eo.ctx = 1024;
   EXPECT_FALSE(model::evaluate(*base, nullptr, ids, eo, ctx).ok());  // shorter than one chunk: a clear error
+}
+
+// onprem imatrix against llama-imatrix: the same model, text (spec/model.md) and chunk size as the
+// conformance set's matrix give the same per-column means, expert by expert, for every matrix
+// both collect (llama-imatrix also collects the float router and shared-expert gate, which the
+// quantisers never use).
+TEST(Imatrix, MatchesLlamaImatrix) {
+  for (const std::string arch : {"qwen35-tiny", "qwen35moe-tiny"}) {
+    auto m = model::load_model(conf(arch + "-F32"));
+    auto theirs = model::read_imatrix(realfile("imatrix/" + arch + ".imatrix.gguf"));
+    ASSERT_TRUE(m.ok() && theirs.ok());
+    auto vocab = text::load_vocab(*m->file);
+    ASSERT_TRUE(vocab.ok());
+    auto tok = text::Tokenizer::create(std::move(*vocab));
+    ASSERT_TRUE(tok.ok());
+    std::ifstream in(std::string(ONPREM_SHARED_DIR) + "/spec/model.md", std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const auto ids = tok->encode(ss.str(), false);
+    core::ThreadPool pool(2);
+    model::ImatrixCollector collector(*m);
+    model::ForwardContext ctx;
+    ctx.pool = &pool;
+    ctx.matmul_observer = &collector.observer();
+    model::EvalOptions eo;
+    eo.ctx = 128;
+    auto st = model::evaluate(*m, nullptr, ids, eo, ctx);
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(uint32_t(st->chunks), theirs->chunk_count);
+    const model::Imatrix ours = collector.result();
+    int compared = 0;
+    double worst = 0;
+    for (const auto& [name, e] : ours.entries) {
+      const gguf::TensorInfo* t = m->file->tensor(name);
+      ASSERT_NE(t, nullptr);
+      auto a = ours.importance(name, t->ne[0], t->ne[2]);
+      auto b = theirs->importance(name, t->ne[0], t->ne[2]);
+      ASSERT_TRUE(a.ok() && b.ok()) << name;
+      ASSERT_FALSE(b->empty()) << name << " is missing from llama-imatrix's file";
+      for (size_t i = 0; i < a->size(); ++i) worst = std::max(worst, std::fabs((*a)[i] - (*b)[i]) / std::max(1e-6, double(std::fabs((*b)[i]))));
+      ++compared;
+    }
+    EXPECT_GT(compared, 20) << arch;
+    EXPECT_LT(worst, 1e-3) << arch;
+    std::printf("%s: %d matrices, worst relative difference of a column mean %.2e\n", arch.c_str(), compared, worst);
+  }
+}
+
+// llama-imatrix's legacy .dat layout (its --output-format dat) holds means × calls; written here
+// by hand from the GGUF matrix, it must read back to the same importances. A cut file is an error.
+TEST(Imatrix, ReadsTheLegacyFormat) {
+  auto gguf_m = model::read_imatrix(realfile("imatrix/qwen35-tiny.imatrix.gguf"));
+  ASSERT_TRUE(gguf_m.ok());
+  const testing_support::TempFile file("legacy.imatrix.dat");
+  std::string bytes;
+  auto put = [&](const void* p, size_t n) { bytes.append(static_cast<const char*>(p), n); };
+  const int32_t n = int32_t(gguf_m->entries.size()), calls = 7;
+  put(&n, 4);
+  for (const auto& [name, e] : gguf_m->entries) {
+    const int32_t len = int32_t(name.size()), nval = int32_t(e.sum2.size());
+    put(&len, 4), put(name.data(), name.size()), put(&calls, 4), put(&nval, 4);
+    for (float v : e.sum2) {
+      const float stored = v / e.counts[0] * float(calls);
+      put(&stored, 4);
+    }
+  }
+  std::ofstream(file.path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  auto legacy = model::read_imatrix(file.path);
+  ASSERT_TRUE(legacy.ok()) << legacy.error().to_string();
+  ASSERT_EQ(legacy->entries.size(), gguf_m->entries.size());
+  for (const auto& [name, e] : gguf_m->entries) {
+    auto a = gguf_m->importance(name, e.sum2.size(), 1), b = legacy->importance(name, e.sum2.size(), 1);
+    ASSERT_TRUE(a.ok() && b.ok());
+    for (size_t i = 0; i < a->size(); ++i) EXPECT_NEAR((*a)[i], (*b)[i], 1e-6 * std::fabs((*a)[i]) + 1e-12) << name;
+  }
+  std::ofstream(file.path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size() / 2));
+  EXPECT_FALSE(model::read_imatrix(file.path).ok());
+  // A matrix entry of the wrong size for the tensor is named.
+  auto bad = gguf_m->importance(gguf_m->entries.begin()->first, 3, 1);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().to_string().find(gguf_m->entries.begin()->first), std::string::npos);
 }

@@ -25,6 +25,7 @@ Run add_bench(CLI::App& app);
 Run add_route(CLI::App& app);
 Run add_quantize(CLI::App& app);
 Run add_perplexity(CLI::App& app);
+Run add_imatrix(CLI::App& app);
 
 // Prints "onprem: <message>" on stderr and returns the exit code 1.
 int fail(const std::string& message);

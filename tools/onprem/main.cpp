@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   add(add_route);
   add(add_quantize);
   add(add_perplexity);
+  add(add_imatrix);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,70 @@
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "commands.h"
+#include "model/evaluate.h"
+#include "model/imatrix_collect.h"
+#include "model/weights.h"
+#include "text/tokenizer.h"
+
+namespace onprem::tools {
+
+namespace {
+
+struct ImatrixOptions {
+  std::string model, file, output;
+  int64_t ctx = 512, chunks = 0;
+  int threads = 0;
+};
+
+int imatrix(const ImatrixOptions& o) {
+  std::ifstream in(o.file, std::ios::binary);
+  if (!in) return fail("cannot read '" + o.file + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto m = model::load_model(o.model);
+  if (!m) return fail(m.error().to_string());
+  auto vocab = text::load_vocab(*m->file);
+  if (!vocab) return fail(o.model + ": " + vocab.error().to_string());
+  auto tok = text::Tokenizer::create(std::move(*vocab));
+  if (!tok) return fail(tok.error().to_string());
+  const std::vector<int32_t> ids = tok->encode(ss.str(), false);
+  const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  core::ThreadPool pool(threads);
+  model::ImatrixCollector collector(*m);
+  model::ForwardContext ctx;
+  ctx.pool = &pool;
+  ctx.matmul_observer = &collector.observer();
+  // The perplexity pass runs every chunk of the text through the model from an empty state; the
+  // collector sees each matrix's inputs on the way.
+  model::EvalOptions eo;
+  eo.ctx = o.ctx, eo.max_chunks = o.chunks;
+  auto s = model::evaluate(*m, nullptr, ids, eo, ctx);
+  if (!s) return fail(s.error().to_string());
+  model::Imatrix result = collector.result();
+  result.datasets = {std::filesystem::path(o.file).filename().string()};
+  result.chunk_count = uint32_t(s->chunks), result.chunk_size = uint32_t(o.ctx);
+  if (auto st = model::write_imatrix(result, o.output); !st) return fail(st.error().to_string());
+  std::printf("%s: %zu tokens, %lld chunks of %lld; %zu matrices -> %s (perplexity %.4f)\n", o.file.c_str(), ids.size(),
+              (long long)s->chunks, (long long)o.ctx, result.entries.size(), o.output.c_str(), s->ppl());
+  return 0;
+}
+
+}  // namespace
+
+Run add_imatrix(CLI::App& app) {
+  auto* cmd = app.add_subcommand("imatrix", "Importance matrix of a model over a text, for quantize --imatrix (llama-imatrix's GGUF format)");
+  auto o = std::make_shared<ImatrixOptions>();
+  cmd->add_option("-m,--model", o->model, "Model GGUF (the full-precision one)")->required();
+  cmd->add_option("-f,--file", o->file, "UTF-8 calibration text")->required();
+  cmd->add_option("-o,--output", o->output, "Output .imatrix.gguf")->required();
+  cmd->add_option("-c,--ctx", o->ctx, "Tokens per chunk")->check(CLI::Range(int64_t(4), int64_t(1) << 20))->capture_default_str();
+  cmd->add_option("--chunks", o->chunks, "At most this many chunks (0: all)")->capture_default_str();
+  cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
+  return [o]() { return imatrix(*o); };
+}
+
+}  // namespace onprem::tools
