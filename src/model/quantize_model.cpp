@@ -17,6 +17,13 @@ using core::make_error;
 
 core::Expected<QuantizeReport> quantize_model(const gguf::File& in, FileType ft, const std::string& out_path, core::ThreadPool& pool,
                                               const Imatrix* imatrix) {
+  // As llama-quantize: the 1- and 2-bit lattice presets lose too much without knowing which columns
+  // matter.
+  using F = FileType;
+  for (const F needs : {F::kIQ1_S, F::kIQ1_M, F::kIQ2_XXS, F::kIQ2_XS, F::kIQ2_S, F::kIQ2_M})
+    if (ft == needs && !imatrix)
+      return make_error(ErrorCode::kInvalidArgument, std::string(file_type_name(ft)) +
+                                                         " needs an importance matrix (--imatrix FILE; `onprem imatrix` makes one)");
   ONPREM_TRY_ASSIGN(cfg, load_config(in));
   ONPREM_TRY(check_tensors(in, cfg));
   const auto table = tensor_table(cfg);

@@ -224,6 +224,13 @@ QuantizeFn quantizer(core::GgmlType type) {
     case GgmlType::kIQ4_NL: return quantize_row_iq4_nl;
     case GgmlType::kIQ4_XS: return quantize_row_iq4_xs;
     case GgmlType::kMXFP4: return quantize_row_mxfp4;
+    case GgmlType::kIQ2_XXS: return quantize_row_iq2_xxs;
+    case GgmlType::kIQ2_XS: return quantize_row_iq2_xs;
+    case GgmlType::kIQ2_S: return quantize_row_iq2_s;
+    case GgmlType::kIQ3_XXS: return quantize_row_iq3_xxs;
+    case GgmlType::kIQ3_S: return quantize_row_iq3_s;
+    case GgmlType::kIQ1_S: return quantize_row_iq1_s;
+    case GgmlType::kIQ1_M: return quantize_row_iq1_m;
     default: return nullptr;
   }
 }

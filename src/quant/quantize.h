@@ -1,5 +1,6 @@
 // Scalar quantisers. Weights: F16, BF16, Q8_0, Q4_K, Q6_K; (quantize_legacy.cpp) Q4_0, Q4_1, Q5_0,
-// Q5_1; (quantize_kquant.cpp) Q2_K, Q3_K, Q5_K; (quantize_codebook.cpp) IQ4_NL, IQ4_XS, MXFP4. Used
+// Q5_1; (quantize_kquant.cpp) Q2_K, Q3_K, Q5_K; (quantize_codebook.cpp) IQ4_NL, IQ4_XS, MXFP4; (quantize_lattice.cpp) the IQ3, IQ2 and
+// IQ1 types. Used
 // by gen-model, quantize and the tests. w, where taken, is one importance per value of the row
 // (an imatrix's mean squared activation of each column; fit.h); null means all equal.
 // Activations: Q8_0 and Q8_K in llama.cpp's exact rounding, so our int8 dot products see the
@@ -30,6 +31,15 @@ void quantize_row_q5_k(const float* x, void* dst, int64_t n, const float* w = nu
 void quantize_row_iq4_nl(const float* x, void* dst, int64_t n, const float* w = nullptr);
 void quantize_row_iq4_xs(const float* x, void* dst, int64_t n, const float* w = nullptr);
 void quantize_row_mxfp4(const float* x, void* dst, int64_t n, const float* w = nullptr);
+// (quantize_lattice.cpp) The lattice types: made for use with an importance matrix (without one,
+// every value weighs the same).
+void quantize_row_iq2_xxs(const float* x, void* dst, int64_t n, const float* w = nullptr);
+void quantize_row_iq2_xs(const float* x, void* dst, int64_t n, const float* w = nullptr);
+void quantize_row_iq2_s(const float* x, void* dst, int64_t n, const float* w = nullptr);
+void quantize_row_iq3_xxs(const float* x, void* dst, int64_t n, const float* w = nullptr);
+void quantize_row_iq3_s(const float* x, void* dst, int64_t n, const float* w = nullptr);
+void quantize_row_iq1_s(const float* x, void* dst, int64_t n, const float* w = nullptr);
+void quantize_row_iq1_m(const float* x, void* dst, int64_t n, const float* w = nullptr);
 // Activations to Q8_0 as llama.cpp's x86 SIMD path does it (multiply by 127/amax, round half to
 // even), which differs from the scalar form above in the last bit of some codes.
 void quantize_row_q8_0_act(const float* x, void* dst, int64_t n);

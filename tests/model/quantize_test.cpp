@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "model/evaluate.h"
@@ -100,6 +101,7 @@ TEST_P(QuantizeVsLlamaImatrix, SameTypesAndNoWorseWeightedError) {
   ASSERT_TRUE(ours.ok());
   EXPECT_EQ(*ours->get_u32("general.file_type"), *theirs->get_u32("general.file_type"));
   double worst = 0;
+  std::map<std::string, std::pair<double, double>> by_type;  // type -> lowest and highest ratio
   for (const auto& t : theirs->tensors()) {
     const gguf::TensorInfo* o = ours->tensor(t.name);
     ASSERT_NE(o, nullptr) << t.name;
@@ -119,9 +121,14 @@ TEST_P(QuantizeVsLlamaImatrix, SameTypesAndNoWorseWeightedError) {
     }
     e_ours = std::sqrt(e_ours / norm), e_theirs = std::sqrt(e_theirs / norm);
     EXPECT_LE(e_ours, e_theirs * 1.02 + 1e-7) << t.name << " " << core::ggml_type_name(t.type);
-    worst = std::max(worst, e_ours / std::max(e_theirs, 1e-12));
+    const double ratio = e_ours / std::max(e_theirs, 1e-12);
+    auto& [lo, hi] = by_type.try_emplace(std::string(core::ggml_type_name(t.type)), 1e9, 0.0).first->second;
+    lo = std::min(lo, ratio), hi = std::max(hi, ratio);
+    worst = std::max(worst, ratio);
   }
-  std::printf("%s %s: worst tensor weighted error ratio ours/llama-quantize %.4f\n", arch.c_str(), type.c_str(), worst);
+  std::printf("%s %s: worst tensor weighted error ratio ours/llama-quantize %.4f;", arch.c_str(), type.c_str(), worst);
+  for (const auto& [name, r] : by_type) std::printf(" %s %.3f-%.3f", name.c_str(), r.first, r.second);
+  std::printf("\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Realfiles, QuantizeVsLlamaImatrix,
@@ -131,7 +138,11 @@ INSTANTIATE_TEST_SUITE_P(Realfiles, QuantizeVsLlamaImatrix,
                                            std::make_tuple("qwen35moe-tiny", "Q4_1"), std::make_tuple("qwen35moe-tiny", "Q5_0"),
                                            std::make_tuple("qwen35moe-tiny", "Q5_1"), std::make_tuple("qwen35moe-tiny", "Q5_K_M"),
                                            std::make_tuple("qwen35moe-tiny", "IQ4_NL"), std::make_tuple("qwen35moe-tiny", "IQ4_XS"),
-                                           std::make_tuple("qwen35moe-tiny", "MXFP4_MOE")),
+                                           std::make_tuple("qwen35moe-tiny", "MXFP4_MOE"), std::make_tuple("qwen35-tiny", "IQ3_S"),
+                                           std::make_tuple("qwen35-tiny", "IQ2_XXS"), std::make_tuple("qwen35moe-tiny", "IQ3_XXS"),
+                                           std::make_tuple("qwen35moe-tiny", "IQ3_S"), std::make_tuple("qwen35moe-tiny", "IQ2_XXS"),
+                                           std::make_tuple("qwen35moe-tiny", "IQ2_XS"), std::make_tuple("qwen35moe-tiny", "IQ2_S"),
+                                           std::make_tuple("qwen35moe-tiny", "IQ1_S"), std::make_tuple("qwen35moe-tiny", "IQ1_M")),
                          [](const auto& info) {
                            return std::string(std::get<0>(info.param) == "qwen35-tiny" ? "dense" : "moe") + "_" + std::get<1>(info.param);
                          });
