@@ -14,8 +14,7 @@
 namespace onprem::model {
 
 // llama.cpp's file types, plus kQ4_K (onprem's all-Q4_K preset with a Q6_K head). gen-model and
-// quantize write those that have quantisers (F32, F16, BF16, Q8_0, Q6_K, Q5_K_M, Q4_K_M, Q4_K,
-// Q3_K_M); the planner sizes all.
+// quantize write all of them; the planner sizes them.
 enum class FileType {
   kF32, kF16, kBF16, kQ8_0, kQ6_K, kQ5_K_M, kQ4_K_M, kQ4_K, kQ3_K_M,
   kQ5_K_S, kQ5_1, kQ5_0, kQ4_K_S, kQ4_1, kQ4_0, kIQ4_XS, kIQ4_NL, kQ3_K_L, kQ3_K_S, kIQ3_M, kIQ3_S, kIQ3_XXS,

@@ -49,7 +49,7 @@ Run add_gen_model(CLI::App& app) {
   auto a = std::make_shared<GenArgs>();
   cmd->add_option("-o,--out", a->output, "GGUF file to write")->required();
   cmd->add_option("--preset", a->preset, "Shape: tiny, tiny-moe, 27b, 35b-a3b (real Qwen3.6 layer shapes)")->capture_default_str();
-  cmd->add_option("--type", a->type, "Weights: F32, F16, BF16, Q8_0, Q4_K, Q4_K_M, Q6_K")->capture_default_str();
+  cmd->add_option("--type", a->type, "Weights: any llama.cpp preset (F32, F16, BF16, Q8_0, Q6_K, Q4_K_M, Q2_K, IQ4_XS, IQ2_XXS, MXFP4_MOE, ...), or Q4_K")->capture_default_str();
   cmd->add_option("--seed", a->seed, "Random seed")->capture_default_str();
   cmd->add_option("--name", a->name, "general.name (default: the preset)");
   cmd->add_option("--vocab-from", a->vocab_from, "Copy the tokenizer of this GGUF (sets the vocabulary size)");
