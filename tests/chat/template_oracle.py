@@ -2,8 +2,12 @@
 """The chat template oracle: a generated corpus of conversations rendered by python3-jinja2 from
 shared/spec/templates/qwen3.6.jinja (and qwen3.5.jinja), the way Hugging Face's apply_chat_template
 does it (sandboxed environment, trim_blocks/lstrip_blocks, tojson = json.dumps(ensure_ascii=False)),
-compared byte for byte with `onprem render-chat --jsonl`.
+compared byte for byte with `onprem render-chat --jsonl`: the built-in renderer, and onprem's own
+Jinja interpreter (`--template`) on both official templates and on modified variants as hub uploads
+patch them (another tool-call block, an added role, other filters and loop forms).
 Usage: template_oracle.py ONPREM SHARED_DIR [N_CONVERSATIONS]"""
+import os
+import tempfile
 import json
 import random
 import subprocess
@@ -155,30 +159,97 @@ def render(template, body):
         return {"ok": False, "error": str(e)}
 
 
+def variants(shared):
+    """Modified templates: each edit must change the official one (asserted), so that the
+    interpreter is checked on text the built-in renderer never saw."""
+    base = open(f"{shared}/spec/templates/qwen3.6.jinja").read()
+    out = {}
+    # A changed tool-call block: JSON calls in <tool_call> tags (the Qwen2.5 / Hermes form) with
+    # the arguments through tojson, the count of calls in a namespace and a loop filter.
+    edit = base.replace("""                {%- if tool_call.arguments is defined %}
+                    {%- for args_name, args_value in tool_call.arguments|items %}
+                        {{- '<parameter=' + args_name + '>\\n' }}
+                        {%- set args_value = args_value | tojson | safe if args_value is mapping or (args_value is sequence and args_value is not string) else args_value | string %}
+                        {{- args_value }}
+                        {{- '\\n</parameter>\\n' }}
+                    {%- endfor %}
+                {%- endif %}""", """                {{- '{"name": "' ~ tool_call.name ~ '", "arguments": ' ~ (tool_call.arguments | tojson if tool_call.arguments is defined else '{}') ~ '}\\n' }}
+                {%- for k, v in (tool_call.arguments if tool_call.arguments is mapping else {}) | items if v is not none %}
+                    {{- '# ' ~ loop.index ~ '/' ~ loop.length ~ ' ' ~ k|upper ~ '=' ~ v|string|replace('\\n', ' ') ~ '\\n' }}
+                {%- else %}
+                    {{- '# no arguments\\n' }}
+                {%- endfor %}""")
+    out["tool-call-block"] = edit
+    # An added role: developer messages render as system turns where they stand, and a
+    # dict-method / slicing / string-method workout in the user turn.
+    edit = base.replace("""    {%- elif message.role == "user" %}
+        {{- '<|im_start|>' + message.role + '\\n' + content + '<|im_end|>' + '\\n' }}""", """    {%- elif message.role == "developer" %}
+        {{- '<|im_start|>system\\n' + content|trim + '<|im_end|>\\n' }}
+    {%- elif message.role == "user" %}
+        {%- set words = content.split() %}
+        {{- '<|im_start|>' + message.role + '\\n' + content + '<|im_end|>' + '\\n' }}
+        {%- if words|length > 3 %}{{- '(' ~ words[:2]|join(' ') ~ ' … ' ~ words[-1] ~ ', ' ~ content.count(' ') ~ ' spaces, ' ~ content[::2]|length ~ ')\\n' }}{%- endif %}
+        {%- if message.get('name', none) is not none %}{{- 'name=' ~ message.get('name') ~ '\\n' }}{%- endif %}""")
+    edit = edit.replace("""{%- if ns.multi_step_tool %}""", """{%- set ns.developer = messages | selectattr('role', 'equalto', 'developer') | list | length %}
+{%- if ns.multi_step_tool %}""")
+    out["developer-role"] = edit
+    for name, text in out.items():
+        assert text != base and text.count("\n") > base.count("\n") - 5, f"variant {name} did not apply"
+    return out
+
+
+def compare(label, bodies, want, got):
+    failures = 0
+    n_ok = sum(1 for w in want if w["ok"])
+    for i, (w, g) in enumerate(zip(want, got)):
+        same = w["ok"] == g["ok"] and (not w["ok"] or w["text"] == g["text"])
+        if not same:
+            failures += 1
+            if failures <= 5:
+                print(f"MISMATCH {label} #{i}: {json.dumps(bodies[i], ensure_ascii=False)[:400]}")
+                print("  want:", json.dumps(w, ensure_ascii=False)[:600])
+                print("  got: ", json.dumps(g, ensure_ascii=False)[:600])
+    print(f"{label}: {len(bodies)} conversations ({n_ok} rendered, {len(bodies) - n_ok} refused by the template): "
+          f"{len(bodies) - failures} identical")
+    return failures
+
+
+def run_onprem(args, bodies):
+    proc = subprocess.run([onprem, "render-chat", "--jsonl", *args], input="\n".join(
+        json.dumps(b, ensure_ascii=False) for b in bodies) + "\n", capture_output=True, text=True, check=True)
+    got = [json.loads(line) for line in proc.stdout.split("\n") if line]
+    assert len(got) == len(bodies), (len(got), len(bodies))
+    return got
+
+
 def main():
     env = environment()
     rng = random.Random(20261129)
     bodies = [conversation(rng, i) for i in range(N)]
+    # For the added-role variant: developer messages and user names now and then.
+    with_roles = json.loads(json.dumps(bodies))
+    for i, b in enumerate(with_roles):
+        if i % 7 == 3 and b["messages"]:
+            b["messages"].insert(min(1, len(b["messages"])), {"role": "developer", "content": "  Be brief.  "})
+        if i % 5 == 1:
+            for m in b["messages"]:
+                if m.get("role") == "user":
+                    m["name"] = "jisoo"
     failures = 0
-    for flavor in ["qwen3.6", "qwen3.5"]:
-        template = env.from_string(open(f"{shared}/spec/templates/{flavor}.jinja").read())
-        want = [render(template, b) for b in bodies]
-        proc = subprocess.run([onprem, "render-chat", "--jsonl", "--flavor", flavor], input="\n".join(
-            json.dumps(b, ensure_ascii=False) for b in bodies) + "\n", capture_output=True, text=True, check=True)
-        got = [json.loads(line) for line in proc.stdout.split("\n") if line]
-        assert len(got) == len(want), (len(got), len(want))
-        n_ok = sum(1 for w in want if w["ok"])
-        before = failures
-        for i, (w, g) in enumerate(zip(want, got)):
-            same = w["ok"] == g["ok"] and (not w["ok"] or w["text"] == g["text"])
-            if not same:
-                failures += 1
-                if failures <= 5:
-                    print(f"MISMATCH {flavor} #{i}: {json.dumps(bodies[i], ensure_ascii=False)[:400]}")
-                    print("  want:", json.dumps(w, ensure_ascii=False)[:600])
-                    print("  got: ", json.dumps(g, ensure_ascii=False)[:600])
-        print(f"{flavor}: {len(bodies)} conversations ({n_ok} rendered, {len(bodies) - n_ok} refused by the template): "
-              f"{len(bodies) - (failures - before)} identical")
+    templates = {flavor: open(f"{shared}/spec/templates/{flavor}.jinja").read() for flavor in ["qwen3.6", "qwen3.5"]}
+    for flavor, text in templates.items():
+        want = [render(env.from_string(text), b) for b in bodies]
+        failures += compare(f"{flavor} (built-in renderer)", bodies, want, run_onprem(["--flavor", flavor], bodies))
+        failures += compare(f"{flavor} (onprem's Jinja interpreter)", bodies, want,
+                            run_onprem(["--template", f"{shared}/spec/templates/{flavor}.jinja"], bodies))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in variants(shared).items():
+            path = os.path.join(tmp, name + ".jinja")
+            with open(path, "w") as f:
+                f.write(text)
+            inputs = with_roles if name == "developer-role" else bodies
+            want = [render(env.from_string(text), b) for b in inputs]
+            failures += compare(f"{name} variant (onprem's Jinja interpreter)", inputs, want, run_onprem(["--template", path], inputs))
     return 1 if failures else 0
 
 

@@ -1,8 +1,11 @@
 #include <cstdio>
+#include <fstream>
+#include <optional>
 #include <iostream>
 #include <iterator>
 
 #include "chat/template.h"
+#include "chat/template_file.h"
 #include "commands.h"
 #include "gguf/file.h"
 
@@ -11,11 +14,12 @@ namespace onprem::tools {
 namespace {
 
 struct RenderArgs {
-  std::string model, flavor;
+  std::string model, flavor, template_path;
   bool jsonl = false;
 };
 
-core::Expected<std::string> render_body(const std::string& body, chat::TemplateFlavor flavor) {
+// jinja: render with this template's own text instead of the built-in Qwen3.6 format.
+core::Expected<std::string> render_body(const std::string& body, chat::TemplateFlavor flavor, const chat::jinja::Template* jinja) {
   chat::Json j;
   try {
     j = chat::Json::parse(body);
@@ -32,7 +36,9 @@ core::Expected<std::string> render_body(const std::string& body, chat::TemplateF
     if (kw.contains("preserve_thinking")) o.preserve_thinking = kw["preserve_thinking"];
     if (kw.contains("add_vision_id")) o.add_vision_id = kw["add_vision_id"].is_boolean() && kw["add_vision_id"].get<bool>();
   }
-  return chat::render_chat(j.contains("messages") ? j["messages"] : chat::Json(), j.contains("tools") ? j["tools"] : chat::Json(), o);
+  const chat::Json messages = j.contains("messages") ? j["messages"] : chat::Json(), tools = j.contains("tools") ? j["tools"] : chat::Json();
+  if (jinja) return chat::render_chat_with(*jinja, messages, tools, o);
+  return chat::render_chat(messages, tools, o);
 }
 
 }  // namespace
@@ -42,6 +48,7 @@ Run add_render_chat(CLI::App& app) {
   auto a = std::make_shared<RenderArgs>();
   cmd->add_option("-m,--model", a->model, "GGUF whose tokenizer.chat_template to check (warns if it is not a known Qwen template)");
   cmd->add_option("--flavor", a->flavor, "qwen3.6 (default) or qwen3.5")->check(CLI::IsMember({"qwen3.6", "qwen3.5"}));
+  cmd->add_option("--template", a->template_path, "Render with this Jinja chat template (our interpreter) instead of the built-in Qwen3.6 format");
   cmd->add_flag("--jsonl", a->jsonl, "Batch mode: one request body per line in, one {\"ok\", \"text\" | \"error\"} line out");
   return [a]() -> int {
     chat::TemplateFlavor flavor = a->flavor == "qwen3.5" ? chat::TemplateFlavor::kQwen35 : chat::TemplateFlavor::kQwen36;
@@ -60,17 +67,27 @@ Run add_render_chat(CLI::App& app) {
           flavor = match.flavor;
       }
     }
+    std::optional<chat::jinja::Template> jinja;
+    if (!a->template_path.empty()) {
+      std::ifstream in(a->template_path, std::ios::binary);
+      if (!in) return fail("cannot read '" + a->template_path + "'");
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      auto t = chat::jinja::Template::parse(text);
+      if (!t) return fail(a->template_path + ": " + t.error().message);
+      jinja = std::move(*t);
+    }
+    const chat::jinja::Template* tp = jinja ? &*jinja : nullptr;
     if (a->jsonl) {
       std::string line;
       while (std::getline(std::cin, line)) {
-        auto r = render_body(line, flavor);
+        auto r = render_body(line, flavor, tp);
         chat::Json out = r.ok() ? chat::Json{{"ok", true}, {"text", *r}} : chat::Json{{"ok", false}, {"error", r.error().message}};
         std::cout << out.dump() << '\n';
       }
       return 0;
     }
     const std::string body((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    auto r = render_body(body, flavor);
+    auto r = render_body(body, flavor, tp);
     if (!r) return fail(r.error().message);
     std::cout << *r;
     return 0;
