@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "chat/template_file.h"
+
 namespace onprem::api {
 
 using chat::Json;
@@ -222,14 +224,17 @@ std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out)
       std::string r;
       if (svc.reasoning.get(ReasoningStore::key(content, m.contains("tool_calls") ? m["tool_calls"] : Json()), &r)) m["reasoning_content"] = r;
     }
-  auto prompt = chat::render_chat(messages, tools, ro);
+  auto render = [&](const chat::RenderOptions& o) {
+    return svc.opt.chat_template ? chat::render_chat_with(*svc.opt.chat_template, messages, tools, o) : chat::render_chat(messages, tools, o);
+  };
+  auto prompt = render(ro);
   if (!prompt) return bad_request(prompt.error().message, "messages");
   out->prompt = svc.tok.encode(*prompt, true);
   // The end of the history (before the generation prompt) is where the next turn's render will
   // diverge when old reasoning is dropped: keep a state snapshot there.
   chat::RenderOptions hist = ro;
   hist.add_generation_prompt = false;
-  if (auto h = chat::render_chat(messages, tools, hist); h.ok())
+  if (auto h = render(hist); h.ok())
     out->gen.snapshot_at.push_back(int64_t(svc.tok.encode(*h, true).size()));
   return std::nullopt;
 }

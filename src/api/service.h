@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "chat/jinja.h"
 #include "chat/template.h"
 #include "chat/token_mask.h"
 #include "engine/engine.h"
@@ -28,6 +29,9 @@ struct ServiceOptions {
   bool restore_reasoning = true;            // default for requests with tools (per-request override)
   int64_t default_max_tokens = 512;
   chat::TemplateFlavor flavor = chat::TemplateFlavor::kQwen36;
+  // The chat template to render with (serve --chat-template file or PATH); null: the built-in
+  // Qwen3.6 renderer.
+  std::shared_ptr<const chat::jinja::Template> chat_template;
   std::vector<std::string> test_script;     // tests only: scripted outputs, see GenerationOptions
 };
 

@@ -250,7 +250,86 @@ def main():
             inputs = with_roles if name == "developer-role" else bodies
             want = [render(env.from_string(text), b) for b in inputs]
             failures += compare(f"{name} variant (onprem's Jinja interpreter)", inputs, want, run_onprem(["--template", path], inputs))
+    failures += serve_with_file_template(env, bodies)
     return 1 if failures else 0
+
+
+def serve_with_file_template(env, bodies):
+    """`onprem serve --chat-template file` on a model whose GGUF carries another template (the
+    conformance model's plain ChatML one): the prompt the server builds must be jinja2's rendering
+    of that template, token for token (usage.prompt_tokens against `onprem tokenize --special`)."""
+    import time
+    import urllib.request
+    gguf = f"{shared}/conformance/models/qwen35-tiny-F32.gguf"
+    info = subprocess.run([onprem, "inspect", gguf, "--no-tensors", "--metadata"], capture_output=True, text=True, check=True).stdout
+    assert "differs from the built-in Qwen3.6 format" in info, "the conformance model was expected to carry another template"
+    template = env.from_string(read_gguf_template(gguf))
+    port = random.Random().randint(20000, 40000)
+    proc = subprocess.Popen([onprem, "serve", "-m", gguf, "--port", str(port), "--chat-template", "file", "--ctx-size", "4096"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        checked = failures = 0
+        for b in bodies:
+            msgs = [m for m in b["messages"] if m.get("role") in ("system", "user", "assistant") and isinstance(m.get("content"), str)
+                    and "tool_calls" not in m and "reasoning_content" not in m]
+            if not msgs or msgs[-1]["role"] != "user" or checked == 12:
+                continue
+            want = template.render(messages=msgs, add_generation_prompt=True, tools=None)
+            ids = subprocess.run([onprem, "tokenize", "-m", gguf, "--special"], input=want, capture_output=True, text=True, check=True).stdout.split()
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions", method="POST",
+                                         headers={"content-type": "application/json"},
+                                         data=json.dumps({"messages": msgs, "max_tokens": 1, "restore_reasoning": False}).encode())
+            got = json.load(urllib.request.urlopen(req, timeout=60))["usage"]["prompt_tokens"]
+            checked += 1
+            if got != len(ids):
+                failures += 1
+                print(f"MISMATCH serve --chat-template file: prompt_tokens {got}, jinja2's prompt has {len(ids)} tokens: {json.dumps(msgs)[:300]}")
+        print(f"serve --chat-template file: {checked} conversations, {checked - failures} prompts as jinja2 renders the file's template")
+        return failures + (checked < 8)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def read_gguf_template(path):
+    """tokenizer.chat_template of a GGUF, read with the format's own layout (spec/formats.md)."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read(1 << 22)
+    off = 8
+    n_tensors, n_kv = struct.unpack_from("<QQ", data, off)
+    off += 16
+    sizes = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+
+    def read_str(o):
+        n = struct.unpack_from("<Q", data, o)[0]
+        return data[o + 8:o + 8 + n].decode(), o + 8 + n
+
+    def skip(t, o):
+        if t == 8:
+            return read_str(o)[1]
+        if t == 9:
+            et, n = struct.unpack_from("<IQ", data, o)
+            o += 12
+            for _ in range(n):
+                o = skip(et, o)
+            return o
+        return o + sizes[t]
+
+    for _ in range(n_kv):
+        key, off = read_str(off)
+        t = struct.unpack_from("<I", data, off)[0]
+        off += 4
+        if key == "tokenizer.chat_template":
+            return read_str(off)[0]
+        off = skip(t, off)
+    raise RuntimeError("no tokenizer.chat_template")
 
 
 if __name__ == "__main__":

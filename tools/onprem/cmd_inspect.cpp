@@ -2,6 +2,7 @@
 #include <map>
 #include <thread>
 
+#include "chat/template_file.h"
 #include "commands.h"
 #include "core/system_memory.h"
 #include "core/thread_pool.h"
@@ -85,7 +86,8 @@ void print_tokenizer(const gguf::File& f) {
   std::string eog;
   for (auto id : v->eog_ids) eog += " " + name(id);
   std::printf("  end of generation:%s\n", eog.c_str());
-  std::printf("  chat template: %s\n", f.find("tokenizer.chat_template") ? "yes" : "no");
+  auto tmpl = f.get_string("tokenizer.chat_template");
+  std::printf("  chat template: %s\n", tmpl ? chat::check_template(*tmpl).describe().c_str() : "none (serve renders the built-in Qwen3.6 format)");
 }
 
 void print_memory(const gguf::File& f, const model::ModelConfig& c, uint64_t ctx) {

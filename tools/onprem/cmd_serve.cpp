@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "api/server.h"
+#include "chat/template_file.h"
 #include "commands.h"
 
 namespace onprem::tools {
@@ -28,7 +29,34 @@ struct ServeOptions {
   int64_t snapshot_interval = 512;
   bool no_prefix_cache = false, no_restore_reasoning = false;
   std::string test_script;
+  std::string chat_template = "builtin";
 };
+
+// --chat-template: builtin (null), file (the GGUF's own, through our Jinja interpreter) or a path.
+// Says on stderr how the file's own template relates to the built-in renderer.
+core::Expected<std::shared_ptr<const chat::jinja::Template>> choose_template(const gguf::File& f, const std::string& choice) {
+  using R = std::shared_ptr<const chat::jinja::Template>;
+  auto embedded = f.get_string("tokenizer.chat_template");
+  if (embedded) std::fprintf(stderr, "chat template in the file: %s\n", chat::check_template(*embedded).describe().c_str());
+  else std::fprintf(stderr, "chat template in the file: none\n");
+  if (choice == "builtin") {
+    std::fprintf(stderr, "rendering prompts with the built-in Qwen3.6 format (--chat-template file renders the file's own)\n");
+    return R();
+  }
+  std::string text, from = choice;
+  if (choice == "file") {
+    if (!embedded) return core::make_error(core::ErrorCode::kInvalidArgument, "--chat-template file: the model has no tokenizer.chat_template");
+    text = std::string(*embedded), from = "the file's template";
+  } else {
+    std::ifstream in(choice, std::ios::binary);
+    if (!in) return core::make_error(core::ErrorCode::kNotFound, "--chat-template: cannot read '" + choice + "' (give builtin, file or a .jinja path)");
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  auto t = chat::jinja::Template::parse(text);
+  if (!t) return core::make_error(core::ErrorCode::kInvalidArgument, "--chat-template: " + from + ": " + t.error().message);
+  std::fprintf(stderr, "rendering prompts with %s (onprem's Jinja interpreter; replies are parsed in the Qwen3.6 format)\n", from.c_str());
+  return R(std::make_shared<const chat::jinja::Template>(std::move(*t)));
+}
 
 int serve(const ServeOptions& o) {
   std::fprintf(stderr, "loading %s ...\n", o.model.c_str());
@@ -52,6 +80,9 @@ int serve(const ServeOptions& o) {
   so.default_max_tokens = o.max_tokens;
   so.max_messages = o.max_messages;
   so.restore_reasoning = !o.no_restore_reasoning;
+  auto tmpl = choose_template(*m->file, o.chat_template);
+  if (!tmpl) return fail(tmpl.error().to_string());
+  so.chat_template = *tmpl;
   if (!o.test_script.empty()) {  // one JSON string per line
     std::ifstream in(o.test_script);
     if (!in) return fail("cannot read --test-script '" + o.test_script + "'");
@@ -129,6 +160,9 @@ Run add_serve(CLI::App& app) {
   cmd->add_option("--alias", o->aliases, "Another accepted model name (repeatable, or comma-separated); /v1/models lists them")
       ->delimiter(',');
   cmd->add_flag("--any-model", o->any_model, "Accept any model name a request asks for (agents use several: a main and a background model)");
+  cmd->add_option("--chat-template", o->chat_template,
+                  "Prompt format: builtin (the Qwen3.6 renderer), file (the model's own tokenizer.chat_template) or a .jinja path; the last two render with onprem's Jinja interpreter")
+      ->capture_default_str();
   cmd->add_option("--stream-keepalive", o->stream_keepalive, "Seconds of silence in a stream (queue, long prefill) before a ping")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--cache-ram", o->cache_ram_mib, "Prefix cache: MiB of DeltaNet state snapshots kept")->capture_default_str();
