@@ -59,12 +59,12 @@ Run add_render_chat(CLI::App& app) {
       if (!t) {
         std::fprintf(stderr, "onprem: warning: %s has no chat template; rendering the Qwen3.6 format\n", a->model.c_str());
       } else {
-        const auto match = chat::identify_template(*t);
-        if (!match.known)
-          std::fprintf(stderr, "onprem: warning: %s carries a chat template that is not a known Qwen3.5/3.6 one; rendering natively\n",
-                       a->model.c_str());
+        const auto check = chat::check_template(*t);
+        if (!check.same_as_builtin)
+          std::fprintf(stderr, "onprem: warning: %s: its chat template %s; rendering the built-in format (--template renders another)\n",
+                       a->model.c_str(), check.describe().c_str());
         else if (a->flavor.empty())
-          flavor = match.flavor;
+          flavor = check.flavor;
       }
     }
     std::optional<chat::jinja::Template> jinja;
