@@ -162,11 +162,14 @@ class Evaluator {
 
   core::Status node(const Node& n, std::vector<Scope*>& chain, std::string& out) {
     if (++steps_ > kMaxSteps) return fail(n.line, "the template ran too long");
+    if (out.size() > kMaxString) return fail(n.line, "the template's output grew too large");
     switch (n.kind) {
       case Node::Kind::kText: out += n.text; return core::Ok{};
       case Node::Kind::kOutput: {
         ONPREM_TRY_ASSIGN(v, eval(*n.exprs[0], chain));
-        out += str(v);
+        const std::string text = str(v);
+        if (!charge(text.size())) return fail(n.line, "the template's output grew too large");
+        out += text;
         return core::Ok{};
       }
       case Node::Kind::kIf: {
@@ -348,7 +351,9 @@ class Evaluator {
         ONPREM_TRY_ASSIGN(subject, eval(*e.args[0], chain));
         Kwargs kw;
         ONPREM_TRY_ASSIGN(a, eval_args(e, 1, &kw, chain));
-        return filter(e.name, subject, a, kw, e.line);
+        ONPREM_TRY_ASSIGN(r, filter(e.name, subject, a, kw, e.line));
+        if (r.is(K::kString) && (r.s.size() > kMaxString || !charge(r.s.size()))) return fail(e.line, "a string grew too large");
+        return r;
       }
       case Expr::Kind::kTest: {
         ONPREM_TRY_ASSIGN(subject, eval(*e.args[0], chain));
@@ -602,6 +607,7 @@ class Evaluator {
       return fail(e.line, "'" + what + "' is not callable" + (callee.defined() ? "" : " (undefined)"));
     }
     auto r = (*callee.fn)(std::move(a), std::move(kw));
+    if (r && r->is(K::kString) && (r->s.size() > kMaxString || !charge(r->s.size()))) return fail(e.line, "a string grew too large");
     if (!r && r.error().message.rfind("chat template line", 0) != 0 && e.args[0]->kind != Expr::Kind::kName) return fail(e.line, r.error().message);
     return r;
   }
@@ -609,7 +615,11 @@ class Evaluator {
   core::Expected<Value> binary(const std::string& op, const Value& a, const Value& b, int line) {
     if (op == "==") return Value::boolean(equal(a, b));
     if (op == "!=") return Value::boolean(!equal(a, b));
-    if (op == "~") return Value::string(str(a) + str(b));
+    if (op == "~" || (op == "+" && a.is(K::kString) && b.is(K::kString))) {
+      std::string x = str(a), y = str(b);
+      if (x.size() + y.size() > kMaxString || !charge(x.size() + y.size())) return fail(line, "a string grew too large");
+      return Value::string(x + y);
+    }
     if (op == "in" || op == "not in") {
       bool in = false;
       if (b.is(K::kString)) {
@@ -632,14 +642,16 @@ class Evaluator {
       else return fail(line, "'" + op + "' not supported between " + repr(a) + " and " + repr(b));
       return Value::boolean(op == "<" ? c < 0 : op == ">" ? c > 0 : op == "<=" ? c <= 0 : c >= 0);
     }
-    if (op == "+" && a.is(K::kString) && b.is(K::kString)) return Value::string(a.s + b.s);
     if (op == "+" && a.is(K::kList) && b.is(K::kList)) {
+      if (a.list->size() + b.list->size() > kMaxItems) return fail(line, "a list grew too large");
       List l = *a.list;
       l.insert(l.end(), b.list->begin(), b.list->end());
       return Value::of_list(std::move(l));
     }
     if (op == "*" && (a.is(K::kString) || a.is(K::kList)) && b.is(K::kInt)) {
-      if (b.i > 10000) return fail(line, "repetition too large");
+      const size_t unit = a.is(K::kString) ? a.s.size() : a.list->size();
+      if (b.i > 10000 || unit * size_t(std::max<int64_t>(b.i, 0)) > (a.is(K::kString) ? kMaxString : kMaxItems))
+        return fail(line, "repetition too large");
       if (a.is(K::kString)) {
         std::string s;
         for (int64_t k = 0; k < b.i; ++k) s += a.s;
@@ -807,7 +819,13 @@ class Evaluator {
     return fail(line, "unknown filter '" + name + "'");
   }
 
-  static constexpr int64_t kMaxSteps = 10'000'000;
+  // Bounds on what one render may cost: a template comes with a model file. Steps are statements
+  // run; work is the bytes of every string built and written (a string doubling itself in a loop
+  // stops here, long before memory or time run out).
+  static constexpr int64_t kMaxSteps = 1'000'000;
+  static constexpr size_t kMaxString = 64u << 20, kMaxItems = 1u << 20, kMaxWork = 512u << 20;
+  bool charge(size_t bytes) { return (work_ += bytes) <= kMaxWork; }
+  size_t work_ = 0;
   static constexpr int kMaxDepth = 64;
   Scope root_;
   Flow flow_ = Flow::kNormal;

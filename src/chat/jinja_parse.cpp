@@ -1,6 +1,7 @@
 // Lexer and parser of the Jinja subset (jinja.h), with the environment transformers uses:
 // trim_blocks (a block tag eats the newline after it) and lstrip_blocks (spaces and tabs before a
 // block tag on its line go), besides the explicit - and + markers.
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <set>
@@ -25,7 +26,10 @@ bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c
 
 class Lexer {
  public:
-  explicit Lexer(std::string_view src) : src_(src) {}
+  explicit Lexer(std::string_view src) : src_(src) {
+    for (size_t k = 0; k < src_.size(); ++k)
+      if (src_[k] == '\n') newlines_.push_back(k);
+  }
 
   core::Expected<std::vector<Token>> run() {
     size_t pos = 0;
@@ -79,9 +83,7 @@ class Lexer {
 
  private:
   int line_at(size_t pos) const {
-    int line = 1;
-    for (size_t k = 0; k < pos && k < src_.size(); ++k) line += src_[k] == '\n';
-    return line;
+    return 1 + int(std::lower_bound(newlines_.begin(), newlines_.end(), pos) - newlines_.begin());
   }
   void push(Token::Kind k, std::string text, size_t pos) {
     if (k == Token::Kind::kText && text.empty()) return;
@@ -190,6 +192,7 @@ class Lexer {
   }
 
   std::string_view src_;
+  std::vector<size_t> newlines_;
   std::vector<Token> out_;
 };
 
@@ -291,6 +294,7 @@ class Parser {
   }
 
   NodePtr statement() {
+    const Nest nest(*this);
     const int line = peek().line;
     const std::string kw = expect_name();
     auto n = std::make_unique<Node>();
@@ -382,7 +386,17 @@ class Parser {
     return e;
   }
 
+  // Nesting is bounded: a template comes with a model file and must not exhaust the stack.
+  struct Nest {
+    Parser& p;
+    explicit Nest(Parser& parser) : p(parser) {
+      if (++p.depth_ > kMaxNesting) p.set_error("nested too deep");
+    }
+    ~Nest() { --p.depth_; }
+  };
+
   ExprPtr expression() {
+    const Nest nest(*this);
     auto e = or_expr();
     if (at_name("if")) {
       take();
@@ -459,6 +473,7 @@ class Parser {
     return e;
   }
   ExprPtr unary(bool with_filter) {
+    const Nest nest(*this);
     ExprPtr e;
     if (at_op("-") || at_op("+")) {
       const Token t = take();
@@ -609,8 +624,10 @@ class Parser {
     }
   }
 
+  static constexpr int kMaxNesting = 200;
   std::vector<Token> t_;
   size_t i_ = 0;
+  int depth_ = 0;
   std::string err_;
 };
 
