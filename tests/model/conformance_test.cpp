@@ -237,12 +237,15 @@ TEST_P(RealFiles, MatchesLlamaCpp) {
                 mode_name, s.max_abs, s.argmax_rate(), kl_ours, kl_ref);
     EXPECT_LE(kl_ours, 1.25 * kl_ref + 1e-4) << mode_name;
     // F16 / BF16 files are held closer than the quantised ones, but not to the F32 models' 1e-3:
-    // with activations rounded to 16 bits as llama.cpp rounds them, the order of the sums still
-    // differs, and one flipped rounding moves a BF16 activation by 2^-8 (measured: max |Δ| 0.005-0.007
-    // for F16, 0.045 for BF16, logit std ~6).
+    // rounding an activation to 16 bits is discontinuous, so a difference of 1e-6 upstream (sums
+    // in another order) can flip a rounding and move the value by a 16-bit step. llama.cpp itself
+    // is no closer to itself: its batched and token-by-token logits of the same file differ by
+    // self_consistency.batched_vs_token_by_token (0.0062 / 0.0068 F16, 0.038 BF16). Ours must be
+    // as close to its batched logits as its two modes are to each other, within half again.
     EXPECT_GE(s.argmax_rate(), f32_class ? 0.99 : 0.85) << mode_name;
     if (f32_class) {
-      EXPECT_LE(s.max_abs, name.ends_with("-BF16") ? 0.1 : 0.02) << mode_name;
+      const double own_spread = j["self_consistency"]["batched_vs_token_by_token"]["max_abs"].get<double>();
+      EXPECT_LE(s.max_abs, 1.5 * own_spread) << mode_name << ": llama.cpp's own batched-vs-token spread is " << own_spread;
     }
   }
 }
