@@ -206,8 +206,12 @@ std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out)
   }
   if (out->gen.grammar) ro.enable_thinking = false;
   out->gen.thinking_open = !(ro.enable_thinking.is_boolean() && !ro.enable_thinking.get<bool>());
-  if (body.contains("thinking_budget") && body["thinking_budget"].is_number_integer())
-    out->gen.thinking_budget = body["thinking_budget"].get<int64_t>();
+  if (body.contains("thinking_budget") && !body["thinking_budget"].is_null()) {
+    const Json& b = body["thinking_budget"];
+    if (!b.is_number_integer() || b.get<int64_t>() < 0)
+      return bad_request("thinking_budget must be a non-negative integer (tokens of reasoning before the answer is forced)", "thinking_budget");
+    out->gen.thinking_budget = b.get<int64_t>();
+  }
   // Server-side preserve_thinking: put back reasoning the client dropped.
   Json messages = body["messages"];
   // OpenAI's "developer" role is its newer name for system instructions.

@@ -29,7 +29,12 @@ struct Server::Impl {
 
   Impl(Service& s, ServerOptions opt) : svc(s), o(std::move(opt)), http(o.read_deadlines, o.http_threads, o.http_nice) {}
 
-  static void send_error(httplib::Response& res, const ApiError& e, bool anthropic) {
+  // Every refusal is counted by status (400s, 401, 404, 413, 429, ...), so /metrics shows them.
+  void send_error(httplib::Response& res, const ApiError& e, bool anthropic) {
+    {
+      std::lock_guard<std::mutex> lock(svc.metrics.mu);
+      svc.metrics.rejected_by_status[e.status]++;
+    }
     res.status = e.status;
     res.set_content(anthropic ? anthropic_error_body(e) : openai_error_body(e), "application/json");
   }
@@ -133,21 +138,20 @@ struct Server::Impl {
 
   void routes() {
     // Whatever escapes a handler never crashes the server: a wrong-typed field is a 400, the rest a 500.
-    http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+    http.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
       const ApiError e = from_exception(ep);
       if (e.status >= 500) std::fprintf(stderr, "onprem: handler error: %s\n", e.message.c_str());
-      res.status = e.status;
-      res.set_content(req.path.rfind("/v1/messages", 0) == 0 ? anthropic_error_body(e) : openai_error_body(e), "application/json");
+      send_error(res, e, req.path.rfind("/v1/messages", 0) == 0);
     });
     // httplib's own refusals (unknown route, body over the limit) get the API's error body too.
-    http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    http.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
       const bool anthropic = req.path.rfind("/v1/messages", 0) == 0;
       ApiError e{res.status, "invalid_request_error", "error", "", ""};
       if (res.status == 404) e.type = "not_found_error", e.message = "no route " + req.method + " " + req.path;
       else if (res.status == 413) e.message = "the request body is larger than the server accepts (--max-body)";
       else if (res.status == 405) e.message = "method not allowed";
-      res.set_content(anthropic ? anthropic_error_body(e) : openai_error_body(e), "application/json");
+      send_error(res, e, anthropic);
     });
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (req.path == "/health" || req.path == "/" || authorized(req)) return httplib::Server::HandlerResponse::Unhandled;
@@ -237,6 +241,9 @@ struct Server::Impl {
     const Metrics& x = svc.metrics;
     line("onprem_requests_total", double(x.requests_total), "Requests finished", "counter");
     line("onprem_requests_failed_total", double(x.requests_failed), "Requests that failed", "counter");
+    m += "# HELP onprem_requests_rejected_total Requests refused with an error status, by status\n# TYPE onprem_requests_rejected_total counter\n";
+    for (const auto& [status, n] : x.rejected_by_status)
+      m += "onprem_requests_rejected_total{status=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
     line("onprem_prompt_tokens_total", double(x.prompt_tokens), "Prompt tokens of finished requests", "counter");
     line("onprem_completion_tokens_total", double(x.completion_tokens), "Generated tokens of finished requests", "counter");
     line("onprem_http_requests_timed_out_total", double(http.timed_out()), "Connections closed with 408 for sending a request too slowly", "counter");

@@ -6,6 +6,7 @@
 #include <deque>
 #include <unordered_map>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -39,6 +40,7 @@ struct ServiceOptions {
 struct Metrics {
   std::mutex mu;
   uint64_t requests_total = 0, requests_failed = 0, prompt_tokens = 0, completion_tokens = 0;
+  std::map<int, uint64_t> rejected_by_status;  // refusals (400, 401, 404, 429, ...) by HTTP status
   std::vector<double> ttft_bounds = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
   std::vector<uint64_t> ttft_counts = std::vector<uint64_t>(10, 0);
   double ttft_sum = 0;

@@ -133,6 +133,7 @@ void Engine::admit() {
       Queued q = std::move(queue_.front());
       queue_.pop_front();
       s.busy = true, s.cancelled = false, s.id = q.id, s.req = std::move(q.req), s.submitted = q.submitted;
+      s.last_used = ++clock_;
       restore(s, reuse);
       s.state.rope_factor = factor;
       s.prefilled = size_t(reuse);
@@ -330,7 +331,11 @@ Engine::Slot* Engine::pick_slot(const std::vector<int32_t>& prompt, float rope_f
         for (const auto& snap : s.snapshots)
           if (snap.pos <= limit) pos = std::max(pos, snap.pos);
     }
-    if (pos > best_pos) best = &s, best_pos = pos;
+    // No shared prefix (or equal ones): an empty slot, else the least recently used, so that
+    // conversations taking turns do not evict each other while another slot sits idle.
+    const bool better = pos > best_pos ||
+                        (pos == best_pos && (s.history.empty() != best->history.empty() ? s.history.empty() : s.last_used < best->last_used));
+    if (better) best = &s, best_pos = pos;
   }
   *restore_pos = std::max<int64_t>(best_pos, 0);
   return best;

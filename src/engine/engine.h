@@ -123,6 +123,7 @@ class Engine {
     Finish finish;
     std::chrono::steady_clock::time_point submitted, prefill_done;
     bool cancelled = false;
+    uint64_t last_used = 0;       // clock_ when last admitted: the least recently used goes first
   };
   struct Queued {
     uint64_t id;

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { getLlama } from "node-llama-cpp";
 
-const [onprem, work, flag] = process.argv.slice(2);
+const [onprem, work, flag, only] = process.argv.slice(2);  // only: NAME:TYPE,TYPE (--real-shapes)
 const full = flag === "--full", real = flag === "--real-shapes";
 mkdirSync(work, { recursive: true });
 
@@ -28,6 +28,7 @@ const shapes = [
 if (real) shapes.splice(0, shapes.length,
   { name: "27b-4l", args: ["--preset", "27b", "--layers", "4", "--vocab-size", "1024"], tokens: 96, only: "lowbit" },
   { name: "35b-a3b-4l", args: ["--preset", "35b-a3b", "--layers", "4", "--experts", "32", "--vocab-size", "1024"], tokens: 96, only: "lowbit" });
+if (real && only) shapes.splice(0, shapes.length, ...shapes.filter((s) => only.startsWith(s.name + ":")));
 const types = full ? ["F32", "F16", "Q8_0", "Q6_K", "Q4_K_M"] : ["F32", "Q8_0", "Q4_K_M"];
 // The presets written with the types below 4 bits, the older 32-value ones and the lattice ones (onprem quantize's
 // fits, no importance matrix: gen-model's random weights have no activations to weigh), on the MoE
@@ -35,7 +36,8 @@ const types = full ? ["F32", "F16", "Q8_0", "Q6_K", "Q4_K_M"] : ["F32", "Q8_0", 
 // shape amplifies rounding the most: Q8_0 agrees on 98.75 % of its argmaxes, IQ3_XXS on 96.5 %.)
 const lowbit = ["Q2_K", "Q3_K_M", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q5_K_M", "IQ4_NL", "IQ4_XS", "MXFP4_MOE",
                 "IQ3_XXS", "IQ3_S", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ1_S", "IQ1_M"];
-const typesOf = (shape) => shape.only === "lowbit" ? lowbit : full || ["moe-8x3", "dense-gqa4"].includes(shape.name) ? [...types, ...lowbit] : types;
+const onlyTypes = (name) => only && only.startsWith(name + ":") ? only.slice(name.length + 1).split(",") : null;
+const typesOf = (shape) => shape.only === "lowbit" ? onlyTypes(shape.name) ?? lowbit : full || ["moe-8x3", "dense-gqa4"].includes(shape.name) ? [...types, ...lowbit] : types;
 
 function rng(seed) {
   return () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);

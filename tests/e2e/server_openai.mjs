@@ -311,6 +311,18 @@ await test("metrics move", async () => {
   const after = await metric("onprem_requests_total");
   assert.ok(after >= before + 1, `${before} -> ${after}`);
   assert.ok((await metric("onprem_completion_tokens_total")) > 0);
+  // Refusals move a counter of their own, by status.
+  const rejected = async (status) => metric(`onprem_requests_rejected_total\\{status="${status}"\\}`);
+  const r400 = (await rejected(400)) || 0, r401 = (await rejected(401)) || 0;
+  for (const budget of [-1, "5"]) {
+    const r = await fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { Authorization: "Bearer secret", "content-type": "application/json" },
+      body: JSON.stringify({ messages: [{ role: "user", content: "m" }], max_tokens: 2, thinking_budget: budget }) });
+    assert.equal(r.status, 400, `thinking_budget ${JSON.stringify(budget)}`);
+    assert.ok((await r.json()).error.message.includes("thinking_budget"));
+  }
+  await fetch(`${base}/v1/models`, { headers: { Authorization: "Bearer wrong" } });
+  assert.equal(await rejected(400), r400 + 2);
+  assert.equal(await rejected(401), r401 + 1);
 });
 server.kill("SIGTERM");
 for (const [s, n] of results) console.log(s, n);

@@ -147,6 +147,36 @@ TEST(Engine, PrefixCacheReusesAndStaysExact) {
   EXPECT_EQ(e.stats().reused_prompt_tokens - s1.reused_prompt_tokens, 32u);
 }
 
+// Two conversations taking turns on two slots: each keeps its own slot (an idle or the least
+// recently used one is taken for a new prefix), so every follow-up reuses its whole history.
+TEST(Engine, PrefixCacheKeepsConversationsThatTakeTurns) {
+  auto m = *model::load_model(kModel);
+  EngineOptions o;
+  o.parallel = 2, o.ctx_size = 256, o.ubatch = 32, o.threads = 2;
+  Engine e(m, o);
+  auto run = [&](const std::vector<int32_t>& prompt) {
+    Collected c;
+    EXPECT_TRUE(e.submit(greedy(prompt, 4, &c)).ok());
+    c.done.get_future().get();
+    return c.tokens;
+  };
+  std::vector<int32_t> a, b;
+  for (int k = 0; k < 40; ++k) a.push_back(int32_t((k * 13) % 470)), b.push_back(int32_t((k * 29 + 7) % 470));
+  for (int turn = 0; turn < 3; ++turn)
+    for (auto* conv : {&a, &b}) {
+      const auto before = e.stats().reused_prompt_tokens;
+      const auto gen = run(*conv);
+      const auto reused = e.stats().reused_prompt_tokens - before;
+      // The first turn is new; each later one finds its whole history: the previous prompt and the
+      // generated tokens that were evaluated (all but the last).
+      if (turn > 0) {
+        EXPECT_EQ(reused, conv->size() - 3) << "turn " << turn;
+      }
+      conv->insert(conv->end(), gen.begin(), gen.end());
+      conv->push_back(1), conv->push_back(2);
+    }
+}
+
 }  // namespace
 }  // namespace onprem::engine
 
