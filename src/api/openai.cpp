@@ -14,7 +14,8 @@ bool is_num(const Json& j) { return j.is_number(); }
 
 chat::Json usage_json(const engine::Finish& f) {
   return {{"prompt_tokens", f.prompt_tokens}, {"completion_tokens", f.completion_tokens},
-          {"total_tokens", f.prompt_tokens + f.completion_tokens}};
+          {"total_tokens", f.prompt_tokens + f.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", f.cached_tokens}}}};
 }
 
 // OpenAI's finish reasons; a loop-guard stop is "length" and the choice says why.

@@ -35,7 +35,9 @@ std::optional<Json> message_content(const Json& c) {
 // reasoning.effort's budget (its top level is "xhigh"); none and minimal turn thinking off.
 std::optional<int64_t> effort_budget(const std::string& e) { return effort_thinking_budget(e, "xhigh"); }
 
-ResponseFinish finish_of(const Generation& g) { return {g.finish_reason(), g.finish().prompt_tokens, g.finish().completion_tokens}; }
+ResponseFinish finish_of(const Generation& g) {
+  return {g.finish_reason(), g.finish().prompt_tokens, g.finish().completion_tokens, g.finish().cached_tokens};
+}
 
 // The response object; `output` and `done` decide status and usage.
 Json response_object(const std::string& model, const std::string& id, int64_t created, Json output, const ResponseFinish* done) {
@@ -51,7 +53,7 @@ Json response_object(const std::string& model, const std::string& id, int64_t cr
     r["status"] = "completed";
   }
   if (f == "repetition") r["onprem_stop"] = "loop_guard";
-  r["usage"] = {{"input_tokens", done->prompt_tokens}, {"input_tokens_details", {{"cached_tokens", 0}}},
+  r["usage"] = {{"input_tokens", done->prompt_tokens}, {"input_tokens_details", {{"cached_tokens", done->cached_tokens}}},
                 {"output_tokens", done->completion_tokens}, {"output_tokens_details", {{"reasoning_tokens", 0}}},
                 {"total_tokens", done->prompt_tokens + done->completion_tokens}};
   return r;
@@ -220,6 +222,8 @@ Json chat_completion_to_response(const Json& chat, const std::string& id, int64_
   if (choice.value("onprem_stop", "") == "loop_guard") f.reason = "repetition";
   if (chat.contains("usage") && chat["usage"].is_object()) {
     f.prompt_tokens = chat["usage"].value("prompt_tokens", int64_t(0));
+    if (chat["usage"].contains("prompt_tokens_details") && chat["usage"]["prompt_tokens_details"].is_object())
+      f.cached_tokens = chat["usage"]["prompt_tokens_details"].value("cached_tokens", int64_t(0));
     f.completion_tokens = chat["usage"].value("completion_tokens", int64_t(0));
   }
   return response_object(str(chat, "model"), id, created, output_items(id, str(msg, "reasoning_content"), str(msg, "content"), calls, namespaces), &f);
@@ -321,6 +325,8 @@ std::string ResponsesStream::feed(const std::vector<chat::OutputDelta>& deltas, 
 std::string ChatChunksToResponses::on_chunk(const Json& chunk) {
   if (chunk.contains("usage") && chunk["usage"].is_object()) {
     finish.prompt_tokens = chunk["usage"].value("prompt_tokens", int64_t(0));
+    if (chunk["usage"].contains("prompt_tokens_details") && chunk["usage"]["prompt_tokens_details"].is_object())
+      finish.cached_tokens = chunk["usage"]["prompt_tokens_details"].value("cached_tokens", int64_t(0));
     finish.completion_tokens = chunk["usage"].value("completion_tokens", int64_t(0));
   }
   if (stream.model.empty()) stream.model = str(chunk, "model");

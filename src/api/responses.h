@@ -19,7 +19,7 @@ chat::Json responses_response(const ChatPlan& plan, const Generation& g, const s
 // How a generation ended, in the terms a response reports.
 struct ResponseFinish {
   std::string reason;  // stop | length | tool_calls | repetition | error
-  int64_t prompt_tokens = 0, completion_tokens = 0;
+  int64_t prompt_tokens = 0, completion_tokens = 0, cached_tokens = 0;
 };
 
 // Streaming: turns deltas into the Responses SSE events, tracking the open output item.

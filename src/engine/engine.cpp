@@ -5,6 +5,17 @@
 
 namespace onprem::engine {
 
+namespace {
+// The finish of a request cancelled while it still waited for a slot.
+Finish cancelled_before_start(const Request& r) {
+  Finish f;
+  f.reason = FinishReason::kCancelled;
+  f.prompt_tokens = int64_t(r.prompt.size());
+  return f;
+}
+}  // namespace
+
+
 using core::ErrorCode;
 using core::make_error;
 using Clock = std::chrono::steady_clock;
@@ -53,7 +64,7 @@ void Engine::shutdown() {
     q.swap(queue_);
   }
   for (auto& x : q)
-    if (x.req.on_finish) x.req.on_finish(Finish{FinishReason::kCancelled, int64_t(x.req.prompt.size()), 0, 0, 0, 0, {}});
+    if (x.req.on_finish) x.req.on_finish(cancelled_before_start(x.req));
 }
 
 core::Expected<uint64_t> Engine::submit(Request r) {
@@ -142,6 +153,7 @@ void Engine::admit() {
       s.guard = sample::LoopGuard();
       s.finish = Finish{};
       s.finish.prompt_tokens = int64_t(s.req.prompt.size());
+      s.finish.cached_tokens = reuse;
       stats_.active++;
       stats_.submitted_prompt_tokens += s.req.prompt.size();
       stats_.reused_prompt_tokens += uint64_t(reuse);
@@ -149,7 +161,7 @@ void Engine::admit() {
     stats_.queued = queue_.size();
   }
   for (auto& q : cancelled_queued)
-    if (q.req.on_finish) q.req.on_finish(Finish{FinishReason::kCancelled, int64_t(q.req.prompt.size()), 0, 0, 0, 0, {}});
+    if (q.req.on_finish) q.req.on_finish(cancelled_before_start(q.req));
 }
 
 void Engine::finish_slot(Slot& s, FinishReason r, const std::string& error) {

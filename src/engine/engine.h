@@ -36,6 +36,7 @@ const char* finish_reason_name(FinishReason r);
 struct Finish {
   FinishReason reason = FinishReason::kStop;
   int64_t prompt_tokens = 0, completion_tokens = 0;
+  int64_t cached_tokens = 0;                           // prompt tokens the prefix cache supplied
   double prompt_seconds = 0, generation_seconds = 0;  // time in prefill and in decode
   double first_token_seconds = 0;                      // from submission
   std::string error;
