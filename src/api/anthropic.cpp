@@ -141,7 +141,9 @@ std::optional<ApiError> messages_to_chat(const Json& body, bool count_only, Json
   Json o = {{"messages", msgs}};
   if (body.contains("model")) o["model"] = body["model"];
   if (body.contains("max_tokens")) o["max_tokens"] = body["max_tokens"];
-  for (const char* k : {"temperature", "top_p", "top_k", "stream", "preset", "ignore_eos", "loop_guard"})  // the last two: onprem's
+  // After Anthropic's own fields, onprem's extensions (as on the OpenAI routes); `thinking` below
+  // sets the budget when it asks for one.
+  for (const char* k : {"temperature", "top_p", "top_k", "stream", "preset", "ignore_eos", "loop_guard", "restore_reasoning", "thinking_budget"})
     if (body.contains(k)) o[k] = body[k];
   if (body.contains("stop_sequences")) o["stop"] = body["stop_sequences"];
   if (body.contains("tools") && body["tools"].is_array()) {
@@ -213,6 +215,10 @@ std::string MessagesStream::events(const Generation& g, const std::vector<Genera
       }
     } else if (e.kind == GenerationEvent::Kind::kFinish) {
       close();
+      if (g.finish().reason == engine::FinishReason::kError) {  // never dressed as a normal end
+        out += event("error", {{"type", "error"}, {"error", {{"type", "api_error"}, {"message", g.finish().error}}}});
+        continue;
+      }
       Json delta = {{"stop_reason", stop_reason(g)}, {"stop_sequence", Json()}};
       add_stop_detail(g, &delta);
       out += event("message_delta", {{"type", "message_delta"}, {"delta", delta}, {"usage", {{"output_tokens", g.finish().completion_tokens}}}});

@@ -114,6 +114,11 @@ await test("refusals in Anthropic's wording: thinking type, role, prompt too lon
   // Claude Code compacts on exactly this form (--ctx-size 1024: 1,023 prompt tokens at most).
   await assert.rejects(client.messages.create({ model: "onprem", max_tokens: 4, messages: [{ role: "user", content: "word ".repeat(3000) }] }),
     (e) => e.status === 400 && /^prompt is too long: \d+ tokens > 1023 maximum$/.test(e.error?.error?.message));
+  // onprem's extensions reach the Anthropic route as they reach the OpenAI one (a bad value is refused there too).
+  await assert.rejects(client.messages.create({ model: "onprem", max_tokens: 4, messages: msg, thinking_budget: -1 }),
+    (e) => e.status === 400 && /thinking_budget/.test(e.error?.error?.message));
+  const ok = await client.messages.create({ model: "onprem", max_tokens: 4, messages: msg, restore_reasoning: false, thinking_budget: 2 });
+  assert.equal(ok.type, "message");
 });
 await test("a stream waiting for a slot sends message_start, then pings", async () => {
   // Both slots busy with long generations: this stream queues, and says so.
