@@ -191,8 +191,8 @@ namespace {
 // accept() just before returned on that thread.
 class WatchedWorkers : public HttpWorkers {
  public:
-  WatchedWorkers(int max, int nice, std::function<void(int, const std::function<void()>&)> serve)
-      : HttpWorkers(max, 8, std::chrono::seconds(5), nice), serve_(std::move(serve)) {}
+  WatchedWorkers(int max, std::function<void(int, const std::function<void()>&)> serve)
+      : HttpWorkers(max), serve_(std::move(serve)) {}
   void enqueue(std::function<void()> fn) override {
     const int sock = std::exchange(tl_accepted, -1);
     HttpWorkers::enqueue([this, sock, fn = std::move(fn)] { serve_(sock, fn); });
@@ -204,11 +204,11 @@ class WatchedWorkers : public HttpWorkers {
 
 }  // namespace
 
-HttpServer::HttpServer(ReadDeadlines d, int max_threads, int worker_nice) : watch_(std::make_unique<Watch>()) {
+HttpServer::HttpServer(ReadDeadlines d, int max_threads) : watch_(std::make_unique<Watch>()) {
   watch_->d = d;
   raise_open_file_limit();
-  new_task_queue = [w = watch_.get(), max_threads, worker_nice] {
-    return new WatchedWorkers(max_threads, worker_nice, [w](int sock, const std::function<void()>& fn) { w->serve(sock, fn); });
+  new_task_queue = [w = watch_.get(), max_threads] {
+    return new WatchedWorkers(max_threads, [w](int sock, const std::function<void()>& fn) { w->serve(sock, fn); });
   };
   httplib::Server::set_keep_alive_timeout(kKeepAliveS);
   // cpp-httplib calls this once the headers are in, before it reads the body.

@@ -15,8 +15,7 @@ namespace onprem::api {
 
 class HttpServer : public httplib::Server {
  public:
-  // worker_nice: see HttpWorkers (serve lowers its workers below the engine; the router has none).
-  HttpServer(ReadDeadlines d, int max_threads, int worker_nice = 0);
+  HttpServer(ReadDeadlines d, int max_threads);
   ~HttpServer() override;
 
   // These hide httplib::Server's: each handler first marks its request as read, so registering

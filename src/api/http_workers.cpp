@@ -1,39 +1,14 @@
 #include "api/http_workers.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <thread>
-
-#ifdef __linux__
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 
 #include "core/heap.h"
 
 namespace onprem::api {
 
-HttpWorkers::HttpWorkers(int max, int keep, std::chrono::milliseconds idle, int nice)
-    : keep_(std::max(1, std::min(keep, max))), max_(std::max(keep_, max)), nice_(nice), idle_(idle) {}
-
-namespace {
-
-// Linux applies niceness per thread (setpriority on the thread id); elsewhere it would move the
-// whole process, so nothing is done there. Raising niceness needs no privilege.
-void lower_this_thread(int nice) {
-#ifdef __linux__
-  if (nice <= 0) return;
-  const auto tid = id_t(syscall(SYS_gettid));
-  errno = 0;
-  const int now = getpriority(PRIO_PROCESS, tid);
-  if (errno == 0) setpriority(PRIO_PROCESS, tid, std::min(19, now + nice));
-#else
-  (void)nice;
-#endif
-}
-
-}  // namespace
+HttpWorkers::HttpWorkers(int max, int keep, std::chrono::milliseconds idle)
+    : keep_(std::max(1, std::min(keep, max))), max_(std::max(keep_, max)), idle_(idle) {}
 
 HttpWorkers::~HttpWorkers() { shutdown(); }
 
@@ -53,7 +28,6 @@ void HttpWorkers::enqueue(std::function<void()> fn) {
 }
 
 void HttpWorkers::run() {
-  lower_this_thread(nice_);
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     ++waiting_;

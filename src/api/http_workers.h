@@ -17,10 +17,8 @@ namespace onprem::api {
 
 class HttpWorkers : public httplib::TaskQueue {
  public:
-  // keep: threads that never end; max: the most at once; idle: how long a spare one waits;
-  // nice: added to each worker's scheduling niceness (Linux), so that parsing a request yields the
-  // CPU to the engine's threads (a worker waiting on the engine uses none).
-  HttpWorkers(int max, int keep = 8, std::chrono::milliseconds idle = std::chrono::seconds(5), int nice = 0);
+  // keep: threads that never end; max: the most at once; idle: how long a spare one waits.
+  HttpWorkers(int max, int keep = 8, std::chrono::milliseconds idle = std::chrono::seconds(5));
   ~HttpWorkers() override;
 
   void enqueue(std::function<void()> fn) override;
@@ -32,7 +30,7 @@ class HttpWorkers : public httplib::TaskQueue {
  private:
   void run();
 
-  const int keep_, max_, nice_;
+  const int keep_, max_;
   const std::chrono::milliseconds idle_;
   mutable std::mutex mu_;
   std::condition_variable work_cv_, ended_cv_;

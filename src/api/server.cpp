@@ -27,7 +27,7 @@ struct Server::Impl {
   std::FILE* request_log = nullptr;
   std::mutex log_mu;
 
-  Impl(Service& s, ServerOptions opt) : svc(s), o(std::move(opt)), http(o.read_deadlines, o.http_threads, o.http_nice) {}
+  Impl(Service& s, ServerOptions opt) : svc(s), o(std::move(opt)), http(o.read_deadlines, o.http_threads) {}
 
   // Every refusal is counted by status (400s, 401, 404, 413, 429, ...), so /metrics shows them.
   void send_error(httplib::Response& res, const ApiError& e, bool anthropic) {

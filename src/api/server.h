@@ -18,9 +18,6 @@ struct ServerOptions {
   std::vector<std::string> api_keys;  // empty: no authentication
   size_t max_body_bytes = 8 << 20;
   int http_threads = 16;
-  // Added to the HTTP workers' niceness: reading and parsing requests (a hostile 100 MB body, say)
-  // yields the CPU to the engine's threads, so generations in flight keep their pace.
-  int http_nice = 0;
   ReadDeadlines read_deadlines;
   double stream_keepalive_s = 5;  // a stream silent this long (prefill, queue) gets a ping / SSE comment
   std::string request_log;  // "" = none; else one JSON line per request, body included (an audit trail)

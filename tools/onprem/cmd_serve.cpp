@@ -21,7 +21,7 @@ struct ServeOptions {
   std::vector<std::string> aliases;
   bool any_model = false;
   double stream_keepalive = 5;
-  int port = 8080, parallel = 4, threads = 0, http_threads = 0, http_nice = 10;
+  int port = 8080, parallel = 4, threads = 0, http_threads = 0;
   int64_t ctx = 8192, ubatch = 512, max_tokens = 512;
   size_t max_queue = 64, max_body = 8 << 20, max_messages = 1024;
   double header_timeout = 10, body_timeout = 30;
@@ -108,7 +108,6 @@ int serve(const ServeOptions& o) {
   // a shorter one would close sockets those clients are about to reuse for a POST.
   sv.stream_keepalive_s = o.stream_keepalive;
   sv.read_deadlines.header_s = o.header_timeout, sv.read_deadlines.body_s = o.body_timeout;
-  sv.http_nice = o.http_nice;
   sv.http_threads = o.http_threads > 0 ? o.http_threads : std::max(512, 2 * o.parallel + 4);
   if (!o.api_key.empty()) sv.api_keys.push_back(o.api_key);
   if (!o.api_key_file.empty()) {
@@ -145,8 +144,6 @@ Run add_serve(CLI::App& app) {
   cmd->add_option("--ubatch", o->ubatch, "Tokens per engine step (all sequences)")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Compute threads (default: all cores)");
   cmd->add_option("--http-threads", o->http_threads, "Most HTTP worker threads, one per open connection, started as connections arrive (default: 512, or 2 x parallel + 4 if more)");
-  cmd->add_option("--http-nice", o->http_nice, "Niceness added to HTTP worker threads (Linux), so that parsing requests yields the CPU to generation; 0 keeps them level")
-      ->check(CLI::Range(0, 19))->capture_default_str();
   cmd->add_option("--header-timeout", o->header_timeout, "Seconds a client may take to send a request's headers; then 408 and the connection closes")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--body-timeout", o->body_timeout, "Seconds a client may take to send a body, plus one per 64 KiB it declares; then 408")
