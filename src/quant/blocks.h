@@ -229,6 +229,18 @@ inline void pack_scale_min_k4(const uint8_t* ls, const uint8_t* lm, uint8_t* q) 
   }
 }
 
+// Packs 256 Q6_K codes (0..63, the value + 32) into ql / qh (the inverse of the decoder's order).
+inline void pack_q6_k_codes(const uint8_t* q, uint8_t* ql, uint8_t* qh) {
+  for (int half = 0; half < 2; ++half) {
+    const uint8_t* c = q + 128 * half;
+    for (int l = 0; l < 32; ++l) {
+      ql[64 * half + l] = uint8_t((c[l] & 15) | ((c[l + 64] & 15) << 4));
+      ql[64 * half + l + 32] = uint8_t((c[l + 32] & 15) | ((c[l + 96] & 15) << 4));
+      qh[32 * half + l] = uint8_t((c[l] >> 4) | ((c[l + 32] >> 4) << 2) | ((c[l + 64] >> 4) << 4) | ((c[l + 96] >> 4) << 6));
+    }
+  }
+}
+
 // Packs 16 six-bit Q3_K scales, already biased by 32 (the inverse of unpack_scales_q3_k).
 inline void pack_scales_q3_k(const uint8_t* biased, uint8_t* packed) {
   for (int s = 0; s < 12; ++s) packed[s] = 0;

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "quant/rounding.h"
+
 namespace onprem::quant {
 
 namespace {
-
-inline int nearest(float x) { return int(std::nearbyint(x)); }
 
 // The weight of value i: w[i], or 1 where there are none or the group's are all zero.
 struct Weights {

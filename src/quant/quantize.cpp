@@ -6,6 +6,7 @@
 
 #include "core/half.h"
 #include "quant/blocks.h"
+#include "quant/rounding.h"
 
 namespace onprem::quant {
 
@@ -13,9 +14,6 @@ using core::f32_to_fp16;
 using core::fp16_to_f32;
 
 namespace {
-
-// Round half to even, like llama.cpp's nearest_int.
-inline int nearest(float x) { return int(std::nearbyint(x)); }
 
 void copy_f32(const float* x, void* dst, int64_t n) { std::memcpy(dst, x, size_t(n) * 4); }
 
@@ -166,15 +164,7 @@ void quantize_row_q6_k(const float* x, void* dst, int64_t n) {
       const float ds = d * float(b[i].scales[j / 16]);
       q[j] = ds != 0 ? uint8_t(std::clamp(nearest(x[j] / ds), -32, 31) + 32) : 32;
     }
-    for (int half = 0; half < 2; ++half) {
-      const uint8_t* Q = q + 128 * half;
-      for (int l = 0; l < 32; ++l) {
-        b[i].ql[64 * half + l] = uint8_t((Q[l] & 15) | ((Q[l + 64] & 15) << 4));
-        b[i].ql[64 * half + l + 32] = uint8_t((Q[l + 32] & 15) | ((Q[l + 96] & 15) << 4));
-        b[i].qh[32 * half + l] =
-            uint8_t((Q[l] >> 4) | ((Q[l + 32] >> 4) << 2) | ((Q[l + 64] >> 4) << 4) | ((Q[l + 96] >> 4) << 6));
-      }
-    }
+    pack_q6_k_codes(q, b[i].ql, b[i].qh);
   }
 }
 

@@ -9,6 +9,7 @@
 #include "quant/blocks.h"
 #include "quant/fit.h"
 #include "quant/quantize.h"
+#include "quant/rounding.h"
 
 namespace onprem::quant {
 
@@ -16,10 +17,6 @@ using core::f32_to_fp16;
 using core::fp16_to_f32;
 
 namespace {
-
-inline int nearest(float x) { return int(std::nearbyint(x)); }
-
-const float* at(const float* w, int64_t offset) { return w ? w + offset : nullptr; }
 
 // 32 codes as IQ4_NL, IQ4_XS and MXFP4 store them: value j in the low nibble of byte j, value
 // j + 16 in its high nibble.

@@ -10,6 +10,7 @@
 #include "quant/blocks.h"
 #include "quant/fit.h"
 #include "quant/quantize.h"
+#include "quant/rounding.h"
 
 namespace onprem::quant {
 
@@ -17,10 +18,6 @@ using core::f32_to_fp16;
 using core::fp16_to_f32;
 
 namespace {
-
-inline int nearest(float x) { return int(std::nearbyint(x)); }
-
-const float* at(const float* w, int64_t offset) { return w ? w + offset : nullptr; }
 
 // Affine groups (x ≈ s·q − m) with 6-bit scales and minimums: Q4_K (nmax 15) and Q5_K (31).
 // Writes d, dmin, the packed scales and the 256 codes.
@@ -100,15 +97,7 @@ void quantize_row_q6_k_weighted(const float* x, void* dst, int64_t n, const floa
         if (ds != 0) q[j] = uint8_t(std::clamp(nearest(x[j] / ds), -32, 31) + 32);
       }
     }
-    for (int half = 0; half < 2; ++half) {
-      const uint8_t* Q = q + 128 * half;
-      for (int l = 0; l < 32; ++l) {
-        b[i].ql[64 * half + l] = uint8_t((Q[l] & 15) | ((Q[l + 64] & 15) << 4));
-        b[i].ql[64 * half + l + 32] = uint8_t((Q[l + 32] & 15) | ((Q[l + 96] & 15) << 4));
-        b[i].qh[32 * half + l] =
-            uint8_t((Q[l] >> 4) | ((Q[l + 32] >> 4) << 2) | ((Q[l + 64] >> 4) << 4) | ((Q[l + 96] >> 4) << 6));
-      }
-    }
+    pack_q6_k_codes(q, b[i].ql, b[i].qh);
   }
 }
 

@@ -18,6 +18,7 @@
 #include "quant/blocks.h"
 #include "quant/iq_grids.h"
 #include "quant/quantize.h"
+#include "quant/rounding.h"
 
 namespace onprem::quant {
 
@@ -25,8 +26,6 @@ using core::f32_to_fp16;
 using core::fp16_to_f32;
 
 namespace {
-
-inline int nearest(float x) { return int(std::nearbyint(x)); }
 
 // A lattice: kN values per entry, each one of n_levels ascending levels.
 template <size_t kN>
@@ -120,7 +119,7 @@ void block_weights(const float* w, float* out, int n, int sub) {
 struct SignedGroups {
   float a[256];     // target magnitudes, |x| (or −|x| where the sign was flipped)
   uint8_t sign[32];  // 8 sign bits per 8 values, bit j set: value j negative
-  SignedGroups(const float* x, const float* w, bool parity) {
+  void init(const float* x, const float* w, bool parity) {
     for (int g = 0; g < 32; ++g) {
       uint8_t s = 0;
       int least = 0;
@@ -182,149 +181,126 @@ float fit_signed_scale(const Lattice<kN>& L, const float* a, const float* w, int
   return best_s;
 }
 
-// Sub-block scales σ = d · (0.5 + k) · c, k in [0, 15] (IQ2: c = 1/4, IQ3_XXS: 1/2): d puts the
-// largest at k = 15; each k rounded. Writes k and returns d as stored.
-uint16_t half_step_scales(const float* sigma, int n, float c, uint8_t* k) {
-  const float mx = *std::max_element(sigma, sigma + n);
-  const uint16_t d16 = f32_to_fp16(mx > 0 ? mx / (15.5f * c) : 0);
-  const float d = fp16_to_f32(d16);
-  for (int i = 0; i < n; ++i) k[i] = uint8_t(d > 0 ? std::clamp(nearest(sigma[i] / (d * c) - 0.5f), 0, 15) : 0);
-  return d16;
-}
+// How a format stores its sub-block scales: as k in [0, kmax] under one fp16 d per block, with
+// σ = d · (0.5 + k) · c (IQ2: c = 1/4, IQ3_XXS: 1/2) or σ = d · (2k + 1) (IQ3_S, IQ1).
+struct ScaleRule {
+  bool odd = false;
+  float c = 0;
+  int kmax = 15;
+  float scale(float d, int k) const { return odd ? d * float(2 * k + 1) : d * (0.5f + float(k)) * c; }
+  // d puts the largest σ at kmax; each k rounded. Writes k and returns d as stored.
+  uint16_t fit(const float* sigma, int n, uint8_t* k) const {
+    const float mx = *std::max_element(sigma, sigma + n);
+    const float top = odd ? float(2 * kmax + 1) : (float(kmax) + 0.5f) * c;
+    const uint16_t d16 = f32_to_fp16(mx > 0 ? mx / top : 0);
+    const float d = fp16_to_f32(d16);
+    for (int i = 0; i < n; ++i) {
+      const float u = d > 0 ? (odd ? (sigma[i] / d - 1) / 2 : sigma[i] / (d * c) - 0.5f) : 0;
+      k[i] = uint8_t(std::clamp(nearest(u), 0, kmax));
+    }
+    return d16;
+  }
+};
+constexpr ScaleRule kIq2Scales{false, 0.25f, 15}, kIq3xxsScales{false, 0.5f, 15}, kIq3sScales{true, 0, 15}, kIq1Scales{true, 0, 7};
 
-// σ = d · (2k + 1), k in [0, kmax] (IQ3_S, IQ1).
-uint16_t odd_scales(const float* sigma, int n, int kmax, uint8_t* k) {
-  const float mx = *std::max_element(sigma, sigma + n);
-  const uint16_t d16 = f32_to_fp16(mx > 0 ? mx / float(2 * kmax + 1) : 0);
-  const float d = fp16_to_f32(d16);
-  for (int i = 0; i < n; ++i) k[i] = uint8_t(d > 0 ? std::clamp(nearest((sigma[i] / d - 1) / 2), 0, kmax) : 0);
-  return d16;
-}
+// One super-block of a signed lattice type, ready to pack: its signs, the stored sub-block scales
+// k and block scale d, and the lattice entry of every kN values under its sub-block's final scale.
+struct SignedBlock {
+  SignedGroups sg;
+  uint8_t k[16] = {};
+  uint16_t d16 = 0;
+  int idx[64] = {};
+};
 
-const float* at(const float* w, int64_t offset) { return w ? w + offset : nullptr; }
+// sub: values per sub-block scale (16 or 32).
+template <size_t kN>
+void prepare_signed(const Lattice<kN>& L, const float* x, const float* w_in, int sub, bool parity, const ScaleRule& rule, SignedBlock* out) {
+  float w[256], sigma[16];
+  block_weights(w_in, w, 256, sub);
+  out->sg.init(x, w, parity);
+  const int n_sub = 256 / sub;
+  for (int s = 0; s < n_sub; ++s) sigma[s] = fit_signed_scale(L, out->sg.a + sub * s, w + sub * s, sub);
+  out->d16 = rule.fit(sigma, n_sub, out->k);
+  const float d = fp16_to_f32(out->d16);
+  for (int s = 0; s < n_sub; ++s)
+    search_signed(L, out->sg.a + sub * s, w + sub * s, sub, rule.scale(d, out->k[s]), out->idx + s * (sub / int(kN)));
+}
 
 }  // namespace
 
-void quantize_row_iq2_xxs(const float* x, void* dst, int64_t n, const float* w_in) {
+void quantize_row_iq2_xxs(const float* x, void* dst, int64_t n, const float* w) {
   auto* b = static_cast<BlockIQ2_XXS*>(dst);
-  const auto& L = iq2xxs();
-  for (int64_t i = 0; i < n / kQKK; ++i, x += kQKK, w_in = at(w_in, kQKK)) {
-    float w[256];
-    block_weights(w_in, w, 256, 32);
-    const SignedGroups sg(x, w, true);
-    float sigma[8];
-    for (int s = 0; s < 8; ++s) sigma[s] = fit_signed_scale(L, sg.a + 32 * s, w + 32 * s, 32);
-    uint8_t k[8];
-    b[i].d = half_step_scales(sigma, 8, 0.25f, k);
-    const float d = fp16_to_f32(b[i].d);
+  SignedBlock p;
+  for (int64_t i = 0; i < n / kQKK; ++i, x += kQKK, w = at(w, kQKK)) {
+    prepare_signed(iq2xxs(), x, w, 32, true, kIq2Scales, &p);
+    b[i].d = p.d16;
     for (int s = 0; s < 8; ++s) {
-      int idx[4];
-      search_signed(L, sg.a + 32 * s, w + 32 * s, 32, d * (0.5f + float(k[s])) * 0.25f, idx);
-      uint32_t words[2] = {0, uint32_t(k[s]) << 28};
+      uint32_t words[2] = {0, uint32_t(p.k[s]) << 28};
       for (int l = 0; l < 4; ++l) {
-        words[0] |= uint32_t(idx[l]) << (8 * l);
-        words[1] |= uint32_t(sg.sign[4 * s + l] & 127) << (7 * l);
+        words[0] |= uint32_t(p.idx[4 * s + l]) << (8 * l);
+        words[1] |= uint32_t(p.sg.sign[4 * s + l] & 127) << (7 * l);
       }
       std::memcpy(b[i].qs + 4 * s, words, 8);
     }
   }
 }
 
-void quantize_row_iq2_xs(const float* x, void* dst, int64_t n, const float* w_in) {
+void quantize_row_iq2_xs(const float* x, void* dst, int64_t n, const float* w) {
   auto* b = static_cast<BlockIQ2_XS*>(dst);
-  const auto& L = iq2xs();
-  for (int64_t i = 0; i < n / kQKK; ++i, x += kQKK, w_in = at(w_in, kQKK)) {
-    float w[256];
-    block_weights(w_in, w, 256, 16);
-    const SignedGroups sg(x, w, true);
-    float sigma[16];
-    for (int s = 0; s < 16; ++s) sigma[s] = fit_signed_scale(L, sg.a + 16 * s, w + 16 * s, 16);
-    uint8_t k[16];
-    b[i].d = half_step_scales(sigma, 16, 0.25f, k);
-    const float d = fp16_to_f32(b[i].d);
-    for (int s = 0; s < 16; ++s) {
-      int idx[2];
-      search_signed(L, sg.a + 16 * s, w + 16 * s, 16, d * (0.5f + float(k[s])) * 0.25f, idx);
-      for (int l = 0; l < 2; ++l) b[i].qs[2 * s + l] = uint16_t(idx[l] | (sg.sign[2 * s + l] & 127) << 9);
-    }
-    for (int g = 0; g < 8; ++g) b[i].scales[g] = uint8_t(k[2 * g] | k[2 * g + 1] << 4);
+  SignedBlock p;
+  for (int64_t i = 0; i < n / kQKK; ++i, x += kQKK, w = at(w, kQKK)) {
+    prepare_signed(iq2xs(), x, w, 16, true, kIq2Scales, &p);
+    b[i].d = p.d16;
+    for (int q = 0; q < 32; ++q) b[i].qs[q] = uint16_t(p.idx[q] | (p.sg.sign[q] & 127) << 9);
+    for (int g = 0; g < 8; ++g) b[i].scales[g] = uint8_t(p.k[2 * g] | p.k[2 * g + 1] << 4);
   }
 }
 
-void quantize_row_iq2_s(const float* x, void* dst, int64_t n, const float* w_in) {
+void quantize_row_iq2_s(const float* x, void* dst, int64_t n, const float* w) {
   auto* b = static_cast<BlockIQ2_S*>(dst);
-  const auto& L = iq2s();
-  for (int64_t i = 0; i < n / kQKK; ++i, x += kQKK, w_in = at(w_in, kQKK)) {
-    float w[256];
-    block_weights(w_in, w, 256, 16);
-    const SignedGroups sg(x, w, false);
-    float sigma[16];
-    for (int s = 0; s < 16; ++s) sigma[s] = fit_signed_scale(L, sg.a + 16 * s, w + 16 * s, 16);
-    uint8_t k[16];
-    b[i].d = half_step_scales(sigma, 16, 0.25f, k);
-    const float d = fp16_to_f32(b[i].d);
+  SignedBlock p;
+  for (int64_t i = 0; i < n / kQKK; ++i, x += kQKK, w = at(w, kQKK)) {
+    prepare_signed(iq2s(), x, w, 16, false, kIq2Scales, &p);
+    b[i].d = p.d16;
     std::memset(b[i].qh, 0, 8);
-    for (int s = 0; s < 16; ++s) {
-      int idx[2];
-      search_signed(L, sg.a + 16 * s, w + 16 * s, 16, d * (0.5f + float(k[s])) * 0.25f, idx);
-      for (int l = 0; l < 2; ++l) {
-        const int q = 2 * s + l;  // the q-th 8 values: group q / 4, entry q % 4
-        b[i].qs[q] = uint8_t(idx[l] & 255);
-        b[i].qs[32 + q] = sg.sign[q];
-        b[i].qh[q / 4] |= uint8_t((idx[l] >> 8) << (2 * (q % 4)));
-      }
+    for (int q = 0; q < 32; ++q) {  // the q-th 8 values: group q / 4, entry q % 4
+      b[i].qs[q] = uint8_t(p.idx[q] & 255);
+      b[i].qs[32 + q] = p.sg.sign[q];
+      b[i].qh[q / 4] |= uint8_t((p.idx[q] >> 8) << (2 * (q % 4)));
     }
-    for (int g = 0; g < 8; ++g) b[i].scales[g] = uint8_t(k[2 * g] | k[2 * g + 1] << 4);
+    for (int g = 0; g < 8; ++g) b[i].scales[g] = uint8_t(p.k[2 * g] | p.k[2 * g + 1] << 4);
   }
 }
 
-void quantize_row_iq3_xxs(const float* x, void* dst, int64_t n, const float* w_in) {
+void quantize_row_iq3_xxs(const float* x, void* dst, int64_t n, const float* w) {
   auto* b = static_cast<BlockIQ3_XXS*>(dst);
-  const auto& L = iq3xxs();
-  for (int64_t i = 0; i < n / kQKK; ++i, x += kQKK, w_in = at(w_in, kQKK)) {
-    float w[256];
-    block_weights(w_in, w, 256, 32);
-    const SignedGroups sg(x, w, true);
-    float sigma[8];
-    for (int s = 0; s < 8; ++s) sigma[s] = fit_signed_scale(L, sg.a + 32 * s, w + 32 * s, 32);
-    uint8_t k[8];
-    b[i].d = half_step_scales(sigma, 8, 0.5f, k);
-    const float d = fp16_to_f32(b[i].d);
+  SignedBlock p;
+  for (int64_t i = 0; i < n / kQKK; ++i, x += kQKK, w = at(w, kQKK)) {
+    prepare_signed(iq3xxs(), x, w, 32, true, kIq3xxsScales, &p);
+    b[i].d = p.d16;
     for (int s = 0; s < 8; ++s) {
-      int idx[8];
-      search_signed(L, sg.a + 32 * s, w + 32 * s, 32, d * (0.5f + float(k[s])) * 0.5f, idx);
-      uint32_t word = uint32_t(k[s]) << 28;
-      for (int l = 0; l < 4; ++l) word |= uint32_t(sg.sign[4 * s + l] & 127) << (7 * l);
-      for (int e = 0; e < 8; ++e) b[i].qs[8 * s + e] = uint8_t(idx[e]);
+      uint32_t word = uint32_t(p.k[s]) << 28;
+      for (int l = 0; l < 4; ++l) word |= uint32_t(p.sg.sign[4 * s + l] & 127) << (7 * l);
       std::memcpy(b[i].qs + 64 + 4 * s, &word, 4);
     }
+    for (int e = 0; e < 64; ++e) b[i].qs[e] = uint8_t(p.idx[e]);
   }
 }
 
-void quantize_row_iq3_s(const float* x, void* dst, int64_t n, const float* w_in) {
+void quantize_row_iq3_s(const float* x, void* dst, int64_t n, const float* w) {
   auto* b = static_cast<BlockIQ3_S*>(dst);
-  const auto& L = iq3s();
-  for (int64_t i = 0; i < n / kQKK; ++i, x += kQKK, w_in = at(w_in, kQKK)) {
-    float w[256];
-    block_weights(w_in, w, 256, 32);
-    const SignedGroups sg(x, w, false);
-    float sigma[8];
-    for (int s = 0; s < 8; ++s) sigma[s] = fit_signed_scale(L, sg.a + 32 * s, w + 32 * s, 32);
-    uint8_t k[8];
-    b[i].d = odd_scales(sigma, 8, 15, k);
-    const float d = fp16_to_f32(b[i].d);
+  SignedBlock p;
+  for (int64_t i = 0; i < n / kQKK; ++i, x += kQKK, w = at(w, kQKK)) {
+    prepare_signed(iq3s(), x, w, 32, false, kIq3sScales, &p);
+    b[i].d = p.d16;
     std::memset(b[i].scales, 0, 4);
-    for (int s = 0; s < 8; ++s) {
-      int idx[8];
-      search_signed(L, sg.a + 32 * s, w + 32 * s, 32, d * float(1 + 2 * k[s]), idx);
-      b[i].qh[s] = 0;
-      for (int e = 0; e < 8; ++e) {
-        b[i].qs[8 * s + e] = uint8_t(idx[e] & 255);
-        b[i].qh[s] |= uint8_t((idx[e] >> 8) << e);
-      }
-      for (int l = 0; l < 4; ++l) b[i].signs[4 * s + l] = sg.sign[4 * s + l];
-      b[i].scales[s / 2] |= uint8_t(k[s] << (4 * (s % 2)));
+    std::memset(b[i].qh, 0, 8);
+    for (int e = 0; e < 64; ++e) {
+      b[i].qs[e] = uint8_t(p.idx[e] & 255);
+      b[i].qh[e / 8] |= uint8_t((p.idx[e] >> 8) << (e % 8));
     }
+    for (int q = 0; q < 32; ++q) b[i].signs[q] = p.sg.sign[q];
+    for (int s = 0; s < 8; ++s) b[i].scales[s / 2] |= uint8_t(p.k[s] << (4 * (s % 2)));
   }
 }
 
@@ -399,10 +375,10 @@ void quantize_row_iq1_s(const float* x, void* dst, int64_t n, const float* w_in)
     bool negative[8];
     for (int s = 0; s < 8; ++s) sigma[s] = fit_shifted_scale(x + 32 * s, w + 32 * s, 32, 32, &negative[s]);
     uint8_t k[8];
-    b[i].d = odd_scales(sigma, 8, 7, k);
+    b[i].d = kIq1Scales.fit(sigma, 8, k);
     const float d = fp16_to_f32(b[i].d);
     for (int s = 0; s < 8; ++s) {
-      const float sc = d * float(2 * k[s] + 1);
+      const float sc = kIq1Scales.scale(d, k[s]);
       int idx[4];
       // The shift again under the final scale.
       const float e_pos = search_shifted(x + 32 * s, w + 32 * s, 32, sc, kIq1Delta, idx);
@@ -427,12 +403,12 @@ void quantize_row_iq1_m(const float* x, void* dst, int64_t n, const float* w_in)
     bool negative[32];
     for (int s = 0; s < 16; ++s) sigma[s] = fit_shifted_scale(x + 16 * s, w + 16 * s, 16, 8, &negative[2 * s]);
     uint8_t k[16];
-    const uint16_t d16 = odd_scales(sigma, 16, 7, k);
+    const uint16_t d16 = kIq1Scales.fit(sigma, 16, k);
     const float d = fp16_to_f32(d16);
     uint16_t sc[4] = {0, 0, 0, 0};
     std::memset(b[i].qh, 0, 16);
     for (int s = 0; s < 16; ++s) {
-      const float scale = d * float(2 * k[s] + 1);
+      const float scale = kIq1Scales.scale(d, k[s]);
       sc[s / 4] |= uint16_t(k[s] << (3 * (s % 4)));
       for (int h = 0; h < 2; ++h) {  // two groups of 8, each with its own shift
         const int q = 2 * s + h;

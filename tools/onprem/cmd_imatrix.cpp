@@ -1,14 +1,11 @@
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "commands.h"
+#include "load.h"
 #include "model/evaluate.h"
 #include "model/imatrix_collect.h"
-#include "model/weights.h"
-#include "text/tokenizer.h"
 
 namespace onprem::tools {
 
@@ -21,20 +18,15 @@ struct ImatrixOptions {
 };
 
 int imatrix(const ImatrixOptions& o) {
-  std::ifstream in(o.file, std::ios::binary);
-  if (!in) return fail("cannot read '" + o.file + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto m = model::load_model(o.model);
-  if (!m) return fail(m.error().to_string());
-  auto vocab = text::load_vocab(*m->file);
-  if (!vocab) return fail(o.model + ": " + vocab.error().to_string());
-  auto tok = text::Tokenizer::create(std::move(*vocab));
-  if (!tok) return fail(tok.error().to_string());
-  const std::vector<int32_t> ids = tok->encode(ss.str(), false);
+  auto text = read_text_file(o.file);
+  if (!text) return fail(text.error().to_string());
+  auto loaded = load_model_and_tokenizer(o.model);
+  if (!loaded) return fail(loaded.error().to_string());
+  const model::Model& mod = loaded->model;
+  const std::vector<int32_t> ids = loaded->tokenizer.encode(*text, false);
   const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   core::ThreadPool pool(threads);
-  model::ImatrixCollector collector(*m);
+  model::ImatrixCollector collector(mod);
   model::ForwardContext ctx;
   ctx.pool = &pool;
   ctx.matmul_observer = &collector.observer();
@@ -42,7 +34,7 @@ int imatrix(const ImatrixOptions& o) {
   // collector sees each matrix's inputs on the way.
   model::EvalOptions eo;
   eo.ctx = o.ctx, eo.max_chunks = o.chunks;
-  auto s = model::evaluate(*m, nullptr, ids, eo, ctx);
+  auto s = model::evaluate(mod, nullptr, ids, eo, ctx);
   if (!s) return fail(s.error().to_string());
   model::Imatrix result = collector.result();
   result.datasets = {std::filesystem::path(o.file).filename().string()};

@@ -1,12 +1,11 @@
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "load.h"
 #include "model/evaluate.h"
 #include "model/weights.h"
 #include "text/tokenizer.h"
@@ -44,17 +43,13 @@ std::vector<uint8_t> assistant_mask(const text::Tokenizer& tok, const std::vecto
 }
 
 int perplexity(const PerplexityOptions& o) {
-  std::ifstream in(o.file, std::ios::binary);
-  if (!in) return fail("cannot read '" + o.file + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto m = model::load_model(o.model);
-  if (!m) return fail(m.error().to_string());
-  auto vocab = text::load_vocab(*m->file);
-  if (!vocab) return fail(o.model + ": " + vocab.error().to_string());
-  auto tok = text::Tokenizer::create(std::move(*vocab));
-  if (!tok) return fail(tok.error().to_string());
-  const std::vector<int32_t> ids = tok->encode(ss.str(), o.assistant_only);
+  auto text = read_text_file(o.file);
+  if (!text) return fail(text.error().to_string());
+  auto loaded = load_model_and_tokenizer(o.model);
+  if (!loaded) return fail(loaded.error().to_string());
+  const model::Model* m = &loaded->model;
+  const text::Tokenizer* tok = &loaded->tokenizer;
+  const std::vector<int32_t> ids = tok->encode(*text, o.assistant_only);
   std::optional<model::Model> base;
   if (!o.kl_base.empty()) {
     auto b = model::load_model(o.kl_base);
