@@ -18,6 +18,13 @@ std::string stop_reason(const Generation& g) {
   return "end_turn";
 }
 
+// Anthropic's usage: input_tokens are the prompt tokens computed afresh, cache_read_input_tokens
+// those the prefix cache supplied; clients add the two (and cache creation, always 0 here).
+Json usage_json(const engine::Finish& f) {
+  return {{"input_tokens", f.prompt_tokens - f.cached_tokens}, {"cache_read_input_tokens", f.cached_tokens},
+          {"cache_creation_input_tokens", 0}, {"output_tokens", f.completion_tokens}};
+}
+
 void add_stop_detail(const Generation& g, Json* j) {
   if (g.loop_guard_stopped()) (*j)["onprem_stop"] = "loop_guard";
 }
@@ -173,7 +180,7 @@ Json messages_response(const ChatPlan& plan, const Generation& g, const std::str
   for (const auto& c : r.tool_calls) content.push_back({{"type", "tool_use"}, {"id", c.id}, {"name", c.name}, {"input", c.arguments}});
   Json m = {{"id", id}, {"type", "message"}, {"role", "assistant"}, {"model", plan.model}, {"content", content},
             {"stop_reason", stop_reason(g)}, {"stop_sequence", Json()},
-            {"usage", {{"input_tokens", g.finish().prompt_tokens}, {"output_tokens", g.finish().completion_tokens}}}};
+            {"usage", usage_json(g.finish())}};
   add_stop_detail(g, &m);
   return m;
 }
@@ -221,7 +228,9 @@ std::string MessagesStream::events(const Generation& g, const std::vector<Genera
       }
       Json delta = {{"stop_reason", stop_reason(g)}, {"stop_sequence", Json()}};
       add_stop_detail(g, &delta);
-      out += event("message_delta", {{"type", "message_delta"}, {"delta", delta}, {"usage", {{"output_tokens", g.finish().completion_tokens}}}});
+      // The final usage, with what the prefix cache supplied (unknown when message_start went out:
+      // that one counts the whole prompt as input).
+      out += event("message_delta", {{"type", "message_delta"}, {"delta", delta}, {"usage", usage_json(g.finish())}});
       out += event("message_stop", {{"type", "message_stop"}});
     }
   }

@@ -74,6 +74,18 @@ await test("thinking blocks with a budget", async () => {
   assert.equal(m.content[0].type, "thinking");
   assert.ok(m.content[0].thinking.length > 0);
 });
+await test("the prefix cache's share is cache_read_input_tokens", async () => {
+  const messages = [{ role: "user", content: "A question long enough to be worth caching: " + "why ".repeat(60) }];
+  const first = await client.messages.create({ model: "onprem", max_tokens: 2, messages });
+  const again = await client.messages.create({ model: "onprem", max_tokens: 2, messages });
+  const { input_tokens: total } = await client.messages.countTokens({ model: "onprem", messages });
+  for (const r of [first, again]) assert.equal(r.usage.input_tokens + r.usage.cache_read_input_tokens, total);
+  assert.ok(again.usage.cache_read_input_tokens > total / 2, JSON.stringify(again.usage));
+  const stream = client.messages.stream({ model: "onprem", max_tokens: 2, messages });
+  const final = await stream.finalMessage();
+  assert.equal(final.usage.input_tokens + final.usage.cache_read_input_tokens, total);
+  assert.ok(final.usage.cache_read_input_tokens > total / 2, JSON.stringify(final.usage));
+});
 await test("count_tokens", async () => {
   const r = await client.messages.countTokens({ model: "onprem", messages: [{ role: "user", content: "Count me" }] });
   assert.ok(r.input_tokens > 0);
