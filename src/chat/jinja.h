@@ -7,7 +7,7 @@
 // Covered: text, {{ }}, {% if/elif/else %}, {% for %} (tuple targets, `if` filter, `else`,
 // loop.index/index0/revindex/revindex0/first/last/length/previtem/nextitem, break/continue),
 // {% set %} (names, namespace attributes, blocks), {% macro %} with defaults, {% generation %};
-// expressions with Jinja's precedence, filters (tojson, trim, length/count, items, safe, string,
+// expressions with Jinja's precedence, filters (tojson with indent, trim, length/count, items, safe, string,
 // list, join, default/d, first, last, lower, upper, replace, int, float, abs, unique, map(attribute),
 // select/rejectattr with a test), tests (defined, undefined, none, string, number, integer,
 // float, boolean, mapping, iterable, sequence, true, false, eq, in, odd, even), string and dict

@@ -30,30 +30,17 @@ std::string code_point(const std::string& s, const std::vector<size_t>& at, size
   const size_t end = k + 1 < at.size() ? at[k + 1] : s.size();
   return s.substr(at[k], end - at[k]);
 }
-uint32_t decode_at(const std::string& s, size_t i, size_t* len) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  const int n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-  uint32_t cp = n == 1 ? c : c & (0xFF >> (n + 1));
-  for (int k = 1; k < n && i + size_t(k) < s.size(); ++k) cp = cp << 6 | (static_cast<unsigned char>(s[i + size_t(k)]) & 0x3F);
-  *len = size_t(n);
-  return cp;
-}
-bool py_whitespace(uint32_t cp) {
-  return (cp >= 9 && cp <= 13) || cp == 32 || (cp >= 0x1C && cp <= 0x1F) || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
-}
-
 // str.strip / lstrip / rstrip: chars null = whitespace.
 std::string py_strip_set(const std::string& s, const Value* chars, bool left, bool right) {
   std::vector<uint32_t> set;
   if (chars && chars->is(K::kString))
-    for (size_t i = 0, n; i < chars->s.size(); i += n) set.push_back(decode_at(chars->s, i, &n));
-  auto strip = [&](uint32_t cp) { return chars && chars->is(K::kString) ? std::find(set.begin(), set.end(), cp) != set.end() : py_whitespace(cp); };
+    for (size_t i = 0, n; i < chars->s.size(); i += n) set.push_back(utf8_at(chars->s, i, &n));
+  auto strip = [&](uint32_t cp) { return chars && chars->is(K::kString) ? std::find(set.begin(), set.end(), cp) != set.end() : py_space(cp); };
   const auto at = code_points(s);
   size_t b = 0, e = at.size();
   size_t n;
-  while (left && b < e && strip(decode_at(s, at[b], &n))) ++b;
-  while (right && e > b && strip(decode_at(s, at[e - 1], &n))) --e;
+  while (left && b < e && strip(utf8_at(s, at[b], &n))) ++b;
+  while (right && e > b && strip(utf8_at(s, at[e - 1], &n))) --e;
   const size_t from = b < at.size() ? at[b] : s.size(), to = e < at.size() ? at[e] : s.size();
   return s.substr(from, to - from);
 }
@@ -506,12 +493,12 @@ class Evaluator {
         size_t k = 0;
         for (; k < at.size(); ++k) {
           size_t len;
-          const uint32_t cp = decode_at(s, at[k], &len);
-          if (py_whitespace(cp)) {
+          const uint32_t cp = utf8_at(s, at[k], &len);
+          if (py_space(cp)) {
             if (in_word) {
               parts.push_back(Value::string(cur)), cur.clear(), in_word = false;
               if (left > 0 && --left == 0) {
-                while (k < at.size() && py_whitespace(decode_at(s, at[k], &len))) ++k;
+                while (k < at.size() && py_space(utf8_at(s, at[k], &len))) ++k;
                 if (k < at.size()) parts.push_back(Value::string(s.substr(at[k])));
                 return Value::of_list(std::move(parts));
               }
@@ -718,10 +705,11 @@ class Evaluator {
   core::Expected<Value> filter(const std::string& name, const Value& v, const List& a, const Kwargs& kw, int line) {
     if (name == "tojson") {
       const Value* indent = arg(a, kw, 0, "indent");
-      if (indent && !indent->is(K::kNone)) return fail(line, "tojson: indent is not supported");
+      if (indent && !indent->is(K::kNone) && !(indent->is(K::kInt) && indent->i >= 0 && indent->i <= 64))
+        return fail(line, "tojson: indent must be a small non-negative integer");
       auto j = to_json(v);
       if (!j) return fail(line, j.error().message);
-      return Value::string(py_json_dumps(*j));
+      return Value::string(py_json_dumps(*j, indent && indent->is(K::kInt) ? int(indent->i) : -1));
     }
     if (name == "trim") return Value::string(py_strip_set(str(v), arg(a, kw, 0, "chars"), true, true));
     if (name == "length" || name == "count") {

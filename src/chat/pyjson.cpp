@@ -33,7 +33,7 @@ void dump_string(std::string& out, const std::string& s) {
   out += '"';
 }
 
-void dump(std::string& out, const Json& v) {
+void dump(std::string& out, const Json& v, int indent, int depth) {
   switch (v.type()) {
     case Json::value_t::null: out += "null"; break;
     case Json::value_t::boolean: out += v.get<bool>() ? "true" : "false"; break;
@@ -48,33 +48,38 @@ void dump(std::string& out, const Json& v) {
       break;
     }
     case Json::value_t::string: dump_string(out, v.get_ref<const std::string&>()); break;
-    case Json::value_t::array: {
-      out += '[';
-      bool first = true;
-      for (const auto& x : v) {
-        if (!first) out += ", ";
-        first = false;
-        dump(out, x);
-      }
-      out += ']';
-      break;
-    }
+    case Json::value_t::array:
     case Json::value_t::object: {
-      out += '{';
+      const bool array = v.is_array();
+      out += array ? '[' : '{';
+      if (v.empty()) {
+        out += array ? ']' : '}';
+        break;
+      }
+      // indent < 0: one line, ", " between items; else one item per line, "," between them.
+      const auto newline = [&](int level) {
+        if (indent >= 0) out += '\n' + std::string(size_t(indent * level), ' ');
+      };
       bool first = true;
       for (auto it = v.begin(); it != v.end(); ++it) {
-        if (!first) out += ", ";
+        if (!first) out += indent >= 0 ? "," : ", ";
         first = false;
-        dump_string(out, it.key());
-        out += ": ";
-        dump(out, it.value());
+        newline(depth + 1);
+        if (!array) {
+          dump_string(out, it.key());
+          out += ": ";
+        }
+        dump(out, it.value(), indent, depth + 1);
       }
-      out += '}';
+      newline(depth);
+      out += array ? ']' : '}';
       break;
     }
     default: out += "null"; break;
   }
 }
+
+}  // namespace
 
 // Python's str.isspace() for one code point.
 bool py_space(uint32_t cp) {
@@ -83,7 +88,7 @@ bool py_space(uint32_t cp) {
 }
 
 // Decodes the code point starting at i (valid UTF-8 assumed: the input came from a JSON parser).
-uint32_t cp_at(std::string_view s, size_t i, size_t* len) {
+uint32_t utf8_at(std::string_view s, size_t i, size_t* len) {
   const unsigned char c = static_cast<unsigned char>(s[i]);
   int n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
   if (i + size_t(n) > s.size()) n = 1;
@@ -93,11 +98,9 @@ uint32_t cp_at(std::string_view s, size_t i, size_t* len) {
   return cp;
 }
 
-}  // namespace
-
-std::string py_json_dumps(const Json& v) {
+std::string py_json_dumps(const Json& v, int indent) {
   std::string out;
-  dump(out, v);
+  dump(out, v, indent, 0);
   return out;
 }
 
@@ -148,7 +151,7 @@ std::string py_strip(std::string_view s) {
   size_t b = 0, e = s.size();
   while (b < e) {
     size_t n;
-    const uint32_t cp = cp_at(s, b, &n);
+    const uint32_t cp = utf8_at(s, b, &n);
     if (!py_space(cp)) break;
     b += n;
   }
@@ -156,7 +159,7 @@ std::string py_strip(std::string_view s) {
     size_t start = e - 1;
     while (start > b && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
     size_t n;
-    const uint32_t cp = cp_at(s, start, &n);
+    const uint32_t cp = utf8_at(s, start, &n);
     if (!py_space(cp)) break;
     e = start;
   }

@@ -180,8 +180,8 @@ def variants(shared):
                     {{- '# no arguments\\n' }}
                 {%- endfor %}""")
     out["tool-call-block"] = edit
-    # An added role: developer messages render as system turns where they stand, and a
-    # dict-method / slicing / string-method workout in the user turn.
+    # An added role: developer messages render as system turns where they stand, a dict-method /
+    # slicing / string-method workout in the user turn, and tools as indented JSON.
     edit = base.replace("""    {%- elif message.role == "user" %}
         {{- '<|im_start|>' + message.role + '\\n' + content + '<|im_end|>' + '\\n' }}""", """    {%- elif message.role == "developer" %}
         {{- '<|im_start|>system\\n' + content|trim + '<|im_end|>\\n' }}
@@ -192,6 +192,7 @@ def variants(shared):
         {%- if message.get('name', none) is not none %}{{- 'name=' ~ message.get('name') ~ '\\n' }}{%- endif %}""")
     edit = edit.replace("""{%- if ns.multi_step_tool %}""", """{%- set ns.developer = messages | selectattr('role', 'equalto', 'developer') | list | length %}
 {%- if ns.multi_step_tool %}""")
+    edit = edit.replace("{{- tool | tojson }}", "{{- tool | tojson(indent=2) }}")  # as Llama-style templates write tools
     out["developer-role"] = edit
     for name, text in out.items():
         assert text != base and text.count("\n") > base.count("\n") - 5, f"variant {name} did not apply"
