@@ -2,7 +2,8 @@
 # README command 2 (and CI): install what is missing, build, run every test (unit, conformance,
 # reference-engine end-to-end), then every kernel path (native, AVX2 and baseline x86-64 under
 # qemu-x86_64, NEON / dotprod / i8mm on the ARM64 cross-build under qemu-aarch64), then fuzz the
-# GGUF reader for 60 seconds, the request path for 30 and compressed-body decoding for 15.
+# GGUF reader for 60 seconds, the request path for 30, compressed-body decoding and chat templates
+# for 15 each.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
