@@ -55,7 +55,12 @@ check "plan unknown quant" 1 "unknown weight type" -- "$onprem" plan --quant Q2_
 # Chat: rendering, a refused conversation, the unknown-template warning, constrained run.
 check "render-chat" 0 "<think>" -- bash -c "echo '{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}' | '$onprem' render-chat"
 check "render-chat refuses no user query" 1 "No user query" -- bash -c "echo '{\"messages\":[{\"role\":\"assistant\",\"content\":\"x\"}]}' | '$onprem' render-chat"
-check "render-chat warns on an unknown template" 0 "not a known Qwen3.5/3.6" -- bash -c "echo '{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}' | '$onprem' render-chat -m '$shared/conformance/models/qwen35-tiny-F32.gguf'"
+check "render-chat warns on a template that renders otherwise" 0 "differs from the built-in Qwen3.6 format" -- bash -c "echo '{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}' | '$onprem' render-chat -m '$shared/conformance/models/qwen35-tiny-F32.gguf'"
 echo '{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}' > "$work/schema.json"
+echo '{%- for m in messages %}<{{ m.role }}>{{ m.content | upper }}{% endfor %}' > "$work/t.jinja"
+check "render-chat --template" 0 "<user>HI" -- bash -c "echo '{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}' | '$onprem' render-chat --template '$work/t.jinja'"
+echo '{% if %}' > "$work/bad.jinja"
+check "serve --chat-template refuses a broken template" 1 "line 1" -- "$onprem" serve -m "$model" --chat-template "$work/bad.jinja" --port 1
+check "inspect says how the file's template renders" 0 "renders as the built-in Qwen3.6 format" -- "$onprem" inspect "$(dirname "$0")/../../models/onprem-default-Q8_0.gguf" --no-tensors
 check "run --json-schema" 0 "finish: stop" -- "$onprem" run -m "$model" -p x --json-schema "$work/schema.json" --output-only -n 200
 exit $fails
