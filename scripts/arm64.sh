@@ -11,7 +11,9 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   $sudo_cmd dpkg --add-architecture arm64
   $sudo_cmd apt-get update -qq
 fi
-packages=(g++-aarch64-linux-gnu qemu-user libgtest-dev:arm64 libpcre2-dev:arm64 nlohmann-json3-dev)
+# libstdc++6:arm64: the C++ runtime qemu-aarch64 loads for the tests (the cross toolchain's own copy
+# is not on its path; nothing else here is sure to pull it in).
+packages=(g++-aarch64-linux-gnu qemu-user libgtest-dev:arm64 libpcre2-dev:arm64 libstdc++6:arm64 nlohmann-json3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
