@@ -111,7 +111,9 @@ core::Status write_imatrix(const Imatrix& m, const std::string& path) {
   w.set_string_array("imatrix.datasets", m.datasets);
   w.set_u32("imatrix.chunk_count", m.chunk_count);
   w.set_u32("imatrix.chunk_size", m.chunk_size);
-  for (const auto& [name, e] : m.entries) {
+  for (const auto& entry : m.entries) {
+    const std::string& name = entry.first;
+    const ImatrixEntry& e = entry.second;  // a reference the lambdas below can capture
     const uint64_t n_mat = e.counts.size(), ne0 = e.sum2.size() / std::max<uint64_t>(1, n_mat);
     const std::vector<uint64_t> sum_ne = n_mat > 1 ? std::vector<uint64_t>{ne0, n_mat} : std::vector<uint64_t>{ne0};
     const std::vector<uint64_t> count_ne = n_mat > 1 ? std::vector<uint64_t>{1, n_mat} : std::vector<uint64_t>{1};
