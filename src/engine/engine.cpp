@@ -15,7 +15,6 @@ Finish cancelled_before_start(const Request& r) {
 }
 }  // namespace
 
-
 using core::ErrorCode;
 using core::make_error;
 using Clock = std::chrono::steady_clock;
