@@ -23,7 +23,7 @@ core::Expected<BenchResult> run_bench(const model::Model& m, const BenchOptions&
   core::ThreadPool pool(o.threads);
   const int64_t n_ctx = o.n_prompt + o.n_gen + 8;
   auto state = model::make_state(m.config, n_ctx);
-  auto ws = model::make_workspace(m.config, std::min(o.ubatch, std::max<int64_t>(o.n_prompt, 1)), o.threads, n_ctx);
+  auto ws = model::make_workspace(m.config, std::min(o.ubatch, std::max<int64_t>(o.n_prompt, 1)), o.threads);
   model::ForwardContext ctx;
   ctx.pool = &pool;
   std::vector<float> logits(size_t(m.config.n_vocab));

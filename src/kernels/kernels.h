@@ -33,6 +33,29 @@ using DotQ8MultiFn = void (*)(const void* w_row, const void* const* xq, int64_t 
 // out = {w0·x0, w0·x1, w1·x0, w1·x1}, each bit-identical to dot_q8 of the same table.
 using DotQ8x2Fn = void (*)(const void* w0, const void* w1, const void* x0, const void* x1, int64_t n, float* out);
 
+// Causal attention of queries that share one KV head (model.md §6): `rows` consecutive positions
+// times `heads` query heads. Query (r, h) sees keys 0 .. n_kv0 + r - 1 and gets
+// o = softmax(scale * q.K) V. q and o are addressed base + r * row + h * head; key and value j
+// are rows kv_stride floats apart.
+struct AttentionBlock {
+  const float* q = nullptr;
+  int64_t q_row = 0, q_head = 0;
+  float* o = nullptr;
+  int64_t o_row = 0, o_head = 0;
+  int64_t rows = 0, heads = 0;
+  const float* k = nullptr;
+  const float* v = nullptr;
+  int64_t kv_stride = 0;
+  int64_t n_kv0 = 0, d = 0;
+  float scale = 1;
+};
+// Keys per tile: the kernels never build a row of n_kv scores, only tiles of this many.
+inline constexpr int64_t kAttentionTile = 64;
+// Scratch floats Kernels::attention needs for `queries` (rows x heads) queries of head size d.
+inline constexpr int64_t attention_scratch_floats(int64_t queries, int64_t d) {
+  return d * kAttentionTile + queries * (d + 2);
+}
+
 struct TypeKernels {
   DotF32Fn dot_f32 = nullptr;
   DotQ8Fn dot_q8 = nullptr;  // nullptr for F32 (its activations stay float)
@@ -68,6 +91,8 @@ struct Kernels {
   // in a fixed order (lane i % 16, then pairwise), so every table gives the same bits.
   void (*delta_rule_step)(float* S, const float* k, const float* q, const float* v, float beta, float decay,
                           int64_t dk, int64_t dv, float* o) = nullptr;
+  // AttentionBlock above, with attention_scratch_floats(rows * heads, d) floats of scratch.
+  void (*attention)(const AttentionBlock& b, float* scratch) = nullptr;
 
   // An id past the table (a type newer than this build) has no kernels, like an unsupported one.
   const TypeKernels& of(core::GgmlType t) const {

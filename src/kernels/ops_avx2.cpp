@@ -1,5 +1,6 @@
 // AVX2 element-wise ops. Same contracts as ops_ref.cpp; sums are kept in f32 lanes (the tests
 // bound the difference from the double-precision reference).
+#include "kernels/attention_tiled.h"
 #include "kernels/simd_avx2.h"
 #include "kernels/variants.h"
 
@@ -125,6 +126,8 @@ void softmax_avx2(const float* x, float* y, int64_t n) {
   scale_mul(y, nullptr, y, n, 1.0f / sum);
 }
 
+void exp_row_avx2(float* x, int64_t n) { map(x, x, n, [](__m256 v) { return exp_ps(v); }); }
+
 }  // namespace
 
 void fill_avx2_ops(Kernels& k) {
@@ -135,6 +138,7 @@ void fill_avx2_ops(Kernels& k) {
   k.sigmoid = sigmoid_avx2;
   k.softplus = softplus_avx2;
   k.softmax = softmax_avx2;
+  k.attention = attention_tiled<exp_row_avx2>;
 }
 
 }  // namespace onprem::kernels

@@ -1,6 +1,7 @@
 // AVX-512 element-wise ops: 16 lanes, masked loads and stores for the tails.
 #include <immintrin.h>
 
+#include "kernels/attention_tiled.h"
 #include "kernels/variants.h"
 
 namespace onprem::kernels {
@@ -139,6 +140,8 @@ void softmax_avx512(const float* x, float* y, int64_t n) {
   scale_mul(y, nullptr, y, n, 1.0f / _mm512_reduce_add_ps(acc));
 }
 
+void exp_row_avx512(float* x, int64_t n) { map(x, x, n, [](__m512 v) { return exp_ps(v); }); }
+
 }  // namespace
 
 namespace {
@@ -185,6 +188,7 @@ void fill_avx512_ops(Kernels& k) {
   k.softplus = softplus_avx512;
   k.softmax = softmax_avx512;
   k.delta_rule_step = delta_rule_step_avx512;
+  k.attention = attention_tiled<exp_row_avx512>;
 }
 
 }  // namespace onprem::kernels

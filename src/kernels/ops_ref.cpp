@@ -2,6 +2,7 @@
 // squares in double, expf for the transcendental functions).
 #include <cmath>
 
+#include "kernels/attention_tiled.h"
 #include "kernels/variants.h"
 
 namespace onprem::kernels {
@@ -75,6 +76,12 @@ void delta_rule_step_ref(float* S, const float* k, const float* q, const float* 
   }
 }
 
+namespace {
+void exp_row_ref(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
+}
+}  // namespace
+
 void fill_scalar_ops(Kernels& k) {
   k.rms_norm = rms_norm_ref;
   k.l2_norm = l2_norm_ref;
@@ -84,6 +91,9 @@ void fill_scalar_ops(Kernels& k) {
   k.softplus = softplus_ref;
   k.softmax = softmax_ref;
   k.delta_rule_step = delta_rule_step_ref;
+  // Tiled like the SIMD tables (the baseline compiler flags still vectorise its loops: NEON on
+  // ARM64, SSE2 on x86-64); the tests hold every table to softmax(q.K) V in double precision.
+  k.attention = attention_tiled<exp_row_ref>;
 }
 
 }  // namespace onprem::kernels

@@ -1,5 +1,6 @@
 // Gated full attention (model.md §6): query + gate split per head, per-head q/k RMSNorm, partial
 // NEOX RoPE with the interleaved M-RoPE section rule, causal GQA over the KV cache, sigmoid gate.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -20,14 +21,11 @@ void attention_block(const LayerContext& c, int il, const std::vector<Segment>& 
   c.matmul(L.wk.view, a, T, kx);
   c.matmul(L.wv.view, a, T, vx);
   // Norm + RoPE, then append K and V to each sequence's cache at their positions.
-  std::vector<int32_t>& seg_of = c.ws.seg_of;
-  seg_of.resize(static_cast<size_t>(T));
   for (size_t si = 0; si < segs.size(); ++si) {
     const Segment& sg = segs[si];
     SequenceState& s = *sg.state;
     for (int64_t r = 0; r < sg.n; ++r) {
       const int64_t t = sg.row0 + r, pos = sg.pos0 + r;
-      seg_of[size_t(t)] = int32_t(si);
       for (int64_t h = 0; h < Hq; ++h) {
         float* q = qg + (t * Hq + h) * 2 * D;
         c.k.rms_norm(q, L.q_norm.data(), q, D, cfg.rms_eps);
@@ -43,31 +41,36 @@ void attention_block(const LayerContext& c, int il, const std::vector<Segment>& 
     }
   }
   c.observe("attn_q", il, qg, T, 2 * Hq * D);
+  // Work items: a block of up to kAttentionRows rows of one sequence, against one KV head, for
+  // the query heads that share it; the kernel keeps one key tile in cache for all of them.
+  std::vector<AttentionItem>& items = c.ws.attention_items;
+  items.clear();
+  for (size_t si = 0; si < segs.size(); ++si)
+    for (int64_t r0 = 0; r0 < segs[si].n; r0 += kAttentionRows)
+      for (int64_t g = 0; g < Hkv; ++g) items.push_back(AttentionItem{int32_t(si), r0, g});
   const float scale = 1.0f / std::sqrt(float(D));
-  const int64_t n_ctx = int64_t(c.ws.scores.size()) / c.n_workers();
-  c.parallel(T * Hq, [&](int64_t i, int worker) {
-    const int64_t t = i / Hq, h = i % Hq, g = h / group;
-    const Segment& sg = segs[size_t(seg_of[size_t(t)])];
-    const SequenceState& s = *sg.state;
-    const int64_t n_kv = sg.pos0 + (t - sg.row0) + 1;  // causal: keys up to this token
-    const float* q = qg + (t * Hq + h) * 2 * D;
-    const float* gate = q + D;
-    float* sc = c.ws.scores.data() + worker * n_ctx;  // n_kv <= n_ctx: checked by forward_batch
-    const float* K = s.k[size_t(il)].data() + g * D;
-    const float* V = s.v[size_t(il)].data() + g * D;
-    const auto dot = c.k.of(core::GgmlType::kF32).dot_f32;
-    for (int64_t j = 0; j < n_kv; ++j) sc[j] = dot(K + j * Hkv * D, q, D) * scale;
-    c.k.softmax(sc, sc, n_kv);
-    float* oh = o + t * Hq * D + h * D;
-    std::memset(oh, 0, size_t(D) * sizeof(float));
-    for (int64_t j = 0; j < n_kv; ++j) {
-      const float w = sc[j];
-      const float* vj = V + j * Hkv * D;
-      for (int64_t d = 0; d < D; ++d) oh[d] += w * vj[d];
-    }
+  const int64_t scratch_floats = kernels::attention_scratch_floats(kAttentionRows * group, D);
+  c.parallel(int64_t(items.size()), [&](int64_t i, int worker) {
+    const AttentionItem& it = items[size_t(i)];
+    const Segment& sg = segs[size_t(it.seg)];
+    const int64_t t0 = sg.row0 + it.row0, g = it.kv_head;
+    kernels::AttentionBlock b;
+    b.q = qg + (t0 * Hq + g * group) * 2 * D, b.q_row = Hq * 2 * D, b.q_head = 2 * D;
+    b.o = o + (t0 * Hq + g * group) * D, b.o_row = Hq * D, b.o_head = D;
+    b.rows = std::min<int64_t>(kAttentionRows, sg.n - it.row0), b.heads = group;
+    b.k = sg.state->k[size_t(il)].data() + g * D, b.v = sg.state->v[size_t(il)].data() + g * D;
+    b.kv_stride = Hkv * D;
+    b.n_kv0 = sg.pos0 + it.row0 + 1;  // causal: the first row sees the keys up to its own
+    b.d = D, b.scale = scale;
+    c.k.attention(b, c.ws.scores.data() + worker * scratch_floats);
     float gs[512];  // head_dim <= 512 (checked at load)
-    c.k.sigmoid(gate, gs, D);
-    for (int64_t d = 0; d < D; ++d) oh[d] *= gs[d];
+    for (int64_t r = 0; r < b.rows; ++r)
+      for (int64_t h = 0; h < group; ++h) {
+        const float* gate = b.q + r * b.q_row + h * b.q_head + D;
+        float* oh = b.o + r * b.o_row + h * b.o_head;
+        c.k.sigmoid(gate, gs, D);
+        for (int64_t d = 0; d < D; ++d) oh[d] *= gs[d];
+      }
   });
   c.observe("attn_gated", il, o, T, Hq * D);
   c.matmul(L.wo.view, o, T, out);

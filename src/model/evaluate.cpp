@@ -21,7 +21,7 @@ void log_softmax(const float* x, int64_t n, std::vector<double>* out) {
 core::Status run_chunk(const Model& m, const int32_t* tokens, int64_t n, const ForwardContext& ctx, std::vector<float>* logits) {
   const int threads = ctx.pool ? ctx.pool->size() : 1;
   auto state = make_state(m.config, n);
-  auto ws = make_workspace(m.config, n, threads, n);
+  auto ws = make_workspace(m.config, n, threads);
   logits->resize(size_t(n * m.config.n_vocab));
   return forward(m, state, ws, tokens, n, logits->data(), true, ctx);
 }

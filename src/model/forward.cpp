@@ -40,7 +40,7 @@ uint64_t moe_worker_qbytes(const ModelConfig& c, int64_t max_tokens) {
 }
 }  // namespace
 
-WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx) {
+WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_threads) {
   const int64_t widths[] = {int64_t(c.n_embd), int64_t(2) * c.n_head * c.head_dim, int64_t(c.ssm_conv_channels()),
                             int64_t(c.ssm_d_inner), int64_t(c.n_ff), int64_t(c.n_ff_exp), int64_t(c.n_ff_shexp),
                             int64_t(c.n_expert), int64_t(c.ssm_dt_rank)};
@@ -50,7 +50,8 @@ WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_t
   z.scratch_floats = uint64_t(max_tokens * w);
   // Converted activations of the widest input row (F16 / BF16 rows are the widest format).
   z.qscratch_bytes = uint64_t(max_tokens) * uint64_t((w / 32 + 1) * kernels::kMaxActBytesPer32);
-  z.score_floats = uint64_t(n_threads) * uint64_t(n_ctx);
+  const int64_t group = c.n_head_kv > 0 ? c.n_head / c.n_head_kv : 1;
+  z.score_floats = uint64_t(n_threads) * uint64_t(kernels::attention_scratch_floats(kAttentionRows * group, c.head_dim));
   if (c.is_moe()) {
     z.moe_worker_floats = moe_worker_floats(c, max_tokens);
     z.moe_worker_qbytes = moe_worker_qbytes(c, max_tokens);
@@ -60,8 +61,8 @@ WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_t
   return z;
 }
 
-Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx) {
-  const WorkspaceSizes z = workspace_sizes(c, max_tokens, n_threads, n_ctx);
+Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads) {
+  const WorkspaceSizes z = workspace_sizes(c, max_tokens, n_threads);
   Workspace ws;
   ws.max_tokens = max_tokens;
   ws.n_threads = n_threads;
@@ -75,7 +76,7 @@ Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads
   ws.gdn_gates.assign(size_t(2 * n_threads) * size_t(max_tokens), 0);
   ws.single.reserve(1);
   ws.segs.reserve(16);
-  ws.seg_of.reserve(size_t(max_tokens));
+  ws.attention_items.reserve(size_t(max_tokens + 16) * size_t(std::max<int64_t>(c.n_head_kv, 1)));
   if (c.is_moe()) {
     ws.moe_lists.resize(c.n_expert);
     for (auto& l : ws.moe_lists) l.reserve(size_t(max_tokens));
@@ -104,8 +105,6 @@ core::Status check_batch(const Model& m, const std::vector<BatchEntry>& batch, c
     if (s.n_past + e.n > s.n_ctx)
       return make_error(ErrorCode::kInvalidArgument, "context full: " + std::to_string(s.n_past) + " + " + std::to_string(e.n) +
                                                          " tokens exceed n_ctx " + std::to_string(s.n_ctx));
-    if (ws.scores.size() < size_t(s.n_ctx) * size_t(workers))
-      return make_error(ErrorCode::kInvalidArgument, "workspace was sized for a smaller context or fewer threads");
     for (int64_t t = 0; t < e.n; ++t)
       if (e.tokens[t] < 0 || e.tokens[t] >= int32_t(V))
         return make_error(ErrorCode::kInvalidArgument, "token id " + std::to_string(e.tokens[t]) + " at position " + std::to_string(t) +

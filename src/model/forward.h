@@ -46,6 +46,14 @@ struct Segment {
   int64_t row0, n, pos0;
 };
 
+// Attention works on blocks of up to this many rows of one sequence (kernels::AttentionBlock).
+inline constexpr int64_t kAttentionRows = 16;
+struct AttentionItem {
+  int32_t seg;          // index into the call's segments
+  int64_t row0;         // first row, relative to the segment
+  int64_t kv_head;
+};
+
 // Scratch for up to max_tokens tokens per call; allocated once. The bookkeeping vectors below
 // keep their capacity between calls, so a warm decode step allocates nothing.
 struct Workspace {
@@ -53,7 +61,7 @@ struct Workspace {
   int n_threads = 1;  // the most pool threads a call may use (per-worker scratch)
   std::vector<float> x, a, t0, t1, t2, t3, t4, t5;
   std::vector<uint8_t> qscratch;  // int8 activations
-  std::vector<float> scores;      // attention scores, per worker thread
+  std::vector<float> scores;      // attention kernel scratch, per worker thread
   std::vector<float> logits;      // multi-sequence calls: logits rows before they are scattered
   // MoE: each worker runs whole experts, with its own inputs, hidden rows and int8 activations;
   // expert outputs land in one row per (token, chosen expert) and are summed afterwards in a
@@ -63,19 +71,19 @@ struct Workspace {
   uint64_t moe_worker_floats = 0, moe_worker_qbytes = 0;  // each worker's share of moe / moe_q
   std::vector<BatchEntry> single;                                  // forward()'s one entry
   std::vector<Segment> segs;                                       // this call's sequences
-  std::vector<int32_t> seg_of;                                     // row -> segment
+  std::vector<AttentionItem> attention_items;                      // this call's attention blocks
   std::vector<std::vector<std::pair<int64_t, float>>> moe_lists;  // expert -> (row, weight)
   std::vector<int64_t> moe_idx, moe_active, moe_slot0;
   std::vector<float> gdn_gates;  // per worker: beta and g of one head over max_tokens
 };
-Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx);
+Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads);
 
 // What make_workspace allocates, in bytes (the planner's "compute buffers" use the same numbers).
 struct WorkspaceSizes {
   uint64_t hidden_floats = 0;   // x and a: [max_tokens][n_embd] each
   uint64_t scratch_floats = 0;  // each of t0..t5: [max_tokens][widest row]
   uint64_t qscratch_bytes = 0;  // int8 activations
-  uint64_t score_floats = 0;    // attention scores, one row of n_ctx per thread
+  uint64_t score_floats = 0;    // attention kernel scratch, per thread (independent of the context)
   uint64_t moe_floats = 0;      // MoE: per-worker inputs and hidden rows, plus one output row per routed token
   uint64_t moe_qbytes = 0;      // MoE: per-worker int8 activations
   uint64_t moe_worker_floats = 0, moe_worker_qbytes = 0;  // one worker's share of the two above
@@ -83,7 +91,7 @@ struct WorkspaceSizes {
     return 4 * (2 * hidden_floats + 6 * scratch_floats + score_floats + moe_floats) + qscratch_bytes + moe_qbytes;
   }
 };
-WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_threads, int64_t n_ctx);
+WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_threads);
 
 // Sees the input rows X[T][w.n_cols] of every weight matrix product before it runs (w.data points
 // into the file: for an expert matrix, at that expert). Expert products call it from several

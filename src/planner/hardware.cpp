@@ -57,7 +57,7 @@ Fit fit(const Device& d, const ModelSizing& m, const MemoryOptions& o) {
   // Longest context: what is left after everything that does not grow with the context.
   const MemoryPlan base = plan_memory(m, MemoryOptions{1, o.parallel, o.kv_type, o.ubatch, o.threads, o.overhead_bytes});
   const int64_t left = usable - int64_t(base.total_bytes());
-  const uint64_t per_token = f.plan.kv_bytes_per_token * o.parallel + uint64_t(o.threads) * 4;  // + attention scores
+  const uint64_t per_token = f.plan.kv_bytes_per_token * o.parallel;  // attention scratch does not grow with it
   f.max_ctx = left > 0 ? std::min<uint64_t>(262144, uint64_t(left) / per_token) : 0;
   f.decode_roofline = d.bandwidth_gb_s * 1e9 / double(f.plan.decode_bytes_per_token);
   f.decode_tokens_per_s = f.decode_roofline * d.efficiency;

@@ -52,7 +52,7 @@ MemoryPlan plan_memory(const ModelSizing& m, const MemoryOptions& o) {
   p.kv_cache_bytes = s.kv_bytes_per_token * o.ctx * o.parallel;
   p.state_bytes = s.fixed_state_bytes() * o.parallel;
   // Our engine's workspace for one prefill chunk, plus one logits row per sequence.
-  const uint64_t ws = model::workspace_sizes(c, int64_t(o.ubatch), o.threads, int64_t(o.ctx)).total_bytes();
+  const uint64_t ws = model::workspace_sizes(c, int64_t(o.ubatch), o.threads).total_bytes();
   const uint64_t logits = uint64_t(c.n_vocab) * 4 * o.parallel;
   p.compute_bytes = ws + logits;
   p.overhead_bytes = o.overhead_bytes;

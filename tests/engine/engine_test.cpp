@@ -16,7 +16,7 @@ const std::string kModel = std::string(ONPREM_SHARED_DIR) + "/conformance/models
 
 std::vector<int32_t> standalone(const model::Model& m, const std::vector<int32_t>& prompt, int n) {
   auto st = model::make_state(m.config, 256);
-  auto ws = model::make_workspace(m.config, int64_t(prompt.size()), 1, 256);
+  auto ws = model::make_workspace(m.config, int64_t(prompt.size()), 1);
   model::ForwardContext ctx;
   std::vector<float> l(static_cast<size_t>(m.config.n_vocab));
   EXPECT_TRUE(model::forward(m, st, ws, prompt.data(), int64_t(prompt.size()), l.data(), false, ctx).ok());

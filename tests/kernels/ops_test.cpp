@@ -109,6 +109,62 @@ TEST_P(Ops, DeltaRuleStepIsBitIdenticalAndMatchesDouble) {
   }
 }
 
+// Attention against softmax(scale * q.K) V in double precision, query by query: blocks that
+// start in and beyond the first key tile, tiles cut by the causal edge, GQA groups, head sizes
+// that are not a multiple of any vector width, and scores large enough to need the running
+// maximum (a key far above the others in a later tile).
+TEST_P(Ops, AttentionMatchesExactSoftmax) {
+  std::mt19937 rng(17);
+  const Kernels& k = table();
+  for (int64_t D : {16, 40, 64, 128, 256}) {
+    for (int64_t heads : {1, 2, 4}) {
+      for (int64_t rows : {1, 3, 16}) {
+        for (int64_t n_kv0 : {1, 5, 63, 64, 65, 200}) {
+          const int64_t n_keys = n_kv0 + rows - 1, kv_stride = 2 * D + 3;  // keys interleaved with other data
+          auto kv = random_floats(n_keys * kv_stride + D, rng, 2.0f);
+          const float* K = kv.data();
+          const float* V = kv.data() + D;
+          if (n_keys > 70) kv[size_t(70 * kv_stride)] = 40.0f;  // one dominant key in the second tile
+          const int64_t q_head = D + 5, q_row = heads * q_head + 7, o_head = D, o_row = heads * D;
+          auto q = random_floats(rows * q_row, rng, 2.0f);
+          std::vector<float> o(size_t(rows * o_row), -1.0f);
+          std::vector<float> scratch(size_t(attention_scratch_floats(rows * heads, D)), 12345.0f);
+          AttentionBlock b;
+          b.q = q.data(), b.q_row = q_row, b.q_head = q_head, b.o = o.data(), b.o_row = o_row, b.o_head = o_head;
+          b.rows = rows, b.heads = heads, b.k = K, b.v = V, b.kv_stride = kv_stride, b.n_kv0 = n_kv0, b.d = D;
+          b.scale = 1.0f / std::sqrt(float(D));
+          k.attention(b, scratch.data());
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t h = 0; h < heads; ++h) {
+              const float* qv = q.data() + r * q_row + h * q_head;
+              const int64_t n = n_kv0 + r;
+              std::vector<double> s(static_cast<size_t>(n));
+              double mx = -1e300, sum = 0, vmax = 0;
+              for (int64_t j = 0; j < n; ++j) {
+                double dot = 0;
+                for (int64_t d = 0; d < D; ++d) dot += double(qv[d]) * K[j * kv_stride + d];
+                s[size_t(j)] = dot * b.scale, mx = std::max(mx, s[size_t(j)]);
+              }
+              for (int64_t j = 0; j < n; ++j) s[size_t(j)] = std::exp(s[size_t(j)] - mx), sum += s[size_t(j)];
+              for (int64_t d = 0; d < D; ++d) {
+                double want = 0;
+                for (int64_t j = 0; j < n; ++j) {
+                  want += s[size_t(j)] / sum * V[j * kv_stride + d];
+                  vmax = std::max(vmax, std::fabs(double(V[j * kv_stride + d])));
+                }
+                const double got = o[size_t(r * o_row + h * o_head + d)];
+                // Outputs are averages of V: the error is bounded by the rounding of n + D terms.
+                ASSERT_NEAR(got, want, double(n + D) * 8 * kU * vmax)
+                    << isa_name(k.isa) << " D=" << D << " heads=" << heads << " rows=" << rows << " n_kv0=" << n_kv0
+                    << " r=" << r << " h=" << h << " d=" << d;
+              }
+            }
+        }
+      }
+    }
+  }
+}
+
 // Independently derived values, not just agreement between variants.
 TEST_P(Ops, KnownValues) {
   for (const Kernels* k : {&table()}) {

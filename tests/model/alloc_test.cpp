@@ -51,7 +51,7 @@ TEST_P(NoAllocation, WarmDecodeStepsAllocateNothing) {
   auto m = *load_model(path);
   const int64_t n_ctx = 64;
   auto s1 = make_state(m.config, n_ctx), s2 = make_state(m.config, n_ctx);
-  auto ws = make_workspace(m.config, 16, threads, n_ctx);
+  auto ws = make_workspace(m.config, 16, threads);
   ForwardContext ctx;
   ctx.pool = &pool;
   std::vector<float> l1(m.config.n_vocab), l2(m.config.n_vocab);

@@ -75,7 +75,7 @@ std::vector<float> run(const Model& m, const std::vector<int32_t>& ids, Mode mod
   const int64_t n = int64_t(ids.size()), V = m.config.n_vocab;
   const int64_t step = mode == Mode::kIncremental ? 1 : n;
   auto st = make_state(m.config, n + 64);
-  auto ws = make_workspace(m.config, step, pool.size(), n + 64);
+  auto ws = make_workspace(m.config, step, pool.size());
   ForwardContext ctx;
   ctx.pool = &pool;
   ctx.options.prefill = mode == Mode::kChunked ? DeltaNetPrefill::kChunked : DeltaNetPrefill::kSequential;
@@ -92,7 +92,7 @@ std::vector<int32_t> greedy(const Model& m, const std::vector<int32_t>& prompt, 
                             std::vector<float>* step_logits) {
   const int64_t V = m.config.n_vocab, n = int64_t(prompt.size());
   auto st = make_state(m.config, n + steps + 1);
-  auto ws = make_workspace(m.config, n, pool.size(), n + steps + 1);
+  auto ws = make_workspace(m.config, n, pool.size());
   ForwardContext ctx;
   ctx.pool = &pool;
   std::vector<float> last(static_cast<size_t>(V));

@@ -106,7 +106,7 @@ TEST(DeltaNet, ModelChunkedPrefillEqualsIncrementalWithExtremeGates) {
   std::mt19937 rng(9);
   for (auto& id : ids) id = int32_t(rng() % 300);
   auto run = [&](int64_t step, DeltaNetPrefill mode, SequenceState& st) {
-    auto ws = make_workspace(cfg, step, 2, T);
+    auto ws = make_workspace(cfg, step, 2);
     ForwardContext ctx;
     ctx.pool = &pool;
     ctx.options.prefill = mode;

@@ -80,7 +80,7 @@ TEST(LoadModel, TruncatedFileSaysWhere) {
 TEST(Forward, RejectsBadRequestsWithoutTouchingTheState) {
   auto m = *load_model(kModel);
   auto st = make_state(m.config, 8);
-  auto ws = make_workspace(m.config, 4, 1, 8);
+  auto ws = make_workspace(m.config, 4, 1);
   ForwardContext ctx;
   std::vector<float> logits(static_cast<size_t>(m.config.n_vocab) * 8);
   const int32_t bad[2] = {1, 99999};
@@ -137,7 +137,7 @@ TEST(LoadModel, FusedGateUpExpertsGiveTheSameLogits) {
   std::vector<float> a(static_cast<size_t>(6 * split.config.n_vocab)), b(a.size());
   auto eval = [&](const Model& m, std::vector<float>& out) {
     auto st = make_state(m.config, 16);
-    auto ws = make_workspace(m.config, 6, 1, 16);
+    auto ws = make_workspace(m.config, 6, 1);
     ForwardContext ctx;
     ASSERT_TRUE(forward(m, st, ws, ids, 6, out.data(), true, ctx).ok());
   };
@@ -166,7 +166,7 @@ TEST(ForwardBatch, EqualsSeparateCalls) {
     std::vector<SequenceState> solo;
     for (const auto& p : prompts) {
       solo.push_back(make_state(m.config, 64));
-      auto ws = make_workspace(m.config, 16, 2, 64);
+      auto ws = make_workspace(m.config, 16, 2);
       std::vector<float> l(static_cast<size_t>(V));
       ASSERT_TRUE(forward(m, solo.back(), ws, p.data(), int64_t(p.size()), l.data(), false, ctx).ok());
       const int32_t next = 17;
@@ -176,7 +176,7 @@ TEST(ForwardBatch, EqualsSeparateCalls) {
     // Together: all prompts in one call, then one decode step for all in one call.
     std::vector<SequenceState> states;
     for (size_t i = 0; i < prompts.size(); ++i) states.push_back(make_state(m.config, 64));
-    auto ws = make_workspace(m.config, 32, 2, 64);
+    auto ws = make_workspace(m.config, 32, 2);
     std::vector<std::vector<float>> got(prompts.size(), std::vector<float>(static_cast<size_t>(V)));
     std::vector<BatchEntry> batch;
     for (size_t i = 0; i < prompts.size(); ++i) batch.push_back({&states[i], prompts[i].data(), int64_t(prompts[i].size()), got[i].data(), false});

@@ -43,7 +43,7 @@ TEST(Planner, EstimateMatchesTheEnginesMeasuredMemory) {
   const uint64_t before = rss_bytes();
   auto m = *model::load_model(path);
   auto st = model::make_state(m.config, int64_t(o.ctx));
-  auto ws = model::make_workspace(m.config, int64_t(o.ubatch), o.threads, int64_t(o.ctx));
+  auto ws = model::make_workspace(m.config, int64_t(o.ubatch), o.threads);
   // Touch everything: a full prompt through every layer and every expert, and the whole cache.
   std::vector<int32_t> ids(static_cast<size_t>(o.ubatch));
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t((i * 37) % 8000);

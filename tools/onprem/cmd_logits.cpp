@@ -49,7 +49,7 @@ Run add_logits(CLI::App& app) {
     const int64_t n = int64_t(ids.size()), V = m->config.n_vocab;
     const int64_t step = o->mode == "incremental" ? 1 : std::min(o->ubatch, n);
     auto state = model::make_state(m->config, n);
-    auto ws = model::make_workspace(m->config, step, threads, n);
+    auto ws = model::make_workspace(m->config, step, threads);
     model::ForwardContext ctx;
     ctx.pool = &pool;
     ctx.options.prefill = o->prefill == "chunked" ? model::DeltaNetPrefill::kChunked : model::DeltaNetPrefill::kSequential;

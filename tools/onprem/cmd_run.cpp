@@ -45,7 +45,7 @@ int run_generation(const RunOptions& o) {
   const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   core::ThreadPool pool(threads);
   auto state = model::make_state(m->config, n_ctx);
-  auto ws = model::make_workspace(m->config, std::min<int64_t>(o.ubatch, int64_t(prompt.size())), threads, n_ctx);
+  auto ws = model::make_workspace(m->config, std::min<int64_t>(o.ubatch, int64_t(prompt.size())), threads);
   model::ForwardContext ctx;
   ctx.pool = &pool;
   const int64_t V = m->config.n_vocab;
