@@ -1,6 +1,7 @@
 // onprem bench and llama.cpp (through node-llama-cpp, which bundles it) on the same GGUF with
 // the same threads and lengths; prints both and the ratios. Not part of CI.
 // Usage (from tests/, where node_modules is): node ../bench/side_by_side.mjs ONPREM MODEL.gguf [-p 512] [-n 128] [-t 2]
+//   [-v VOCAB] (prompt ids stay below it: 240000 suits the perf models' 248,320; 151000 the Qwen3 one)
 // Caution (shared/benchmarks.md): node-llama-cpp's JavaScript loop adds per-token cost to decode;
 // compare decode against llama-bench's figures there, or use the bandwidth share.
 import { execFileSync } from "node:child_process";
@@ -10,16 +11,18 @@ const require = createRequire(process.cwd() + "/");
 const { getLlama } = await import(require.resolve("node-llama-cpp"));
 const [onprem, modelPath, ...rest] = process.argv.slice(2);
 const arg = (flag, dflt) => { const i = rest.indexOf(flag); return i >= 0 ? Number(rest[i + 1]) : dflt; };
-const P = arg("-p", 512), N = arg("-n", 128), T = arg("-t", 2);
+const P = arg("-p", 512), N = arg("-n", 128), T = arg("-t", 2), VOCAB = arg("-v", 240000);
 
 const ours = JSON.parse(execFileSync(onprem, ["bench", "-m", modelPath, "-p", String(P), "-n", String(N), "-t", String(T), "-r", "3", "--json"]).toString());
 
 const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" });
 const model = await llama.loadModel({ modelPath });
-const tokens = Array.from({ length: P }, (_, i) => (i * 7919 + 13) % 240000);  // the real vocabulary (perf models)
+const tokens = Array.from({ length: P }, (_, i) => (i * 7919 + 13) % VOCAB);
 const pp = [], tg = [];
 for (let rep = 0; rep < 4; rep++) {
-  const ctx = await model.createContext({ contextSize: P + N + 16, batchSize: P, threads: T });
+  // 512-token batches, as onprem bench (-b 512) and llama-bench (-ub 512) run them: one batch of a
+  // 32K prompt would make llama.cpp build a 32K x 32K score matrix.
+  const ctx = await model.createContext({ contextSize: P + N + 16, batchSize: Math.min(P, 512), threads: T });
   const seq = ctx.getSequence();
   let t0 = performance.now();
   await seq.evaluateWithoutGeneratingNewTokens(tokens);

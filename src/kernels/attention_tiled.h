@@ -1,82 +1,230 @@
-// Internal: causal attention by key tiles (Kernels::attention), written once and compiled in each
-// instruction set's file, so that its fixed-width loops vectorise with that file's flags and its
-// exponentials use that file's exp. Every table is tested against softmax(q.K) V in double
-// precision (tests/kernels/ops_test.cpp).
+// Internal: causal attention by key tiles (Kernels::attention), written once over a small vector
+// policy and compiled in each instruction set's file with that file's flags. Every table is tested
+// against softmax(q.K) V in double precision (tests/kernels/ops_test.cpp).
 //
 // Why tiles: a prompt of T tokens has T^2/2 query-key pairs per head. Taken one query at a time
-// (a row of n_kv scores, a softmax, then a pass over V), every query streams the whole K and V of
-// its sequence from memory. Here a tile of kAttentionTile keys is transposed once and used by all
-// rows x heads queries of the block while it sits in L1, and the softmax is kept running (the
-// maximum and sum so far, earlier partial outputs rescaled when the maximum grows), so no row of
-// n_kv scores is ever built and the scratch does not grow with the context.
+// (a row of n_kv scores, a softmax, a pass over V), every query streams its sequence's whole K
+// and V again, and each score ends in a horizontal sum. Here a tile of kAttentionTile keys is
+// transposed once and used by all rows x heads queries of the block while it sits in L1, two
+// queries at a time with their scores in registers (no horizontal sums), and the softmax is kept
+// running (the largest score and the sum so far; earlier partial outputs shrink when the maximum
+// grows), so no row of n_kv scores is built and the scratch does not grow with the context.
+// Blocks of few queries (decode) skip the transpose, which they could not repay.
+//
+// A policy P gives: V (a vector of W floats), load / store (unaligned), bcast, zero, fma(a, b, c)
+// = a * b + c, max, hsum, hmax, and exp_row(x, n): x[i] = e^x[i] for n values, all <= 0.
+// Everything here has internal linkage (an anonymous namespace, and no std:: algorithms): an
+// inline function instantiated with AVX-512 flags must never be the copy the linker keeps for
+// the whole program (tests/isa/check_isa_objects.py).
 #pragma once
 
 #include "kernels/kernels.h"
 
 namespace onprem::kernels {
+namespace {
 
-// ExpRow(x, n): x[i] = e^x[i] for n values, all <= 0. Plain loops only, no std:: algorithms: an
-// inline library function instantiated here with this file's flags could be the copy the linker
-// keeps for the whole program (tests/isa/check_isa_objects.py).
-template <void (*ExpRow)(float* x, int64_t n)>
-void attention_tiled(const AttentionBlock& b, float* scratch) {
-  constexpr int64_t B = kAttentionTile;
-  const int64_t D = b.d, nq = b.rows * b.heads;
-  float* kt = scratch;          // [D][B]: the key tile, transposed (zeros past its end)
-  float* acc = kt + D * B;      // [nq][D]: unnormalised outputs
-  float* mx = acc + nq * D;     // [nq]: the largest score so far
-  float* sum = mx + nq;         // [nq]: the sum of e^(score - mx) so far
-  for (int64_t i = 0; i < nq * D; ++i) acc[i] = 0.0f;
-  for (int64_t i = 0; i < nq; ++i) mx[i] = -__builtin_inff(), sum[i] = 0.0f;
-  const int64_t n_last = b.n_kv0 + b.rows - 1;  // keys the last row sees
-  for (int64_t j0 = 0; j0 < n_last; j0 += B) {
-    const int64_t nb = n_last - j0 < B ? n_last - j0 : B;
-    for (int64_t j = 0; j < B; ++j) {
-      const float* kr = b.k + (j0 + j) * b.kv_stride;
-      for (int64_t d = 0; d < D; ++d) kt[d * B + j] = j < nb ? kr[d] : 0.0f;
-    }
-    for (int64_t r = 0; r < b.rows; ++r) {
-      const int64_t reach = b.n_kv0 + r - j0, see = reach < nb ? reach : nb;  // keys of this tile row r sees
-      if (see <= 0) continue;
-      for (int64_t h = 0; h < b.heads; ++h) {
-        const int64_t i = r * b.heads + h;
-        const float* q = b.q + r * b.q_row + h * b.q_head;
-        float s[B] = {};  // scores, then their exponentials
-        for (int64_t d = 0; d < D; ++d) {
-          const float qd = q[d] * b.scale;
-          const float* kd = kt + d * B;
-          for (int64_t j = 0; j < B; ++j) s[j] += qd * kd[j];
+template <class P>
+struct AttentionTiled {
+  using V = typename P::V;
+  static constexpr int64_t W = P::W, B = kAttentionTile;
+  static constexpr int64_t KV = 4;        // vectors held per query in the score and output passes
+  static constexpr int64_t kTranspose = 8;  // queries from which transposing the tile pays
+
+  const AttentionBlock& b;
+  float* kt;   // [D][B]: the key tile, transposed
+  float* acc;  // [nq][D]: unnormalised outputs
+  float* mx;   // [nq]: the largest score so far
+  float* sum;  // [nq]: the sum of e^(score - mx) so far
+  float* p;    // [nq][B]: this tile's scores, then their weights (0 past what a query sees)
+
+  const float* q_of(int64_t i) const { return b.q + (i / b.heads) * b.q_row + (i % b.heads) * b.q_head; }
+  int64_t sees(int64_t i, int64_t j0, int64_t nb) const {  // keys of the tile query i sees
+    const int64_t reach = b.n_kv0 + i / b.heads - j0;
+    return reach < 0 ? 0 : reach < nb ? reach : nb;
+  }
+
+  // Scores of queries i and i + 1 (Two) against the transposed tile, KV vectors of keys a pass.
+  template <bool Two>
+  void scores_transposed(int64_t i, int64_t nb) {
+    const float* q0 = q_of(i);
+    const float* q1 = Two ? q_of(i + 1) : q0;
+    for (int64_t j1 = 0; j1 < nb; j1 += KV * W) {
+      V a0[KV], a1[KV];
+      for (int64_t v = 0; v < KV; ++v) a0[v] = P::zero(), a1[v] = P::zero();
+      for (int64_t d = 0; d < b.d; ++d) {
+        const V s0 = P::bcast(q0[d] * b.scale), s1 = P::bcast(q1[d] * b.scale);
+        const float* kd = kt + d * B + j1;
+        for (int64_t v = 0; v < KV; ++v) {
+          const V kv = P::load(kd + v * W);
+          a0[v] = P::fma(s0, kv, a0[v]);
+          if (Two) a1[v] = P::fma(s1, kv, a1[v]);
         }
-        float m = mx[i];
-        for (int64_t j = 0; j < see; ++j) m = s[j] > m ? s[j] : m;
-        for (int64_t j = 0; j < see; ++j) s[j] -= m;
-        ExpRow(s, see);
-        float tile_sum = 0;
-        for (int64_t j = 0; j < see; ++j) tile_sum += s[j];
-        float* a = acc + i * D;
-        if (m > mx[i]) {  // a larger maximum: earlier terms shrink by e^(old - new)
-          float shrink = mx[i] - m;  // e^-inf = 0 for the first tile
-          ExpRow(&shrink, 1);
-          for (int64_t d = 0; d < D; ++d) a[d] *= shrink;
-          sum[i] *= shrink;
-          mx[i] = m;
-        }
-        sum[i] += tile_sum;
-        for (int64_t j = 0; j < see; ++j) {
-          const float w = s[j];
-          const float* vr = b.v + (j0 + j) * b.kv_stride;
-          for (int64_t d = 0; d < D; ++d) a[d] += w * vr[d];
-        }
+      }
+      for (int64_t v = 0; v < KV; ++v) {
+        P::store(p + i * B + j1 + v * W, a0[v]);
+        if (Two) P::store(p + (i + 1) * B + j1 + v * W, a1[v]);
       }
     }
   }
-  for (int64_t r = 0; r < b.rows; ++r)
-    for (int64_t h = 0; h < b.heads; ++h) {
-      const int64_t i = r * b.heads + h;
+
+  // Scores of query i by dot products, four keys at a time (few queries: no transpose).
+  void scores_direct(int64_t i, int64_t j0, int64_t see) {
+    const float* q = q_of(i);
+    const int64_t s = b.kv_stride;
+    int64_t j = 0;
+    for (; j + 4 <= see; j += 4) {
+      const float* k = b.k + (j0 + j) * s;
+      V a0 = P::zero(), a1 = P::zero(), a2 = P::zero(), a3 = P::zero();
+      for (int64_t d = 0; d < b.d; d += W) {
+        const V qv = P::load(q + d);
+        a0 = P::fma(qv, P::load(k + d), a0), a1 = P::fma(qv, P::load(k + s + d), a1);
+        a2 = P::fma(qv, P::load(k + 2 * s + d), a2), a3 = P::fma(qv, P::load(k + 3 * s + d), a3);
+      }
+      float* out = p + i * B + j;
+      out[0] = P::hsum(a0) * b.scale, out[1] = P::hsum(a1) * b.scale;
+      out[2] = P::hsum(a2) * b.scale, out[3] = P::hsum(a3) * b.scale;
+    }
+    for (; j < see; ++j) {
+      const float* k = b.k + (j0 + j) * s;
+      V a = P::zero();
+      for (int64_t d = 0; d < b.d; d += W) a = P::fma(P::load(q + d), P::load(k + d), a);
+      p[i * B + j] = P::hsum(a) * b.scale;
+    }
+  }
+
+  // The running softmax of query i over this tile: p becomes e^(score - new max), zero past see.
+  void update(int64_t i, int64_t see, int64_t nb) {
+    float* pi = p + i * B;
+    const int64_t whole = see / W * W;
+    if (see > 0) {
+      float m = mx[i];
+      if (whole > 0) {  // a vector maximum: a scalar one is a chain of dependent compares
+        V mv = P::load(pi);
+        for (int64_t j = W; j < whole; j += W) mv = P::max(mv, P::load(pi + j));
+        const float hm = P::hmax(mv);
+        m = hm > m ? hm : m;
+      }
+      for (int64_t j = whole; j < see; ++j) m = pi[j] > m ? pi[j] : m;
+      for (int64_t j = 0; j < see; ++j) pi[j] -= m;
+      P::exp_row(pi, see);
+      V sv = P::zero();
+      for (int64_t j = 0; j < whole; j += W) sv = P::fma(P::bcast(1.0f), P::load(pi + j), sv);
+      float tile_sum = P::hsum(sv);
+      for (int64_t j = whole; j < see; ++j) tile_sum += pi[j];
+      if (m > mx[i]) {  // a larger maximum: earlier terms shrink by e^(old - new), 0 at the start
+        float shrink = mx[i] - m;
+        P::exp_row(&shrink, 1);
+        float* a = acc + i * b.d;
+        for (int64_t d = 0; d < b.d; ++d) a[d] *= shrink;
+        sum[i] *= shrink;
+        mx[i] = m;
+      }
+      sum[i] += tile_sum;
+    }
+    for (int64_t j = see; j < nb; ++j) pi[j] = 0.0f;
+  }
+
+  // acc[i] (and acc[i + 1]) += their weights times the tile's values, NV vectors of d at a time.
+  template <bool Two, int64_t NV>
+  void accumulate(int64_t i, int64_t j0, int64_t n, int64_t c) {
+    float* a0p = acc + i * b.d + c;
+    float* a1p = Two ? a0p + b.d : a0p;
+    const float* p0 = p + i * B;
+    const float* p1 = Two ? p0 + B : p0;
+    V a0[NV], a1[NV];
+    for (int64_t v = 0; v < NV; ++v) a0[v] = P::load(a0p + v * W), a1[v] = Two ? P::load(a1p + v * W) : P::zero();
+    for (int64_t j = 0; j < n; ++j) {
+      const float* vr = b.v + (j0 + j) * b.kv_stride + c;
+      const V w0 = P::bcast(p0[j]), w1 = P::bcast(p1[j]);
+      for (int64_t v = 0; v < NV; ++v) {
+        const V x = P::load(vr + v * W);
+        a0[v] = P::fma(w0, x, a0[v]);
+        if (Two) a1[v] = P::fma(w1, x, a1[v]);
+      }
+    }
+    for (int64_t v = 0; v < NV; ++v) {
+      P::store(a0p + v * W, a0[v]);
+      if (Two) P::store(a1p + v * W, a1[v]);
+    }
+  }
+
+  template <bool Two>
+  void accumulate_all(int64_t i, int64_t j0, int64_t n) {
+    int64_t c = 0;
+    for (; c + KV * W <= b.d; c += KV * W) accumulate<Two, KV>(i, j0, n, c);
+    for (; c < b.d; c += W) accumulate<Two, 1>(i, j0, n, c);
+  }
+
+  void run() {
+    const int64_t D = b.d, nq = b.rows * b.heads;
+    const bool transpose = nq >= kTranspose;
+    for (int64_t i = 0; i < nq * D; ++i) acc[i] = 0.0f;
+    for (int64_t i = 0; i < nq; ++i) mx[i] = -__builtin_inff(), sum[i] = 0.0f;
+    const int64_t n_last = b.n_kv0 + b.rows - 1;  // keys the last row sees
+    for (int64_t j0 = 0; j0 < n_last; j0 += B) {
+      const int64_t nb = n_last - j0 < B ? n_last - j0 : B;
+      if (transpose) {
+        // Rows past nb are zero: score passes run whole vectors, and those scores are dropped.
+        for (int64_t j = 0; j < nb; ++j) {
+          const float* kr = b.k + (j0 + j) * b.kv_stride;
+          for (int64_t d = 0; d < D; ++d) kt[d * B + j] = kr[d];
+        }
+        for (int64_t d = 0; d < D; ++d)
+          for (int64_t j = nb; j < B; ++j) kt[d * B + j] = 0.0f;
+        int64_t i = 0;
+        for (; i + 2 <= nq; i += 2) scores_transposed<true>(i, nb);
+        if (i < nq) scores_transposed<false>(i, nb);
+      } else {
+        for (int64_t i = 0; i < nq; ++i) scores_direct(i, j0, sees(i, j0, nb));
+      }
+      for (int64_t i = 0; i < nq; ++i) update(i, sees(i, j0, nb), nb);
+      int64_t i = 0;
+      for (; i + 2 <= nq; i += 2) {
+        const int64_t n = sees(i + 1, j0, nb);  // the later row sees at least as many keys
+        if (n > 0) accumulate_all<true>(i, j0, n);
+      }
+      if (i < nq && sees(i, j0, nb) > 0) accumulate_all<false>(i, j0, sees(i, j0, nb));
+    }
+    for (int64_t i = 0; i < nq; ++i) {
       const float inv = 1.0f / sum[i];
-      float* o = b.o + r * b.o_row + h * b.o_head;
+      float* o = b.o + (i / b.heads) * b.o_row + (i % b.heads) * b.o_head;
       for (int64_t d = 0; d < D; ++d) o[d] = acc[i * D + d] * inv;
     }
+  }
+};
+
+// The one-float policy, for head sizes that no vector width divides.
+template <void (*ExpRow)(float*, int64_t)>
+struct OneFloat {
+  using V = float;
+  static constexpr int64_t W = 1;
+  static V load(const float* x) { return *x; }
+  static void store(float* x, V v) { *x = v; }
+  static V bcast(float x) { return x; }
+  static V zero() { return 0.0f; }
+  static V fma(V a, V b, V c) { return a * b + c; }
+  static V max(V a, V b) { return a > b ? a : b; }
+  static float hsum(V v) { return v; }
+  static float hmax(V v) { return v; }
+  static void exp_row(float* x, int64_t n) { ExpRow(x, n); }
+};
+
+// Kernels::attention for policy P; head sizes that are not a multiple of its width go through
+// Fallback (a one-float policy).
+template <class P, class Fallback>
+void attention_tiled(const AttentionBlock& b, float* scratch) {
+  const int64_t D = b.d, nq = b.rows * b.heads, B = kAttentionTile;
+  float* kt = scratch;
+  float* acc = kt + D * B;
+  float* mx = acc + nq * D;
+  float* sum = mx + nq;
+  float* p = sum + nq;
+  if (D % P::W != 0) {
+    AttentionTiled<Fallback>{b, kt, acc, mx, sum, p}.run();
+    return;
+  }
+  AttentionTiled<P>{b, kt, acc, mx, sum, p}.run();
 }
 
+}  // namespace
 }  // namespace onprem::kernels

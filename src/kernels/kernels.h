@@ -53,7 +53,7 @@ struct AttentionBlock {
 inline constexpr int64_t kAttentionTile = 64;
 // Scratch floats Kernels::attention needs for `queries` (rows x heads) queries of head size d.
 inline constexpr int64_t attention_scratch_floats(int64_t queries, int64_t d) {
-  return d * kAttentionTile + queries * (d + 2);
+  return d * kAttentionTile + queries * (d + kAttentionTile + 2);
 }
 
 struct TypeKernels {

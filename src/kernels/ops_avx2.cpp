@@ -128,6 +128,24 @@ void softmax_avx2(const float* x, float* y, int64_t n) {
 
 void exp_row_avx2(float* x, int64_t n) { map(x, x, n, [](__m256 v) { return exp_ps(v); }); }
 
+struct AttentionAvx2 {
+  using V = __m256;
+  static constexpr int64_t W = 8;
+  static V load(const float* x) { return _mm256_loadu_ps(x); }
+  static void store(float* x, V v) { _mm256_storeu_ps(x, v); }
+  static V bcast(float x) { return _mm256_set1_ps(x); }
+  static V zero() { return _mm256_setzero_ps(); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  static float hsum(V v) { return avx2::hsum(v); }
+  static float hmax(V v) {
+    const __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 h2 = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_max_ss(h2, _mm_shuffle_ps(h2, h2, 1)));
+  }
+  static void exp_row(float* x, int64_t n) { exp_row_avx2(x, n); }
+};
+
 }  // namespace
 
 void fill_avx2_ops(Kernels& k) {
@@ -138,7 +156,7 @@ void fill_avx2_ops(Kernels& k) {
   k.sigmoid = sigmoid_avx2;
   k.softplus = softplus_avx2;
   k.softmax = softmax_avx2;
-  k.attention = attention_tiled<exp_row_avx2>;
+  k.attention = attention_tiled<AttentionAvx2, OneFloat<exp_row_avx2>>;
 }
 
 }  // namespace onprem::kernels

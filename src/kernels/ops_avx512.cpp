@@ -142,6 +142,20 @@ void softmax_avx512(const float* x, float* y, int64_t n) {
 
 void exp_row_avx512(float* x, int64_t n) { map(x, x, n, [](__m512 v) { return exp_ps(v); }); }
 
+struct AttentionAvx512 {
+  using V = __m512;
+  static constexpr int64_t W = 16;
+  static V load(const float* x) { return _mm512_loadu_ps(x); }
+  static void store(float* x, V v) { _mm512_storeu_ps(x, v); }
+  static V bcast(float x) { return _mm512_set1_ps(x); }
+  static V zero() { return _mm512_setzero_ps(); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V max(V a, V b) { return _mm512_max_ps(a, b); }
+  static float hsum(V v) { return _mm512_reduce_add_ps(v); }
+  static float hmax(V v) { return _mm512_reduce_max_ps(v); }
+  static void exp_row(float* x, int64_t n) { exp_row_avx512(x, n); }
+};
+
 }  // namespace
 
 namespace {
@@ -188,7 +202,7 @@ void fill_avx512_ops(Kernels& k) {
   k.softplus = softplus_avx512;
   k.softmax = softmax_avx512;
   k.delta_rule_step = delta_rule_step_avx512;
-  k.attention = attention_tiled<exp_row_avx512>;
+  k.attention = attention_tiled<AttentionAvx512, OneFloat<exp_row_avx512>>;
 }
 
 }  // namespace onprem::kernels

@@ -1,6 +1,7 @@
 // Scalar reference element-wise ops, in the precision llama.cpp's CPU backend uses (sums of
 // squares in double, expf for the transcendental functions).
 #include <cmath>
+#include <cstring>
 
 #include "kernels/attention_tiled.h"
 #include "kernels/variants.h"
@@ -80,6 +81,29 @@ namespace {
 void exp_row_ref(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
 }
+
+// Four floats in the compiler's generic vectors: SSE2 on x86-64, NEON on ARM64, both baseline.
+typedef float F4 __attribute__((vector_size(16)));
+struct AttentionF4 {
+  using V = F4;
+  static constexpr int64_t W = 4;
+  static V load(const float* x) {
+    V v;
+    std::memcpy(&v, x, sizeof v);
+    return v;
+  }
+  static void store(float* x, V v) { std::memcpy(x, &v, sizeof v); }
+  static V bcast(float x) { return V{x, x, x, x}; }
+  static V zero() { return V{0, 0, 0, 0}; }
+  static V fma(V a, V b, V c) { return a * b + c; }
+  static V max(V a, V b) { return a > b ? a : b; }
+  static float hsum(V v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+  static float hmax(V v) {
+    const float a = v[0] > v[1] ? v[0] : v[1], b = v[2] > v[3] ? v[2] : v[3];
+    return a > b ? a : b;
+  }
+  static void exp_row(float* x, int64_t n) { exp_row_ref(x, n); }
+};
 }  // namespace
 
 void fill_scalar_ops(Kernels& k) {
@@ -91,9 +115,8 @@ void fill_scalar_ops(Kernels& k) {
   k.softplus = softplus_ref;
   k.softmax = softmax_ref;
   k.delta_rule_step = delta_rule_step_ref;
-  // Tiled like the SIMD tables (the baseline compiler flags still vectorise its loops: NEON on
-  // ARM64, SSE2 on x86-64); the tests hold every table to softmax(q.K) V in double precision.
-  k.attention = attention_tiled<exp_row_ref>;
+  // Tiled like the SIMD tables, in 4-float vectors every CPU of the architecture has.
+  k.attention = attention_tiled<AttentionF4, OneFloat<exp_row_ref>>;
 }
 
 }  // namespace onprem::kernels

@@ -47,7 +47,7 @@ struct Segment {
 };
 
 // Attention works on blocks of up to this many rows of one sequence (kernels::AttentionBlock).
-inline constexpr int64_t kAttentionRows = 16;
+inline constexpr int64_t kAttentionRows = 32;
 struct AttentionItem {
   int32_t seg;          // index into the call's segments
   int64_t row0;         // first row, relative to the segment
