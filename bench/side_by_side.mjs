@@ -2,6 +2,7 @@
 // the same threads and lengths; prints both and the ratios. Not part of CI.
 // Usage (from tests/, where node_modules is): node ../bench/side_by_side.mjs ONPREM MODEL.gguf [-p 512] [-n 128] [-t 2]
 //   [-v VOCAB] (prompt ids stay below it: 240000 suits the perf models' 248,320; 151000 the Qwen3 one)
+//   [-fa 1] (llama.cpp with flash attention; node-llama-cpp's default is off)
 // Caution (shared/benchmarks.md): node-llama-cpp's JavaScript loop adds per-token cost to decode;
 // compare decode against llama-bench's figures there, or use the bandwidth share.
 import { execFileSync } from "node:child_process";
@@ -11,7 +12,7 @@ const require = createRequire(process.cwd() + "/");
 const { getLlama } = await import(require.resolve("node-llama-cpp"));
 const [onprem, modelPath, ...rest] = process.argv.slice(2);
 const arg = (flag, dflt) => { const i = rest.indexOf(flag); return i >= 0 ? Number(rest[i + 1]) : dflt; };
-const P = arg("-p", 512), N = arg("-n", 128), T = arg("-t", 2), VOCAB = arg("-v", 240000);
+const P = arg("-p", 512), N = arg("-n", 128), T = arg("-t", 2), VOCAB = arg("-v", 240000), FA = arg("-fa", 0) === 1;
 
 const ours = JSON.parse(execFileSync(onprem, ["bench", "-m", modelPath, "-p", String(P), "-n", String(N), "-t", String(T), "-r", "3", "--json"]).toString());
 
@@ -22,7 +23,8 @@ const pp = [], tg = [];
 for (let rep = 0; rep < 4; rep++) {
   // 512-token batches, as onprem bench (-b 512) and llama-bench (-ub 512) run them: one batch of a
   // 32K prompt would make llama.cpp build a 32K x 32K score matrix.
-  const ctx = await model.createContext({ contextSize: P + N + 16, batchSize: Math.min(P, 512), threads: T });
+  const ctx = await model.createContext({ contextSize: P + N + 16, batchSize: Math.min(P, 512), threads: T,
+    flashAttention: FA });
   const seq = ctx.getSequence();
   let t0 = performance.now();
   await seq.evaluateWithoutGeneratingNewTokens(tokens);
@@ -39,7 +41,7 @@ const lpp = med(pp), ltg = med(tg);
 console.log(`model ${modelPath}, ${T} threads, pp${P} / tg${N}`);
 console.log(`            pp t/s    tg t/s`);
 console.log(`onprem    ${ours.pp_tokens_per_s.toFixed(1).padStart(8)}  ${ours.tg_tokens_per_s.toFixed(1).padStart(8)}   (tg reads ${(ours.tg_bytes_per_token / 1e6).toFixed(0)} MB/token = ${(100 * ours.tg_bandwidth_fraction).toFixed(0)} % of ${ours.machine_read_gb_per_s.toFixed(1)} GB/s)`);
-console.log(`llama.cpp ${lpp.toFixed(1).padStart(8)}  ${ltg.toFixed(1).padStart(8)}   (node-llama-cpp; its JS loop slows decode)`);
+console.log(`llama.cpp ${lpp.toFixed(1).padStart(8)}  ${ltg.toFixed(1).padStart(8)}   (node-llama-cpp${FA ? ", flash attention" : ""}; its JS loop slows decode)`);
 console.log(`ratio     ${(ours.pp_tokens_per_s / lpp).toFixed(2).padStart(8)}  ${(ours.tg_tokens_per_s / ltg).toFixed(2).padStart(8)}`);
 await model.dispose();
 await llama.dispose();
