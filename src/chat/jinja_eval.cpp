@@ -1,6 +1,7 @@
 // The Jinja evaluator (jinja.h): scopes as jinja2 keeps them (a for loop's body and a macro's body
 // assign locally; if does not open a scope; namespaces are shared objects), and the filters,
 // tests, methods and globals of the subset.
+#include <charconv>
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -406,8 +407,11 @@ class Evaluator {
       return v ? *v : Value();
     }
     if (obj.is(K::kString)) return method_value(obj, name);
-    if (obj.is(K::kList) && !name.empty() && std::isdigit(static_cast<unsigned char>(name[0])))
-      return item(obj, Value::integer(std::stoll(name)), line);
+    if (obj.is(K::kList) && !name.empty() && std::isdigit(static_cast<unsigned char>(name[0]))) {
+      int64_t index = 0;  // from_chars, not stoll: a hostile template's 30-digit index is undefined, not a throw
+      const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), index);
+      if (ec == std::errc() && end == name.data() + name.size()) return item(obj, Value::integer(index), line);
+    }
     return Value();
   }
 

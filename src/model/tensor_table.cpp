@@ -1,5 +1,6 @@
 #include "model/tensor_table.h"
 
+#include <charconv>
 #include <algorithm>
 
 #include "gguf/file.h"
@@ -94,6 +95,17 @@ bool is_split_gate_up(const std::string& name) {
     return name.size() >= x.size() && name.compare(name.size() - x.size(), x.size(), x) == 0;
   };
   return ends("ffn_gate_exps.weight") || ends("ffn_up_exps.weight");
+}
+
+std::optional<uint32_t> block_index(std::string_view name) {
+  constexpr std::string_view kPrefix = "blk.";
+  if (name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  const char* first = name.data() + kPrefix.size();
+  const char* last = name.data() + name.size();
+  uint32_t n = 0;
+  const auto [end, ec] = std::from_chars(first, last, n);
+  if (ec != std::errc() || end == first || end == last || *end != '.') return std::nullopt;
+  return n;
 }
 
 std::string fused_gate_up_name(int layer) { return "blk." + std::to_string(layer) + ".ffn_gate_up_exps.weight"; }

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -39,6 +41,9 @@ std::vector<TensorSpec> tensor_table(const ModelConfig& c);
 // (gate rows first) instead of ffn_gate_exps + ffn_up_exps; both are accepted.
 bool is_split_gate_up(const std::string& name);
 std::string fused_gate_up_name(int layer);
+// The layer of a "blk.N." name; nullopt for any other name, including a malformed or out-of-range
+// N in a hostile file (never an exception).
+std::optional<uint32_t> block_index(std::string_view name);
 
 // Checks presence, shape and a decodable type of every tensor; the error names the tensor, the
 // expected and the found shape.

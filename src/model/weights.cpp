@@ -107,7 +107,8 @@ void for_each_read_tensor(const Model& m, F f) {
       continue;
     }
     // MTP blocks are not run.
-    if (name.rfind("blk.", 0) == 0 && std::stoul(name.substr(4)) >= c.n_main()) continue;
+    const auto block = block_index(name);
+    if (block && *block >= c.n_main()) continue;
     if (name.find("_exps.") != std::string::npos && c.n_expert) {
       f(t.n_bytes / c.n_expert * c.n_expert_used, t.n_elements() / c.n_expert * c.n_expert_used);
       continue;

@@ -50,6 +50,9 @@ TEST(Jinja, HostileTemplatesStopWithinBounds) {
   EXPECT_NE(render_error("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}").find("nest too deep"), std::string::npos);
   EXPECT_NE(render_error("{{ 'x' * 100000000 }}").find("repetition too large"), std::string::npos);
   EXPECT_NE(render_error("{{ range(10000000000) }}").find("range()"), std::string::npos);
+  // A list index past int64 by attribute (messages.99999...) is undefined, as in jinja2, not a throw.
+  EXPECT_EQ(render_error("{{ messages.99999999999999999999999 }}"), "");
+  EXPECT_EQ(render_error("{{ messages.0.role }}"), "");
   // A file's template is checked as inspect does it, whatever it holds.
   EXPECT_FALSE(check_template(std::string(300, '{')).same_as_builtin);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 60.0);

@@ -11,6 +11,8 @@
 #include "model/forward.h"
 #include "model/generate.h"
 #include "model/rope.h"
+#include "model/tensor_table.h"
+#include "model/weights.h"
 
 namespace onprem::model {
 namespace {
@@ -18,8 +20,10 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kModel = std::string(ONPREM_SHARED_DIR) + "/conformance/models/qwen35moe-tiny-Q4_K_M.gguf";
 
-// Copies the conformance model, dropping a tensor and/or overriding the architecture.
-std::string copy_model(const std::string& drop_tensor, const std::string& arch, const std::string& tag) {
+// Copies the conformance model, dropping a tensor and/or overriding the architecture, and adding
+// small F32 tensors with the given names.
+std::string copy_model(const std::string& drop_tensor, const std::string& arch, const std::string& tag,
+                       const std::vector<std::string>& extra = {}) {
   auto f = gguf::File::open(kModel);
   EXPECT_TRUE(f.ok());
   gguf::Writer w;
@@ -32,6 +36,7 @@ std::string copy_model(const std::string& drop_tensor, const std::string& arch, 
     std::vector<uint64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
     w.add_tensor_bytes(std::string(t.name), t.type, ne, std::vector<uint8_t>(t.data, t.data + t.n_bytes));
   }
+  for (const auto& name : extra) w.add_tensor_bytes(name, core::GgmlType::kF32, {4}, std::vector<uint8_t>(16, 0));
   const std::string path = testing_support::TempFile::unique_path("load_" + tag + ".gguf");
   EXPECT_TRUE(w.write(path).ok());
   return path;
@@ -53,6 +58,23 @@ TEST(LoadModel, MissingTensorIsNamed) {
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.error().code, core::ErrorCode::kNotFound);
   EXPECT_NE(m.error().message.find("blk.2.ssm_alpha.weight"), std::string::npos);
+}
+
+// Names a hostile file may carry: the "blk.N." parser must never throw (it once called stoul).
+TEST(LoadModel, MalformedBlockNamesAreNotAnException) {
+  EXPECT_EQ(block_index("blk.12.attn_q.weight"), 12u);
+  EXPECT_EQ(block_index("blk.0.x"), 0u);
+  for (const char* bad : {"blk.x.junk", "blk..junk", "blk.", "blk.7", "blk.-1.junk", "blk.99999999999999999999.junk",
+                          "blk.4294967296.junk", "blk 1.junk", "token_embd.weight", ""})
+    EXPECT_FALSE(block_index(bad).has_value()) << bad;
+  const std::string path = copy_model("", "", "junk_names", {"blk.x.junk", "blk.99999999999999999999.junk", "blk..junk"});
+  auto m = load_model(path);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(m.ok()) << m.error().to_string();  // unknown tensors are ignored, as llama.cpp does
+  auto ref = load_model(kModel);
+  ASSERT_TRUE(ref.ok());
+  // The extra tensors are 16 bytes each, all read by the bytes-per-token count (none is an MTP block).
+  EXPECT_EQ(weight_bytes_per_token(*m), weight_bytes_per_token(*ref) + 3 * 16);
 }
 
 TEST(LoadModel, OtherArchitectureIsRefused) {
