@@ -47,9 +47,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     if (std::strncmp(argv[i], "--vocab=", 8) == 0) g_vocab = argv[i] + 8;
   benchmark::RegisterBenchmark("mask/object_start", BM_Mask, std::string("{"))->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("mask/inside_string", BM_Mask, std::string("{\"name\":\"Hello wor"))->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("mask/inside_integer", BM_Mask, std::string("{\"name\":\"x\",\"count\":12"))->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("mask/after_comma", BM_Mask, std::string("{\"name\":\"x\",\"count\":1,"))->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("mask/inside_string", BM_Mask, std::string("{\"name\":\"Hello wor"))
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("mask/inside_integer", BM_Mask, std::string("{\"name\":\"x\",\"count\":12"))
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("mask/after_comma", BM_Mask, std::string("{\"name\":\"x\",\"count\":1,"))
+      ->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

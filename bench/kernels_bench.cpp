@@ -39,19 +39,58 @@ std::vector<uint8_t> random_matrix(GgmlType t, int64_t rows) {
   for (int64_t b = 0; b < int64_t(w.size()) / int64_t(info.block_bytes); ++b) {
     uint8_t* p = w.data() + b * info.block_bytes;
     switch (t) {
-      case GgmlType::kF32: { const float f = 0.5f; std::memcpy(p, &f, 4); break; }
-      case GgmlType::kF16: case GgmlType::kQ4_0: case GgmlType::kQ8_0: std::memcpy(p, &h, 2); break;
-      case GgmlType::kBF16: { const uint16_t b16 = core::f32_to_bf16(0.5f); std::memcpy(p, &b16, 2); break; }
-      case GgmlType::kQ4_K: case GgmlType::kQ5_K: std::memcpy(p, &h, 2), std::memcpy(p + 2, &h, 2); break;
-      case GgmlType::kQ6_K: std::memcpy(p + 208, &h, 2); break;
-      case GgmlType::kQ4_1: case GgmlType::kQ5_1: std::memcpy(p, &h, 2), std::memcpy(p + 2, &h, 2); break;
-      case GgmlType::kQ2_K: std::memcpy(p + 80, &h, 2), std::memcpy(p + 82, &h, 2); break;
-      case GgmlType::kQ3_K: std::memcpy(p + 108, &h, 2); break;
-      case GgmlType::kMXFP4: p[0] = 120; break;
-      case GgmlType::kIQ1_M: for (int i = 0; i < 4; ++i) p[48 + 2 * i + 1] = uint8_t((p[48 + 2 * i + 1] & 0x0f) | (((h >> (4 * i)) & 15) << 4)); break;
-      case GgmlType::kQ5_0: case GgmlType::kIQ4_NL: case GgmlType::kIQ4_XS: case GgmlType::kIQ2_XXS: case GgmlType::kIQ2_XS:
-      case GgmlType::kIQ2_S: case GgmlType::kIQ3_XXS: case GgmlType::kIQ3_S: case GgmlType::kIQ1_S: std::memcpy(p, &h, 2); break;
-      default: break;
+      case GgmlType::kF32: {
+        const float f = 0.5f;
+        std::memcpy(p, &f, 4);
+        break;
+      }
+      case GgmlType::kF16:
+      case GgmlType::kQ4_0:
+      case GgmlType::kQ8_0:
+        std::memcpy(p, &h, 2);
+        break;
+      case GgmlType::kBF16: {
+        const uint16_t b16 = core::f32_to_bf16(0.5f);
+        std::memcpy(p, &b16, 2);
+        break;
+      }
+      case GgmlType::kQ4_K:
+      case GgmlType::kQ5_K:
+        std::memcpy(p, &h, 2), std::memcpy(p + 2, &h, 2);
+        break;
+      case GgmlType::kQ6_K:
+        std::memcpy(p + 208, &h, 2);
+        break;
+      case GgmlType::kQ4_1:
+      case GgmlType::kQ5_1:
+        std::memcpy(p, &h, 2), std::memcpy(p + 2, &h, 2);
+        break;
+      case GgmlType::kQ2_K:
+        std::memcpy(p + 80, &h, 2), std::memcpy(p + 82, &h, 2);
+        break;
+      case GgmlType::kQ3_K:
+        std::memcpy(p + 108, &h, 2);
+        break;
+      case GgmlType::kMXFP4:
+        p[0] = 120;
+        break;
+      case GgmlType::kIQ1_M:
+        for (int i = 0; i < 4; ++i)
+          p[48 + 2 * i + 1] = uint8_t((p[48 + 2 * i + 1] & 0x0f) | (((h >> (4 * i)) & 15) << 4));
+        break;
+      case GgmlType::kQ5_0:
+      case GgmlType::kIQ4_NL:
+      case GgmlType::kIQ4_XS:
+      case GgmlType::kIQ2_XXS:
+      case GgmlType::kIQ2_XS:
+      case GgmlType::kIQ2_S:
+      case GgmlType::kIQ3_XXS:
+      case GgmlType::kIQ3_S:
+      case GgmlType::kIQ1_S:
+        std::memcpy(p, &h, 2);
+        break;
+      default:
+        break;
     }
   }
   return w;
@@ -83,11 +122,11 @@ void BM_Matvec(benchmark::State& state, GgmlType type, kernels::Isa isa, kernels
 }
 
 void register_all() {
-  const GgmlType types[] = {GgmlType::kF32,    GgmlType::kF16,    GgmlType::kBF16,   GgmlType::kQ8_0,  GgmlType::kQ4_0,
-                            GgmlType::kQ4_1,   GgmlType::kQ5_0,   GgmlType::kQ5_1,   GgmlType::kQ2_K,  GgmlType::kQ3_K,
-                            GgmlType::kQ4_K,   GgmlType::kQ5_K,   GgmlType::kQ6_K,   GgmlType::kIQ4_NL, GgmlType::kIQ4_XS,
-                            GgmlType::kIQ3_XXS, GgmlType::kIQ3_S, GgmlType::kIQ2_XXS, GgmlType::kIQ2_XS, GgmlType::kIQ2_S,
-                            GgmlType::kIQ1_S,  GgmlType::kIQ1_M,  GgmlType::kMXFP4};
+  const GgmlType types[] = {
+      GgmlType::kF32,    GgmlType::kF16,    GgmlType::kBF16,   GgmlType::kQ8_0,    GgmlType::kQ4_0,  GgmlType::kQ4_1,
+      GgmlType::kQ5_0,   GgmlType::kQ5_1,   GgmlType::kQ2_K,   GgmlType::kQ3_K,    GgmlType::kQ4_K,  GgmlType::kQ5_K,
+      GgmlType::kQ6_K,   GgmlType::kIQ4_NL, GgmlType::kIQ4_XS, GgmlType::kIQ3_XXS, GgmlType::kIQ3_S, GgmlType::kIQ2_XXS,
+      GgmlType::kIQ2_XS, GgmlType::kIQ2_S,  GgmlType::kIQ1_S,  GgmlType::kIQ1_M,   GgmlType::kMXFP4};
   for (int threads : {1, 2})
     for (kernels::Isa isa : kernels::built_isas())
       for (GgmlType t : types)
@@ -96,8 +135,11 @@ void register_all() {
           if (int8 && t == GgmlType::kF32) continue;  // "int8" means the activations llama.cpp uses: F16 rows for F16
           if (isa == kernels::Isa::kScalar && threads > 1) continue;
           const std::string name = std::string("matvec/") + std::string(core::ggml_type_info(uint32_t(t))->name) + "/" +
-                                   (int8 ? "int8" : "f32") + "/" + kernels::isa_name(isa) + "/threads:" + std::to_string(threads);
-          benchmark::RegisterBenchmark(name.c_str(), BM_Matvec, t, isa, acts, threads)->Unit(benchmark::kMillisecond)->UseRealTime();
+                                   (int8 ? "int8" : "f32") + "/" + kernels::isa_name(isa) +
+                                   "/threads:" + std::to_string(threads);
+          benchmark::RegisterBenchmark(name.c_str(), BM_Matvec, t, isa, acts, threads)
+              ->Unit(benchmark::kMillisecond)
+              ->UseRealTime();
         }
 }
 
@@ -108,7 +150,8 @@ int main(int argc, char** argv) {
     core::ThreadPool pool(threads);
     const auto bw = kernels::measure_read_bandwidth(pool);
     g_bandwidth[threads] = bw.bytes_per_second;
-    std::printf("machine read bandwidth, %d thread%s: %.1f GB/s\n", threads, threads > 1 ? "s" : "", bw.bytes_per_second / 1e9);
+    std::printf("machine read bandwidth, %d thread%s: %.1f GB/s\n", threads, threads > 1 ? "s" : "",
+                bw.bytes_per_second / 1e9);
   }
   benchmark::Initialize(&argc, argv);
   register_all();

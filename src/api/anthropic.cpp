@@ -21,8 +21,10 @@ std::string stop_reason(const Generation& g) {
 // Anthropic's usage: input_tokens are the prompt tokens computed afresh, cache_read_input_tokens
 // those the prefix cache supplied; clients add the two (and cache creation, always 0 here).
 Json usage_json(const engine::Finish& f) {
-  return {{"input_tokens", f.prompt_tokens - f.cached_tokens}, {"cache_read_input_tokens", f.cached_tokens},
-          {"cache_creation_input_tokens", 0}, {"output_tokens", f.completion_tokens}};
+  return {{"input_tokens", f.prompt_tokens - f.cached_tokens},
+          {"cache_read_input_tokens", f.cached_tokens},
+          {"cache_creation_input_tokens", 0},
+          {"output_tokens", f.completion_tokens}};
 }
 
 void add_stop_detail(const Generation& g, Json* j) {
@@ -40,18 +42,21 @@ std::optional<ApiError> thinking_to_chat(const Json& body, Json* o) {
   if (body.contains("thinking") && !body["thinking"].is_null()) {
     const Json& t = body["thinking"];
     if (!t.is_object() || !t.contains("type") || !t["type"].is_string())
-      return bad_request("thinking: Field required: an object with \"type\" 'disabled', 'enabled' or 'adaptive'", "thinking");
+      return bad_request("thinking: Field required: an object with \"type\" 'disabled', 'enabled' or 'adaptive'",
+                         "thinking");
     const std::string type = t["type"].get<std::string>();
     if (type == "enabled") {
       on = true;
       if (t.contains("budget_tokens")) {
-        if (!t["budget_tokens"].is_number_integer()) return bad_request("thinking.enabled.budget_tokens: Input should be a valid integer", "thinking");
+        if (!t["budget_tokens"].is_number_integer())
+          return bad_request("thinking.enabled.budget_tokens: Input should be a valid integer", "thinking");
         (*o)["thinking_budget"] = t["budget_tokens"];
       }
     } else if (type == "adaptive") {
       on = true;
       std::string effort = "high";
-      if (body.contains("output_config") && body["output_config"].is_object() && body["output_config"].contains("effort")) {
+      if (body.contains("output_config") && body["output_config"].is_object() &&
+          body["output_config"].contains("effort")) {
         const Json& e = body["output_config"]["effort"];
         if (!e.is_string() || !effort_budget(e.get<std::string>()))
           return bad_request("output_config.effort: Input should be 'low', 'medium', 'high' or 'max'", "output_config");
@@ -59,8 +64,10 @@ std::optional<ApiError> thinking_to_chat(const Json& body, Json* o) {
       }
       if (const int64_t b = *effort_budget(effort); b > 0) (*o)["thinking_budget"] = b;
     } else if (type != "disabled") {
-      return bad_request("thinking: Input tag '" + type + "' found using 'type' does not match any of the expected tags: 'disabled', 'enabled', 'adaptive'",
-                         "thinking");
+      return bad_request(
+          "thinking: Input tag '" + type +
+              "' found using 'type' does not match any of the expected tags: 'disabled', 'enabled', 'adaptive'",
+          "thinking");
     }
   }
   (*o)["chat_template_kwargs"] = {{"enable_thinking", on}};
@@ -73,10 +80,10 @@ std::string block_text(const Json& c) {
   std::string s;
   if (c.is_array())
     for (const auto& b : c)
-      if (b.is_object() && b.value("type", "") == "text" && b.contains("text") && b["text"].is_string()) s += b["text"].get<std::string>();
+      if (b.is_object() && b.value("type", "") == "text" && b.contains("text") && b["text"].is_string())
+        s += b["text"].get<std::string>();
   return s;
 }
-
 
 std::optional<ApiError> messages_to_chat(const Json& body, bool count_only, Json* out) {
   if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
@@ -89,23 +96,29 @@ std::optional<ApiError> messages_to_chat(const Json& body, bool count_only, Json
   if (body.contains("tools") && !body["tools"].is_null()) {
     if (!body["tools"].is_array()) return bad_request("tools: must be an array", "tools");
     for (const auto& t : body["tools"]) {
-      if (!t.is_object() || !t.contains("name") || !t["name"].is_string()) return bad_request("tools: each tool needs a name", "tools");
-      if (t.contains("input_schema") && !t["input_schema"].is_object()) return bad_request("tools: input_schema must be an object", "tools");
-      if (t.contains("description") && !t["description"].is_string()) return bad_request("tools: description must be a string", "tools");
+      if (!t.is_object() || !t.contains("name") || !t["name"].is_string())
+        return bad_request("tools: each tool needs a name", "tools");
+      if (t.contains("input_schema") && !t["input_schema"].is_object())
+        return bad_request("tools: input_schema must be an object", "tools");
+      if (t.contains("description") && !t["description"].is_string())
+        return bad_request("tools: description must be a string", "tools");
     }
   }
   Json msgs = Json::array();
   if (body.contains("system")) msgs.push_back({{"role", "system"}, {"content", block_text(body["system"])}});
   for (const auto& m : body["messages"]) {
-    if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) return bad_request("messages: each message needs a role", "messages");
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
+      return bad_request("messages: each message needs a role", "messages");
     const std::string role = m["role"].get<std::string>();
     if (role != "user" && role != "assistant" && role != "system")
-      return bad_request("messages: Unexpected role \"" + role + "\"; roles are user, assistant and system", "messages");
+      return bad_request("messages: Unexpected role \"" + role + "\"; roles are user, assistant and system",
+                         "messages");
     const Json& c = m.contains("content") ? m["content"] : Json();
     // Mid-conversation system messages (Claude Code's mid-conversation-system beta) stay where
     // they stand: the template renders them as system turns there.
     if (role == "system") {
-      if (!c.is_string() && !c.is_array()) return bad_request("messages: system content must be a string or text blocks", "messages");
+      if (!c.is_string() && !c.is_array())
+        return bad_request("messages: system content must be a string or text blocks", "messages");
       msgs.push_back({{"role", "system"}, {"content", block_text(c)}});
       continue;
     }
@@ -127,10 +140,14 @@ std::optional<ApiError> messages_to_chat(const Json& body, bool count_only, Json
         thinking += b.value("thinking", "");
       } else if (type == "redacted_thinking") {
       } else if (type == "tool_use") {
-        calls.push_back({{"id", b.value("id", "")}, {"type", "function"},
-                         {"function", {{"name", b.value("name", "")}, {"arguments", b.contains("input") ? b["input"] : Json::object()}}}});
+        calls.push_back(
+            {{"id", b.value("id", "")},
+             {"type", "function"},
+             {"function",
+              {{"name", b.value("name", "")}, {"arguments", b.contains("input") ? b["input"] : Json::object()}}}});
       } else if (type == "tool_result") {
-        msgs.push_back({{"role", "tool"}, {"tool_call_id", b.value("tool_use_id", "")},
+        msgs.push_back({{"role", "tool"},
+                        {"tool_call_id", b.value("tool_use_id", "")},
                         {"content", b.contains("content") ? block_text(b["content"]) : std::string()}});
       } else {
         return bad_request("messages: unsupported content block type '" + type + "'", "messages");
@@ -150,21 +167,28 @@ std::optional<ApiError> messages_to_chat(const Json& body, bool count_only, Json
   if (body.contains("max_tokens")) o["max_tokens"] = body["max_tokens"];
   // After Anthropic's own fields, onprem's extensions (as on the OpenAI routes); `thinking` below
   // sets the budget when it asks for one.
-  for (const char* k : {"temperature", "top_p", "top_k", "stream", "preset", "ignore_eos", "loop_guard", "restore_reasoning", "thinking_budget"})
+  for (const char* k : {"temperature", "top_p", "top_k", "stream", "preset", "ignore_eos", "loop_guard",
+                        "restore_reasoning", "thinking_budget"})
     if (body.contains(k)) o[k] = body[k];
   if (body.contains("stop_sequences")) o["stop"] = body["stop_sequences"];
   if (body.contains("tools") && body["tools"].is_array()) {
     Json tools = Json::array();
     for (const auto& t : body["tools"])
-      tools.push_back({{"type", "function"}, {"function", {{"name", t.value("name", "")}, {"description", t.value("description", "")},
-                                                           {"parameters", t.contains("input_schema") ? t["input_schema"] : Json::object()}}}});
+      tools.push_back({{"type", "function"},
+                       {"function",
+                        {{"name", t.value("name", "")},
+                         {"description", t.value("description", "")},
+                         {"parameters", t.contains("input_schema") ? t["input_schema"] : Json::object()}}}});
     o["tools"] = tools;
   }
   if (body.contains("tool_choice") && body["tool_choice"].is_object()) {
     const std::string type = body["tool_choice"].value("type", "auto");
-    if (type == "any") o["tool_choice"] = "required";
-    else if (type == "none") o["tool_choice"] = "none";
-    else if (type == "tool") o["tool_choice"] = {{"type", "function"}, {"function", {{"name", body["tool_choice"].value("name", "")}}}};
+    if (type == "any")
+      o["tool_choice"] = "required";
+    else if (type == "none")
+      o["tool_choice"] = "none";
+    else if (type == "tool")
+      o["tool_choice"] = {{"type", "function"}, {"function", {{"name", body["tool_choice"].value("name", "")}}}};
   }
   // Anthropic semantics: thinking only when asked for, with its budget.
   if (auto e = thinking_to_chat(body, &o)) return e;
@@ -177,9 +201,15 @@ Json messages_response(const ChatPlan& plan, const Generation& g, const std::str
   Json content = Json::array();
   if (!r.reasoning.empty()) content.push_back({{"type", "thinking"}, {"thinking", r.reasoning}, {"signature", ""}});
   if (!r.content.empty()) content.push_back({{"type", "text"}, {"text", r.content}});
-  for (const auto& c : r.tool_calls) content.push_back({{"type", "tool_use"}, {"id", c.id}, {"name", c.name}, {"input", c.arguments}});
-  Json m = {{"id", id}, {"type", "message"}, {"role", "assistant"}, {"model", plan.model}, {"content", content},
-            {"stop_reason", stop_reason(g)}, {"stop_sequence", Json()},
+  for (const auto& c : r.tool_calls)
+    content.push_back({{"type", "tool_use"}, {"id", c.id}, {"name", c.name}, {"input", c.arguments}});
+  Json m = {{"id", id},
+            {"type", "message"},
+            {"role", "assistant"},
+            {"model", plan.model},
+            {"content", content},
+            {"stop_reason", stop_reason(g)},
+            {"stop_sequence", Json()},
             {"usage", usage_json(g.finish())}};
   add_stop_detail(g, &m);
   return m;
@@ -189,10 +219,17 @@ std::string MessagesStream::events(const Generation& g, const std::vector<Genera
   std::string out;
   if (!started) {
     started = true;
-    out += event("message_start", {{"type", "message_start"},
-                                   {"message", {{"id", id}, {"type", "message"}, {"role", "assistant"}, {"model", plan->model},
-                                                {"content", Json::array()}, {"stop_reason", Json()}, {"stop_sequence", Json()},
-                                                {"usage", {{"input_tokens", int64_t(plan->prompt.size())}, {"output_tokens", 0}}}}}});
+    out +=
+        event("message_start", {{"type", "message_start"},
+                                {"message",
+                                 {{"id", id},
+                                  {"type", "message"},
+                                  {"role", "assistant"},
+                                  {"model", plan->model},
+                                  {"content", Json::array()},
+                                  {"stop_reason", Json()},
+                                  {"stop_sequence", Json()},
+                                  {"usage", {{"input_tokens", int64_t(plan->prompt.size())}, {"output_tokens", 0}}}}}});
   }
   auto close = [&] {
     if (open_index < 0) return;
@@ -202,22 +239,27 @@ std::string MessagesStream::events(const Generation& g, const std::vector<Genera
   auto open = [&](const std::string& kind, Json block) {
     close();
     open_index = next_index++, open_kind = kind;
-    out += event("content_block_start", {{"type", "content_block_start"}, {"index", open_index}, {"content_block", block}});
+    out += event("content_block_start",
+                 {{"type", "content_block_start"}, {"index", open_index}, {"content_block", block}});
   };
   for (const auto& e : ev) {
     if (e.kind == GenerationEvent::Kind::kDelta) {
       const auto& d = e.delta;
       if (d.kind == chat::OutputDelta::Kind::kReasoning) {
         if (open_kind != "thinking") open("thinking", {{"type", "thinking"}, {"thinking", ""}, {"signature", ""}});
-        out += event("content_block_delta", {{"type", "content_block_delta"}, {"index", open_index},
+        out += event("content_block_delta", {{"type", "content_block_delta"},
+                                             {"index", open_index},
                                              {"delta", {{"type", "thinking_delta"}, {"thinking", d.text}}}});
       } else if (d.kind == chat::OutputDelta::Kind::kContent) {
         if (open_kind != "text") open("text", {{"type", "text"}, {"text", ""}});
-        out += event("content_block_delta", {{"type", "content_block_delta"}, {"index", open_index}, {"delta", {{"type", "text_delta"}, {"text", d.text}}}});
+        out += event("content_block_delta", {{"type", "content_block_delta"},
+                                             {"index", open_index},
+                                             {"delta", {{"type", "text_delta"}, {"text", d.text}}}});
       } else if (d.kind == chat::OutputDelta::Kind::kToolCallBegin) {
         open("tool_use", {{"type", "tool_use"}, {"id", d.id}, {"name", d.name}, {"input", Json::object()}});
       } else if (d.kind == chat::OutputDelta::Kind::kToolCallArguments) {
-        out += event("content_block_delta", {{"type", "content_block_delta"}, {"index", open_index},
+        out += event("content_block_delta", {{"type", "content_block_delta"},
+                                             {"index", open_index},
                                              {"delta", {{"type", "input_json_delta"}, {"partial_json", d.text}}}});
       }
     } else if (e.kind == GenerationEvent::Kind::kFinish) {

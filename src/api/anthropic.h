@@ -22,8 +22,8 @@ struct MessagesStream {
   const ChatPlan* plan = nullptr;
   std::string id;
   bool started = false;
-  int open_index = -1;        // index of the open content block, -1 if none
-  std::string open_kind;      // "thinking", "text", "tool_use"
+  int open_index = -1;    // index of the open content block, -1 if none
+  std::string open_kind;  // "thinking", "text", "tool_use"
   int next_index = 0;
   std::string events(const Generation& g, const std::vector<GenerationEvent>& ev);
 };

@@ -35,8 +35,8 @@ BodyDecode inflate_with(int window_bits, std::string_view in, size_t max_out, st
 }
 
 BodyDecode unbrotli(std::string_view in, size_t max_out, std::string* out) {
-  std::unique_ptr<BrotliDecoderState, decltype(&BrotliDecoderDestroyInstance)> s(BrotliDecoderCreateInstance(nullptr, nullptr, nullptr),
-                                                                                   BrotliDecoderDestroyInstance);
+  std::unique_ptr<BrotliDecoderState, decltype(&BrotliDecoderDestroyInstance)> s(
+      BrotliDecoderCreateInstance(nullptr, nullptr, nullptr), BrotliDecoderDestroyInstance);
   if (!s) return BodyDecode::kCorrupt;
   size_t avail_in = in.size();
   const uint8_t* next_in = reinterpret_cast<const uint8_t*>(in.data());
@@ -44,7 +44,8 @@ BodyDecode unbrotli(std::string_view in, size_t max_out, std::string* out) {
   for (;;) {
     size_t avail_out = sizeof buf;
     uint8_t* next_out = buf;
-    const BrotliDecoderResult rc = BrotliDecoderDecompressStream(s.get(), &avail_in, &next_in, &avail_out, &next_out, nullptr);
+    const BrotliDecoderResult rc =
+        BrotliDecoderDecompressStream(s.get(), &avail_in, &next_in, &avail_out, &next_out, nullptr);
     const size_t n = sizeof buf - avail_out;
     if (out->size() + n > max_out) return BodyDecode::kTooLarge;
     out->append(reinterpret_cast<const char*>(buf), n);

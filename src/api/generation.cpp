@@ -7,7 +7,9 @@
 namespace onprem::api {
 
 Generation::Generation(Service& svc, GenerationOptions o)
-    : svc_(svc), o_(std::move(o)), parser_(o_.tools, chat::ParserOptions{o_.thinking_open, o_.parse_tools, svc.seq++}),
+    : svc_(svc),
+      o_(std::move(o)),
+      parser_(o_.tools, chat::ParserOptions{o_.thinking_open, o_.parse_tools, svc.seq++}),
       dec_(svc.tok, false) {
   if (o_.scripted_output) {  // replaces every other say in the next token
     script_ = svc.tok.encode(*o_.scripted_output, true);
@@ -33,7 +35,8 @@ engine::Request Generation::request(std::vector<int32_t> prompt, sample::Samplin
   if (budget_) r.forced = [self] { return self->budget_->before_sampling(); };
   if (o_.scripted_output)  // one token per step, as sampled ones come
     r.forced = [self] {
-      return self->script_next_ < self->script_.size() ? std::vector<int32_t>{self->script_[self->script_next_++]} : std::vector<int32_t>{};
+      return self->script_next_ < self->script_.size() ? std::vector<int32_t>{self->script_[self->script_next_++]}
+                                                       : std::vector<int32_t>{};
     };
   r.accepted = [self](int32_t id) {
     if (self->constrained_) self->constrained_->accept(id);
@@ -56,7 +59,8 @@ void Generation::push(std::vector<chat::OutputDelta> ds) {
 }
 
 bool Generation::on_token(const engine::TokenEvent& ev) {
-  if (o_.scripted_output && script_next_ == script_.size() && !svc_.eog_ids.empty()) return false;  // the scripted end of turn
+  if (o_.scripted_output && script_next_ == script_.size() && !svc_.eog_ids.empty())
+    return false;  // the scripted end of turn
   const std::string piece = text::sanitize_utf8(dec_.push(ev.id));
   auto ds = parser_.push(piece);
   for (const auto& d : ds)
@@ -127,9 +131,12 @@ std::string Generation::finish_reason() const {
   if (!parser_.result().tool_calls.empty()) return "tool_calls";
   if (stopped_) return "stop";
   switch (finish_.reason) {
-    case engine::FinishReason::kLength: return "length";
-    case engine::FinishReason::kRepetition: return "repetition";
-    default: return "stop";
+    case engine::FinishReason::kLength:
+      return "length";
+    case engine::FinishReason::kRepetition:
+      return "repetition";
+    default:
+      return "stop";
   }
 }
 

@@ -21,12 +21,12 @@ namespace onprem::api {
 struct GenerationOptions {
   chat::Json tools = chat::Json::array();
   bool parse_tools = true;
-  bool thinking_open = true;          // the prompt ended with "<think>\n"
-  std::vector<std::string> stop;      // stop strings (answer text)
+  bool thinking_open = true;      // the prompt ended with "<think>\n"
+  std::vector<std::string> stop;  // stop strings (answer text)
   int top_logprobs = -1;
   std::optional<chat::Grammar> grammar;
   int64_t thinking_budget = -1;
-  bool ignore_eos = false;   // extension: generate exactly max_tokens (benchmarks, load tests)
+  bool ignore_eos = false;  // extension: generate exactly max_tokens (benchmarks, load tests)
   bool loop_guard = true;
   std::vector<int64_t> snapshot_at;  // message boundaries in the prompt (prefix cache)
   // Tests only (serve --test-script): the model's output is forced to this text, then an end of

@@ -63,15 +63,15 @@ constexpr char kEncodingHeader[] = "X-Onprem-Content-Encoding";
 
 // An error body both API shapes read: OpenAI clients take error.message, Anthropic ones error.type.
 std::string error_body(const std::string& type, const std::string& message) {
-  return nlohmann::json{{"type", "error"}, {"error", {{"type", type}, {"message", message}}}}.dump(-1, ' ', false,
-                                                                                                  nlohmann::json::error_handler_t::replace);
+  return nlohmann::json{{"type", "error"}, {"error", {{"type", type}, {"message", message}}}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string timeout_response() {
-  const std::string body =
-      R"({"type":"error","error":{"type":"request_timeout","message":"the request was not received within the deadline"}})";
-  return "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\nConnection: close\r\n\r\n" + body;
+  const std::string body = R"({"type":"error","error":{"type":"request_timeout",)"
+                           R"("message":"the request was not received within the deadline"}})";
+  return "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }
 
 }  // namespace
@@ -119,7 +119,8 @@ struct HttpServer::Watch {
         if ((c->phase != Phase::kHeaders && c->phase != Phase::kBody) || now < c->deadline) continue;
         // The worker is blocked reading; after the shutdown its read returns at once and
         // cpp-httplib closes the connection.
-        [[maybe_unused]] const ssize_t sent = ::send(c->fd, response408.data(), response408.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        [[maybe_unused]] const ssize_t sent =
+            ::send(c->fd, response408.data(), response408.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         ::shutdown(c->fd, SHUT_RDWR);
         c->phase = Phase::kCut;
         ++cut;
@@ -168,19 +169,22 @@ struct HttpServer::Watch {
         return true;
       case BodyDecode::kTooLarge:
         res.status = 413;
-        res.set_content(error_body("invalid_request_error", "the decoded request body is larger than the server accepts (" +
-                                                                std::to_string(max_body) + " bytes)"),
-                        "application/json");
+        res.set_content(
+            error_body("invalid_request_error", "the decoded request body is larger than the server accepts (" +
+                                                    std::to_string(max_body) + " bytes)"),
+            "application/json");
         return false;
       case BodyDecode::kCorrupt:
         res.status = 400;
-        res.set_content(error_body("invalid_request_error", "the request body is not valid " + enc), "application/json");
+        res.set_content(error_body("invalid_request_error", "the request body is not valid " + enc),
+                        "application/json");
         return false;
       case BodyDecode::kUnsupported:
         break;
     }
     res.status = 415;
-    res.set_content(error_body("invalid_request_error", "unsupported Content-Encoding; use gzip, deflate, br or zstd"), "application/json");
+    res.set_content(error_body("invalid_request_error", "unsupported Content-Encoding; use gzip, deflate, br or zstd"),
+                    "application/json");
     return false;
   }
 };

@@ -13,7 +13,8 @@ namespace {
 bool is_num(const Json& j) { return j.is_number(); }
 
 chat::Json usage_json(const engine::Finish& f) {
-  return {{"prompt_tokens", f.prompt_tokens}, {"completion_tokens", f.completion_tokens},
+  return {{"prompt_tokens", f.prompt_tokens},
+          {"completion_tokens", f.completion_tokens},
           {"total_tokens", f.prompt_tokens + f.completion_tokens},
           {"prompt_tokens_details", {{"cached_tokens", f.cached_tokens}}}};
 }
@@ -25,7 +26,9 @@ Json choice_with_stop(Json choice, const Generation& g) {
   return choice;
 }
 
-std::string sse(const Json& j) { return "data: " + j.dump(-1, ' ', false, chat::Json::error_handler_t::replace) + "\n\n"; }
+std::string sse(const Json& j) {
+  return "data: " + j.dump(-1, ' ', false, chat::Json::error_handler_t::replace) + "\n\n";
+}
 
 }  // namespace
 
@@ -39,7 +42,8 @@ std::optional<int64_t> effort_thinking_budget(std::string_view effort, std::stri
 
 std::optional<ApiError> plan_sampling(Service& svc, const Json& body, sample::SamplingParams* out) {
   sample::SamplingParams p;
-  const std::string preset = body.contains("preset") && body["preset"].is_string() ? body["preset"].get<std::string>() : svc.opt.preset;
+  const std::string preset =
+      body.contains("preset") && body["preset"].is_string() ? body["preset"].get<std::string>() : svc.opt.preset;
   if (!preset.empty()) {
     auto pr = sample::preset(preset, svc.opt.preset_model);
     if (!pr) return bad_request(pr.error().message, "preset");
@@ -51,14 +55,16 @@ std::optional<ApiError> plan_sampling(Service& svc, const Json& body, sample::Sa
     std::optional<float>* dst;
     double lo, hi;
   };
-  for (const F& f : {F{"temperature", &o.temperature, 0, 2}, F{"top_p", &o.top_p, 0, 1}, F{"min_p", &o.min_p, 0, 1},
-                     F{"presence_penalty", &o.presence_penalty, -2, 2}, F{"frequency_penalty", &o.frequency_penalty, -2, 2},
-                     F{"repetition_penalty", &o.repetition_penalty, 0.01, 10}}) {
+  for (const F& f :
+       {F{"temperature", &o.temperature, 0, 2}, F{"top_p", &o.top_p, 0, 1}, F{"min_p", &o.min_p, 0, 1},
+        F{"presence_penalty", &o.presence_penalty, -2, 2}, F{"frequency_penalty", &o.frequency_penalty, -2, 2},
+        F{"repetition_penalty", &o.repetition_penalty, 0.01, 10}}) {
     if (!body.contains(f.name) || body[f.name].is_null()) continue;
     if (!is_num(body[f.name])) return bad_request(std::string(f.name) + " must be a number", f.name);
     const double v = body[f.name].get<double>();
     if (v < f.lo || v > f.hi)
-      return bad_request(std::string(f.name) + " must be between " + std::to_string(f.lo) + " and " + std::to_string(f.hi), f.name);
+      return bad_request(
+          std::string(f.name) + " must be between " + std::to_string(f.lo) + " and " + std::to_string(f.hi), f.name);
     *f.dst = float(v);
   }
   if (body.contains("top_k") && !body["top_k"].is_null()) {
@@ -114,15 +120,19 @@ std::optional<ApiError> check_types(const Json& body) {
 
 std::optional<ApiError> plan_common(Service& svc, const Json& body, ChatPlan* out) {
   if (auto e = check_types(body)) return e;
-  out->model = body.contains("model") && body["model"].is_string() ? body["model"].get<std::string>() : svc.opt.model_id;
+  out->model =
+      body.contains("model") && body["model"].is_string() ? body["model"].get<std::string>() : svc.opt.model_id;
   if (!svc.model_name_ok(out->model))
-    return ApiError{404, "not_found_error", "model '" + out->model + "' is not served here (" + svc.opt.model_id + ")", "model", ""};
-  if (body.contains("n") && body["n"].is_number_integer() && body["n"].get<int>() != 1) return bad_request("only n = 1 is supported", "n");
+    return ApiError{404, "not_found_error", "model '" + out->model + "' is not served here (" + svc.opt.model_id + ")",
+                    "model", ""};
+  if (body.contains("n") && body["n"].is_number_integer() && body["n"].get<int>() != 1)
+    return bad_request("only n = 1 is supported", "n");
   if (auto e = plan_sampling(svc, body, &out->sampling)) return e;
   out->max_tokens = svc.opt.default_max_tokens;
   for (const char* k : {"max_tokens", "max_completion_tokens"}) {
     if (!body.contains(k) || body[k].is_null()) continue;
-    if (!body[k].is_number_integer() || body[k].get<int64_t>() < 0) return bad_request(std::string(k) + " must be a non-negative integer", k);
+    if (!body[k].is_number_integer() || body[k].get<int64_t>() < 0)
+      return bad_request(std::string(k) + " must be a non-negative integer", k);
     out->max_tokens = body[k].get<int64_t>();
   }
   out->stream = body.contains("stream") && body["stream"].is_boolean() && body["stream"].get<bool>();
@@ -130,7 +140,8 @@ std::optional<ApiError> plan_common(Service& svc, const Json& body, ChatPlan* ou
                        body["stream_options"].value("include_usage", false);
   if (body.contains("stop") && !body["stop"].is_null()) {
     const Json& s = body["stop"];
-    if (s.is_string()) out->gen.stop.push_back(s.get<std::string>());
+    if (s.is_string())
+      out->gen.stop.push_back(s.get<std::string>());
     else if (s.is_array()) {
       for (const auto& x : s) {
         if (!x.is_string()) return bad_request("stop must be a string or an array of strings", "stop");
@@ -140,12 +151,16 @@ std::optional<ApiError> plan_common(Service& svc, const Json& body, ChatPlan* ou
       return bad_request("stop must be a string or an array of strings", "stop");
     }
   }
-  out->gen.ignore_eos = body.contains("ignore_eos") && body["ignore_eos"].is_boolean() && body["ignore_eos"].get<bool>();
-  out->gen.loop_guard = !(body.contains("loop_guard") && body["loop_guard"].is_boolean() && !body["loop_guard"].get<bool>());
+  out->gen.ignore_eos =
+      body.contains("ignore_eos") && body["ignore_eos"].is_boolean() && body["ignore_eos"].get<bool>();
+  out->gen.loop_guard =
+      !(body.contains("loop_guard") && body["loop_guard"].is_boolean() && !body["loop_guard"].get<bool>());
   out->logprobs = body.contains("logprobs") && body["logprobs"].is_boolean() && body["logprobs"].get<bool>();
   if (out->logprobs) {
-    out->gen.top_logprobs = body.contains("top_logprobs") && body["top_logprobs"].is_number_integer() ? body["top_logprobs"].get<int>() : 0;
-    if (out->gen.top_logprobs < 0 || out->gen.top_logprobs > 20) return bad_request("top_logprobs must be between 0 and 20", "top_logprobs");
+    out->gen.top_logprobs =
+        body.contains("top_logprobs") && body["top_logprobs"].is_number_integer() ? body["top_logprobs"].get<int>() : 0;
+    if (out->gen.top_logprobs < 0 || out->gen.top_logprobs > 20)
+      return bad_request("top_logprobs must be between 0 and 20", "top_logprobs");
   }
   return std::nullopt;
 }
@@ -156,7 +171,9 @@ std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out)
   if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
     return bad_request("messages must be a non-empty array", "messages");
   if (body["messages"].size() > svc.opt.max_messages)
-    return bad_request("too many messages (" + std::to_string(body["messages"].size()) + " > " + std::to_string(svc.opt.max_messages) + ")", "messages");
+    return bad_request("too many messages (" + std::to_string(body["messages"].size()) + " > " +
+                           std::to_string(svc.opt.max_messages) + ")",
+                       "messages");
   if (auto e = plan_common(svc, body, out)) return e;
   chat::RenderOptions ro;
   ro.flavor = svc.opt.flavor;
@@ -172,15 +189,18 @@ std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out)
   std::string choice = "auto", named;
   if (body.contains("tool_choice") && !body["tool_choice"].is_null()) {
     const Json& tc = body["tool_choice"];
-    if (tc.is_string()) choice = tc.get<std::string>();
+    if (tc.is_string())
+      choice = tc.get<std::string>();
     else if (tc.is_object() && tc.contains("function") && tc["function"].is_object() && tc["function"].contains("name"))
       choice = "named", named = tc["function"]["name"].get<std::string>();
     if (choice != "none" && choice != "auto" && choice != "required" && choice != "named")
       return bad_request("tool_choice must be none, auto, required or a named function", "tool_choice");
   }
-  if ((choice == "required" || choice == "named") && tools.empty()) return bad_request("tool_choice needs tools", "tool_choice");
+  if ((choice == "required" || choice == "named") && tools.empty())
+    return bad_request("tool_choice needs tools", "tool_choice");
   out->gen.parse_tools = choice != "none" && !tools.empty();
-  if (body.contains("parallel_tool_calls") && body["parallel_tool_calls"].is_boolean() && !body["parallel_tool_calls"].get<bool>()) {
+  if (body.contains("parallel_tool_calls") && body["parallel_tool_calls"].is_boolean() &&
+      !body["parallel_tool_calls"].get<bool>()) {
     // One call: the required/named grammar already produces exactly one; auto is not limited.
   }
   // Constrained output renders with thinking off, so the model's first token starts the value.
@@ -195,9 +215,12 @@ std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out)
       auto g = chat::grammar_from_schema(Json{{"type", "object"}});
       out->gen.grammar = std::move(*g);
     } else if (type == "json_schema") {
-      const Json schema = rf.contains("json_schema") && rf["json_schema"].is_object() && rf["json_schema"].contains("schema")
-                              ? rf["json_schema"]["schema"] : Json();
-      if (!schema.is_object()) return bad_request("response_format.json_schema.schema must be an object", "response_format");
+      const Json schema =
+          rf.contains("json_schema") && rf["json_schema"].is_object() && rf["json_schema"].contains("schema")
+              ? rf["json_schema"]["schema"]
+              : Json();
+      if (!schema.is_object())
+        return bad_request("response_format.json_schema.schema must be an object", "response_format");
       auto g = chat::grammar_from_schema(schema);
       if (!g) return bad_request(g.error().message, "response_format");
       out->gen.grammar = std::move(*g);
@@ -210,7 +233,9 @@ std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out)
   if (body.contains("thinking_budget") && !body["thinking_budget"].is_null()) {
     const Json& b = body["thinking_budget"];
     if (!b.is_number_integer() || b.get<int64_t>() < 0)
-      return bad_request("thinking_budget must be a non-negative integer (tokens of reasoning before the answer is forced)", "thinking_budget");
+      return bad_request(
+          "thinking_budget must be a non-negative integer (tokens of reasoning before the answer is forced)",
+          "thinking_budget");
     out->gen.thinking_budget = b.get<int64_t>();
   }
   // Server-side preserve_thinking: put back reasoning the client dropped.
@@ -219,18 +244,24 @@ std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out)
   for (auto& m : messages)
     if (m.is_object() && m.contains("role") && m["role"] == "developer") m["role"] = "system";
   const bool restore = body.contains("restore_reasoning") && body["restore_reasoning"].is_boolean()
-                           ? body["restore_reasoning"].get<bool>() : svc.opt.restore_reasoning && !tools.empty();
+                           ? body["restore_reasoning"].get<bool>()
+                           : svc.opt.restore_reasoning && !tools.empty();
   if (restore)
     for (auto& m : messages) {
       if (!m.is_object() || m.value("role", "") != "assistant") continue;
-      if (m.contains("reasoning_content") && m["reasoning_content"].is_string() && !m["reasoning_content"].get<std::string>().empty()) continue;
-      const std::string content = m.contains("content") && m["content"].is_string() ? m["content"].get<std::string>() : std::string();
+      if (m.contains("reasoning_content") && m["reasoning_content"].is_string() &&
+          !m["reasoning_content"].get<std::string>().empty())
+        continue;
+      const std::string content =
+          m.contains("content") && m["content"].is_string() ? m["content"].get<std::string>() : std::string();
       if (content.find("</think>") != std::string::npos) continue;
       std::string r;
-      if (svc.reasoning.get(ReasoningStore::key(content, m.contains("tool_calls") ? m["tool_calls"] : Json()), &r)) m["reasoning_content"] = r;
+      if (svc.reasoning.get(ReasoningStore::key(content, m.contains("tool_calls") ? m["tool_calls"] : Json()), &r))
+        m["reasoning_content"] = r;
     }
   auto render = [&](const chat::RenderOptions& o) {
-    return svc.opt.chat_template ? chat::render_chat_with(*svc.opt.chat_template, messages, tools, o) : chat::render_chat(messages, tools, o);
+    return svc.opt.chat_template ? chat::render_chat_with(*svc.opt.chat_template, messages, tools, o)
+                                 : chat::render_chat(messages, tools, o);
   };
   auto prompt = render(ro);
   if (!prompt) return bad_request(prompt.error().message, "messages");
@@ -239,8 +270,7 @@ std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out)
   // diverge when old reasoning is dropped: keep a state snapshot there.
   chat::RenderOptions hist = ro;
   hist.add_generation_prompt = false;
-  if (auto h = render(hist); h.ok())
-    out->gen.snapshot_at.push_back(int64_t(svc.tok.encode(*h, true).size()));
+  if (auto h = render(hist); h.ok()) out->gen.snapshot_at.push_back(int64_t(svc.tok.encode(*h, true).size()));
   return std::nullopt;
 }
 
@@ -269,30 +299,42 @@ Json logprobs_json(const Service& svc, const Generation& g) {
 Json tool_calls_json(const chat::ParsedOutput& r) {
   Json calls = Json::array();
   for (const auto& c : r.tool_calls)
-    calls.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments_json}}}});
+    calls.push_back(
+        {{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments_json}}}});
   return calls;
 }
 
 }  // namespace
 
-Json chat_response(const Service& svc, const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created) {
+Json chat_response(const Service& svc, const ChatPlan& plan, const Generation& g, const std::string& id,
+                   int64_t created) {
   const auto& r = g.result();
-  Json msg = {{"role", "assistant"}, {"content", r.content.empty() && !r.tool_calls.empty() ? Json() : Json(r.content)}};
+  Json msg = {{"role", "assistant"},
+              {"content", r.content.empty() && !r.tool_calls.empty() ? Json() : Json(r.content)}};
   if (!r.reasoning.empty()) msg["reasoning_content"] = r.reasoning;
   if (!r.tool_calls.empty()) msg["tool_calls"] = tool_calls_json(r);
-  Json choice = choice_with_stop({{"index", 0}, {"message", msg}, {"finish_reason", finish_reason(g)}, {"logprobs", Json()}}, g);
+  Json choice =
+      choice_with_stop({{"index", 0}, {"message", msg}, {"finish_reason", finish_reason(g)}, {"logprobs", Json()}}, g);
   if (plan.logprobs) choice["logprobs"] = logprobs_json(svc, g);
-  return {{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", plan.model}, {"choices", Json::array({choice})},
+  return {{"id", id},
+          {"object", "chat.completion"},
+          {"created", created},
+          {"model", plan.model},
+          {"choices", Json::array({choice})},
           {"usage", usage_json(g.finish())}};
 }
 
-std::string chat_chunks(const ChatPlan& plan, const std::string& id, int64_t created, const std::vector<GenerationEvent>& events,
-                        const Generation& g, bool* role_sent) {
+std::string chat_chunks(const ChatPlan& plan, const std::string& id, int64_t created,
+                        const std::vector<GenerationEvent>& events, const Generation& g, bool* role_sent) {
   std::string out;
   auto chunk = [&](Json delta, Json finish = Json()) {
     Json choice = {{"index", 0}, {"delta", delta}, {"finish_reason", finish}, {"logprobs", Json()}};
     if (!finish.is_null()) choice = choice_with_stop(choice, g);
-    Json c = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", plan.model}, {"choices", Json::array({choice})}};
+    Json c = {{"id", id},
+              {"object", "chat.completion.chunk"},
+              {"created", created},
+              {"model", plan.model},
+              {"choices", Json::array({choice})}};
     out += sse(c);
   };
   if (!*role_sent) {
@@ -303,22 +345,33 @@ std::string chat_chunks(const ChatPlan& plan, const std::string& id, int64_t cre
     if (e.kind == GenerationEvent::Kind::kDelta) {
       const auto& d = e.delta;
       switch (d.kind) {
-        case chat::OutputDelta::Kind::kReasoning: chunk({{"reasoning_content", d.text}}); break;
-        case chat::OutputDelta::Kind::kContent: chunk({{"content", d.text}}); break;
+        case chat::OutputDelta::Kind::kReasoning:
+          chunk({{"reasoning_content", d.text}});
+          break;
+        case chat::OutputDelta::Kind::kContent:
+          chunk({{"content", d.text}});
+          break;
         case chat::OutputDelta::Kind::kToolCallBegin:
-          chunk({{"tool_calls", Json::array({{{"index", d.index}, {"id", d.id}, {"type", "function"},
+          chunk({{"tool_calls", Json::array({{{"index", d.index},
+                                              {"id", d.id},
+                                              {"type", "function"},
                                               {"function", {{"name", d.name}, {"arguments", ""}}}}})}});
           break;
         case chat::OutputDelta::Kind::kToolCallArguments:
           chunk({{"tool_calls", Json::array({{{"index", d.index}, {"function", {{"arguments", d.text}}}}})}});
           break;
-        case chat::OutputDelta::Kind::kWarning: break;
+        case chat::OutputDelta::Kind::kWarning:
+          break;
       }
     } else if (e.kind == GenerationEvent::Kind::kFinish) {
       chunk(Json::object(), finish_reason(g));
       if (plan.include_usage) {
-        Json u = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", plan.model},
-                  {"choices", Json::array()}, {"usage", usage_json(g.finish())}};
+        Json u = {{"id", id},
+                  {"object", "chat.completion.chunk"},
+                  {"created", created},
+                  {"model", plan.model},
+                  {"choices", Json::array()},
+                  {"usage", usage_json(g.finish())}};
         out += sse(u);
       }
       out += "data: [DONE]\n\n";
@@ -328,22 +381,35 @@ std::string chat_chunks(const ChatPlan& plan, const std::string& id, int64_t cre
 }
 
 Json completion_response(const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created) {
-  Json choice = choice_with_stop({{"index", 0}, {"text", g.result().content}, {"finish_reason", finish_reason(g)}, {"logprobs", Json()}}, g);
-  return {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", plan.model}, {"choices", Json::array({choice})},
+  Json choice = choice_with_stop(
+      {{"index", 0}, {"text", g.result().content}, {"finish_reason", finish_reason(g)}, {"logprobs", Json()}}, g);
+  return {{"id", id},
+          {"object", "text_completion"},
+          {"created", created},
+          {"model", plan.model},
+          {"choices", Json::array({choice})},
           {"usage", usage_json(g.finish())}};
 }
 
-std::string completion_chunks(const ChatPlan& plan, const std::string& id, int64_t created, const std::vector<GenerationEvent>& events,
-                              const Generation& g) {
+std::string completion_chunks(const ChatPlan& plan, const std::string& id, int64_t created,
+                              const std::vector<GenerationEvent>& events, const Generation& g) {
   std::string out;
   for (const auto& e : events) {
     if (e.kind == GenerationEvent::Kind::kDelta && e.delta.kind == chat::OutputDelta::Kind::kContent) {
-      Json c = {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", plan.model},
+      Json c = {{"id", id},
+                {"object", "text_completion"},
+                {"created", created},
+                {"model", plan.model},
                 {"choices", Json::array({{{"index", 0}, {"text", e.delta.text}, {"finish_reason", Json()}}})}};
       out += sse(c);
     } else if (e.kind == GenerationEvent::Kind::kFinish) {
-      Json c = {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", plan.model},
-                {"choices", Json::array({choice_with_stop({{"index", 0}, {"text", ""}, {"finish_reason", finish_reason(g)}}, g)})}};
+      Json c = {
+          {"id", id},
+          {"object", "text_completion"},
+          {"created", created},
+          {"model", plan.model},
+          {"choices",
+           Json::array({choice_with_stop({{"index", 0}, {"text", ""}, {"finish_reason", finish_reason(g)}}, g)})}};
       if (plan.include_usage) c["usage"] = usage_json(g.finish());
       out += sse(c) + "data: [DONE]\n\n";
     }

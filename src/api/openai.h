@@ -31,12 +31,13 @@ std::optional<int64_t> effort_thinking_budget(std::string_view effort, std::stri
 // Sampling fields shared by both APIs (temperature, top_p, ..., seed, logit_bias, preset).
 std::optional<ApiError> plan_sampling(Service& svc, const chat::Json& body, sample::SamplingParams* out);
 
-chat::Json chat_response(const Service& svc, const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created);
+chat::Json chat_response(const Service& svc, const ChatPlan& plan, const Generation& g, const std::string& id,
+                         int64_t created);
 // SSE payloads ("data: ...\n\n") for events; `first` adds the role chunk.
-std::string chat_chunks(const ChatPlan& plan, const std::string& id, int64_t created, const std::vector<GenerationEvent>& events,
-                        const Generation& g, bool* role_sent);
+std::string chat_chunks(const ChatPlan& plan, const std::string& id, int64_t created,
+                        const std::vector<GenerationEvent>& events, const Generation& g, bool* role_sent);
 chat::Json completion_response(const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created);
-std::string completion_chunks(const ChatPlan& plan, const std::string& id, int64_t created, const std::vector<GenerationEvent>& events,
-                              const Generation& g);
+std::string completion_chunks(const ChatPlan& plan, const std::string& id, int64_t created,
+                              const std::vector<GenerationEvent>& events, const Generation& g);
 
 }  // namespace onprem::api

@@ -6,7 +6,9 @@ using chat::Json;
 
 namespace {
 
-std::string str(const Json& j, const char* k) { return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : ""; }
+std::string str(const Json& j, const char* k) {
+  return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : "";
+}
 
 // Text of a content value: a string, or parts with "text" (input_text, output_text, text).
 std::string parts_text(const Json& c) {
@@ -25,9 +27,12 @@ std::optional<Json> message_content(const Json& c) {
   bool image = false;
   for (const auto& p : c) {
     const std::string type = str(p, "type");
-    if (type == "input_text" || type == "output_text" || type == "text") parts.push_back({{"type", "text"}, {"text", str(p, "text")}});
-    else if (type == "input_image") parts.push_back({{"type", "image"}}), image = true;
-    else return std::nullopt;
+    if (type == "input_text" || type == "output_text" || type == "text")
+      parts.push_back({{"type", "text"}, {"text", str(p, "text")}});
+    else if (type == "input_image")
+      parts.push_back({{"type", "image"}}), image = true;
+    else
+      return std::nullopt;
   }
   return image ? parts : Json(parts_text(c));
 }
@@ -40,10 +45,20 @@ ResponseFinish finish_of(const Generation& g) {
 }
 
 // The response object; `output` and `done` decide status and usage.
-Json response_object(const std::string& model, const std::string& id, int64_t created, Json output, const ResponseFinish* done) {
-  Json r = {{"id", id}, {"object", "response"}, {"created_at", created}, {"status", "in_progress"}, {"model", model},
-            {"output", std::move(output)}, {"parallel_tool_calls", true}, {"tool_choice", "auto"}, {"tools", Json::array()},
-            {"incomplete_details", Json()}, {"error", Json()}, {"usage", Json()}};
+Json response_object(const std::string& model, const std::string& id, int64_t created, Json output,
+                     const ResponseFinish* done) {
+  Json r = {{"id", id},
+            {"object", "response"},
+            {"created_at", created},
+            {"status", "in_progress"},
+            {"model", model},
+            {"output", std::move(output)},
+            {"parallel_tool_calls", true},
+            {"tool_choice", "auto"},
+            {"tools", Json::array()},
+            {"incomplete_details", Json()},
+            {"error", Json()},
+            {"usage", Json()}};
   if (!done) return r;
   const std::string& f = done->reason;
   if (f == "length" || f == "repetition") {
@@ -53,8 +68,10 @@ Json response_object(const std::string& model, const std::string& id, int64_t cr
     r["status"] = "completed";
   }
   if (f == "repetition") r["onprem_stop"] = "loop_guard";
-  r["usage"] = {{"input_tokens", done->prompt_tokens}, {"input_tokens_details", {{"cached_tokens", done->cached_tokens}}},
-                {"output_tokens", done->completion_tokens}, {"output_tokens_details", {{"reasoning_tokens", 0}}},
+  r["usage"] = {{"input_tokens", done->prompt_tokens},
+                {"input_tokens_details", {{"cached_tokens", done->cached_tokens}}},
+                {"output_tokens", done->completion_tokens},
+                {"output_tokens_details", {{"reasoning_tokens", 0}}},
                 {"total_tokens", done->prompt_tokens + done->completion_tokens}};
   return r;
 }
@@ -68,9 +85,10 @@ std::string item_id(const char* prefix, const std::string& response_id, size_t n
 std::optional<ApiError> responses_to_chat(const Json& body, Json* out, Json* namespaces) {
   *namespaces = Json::object();
   if (body.contains("previous_response_id") && !body["previous_response_id"].is_null())
-    return bad_request("previous_response_id is not supported: this server stores no responses; send the whole conversation in input "
-                       "(store: false)",
-                       "previous_response_id");
+    return bad_request(
+        "previous_response_id is not supported: this server stores no responses; send the whole conversation in input "
+        "(store: false)",
+        "previous_response_id");
   if (!body.contains("input") || !(body["input"].is_string() || body["input"].is_array()))
     return bad_request("input must be a string or an array of items", "input");
   Json msgs = Json::array();
@@ -86,7 +104,8 @@ std::optional<ApiError> responses_to_chat(const Json& body, Json* out, Json* nam
     }
     return msgs.back();
   };
-  if (body["input"].is_string()) msgs.push_back({{"role", "user"}, {"content", body["input"]}});
+  if (body["input"].is_string())
+    msgs.push_back({{"role", "user"}, {"content", body["input"]}});
   else
     for (const auto& it : body["input"]) {
       if (!it.is_object()) return bad_request("input: each item must be an object", "input");
@@ -97,7 +116,9 @@ std::optional<ApiError> responses_to_chat(const Json& body, Json* out, Json* nam
         if (role != "user" && role != "assistant" && role != "system")
           return bad_request("input: message role must be user, assistant, system or developer", "input");
         auto content = message_content(it.contains("content") ? it["content"] : Json());
-        if (!content) return bad_request("input: message content must be a string or input_text / output_text / input_image parts", "input");
+        if (!content)
+          return bad_request("input: message content must be a string or input_text / output_text / input_image parts",
+                             "input");
         if (role == "assistant") {
           Json& a = assistant();
           a["content"] = a["content"].get<std::string>() + parts_text(*content);
@@ -107,8 +128,11 @@ std::optional<ApiError> responses_to_chat(const Json& body, Json* out, Json* nam
       } else if (type == "function_call") {
         Json& a = assistant();
         if (!a.contains("tool_calls")) a["tool_calls"] = Json::array();
-        a["tool_calls"].push_back({{"id", str(it, "call_id")}, {"type", "function"},
-                                   {"function", {{"name", str(it, "name")}, {"arguments", it.contains("arguments") ? it["arguments"] : Json("{}")}}}});
+        a["tool_calls"].push_back(
+            {{"id", str(it, "call_id")},
+             {"type", "function"},
+             {"function",
+              {{"name", str(it, "name")}, {"arguments", it.contains("arguments") ? it["arguments"] : Json("{}")}}}});
       } else if (type == "function_call_output") {
         const Json& o = it.contains("output") ? it["output"] : Json();
         msgs.push_back({{"role", "tool"}, {"tool_call_id", str(it, "call_id")}, {"content", parts_text(o)}});
@@ -118,25 +142,31 @@ std::optional<ApiError> responses_to_chat(const Json& body, Json* out, Json* nam
           if (it.contains(k)) text += parts_text(it[k]);
         pending_reasoning += text;
       } else {
-        return bad_request("input: item type '" + type + "' is not supported (message, function_call, function_call_output, reasoning)", "input");
+        return bad_request("input: item type '" + type +
+                               "' is not supported (message, function_call, function_call_output, reasoning)",
+                           "input");
       }
     }
   Json o = {{"messages", msgs}};
   if (body.contains("model")) o["model"] = body["model"];
-  if (body.contains("max_output_tokens") && !body["max_output_tokens"].is_null()) o["max_tokens"] = body["max_output_tokens"];
+  if (body.contains("max_output_tokens") && !body["max_output_tokens"].is_null())
+    o["max_tokens"] = body["max_output_tokens"];
   for (const char* k : {"temperature", "top_p", "stream", "preset", "ignore_eos", "loop_guard"})
     if (body.contains(k)) o[k] = body[k];
   if (body.contains("tools") && !body["tools"].is_null()) {
     if (!body["tools"].is_array()) return bad_request("tools must be an array", "tools");
     Json tools = Json::array();
     auto add = [&](const Json& t) {
-      Json fn = {{"name", str(t, "name")}, {"parameters", t.contains("parameters") && t["parameters"].is_object() ? t["parameters"] : Json{{"type", "object"}}}};
+      Json fn = {{"name", str(t, "name")},
+                 {"parameters", t.contains("parameters") && t["parameters"].is_object() ? t["parameters"]
+                                                                                        : Json{{"type", "object"}}}};
       if (t.contains("description") && t["description"].is_string()) fn["description"] = t["description"];
       tools.push_back({{"type", "function"}, {"function", fn}});
     };
     for (const auto& t : body["tools"]) {
       const std::string type = str(t, "type");
-      if (type == "function") add(t);
+      if (type == "function")
+        add(t);
       else if (type == "namespace" && t.contains("tools") && t["tools"].is_array())
         for (const auto& inner : t["tools"])
           if (!inner.contains("type") || str(inner, "type") == "function") {
@@ -149,20 +179,29 @@ std::optional<ApiError> responses_to_chat(const Json& body, Json* out, Json* nam
   }
   if (body.contains("tool_choice") && !body["tool_choice"].is_null()) {
     const Json& tc = body["tool_choice"];
-    if (tc.is_string()) o["tool_choice"] = tc;
-    else if (tc.is_object() && str(tc, "type") == "function") o["tool_choice"] = {{"type", "function"}, {"function", {{"name", str(tc, "name")}}}};
+    if (tc.is_string())
+      o["tool_choice"] = tc;
+    else if (tc.is_object() && str(tc, "type") == "function")
+      o["tool_choice"] = {{"type", "function"}, {"function", {{"name", str(tc, "name")}}}};
   }
-  if (o.contains("tool_choice") && !o.contains("tools") && o["tool_choice"] != "none" && o["tool_choice"] != "auto") o.erase("tool_choice");
-  if (body.contains("text") && body["text"].is_object() && body["text"].contains("format") && body["text"]["format"].is_object()) {
+  if (o.contains("tool_choice") && !o.contains("tools") && o["tool_choice"] != "none" && o["tool_choice"] != "auto")
+    o.erase("tool_choice");
+  if (body.contains("text") && body["text"].is_object() && body["text"].contains("format") &&
+      body["text"]["format"].is_object()) {
     const Json& f = body["text"]["format"];
     const std::string type = str(f, "type");
-    if (type == "json_schema") o["response_format"] = {{"type", "json_schema"}, {"json_schema", {{"schema", f.contains("schema") ? f["schema"] : Json()}}}};
-    else if (type == "json_object") o["response_format"] = {{"type", "json_object"}};
+    if (type == "json_schema")
+      o["response_format"] = {{"type", "json_schema"},
+                              {"json_schema", {{"schema", f.contains("schema") ? f["schema"] : Json()}}}};
+    else if (type == "json_object")
+      o["response_format"] = {{"type", "json_object"}};
   }
   bool thinking = true;
-  if (body.contains("reasoning") && body["reasoning"].is_object() && body["reasoning"].contains("effort") && !body["reasoning"]["effort"].is_null()) {
+  if (body.contains("reasoning") && body["reasoning"].is_object() && body["reasoning"].contains("effort") &&
+      !body["reasoning"]["effort"].is_null()) {
     const std::string e = str(body["reasoning"], "effort");
-    if (e == "none" || e == "minimal") thinking = false;
+    if (e == "none" || e == "minimal")
+      thinking = false;
     else if (auto b = effort_budget(e)) {
       if (*b > 0) o["thinking_budget"] = *b;
     } else {
@@ -177,21 +216,29 @@ std::optional<ApiError> responses_to_chat(const Json& body, Json* out, Json* nam
 namespace {
 
 // A call item for `name`, with its namespace when the tool came from one.
-Json call_item(const std::string& id, const std::string& call_id, const std::string& name, const Json& arguments, const char* status,
-               const Json& namespaces) {
-  Json it = {{"type", "function_call"}, {"id", id}, {"call_id", call_id}, {"name", name}, {"arguments", arguments}, {"status", status}};
+Json call_item(const std::string& id, const std::string& call_id, const std::string& name, const Json& arguments,
+               const char* status, const Json& namespaces) {
+  Json it = {{"type", "function_call"}, {"id", id},        {"call_id", call_id}, {"name", name},
+             {"arguments", arguments},  {"status", status}};
   if (namespaces.is_object() && namespaces.contains(name)) it["namespace"] = namespaces[name];
   return it;
 }
 
-Json output_items(const std::string& id, const std::string& reasoning, const std::string& content, const Json& calls, const Json& namespaces) {
+Json output_items(const std::string& id, const std::string& reasoning, const std::string& content, const Json& calls,
+                  const Json& namespaces) {
   Json output = Json::array();
   size_t n = 0;
   if (!reasoning.empty())
-    output.push_back({{"type", "reasoning"}, {"id", item_id("rs_", id, n++)}, {"summary", Json::array({{{"type", "summary_text"}, {"text", reasoning}}})}});
+    output.push_back({{"type", "reasoning"},
+                      {"id", item_id("rs_", id, n++)},
+                      {"summary", Json::array({{{"type", "summary_text"}, {"text", reasoning}}})}});
   if (!content.empty())
-    output.push_back({{"type", "message"}, {"id", item_id("msg_", id, n++)}, {"status", "completed"}, {"role", "assistant"},
-                      {"content", Json::array({{{"type", "output_text"}, {"text", content}, {"annotations", Json::array()}}})}});
+    output.push_back(
+        {{"type", "message"},
+         {"id", item_id("msg_", id, n++)},
+         {"status", "completed"},
+         {"role", "assistant"},
+         {"content", Json::array({{{"type", "output_text"}, {"text", content}, {"annotations", Json::array()}}})}});
   for (const auto& c : calls)  // [{id, name, arguments (a JSON string)}]
     output.push_back(call_item(item_id("fc_", id, n++), c["id"], c["name"], c["arguments"], "completed", namespaces));
   return output;
@@ -199,7 +246,8 @@ Json output_items(const std::string& id, const std::string& reasoning, const std
 
 }  // namespace
 
-Json responses_response(const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created, const Json& namespaces) {
+Json responses_response(const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created,
+                        const Json& namespaces) {
   const auto& r = g.result();
   Json calls = Json::array();
   for (const auto& c : r.tool_calls) calls.push_back({{"id", c.id}, {"name", c.name}, {"arguments", c.arguments_json}});
@@ -208,17 +256,23 @@ Json responses_response(const ChatPlan& plan, const Generation& g, const std::st
 }
 
 Json chat_completion_to_response(const Json& chat, const std::string& id, int64_t created, const Json& namespaces) {
-  const Json choice = chat.contains("choices") && chat["choices"].is_array() && !chat["choices"].empty() ? chat["choices"][0] : Json::object();
+  const Json choice = chat.contains("choices") && chat["choices"].is_array() && !chat["choices"].empty()
+                          ? chat["choices"][0]
+                          : Json::object();
   const Json msg = choice.contains("message") && choice["message"].is_object() ? choice["message"] : Json::object();
   Json calls = Json::array();
   if (msg.contains("tool_calls") && msg["tool_calls"].is_array())
     for (const auto& tc : msg["tool_calls"]) {
       const Json fn = tc.contains("function") ? tc["function"] : Json::object();
       const Json args = fn.contains("arguments") ? fn["arguments"] : Json("{}");
-      calls.push_back({{"id", str(tc, "id")}, {"name", str(fn, "name")}, {"arguments", args.is_string() ? args : Json(args.dump())}});
+      calls.push_back({{"id", str(tc, "id")},
+                       {"name", str(fn, "name")},
+                       {"arguments", args.is_string() ? args : Json(args.dump())}});
     }
   ResponseFinish f;
-  f.reason = choice.contains("finish_reason") && choice["finish_reason"].is_string() ? choice["finish_reason"].get<std::string>() : "stop";
+  f.reason = choice.contains("finish_reason") && choice["finish_reason"].is_string()
+                 ? choice["finish_reason"].get<std::string>()
+                 : "stop";
   if (choice.value("onprem_stop", "") == "loop_guard") f.reason = "repetition";
   if (chat.contains("usage") && chat["usage"].is_object()) {
     f.prompt_tokens = chat["usage"].value("prompt_tokens", int64_t(0));
@@ -226,7 +280,8 @@ Json chat_completion_to_response(const Json& chat, const std::string& id, int64_
       f.cached_tokens = chat["usage"]["prompt_tokens_details"].value("cached_tokens", int64_t(0));
     f.completion_tokens = chat["usage"].value("completion_tokens", int64_t(0));
   }
-  return response_object(str(chat, "model"), id, created, output_items(id, str(msg, "reasoning_content"), str(msg, "content"), calls, namespaces), &f);
+  return response_object(str(chat, "model"), id, created,
+                         output_items(id, str(msg, "reasoning_content"), str(msg, "content"), calls, namespaces), &f);
 }
 
 std::string ResponsesStream::events(const Generation& g, const std::vector<GenerationEvent>& ev) {
@@ -263,17 +318,22 @@ std::string ResponsesStream::feed(const std::vector<chat::OutputDelta>& deltas, 
     const std::string item = open_item["id"];
     if (open_kind == "reasoning") {
       const Json part = {{"type", "summary_text"}, {"text", open_text}};
-      emit("response.reasoning_summary_text.done", {{"item_id", item}, {"output_index", index}, {"summary_index", 0}, {"text", open_text}});
-      emit("response.reasoning_summary_part.done", {{"item_id", item}, {"output_index", index}, {"summary_index", 0}, {"part", part}});
+      emit("response.reasoning_summary_text.done",
+           {{"item_id", item}, {"output_index", index}, {"summary_index", 0}, {"text", open_text}});
+      emit("response.reasoning_summary_part.done",
+           {{"item_id", item}, {"output_index", index}, {"summary_index", 0}, {"part", part}});
       open_item["summary"] = Json::array({part});
     } else if (open_kind == "message") {
       const Json part = {{"type", "output_text"}, {"text", open_text}, {"annotations", Json::array()}};
-      emit("response.output_text.done", {{"item_id", item}, {"output_index", index}, {"content_index", 0}, {"text", open_text}});
-      emit("response.content_part.done", {{"item_id", item}, {"output_index", index}, {"content_index", 0}, {"part", part}});
+      emit("response.output_text.done",
+           {{"item_id", item}, {"output_index", index}, {"content_index", 0}, {"text", open_text}});
+      emit("response.content_part.done",
+           {{"item_id", item}, {"output_index", index}, {"content_index", 0}, {"part", part}});
       open_item["content"] = Json::array({part});
       open_item["status"] = "completed";
     } else {
-      emit("response.function_call_arguments.done", {{"item_id", item}, {"output_index", index}, {"arguments", open_text}});
+      emit("response.function_call_arguments.done",
+           {{"item_id", item}, {"output_index", index}, {"arguments", open_text}});
       open_item["arguments"] = open_text;
       open_item["status"] = "completed";
     }
@@ -287,30 +347,46 @@ std::string ResponsesStream::feed(const std::vector<chat::OutputDelta>& deltas, 
     open_kind = kind, open_item = item;
     emit("response.output_item.added", {{"output_index", at}, {"item", item}});
     if (kind == "reasoning")
-      emit("response.reasoning_summary_part.added", {{"item_id", item["id"]}, {"output_index", at}, {"summary_index", 0},
+      emit("response.reasoning_summary_part.added", {{"item_id", item["id"]},
+                                                     {"output_index", at},
+                                                     {"summary_index", 0},
                                                      {"part", {{"type", "summary_text"}, {"text", ""}}}});
     else if (kind == "message")
-      emit("response.content_part.added", {{"item_id", item["id"]}, {"output_index", at}, {"content_index", 0},
-                                           {"part", {{"type", "output_text"}, {"text", ""}, {"annotations", Json::array()}}}});
+      emit("response.content_part.added",
+           {{"item_id", item["id"]},
+            {"output_index", at},
+            {"content_index", 0},
+            {"part", {{"type", "output_text"}, {"text", ""}, {"annotations", Json::array()}}}});
   };
   for (const auto& d : deltas) {
     {
       const size_t n = output.size() + (open_kind.empty() ? 0 : 1);
       if (d.kind == chat::OutputDelta::Kind::kReasoning) {
-        if (open_kind != "reasoning") open("reasoning", {{"type", "reasoning"}, {"id", item_id("rs_", id, n)}, {"summary", Json::array()}});
+        if (open_kind != "reasoning")
+          open("reasoning", {{"type", "reasoning"}, {"id", item_id("rs_", id, n)}, {"summary", Json::array()}});
         open_text += d.text;
-        emit("response.reasoning_summary_text.delta",
-             {{"item_id", open_item["id"]}, {"output_index", int(output.size())}, {"summary_index", 0}, {"delta", d.text}});
+        emit("response.reasoning_summary_text.delta", {{"item_id", open_item["id"]},
+                                                       {"output_index", int(output.size())},
+                                                       {"summary_index", 0},
+                                                       {"delta", d.text}});
       } else if (d.kind == chat::OutputDelta::Kind::kContent) {
         if (open_kind != "message")
-          open("message", {{"type", "message"}, {"id", item_id("msg_", id, n)}, {"status", "in_progress"}, {"role", "assistant"}, {"content", Json::array()}});
+          open("message", {{"type", "message"},
+                           {"id", item_id("msg_", id, n)},
+                           {"status", "in_progress"},
+                           {"role", "assistant"},
+                           {"content", Json::array()}});
         open_text += d.text;
-        emit("response.output_text.delta", {{"item_id", open_item["id"]}, {"output_index", int(output.size())}, {"content_index", 0}, {"delta", d.text}});
+        emit("response.output_text.delta", {{"item_id", open_item["id"]},
+                                            {"output_index", int(output.size())},
+                                            {"content_index", 0},
+                                            {"delta", d.text}});
       } else if (d.kind == chat::OutputDelta::Kind::kToolCallBegin) {
         open("function_call", call_item(item_id("fc_", id, n), d.id, d.name, "", "in_progress", namespaces));
       } else if (d.kind == chat::OutputDelta::Kind::kToolCallArguments) {
         open_text += d.text;
-        emit("response.function_call_arguments.delta", {{"item_id", open_item["id"]}, {"output_index", int(output.size())}, {"delta", d.text}});
+        emit("response.function_call_arguments.delta",
+             {{"item_id", open_item["id"]}, {"output_index", int(output.size())}, {"delta", d.text}});
       }
     }
   }
@@ -351,7 +427,8 @@ std::string ChatChunksToResponses::on_chunk(const Json& chunk) {
           const Json fn = tc.contains("function") && tc["function"].is_object() ? tc["function"] : Json::object();
           if (tc.contains("id") && tc["id"].is_string()) {
             chat::OutputDelta x;
-            x.kind = chat::OutputDelta::Kind::kToolCallBegin, x.id = tc["id"].get<std::string>(), x.name = str(fn, "name");
+            x.kind = chat::OutputDelta::Kind::kToolCallBegin, x.id = tc["id"].get<std::string>(),
+            x.name = str(fn, "name");
             deltas.push_back(std::move(x));
           }
           if (fn.contains("arguments") && fn["arguments"].is_string() && !fn["arguments"].get<std::string>().empty()) {

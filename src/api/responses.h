@@ -30,9 +30,9 @@ struct ResponsesStream {
   int64_t created = 0;
   bool started = false;
   int64_t sequence = 0;
-  std::string open_kind;         // "reasoning", "message", "function_call" or "" (none open)
-  chat::Json open_item;          // the open item as it will be when done
-  std::string open_text;         // its text so far (summary, output text or arguments)
+  std::string open_kind;                    // "reasoning", "message", "function_call" or "" (none open)
+  chat::Json open_item;                     // the open item as it will be when done
+  std::string open_text;                    // its text so far (summary, output text or arguments)
   chat::Json output = chat::Json::array();  // finished items, for response.completed
   std::string events(const Generation& g, const std::vector<GenerationEvent>& ev);
   // The same from deltas; `finish` ends the response.
@@ -41,7 +41,8 @@ struct ResponsesStream {
 
 // The router's side: a backend's chat completion (OpenAI chat shape) as a response, and its
 // chat completion chunks as Responses events.
-chat::Json chat_completion_to_response(const chat::Json& chat, const std::string& id, int64_t created, const chat::Json& namespaces);
+chat::Json chat_completion_to_response(const chat::Json& chat, const std::string& id, int64_t created,
+                                       const chat::Json& namespaces);
 struct ChatChunksToResponses {
   ResponsesStream stream;
   ResponseFinish finish;

@@ -77,9 +77,11 @@ struct Server::Impl {
     const int64_t n = int64_t(plan.prompt.size()), ctx = svc.engine.context_size();
     if (n < ctx) return std::nullopt;
     if (anthropic)  // at least one token must be left for the answer
-      return bad_request("prompt is too long: " + std::to_string(n) + " tokens > " + std::to_string(ctx - 1) + " maximum", "messages");
-    ApiError e = bad_request("This model's maximum context length is " + std::to_string(ctx) + " tokens. However, your messages resulted in " +
-                                 std::to_string(n) + " tokens. Please reduce the length of the messages.",
+      return bad_request(
+          "prompt is too long: " + std::to_string(n) + " tokens > " + std::to_string(ctx - 1) + " maximum", "messages");
+    ApiError e = bad_request("This model's maximum context length is " + std::to_string(ctx) +
+                                 " tokens. However, your messages resulted in " + std::to_string(n) +
+                                 " tokens. Please reduce the length of the messages.",
                              "messages");
     e.code = "context_length_exceeded";
     return e;
@@ -108,32 +110,35 @@ struct Server::Impl {
     using Clock = std::chrono::steady_clock;
     auto last_write = std::make_shared<Clock::time_point>(Clock::now());
     const auto keepalive = std::chrono::duration<double>(o.stream_keepalive_s);
-    res.set_chunked_content_provider("text/event-stream", [this, g, stream, anthropic, last_write, keepalive](size_t, httplib::DataSink& sink) {
-      std::vector<GenerationEvent> events;
-      const bool more = g->next(events, 200);
-      if (!sink.is_writable()) {
-        svc.engine.cancel(g->id());  // the client left: free the slot
-        return false;
-      }
-      // The first call writes the stream's opening (message_start, the role chunk) without
-      // waiting for a token. While the prompt is queued or prefilled, a long silence gets a ping
-      // (Anthropic's event; an SSE comment for OpenAI clients), so that clients and proxies do not
-      // take a slow first token for a dead connection.
-      std::string text = stream(*g, events);
-      if (text.empty() && Clock::now() - *last_write >= keepalive)
-        text = anthropic ? "event: ping\ndata: {\"type\": \"ping\"}\n\n" : ": keep-alive\n\n";
-      if (!text.empty()) {
-        if (!sink.write(text.data(), text.size())) {
-          svc.engine.cancel(g->id());
-          return false;
-        }
-        *last_write = Clock::now();
-      }
-      if (!more) sink.done();
-      return true;
-    }, [this, g](bool success) {
-      if (!success) svc.engine.cancel(g->id());
-    });
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [this, g, stream, anthropic, last_write, keepalive](size_t, httplib::DataSink& sink) {
+          std::vector<GenerationEvent> events;
+          const bool more = g->next(events, 200);
+          if (!sink.is_writable()) {
+            svc.engine.cancel(g->id());  // the client left: free the slot
+            return false;
+          }
+          // The first call writes the stream's opening (message_start, the role chunk) without
+          // waiting for a token. While the prompt is queued or prefilled, a long silence gets a ping
+          // (Anthropic's event; an SSE comment for OpenAI clients), so that clients and proxies do not
+          // take a slow first token for a dead connection.
+          std::string text = stream(*g, events);
+          if (text.empty() && Clock::now() - *last_write >= keepalive)
+            text = anthropic ? "event: ping\ndata: {\"type\": \"ping\"}\n\n" : ": keep-alive\n\n";
+          if (!text.empty()) {
+            if (!sink.write(text.data(), text.size())) {
+              svc.engine.cancel(g->id());
+              return false;
+            }
+            *last_write = Clock::now();
+          }
+          if (!more) sink.done();
+          return true;
+        },
+        [this, g](bool success) {
+          if (!success) svc.engine.cancel(g->id());
+        });
   }
 
   void routes() {
@@ -148,24 +153,36 @@ struct Server::Impl {
       if (!res.body.empty()) return;
       const bool anthropic = req.path.rfind("/v1/messages", 0) == 0;
       ApiError e{res.status, "invalid_request_error", "error", "", ""};
-      if (res.status == 404) e.type = "not_found_error", e.message = "no route " + req.method + " " + req.path;
-      else if (res.status == 413) e.message = "the request body is larger than the server accepts (--max-body)";
-      else if (res.status == 405) e.message = "method not allowed";
+      if (res.status == 404)
+        e.type = "not_found_error", e.message = "no route " + req.method + " " + req.path;
+      else if (res.status == 413)
+        e.message = "the request body is larger than the server accepts (--max-body)";
+      else if (res.status == 405)
+        e.message = "method not allowed";
       send_error(res, e, anthropic);
     });
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (req.path == "/health" || req.path == "/" || authorized(req)) return httplib::Server::HandlerResponse::Unhandled;
-      send_error(res, ApiError{401, "authentication_error", "missing or invalid API key", "", ""}, req.path.rfind("/v1/messages", 0) == 0);
+      if (req.path == "/health" || req.path == "/" || authorized(req))
+        return httplib::Server::HandlerResponse::Unhandled;
+      send_error(res, ApiError{401, "authentication_error", "missing or invalid API key", "", ""},
+                 req.path.rfind("/v1/messages", 0) == 0);
       return httplib::Server::HandlerResponse::Handled;
     });
-    http.Get("/health", [](const httplib::Request&, httplib::Response& res) { res.set_content(R"({"status":"ok"})", "application/json"); });
+    http.Get("/health", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(R"({"status":"ok"})", "application/json");
+    });
     // Clients probe the base URL (Claude Code sends HEAD / first); cpp-httplib answers HEAD from GET.
-    http.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(R"({"status":"ok"})", "application/json"); });
+    http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(R"({"status":"ok"})", "application/json");
+    });
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
       Json data = Json::array();
       data.push_back({{"id", svc.opt.model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "onprem"}});
-      for (const auto& a : svc.opt.aliases) data.push_back({{"id", a}, {"object", "model"}, {"created", 0}, {"owned_by", "onprem"}});
-      res.set_content(Json{{"object", "list"}, {"data", data}}.dump(-1, ' ', false, chat::Json::error_handler_t::replace), "application/json");
+      for (const auto& a : svc.opt.aliases)
+        data.push_back({{"id", a}, {"object", "model"}, {"created", 0}, {"owned_by", "onprem"}});
+      res.set_content(
+          Json{{"object", "list"}, {"data", data}}.dump(-1, ' ', false, chat::Json::error_handler_t::replace),
+          "application/json");
     });
     http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
       auto body = parse_body(req, res, false);
@@ -173,9 +190,11 @@ struct Server::Impl {
       auto plan = std::make_shared<ChatPlan>();
       if (auto e = plan_chat(svc, *body, plan.get())) return send_error(res, *e, false);
       const std::string id = new_id("chatcmpl-", next++);
-      const int64_t created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      const int64_t created =
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       auto role_sent = std::make_shared<bool>(false);
-      run(*plan, res, false, [&](const Generation& g) { return chat_response(svc, *plan, g, id, created); },
+      run(
+          *plan, res, false, [&](const Generation& g) { return chat_response(svc, *plan, g, id, created); },
           [plan, id, created, role_sent](const Generation& g, const std::vector<GenerationEvent>& ev) {
             return chat_chunks(*plan, id, created, ev, g, role_sent.get());
           });
@@ -186,8 +205,10 @@ struct Server::Impl {
       auto plan = std::make_shared<ChatPlan>();
       if (auto e = plan_completion(svc, *body, plan.get())) return send_error(res, *e, false);
       const std::string id = new_id("cmpl-", next++);
-      const int64_t created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-      run(*plan, res, false, [&](const Generation& g) { return completion_response(*plan, g, id, created); },
+      const int64_t created =
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      run(
+          *plan, res, false, [&](const Generation& g) { return completion_response(*plan, g, id, created); },
           [plan, id, created](const Generation& g, const std::vector<GenerationEvent>& ev) {
             return completion_chunks(*plan, id, created, ev, g);
           });
@@ -202,7 +223,8 @@ struct Server::Impl {
       const std::string id = new_id("msg_", next++);
       auto st = std::make_shared<MessagesStream>();
       st->plan = plan.get(), st->id = id;
-      run(*plan, res, true, [&](const Generation& g) { return messages_response(*plan, g, id); },
+      run(
+          *plan, res, true, [&](const Generation& g) { return messages_response(*plan, g, id); },
           [plan, st](const Generation& g, const std::vector<GenerationEvent>& ev) { return st->events(g, ev); });
     });
     http.Post("/v1/responses", [this](const httplib::Request& req, httplib::Response& res) {
@@ -213,10 +235,12 @@ struct Server::Impl {
       auto plan = std::make_shared<ChatPlan>();
       if (auto e = plan_chat(svc, chat_body, plan.get())) return send_error(res, *e, false);
       const std::string id = new_id("resp_", next++);
-      const int64_t created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      const int64_t created =
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       auto st = std::make_shared<ResponsesStream>();
       st->model = plan->model, st->id = id, st->created = created, st->namespaces = namespaces;
-      run(*plan, res, false, [&](const Generation& g) { return responses_response(*plan, g, id, created, namespaces); },
+      run(
+          *plan, res, false, [&](const Generation& g) { return responses_response(*plan, g, id, created, namespaces); },
           [plan, st](const Generation& g, const std::vector<GenerationEvent>& ev) { return st->events(g, ev); });
     });
     http.Post("/v1/messages/count_tokens", [this](const httplib::Request& req, httplib::Response& res) {
@@ -228,25 +252,31 @@ struct Server::Impl {
       if (auto e = plan_chat(svc, chat_body, &plan)) return send_error(res, *e, true);
       res.set_content(Json{{"input_tokens", int64_t(plan.prompt.size())}}.dump(), "application/json");
     });
-    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) { res.set_content(metrics_text(), "text/plain; version=0.0.4"); });
+    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(metrics_text(), "text/plain; version=0.0.4");
+    });
   }
 
   std::string metrics_text() {
     const engine::EngineStats st = svc.engine.stats();
     std::string m;
     auto line = [&](const std::string& name, double v, const char* help, const char* type) {
-      m += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + std::to_string(v) + "\n";
+      m += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + std::to_string(v) +
+           "\n";
     };
     std::lock_guard<std::mutex> lock(svc.metrics.mu);
     const Metrics& x = svc.metrics;
     line("onprem_requests_total", double(x.requests_total), "Requests finished", "counter");
     line("onprem_requests_failed_total", double(x.requests_failed), "Requests that failed", "counter");
-    m += "# HELP onprem_requests_rejected_total Requests refused with an error status, by status\n# TYPE onprem_requests_rejected_total counter\n";
+    m += "# HELP onprem_requests_rejected_total Requests refused with an error status, by status\n# TYPE "
+         "onprem_requests_rejected_total counter\n";
     for (const auto& [status, n] : x.rejected_by_status)
       m += "onprem_requests_rejected_total{status=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
     line("onprem_prompt_tokens_total", double(x.prompt_tokens), "Prompt tokens of finished requests", "counter");
-    line("onprem_completion_tokens_total", double(x.completion_tokens), "Generated tokens of finished requests", "counter");
-    line("onprem_http_requests_timed_out_total", double(http.timed_out()), "Connections closed with 408 for sending a request too slowly", "counter");
+    line("onprem_completion_tokens_total", double(x.completion_tokens), "Generated tokens of finished requests",
+         "counter");
+    line("onprem_http_requests_timed_out_total", double(http.timed_out()),
+         "Connections closed with 408 for sending a request too slowly", "counter");
     line("onprem_queue_depth", double(st.queued), "Requests waiting for a slot", "gauge");
     line("onprem_slots_busy", double(st.active), "Sequence slots in use", "gauge");
     line("onprem_engine_steps_total", double(st.steps), "Engine steps", "counter");
@@ -254,11 +284,14 @@ struct Server::Impl {
          "Prompt tokens per second of engine time", "gauge");
     line("onprem_decode_tokens_per_second", st.decode_seconds > 0 ? double(st.generated_tokens) / st.decode_seconds : 0,
          "Generated tokens per second of engine time", "gauge");
-    line("onprem_prompt_tokens_submitted_total", double(st.submitted_prompt_tokens), "Prompt tokens of admitted requests", "counter");
-    line("onprem_prefix_cache_reused_tokens_total", double(st.reused_prompt_tokens), "Prompt tokens served from the prefix cache", "counter");
-    line("onprem_prefix_cache_snapshot_bytes", double(st.snapshot_bytes), "Memory held by DeltaNet state snapshots", "gauge");
-    auto hist = [&](const std::string& name, const char* help, const std::vector<double>& bounds, const std::vector<uint64_t>& counts,
-                    double sum, uint64_t n) {
+    line("onprem_prompt_tokens_submitted_total", double(st.submitted_prompt_tokens),
+         "Prompt tokens of admitted requests", "counter");
+    line("onprem_prefix_cache_reused_tokens_total", double(st.reused_prompt_tokens),
+         "Prompt tokens served from the prefix cache", "counter");
+    line("onprem_prefix_cache_snapshot_bytes", double(st.snapshot_bytes), "Memory held by DeltaNet state snapshots",
+         "gauge");
+    auto hist = [&](const std::string& name, const char* help, const std::vector<double>& bounds,
+                    const std::vector<uint64_t>& counts, double sum, uint64_t n) {
       m += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
       uint64_t acc = 0;
       for (size_t i = 0; i < bounds.size(); ++i) {
@@ -266,13 +299,15 @@ struct Server::Impl {
         m += name + "_bucket{le=\"" + std::to_string(bounds[i]) + "\"} " + std::to_string(acc) + "\n";
       }
       acc += counts.back();
-      m += name + "_bucket{le=\"+Inf\"} " + std::to_string(acc) + "\n" + name + "_sum " + std::to_string(sum) + "\n" + name +
-           "_count " + std::to_string(n) + "\n";
+      m += name + "_bucket{le=\"+Inf\"} " + std::to_string(acc) + "\n" + name + "_sum " + std::to_string(sum) + "\n" +
+           name + "_count " + std::to_string(n) + "\n";
     };
     uint64_t ttft_n = 0;
     for (auto c : x.ttft_counts) ttft_n += c;
-    hist("onprem_time_to_first_token_seconds", "From submission to the first token", x.ttft_bounds, x.ttft_counts, x.ttft_sum, ttft_n);
-    hist("onprem_inter_token_latency_seconds", "Mean time between tokens per request", x.itl_bounds, x.itl_counts, x.itl_sum, x.itl_n);
+    hist("onprem_time_to_first_token_seconds", "From submission to the first token", x.ttft_bounds, x.ttft_counts,
+         x.ttft_sum, ttft_n);
+    hist("onprem_inter_token_latency_seconds", "Mean time between tokens per request", x.itl_bounds, x.itl_counts,
+         x.itl_sum, x.itl_n);
     return m;
   }
 };
@@ -290,13 +325,17 @@ Server::Server(Service& svc, ServerOptions o) : impl_(std::make_unique<Impl>(svc
   core::use_server_heap_policy();
   if (!impl_->o.request_log.empty()) {
     impl_->request_log = std::fopen(impl_->o.request_log.c_str(), "a");
-    if (!impl_->request_log) std::fprintf(stderr, "onprem: cannot open request log '%s'\n", impl_->o.request_log.c_str());
+    if (!impl_->request_log)
+      std::fprintf(stderr, "onprem: cannot open request log '%s'\n", impl_->o.request_log.c_str());
   }
   impl_->http.set_logger([impl = impl_.get()](const httplib::Request& req, const httplib::Response& res) {
     if (impl->request_log) {
-      const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-      const std::string line = Json{{"ts_ms", ms}, {"method", req.method}, {"path", req.path}, {"status", res.status},
-                                    {"body_bytes", req.body.size()}, {"body", req.body}}  // whole: an audit must see everything sent
+      const int64_t ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+      const std::string line = Json{{"ts_ms", ms},          {"method", req.method},          {"path", req.path},
+                                    {"status", res.status}, {"body_bytes", req.body.size()}, {"body", req.body}}
+                                   // whole: an audit must see everything sent
                                    .dump(-1, ' ', false, Json::error_handler_t::replace);
       std::lock_guard<std::mutex> lock(impl->log_mu);
       std::fprintf(impl->request_log, "%s\n", line.c_str());

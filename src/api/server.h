@@ -20,7 +20,7 @@ struct ServerOptions {
   int http_threads = 16;
   ReadDeadlines read_deadlines;
   double stream_keepalive_s = 5;  // a stream silent this long (prefill, queue) gets a ping / SSE comment
-  std::string request_log;  // "" = none; else one JSON line per request, body included (an audit trail)
+  std::string request_log;        // "" = none; else one JSON line per request, body included (an audit trail)
 };
 
 class Server {

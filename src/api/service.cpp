@@ -64,7 +64,8 @@ bool ReasoningStore::get(uint64_t key, std::string* reasoning) const {
 }
 
 bool Service::model_name_ok(const std::string& name) const {
-  return opt.any_model || name.empty() || name == opt.model_id || std::find(opt.aliases.begin(), opt.aliases.end(), name) != opt.aliases.end();
+  return opt.any_model || name.empty() || name == opt.model_id ||
+         std::find(opt.aliases.begin(), opt.aliases.end(), name) != opt.aliases.end();
 }
 
 std::optional<std::string> Service::next_scripted_output(bool has_tools) {

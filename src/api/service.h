@@ -21,19 +21,19 @@
 namespace onprem::api {
 
 struct ServiceOptions {
-  std::string model_id = "onprem";          // what /v1/models lists and responses echo
-  std::vector<std::string> aliases;         // other names accepted in "model"
-  bool any_model = false;                   // accept every name (responses echo the one asked for)
-  std::string preset;                       // default sampling preset ("" = engine defaults)
-  std::string preset_model = "qwen3.6-27b"; // whose presets
+  std::string model_id = "onprem";           // what /v1/models lists and responses echo
+  std::vector<std::string> aliases;          // other names accepted in "model"
+  bool any_model = false;                    // accept every name (responses echo the one asked for)
+  std::string preset;                        // default sampling preset ("" = engine defaults)
+  std::string preset_model = "qwen3.6-27b";  // whose presets
   size_t max_messages = 1024;
-  bool restore_reasoning = true;            // default for requests with tools (per-request override)
+  bool restore_reasoning = true;  // default for requests with tools (per-request override)
   int64_t default_max_tokens = 512;
   chat::TemplateFlavor flavor = chat::TemplateFlavor::kQwen36;
   // The chat template to render with (serve --chat-template file or PATH); null: the built-in
   // Qwen3.6 renderer.
   std::shared_ptr<const chat::jinja::Template> chat_template;
-  std::vector<std::string> test_script;     // tests only: scripted outputs, see GenerationOptions
+  std::vector<std::string> test_script;  // tests only: scripted outputs, see GenerationOptions
 };
 
 // Request latency histograms and counters for /metrics.

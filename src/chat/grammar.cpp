@@ -115,11 +115,13 @@ bool GrammarState::accept_byte(uint8_t c) {
       return std::tie(x.rule, x.alt, x.pos) < std::tie(y.rule, y.alt, y.pos);
     });
   });
-  next.erase(std::unique(next.begin(), next.end(), [](const Stack& a, const Stack& b) {
-               return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](const Frame& x, const Frame& y) {
-                        return x.rule == y.rule && x.alt == y.alt && x.pos == y.pos;
-                      });
-             }),
+  next.erase(std::unique(next.begin(), next.end(),
+                         [](const Stack& a, const Stack& b) {
+                           return a.size() == b.size() &&
+                                  std::equal(a.begin(), a.end(), b.begin(), [](const Frame& x, const Frame& y) {
+                                    return x.rule == y.rule && x.alt == y.alt && x.pos == y.pos;
+                                  });
+                         }),
              next.end());
   stacks_ = std::move(next);
   return true;
@@ -167,8 +169,10 @@ std::string grammar_to_string(const Grammar& g) {
         for (int c = 0; c < 256; ++c)
           if (e.matches(uint8_t(c))) ++n, single = c;
         char buf[32];
-        if (n == 1 && single >= 0x20 && single < 0x7f) std::snprintf(buf, sizeof buf, " '%c'", single);
-        else std::snprintf(buf, sizeof buf, " [%d bytes]", n);
+        if (n == 1 && single >= 0x20 && single < 0x7f)
+          std::snprintf(buf, sizeof buf, " '%c'", single);
+        else
+          std::snprintf(buf, sizeof buf, " [%d bytes]", n);
         out += buf;
       }
     }

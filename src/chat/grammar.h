@@ -13,7 +13,7 @@ namespace onprem::chat {
 
 struct GrammarElement {
   bool is_rule = false;
-  int rule = -1;              // is_rule
+  int rule = -1;                    // is_rule
   uint64_t bits[4] = {0, 0, 0, 0};  // byte set (!is_rule)
   bool matches(uint8_t c) const { return (bits[c >> 6] >> (c & 63)) & 1u; }
 };
@@ -23,7 +23,7 @@ struct Grammar {
   std::vector<std::vector<GrammarAlt>> rules;  // rule 0 is the start
   std::vector<std::string> names;
 
-  int add_rule(std::string name);                       // empty rule, filled later
+  int add_rule(std::string name);  // empty rule, filled later
   void add_alt(int rule, GrammarAlt alt);
   static GrammarElement ref(int rule);
   static GrammarElement byte_range(uint8_t lo, uint8_t hi);
@@ -36,9 +36,9 @@ struct Grammar {
 class GrammarState {
  public:
   static core::Expected<GrammarState> start(const Grammar& g);
-  bool accept_byte(uint8_t c);                        // false (and unchanged) if c is not allowed
-  bool accept_bytes(const std::string& s);            // all or nothing
-  bool can_end() const;                                // the input so far is a complete sentence
+  bool accept_byte(uint8_t c);              // false (and unchanged) if c is not allowed
+  bool accept_bytes(const std::string& s);  // all or nothing
+  bool can_end() const;                     // the input so far is a complete sentence
   bool dead() const { return stacks_.empty(); }
   bool allows(uint8_t c) const;
   // A canonical byte string of the state: equal keys, equal futures (for memoising transitions).

@@ -36,7 +36,9 @@ std::string py_strip_set(const std::string& s, const Value* chars, bool left, bo
   std::vector<uint32_t> set;
   if (chars && chars->is(K::kString))
     for (size_t i = 0, n; i < chars->s.size(); i += n) set.push_back(utf8_at(chars->s, i, &n));
-  auto strip = [&](uint32_t cp) { return chars && chars->is(K::kString) ? std::find(set.begin(), set.end(), cp) != set.end() : py_space(cp); };
+  auto strip = [&](uint32_t cp) {
+    return chars && chars->is(K::kString) ? std::find(set.begin(), set.end(), cp) != set.end() : py_space(cp);
+  };
   const auto at = code_points(s);
   size_t b = 0, e = at.size();
   size_t n;
@@ -78,7 +80,8 @@ const Value* arg(const List& a, const Kwargs& kw, size_t p, const char* name) {
 
 List iterate(const Value& v) {
   switch (v.kind) {
-    case K::kList: return *v.list;
+    case K::kList:
+      return *v.list;
     case K::kDict: {
       List keys;
       for (const auto& [k, x] : *v.dict) keys.push_back(Value::string(k));
@@ -90,7 +93,8 @@ List iterate(const Value& v) {
       for (size_t k = 0; k < at.size(); ++k) chars.push_back(Value::string(code_point(v.s, at, k)));
       return chars;
     }
-    default: return {};
+    default:
+      return {};
   }
 }
 
@@ -106,13 +110,18 @@ class Evaluator {
       for (auto& [k, v] : kw) d.emplace_back(k, v);
       return Value::of_dict(std::move(d), K::kNamespace);
     });
-    root_["dict"] = Value::function([](List, Kwargs kw) -> core::Expected<Value> { return Value::of_dict(Dict(kw.begin(), kw.end())); });
+    root_["dict"] = Value::function(
+        [](List, Kwargs kw) -> core::Expected<Value> { return Value::of_dict(Dict(kw.begin(), kw.end())); });
     root_["range"] = Value::function([](List a, Kwargs) -> core::Expected<Value> {
       int64_t lo = 0, hi = 0, st = 1;
-      if (a.size() == 1 && a[0].is(K::kInt)) hi = a[0].i;
-      else if (a.size() >= 2 && a[0].is(K::kInt) && a[1].is(K::kInt)) lo = a[0].i, hi = a[1].i, st = a.size() > 2 && a[2].is(K::kInt) ? a[2].i : 1;
-      else return make_error(ErrorCode::kInvalidArgument, "range() takes integers");
-      if (st == 0 || std::abs(hi - lo) / std::abs(st) > 100000) return make_error(ErrorCode::kInvalidArgument, "range() too long or with step 0");
+      if (a.size() == 1 && a[0].is(K::kInt))
+        hi = a[0].i;
+      else if (a.size() >= 2 && a[0].is(K::kInt) && a[1].is(K::kInt))
+        lo = a[0].i, hi = a[1].i, st = a.size() > 2 && a[2].is(K::kInt) ? a[2].i : 1;
+      else
+        return make_error(ErrorCode::kInvalidArgument, "range() takes integers");
+      if (st == 0 || std::abs(hi - lo) / std::abs(st) > 100000)
+        return make_error(ErrorCode::kInvalidArgument, "range() too long or with step 0");
       List l;
       for (int64_t i = lo; st > 0 ? i < hi : i > hi; i += st) l.push_back(Value::integer(i));
       return Value::of_list(std::move(l));
@@ -152,7 +161,9 @@ class Evaluator {
     if (++steps_ > kMaxSteps) return fail(n.line, "the template ran too long");
     if (out.size() > kMaxString) return fail(n.line, "the template's output grew too large");
     switch (n.kind) {
-      case Node::Kind::kText: out += n.text; return core::Ok{};
+      case Node::Kind::kText:
+        out += n.text;
+        return core::Ok{};
       case Node::Kind::kOutput: {
         ONPREM_TRY_ASSIGN(v, eval(*n.exprs[0], chain));
         const std::string text = str(v);
@@ -170,7 +181,8 @@ class Evaluator {
         }
         return core::Ok{};
       }
-      case Node::Kind::kFor: return for_loop(n, chain, out);
+      case Node::Kind::kFor:
+        return for_loop(n, chain, out);
       case Node::Kind::kSet:
       case Node::Kind::kSetBlock: {
         Value v;
@@ -189,7 +201,8 @@ class Evaluator {
           return core::Ok{};
         }
         Value ns = lookup(target.substr(0, dot), chain);
-        if (!ns.is(K::kNamespace)) return fail(n.line, "cannot assign attribute on non-namespace object '" + target.substr(0, dot) + "'");
+        if (!ns.is(K::kNamespace))
+          return fail(n.line, "cannot assign attribute on non-namespace object '" + target.substr(0, dot) + "'");
         const std::string attr = target.substr(dot + 1);
         for (auto& [k, x] : *ns.dict)
           if (k == attr) {
@@ -206,9 +219,14 @@ class Evaluator {
         });
         return core::Ok{};
       }
-      case Node::Kind::kBreak: flow_ = Flow::kBreak; return core::Ok{};
-      case Node::Kind::kContinue: flow_ = Flow::kContinue; return core::Ok{};
-      case Node::Kind::kBlock: return render(n.bodies[0], chain, out);
+      case Node::Kind::kBreak:
+        flow_ = Flow::kBreak;
+        return core::Ok{};
+      case Node::Kind::kContinue:
+        flow_ = Flow::kContinue;
+        return core::Ok{};
+      case Node::Kind::kBlock:
+        return render(n.bodies[0], chain, out);
     }
     return core::Ok{};
   }
@@ -217,12 +235,15 @@ class Evaluator {
     if (++depth_ > kMaxDepth) return fail(def.line, "macros nest too deep");
     Scope local;
     const size_t n_params = def.targets.size() - 1;
-    if (a.size() > n_params) return fail(def.line, "macro '" + def.targets[0] + "' takes " + std::to_string(n_params) + " arguments");
+    if (a.size() > n_params)
+      return fail(def.line, "macro '" + def.targets[0] + "' takes " + std::to_string(n_params) + " arguments");
     std::vector<Scope*> chain{&root_, &local};
     for (size_t p = 0; p < n_params; ++p) {
       const std::string& name = def.targets[p + 1];
-      if (p < a.size()) local[name] = a[p];
-      else if (const Value* v = kwarg(kw, name.c_str())) local[name] = *v;
+      if (p < a.size())
+        local[name] = a[p];
+      else if (const Value* v = kwarg(kw, name.c_str()))
+        local[name] = *v;
       else if (def.defaults[p]) {
         ONPREM_TRY_ASSIGN(d, eval(*def.defaults[p], chain));
         local[name] = d;
@@ -250,7 +271,9 @@ class Evaluator {
         return core::Ok{};
       }
       const List parts = iterate(item);
-      if (parts.size() != n.targets.size()) return fail(n.line, "cannot unpack " + std::to_string(parts.size()) + " values into " + std::to_string(n.targets.size()));
+      if (parts.size() != n.targets.size())
+        return fail(n.line, "cannot unpack " + std::to_string(parts.size()) + " values into " +
+                                std::to_string(n.targets.size()));
       for (size_t k = 0; k < parts.size(); ++k) local[n.targets[k]] = parts[k];
       return core::Ok{};
     };
@@ -271,10 +294,10 @@ class Evaluator {
       local.clear();
       auto st = bind(items[size_t(k)]);
       if (!st) return chain.pop_back(), st;
-      Dict loop{{"index", Value::integer(k + 1)},         {"index0", Value::integer(k)},
-                {"revindex", Value::integer(len - k)},    {"revindex0", Value::integer(len - k - 1)},
-                {"first", Value::boolean(k == 0)},        {"last", Value::boolean(k == len - 1)},
-                {"length", Value::integer(len)},          {"depth", Value::integer(1)},
+      Dict loop{{"index", Value::integer(k + 1)},      {"index0", Value::integer(k)},
+                {"revindex", Value::integer(len - k)}, {"revindex0", Value::integer(len - k - 1)},
+                {"first", Value::boolean(k == 0)},     {"last", Value::boolean(k == len - 1)},
+                {"length", Value::integer(len)},       {"depth", Value::integer(1)},
                 {"depth0", Value::integer(0)}};
       if (k > 0) loop.emplace_back("previtem", items[size_t(k - 1)]);
       if (k + 1 < len) loop.emplace_back("nextitem", items[size_t(k + 1)]);
@@ -297,16 +320,20 @@ class Evaluator {
     const size_t n_kw = e.kwarg_names.size(), n_pos = e.args.size() - first - n_kw;
     for (size_t k = 0; k < e.args.size() - first; ++k) {
       ONPREM_TRY_ASSIGN(v, eval(*e.args[first + k], chain));
-      if (k < n_pos) a.push_back(v);
-      else kw->emplace_back(e.kwarg_names[k - n_pos], v);
+      if (k < n_pos)
+        a.push_back(v);
+      else
+        kw->emplace_back(e.kwarg_names[k - n_pos], v);
     }
     return a;
   }
 
   core::Expected<Value> eval(const Expr& e, const std::vector<Scope*>& chain) {
     switch (e.kind) {
-      case Expr::Kind::kLiteral: return e.literal;
-      case Expr::Kind::kName: return lookup(e.name, chain);
+      case Expr::Kind::kLiteral:
+        return e.literal;
+      case Expr::Kind::kName:
+        return lookup(e.name, chain);
       case Expr::Kind::kAttr: {
         ONPREM_TRY_ASSIGN(obj, eval(*e.args[0], chain));
         return attribute(obj, e.name, e.line);
@@ -334,13 +361,15 @@ class Evaluator {
         }
         return fail(e.line, "cannot slice " + repr(obj));
       }
-      case Expr::Kind::kCall: return call(e, chain);
+      case Expr::Kind::kCall:
+        return call(e, chain);
       case Expr::Kind::kFilter: {
         ONPREM_TRY_ASSIGN(subject, eval(*e.args[0], chain));
         Kwargs kw;
         ONPREM_TRY_ASSIGN(a, eval_args(e, 1, &kw, chain));
         ONPREM_TRY_ASSIGN(r, filter(e.name, subject, a, kw, e.line));
-        if (r.is(K::kString) && (r.s.size() > kMaxString || !charge(r.s.size()))) return fail(e.line, "a string grew too large");
+        if (r.is(K::kString) && (r.s.size() > kMaxString || !charge(r.s.size())))
+          return fail(e.line, "a string grew too large");
         return r;
       }
       case Expr::Kind::kTest: {
@@ -401,7 +430,8 @@ class Evaluator {
   // Attribute access as jinja2's sandbox does it: a dict's methods first, then its items.
   core::Expected<Value> attribute(const Value& obj, const std::string& name, int line) {
     if (obj.is(K::kUndefined)) return fail(line, "'" + name + "' of an undefined value");
-    if (obj.is(K::kDict) && (name == "items" || name == "keys" || name == "values" || name == "get")) return method_value(obj, name);
+    if (obj.is(K::kDict) && (name == "items" || name == "keys" || name == "values" || name == "get"))
+      return method_value(obj, name);
     if (obj.mapping()) {
       const Value* v = obj.find(name);
       return v ? *v : Value();
@@ -437,8 +467,9 @@ class Evaluator {
 
   // A bound method as a value (called later, or an Undefined where the type has none).
   Value method_value(const Value& obj, const std::string& name) {
-    static const char* kStr[] = {"startswith", "endswith", "split", "strip", "lstrip", "rstrip", "replace", "upper",
-                                 "lower", "title", "capitalize", "find", "count", "join", "splitlines"};
+    static const char* kStr[] = {"startswith", "endswith", "split", "strip", "lstrip",
+                                 "rstrip",     "replace",  "upper", "lower", "title",
+                                 "capitalize", "find",     "count", "join",  "splitlines"};
     static const char* kDictM[] = {"items", "keys", "values", "get"};
     bool known = false;
     for (const char* m : kStr) known |= obj.is(K::kString) && name == m;
@@ -475,8 +506,9 @@ class Evaluator {
       List options = a0->is(K::kList) ? *a0->list : List{*a0};
       for (const Value& o : options) {
         if (!o.is(K::kString)) return bad("takes strings");
-        const bool hit = name == "startswith" ? s.compare(0, o.s.size(), o.s) == 0 && s.size() >= o.s.size()
-                                              : s.size() >= o.s.size() && s.compare(s.size() - o.s.size(), o.s.size(), o.s) == 0;
+        const bool hit = name == "startswith"
+                             ? s.compare(0, o.s.size(), o.s) == 0 && s.size() >= o.s.size()
+                             : s.size() >= o.s.size() && s.compare(s.size() - o.s.size(), o.s.size(), o.s) == 0;
         if (hit) return Value::boolean(true);
       }
       return Value::boolean(false);
@@ -516,7 +548,8 @@ class Evaluator {
       }
       if (!sep->is(K::kString) || sep->s.empty()) return bad("empty or non-string separator");
       size_t from = 0;
-      for (size_t hit; left != 0 && (hit = s.find(sep->s, from)) != std::string::npos; from = hit + sep->s.size(), --left)
+      for (size_t hit; left != 0 && (hit = s.find(sep->s, from)) != std::string::npos;
+           from = hit + sep->s.size(), --left)
         parts.push_back(Value::string(s.substr(from, hit - from)));
       parts.push_back(Value::string(s.substr(from)));
       return Value::of_list(std::move(parts));
@@ -537,10 +570,12 @@ class Evaluator {
       const Value* old_v = arg(a, kw, 0, "old");
       const Value* new_v = arg(a, kw, 1, "new");
       const Value* count = arg(a, kw, 2, "count");
-      if (!old_v || !new_v || !old_v->is(K::kString) || !new_v->is(K::kString) || old_v->s.empty()) return bad("takes two strings");
+      if (!old_v || !new_v || !old_v->is(K::kString) || !new_v->is(K::kString) || old_v->s.empty())
+        return bad("takes two strings");
       return Value::string(replace(s, old_v->s, new_v->s, count && count->is(K::kInt) ? count->i : -1));
     }
-    if (name == "upper" || name == "lower" || name == "title" || name == "capitalize") return Value::string(change_case(s, name));
+    if (name == "upper" || name == "lower" || name == "title" || name == "capitalize")
+      return Value::string(change_case(s, name));
     if (name == "find" || name == "count") {
       if (!a0 || !a0->is(K::kString)) return bad("takes a string");
       if (name == "find") {
@@ -580,10 +615,16 @@ class Evaluator {
     for (size_t k = 0; k < out.size(); ++k) {
       const char c = out[k];
       const bool alpha = std::isalpha(static_cast<unsigned char>(c));
-      if (how == "upper") out[k] = char(std::toupper(static_cast<unsigned char>(c)));
-      else if (how == "lower") out[k] = char(std::tolower(static_cast<unsigned char>(c)));
-      else if (how == "capitalize") out[k] = char(k == 0 ? std::toupper(static_cast<unsigned char>(c)) : std::tolower(static_cast<unsigned char>(c)));
-      else out[k] = char(word_start ? std::toupper(static_cast<unsigned char>(c)) : std::tolower(static_cast<unsigned char>(c)));
+      if (how == "upper")
+        out[k] = char(std::toupper(static_cast<unsigned char>(c)));
+      else if (how == "lower")
+        out[k] = char(std::tolower(static_cast<unsigned char>(c)));
+      else if (how == "capitalize")
+        out[k] =
+            char(k == 0 ? std::toupper(static_cast<unsigned char>(c)) : std::tolower(static_cast<unsigned char>(c)));
+      else
+        out[k] = char(word_start ? std::toupper(static_cast<unsigned char>(c))
+                                 : std::tolower(static_cast<unsigned char>(c)));
       word_start = !alpha;
     }
     return out;
@@ -594,12 +635,15 @@ class Evaluator {
     Kwargs kw;
     ONPREM_TRY_ASSIGN(a, eval_args(e, 1, &kw, chain));
     if (!callee.is(K::kFunction)) {
-      const std::string what = e.args[0]->kind == Expr::Kind::kName || e.args[0]->kind == Expr::Kind::kAttr ? e.args[0]->name : "value";
+      const std::string what =
+          e.args[0]->kind == Expr::Kind::kName || e.args[0]->kind == Expr::Kind::kAttr ? e.args[0]->name : "value";
       return fail(e.line, "'" + what + "' is not callable" + (callee.defined() ? "" : " (undefined)"));
     }
     auto r = (*callee.fn)(std::move(a), std::move(kw));
-    if (r && r->is(K::kString) && (r->s.size() > kMaxString || !charge(r->s.size()))) return fail(e.line, "a string grew too large");
-    if (!r && r.error().message.rfind("chat template line", 0) != 0 && e.args[0]->kind != Expr::Kind::kName) return fail(e.line, r.error().message);
+    if (r && r->is(K::kString) && (r->s.size() > kMaxString || !charge(r->s.size())))
+      return fail(e.line, "a string grew too large");
+    if (!r && r.error().message.rfind("chat template line", 0) != 0 && e.args[0]->kind != Expr::Kind::kName)
+      return fail(e.line, r.error().message);
     return r;
   }
 
@@ -608,7 +652,8 @@ class Evaluator {
     if (op == "!=") return Value::boolean(!equal(a, b));
     if (op == "~" || (op == "+" && a.is(K::kString) && b.is(K::kString))) {
       std::string x = str(a), y = str(b);
-      if (x.size() + y.size() > kMaxString || !charge(x.size() + y.size())) return fail(line, "a string grew too large");
+      if (x.size() + y.size() > kMaxString || !charge(x.size() + y.size()))
+        return fail(line, "a string grew too large");
       return Value::string(x + y);
     }
     if (op == "in" || op == "not in") {
@@ -628,9 +673,12 @@ class Evaluator {
     if (!a.defined() || !b.defined()) return fail(line, "undefined value in '" + op + "'");
     if (op == "<" || op == ">" || op == "<=" || op == ">=") {
       int c;
-      if (a.number() && b.number()) c = a.as_double() < b.as_double() ? -1 : a.as_double() > b.as_double() ? 1 : 0;
-      else if (a.is(K::kString) && b.is(K::kString)) c = a.s.compare(b.s) < 0 ? -1 : a.s == b.s ? 0 : 1;
-      else return fail(line, "'" + op + "' not supported between " + repr(a) + " and " + repr(b));
+      if (a.number() && b.number())
+        c = a.as_double() < b.as_double() ? -1 : a.as_double() > b.as_double() ? 1 : 0;
+      else if (a.is(K::kString) && b.is(K::kString))
+        c = a.s.compare(b.s) < 0 ? -1 : a.s == b.s ? 0 : 1;
+      else
+        return fail(line, "'" + op + "' not supported between " + repr(a) + " and " + repr(b));
       return Value::boolean(op == "<" ? c < 0 : op == ">" ? c > 0 : op == "<=" ? c <= 0 : c >= 0);
     }
     if (op == "+" && a.is(K::kList) && b.is(K::kList)) {
@@ -652,7 +700,8 @@ class Evaluator {
       for (int64_t k = 0; k < b.i; ++k) l.insert(l.end(), a.list->begin(), a.list->end());
       return Value::of_list(std::move(l));
     }
-    if (!a.number() || !b.number()) return fail(line, "unsupported operands for '" + op + "': " + repr(a) + " and " + repr(b));
+    if (!a.number() || !b.number())
+      return fail(line, "unsupported operands for '" + op + "': " + repr(a) + " and " + repr(b));
     const bool ints = a.kind != K::kFloat && b.kind != K::kFloat;
     const int64_t x = a.is(K::kBool) ? int64_t(a.b) : a.i, y = b.is(K::kBool) ? int64_t(b.b) : b.i;
     const double fx = a.as_double(), fy = b.as_double();
@@ -673,7 +722,8 @@ class Evaluator {
       const double q = std::floor(fx / fy);
       return Value::real(op == "//" ? q : fx - q * fy);
     }
-    if (op == "**") return ints && y >= 0 ? Value::integer(int64_t(std::pow(double(x), double(y)))) : Value::real(std::pow(fx, fy));
+    if (op == "**")
+      return ints && y >= 0 ? Value::integer(int64_t(std::pow(double(x), double(y)))) : Value::real(std::pow(fx, fy));
     return fail(line, "unknown operator " + op);
   }
 
@@ -751,7 +801,8 @@ class Evaluator {
       if (l.empty()) return Value();
       return name == "first" ? l.front() : l.back();
     }
-    if (name == "lower" || name == "upper" || name == "title" || name == "capitalize") return Value::string(change_case(str(v), name));
+    if (name == "lower" || name == "upper" || name == "title" || name == "capitalize")
+      return Value::string(change_case(str(v), name));
     if (name == "replace") {
       if (a.size() < 2) return fail(line, "replace needs two arguments");
       return method(Value::string(str(v)), "replace", a, kw);

@@ -35,7 +35,9 @@ class Lexer {
     size_t pos = 0;
     while (pos < src_.size()) {
       size_t p = pos;
-      while (p < src_.size() && !(src_[p] == '{' && p + 1 < src_.size() && (src_[p + 1] == '{' || src_[p + 1] == '%' || src_[p + 1] == '#'))) ++p;
+      while (p < src_.size() && !(src_[p] == '{' && p + 1 < src_.size() &&
+                                  (src_[p + 1] == '{' || src_[p + 1] == '%' || src_[p + 1] == '#')))
+        ++p;
       std::string text(src_.substr(pos, p - pos));
       if (p >= src_.size()) {
         push(Token::Kind::kText, std::move(text), pos);
@@ -73,8 +75,10 @@ class Lexer {
       if (strip_after) {
         while (pos < src_.size() && space(src_[pos])) ++pos;
       } else if (kind != '{') {  // trim_blocks
-        if (pos < src_.size() && src_[pos] == '\n') ++pos;
-        else if (pos + 1 < src_.size() && src_[pos] == '\r' && src_[pos + 1] == '\n') pos += 2;
+        if (pos < src_.size() && src_[pos] == '\n')
+          ++pos;
+        else if (pos + 1 < src_.size() && src_[pos] == '\r' && src_[pos + 1] == '\n')
+          pos += 2;
       }
     }
     push(Token::Kind::kEnd, "", src_.size());
@@ -116,14 +120,16 @@ class Lexer {
         while (e < src_.size() && (std::isdigit(static_cast<unsigned char>(src_[e])) || src_[e] == '_')) ++e;
         if (e + 1 < src_.size() && src_[e] == '.' && std::isdigit(static_cast<unsigned char>(src_[e + 1]))) {
           real = true;
-          for (++e; e < src_.size() && std::isdigit(static_cast<unsigned char>(src_[e])); ++e) {}
+          for (++e; e < src_.size() && std::isdigit(static_cast<unsigned char>(src_[e])); ++e) {
+          }
         }
         if (e < src_.size() && (src_[e] == 'e' || src_[e] == 'E')) {
           size_t k = e + 1;
           if (k < src_.size() && (src_[k] == '+' || src_[k] == '-')) ++k;
           if (k < src_.size() && std::isdigit(static_cast<unsigned char>(src_[k]))) {
             real = true;
-            for (e = k; e < src_.size() && std::isdigit(static_cast<unsigned char>(src_[e])); ++e) {}
+            for (e = k; e < src_.size() && std::isdigit(static_cast<unsigned char>(src_[e])); ++e) {
+            }
           }
         }
         std::string num;
@@ -141,13 +147,27 @@ class Lexer {
           }
           const char x = src_[++e];
           switch (x) {
-            case 'n': s += '\n'; break;
-            case 't': s += '\t'; break;
-            case 'r': s += '\r'; break;
-            case '0': s += '\0'; break;
-            case '\\': s += '\\'; break;
-            case '\'': s += '\''; break;
-            case '"': s += '"'; break;
+            case 'n':
+              s += '\n';
+              break;
+            case 't':
+              s += '\t';
+              break;
+            case 'r':
+              s += '\r';
+              break;
+            case '0':
+              s += '\0';
+              break;
+            case '\\':
+              s += '\\';
+              break;
+            case '\'':
+              s += '\'';
+              break;
+            case '"':
+              s += '"';
+              break;
             case 'u':
             case 'x': {
               const size_t digits = x == 'u' ? 4 : 2;
@@ -157,15 +177,16 @@ class Lexer {
               append_utf8(s, cp);
               break;
             }
-            default: s += '\\', s += x;  // Python keeps unknown escapes as written
+            default:
+              s += '\\', s += x;  // Python keeps unknown escapes as written
           }
         }
         if (e >= src_.size()) return error(pos, "unterminated string");
         push(Token::Kind::kString, std::move(s), pos);
         pos = e + 1;
       } else {
-        static const char* kOps[] = {"==", "!=", "<=", ">=", "//", "**", "<", ">", "+", "-", "*", "/", "%", "~",
-                                     "(", ")", "[", "]", "{", "}", ",", ":", ".", "|", "="};
+        static const char* kOps[] = {"==", "!=", "<=", ">=", "//", "**", "<", ">", "+", "-", "*", "/", "%",
+                                     "~",  "(",  ")",  "[",  "]",  "{",  "}", ",", ":", ".", "|", "="};
         bool found = false;
         for (const char* op : kOps) {
           const std::string_view o(op);
@@ -237,7 +258,9 @@ class Parser {
     return take().text;
   }
   void set_error(const std::string& what) {
-    if (err_.empty()) err_ = "chat template line " + std::to_string(peek().line) + ": " + what + (peek().text.empty() ? "" : " near '" + peek().text + "'");
+    if (err_.empty())
+      err_ = "chat template line " + std::to_string(peek().line) + ": " + what +
+             (peek().text.empty() ? "" : " near '" + peek().text + "'");
     i_ = t_.size() - 1;  // stop: everything after reads as the end
   }
   core::Error fail() const { return make_error(ErrorCode::kInvalidArgument, err_); }
@@ -437,12 +460,15 @@ class Parser {
     auto e = math1();
     for (;;) {
       std::string op;
-      if (peek().kind == K::kOp && (peek().text == "==" || peek().text == "!=" || peek().text == "<" || peek().text == ">" ||
-                                    peek().text == "<=" || peek().text == ">="))
+      if (peek().kind == K::kOp && (peek().text == "==" || peek().text == "!=" || peek().text == "<" ||
+                                    peek().text == ">" || peek().text == "<=" || peek().text == ">="))
         op = take().text;
-      else if (accept_name("in")) op = "in";
-      else if (at_name("not") && peek(1).kind == K::kName && peek(1).text == "in") take(), take(), op = "not in";
-      else return e;
+      else if (accept_name("in"))
+        op = "in";
+      else if (at_name("not") && peek(1).kind == K::kName && peek(1).text == "in")
+        take(), take(), op = "not in";
+      else
+        return e;
       e = binary(Expr::Kind::kBinary, std::move(e), math1(), op);
     }
   }
@@ -581,7 +607,8 @@ class Parser {
         expect_op("]");
         auto s = make(slice ? Expr::Kind::kSlice : Expr::Kind::kItem, e->line);
         s->args.push_back(std::move(e));
-        for (int k = 0; k < (slice ? 3 : 1); ++k) s->args.push_back(parts[k] ? std::move(parts[k]) : make(Expr::Kind::kLiteral, s->line));
+        for (int k = 0; k < (slice ? 3 : 1); ++k)
+          s->args.push_back(parts[k] ? std::move(parts[k]) : make(Expr::Kind::kLiteral, s->line));
         if (!slice && !s->args[1]) set_error("empty subscript");
         e = std::move(s);
       } else if (accept_op("(")) {
@@ -607,10 +634,13 @@ class Parser {
         const bool negate = accept_name("not");
         auto t = make(Expr::Kind::kTest, e->line);
         t->name = expect_name();
-        if (t->name == "none" || t->name == "true" || t->name == "false") {}  // names, not literals, here
+        if (t->name == "none" || t->name == "true" || t->name == "false") {
+        }  // names, not literals, here
         t->args.push_back(std::move(e));
-        if (accept_op("(")) call_args(*t);
-        else if (peek().kind == K::kString || peek().kind == K::kInt || peek().kind == K::kFloat) t->args.push_back(postfix(primary()));
+        if (accept_op("("))
+          call_args(*t);
+        else if (peek().kind == K::kString || peek().kind == K::kInt || peek().kind == K::kFloat)
+          t->args.push_back(postfix(primary()));
         if (negate) {
           auto n = make(Expr::Kind::kNot, t->line);
           n->args.push_back(std::move(t));

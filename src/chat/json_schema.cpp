@@ -66,8 +66,12 @@ struct Compiler {
   }
 
   int string_rule(const Json& s) {
-    const int min = s.is_object() && s.contains("minLength") && s["minLength"].is_number_unsigned() ? int(s["minLength"].get<uint64_t>()) : 0;
-    int max = s.is_object() && s.contains("maxLength") && s["maxLength"].is_number_unsigned() ? int(s["maxLength"].get<uint64_t>()) : o.max_string;
+    const int min = s.is_object() && s.contains("minLength") && s["minLength"].is_number_unsigned()
+                        ? int(s["minLength"].get<uint64_t>())
+                        : 0;
+    int max = s.is_object() && s.contains("maxLength") && s["maxLength"].is_number_unsigned()
+                  ? int(s["maxLength"].get<uint64_t>())
+                  : o.max_string;
     max = std::max(min, std::min(max, 256));
     const int body = bounded(str_char(), min, max, "string_body");
     const int r = rule("string");
@@ -123,7 +127,8 @@ struct Compiler {
 
   core::Expected<int> any_value(int depth) {
     const int r = rule("any");
-    for (int x : {literal_rule("null"), literal_rule("true"), literal_rule("false"), number_rule(false), string_rule(Json())})
+    for (int x :
+         {literal_rule("null"), literal_rule("true"), literal_rule("false"), number_rule(false), string_rule(Json())})
       g.add_alt(r, {G::ref(x)});
     if (depth < o.max_depth) {
       ONPREM_TRY_ASSIGN(item, any_value(depth + 1));
@@ -214,8 +219,10 @@ struct Compiler {
         ONPREM_TRY_ASSIGN(it, any_value(depth + 1));
         item = it;
       }
-      const int min = s.contains("minItems") && s["minItems"].is_number_unsigned() ? int(s["minItems"].get<uint64_t>()) : 0;
-      int max = s.contains("maxItems") && s["maxItems"].is_number_unsigned() ? int(s["maxItems"].get<uint64_t>()) : o.max_items;
+      const int min =
+          s.contains("minItems") && s["minItems"].is_number_unsigned() ? int(s["minItems"].get<uint64_t>()) : 0;
+      int max = s.contains("maxItems") && s["maxItems"].is_number_unsigned() ? int(s["maxItems"].get<uint64_t>())
+                                                                             : o.max_items;
       max = std::min(std::max(max, min), 64);
       return array_rule(item, min, max);
     }
@@ -227,11 +234,13 @@ struct Compiler {
   // request must not be able to make it grow without bound (minLength: 1e9 once took 24 GB).
   static constexpr uint64_t kMaxMinLength = 256, kMaxMinItems = 64, kMaxEnum = 1024;
   static std::optional<core::Error> too_much(const Json& s) {
-    for (const auto& [key, cap] : {std::pair<const char*, uint64_t>{"minLength", kMaxMinLength}, {"minItems", kMaxMinItems}}) {
+    for (const auto& [key, cap] :
+         {std::pair<const char*, uint64_t>{"minLength", kMaxMinLength}, {"minItems", kMaxMinItems}}) {
       if (!s.contains(key)) continue;
       const Json& v = s[key];
       if (!v.is_number_integer() || (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0))
-        return make_error(ErrorCode::kInvalidArgument, std::string("JSON Schema ") + key + " must be a non-negative integer");
+        return make_error(ErrorCode::kInvalidArgument,
+                          std::string("JSON Schema ") + key + " must be a non-negative integer");
       if (v.get<uint64_t>() > cap)
         return make_error(ErrorCode::kUnsupported, std::string("JSON Schema ") + key + " above " + std::to_string(cap) +
                                                        " is not supported for constrained output");
@@ -244,11 +253,13 @@ struct Compiler {
 
   core::Expected<int> compile(const Json& s, int depth) {
     if (depth > 32) return make_error(ErrorCode::kUnsupported, "JSON Schema nested deeper than 32 levels");
-    if (s.is_boolean()) return s.get<bool>() ? any_value(depth) : make_error(ErrorCode::kUnsupported, "schema 'false' admits nothing");
+    if (s.is_boolean())
+      return s.get<bool>() ? any_value(depth) : make_error(ErrorCode::kUnsupported, "schema 'false' admits nothing");
     if (!s.is_object()) return make_error(ErrorCode::kInvalidArgument, "a JSON Schema must be an object");
     if (auto e = too_much(s)) return *e;
     if (++schemas > kMaxSchemas)
-      return make_error(ErrorCode::kUnsupported, "JSON Schema with more than " + std::to_string(kMaxSchemas) + " sub-schemas");
+      return make_error(ErrorCode::kUnsupported,
+                        "JSON Schema with more than " + std::to_string(kMaxSchemas) + " sub-schemas");
     if (s.contains("$ref")) return make_error(ErrorCode::kUnsupported, "JSON Schema $ref is not supported");
     if (s.contains("const")) return literal_rule(compact(s["const"]));
     if (s.contains("enum") && s["enum"].is_array()) {
@@ -296,7 +307,8 @@ core::Expected<Grammar> grammar_from_schema(const Json& schema, const SchemaGram
   return std::move(c.g);
 }
 
-core::Expected<Grammar> grammar_for_tool_call(const Json& tools, const std::string& name, const SchemaGrammarOptions& o) {
+core::Expected<Grammar> grammar_for_tool_call(const Json& tools, const std::string& name,
+                                              const SchemaGrammarOptions& o) {
   Compiler c;
   c.o = o;
   const int root = c.g.add_rule("root");
@@ -312,11 +324,14 @@ core::Expected<Grammar> grammar_for_tool_call(const Json& tools, const std::stri
     if (!name.empty() && fname != name) continue;
     ++matched;
     GrammarAlt alt = Grammar::literal("<tool_call>\n<function=" + fname + ">\n");
-    const Json props = fn.contains("parameters") && fn["parameters"].is_object() && fn["parameters"].contains("properties")
-                           ? fn["parameters"]["properties"] : Json::object();
+    const Json props =
+        fn.contains("parameters") && fn["parameters"].is_object() && fn["parameters"].contains("properties")
+            ? fn["parameters"]["properties"]
+            : Json::object();
     for (auto it = props.begin(); it != props.end(); ++it) {
       const std::string type = it.value().is_object() && it.value().contains("type") && it.value()["type"].is_string()
-                                   ? it.value()["type"].get<std::string>() : "string";
+                                   ? it.value()["type"].get<std::string>()
+                                   : "string";
       int value;
       if (type == "string") {
         value = c.bounded(text_char, 1, o.max_string, "text");
@@ -331,7 +346,8 @@ core::Expected<Grammar> grammar_for_tool_call(const Json& tools, const std::stri
     for (auto e : Grammar::literal("</function>\n</tool_call>")) alt.push_back(e);
     c.g.add_alt(root, alt);
   }
-  if (!matched) return make_error(ErrorCode::kNotFound, "tool_choice names '" + name + "', which is not among the tools");
+  if (!matched)
+    return make_error(ErrorCode::kNotFound, "tool_choice names '" + name + "', which is not among the tools");
   return std::move(c.g);
 }
 

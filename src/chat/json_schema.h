@@ -12,10 +12,10 @@
 namespace onprem::chat {
 
 struct SchemaGrammarOptions {
-  int max_string = 48;   // bytes of string content when the schema sets no maxLength
-  int max_items = 6;     // array length when the schema sets no maxItems
-  int max_digits = 9;    // integer digits
-  int max_depth = 3;     // nesting of schema-less "any JSON" values
+  int max_string = 48;  // bytes of string content when the schema sets no maxLength
+  int max_items = 6;    // array length when the schema sets no maxItems
+  int max_digits = 9;   // integer digits
+  int max_depth = 3;    // nesting of schema-less "any JSON" values
 };
 
 core::Expected<Grammar> grammar_from_schema(const Json& schema, const SchemaGrammarOptions& o = {});
@@ -23,6 +23,7 @@ core::Expected<Grammar> grammar_from_schema(const Json& schema, const SchemaGram
 // <tool_call>\n<function=NAME>\n(<parameter=K>\nVALUE\n</parameter>\n)*</function>\n</tool_call>
 // for one named function or any of `tools` (name empty). Parameter values follow each
 // property's schema (strings: text without '<').
-core::Expected<Grammar> grammar_for_tool_call(const Json& tools, const std::string& name, const SchemaGrammarOptions& o = {});
+core::Expected<Grammar> grammar_for_tool_call(const Json& tools, const std::string& name,
+                                              const SchemaGrammarOptions& o = {});
 
 }  // namespace onprem::chat

@@ -46,7 +46,8 @@ std::string call_id(uint64_t seed, int index) {
     x = y ^ (y >> 31);
   }
   char buf[32];
-  std::snprintf(buf, sizeof buf, "call_%016llx%08llx", (unsigned long long)h[0], (unsigned long long)(h[1] & 0xffffffffull));
+  std::snprintf(buf, sizeof buf, "call_%016llx%08llx", (unsigned long long)h[0],
+                (unsigned long long)(h[1] & 0xffffffffull));
   return buf;
 }
 
@@ -71,7 +72,8 @@ std::vector<OutputDelta> OutputParser::push(std::string_view text) {
 std::vector<OutputDelta> OutputParser::finish() {
   std::vector<OutputDelta> d;
   run(true, d);
-  if (mode_ == Mode::kReasoning && !out_.reasoning_closed && !out_.reasoning.empty() && out_.content.empty() && out_.tool_calls.empty())
+  if (mode_ == Mode::kReasoning && !out_.reasoning_closed && !out_.reasoning.empty() && out_.content.empty() &&
+      out_.tool_calls.empty())
     emit_warning("the output ended inside the reasoning (no </think>)", d);
   return d;
 }
@@ -277,9 +279,12 @@ OutputParser::Block OutputParser::parse_block(std::string_view s, bool final) co
     if (block_backoff_) {  // a bare function ends the call; an optional </tool_call> may follow
       size_t j = i;
       while (j < s.size() && space(s[j])) ++j;
-      if (at(s, j, kCallClose)) i = j + kCallClose.size();
-      else if (!final && j < s.size() && partial_at(s, j, {kCallClose})) return b;
-      else if (!final && j >= s.size()) return b;
+      if (at(s, j, kCallClose))
+        i = j + kCallClose.size();
+      else if (!final && j < s.size() && partial_at(s, j, {kCallClose}))
+        return b;
+      else if (!final && j >= s.size())
+        return b;
       b.closed = true, b.end = i;
       return b;
     }
@@ -340,7 +345,8 @@ bool OutputParser::step_call(bool final, std::vector<OutputDelta>& d) {
     begin_emitted_ = false;
   }
   if (!b.closed) return false;
-  if (final && !b.malformed && !at(block_, b.end >= kCallClose.size() ? b.end - kCallClose.size() : 0, kCallClose) && !block_backoff_)
+  if (final && !b.malformed && !at(block_, b.end >= kCallClose.size() ? b.end - kCallClose.size() : 0, kCallClose) &&
+      !block_backoff_)
     emit_warning("the output ended inside a tool call; closing tags were missing", d);
   buf_ = block_.substr(b.end);
   block_.clear();

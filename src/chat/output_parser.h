@@ -20,24 +20,24 @@
 namespace onprem::chat {
 
 struct ParserOptions {
-  bool thinking_open = true;    // the prompt ended with "<think>\n": output starts as reasoning
+  bool thinking_open = true;  // the prompt ended with "<think>\n": output starts as reasoning
   bool parse_tool_calls = true;
-  uint64_t id_seed = 0;         // call ids are "call_" + 24 hex digits derived from it
+  uint64_t id_seed = 0;  // call ids are "call_" + 24 hex digits derived from it
 };
 
 struct ParsedToolCall {
   std::string id, name;
   Json arguments = Json::object();
-  std::string arguments_json;   // what was streamed, concatenated
-  bool in_reasoning = false;    // the model wrote it before </think>
+  std::string arguments_json;  // what was streamed, concatenated
+  bool in_reasoning = false;   // the model wrote it before </think>
 };
 
 struct OutputDelta {
   enum class Kind { kReasoning, kContent, kToolCallBegin, kToolCallArguments, kWarning };
   Kind kind = Kind::kContent;
-  std::string text;             // reasoning / content / arguments fragment / warning
-  int index = -1;               // tool call index
-  std::string id, name;         // kToolCallBegin
+  std::string text;      // reasoning / content / arguments fragment / warning
+  int index = -1;        // tool call index
+  std::string id, name;  // kToolCallBegin
 };
 
 struct ParsedOutput {
@@ -79,12 +79,12 @@ class OutputParser {
   ParserOptions opt_;
   ParsedOutput out_;
   Mode mode_;
-  std::string buf_;            // not yet consumed
-  std::string held_newlines_;  // reasoning: trailing newlines that </think> may swallow
-  bool strip_newlines_ = true; // at the start of reasoning / content: drop leading newlines
-  bool strip_space_ = false;   // after a tool call: drop whitespace before more text
+  std::string buf_;             // not yet consumed
+  std::string held_newlines_;   // reasoning: trailing newlines that </think> may swallow
+  bool strip_newlines_ = true;  // at the start of reasoning / content: drop leading newlines
+  bool strip_space_ = false;    // after a tool call: drop whitespace before more text
   // The open call block.
-  std::string block_;          // body after <tool_call> (or from <function= in back-off)
+  std::string block_;  // body after <tool_call> (or from <function= in back-off)
   bool block_backoff_ = false, block_in_reasoning_ = false;
   size_t fn_emitted_ = 0;      // functions of this block fully handled
   size_t params_emitted_ = 0;  // of the function being streamed

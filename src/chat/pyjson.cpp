@@ -13,13 +13,27 @@ void dump_string(std::string& out, const std::string& s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -35,19 +49,32 @@ void dump_string(std::string& out, const std::string& s) {
 
 void dump(std::string& out, const Json& v, int indent, int depth) {
   switch (v.type()) {
-    case Json::value_t::null: out += "null"; break;
-    case Json::value_t::boolean: out += v.get<bool>() ? "true" : "false"; break;
-    case Json::value_t::number_integer: out += std::to_string(v.get<int64_t>()); break;
-    case Json::value_t::number_unsigned: out += std::to_string(v.get<uint64_t>()); break;
+    case Json::value_t::null:
+      out += "null";
+      break;
+    case Json::value_t::boolean:
+      out += v.get<bool>() ? "true" : "false";
+      break;
+    case Json::value_t::number_integer:
+      out += std::to_string(v.get<int64_t>());
+      break;
+    case Json::value_t::number_unsigned:
+      out += std::to_string(v.get<uint64_t>());
+      break;
     case Json::value_t::number_float: {
       const double d = v.get<double>();
       // json.dumps writes NaN / Infinity for non-finite floats (allow_nan=True).
-      if (std::isnan(d)) out += "NaN";
-      else if (std::isinf(d)) out += d > 0 ? "Infinity" : "-Infinity";
-      else out += py_float_repr(d);
+      if (std::isnan(d))
+        out += "NaN";
+      else if (std::isinf(d))
+        out += d > 0 ? "Infinity" : "-Infinity";
+      else
+        out += py_float_repr(d);
       break;
     }
-    case Json::value_t::string: dump_string(out, v.get_ref<const std::string&>()); break;
+    case Json::value_t::string:
+      dump_string(out, v.get_ref<const std::string&>());
+      break;
     case Json::value_t::array:
     case Json::value_t::object: {
       const bool array = v.is_array();
@@ -75,7 +102,9 @@ void dump(std::string& out, const Json& v, int indent, int depth) {
       out += array ? ']' : '}';
       break;
     }
-    default: out += "null"; break;
+    default:
+      out += "null";
+      break;
   }
 }
 
@@ -139,11 +168,16 @@ std::string py_float_repr(double d) {
 
 std::string py_str(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::string: return v.get<std::string>();
-    case Json::value_t::boolean: return v.get<bool>() ? "True" : "False";
-    case Json::value_t::null: return "None";
-    case Json::value_t::number_float: return py_float_repr(v.get<double>());
-    default: return py_json_dumps(v);  // integers; containers never reach str() in the template
+    case Json::value_t::string:
+      return v.get<std::string>();
+    case Json::value_t::boolean:
+      return v.get<bool>() ? "True" : "False";
+    case Json::value_t::null:
+      return "None";
+    case Json::value_t::number_float:
+      return py_float_repr(v.get<double>());
+    default:
+      return py_json_dumps(v);  // integers; containers never reach str() in the template
   }
 }
 

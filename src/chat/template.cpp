@@ -41,7 +41,8 @@ bool truthy(const Json& v) {
 }
 
 // render_content(content, do_vision_count, is_system_content)
-core::Expected<std::string> render_content(const Json& content, bool count, bool system, const RenderOptions& o, Counters& c) {
+core::Expected<std::string> render_content(const Json& content, bool count, bool system, const RenderOptions& o,
+                                           Counters& c) {
   if (content.is_string()) return content.get<std::string>();
   if (content.is_null()) return std::string();
   if (!content.is_array()) return template_error("Unexpected content type.");
@@ -78,7 +79,9 @@ std::string role_of(const Json& m) {
 }
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-bool ends_with(std::string_view s, std::string_view p) { return s.size() >= p.size() && s.substr(s.size() - p.size()) == p; }
+bool ends_with(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
+}
 
 // Python str.split(sep)[0] and [-1].
 std::string split_first(const std::string& s, const std::string& sep) { return s.substr(0, s.find(sep)); }
@@ -92,8 +95,11 @@ core::Status render_tool_calls(const Json& calls, const std::string& content, st
   for (Json call : calls) {
     if (has(call, "function")) call = call["function"];
     const std::string name = py_str(field(call, "name"));
-    if (first) out += py_strip(content).empty() ? "<tool_call>\n<function=" + name + ">\n" : "\n\n<tool_call>\n<function=" + name + ">\n";
-    else out += "\n<tool_call>\n<function=" + name + ">\n";
+    if (first)
+      out += py_strip(content).empty() ? "<tool_call>\n<function=" + name + ">\n"
+                                       : "\n\n<tool_call>\n<function=" + name + ">\n";
+    else
+      out += "\n<tool_call>\n<function=" + name + ">\n";
     first = false;
     if (has(call, "arguments") && !call["arguments"].is_null()) {
       Json args = call["arguments"];
@@ -174,12 +180,15 @@ core::Expected<std::string> render_chat(const Json& messages, const Json& tools,
       if (field(m, "reasoning_content").is_string()) {
         reasoning = m["reasoning_content"].get<std::string>();
       } else if (content.find("</think>") != std::string::npos) {
-        reasoning = py_lstrip_chars(split_last(py_rstrip_chars(split_first(content, "</think>"), '\n'), "<think>"), '\n');
+        reasoning =
+            py_lstrip_chars(split_last(py_rstrip_chars(split_first(content, "</think>"), '\n'), "<think>"), '\n');
         content = py_lstrip_chars(split_last(content, "</think>"), '\n');
       }
       reasoning = py_strip(reasoning);
-      if (int64_t(i) > last_query || preserve) out += "<|im_start|>assistant\n<think>\n" + reasoning + "\n</think>\n\n" + content;
-      else out += "<|im_start|>assistant\n" + content;
+      if (int64_t(i) > last_query || preserve)
+        out += "<|im_start|>assistant\n<think>\n" + reasoning + "\n</think>\n\n" + content;
+      else
+        out += "<|im_start|>assistant\n" + content;
       const Json& calls = field(m, "tool_calls");
       if (calls.is_array() && !calls.empty()) ONPREM_TRY(render_tool_calls(calls, content, out));
       out += "<|im_end|>\n";

@@ -15,8 +15,8 @@ enum class TemplateFlavor { kQwen35, kQwen36 };  // 3.6 adds preserve_thinking
 
 struct RenderOptions {
   bool add_generation_prompt = true;
-  Json enable_thinking;     // undefined (null) = on; only the boolean false turns thinking off
-  Json preserve_thinking;   // truthy keeps every past <think> block (Qwen3.6)
+  Json enable_thinking;    // undefined (null) = on; only the boolean false turns thinking off
+  Json preserve_thinking;  // truthy keeps every past <think> block (Qwen3.6)
   bool add_vision_id = false;
   TemplateFlavor flavor = TemplateFlavor::kQwen36;
   // Beyond the official templates (which raise "System message must be at the beginning."): a

@@ -2,7 +2,8 @@
 
 namespace onprem::chat {
 
-core::Expected<std::string> render_chat_with(const jinja::Template& t, const Json& messages, const Json& tools, const RenderOptions& opt) {
+core::Expected<std::string> render_chat_with(const jinja::Template& t, const Json& messages, const Json& tools,
+                                             const RenderOptions& opt) {
   Json msgs = messages.is_array() ? messages : Json::array();
   for (Json& m : msgs) {
     if (!m.is_object() || !m.contains("tool_calls") || !m["tool_calls"].is_array()) continue;
@@ -37,19 +38,34 @@ struct Probe {
 };
 
 constexpr Probe kProbes[] = {
-    {"a system prompt and a question", R"([{"role":"system","content":"You are brief."},{"role":"user","content":"Hi there"}])", "null"},
+    {"a system prompt and a question",
+     R"([{"role":"system","content":"You are brief."},{"role":"user","content":"Hi there"}])", "null"},
     {"tools offered", R"([{"role":"user","content":"Weather in Seoul?"}])",
-     R"([{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}])"},
+     R"([{"type":"function","function":{"name":"get_weather","description":"Weather",)"
+     R"("parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}])"},
     {"a tool call and its result",
-     R"([{"role":"system","content":"S"},{"role":"user","content":"Weather in Seoul and Oslo?"},{"role":"assistant","content":"","reasoning_content":"Two requests.","tool_calls":[{"id":"a","type":"function","function":{"name":"get_weather","arguments":"{\"city\": \"Seoul\", \"days\": 2}"}},{"id":"b","type":"function","function":{"name":"get_weather","arguments":{"city":"Oslo","units":["c",1]}}}]},{"role":"tool","tool_call_id":"a","content":"18C"},{"role":"tool","tool_call_id":"b","content":"3C"}])",
-     R"([{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}])"},
+     R"([{"role":"system","content":"S"},{"role":"user","content":"Weather in Seoul and Oslo?"},)"
+     R"({"role":"assistant","content":"","reasoning_content":"Two requests.","tool_calls":[{"id":"a",)"
+     R"("type":"function","function":{"name":"get_weather","arguments":"{\"city\": \"Seoul\", \"days\": 2}"}},)"
+     R"({"id":"b","type":"function","function":{"name":"get_weather","arguments":{"city":"Oslo","units":["c",)"
+     R"(1]}}}]},{"role":"tool","tool_call_id":"a","content":"18C"},{"role":"tool","tool_call_id":"b",)"
+     R"("content":"3C"}])",
+     R"([{"type":"function","function":{"name":"get_weather","parameters":{"type":"object",)"
+     R"("properties":{"city":{"type":"string"}}}}}])"},
     {"thinking off", R"([{"role":"user","content":"Hi"}])", "null", true},
     {"several turns with reasoning",
-     R"([{"role":"user","content":"One"},{"role":"assistant","content":"<think>\nr1\n</think>\n\nA1"},{"role":"user","content":"Two"},{"role":"assistant","reasoning_content":"r2","content":"A2"},{"role":"user","content":"Three"}])", "null"},
+     R"([{"role":"user","content":"One"},{"role":"assistant","content":"<think>\nr1\n</think>\n\nA1"},)"
+     R"({"role":"user","content":"Two"},{"role":"assistant","reasoning_content":"r2","content":"A2"},)"
+     R"({"role":"user","content":"Three"}])",
+     "null"},
     {"preserve_thinking",
-     R"([{"role":"user","content":"One"},{"role":"assistant","reasoning_content":"r1","content":"A1"},{"role":"user","content":"Two"}])", "null", false, true},
-    {"no generation prompt", R"([{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}])", "null", false, false, false},
-    {"content parts", R"([{"role":"user","content":[{"type":"text","text":"Look: "},{"type":"text","text":"here"}]}])", "null"},
+     R"([{"role":"user","content":"One"},{"role":"assistant","reasoning_content":"r1","content":"A1"},)"
+     R"({"role":"user","content":"Two"}])",
+     "null", false, true},
+    {"no generation prompt", R"([{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}])", "null",
+     false, false, false},
+    {"content parts", R"([{"role":"user","content":[{"type":"text","text":"Look: "},{"type":"text","text":"here"}]}])",
+     "null"},
 };
 
 }  // namespace
@@ -89,7 +105,9 @@ TemplateCheck check_template(std::string_view text) {
 
 std::string TemplateCheck::describe() const {
   if (!parsed) return "not readable by onprem's Jinja interpreter: " + error;
-  if (same_as_builtin) return flavor == TemplateFlavor::kQwen36 ? "renders as the built-in Qwen3.6 format" : "renders as the built-in Qwen3.5 format";
+  if (same_as_builtin)
+    return flavor == TemplateFlavor::kQwen36 ? "renders as the built-in Qwen3.6 format"
+                                             : "renders as the built-in Qwen3.5 format";
   return "differs from the built-in Qwen3.6 format: " + error;
 }
 

@@ -10,18 +10,19 @@
 
 namespace onprem::chat {
 
-core::Expected<std::string> render_chat_with(const jinja::Template& t, const Json& messages, const Json& tools, const RenderOptions& opt);
+core::Expected<std::string> render_chat_with(const jinja::Template& t, const Json& messages, const Json& tools,
+                                             const RenderOptions& opt);
 
 // How a file's own template relates to the built-in renderer, judged by what it renders: a set of
 // probe conversations (tools, reasoning, tool calls and responses, thinking off, preserve_thinking,
 // several turns) rendered both ways. Text comparison would call a template with other whitespace
 // or comments different although it renders the same prompts.
 struct TemplateCheck {
-  bool parsed = false;         // our interpreter reads it (else `error` says why)
-  bool same_as_builtin = false;  // every probe renders identically with the built-in renderer
+  bool parsed = false;                              // our interpreter reads it (else `error` says why)
+  bool same_as_builtin = false;                     // every probe renders identically with the built-in renderer
   TemplateFlavor flavor = TemplateFlavor::kQwen36;  // the flavor it matches, when it does
-  std::string error;           // the parse error, or the first probe that differs
-  std::string describe() const;  // one line for inspect and serve
+  std::string error;                                // the parse error, or the first probe that differs
+  std::string describe() const;                     // one line for inspect and serve
 };
 TemplateCheck check_template(std::string_view text);
 

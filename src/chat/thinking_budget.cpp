@@ -3,7 +3,9 @@
 namespace onprem::chat {
 
 ThinkingBudget::ThinkingBudget(const text::Tokenizer& tok, int64_t budget, bool starts_in_reasoning)
-    : close_ids_(tok.encode("\n</think>\n\n", true)), think_close_(tok.vocab().find("</think>")), budget_(budget),
+    : close_ids_(tok.encode("\n</think>\n\n", true)),
+      think_close_(tok.vocab().find("</think>")),
+      budget_(budget),
       in_reasoning_(starts_in_reasoning) {}
 
 std::vector<int32_t> ThinkingBudget::before_sampling() {

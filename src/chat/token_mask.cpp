@@ -12,7 +12,8 @@ TokenTrie::TokenTrie(const text::Tokenizer& tok) : n_vocab_(tok.vocab().size()) 
   nodes_.emplace_back();
   for (size_t id = 0; id < n_vocab_; ++id) {
     const auto type = tok.vocab().types[id];
-    if (type != text::TokenType::kNormal && type != text::TokenType::kByte && type != text::TokenType::kUserDefined) continue;
+    if (type != text::TokenType::kNormal && type != text::TokenType::kByte && type != text::TokenType::kUserDefined)
+      continue;
     const std::string bytes = tok.token_bytes(int32_t(id), false);
     if (bytes.empty()) continue;
     int32_t node = 0;

@@ -42,8 +42,10 @@ bool parse_number(const std::string& t, Json* out) {
   char* end = nullptr;
   const double v = std::strtod(s.c_str(), &end);
   if (end != s.c_str() + s.size() || !std::isfinite(v)) return false;
-  if (v == std::floor(v) && std::fabs(v) < 9.2e18) *out = (long long)v;
-  else *out = v;
+  if (v == std::floor(v) && std::fabs(v) < 9.2e18)
+    *out = (long long)v;
+  else
+    *out = v;
   return true;
 }
 
@@ -69,7 +71,9 @@ struct LiteralParser {
       }
     }
     size_t j = i;
-    while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '.' || s[j] == '-' || s[j] == '+')) ++j;
+    while (j < s.size() &&
+           (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '.' || s[j] == '-' || s[j] == '+'))
+      ++j;
     if (j == i) return false;
     Json num;
     const std::string tok = s.substr(i, j - i);
@@ -160,7 +164,8 @@ bool parse_json_or_literal(const std::string& text, Json* out) {
 // One declared type: converted value, or false if this type does not take the text.
 bool convert_as(const std::string& value, const std::string& type_name, Json* out) {
   const std::string t = lower(type_name);
-  if (t == "string" || t == "str" || t == "text" || t == "varchar" || t == "char" || t == "enum") return *out = value, true;
+  if (t == "string" || t == "str" || t == "text" || t == "varchar" || t == "char" || t == "enum")
+    return *out = value, true;
   if (starts(t, "int") || starts(t, "uint") || starts(t, "long") || starts(t, "short") || starts(t, "unsigned"))
     return parse_int(value, out);
   if (starts(t, "num") || starts(t, "float")) return parse_number(value, out);
@@ -182,7 +187,8 @@ void collect_types(const Json& schema, std::vector<std::string>* types) {
   if (!schema.is_object()) return;
   if (schema.contains("type")) {
     const Json& t = schema["type"];
-    if (t.is_string()) types->push_back(t.get<std::string>());
+    if (t.is_string())
+      types->push_back(t.get<std::string>());
     else if (t.is_array())
       for (const auto& x : t)
         if (x.is_string()) types->push_back(x.get<std::string>());
@@ -248,7 +254,8 @@ Json convert_parameter(const std::string& value, const Json* schema) {
     Json out;
     const std::string l = lower(t);
     // In a union, a boolean must really be spelled true/false.
-    if ((l == "boolean" || l == "bool") && lower(py_strip(value)) != "true" && lower(py_strip(value)) != "false") continue;
+    if ((l == "boolean" || l == "bool") && lower(py_strip(value)) != "true" && lower(py_strip(value)) != "false")
+      continue;
     if (convert_as(value, t, &out)) return out;
   }
   return value;

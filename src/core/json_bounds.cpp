@@ -14,12 +14,16 @@ std::optional<std::string> json_bounds_error(std::string_view text, const JsonLi
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     switch (c) {
-      case '"': in_string = true; break;
+      case '"':
+        in_string = true;
+        break;
       case '{':
       case '[':
         if (int(keys.size()) >= limits.max_depth)
@@ -34,12 +38,14 @@ std::optional<std::string> json_bounds_error(std::string_view text, const JsonLi
       case ':':  // outside strings, only between a key and its value
         if (!keys.empty() && is_object.back()) {
           if (++keys.back() > limits.max_keys_per_object)
-            return "an object of the request body has more than " + std::to_string(limits.max_keys_per_object) + " keys";
+            return "an object of the request body has more than " + std::to_string(limits.max_keys_per_object) +
+                   " keys";
           if (++total > limits.max_keys_total)
             return "the request body has more than " + std::to_string(limits.max_keys_total) + " keys";
         }
         break;
-      default: break;
+      default:
+        break;
     }
   }
   return std::nullopt;

@@ -10,13 +10,13 @@
 namespace onprem::core {
 
 enum class ErrorCode {
-  kIo,               // the operating system refused (open, mmap, read, write)
-  kTruncated,        // the input ends before a field it promises
-  kCorrupt,          // a field holds a value the format forbids
-  kUnsupported,      // valid, but not something we implement
-  kInvalidArgument,  // the caller asked for something impossible
-  kNotFound,         // a key, tensor or token that must exist does not
-  kTypeMismatch,     // a key or tensor exists with another type or shape
+  kIo,                 // the operating system refused (open, mmap, read, write)
+  kTruncated,          // the input ends before a field it promises
+  kCorrupt,            // a field holds a value the format forbids
+  kUnsupported,        // valid, but not something we implement
+  kInvalidArgument,    // the caller asked for something impossible
+  kNotFound,           // a key, tensor or token that must exist does not
+  kTypeMismatch,       // a key or tensor exists with another type or shape
   kResourceExhausted,  // a queue or a limit is full: try again later
 };
 
@@ -38,7 +38,7 @@ Error make_error(ErrorCode code, std::string message, int64_t offset = -1);
 template <typename T>
 class [[nodiscard]] Expected {
  public:
-  Expected(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Expected(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Expected(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
@@ -67,13 +67,13 @@ inline Status ok_status() { return Ok{}; }
 }  // namespace onprem::core
 
 // Propagate an error from an Expected expression; binds the value otherwise.
-#define ONPREM_TRY_ASSIGN(lhs, expr)                 \
-  auto lhs##_result_ = (expr);                       \
+#define ONPREM_TRY_ASSIGN(lhs, expr)                     \
+  auto lhs##_result_ = (expr);                           \
   if (!lhs##_result_.ok()) return lhs##_result_.error(); \
   auto& lhs = lhs##_result_.value()
 
-#define ONPREM_TRY(expr)                          \
-  do {                                            \
-    auto onprem_status_ = (expr);                 \
+#define ONPREM_TRY(expr)                                     \
+  do {                                                       \
+    auto onprem_status_ = (expr);                            \
     if (!onprem_status_.ok()) return onprem_status_.error(); \
   } while (0)

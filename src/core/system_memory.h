@@ -7,8 +7,8 @@
 namespace onprem::core {
 
 struct SystemMemory {
-  uint64_t total_bytes = 0;      // MemTotal
-  uint64_t available_bytes = 0;  // MemAvailable: what can be allocated without swapping
+  uint64_t total_bytes = 0;         // MemTotal
+  uint64_t available_bytes = 0;     // MemAvailable: what can be allocated without swapping
   uint64_t cgroup_limit_bytes = 0;  // memory.max of this process's cgroup (v2), 0 = none
 };
 

@@ -28,7 +28,8 @@ core::Expected<BenchResult> run_bench(const model::Model& m, const BenchOptions&
   ctx.pool = &pool;
   std::vector<float> logits(size_t(m.config.n_vocab));
   std::vector<int32_t> prompt(size_t(std::max<int64_t>(o.n_prompt, 1)));
-  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = int32_t((i * 7919 + 13) % std::min<uint32_t>(m.config.n_vocab, 240000));
+  for (size_t i = 0; i < prompt.size(); ++i)
+    prompt[i] = int32_t((i * 7919 + 13) % std::min<uint32_t>(m.config.n_vocab, 240000));
   std::vector<double> pp, tg;
   using Clock = std::chrono::steady_clock;
   for (int rep = 0; rep < o.reps + 1; ++rep) {  // the first repetition warms caches and pages

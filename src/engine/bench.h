@@ -17,9 +17,9 @@ struct BenchOptions {
 };
 
 struct BenchResult {
-  double pp_tokens_per_s = 0, tg_tokens_per_s = 0;     // medians
-  double pp_gflops = 0;  // 2 x multiply-adds per prompt token (head once per ubatch) x tokens / s
-  uint64_t tg_bytes_per_token = 0;                      // weights + KV at the mean context + state r/w
+  double pp_tokens_per_s = 0, tg_tokens_per_s = 0;  // medians
+  double pp_gflops = 0;             // 2 x multiply-adds per prompt token (head once per ubatch) x tokens / s
+  uint64_t tg_bytes_per_token = 0;  // weights + KV at the mean context + state r/w
   double tg_gb_per_s = 0, machine_read_gb_per_s = 0, tg_bandwidth_fraction = 0;
   uint64_t weight_bytes_per_token = 0, macs_per_token = 0;
 };

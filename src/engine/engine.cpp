@@ -21,11 +21,16 @@ using Clock = std::chrono::steady_clock;
 
 const char* finish_reason_name(FinishReason r) {
   switch (r) {
-    case FinishReason::kStop: return "stop";
-    case FinishReason::kLength: return "length";
-    case FinishReason::kRepetition: return "repetition";
-    case FinishReason::kCancelled: return "cancelled";
-    case FinishReason::kError: return "error";
+    case FinishReason::kStop:
+      return "stop";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kRepetition:
+      return "repetition";
+    case FinishReason::kCancelled:
+      return "cancelled";
+    case FinishReason::kError:
+      return "error";
   }
   return "?";
 }
@@ -36,7 +41,9 @@ int threads_or_all(int t) { return t > 0 ? t : int(std::max(1u, std::thread::har
 }  // namespace
 
 Engine::Engine(const model::Model& m, EngineOptions o)
-    : m_(m), o_(o), pool_(threads_or_all(o.threads)),
+    : m_(m),
+      o_(o),
+      pool_(threads_or_all(o.threads)),
       ws_(model::make_workspace(m.config, std::max<int64_t>(o.ubatch, o.parallel), threads_or_all(o.threads))),
       slots_(size_t(std::max(1, o.parallel))) {
   for (auto& s : slots_) s.state = model::make_state(m.config, o.ctx_size), s.logits.resize(m.config.n_vocab);
@@ -71,10 +78,12 @@ core::Expected<uint64_t> Engine::submit(Request r) {
   if (int64_t(r.prompt.size()) >= o_.ctx_size)
     return make_error(ErrorCode::kInvalidArgument, "the prompt has " + std::to_string(r.prompt.size()) +
                                                        " tokens; the context holds " + std::to_string(o_.ctx_size));
-  const int64_t native = int64_t(m_.config.n_ctx_train), longest = int64_t(double(native) * std::max(1.0f, o_.yarn_factor));
+  const int64_t native = int64_t(m_.config.n_ctx_train),
+                longest = int64_t(double(native) * std::max(1.0f, o_.yarn_factor));
   if (int64_t(r.prompt.size()) + std::max<int64_t>(r.max_tokens, 0) > longest)
     return make_error(ErrorCode::kInvalidArgument, "prompt (" + std::to_string(r.prompt.size()) + ") + max_tokens (" +
-                                                       std::to_string(r.max_tokens) + ") exceeds the longest context this model supports (" +
+                                                       std::to_string(r.max_tokens) +
+                                                       ") exceeds the longest context this model supports (" +
                                                        std::to_string(longest) + " with YaRN)");
   r.max_tokens = std::min<int64_t>(std::max<int64_t>(r.max_tokens, 0), o_.ctx_size - int64_t(r.prompt.size()));
   std::lock_guard<std::mutex> lock(mu_);
@@ -82,7 +91,8 @@ core::Expected<uint64_t> Engine::submit(Request r) {
   size_t busy = 0;
   for (const auto& s : slots_) busy += s.busy;
   if (queue_.size() >= o_.max_queue && busy == slots_.size())
-    return make_error(ErrorCode::kResourceExhausted, "too many requests: " + std::to_string(queue_.size()) + " waiting");
+    return make_error(ErrorCode::kResourceExhausted,
+                      "too many requests: " + std::to_string(queue_.size()) + " waiting");
   const uint64_t id = next_id_++;
   queue_.push_back(Queued{id, std::move(r), Clock::now()});
   stats_.queued = queue_.size();
@@ -226,12 +236,14 @@ void Engine::sample_slot(Slot& s) {
     std::vector<int32_t> idx(static_cast<size_t>(V));
     for (int64_t i = 0; i < V; ++i) idx[size_t(i)] = int32_t(i);
     const size_t k = std::min<size_t>(size_t(r.top_logprobs), idx.size());
-    std::partial_sort(idx.begin(), idx.begin() + long(k), idx.end(), [&](int32_t a, int32_t b) { return s.logits[size_t(a)] > s.logits[size_t(b)]; });
+    std::partial_sort(idx.begin(), idx.begin() + long(k), idx.end(),
+                      [&](int32_t a, int32_t b) { return s.logits[size_t(a)] > s.logits[size_t(b)]; });
     for (size_t i = 0; i < k; ++i) ev.top.push_back({idx[i], s.logits[size_t(idx[i])] - lse});
   }
   if (!emit(id, ev)) return;
   s.pending = {id};
-  if (s.finish.completion_tokens >= r.max_tokens || s.state.n_past + 1 > s.state.n_ctx) finish_slot(s, FinishReason::kLength);
+  if (s.finish.completion_tokens >= r.max_tokens || s.state.n_past + 1 > s.state.n_ctx)
+    finish_slot(s, FinishReason::kLength);
 }
 
 bool Engine::step() {
@@ -292,8 +304,9 @@ bool Engine::step() {
     if (was_prefill[i]) {
       s.prefilled += size_t(batch[i].n);
       const int64_t pos = int64_t(s.prefilled);
-      const bool boundary = pos % o_.snapshot_interval == 0 || s.prefilled == s.req.prompt.size() ||
-                            std::find(s.req.snapshot_at.begin(), s.req.snapshot_at.end(), pos) != s.req.snapshot_at.end();
+      const bool boundary =
+          pos % o_.snapshot_interval == 0 || s.prefilled == s.req.prompt.size() ||
+          std::find(s.req.snapshot_at.begin(), s.req.snapshot_at.end(), pos) != s.req.snapshot_at.end();
       if (o_.prefix_cache && boundary) take_snapshot(s);
       if (s.prefilled < s.req.prompt.size()) continue;
       s.prefill_done = Clock::now();
@@ -311,7 +324,6 @@ bool Engine::step() {
   return true;
 }
 
-
 uint64_t Engine::Snapshot::bytes() const {
   uint64_t b = 0;
   for (const auto& v : conv) b += v.size() * 4;
@@ -323,7 +335,8 @@ uint64_t Engine::Snapshot::bytes() const {
 // sequence if the prompt extends it, else the latest snapshot inside the common prefix. At least
 // one prompt token is always left to evaluate (its logits start the generation).
 float Engine::rope_factor_for(const Request& r) const {
-  return int64_t(r.prompt.size()) + r.max_tokens > int64_t(m_.config.n_ctx_train) ? std::max(1.0f, o_.yarn_factor) : 1.0f;
+  return int64_t(r.prompt.size()) + r.max_tokens > int64_t(m_.config.n_ctx_train) ? std::max(1.0f, o_.yarn_factor)
+                                                                                  : 1.0f;
 }
 
 Engine::Slot* Engine::pick_slot(const std::vector<int32_t>& prompt, float rope_factor, int64_t* restore_pos) {
@@ -337,15 +350,18 @@ Engine::Slot* Engine::pick_slot(const std::vector<int32_t>& prompt, float rope_f
       size_t common = 0;
       while (common < s.history.size() && common < prompt.size() && s.history[common] == prompt[common]) ++common;
       const int64_t limit = std::min<int64_t>(int64_t(common), int64_t(prompt.size()) - 1);
-      if (int64_t(s.history.size()) <= limit) pos = int64_t(s.history.size());  // the live state itself
+      if (int64_t(s.history.size()) <= limit)
+        pos = int64_t(s.history.size());  // the live state itself
       else
         for (const auto& snap : s.snapshots)
           if (snap.pos <= limit) pos = std::max(pos, snap.pos);
     }
     // No shared prefix (or equal ones): an empty slot, else the least recently used, so that
     // conversations taking turns do not evict each other while another slot sits idle.
-    const bool better = pos > best_pos ||
-                        (pos == best_pos && (s.history.empty() != best->history.empty() ? s.history.empty() : s.last_used < best->last_used));
+    const bool better =
+        pos > best_pos ||
+        (pos == best_pos &&
+         (s.history.empty() != best->history.empty() ? s.history.empty() : s.last_used < best->last_used));
     if (better) best = &s, best_pos = pos;
   }
   *restore_pos = std::max<int64_t>(best_pos, 0);
@@ -372,8 +388,9 @@ void Engine::restore(Slot& s, int64_t pos) {
     s.history.resize(size_t(pos));
   }
   // Snapshots past the restore point describe a future that is being rewritten.
-  s.snapshots.erase(std::remove_if(s.snapshots.begin(), s.snapshots.end(), [&](const Snapshot& x) { return x.pos > pos; }),
-                    s.snapshots.end());
+  s.snapshots.erase(
+      std::remove_if(s.snapshots.begin(), s.snapshots.end(), [&](const Snapshot& x) { return x.pos > pos; }),
+      s.snapshots.end());
   for (auto& snap : s.snapshots)
     if (snap.pos == pos) snap.last_used = ++clock_;
 }

@@ -26,8 +26,8 @@ namespace onprem::engine {
 
 struct TokenEvent {
   int32_t id = -1;
-  float logprob = 0;                                 // of the chosen token (when asked for)
-  std::vector<std::pair<int32_t, float>> top;        // top logprobs (when asked for)
+  float logprob = 0;                           // of the chosen token (when asked for)
+  std::vector<std::pair<int32_t, float>> top;  // top logprobs (when asked for)
 };
 
 enum class FinishReason { kStop, kLength, kRepetition, kCancelled, kError };
@@ -36,9 +36,9 @@ const char* finish_reason_name(FinishReason r);
 struct Finish {
   FinishReason reason = FinishReason::kStop;
   int64_t prompt_tokens = 0, completion_tokens = 0;
-  int64_t cached_tokens = 0;                           // prompt tokens the prefix cache supplied
+  int64_t cached_tokens = 0;                          // prompt tokens the prefix cache supplied
   double prompt_seconds = 0, generation_seconds = 0;  // time in prefill and in decode
-  double first_token_seconds = 0;                      // from submission
+  double first_token_seconds = 0;                     // from submission
   std::string error;
 };
 
@@ -47,7 +47,7 @@ struct Request {
   std::vector<int32_t> prompt;
   sample::SamplingParams sampling;
   int64_t max_tokens = 256;
-  int top_logprobs = -1;          // -1: no logprobs; 0: the chosen token's; k: and the top k
+  int top_logprobs = -1;  // -1: no logprobs; 0: the chosen token's; k: and the top k
   bool loop_guard = true;
   std::vector<int32_t> stop_ids;  // end of generation (EOS and friends)
   // Prompt positions worth a DeltaNet state snapshot (message boundaries), for the prefix cache.
@@ -62,11 +62,11 @@ struct Request {
 };
 
 struct EngineOptions {
-  int parallel = 4;             // sequence slots
-  int64_t ctx_size = 4096;      // tokens per slot
-  int64_t ubatch = 512;         // tokens per step (all sequences)
-  int threads = 0;              // 0: all cores
-  size_t max_queue = 64;        // waiting requests beyond the slots; more is refused (429)
+  int parallel = 4;         // sequence slots
+  int64_t ctx_size = 4096;  // tokens per slot
+  int64_t ubatch = 512;     // tokens per step (all sequences)
+  int threads = 0;          // 0: all cores
+  size_t max_queue = 64;    // waiting requests beyond the slots; more is refused (429)
   model::ForwardOptions forward;
   // Prefix cache. A slot keeps its sequence after a request; the next request that shares a
   // prefix restarts from there. Recurrent state cannot be truncated, so DeltaNet state snapshots
@@ -100,7 +100,7 @@ class Engine {
   void cancel(uint64_t id);  // finishes with kCancelled; frees the slot at the next step
   EngineStats stats() const;
   int64_t context_size() const { return o_.ctx_size; }  // tokens per slot
-  void shutdown();           // cancels everything, joins the thread
+  void shutdown();                                      // cancels everything, joins the thread
 
  private:
   struct Snapshot {
@@ -111,20 +111,20 @@ class Engine {
   };
   struct Slot {
     model::SequenceState state;
-    std::vector<int32_t> history;   // the tokens the state holds, in order
+    std::vector<int32_t> history;  // the tokens the state holds, in order
     std::vector<Snapshot> snapshots;
     bool busy = false;
     uint64_t id = 0;
     Request req;
-    size_t prefilled = 0;         // prompt tokens evaluated
-    std::vector<int32_t> pending; // tokens to evaluate next (forced, or the last sampled)
+    size_t prefilled = 0;          // prompt tokens evaluated
+    std::vector<int32_t> pending;  // tokens to evaluate next (forced, or the last sampled)
     sample::Sampler sampler{sample::SamplingParams{}};
     sample::LoopGuard guard;
     std::vector<float> logits;
     Finish finish;
     std::chrono::steady_clock::time_point submitted, prefill_done;
     bool cancelled = false;
-    uint64_t last_used = 0;       // clock_ when last admitted: the least recently used goes first
+    uint64_t last_used = 0;  // clock_ when last admitted: the least recently used goes first
   };
   struct Queued {
     uint64_t id;

@@ -40,9 +40,17 @@ core::Error mismatch(std::string_view key, const char* want, const Value& v) {
 
 bool is_integer(ValueType t) {
   switch (t) {
-    case ValueType::kU8: case ValueType::kI8: case ValueType::kU16: case ValueType::kI16:
-    case ValueType::kU32: case ValueType::kI32: case ValueType::kU64: case ValueType::kI64: return true;
-    default: return false;
+    case ValueType::kU8:
+    case ValueType::kI8:
+    case ValueType::kU16:
+    case ValueType::kI16:
+    case ValueType::kU32:
+    case ValueType::kI32:
+    case ValueType::kU64:
+    case ValueType::kI64:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -64,7 +72,8 @@ Expected<uint64_t> File::get_uint(std::string_view key) const {
   if (!v) return missing(key);
   if (!is_integer(v->type)) return mismatch(key, "an integer", *v);
   if (is_signed(v->type) && v->i < 0)
-    return make_error(ErrorCode::kCorrupt, "metadata key '" + std::string(key) + "' is negative (" + std::to_string(v->i) + ")");
+    return make_error(ErrorCode::kCorrupt,
+                      "metadata key '" + std::string(key) + "' is negative (" + std::to_string(v->i) + ")");
   return v->u;
 }
 

@@ -31,9 +31,9 @@ struct TensorInfo {
   core::GgmlType type = core::GgmlType::kF32;
   uint32_t n_dims = 0;
   std::array<uint64_t, 4> ne{1, 1, 1, 1};  // ne[0] is the contiguous axis; missing dims are 1
-  uint64_t offset = 0;   // relative to the data section
-  uint64_t n_bytes = 0;  // 0 for a type id this build does not know: its size is unknown
-  const uint8_t* data = nullptr;  // points into the file
+  uint64_t offset = 0;                     // relative to the data section
+  uint64_t n_bytes = 0;                    // 0 for a type id this build does not know: its size is unknown
+  const uint8_t* data = nullptr;           // points into the file
 
   uint64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
   uint64_t row_bytes() const { return n_bytes / (ne[1] * ne[2] * ne[3]); }
@@ -75,7 +75,7 @@ class File {
  private:
   static core::Expected<File> open_one(const std::string& path);
 
-  std::shared_ptr<core::MappedFile> map_;  // empty when parsing caller-owned bytes
+  std::shared_ptr<core::MappedFile> map_;                      // empty when parsing caller-owned bytes
   std::vector<std::shared_ptr<core::MappedFile>> shard_maps_;  // the other shards of a split model
   std::vector<std::string> shard_paths_;
   size_t size_ = 0;

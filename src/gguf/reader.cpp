@@ -53,10 +53,12 @@ class Parser {
     ONPREM_TRY_ASSIGN(len, read<uint64_t>(what));
     if (len > max_len)
       return corrupt(std::string(what) + " is " + std::to_string(len) + " bytes long, at most " +
-                         std::to_string(max_len) + " allowed", at);
+                         std::to_string(max_len) + " allowed",
+                     at);
     if (len > size_ - pos_)
       return corrupt(std::string(what) + " claims " + std::to_string(len) + " bytes but only " +
-                         std::to_string(size_ - pos_) + " remain", at);
+                         std::to_string(size_ - pos_) + " remain",
+                     at);
     std::string_view s(reinterpret_cast<const char*>(p_ + pos_), size_t(len));
     pos_ += size_t(len);
     return s;
@@ -90,16 +92,64 @@ class Parser {
     Value v;
     v.type = type;
     switch (type) {
-      case ValueType::kU8: { ONPREM_TRY_ASSIGN(x, read<uint8_t>("a u8 value")); v.u = x; v.i = x; break; }
-      case ValueType::kI8: { ONPREM_TRY_ASSIGN(x, read<int8_t>("an i8 value")); v.i = x; v.u = uint64_t(int64_t(x)); break; }
-      case ValueType::kU16: { ONPREM_TRY_ASSIGN(x, read<uint16_t>("a u16 value")); v.u = x; v.i = x; break; }
-      case ValueType::kI16: { ONPREM_TRY_ASSIGN(x, read<int16_t>("an i16 value")); v.i = x; v.u = uint64_t(int64_t(x)); break; }
-      case ValueType::kU32: { ONPREM_TRY_ASSIGN(x, read<uint32_t>("a u32 value")); v.u = x; v.i = x; break; }
-      case ValueType::kI32: { ONPREM_TRY_ASSIGN(x, read<int32_t>("an i32 value")); v.i = x; v.u = uint64_t(int64_t(x)); break; }
-      case ValueType::kU64: { ONPREM_TRY_ASSIGN(x, read<uint64_t>("a u64 value")); v.u = x; v.i = int64_t(x); break; }
-      case ValueType::kI64: { ONPREM_TRY_ASSIGN(x, read<int64_t>("an i64 value")); v.i = x; v.u = uint64_t(x); break; }
-      case ValueType::kF32: { ONPREM_TRY_ASSIGN(x, read<float>("an f32 value")); v.f = x; break; }
-      case ValueType::kF64: { ONPREM_TRY_ASSIGN(x, read<double>("an f64 value")); v.f = x; break; }
+      case ValueType::kU8: {
+        ONPREM_TRY_ASSIGN(x, read<uint8_t>("a u8 value"));
+        v.u = x;
+        v.i = x;
+        break;
+      }
+      case ValueType::kI8: {
+        ONPREM_TRY_ASSIGN(x, read<int8_t>("an i8 value"));
+        v.i = x;
+        v.u = uint64_t(int64_t(x));
+        break;
+      }
+      case ValueType::kU16: {
+        ONPREM_TRY_ASSIGN(x, read<uint16_t>("a u16 value"));
+        v.u = x;
+        v.i = x;
+        break;
+      }
+      case ValueType::kI16: {
+        ONPREM_TRY_ASSIGN(x, read<int16_t>("an i16 value"));
+        v.i = x;
+        v.u = uint64_t(int64_t(x));
+        break;
+      }
+      case ValueType::kU32: {
+        ONPREM_TRY_ASSIGN(x, read<uint32_t>("a u32 value"));
+        v.u = x;
+        v.i = x;
+        break;
+      }
+      case ValueType::kI32: {
+        ONPREM_TRY_ASSIGN(x, read<int32_t>("an i32 value"));
+        v.i = x;
+        v.u = uint64_t(int64_t(x));
+        break;
+      }
+      case ValueType::kU64: {
+        ONPREM_TRY_ASSIGN(x, read<uint64_t>("a u64 value"));
+        v.u = x;
+        v.i = int64_t(x);
+        break;
+      }
+      case ValueType::kI64: {
+        ONPREM_TRY_ASSIGN(x, read<int64_t>("an i64 value"));
+        v.i = x;
+        v.u = uint64_t(x);
+        break;
+      }
+      case ValueType::kF32: {
+        ONPREM_TRY_ASSIGN(x, read<float>("an f32 value"));
+        v.f = x;
+        break;
+      }
+      case ValueType::kF64: {
+        ONPREM_TRY_ASSIGN(x, read<double>("an f64 value"));
+        v.f = x;
+        break;
+      }
       case ValueType::kBool: {
         const size_t at = pos_;
         ONPREM_TRY_ASSIGN(x, read<uint8_t>("a bool value"));
@@ -107,7 +157,11 @@ class Parser {
         v.u = x;
         break;
       }
-      case ValueType::kString: { ONPREM_TRY_ASSIGN(s, read_string("a string value")); v.str = s; break; }
+      case ValueType::kString: {
+        ONPREM_TRY_ASSIGN(s, read_string("a string value"));
+        v.str = s;
+        break;
+      }
       case ValueType::kArray: {
         ONPREM_TRY(array(&v, depth));
         break;
@@ -117,8 +171,7 @@ class Parser {
   }
 
   Expected<core::Ok> array(Value* v, int depth) {
-    if (depth >= kMaxArrayDepth)
-      return corrupt("arrays nested deeper than " + std::to_string(kMaxArrayDepth), pos_);
+    if (depth >= kMaxArrayDepth) return corrupt("arrays nested deeper than " + std::to_string(kMaxArrayDepth), pos_);
     const size_t type_at = pos_;
     ONPREM_TRY_ASSIGN(et, read<uint32_t>("an array element type"));
     if (!value_type_valid(et)) return corrupt("unknown array element type " + std::to_string(et), type_at);
@@ -131,8 +184,9 @@ class Parser {
     // Strings need 8 bytes each, nested arrays 12, fixed types their size.
     const uint64_t min_elem = elem ? elem : (v->elem_type == ValueType::kString ? 8 : 12);
     if (n > rest / min_elem)
-      return corrupt("array of " + std::to_string(n) + " " + value_type_name(v->elem_type) +
-                         " cannot fit in the " + std::to_string(rest) + " bytes that remain", count_at);
+      return corrupt("array of " + std::to_string(n) + " " + value_type_name(v->elem_type) + " cannot fit in the " +
+                         std::to_string(rest) + " bytes that remain",
+                     count_at);
     if (elem) {
       v->elems = p_ + pos_;
       if (v->elem_type == ValueType::kBool) {
@@ -168,7 +222,8 @@ class Parser {
       const size_t type_at = pos_;
       ONPREM_TRY_ASSIGN(type, read<uint32_t>("a metadata value type"));
       if (!value_type_valid(type))
-        return corrupt("metadata key '" + std::string(key) + "' has unknown value type " + std::to_string(type), type_at);
+        return corrupt("metadata key '" + std::string(key) + "' has unknown value type " + std::to_string(type),
+                       type_at);
       ONPREM_TRY_ASSIGN(v, value(ValueType(type), 0));
       f_->kv_index_.emplace(key, f_->kvs_.size());
       f_->kvs_.emplace_back(key, std::move(v));
@@ -208,7 +263,8 @@ class Parser {
         ONPREM_TRY_ASSIGN(ne, read<uint64_t>("a tensor dimension"));
         if (ne == 0 || ne > (uint64_t(1) << 62) / total)
           return corrupt(who + " dimension " + std::to_string(d) + " is " + std::to_string(ne) +
-                             (ne == 0 ? " (must be at least 1)" : " (element count overflows)"), ne_at);
+                             (ne == 0 ? " (must be at least 1)" : " (element count overflows)"),
+                         ne_at);
         t.ne[d] = ne;
         total *= ne;
       }
@@ -219,19 +275,22 @@ class Parser {
       if (info) {
         if (t.ne[0] % info->block_size != 0)
           return corrupt(who + " row length " + std::to_string(t.ne[0]) + " is not a multiple of the " +
-                             std::string(info->name) + " block size " + std::to_string(info->block_size), dims_at);
+                             std::string(info->name) + " block size " + std::to_string(info->block_size),
+                         dims_at);
         t.n_bytes = total / info->block_size * info->block_bytes;
       } else {
         // A type newer than this build (NVFP4 and the other ids above MXFP4): the file still
         // parses, its size is unknown (0 here), and whoever needs the tensor refuses it by name.
-        if (type > kMaxTypeId) return corrupt(who + " has ggml type id " + std::to_string(type) + " (no such type)", type_at);
+        if (type > kMaxTypeId)
+          return corrupt(who + " has ggml type id " + std::to_string(type) + " (no such type)", type_at);
         t.n_bytes = 0;
       }
       const size_t off_at = pos_;
       ONPREM_TRY_ASSIGN(off, read<uint64_t>("a tensor offset"));
       if (off % f_->alignment_ != 0)
         return corrupt(who + " offset " + std::to_string(off) + " is not a multiple of the alignment " +
-                           std::to_string(f_->alignment_), off_at);
+                           std::to_string(f_->alignment_),
+                       off_at);
       t.offset = off;
       f_->tensor_index_.emplace(name, f_->tensors_.size());
       f_->tensors_.push_back(t);
@@ -243,8 +302,9 @@ class Parser {
     const uint64_t a = f_->alignment_;
     const uint64_t start = (uint64_t(pos_) + a - 1) / a * a;
     if (!f_->tensors_.empty() && start > size_)
-      return make_error(ErrorCode::kTruncated, "file ends before the data section (which starts at " +
-                                                   std::to_string(start) + ")", int64_t(size_));
+      return make_error(ErrorCode::kTruncated,
+                        "file ends before the data section (which starts at " + std::to_string(start) + ")",
+                        int64_t(size_));
     f_->data_offset_ = start;
     const uint64_t data_size = start <= size_ ? size_ - start : 0;
     for (auto& t : f_->tensors_) {
@@ -263,8 +323,9 @@ class Parser {
     std::sort(order.begin(), order.end(), [](auto* x, auto* y) { return x->offset < y->offset; });
     for (size_t k = 1; k < order.size(); ++k) {
       if (order[k - 1]->offset + order[k - 1]->n_bytes > order[k]->offset)
-        return corrupt("tensors '" + std::string(order[k - 1]->name) + "' and '" + std::string(order[k]->name) +
-                           "' overlap", size_t(start + order[k]->offset));
+        return corrupt(
+            "tensors '" + std::string(order[k - 1]->name) + "' and '" + std::string(order[k]->name) + "' overlap",
+            size_t(start + order[k]->offset));
     }
     return core::Ok{};
   }

@@ -25,10 +25,12 @@ Expected<SplitKeys> split_keys(const File& f, const std::string& path) {
   auto no = f.get_uint("split.no");
   auto tensors = f.get_uint("split.tensors.count");
   if (!count || !no || !tensors)
-    return make_error(ErrorCode::kCorrupt, path + ": split.count, split.no and split.tensors.count must all be integers");
+    return make_error(ErrorCode::kCorrupt,
+                      path + ": split.count, split.no and split.tensors.count must all be integers");
   k = {*no, *count, *tensors};
   if (k.count == 0 || k.count > 9999 || k.no >= k.count)
-    return make_error(ErrorCode::kCorrupt, path + ": split.no " + std::to_string(k.no) + " of split.count " + std::to_string(k.count));
+    return make_error(ErrorCode::kCorrupt,
+                      path + ": split.no " + std::to_string(k.no) + " of split.count " + std::to_string(k.count));
   return k;
 }
 
@@ -49,13 +51,14 @@ Expected<File> File::open(const std::string& path) {
   static const std::regex kName(R"((.*)-(\d{5})-of-(\d{5})\.gguf)");
   std::smatch m;
   if (!std::regex_match(path, m, kName))
-    return make_error(ErrorCode::kInvalidArgument, path + " is shard " + std::to_string(keys->no + 1) + " of a model split in " +
-                                                       std::to_string(keys->count) +
-                                                       " files, but its name is not '<name>-0000K-of-0000N.gguf', so the others cannot be found");
+    return make_error(ErrorCode::kInvalidArgument,
+                      path + " is shard " + std::to_string(keys->no + 1) + " of a model split in " +
+                          std::to_string(keys->count) +
+                          " files, but its name is not '<name>-0000K-of-0000N.gguf', so the others cannot be found");
   if (keys->no != 0)
     return make_error(ErrorCode::kInvalidArgument, path + " is shard " + std::to_string(keys->no + 1) + " of " +
-                                                       std::to_string(keys->count) + "; open the first: " +
-                                                       shard_path(m[1].str(), 0, keys->count));
+                                                       std::to_string(keys->count) +
+                                                       "; open the first: " + shard_path(m[1].str(), 0, keys->count));
   File& f = *first;
   f.shard_paths_.push_back(path);
   for (uint64_t no = 1; no < keys->count; ++no) {
@@ -69,11 +72,13 @@ Expected<File> File::open(const std::string& path) {
     auto sk = split_keys(*shard, p);
     if (!sk) return sk.error();
     if (sk->no != no || sk->count != keys->count)
-      return make_error(ErrorCode::kCorrupt, p + " says it is shard " + std::to_string(sk->no + 1) + " of " + std::to_string(sk->count) +
-                                                 ", expected " + std::to_string(no + 1) + " of " + std::to_string(keys->count));
+      return make_error(ErrorCode::kCorrupt, p + " says it is shard " + std::to_string(sk->no + 1) + " of " +
+                                                 std::to_string(sk->count) + ", expected " + std::to_string(no + 1) +
+                                                 " of " + std::to_string(keys->count));
     for (const auto& t : shard->tensors_) {
       if (f.tensor_index_.count(t.name))
-        return make_error(ErrorCode::kCorrupt, "tensor '" + std::string(t.name) + "' is in more than one shard (again in " + p + ")");
+        return make_error(ErrorCode::kCorrupt,
+                          "tensor '" + std::string(t.name) + "' is in more than one shard (again in " + p + ")");
       f.tensor_index_.emplace(t.name, f.tensors_.size());
       f.tensors_.push_back(t);  // names and data point into the shard's mapping, kept below
     }
@@ -81,7 +86,8 @@ Expected<File> File::open(const std::string& path) {
     f.shard_paths_.push_back(p);
   }
   if (f.tensors_.size() != keys->tensors)
-    return make_error(ErrorCode::kCorrupt, path + ": the " + std::to_string(keys->count) + " shards hold " + std::to_string(f.tensors_.size()) +
+    return make_error(ErrorCode::kCorrupt, path + ": the " + std::to_string(keys->count) + " shards hold " +
+                                               std::to_string(f.tensors_.size()) +
                                                " tensors, split.tensors.count says " + std::to_string(keys->tensors));
   return first;
 }

@@ -11,8 +11,19 @@
 namespace onprem::gguf {
 
 enum class ValueType : uint32_t {
-  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
-  kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12,
 };
 
 const char* value_type_name(ValueType t);
@@ -31,7 +42,7 @@ struct Value {
   // kArray
   ValueType elem_type = ValueType::kU8;
   uint64_t count = 0;
-  const uint8_t* elems = nullptr;        // fixed-size element arrays: packed little-endian bytes
+  const uint8_t* elems = nullptr;         // fixed-size element arrays: packed little-endian bytes
   std::vector<std::string_view> strings;  // string arrays
   std::vector<Value> arrays;              // nested arrays
 

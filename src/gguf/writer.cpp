@@ -39,12 +39,12 @@ void put_array_body(std::vector<uint8_t>& out, const Value& v) {
 
 }  // namespace
 
-#define ONPREM_SETTER(fn, T, id)                          \
-  void Writer::fn(std::string_view key, T v) {            \
-    put_str(kv_bytes_, key);                              \
-    put<uint32_t>(kv_bytes_, uint32_t(ValueType::id));    \
-    put<T>(kv_bytes_, v);                                 \
-    ++n_kv_;                                              \
+#define ONPREM_SETTER(fn, T, id)                       \
+  void Writer::fn(std::string_view key, T v) {         \
+    put_str(kv_bytes_, key);                           \
+    put<uint32_t>(kv_bytes_, uint32_t(ValueType::id)); \
+    put<T>(kv_bytes_, v);                              \
+    ++n_kv_;                                           \
   }
 ONPREM_SETTER(set_u8, uint8_t, kU8)
 ONPREM_SETTER(set_i8, int8_t, kI8)
@@ -93,10 +93,18 @@ void Writer::set_f32_array(std::string_view key, const std::vector<float>& v) {
 void Writer::set_value(std::string_view key, const Value& v) {
   std::vector<uint8_t> enc;
   switch (v.type) {
-    case ValueType::kString: put_str(enc, v.str); break;
-    case ValueType::kArray: put_array_body(enc, v); break;
-    case ValueType::kF32: put<float>(enc, float(v.f)); break;
-    case ValueType::kF64: put<double>(enc, v.f); break;
+    case ValueType::kString:
+      put_str(enc, v.str);
+      break;
+    case ValueType::kArray:
+      put_array_body(enc, v);
+      break;
+    case ValueType::kF32:
+      put<float>(enc, float(v.f));
+      break;
+    case ValueType::kF64:
+      put<double>(enc, v.f);
+      break;
     default: {
       const size_t n = value_type_size(v.type);
       const uint64_t bits = v.u;  // two's complement widening keeps the low bytes right

@@ -43,8 +43,7 @@ class Writer {
 
   // ne has 1..4 entries, ne[0] contiguous. Errors (bad shape for the type) show at write().
   void add_tensor(std::string name, core::GgmlType type, std::vector<uint64_t> ne, Fill fill);
-  void add_tensor_bytes(std::string name, core::GgmlType type, std::vector<uint64_t> ne,
-                        std::vector<uint8_t> bytes);
+  void add_tensor_bytes(std::string name, core::GgmlType type, std::vector<uint64_t> ne, std::vector<uint8_t> bytes);
 
   core::Status write(const std::string& path) const;
   core::Expected<std::vector<uint8_t>> write_to_memory() const;

@@ -27,7 +27,7 @@ template <class P>
 struct AttentionTiled {
   using V = typename P::V;
   static constexpr int64_t W = P::W, B = kAttentionTile;
-  static constexpr int64_t KV = 4;        // vectors held per query in the score and output passes
+  static constexpr int64_t KV = 4;          // vectors held per query in the score and output passes
   static constexpr int64_t kTranspose = 8;  // queries from which transposing the tile pays
 
   const AttentionBlock& b;

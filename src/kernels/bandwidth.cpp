@@ -13,7 +13,8 @@ namespace onprem::kernels {
 
 BandwidthResult measure_read_bandwidth(core::ThreadPool& pool, int64_t bytes, int reps) {
   const int64_t n = bytes / 4;
-  std::unique_ptr<float, decltype(&std::free)> buf(static_cast<float*>(std::aligned_alloc(64, size_t(n) * 4)), &std::free);
+  std::unique_ptr<float, decltype(&std::free)> buf(static_cast<float*>(std::aligned_alloc(64, size_t(n) * 4)),
+                                                   &std::free);
   // Touch every page (in parallel, so pages land near the threads that read them).
   pool.parallel_for(size_t(n), [&](size_t b, size_t e) { std::memset(buf.get() + b, 0, (e - b) * 4); });
   const Kernels& k = best_kernels();

@@ -13,12 +13,18 @@ namespace onprem::kernels {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::kScalar: return "scalar";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kAvx512: return "avx512";
-    case Isa::kNeon: return "neon";
-    case Isa::kDotprod: return "dotprod";
-    case Isa::kI8mm: return "i8mm";
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
+    case Isa::kNeon:
+      return "neon";
+    case Isa::kDotprod:
+      return "dotprod";
+    case Isa::kI8mm:
+      return "i8mm";
   }
   return "?";
 }
@@ -31,12 +37,18 @@ std::optional<Isa> isa_from_name(std::string_view name) {
 
 const char* isa_requirements(Isa isa) {
   switch (isa) {
-    case Isa::kScalar: return "nothing";
-    case Isa::kAvx2: return "x86-64 with avx2 fma f16c and OS-saved ymm state";
-    case Isa::kAvx512: return "x86-64 with avx2 fma f16c avx512f avx512dq avx512bw avx512vl avx512_vnni and OS-saved zmm state";
-    case Isa::kNeon: return "aarch64 (asimd)";
-    case Isa::kDotprod: return "aarch64 with asimddp (sdot)";
-    case Isa::kI8mm: return "aarch64 with asimddp and i8mm (smmla)";
+    case Isa::kScalar:
+      return "nothing";
+    case Isa::kAvx2:
+      return "x86-64 with avx2 fma f16c and OS-saved ymm state";
+    case Isa::kAvx512:
+      return "x86-64 with avx2 fma f16c avx512f avx512dq avx512bw avx512vl avx512_vnni and OS-saved zmm state";
+    case Isa::kNeon:
+      return "aarch64 (asimd)";
+    case Isa::kDotprod:
+      return "aarch64 with asimddp (sdot)";
+    case Isa::kI8mm:
+      return "aarch64 with asimddp and i8mm (smmla)";
   }
   return "?";
 }
@@ -197,12 +209,13 @@ core::Expected<Isa> chosen_isa() {
     if (cpu_supports(isa)) names += std::string(names.empty() ? "" : ", ") + isa_name(isa);
   const auto isa = isa_from_name(env);
   if (!isa)
-    return core::make_error(core::ErrorCode::kInvalidArgument,
-                            "ONPREM_ISA=" + std::string(env) + " is not an instruction set onprem knows (this CPU runs: " + names + ")");
+    return core::make_error(
+        core::ErrorCode::kInvalidArgument,
+        "ONPREM_ISA=" + std::string(env) + " is not an instruction set onprem knows (this CPU runs: " + names + ")");
   if (!cpu_supports(*isa))
     return core::make_error(core::ErrorCode::kUnsupported, "ONPREM_ISA=" + std::string(env) + " needs " +
-                                                               isa_requirements(*isa) + "; this CPU (" + cpu_info().model +
-                                                               ") runs: " + names);
+                                                               isa_requirements(*isa) + "; this CPU (" +
+                                                               cpu_info().model + ") runs: " + names);
   return *isa;
 }
 

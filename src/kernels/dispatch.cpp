@@ -34,12 +34,30 @@ const Kernels* kernels_for(Isa isa) {
   // One function-local static per table: each is built the first time its case runs, and the
   // case runs only for an ISA the CPU has.
   switch (isa) {
-    case Isa::kScalar: { static const Kernels t = build(Isa::kScalar); return &t; }
-    case Isa::kAvx2: { static const Kernels t = build(Isa::kAvx2); return &t; }
-    case Isa::kAvx512: { static const Kernels t = build(Isa::kAvx512); return &t; }
-    case Isa::kNeon: { static const Kernels t = build(Isa::kNeon); return &t; }
-    case Isa::kDotprod: { static const Kernels t = build(Isa::kDotprod); return &t; }
-    case Isa::kI8mm: { static const Kernels t = build(Isa::kI8mm); return &t; }
+    case Isa::kScalar: {
+      static const Kernels t = build(Isa::kScalar);
+      return &t;
+    }
+    case Isa::kAvx2: {
+      static const Kernels t = build(Isa::kAvx2);
+      return &t;
+    }
+    case Isa::kAvx512: {
+      static const Kernels t = build(Isa::kAvx512);
+      return &t;
+    }
+    case Isa::kNeon: {
+      static const Kernels t = build(Isa::kNeon);
+      return &t;
+    }
+    case Isa::kDotprod: {
+      static const Kernels t = build(Isa::kDotprod);
+      return &t;
+    }
+    case Isa::kI8mm: {
+      static const Kernels t = build(Isa::kI8mm);
+      return &t;
+    }
   }
   return nullptr;
 }
@@ -59,10 +77,14 @@ const Kernels& best_kernels() {
 
 QuantizeActFn act_converter(const Kernels& k, core::GgmlType act_type) {
   switch (act_type) {
-    case core::GgmlType::kQ8_K: return k.quantize_q8_k;
-    case core::GgmlType::kF16: return k.convert_f16;
-    case core::GgmlType::kBF16: return k.convert_bf16;
-    default: return k.quantize_q8_0;
+    case core::GgmlType::kQ8_K:
+      return k.quantize_q8_k;
+    case core::GgmlType::kF16:
+      return k.convert_f16;
+    case core::GgmlType::kBF16:
+      return k.convert_bf16;
+    default:
+      return k.quantize_q8_0;
   }
 }
 

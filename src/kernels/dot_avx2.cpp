@@ -34,7 +34,9 @@ float dot_f32(const void* w, const float* x, int64_t n) {
   return s;
 }
 
-inline __m256 load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+inline __m256 load_f16(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
 inline __m256 load_bf16(const uint16_t* p) {
   const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
@@ -46,7 +48,8 @@ inline float f32_scalar(float f) { return f; }
 
 // F16 / BF16 weights times activations of type X: f32 (dot_f32), or rounded to the weights' own
 // format as llama.cpp rounds them (dot_q8; see dot_ref.cpp).
-template <__m256 (*Load)(const uint16_t*), float (*Scalar)(uint16_t), typename X, __m256 (*LoadX)(const X*), float (*ScalarX)(X)>
+template <__m256 (*Load)(const uint16_t*), float (*Scalar)(uint16_t), typename X, __m256 (*LoadX)(const X*),
+          float (*ScalarX)(X)>
 float dot_16bit_rows(const uint16_t* a, const X* x, int64_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   int64_t i = 0;
@@ -65,7 +68,8 @@ float dot_16bit(const void* w, const float* x, int64_t n) {
 }
 template <__m256 (*Load)(const uint16_t*), float (*Scalar)(uint16_t)>
 float dot_16bit_16bit(const void* w, const void* xq, int64_t n) {
-  return dot_16bit_rows<Load, Scalar, uint16_t, Load, Scalar>(static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(xq), n);
+  return dot_16bit_rows<Load, Scalar, uint16_t, Load, Scalar>(static_cast<const uint16_t*>(w),
+                                                              static_cast<const uint16_t*>(xq), n);
 }
 
 // 32 signed codes (one __m256i) times 32 floats, scaled: acc += scale * Σ code_i x_i.
@@ -89,14 +93,16 @@ float dot_q8_0_f32(const void* w, const float* x, int64_t n) {
   const auto* b = static_cast<const q::BlockQ8_0*>(w);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 32; ++i, x += 32)
-    acc = fma_codes32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs)), x, _mm256_set1_ps(half(b[i].d)), acc);
+    acc = fma_codes32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs)), x, _mm256_set1_ps(half(b[i].d)),
+                      acc);
   return hsum(acc);
 }
 
 float dot_q4_0_f32(const void* w, const float* x, int64_t n) {
   const auto* b = static_cast<const q::BlockQ4_0*>(w);
   __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / 32; ++i, x += 32) acc = fma_codes32(q4_0_codes(b[i].qs), x, _mm256_set1_ps(half(b[i].d)), acc);
+  for (int64_t i = 0; i < n / 32; ++i, x += 32)
+    acc = fma_codes32(q4_0_codes(b[i].qs), x, _mm256_set1_ps(half(b[i].d)), acc);
   return hsum(acc);
 }
 
@@ -159,7 +165,9 @@ float dot_q6_k_f32(const void* w, const float* x, int64_t n) {
 // ---- quantised weights, int8 activations ----
 
 // Σ over 32 lanes of u8 · s8 as 8 int32 (pairs summed by maddubs, then quads by madd).
-inline __m256i dot_u8s8(__m256i u, __m256i s) { return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)); }
+inline __m256i dot_u8s8(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
 // Signed × signed through the sign trick: |a| · (b with a's sign).
 inline __m256i dot_s8s8(__m256i a, __m256i b) { return dot_u8s8(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a)); }
 
@@ -233,9 +241,9 @@ float dot_q6_k_q8(const void* w, const void* xq, int64_t n) {
         const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 128 * hf + 32 * j));
         // maddubs lanes 0-7 cover values 0-15 (scale S[2j]), lanes 8-15 values 16-31 (S[2j+1]),
         // in each 128-bit half: set the 16-bit multipliers accordingly.
-        const __m256i sc = _mm256_setr_epi16(S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j],
-                                             S[2 * j + 1], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1],
-                                             S[2 * j + 1], S[2 * j + 1], S[2 * j + 1]);
+        const __m256i sc = _mm256_setr_epi16(S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j],
+                                             S[2 * j], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1],
+                                             S[2 * j + 1], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1]);
         isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(codes[j], xs), sc));
       }
     }

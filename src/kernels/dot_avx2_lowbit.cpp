@@ -88,7 +88,9 @@ float dot_mxfp4_q8_0(const void* w, const void* xq, int64_t n) {
 }
 
 // Σ x of a Q8_0 block's codes, as 8 int32 lanes.
-inline __m256i sum_x(__m256i x) { return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), x), _mm256_set1_epi16(1)); }
+inline __m256i sum_x(__m256i x) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), x), _mm256_set1_epi16(1));
+}
 
 float dot_q4_1_q8_0(const void* w, const void* xq, int64_t n) {
   const auto* a = static_cast<const q::BlockQ4_1*>(w);
@@ -97,7 +99,8 @@ float dot_q4_1_q8_0(const void* w, const void* xq, int64_t n) {
   for (int64_t i = 0; i < n / 32; ++i) {
     const __m256i x = load32(b[i].qs);
     const float dx = half(b[i].d);
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot32_unsigned(nibbles32(a[i].qs), x)), _mm256_set1_ps(half(a[i].d) * dx), acc);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot32_unsigned(nibbles32(a[i].qs), x)), _mm256_set1_ps(half(a[i].d) * dx),
+                          acc);
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum_x(x)), _mm256_set1_ps(half(a[i].m) * dx), acc);
   }
   return hsum(acc);
@@ -141,7 +144,8 @@ float dot_iq4_xs_q8_k(const void* w, const void* xq, int64_t n) {
     for (int s = 0; s < 8; ++s) {
       const int scale = ((a[i].scales_l[s / 2] >> (4 * (s % 2))) & 0x0F) | (((a[i].scales_h >> (2 * s)) & 3) << 4);
       const __m256i wv = _mm256_shuffle_epi8(lut, nibbles32(a[i].qs + 16 * s));
-      isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(dot32(wv, load32(b[i].qs + 32 * s)), _mm256_set1_epi32(scale - 32)));
+      isum = _mm256_add_epi32(isum,
+                              _mm256_mullo_epi32(dot32(wv, load32(b[i].qs + 32 * s)), _mm256_set1_epi32(scale - 32)));
     }
     total += half(a[i].d) * b[i].d * float(hsum_i32(isum));
   }
@@ -219,7 +223,8 @@ float dot_iq2_xxs_q8_k(const void* w, const void* xq, int64_t n) {
       uint32_t wd[2];
       std::memcpy(wd, a[i].qs + 4 * g, 8);
       const auto& G = q::kIq2xxsGrid;
-      const __m256i mag = rows8(G[wd[0] & 255].data(), G[(wd[0] >> 8) & 255].data(), G[(wd[0] >> 16) & 255].data(), G[wd[0] >> 24].data());
+      const __m256i mag = rows8(G[wd[0] & 255].data(), G[(wd[0] >> 8) & 255].data(), G[(wd[0] >> 16) & 255].data(),
+                                G[wd[0] >> 24].data());
       const uint32_t sg = uint32_t(q::iq_signs(wd[1])) | uint32_t(q::iq_signs(wd[1] >> 7)) << 8 |
                           uint32_t(q::iq_signs(wd[1] >> 14)) << 16 | uint32_t(q::iq_signs(wd[1] >> 21)) << 24;
       const __m256i s = dot32(_mm256_sign_epi8(mag, signs32(sg)), load32(b[i].qs + 32 * g));
@@ -239,7 +244,8 @@ float dot_iq2_xs_q8_k(const void* w, const void* xq, int64_t n) {
     for (int g = 0; g < 8; ++g) {
       const uint16_t* qs = a[i].qs + 4 * g;
       const auto& G = q::kIq2xsGrid;
-      const __m256i mag = rows8(G[qs[0] & 511].data(), G[qs[1] & 511].data(), G[qs[2] & 511].data(), G[qs[3] & 511].data());
+      const __m256i mag =
+          rows8(G[qs[0] & 511].data(), G[qs[1] & 511].data(), G[qs[2] & 511].data(), G[qs[3] & 511].data());
       const uint32_t sg = uint32_t(q::iq_signs(qs[0] >> 9)) | uint32_t(q::iq_signs(qs[1] >> 9)) << 8 |
                           uint32_t(q::iq_signs(qs[2] >> 9)) << 16 | uint32_t(q::iq_signs(qs[3] >> 9)) << 24;
       const __m256i s = dot32(_mm256_sign_epi8(mag, signs32(sg)), load32(b[i].qs + 32 * g));
@@ -261,8 +267,9 @@ float dot_iq2_s_q8_k(const void* w, const void* xq, int64_t n) {
       const uint8_t* qs = a[i].qs + 4 * g;
       const int h = a[i].qh[g];
       const auto& G = q::kIq2sGrid;
-      const __m256i mag = rows8(G[size_t(qs[0] | (h & 3) << 8)].data(), G[size_t(qs[1] | ((h >> 2) & 3) << 8)].data(),
-                                G[size_t(qs[2] | ((h >> 4) & 3) << 8)].data(), G[size_t(qs[3] | ((h >> 6) & 3) << 8)].data());
+      const __m256i mag =
+          rows8(G[size_t(qs[0] | (h & 3) << 8)].data(), G[size_t(qs[1] | ((h >> 2) & 3) << 8)].data(),
+                G[size_t(qs[2] | ((h >> 4) & 3) << 8)].data(), G[size_t(qs[3] | ((h >> 6) & 3) << 8)].data());
       uint32_t sg;
       std::memcpy(&sg, a[i].qs + 32 + 4 * g, 4);
       const __m256i s = dot32(_mm256_sign_epi8(mag, signs32(sg)), load32(b[i].qs + 32 * g));
@@ -340,8 +347,9 @@ float dot_iq1_s_q8_k(const void* w, const void* xq, int64_t n) {
       const uint16_t h = a[i].qh[g];
       const uint8_t* qs = a[i].qs + 4 * g;
       const auto& G = q::kIq1sGrid;
-      const __m256i gv = rows8(G[size_t(qs[0] | (h & 7) << 8)].data(), G[size_t(qs[1] | ((h >> 3) & 7) << 8)].data(),
-                               G[size_t(qs[2] | ((h >> 6) & 7) << 8)].data(), G[size_t(qs[3] | ((h >> 9) & 7) << 8)].data());
+      const __m256i gv =
+          rows8(G[size_t(qs[0] | (h & 7) << 8)].data(), G[size_t(qs[1] | ((h >> 3) & 7) << 8)].data(),
+                G[size_t(qs[2] | ((h >> 6) & 7) << 8)].data(), G[size_t(qs[3] | ((h >> 9) & 7) << 8)].data());
       const __m256i s = sum_x(_mm256_sign_epi8(load32(b[i].qs + 32 * g), gv));
       const int scale = 2 * ((h >> 12) & 7) + 1;
       isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(s, _mm256_set1_epi32(scale)));
@@ -365,14 +373,16 @@ float dot_iq1_m_q8_k(const void* w, const void* xq, int64_t n) {
       const uint8_t* qs = a[i].qs + 4 * g;
       const uint8_t* qh = a[i].qh + 2 * g;
       const auto& G = q::kIq1sGrid;
-      const __m256i gv = rows8(G[size_t(qs[0] | (qh[0] & 7) << 8)].data(), G[size_t(qs[1] | ((qh[0] >> 4) & 7) << 8)].data(),
-                               G[size_t(qs[2] | (qh[1] & 7) << 8)].data(), G[size_t(qs[3] | ((qh[1] >> 4) & 7) << 8)].data());
+      const __m256i gv =
+          rows8(G[size_t(qs[0] | (qh[0] & 7) << 8)].data(), G[size_t(qs[1] | ((qh[0] >> 4) & 7) << 8)].data(),
+                G[size_t(qs[2] | (qh[1] & 7) << 8)].data(), G[size_t(qs[3] | ((qh[1] >> 4) & 7) << 8)].data());
       const __m256i x = load32(b[i].qs + 32 * g);
       const int shift = 6 * (g % 2);
       const __m256i scale = scale_pair(2 * ((sc[g / 2] >> shift) & 7) + 1, 2 * ((sc[g / 2] >> (shift + 3)) & 7) + 1);
       isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(sum_x(_mm256_sign_epi8(x, gv)), scale));
       // Each 8 values (int32 lanes 2r, 2r+1) have their own shift sign.
-      const int s0 = qh[0] & 8 ? -1 : 1, s1 = qh[0] & 0x80 ? -1 : 1, s2 = qh[1] & 8 ? -1 : 1, s3 = qh[1] & 0x80 ? -1 : 1;
+      const int s0 = qh[0] & 8 ? -1 : 1, s1 = qh[0] & 0x80 ? -1 : 1, s2 = qh[1] & 8 ? -1 : 1,
+                s3 = qh[1] & 0x80 ? -1 : 1;
       const __m256i signs = _mm256_set_epi32(s3, s3, s2, s2, s1, s1, s0, s0);
       shifted = _mm256_add_epi32(shifted, _mm256_mullo_epi32(_mm256_mullo_epi32(sum_x(x), signs), scale));
     }

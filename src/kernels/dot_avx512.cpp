@@ -68,14 +68,16 @@ float dot_q8_0_f32(const void* w, const float* x, int64_t n) {
   const auto* b = static_cast<const q::BlockQ8_0*>(w);
   __m512 acc = _mm512_setzero_ps();
   for (int64_t i = 0; i < n / 32; ++i, x += 32)
-    acc = fma_codes32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs)), x, _mm512_set1_ps(half(b[i].d)), acc);
+    acc = fma_codes32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs)), x, _mm512_set1_ps(half(b[i].d)),
+                      acc);
   return _mm512_reduce_add_ps(acc);
 }
 
 float dot_q4_0_f32(const void* w, const float* x, int64_t n) {
   const auto* b = static_cast<const q::BlockQ4_0*>(w);
   __m512 acc = _mm512_setzero_ps();
-  for (int64_t i = 0; i < n / 32; ++i, x += 32) acc = fma_codes32(q4_0_codes(b[i].qs), x, _mm512_set1_ps(half(b[i].d)), acc);
+  for (int64_t i = 0; i < n / 32; ++i, x += 32)
+    acc = fma_codes32(q4_0_codes(b[i].qs), x, _mm512_set1_ps(half(b[i].d)), acc);
   return _mm512_reduce_add_ps(acc);
 }
 
@@ -132,7 +134,9 @@ float dot_q6_k_f32(const void* w, const float* x, int64_t n) {
 // ---- int8 activations with VNNI ----
 
 inline __m256i dpbusd(__m256i acc, __m256i u, __m256i s) { return _mm256_dpbusd_epi32(acc, u, s); }
-inline __m256i dot_s8s8(__m256i a, __m256i b) { return dpbusd(_mm256_setzero_si256(), _mm256_abs_epi8(a), _mm256_sign_epi8(b, a)); }
+inline __m256i dot_s8s8(__m256i a, __m256i b) {
+  return dpbusd(_mm256_setzero_si256(), _mm256_abs_epi8(a), _mm256_sign_epi8(b, a));
+}
 
 float dot_q8_0_q8(const void* w, const void* xq, int64_t n) {
   const auto* a = static_cast<const q::BlockQ8_0*>(w);
@@ -233,7 +237,8 @@ inline void q4k_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_t
     const uint8_t* qs = p + 16;
     for (int c = 0; c < 4; ++c) {
       const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
-      const __m512i codes = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(raw), _mm256_srli_epi16(raw, 4), 1), m4);
+      const __m512i codes =
+          _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(raw), _mm256_srli_epi16(raw, 4), 1), m4);
       const __m512 scale = _mm512_permutexvar_ps(pick[c], sc);
       for (int t = 0; t < T; ++t) {
         const __m512i x = _mm512_loadu_si512(xs[t][i].qs + 64 * c);
@@ -276,10 +281,12 @@ inline void q6k_q8_rows(const q::BlockQ6_K* a, const q::BlockQ8_K* const* xs, in
       q6_codes(a[i].ql + 64 * hf, a[i].qh + 32 * hf, codes);
       const int8_t* S = a[i].scales + 8 * hf;
       for (int j = 0; j < 4; ++j) {
-        const __m256i sc = _mm256_setr_epi32(S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1]);
+        const __m256i sc = _mm256_setr_epi32(S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j + 1], S[2 * j + 1],
+                                             S[2 * j + 1], S[2 * j + 1]);
         for (int t = 0; t < T; ++t) {
           const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs + 128 * hf + 32 * j));
-          isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), codes[j], x), sc));
+          isum[t] = _mm256_add_epi32(isum[t],
+                                     _mm256_mullo_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), codes[j], x), sc));
         }
       }
     }
@@ -294,7 +301,8 @@ inline void q6k_q8_rows(const q::BlockQ6_K* a, const q::BlockQ8_K* const* xs, in
 }
 
 void dot_q6_k_q8_multi(const void* w, const void* const* xq, int64_t n, float* out) {
-  q6k_q8_rows<kQ6kTokens>(static_cast<const q::BlockQ6_K*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
+  q6k_q8_rows<kQ6kTokens>(static_cast<const q::BlockQ6_K*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n,
+                          out);
 }
 
 float dot_q6_k_q8(const void* w, const void* xq, int64_t n) {
@@ -311,7 +319,8 @@ float dot_q6_k_q8(const void* w, const void* xq, int64_t n) {
         const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 128 * hf + 32 * j));
         // dpbusd lanes 0-3 hold values 0-15 (scale S[2j]) and lanes 4-7 values 16-31 (S[2j+1]).
         const __m256i part = dpbusd(_mm256_setzero_si256(), codes[j], xs);
-        const __m256i sc = _mm256_setr_epi32(S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1]);
+        const __m256i sc = _mm256_setr_epi32(S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j + 1], S[2 * j + 1],
+                                             S[2 * j + 1], S[2 * j + 1]);
         isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(part, sc));
       }
     }
@@ -339,7 +348,8 @@ void quantize_q8_k(const float* x, void* dst, int64_t n) {
     }
     float vmax = 0;
     for (int j = 0; j < 16; ++j) {
-      const __mmask16 hit = _mm512_cmp_ps_mask(_mm512_and_ps(_mm512_loadu_ps(x + 16 * j), absmask), _mm512_set1_ps(amax), _CMP_EQ_OQ);
+      const __mmask16 hit =
+          _mm512_cmp_ps_mask(_mm512_and_ps(_mm512_loadu_ps(x + 16 * j), absmask), _mm512_set1_ps(amax), _CMP_EQ_OQ);
       if (hit) {
         vmax = x[16 * j + __builtin_ctz(hit)];
         break;
@@ -348,7 +358,8 @@ void quantize_q8_k(const float* x, void* dst, int64_t n) {
     const float iscale = -127.0f / vmax;
     const __m512 vs = _mm512_set1_ps(iscale);
     for (int j = 0; j < 16; ++j) {
-      __m512i r = _mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(vs, _mm512_loadu_ps(x + 16 * j))), _mm512_set1_epi32(127));
+      __m512i r =
+          _mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(vs, _mm512_loadu_ps(x + 16 * j))), _mm512_set1_epi32(127));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(b[i].qs + 16 * j), _mm512_cvtepi32_epi8(r));
       r = _mm512_srai_epi32(_mm512_slli_epi32(r, 24), 24);  // the int8 the store kept
       b[i].bsums[j] = int16_t(_mm512_reduce_add_epi32(r));

@@ -38,7 +38,8 @@ void dot_32_2x2(const void* w0, const void* w1, const void* x0, const void* x1, 
   for (int64_t i = 0; i < n / q::kQK; ++i) {
     int32x4_t t = mm16(vdupq_n_s32(0), Lo(a[0][i]), Lo(a[1][i]), vld1q_s8(b[0][i].qs), vld1q_s8(b[1][i].qs));
     t = mm16(t, Hi(a[0][i]), Hi(a[1][i]), vld1q_s8(b[0][i].qs + 16), vld1q_s8(b[1][i].qs + 16));
-    const float32x4_t scale = vmulq_f32(by_row(half(a[0][i].d), half(a[1][i].d)), by_token(half(b[0][i].d), half(b[1][i].d)));
+    const float32x4_t scale =
+        vmulq_f32(by_row(half(a[0][i].d), half(a[1][i].d)), by_token(half(b[0][i].d), half(b[1][i].d)));
     acc = vaddq_f32(acc, vmulq_f32(scale, vcvtq_f32_s32(t)));
   }
   vst1q_f32(out, acc);
@@ -77,7 +78,8 @@ void dot_qk45_2x2(const void* w0, const void* w1, const void* x0, const void* x1
     }
     const int32x4_t mins = {k4_mins(a[0][i].scales, b[0][i].bsums), k4_mins(a[0][i].scales, b[1][i].bsums),
                             k4_mins(a[1][i].scales, b[0][i].bsums), k4_mins(a[1][i].scales, b[1][i].bsums)};
-    const float32x4_t d = by_row(half(a[0][i].d), half(a[1][i].d)), dmin = by_row(half(a[0][i].dmin), half(a[1][i].dmin));
+    const float32x4_t d = by_row(half(a[0][i].d), half(a[1][i].d)),
+                      dmin = by_row(half(a[0][i].dmin), half(a[1][i].dmin));
     const float32x4_t inner = vsubq_f32(vmulq_f32(d, vcvtq_f32_s32(scaled)), vmulq_f32(dmin, vcvtq_f32_s32(mins)));
     acc = vaddq_f32(acc, vmulq_f32(by_token(b[0][i].d, b[1][i].d), inner));
   }

@@ -111,7 +111,8 @@ float dot_qk45_q8_k(const void* w, const void* xq, int64_t n) {
         mins += int64_t(m) * (b[i].bsums[2 * s] + b[i].bsums[2 * s + 1]);
       }
     }
-    acc += double(b[i].d) * (double(fp16_to_f32(a[i].d)) * double(scaled) - double(fp16_to_f32(a[i].dmin)) * double(mins));
+    acc +=
+        double(b[i].d) * (double(fp16_to_f32(a[i].d)) * double(scaled) - double(fp16_to_f32(a[i].dmin)) * double(mins));
   }
   return float(acc);
 }
@@ -159,8 +160,10 @@ float dot_q8_decoded(const void* w, const void* xq, int64_t n) {
   double acc = 0;
   for (int64_t b = 0; b < n / kBlock; ++b) {
     Dequant(p + b * kBytes, wb, kBlock);
-    if constexpr (kAct == GgmlType::kQ8_0) q::dequantize_row_q8_0(x + b * kActBytes, xb, kBlock);
-    else q::dequantize_row_q8_k(x + b * kActBytes, xb, kBlock);
+    if constexpr (kAct == GgmlType::kQ8_0)
+      q::dequantize_row_q8_0(x + b * kActBytes, xb, kBlock);
+    else
+      q::dequantize_row_q8_k(x + b * kActBytes, xb, kBlock);
     for (int i = 0; i < kBlock; ++i) acc += double(wb[i]) * double(xb[i]);
   }
   return float(acc);
@@ -180,8 +183,10 @@ void fill_scalar(Kernels& k) {
   set(GgmlType::kBF16, dot_bf16_f32, dot_16bit_16bit<core::bf16_to_f32>, GgmlType::kBF16);
   set(GgmlType::kQ4_0, dot_f32_blocked<32, 18, q::dequantize_row_q4_0>, dot_q4_0_q8_0, GgmlType::kQ8_0);
   set(GgmlType::kQ8_0, dot_f32_blocked<32, 34, q::dequantize_row_q8_0>, dot_q8_0_q8_0, GgmlType::kQ8_0);
-  set(GgmlType::kQ4_K, dot_f32_blocked<256, 144, q::dequantize_row_q4_k>, dot_qk45_q8_k<q::BlockQ4_K, false>, GgmlType::kQ8_K);
-  set(GgmlType::kQ5_K, dot_f32_blocked<256, 176, q::dequantize_row_q5_k>, dot_qk45_q8_k<q::BlockQ5_K, true>, GgmlType::kQ8_K);
+  set(GgmlType::kQ4_K, dot_f32_blocked<256, 144, q::dequantize_row_q4_k>, dot_qk45_q8_k<q::BlockQ4_K, false>,
+      GgmlType::kQ8_K);
+  set(GgmlType::kQ5_K, dot_f32_blocked<256, 176, q::dequantize_row_q5_k>, dot_qk45_q8_k<q::BlockQ5_K, true>,
+      GgmlType::kQ8_K);
   set(GgmlType::kQ6_K, dot_f32_blocked<256, 210, q::dequantize_row_q6_k>, dot_q6_k_q8_k, GgmlType::kQ8_K);
   // Decoded, not yet integer kernels (every table inherits these).
   auto decoded = [&]<int kBlock, int kBytes, void (*D)(const void*, float*, int64_t), GgmlType kAct>(GgmlType t) {

@@ -15,7 +15,6 @@
 
 namespace onprem::kernels {
 
-
 // w_row: one row of stored weights; x: n f32 activations.
 using DotF32Fn = float (*)(const void* w_row, const float* x, int64_t n);
 // xq: the same activations converted to act_type, as llama.cpp converts them for this weight type:
@@ -58,10 +57,10 @@ inline constexpr int64_t attention_scratch_floats(int64_t queries, int64_t d) {
 
 struct TypeKernels {
   DotF32Fn dot_f32 = nullptr;
-  DotQ8Fn dot_q8 = nullptr;  // nullptr for F32 (its activations stay float)
-  DotQ8MultiFn dot_q8_multi = nullptr;  // optional; matmat falls back to dot_q8 per token
-  int multi_tokens = 0;                  // rows dot_q8_multi takes; the best count depends on registers
-  DotQ8x2Fn dot_q8_2x2 = nullptr;        // optional; matmat pairs rows and tokens with it
+  DotQ8Fn dot_q8 = nullptr;                        // nullptr for F32 (its activations stay float)
+  DotQ8MultiFn dot_q8_multi = nullptr;             // optional; matmat falls back to dot_q8 per token
+  int multi_tokens = 0;                            // rows dot_q8_multi takes; the best count depends on registers
+  DotQ8x2Fn dot_q8_2x2 = nullptr;                  // optional; matmat pairs rows and tokens with it
   core::GgmlType act_type = core::GgmlType::kF32;  // what dot_q8 expects: kQ8_0, kQ8_K, kF16 or kBF16
 };
 
@@ -89,8 +88,8 @@ struct Kernels {
   // One token of the gated delta rule on one head (model.md §7), S value-major [dv][dk]: for each
   // value row s, s *= decay; s += beta (v_c - s·k) k; o_c = s·q. Both dots keep 16 partial sums
   // in a fixed order (lane i % 16, then pairwise), so every table gives the same bits.
-  void (*delta_rule_step)(float* S, const float* k, const float* q, const float* v, float beta, float decay,
-                          int64_t dk, int64_t dv, float* o) = nullptr;
+  void (*delta_rule_step)(float* S, const float* k, const float* q, const float* v, float beta, float decay, int64_t dk,
+                          int64_t dv, float* o) = nullptr;
   // AttentionBlock above, with attention_scratch_floats(rows * heads, d) floats of scratch.
   void (*attention)(const AttentionBlock& b, float* scratch) = nullptr;
 

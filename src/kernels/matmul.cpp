@@ -24,8 +24,10 @@ void quantize_rows(const Kernels& k, core::GgmlType act, const float* X, int64_t
   auto rows = [&](size_t t0, size_t t1) {
     for (size_t t = t0; t < t1; ++t) qf(X + int64_t(t) * n, out + int64_t(t) * bytes, n);
   };
-  if (pool && n_tokens >= 8) pool->parallel_for(size_t(n_tokens), rows);
-  else rows(0, size_t(n_tokens));
+  if (pool && n_tokens >= 8)
+    pool->parallel_for(size_t(n_tokens), rows);
+  else
+    rows(0, size_t(n_tokens));
 }
 
 }  // namespace
@@ -91,8 +93,10 @@ void matmat(const Kernels& k, const MatrixView& w, const float* X, int64_t n_tok
         }
     }
   };
-  if (pool) pool->parallel_for(size_t(w.n_rows), work);
-  else work(0, size_t(w.n_rows));
+  if (pool)
+    pool->parallel_for(size_t(w.n_rows), work);
+  else
+    work(0, size_t(w.n_rows));
 }
 
 }  // namespace onprem::kernels

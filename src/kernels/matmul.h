@@ -14,8 +14,8 @@ namespace onprem::kernels {
 struct MatrixView {
   const uint8_t* data = nullptr;  // n_rows rows of row_bytes each
   core::GgmlType type = core::GgmlType::kF32;
-  int64_t n_cols = 0;             // values per row (the input dimension)
-  int64_t n_rows = 0;             // outputs
+  int64_t n_cols = 0;  // values per row (the input dimension)
+  int64_t n_rows = 0;  // outputs
   int64_t row_bytes() const;
 };
 

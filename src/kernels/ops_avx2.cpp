@@ -126,7 +126,9 @@ void softmax_avx2(const float* x, float* y, int64_t n) {
   scale_mul(y, nullptr, y, n, 1.0f / sum);
 }
 
-void exp_row_avx2(float* x, int64_t n) { map(x, x, n, [](__m256 v) { return exp_ps(v); }); }
+void exp_row_avx2(float* x, int64_t n) {
+  map(x, x, n, [](__m256 v) { return exp_ps(v); });
+}
 
 struct AttentionAvx2 {
   using V = __m256;

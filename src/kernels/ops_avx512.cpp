@@ -15,7 +15,8 @@ inline __m512 exp_ps(__m512 x) {
   const __m512 lo = _mm512_set1_ps(-87.33654f);
   const __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
   x = _mm512_min_ps(_mm512_max_ps(x, lo), _mm512_set1_ps(100.0f));  // above 88.72 scalef overflows to +inf
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
   r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
   __m512 p = _mm512_set1_ps(1.9875691500E-4f);
@@ -31,7 +32,7 @@ inline __m512 exp_ps(__m512 x) {
 
 // ln(x) for x > 0: getexp / getmant split, then the Cephes logf polynomial.
 inline __m512 log_ps(__m512 x) {
-  __m512 e = _mm512_getexp_ps(x);                                   // floor(log2 x)
+  __m512 e = _mm512_getexp_ps(x);                                          // floor(log2 x)
   __m512 m = _mm512_getmant_ps(x, _MM_MANT_NORM_p5_1, _MM_MANT_SIGN_src);  // [0.5, 1)
   e = _mm512_add_ps(e, _mm512_set1_ps(1.0f));
   const __mmask16 small = _mm512_cmp_ps_mask(m, _mm512_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
@@ -140,7 +141,9 @@ void softmax_avx512(const float* x, float* y, int64_t n) {
   scale_mul(y, nullptr, y, n, 1.0f / _mm512_reduce_add_ps(acc));
 }
 
-void exp_row_avx512(float* x, int64_t n) { map(x, x, n, [](__m512 v) { return exp_ps(v); }); }
+void exp_row_avx512(float* x, int64_t n) {
+  map(x, x, n, [](__m512 v) { return exp_ps(v); });
+}
 
 struct AttentionAvx512 {
   using V = __m512;

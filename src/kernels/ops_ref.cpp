@@ -64,8 +64,8 @@ float reduce_lanes(float* acc) {
 }
 }  // namespace
 
-void delta_rule_step_ref(float* S, const float* k, const float* q, const float* v, float beta, float decay,
-                         int64_t dk, int64_t dv, float* o) {
+void delta_rule_step_ref(float* S, const float* k, const float* q, const float* v, float beta, float decay, int64_t dk,
+                         int64_t dv, float* o) {
   for (int64_t c = 0; c < dv; ++c) {
     float* row = S + c * dk;
     float acc[kLanes] = {};

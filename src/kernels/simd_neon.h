@@ -141,8 +141,10 @@ float dot_qk45_q8(const void* w, const void* xq, int64_t n) {
     for (int c = 0; c < 4; ++c) {
       const Codes32x2 codes = qk45_codes<kFive>(a[i].qs, qh, c);
       const int8_t* x = b[i].qs + 64 * c;
-      const int32x4_t lo = Dot::dot16(Dot::dot16(vdupq_n_s32(0), codes.lo[0], vld1q_s8(x)), codes.lo[1], vld1q_s8(x + 16));
-      const int32x4_t hi = Dot::dot16(Dot::dot16(vdupq_n_s32(0), codes.hi[0], vld1q_s8(x + 32)), codes.hi[1], vld1q_s8(x + 48));
+      const int32x4_t lo =
+          Dot::dot16(Dot::dot16(vdupq_n_s32(0), codes.lo[0], vld1q_s8(x)), codes.lo[1], vld1q_s8(x + 16));
+      const int32x4_t hi =
+          Dot::dot16(Dot::dot16(vdupq_n_s32(0), codes.hi[0], vld1q_s8(x + 32)), codes.hi[1], vld1q_s8(x + 48));
       int sc0, sc1, m;
       scale_min_k4(2 * c, a[i].scales, &sc0, &m);
       scale_min_k4(2 * c + 1, a[i].scales, &sc1, &m);
@@ -260,8 +262,8 @@ float dot_iq4_xs_q8(const void* w, const void* xq, int64_t n) {
       const int scale = ((a[i].scales_l[s / 2] >> (4 * (s % 2))) & 0x0F) | (((a[i].scales_h >> (2 * s)) & 3) << 4);
       uint8x16_t lo, hi;
       nibble_pair(a[i].qs + 16 * s, &lo, &hi);
-      const int32x4_t d = Dot::dot16(Dot::dot16(vdupq_n_s32(0), lut16(table, lo), vld1q_s8(b[i].qs + 32 * s)), lut16(table, hi),
-                                     vld1q_s8(b[i].qs + 32 * s + 16));
+      const int32x4_t d = Dot::dot16(Dot::dot16(vdupq_n_s32(0), lut16(table, lo), vld1q_s8(b[i].qs + 32 * s)),
+                                     lut16(table, hi), vld1q_s8(b[i].qs + 32 * s + 16));
       sum += (scale - 32) * vaddvq_s32(d);
     }
     acc += half(a[i].d) * b[i].d * float(sum);
@@ -301,8 +303,10 @@ float dot_q23_k_q8(const void* w, const void* xq, int64_t n) {
           sum += sc * vaddvq_s32(Dot::dot16(vdupq_n_s32(0), code, vld1q_s8(b[i].qs + 16 * g)));
         }
     }
-    if constexpr (kThree) acc += half(a[i].d) * b[i].d * float(sum);
-    else acc += b[i].d * (half(a[i].d) * float(sum) - half(a[i].dmin) * float(mins));
+    if constexpr (kThree)
+      acc += half(a[i].d) * b[i].d * float(sum);
+    else
+      acc += b[i].d * (half(a[i].d) * float(sum) - half(a[i].dmin) * float(mins));
   }
   return acc;
 }
@@ -345,8 +349,10 @@ float dot_iq2_xxs_q8(const void* w, const void* xq, int64_t n) {
       uint32_t wd[2];
       std::memcpy(wd, a[i].qs + 4 * g, 8);
       const auto& G = q::kIq2xxsGrid;
-      const int8x16_t w0 = row16(G[wd[0] & 255].data(), G[(wd[0] >> 8) & 255].data(), q::iq_signs(wd[1]), q::iq_signs(wd[1] >> 7));
-      const int8x16_t w1 = row16(G[(wd[0] >> 16) & 255].data(), G[wd[0] >> 24].data(), q::iq_signs(wd[1] >> 14), q::iq_signs(wd[1] >> 21));
+      const int8x16_t w0 =
+          row16(G[wd[0] & 255].data(), G[(wd[0] >> 8) & 255].data(), q::iq_signs(wd[1]), q::iq_signs(wd[1] >> 7));
+      const int8x16_t w1 = row16(G[(wd[0] >> 16) & 255].data(), G[wd[0] >> 24].data(), q::iq_signs(wd[1] >> 14),
+                                 q::iq_signs(wd[1] >> 21));
       int32_t s0, s1;
       dot32_halves<Dot>(w0, w1, b[i].qs + 32 * g, &s0, &s1);
       sum += int32_t(2 * (wd[1] >> 28) + 1) * (s0 + s1);
@@ -366,8 +372,10 @@ float dot_iq2_xs_q8(const void* w, const void* xq, int64_t n) {
     for (int g = 0; g < 8; ++g) {
       const uint16_t* qs = a[i].qs + 4 * g;
       const auto& G = q::kIq2xsGrid;
-      const int8x16_t w0 = row16(G[qs[0] & 511].data(), G[qs[1] & 511].data(), q::iq_signs(qs[0] >> 9), q::iq_signs(qs[1] >> 9));
-      const int8x16_t w1 = row16(G[qs[2] & 511].data(), G[qs[3] & 511].data(), q::iq_signs(qs[2] >> 9), q::iq_signs(qs[3] >> 9));
+      const int8x16_t w0 =
+          row16(G[qs[0] & 511].data(), G[qs[1] & 511].data(), q::iq_signs(qs[0] >> 9), q::iq_signs(qs[1] >> 9));
+      const int8x16_t w1 =
+          row16(G[qs[2] & 511].data(), G[qs[3] & 511].data(), q::iq_signs(qs[2] >> 9), q::iq_signs(qs[3] >> 9));
       int32_t s0, s1;
       dot32_halves<Dot>(w0, w1, b[i].qs + 32 * g, &s0, &s1);
       sum += (2 * (a[i].scales[g] & 15) + 1) * s0 + (2 * (a[i].scales[g] >> 4) + 1) * s1;
@@ -389,8 +397,10 @@ float dot_iq2_s_q8(const void* w, const void* xq, int64_t n) {
       const uint8_t* sg = a[i].qs + 32 + 4 * g;
       const int h = a[i].qh[g];
       const auto& G = q::kIq2sGrid;
-      const int8x16_t w0 = row16(G[size_t(qs[0] | (h & 3) << 8)].data(), G[size_t(qs[1] | ((h >> 2) & 3) << 8)].data(), sg[0], sg[1]);
-      const int8x16_t w1 = row16(G[size_t(qs[2] | ((h >> 4) & 3) << 8)].data(), G[size_t(qs[3] | ((h >> 6) & 3) << 8)].data(), sg[2], sg[3]);
+      const int8x16_t w0 =
+          row16(G[size_t(qs[0] | (h & 3) << 8)].data(), G[size_t(qs[1] | ((h >> 2) & 3) << 8)].data(), sg[0], sg[1]);
+      const int8x16_t w1 = row16(G[size_t(qs[2] | ((h >> 4) & 3) << 8)].data(),
+                                 G[size_t(qs[3] | ((h >> 6) & 3) << 8)].data(), sg[2], sg[3]);
       int32_t s0, s1;
       dot32_halves<Dot>(w0, w1, b[i].qs + 32 * g, &s0, &s1);
       sum += (2 * (a[i].scales[g] & 15) + 1) * s0 + (2 * (a[i].scales[g] >> 4) + 1) * s1;
@@ -413,7 +423,8 @@ float dot_iq3_xxs_q8(const void* w, const void* xq, int64_t n) {
       const uint8_t* qs = a[i].qs + 8 * g;
       const auto& G = q::kIq3xxsGrid;
       int8x8_t r[4];
-      for (int l = 0; l < 4; ++l) r[l] = rows4x2(G[qs[2 * l]].data(), G[qs[2 * l + 1]].data(), q::iq_signs(wd >> (7 * l)));
+      for (int l = 0; l < 4; ++l)
+        r[l] = rows4x2(G[qs[2 * l]].data(), G[qs[2 * l + 1]].data(), q::iq_signs(wd >> (7 * l)));
       int32_t s0, s1;
       dot32_halves<Dot>(vcombine_s8(r[0], r[1]), vcombine_s8(r[2], r[3]), b[i].qs + 32 * g, &s0, &s1);
       sum += int32_t(2 * (wd >> 28) + 1) * (s0 + s1);
@@ -436,8 +447,8 @@ float dot_iq3_s_q8(const void* w, const void* xq, int64_t n) {
       const auto& G = q::kIq3sGrid;
       int8x8_t r[4];
       for (int l = 0; l < 4; ++l)
-        r[l] = rows4x2(G[size_t(qs[2 * l] | ((h >> (2 * l)) & 1) << 8)].data(), G[size_t(qs[2 * l + 1] | ((h >> (2 * l + 1)) & 1) << 8)].data(),
-                       a[i].signs[4 * g + l]);
+        r[l] = rows4x2(G[size_t(qs[2 * l] | ((h >> (2 * l)) & 1) << 8)].data(),
+                       G[size_t(qs[2 * l + 1] | ((h >> (2 * l + 1)) & 1) << 8)].data(), a[i].signs[4 * g + l]);
       int32_t s0, s1;
       dot32_halves<Dot>(vcombine_s8(r[0], r[1]), vcombine_s8(r[2], r[3]), b[i].qs + 32 * g, &s0, &s1);
       const int scale4 = g % 2 ? a[i].scales[g / 2] >> 4 : a[i].scales[g / 2] & 15;
@@ -460,8 +471,10 @@ float dot_iq1_s_q8(const void* w, const void* xq, int64_t n) {
       const uint16_t h = a[i].qh[g];
       const uint8_t* qs = a[i].qs + 4 * g;
       const auto& G = q::kIq1sGrid;
-      const int8x16_t w0 = vcombine_s8(vld1_s8(G[size_t(qs[0] | (h & 7) << 8)].data()), vld1_s8(G[size_t(qs[1] | ((h >> 3) & 7) << 8)].data()));
-      const int8x16_t w1 = vcombine_s8(vld1_s8(G[size_t(qs[2] | ((h >> 6) & 7) << 8)].data()), vld1_s8(G[size_t(qs[3] | ((h >> 9) & 7) << 8)].data()));
+      const int8x16_t w0 = vcombine_s8(vld1_s8(G[size_t(qs[0] | (h & 7) << 8)].data()),
+                                       vld1_s8(G[size_t(qs[1] | ((h >> 3) & 7) << 8)].data()));
+      const int8x16_t w1 = vcombine_s8(vld1_s8(G[size_t(qs[2] | ((h >> 6) & 7) << 8)].data()),
+                                       vld1_s8(G[size_t(qs[3] | ((h >> 9) & 7) << 8)].data()));
       int32_t s0, s1;
       dot32_halves<Dot>(w0, w1, b[i].qs + 32 * g, &s0, &s1);
       const int scale = 2 * ((h >> 12) & 7) + 1;

@@ -20,7 +20,7 @@ void fill_i8mm(Kernels& k);
 #endif
 
 // The scalar delta-rule step, which SIMD versions fall back to for head sizes they do not tile.
-void delta_rule_step_ref(float* S, const float* k, const float* q, const float* v, float beta, float decay,
-                         int64_t dk, int64_t dv, float* o);
+void delta_rule_step_ref(float* S, const float* k, const float* q, const float* v, float beta, float decay, int64_t dk,
+                         int64_t dv, float* o);
 
 }  // namespace onprem::kernels

@@ -9,7 +9,8 @@
 
 namespace onprem::model {
 
-void attention_block(const LayerContext& c, int il, const std::vector<Segment>& segs, const float* a, int64_t T, float* out) {
+void attention_block(const LayerContext& c, int il, const std::vector<Segment>& segs, const float* a, int64_t T,
+                     float* out) {
   const ModelConfig& cfg = c.m.config;
   const LayerWeights& L = c.m.layers[size_t(il)];
   const int64_t D = cfg.head_dim, Hq = cfg.n_head, Hkv = cfg.n_head_kv, group = Hq / Hkv;

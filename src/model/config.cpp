@@ -65,14 +65,17 @@ core::Status validate(const ModelConfig& c) {
     const char* key;
     uint32_t value, max;
   };
-  for (const Limit& l : {Limit{"block_count", c.n_layer, 4096}, Limit{"embedding_length", c.n_embd, 1u << 20},
-                         Limit{"attention.head_count", c.n_head, 4096}, Limit{"attention.head_count_kv", c.n_head_kv, 4096},
-                         Limit{"expert_count", c.n_expert, 65536}, Limit{"ssm.time_step_rank", c.ssm_dt_rank, 65536},
-                         Limit{"ssm.group_count", c.ssm_n_group, 65536}, Limit{"feed_forward_length", c.n_ff, 1u << 24},
-                         Limit{"expert_feed_forward_length", c.n_ff_exp, 1u << 24}}) {
-    if (l.value > l.max) return bad(std::string(l.key) + " " + s(l.value) + " is above the supported maximum " + s(l.max));
+  for (const Limit& l :
+       {Limit{"block_count", c.n_layer, 4096}, Limit{"embedding_length", c.n_embd, 1u << 20},
+        Limit{"attention.head_count", c.n_head, 4096}, Limit{"attention.head_count_kv", c.n_head_kv, 4096},
+        Limit{"expert_count", c.n_expert, 65536}, Limit{"ssm.time_step_rank", c.ssm_dt_rank, 65536},
+        Limit{"ssm.group_count", c.ssm_n_group, 65536}, Limit{"feed_forward_length", c.n_ff, 1u << 24},
+        Limit{"expert_feed_forward_length", c.n_ff_exp, 1u << 24}}) {
+    if (l.value > l.max)
+      return bad(std::string(l.key) + " " + s(l.value) + " is above the supported maximum " + s(l.max));
   }
-  if (c.n_layer == 0 || c.n_nextn >= c.n_layer) return bad("block_count " + s(c.n_layer) + " with " + s(c.n_nextn) + " MTP layers");
+  if (c.n_layer == 0 || c.n_nextn >= c.n_layer)
+    return bad("block_count " + s(c.n_layer) + " with " + s(c.n_nextn) + " MTP layers");
   if (c.n_embd == 0 || c.n_vocab == 0) return bad("embedding_length and the vocabulary must be non-zero");
   if (c.n_head == 0 || c.n_head_kv == 0 || c.n_head % c.n_head_kv != 0)
     return bad("attention.head_count " + s(c.n_head) + " is not a multiple of head_count_kv " + s(c.n_head_kv));
@@ -81,10 +84,13 @@ core::Status validate(const ModelConfig& c) {
   if (c.ssm_n_group == 0 || c.ssm_dt_rank == 0 || c.ssm_dt_rank % c.ssm_n_group != 0)
     return bad("ssm.time_step_rank " + s(c.ssm_dt_rank) + " is not a multiple of ssm.group_count " + s(c.ssm_n_group));
   if (c.ssm_d_state == 0 || c.ssm_d_inner != c.ssm_dt_rank * c.ssm_d_state)
-    return bad("ssm.inner_size " + s(c.ssm_d_inner) + " != time_step_rank " + s(c.ssm_dt_rank) + " x state_size " + s(c.ssm_d_state));
+    return bad("ssm.inner_size " + s(c.ssm_d_inner) + " != time_step_rank " + s(c.ssm_dt_rank) + " x state_size " +
+               s(c.ssm_d_state));
   if (c.head_dim > 512 || c.ssm_d_state > 512)
-    return bad("head sizes above 512 are not supported (attention " + s(c.head_dim) + ", DeltaNet " + s(c.ssm_d_state) + ")");
-  if (c.ssm_conv_kernel < 2 || c.ssm_conv_kernel > 16) return bad("ssm.conv_kernel " + s(c.ssm_conv_kernel) + " outside 2..16");
+    return bad("head sizes above 512 are not supported (attention " + s(c.head_dim) + ", DeltaNet " + s(c.ssm_d_state) +
+               ")");
+  if (c.ssm_conv_kernel < 2 || c.ssm_conv_kernel > 16)
+    return bad("ssm.conv_kernel " + s(c.ssm_conv_kernel) + " outside 2..16");
   if (c.recurrent.size() != c.n_main()) return bad("layer kinds do not cover every layer");
   if (c.is_moe()) {
     if (c.n_expert == 0 || c.n_expert_used == 0 || c.n_expert_used > c.n_expert)
@@ -99,11 +105,14 @@ core::Status validate(const ModelConfig& c) {
 core::Expected<ModelConfig> load_config(const gguf::File& file) {
   ONPREM_TRY_ASSIGN(arch, file.get_string("general.architecture"));
   ModelConfig c;
-  if (arch == "qwen35") c.arch = Arch::kQwen35;
-  else if (arch == "qwen35moe") c.arch = Arch::kQwen35Moe;
+  if (arch == "qwen35")
+    c.arch = Arch::kQwen35;
+  else if (arch == "qwen35moe")
+    c.arch = Arch::kQwen35Moe;
   else
-    return make_error(ErrorCode::kUnsupported, "architecture '" + std::string(arch) +
-                                                   "' is not supported (qwen35 and qwen35moe are; qwen3next files differ, see docs)");
+    return make_error(ErrorCode::kUnsupported,
+                      "architecture '" + std::string(arch) +
+                          "' is not supported (qwen35 and qwen35moe are; qwen3next files differ, see docs)");
   core::Error err;
   Reader r{file, std::string(arch) + ".", &err};
   c.n_layer = r.u32("block_count");
@@ -138,7 +147,8 @@ core::Expected<ModelConfig> load_config(const gguf::File& file) {
     return bad("attention.value_length " + std::to_string(v_len) + " != key_length " + std::to_string(c.head_dim));
   if (const gguf::Value* sec = file.find(r.prefix + "rope.dimension_sections")) {
     if (!sec->is_array_of(gguf::ValueType::kI32) || sec->count > 4)
-      return make_error(ErrorCode::kTypeMismatch, r.prefix + "rope.dimension_sections must be an array of at most 4 i32");
+      return make_error(ErrorCode::kTypeMismatch,
+                        r.prefix + "rope.dimension_sections must be an array of at most 4 i32");
     for (uint64_t k = 0; k < sec->count; ++k) c.rope_sections[size_t(k)] = sec->elem<int32_t>(k);
   }
   // The vocabulary size is the token list's length; a file without a tokenizer uses the embedding.
@@ -153,8 +163,9 @@ core::Expected<ModelConfig> load_config(const gguf::File& file) {
     const bool ok_type = rl->is_array_of(gguf::ValueType::kBool) || rl->is_array_of(gguf::ValueType::kU8) ||
                          rl->is_array_of(gguf::ValueType::kI32) || rl->is_array_of(gguf::ValueType::kU32);
     if (!ok_type || rl->count != c.n_layer)
-      return make_error(ErrorCode::kTypeMismatch, r.prefix + "attention.recurrent_layers must be a bool or integer array of block_count (" +
-                                                      std::to_string(c.n_layer) + ") entries");
+      return make_error(ErrorCode::kTypeMismatch,
+                        r.prefix + "attention.recurrent_layers must be a bool or integer array of block_count (" +
+                            std::to_string(c.n_layer) + ") entries");
     const size_t w = gguf::value_type_size(rl->elem_type);
     for (uint32_t i = 0; i < c.n_main(); ++i) {
       uint64_t v = 0;

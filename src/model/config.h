@@ -20,15 +20,15 @@ const char* arch_name(Arch a);  // "qwen35" / "qwen35moe"
 
 struct ModelConfig {
   Arch arch = Arch::kQwen35;
-  uint32_t n_layer = 0;        // block_count, MTP block included
-  uint32_t n_nextn = 0;        // nextn_predict_layers (MTP blocks at the end, not run)
-  uint32_t n_ctx_train = 0;    // context_length
+  uint32_t n_layer = 0;      // block_count, MTP block included
+  uint32_t n_nextn = 0;      // nextn_predict_layers (MTP blocks at the end, not run)
+  uint32_t n_ctx_train = 0;  // context_length
   uint32_t n_embd = 0;
   uint32_t n_vocab = 0;
   // Full attention
   uint32_t n_head = 0, n_head_kv = 0;
-  uint32_t head_dim = 0;       // key_length == value_length
-  uint32_t n_rot = 0;          // rope.dimension_count
+  uint32_t head_dim = 0;  // key_length == value_length
+  uint32_t n_rot = 0;     // rope.dimension_count
   std::array<int32_t, 4> rope_sections{0, 0, 0, 0};
   float rope_theta = 1e7f;
   float rms_eps = 1e-6f;
@@ -39,9 +39,9 @@ struct ModelConfig {
   uint32_t ssm_dt_rank = 0;      // Hv
   uint32_t ssm_d_inner = 0;      // Hv * dv
   uint32_t full_attention_interval = 4;
-  std::vector<bool> recurrent;   // per main layer: Gated DeltaNet (true) or full attention
+  std::vector<bool> recurrent;  // per main layer: Gated DeltaNet (true) or full attention
   // FFN
-  uint32_t n_ff = 0;             // dense
+  uint32_t n_ff = 0;  // dense
   uint32_t n_expert = 0, n_expert_used = 0;
   uint32_t n_ff_exp = 0, n_ff_shexp = 0;
 

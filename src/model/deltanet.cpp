@@ -44,11 +44,12 @@ void deltanet_head_sequential(const float* q, const float* k, const float* v, co
                          o + t * stride_o);
 }
 
-void deltanet_head_chunked(const float* q, const float* k, const float* v, const float* beta, const float* g,
-                           int64_t T, int64_t dk, int64_t dv, int64_t stride_qk, int64_t stride_v, float* S, float* o,
+void deltanet_head_chunked(const float* q, const float* k, const float* v, const float* beta, const float* g, int64_t T,
+                           int64_t dk, int64_t dv, int64_t stride_qk, int64_t stride_v, float* S, float* o,
                            int64_t stride_o) {
   constexpr int64_t C = 64;
-  std::vector<float> gam(C), Bm(C * C), U(static_cast<size_t>(C * dv)), W(static_cast<size_t>(C * dk)), Vn(static_cast<size_t>(C * dv));
+  std::vector<float> gam(C), Bm(C * C), U(static_cast<size_t>(C * dv)), W(static_cast<size_t>(C * dk)),
+      Vn(static_cast<size_t>(C * dv));
   // exp of an argument that is <= 0 by construction; the min() is the guard model.md §7.4 asks for.
   auto ex = [](float x) { return std::exp(std::min(x, 0.0f)); };
   for (int64_t c0 = 0; c0 < T; c0 += C) {
@@ -63,7 +64,8 @@ void deltanet_head_chunked(const float* q, const float* k, const float* v, const
     // B_rs = β_r (k_r·k_s) e^(γ_r - γ_s), strictly lower triangular (masked before exp).
     for (int64_t r = 0; r < L; ++r)
       for (int64_t s = 0; s < r; ++s)
-        Bm[size_t(r * C + s)] = Bt[r] * dotf(K + r * stride_qk, K + s * stride_qk, dk) * ex(gam[size_t(r)] - gam[size_t(s)]);
+        Bm[size_t(r * C + s)] =
+            Bt[r] * dotf(K + r * stride_qk, K + s * stride_qk, dk) * ex(gam[size_t(r)] - gam[size_t(s)]);
     // Forward substitution with (I + B): U = T diag(β) V, W = T diag(β e^γ) K.
     for (int64_t r = 0; r < L; ++r) {
       float* ur = U.data() + r * dv;
@@ -82,7 +84,8 @@ void deltanet_head_chunked(const float* q, const float* k, const float* v, const
     }
     // Vnew = U - W S   (S value-major: (W S)_r[c] = S[c] · W_r)
     for (int64_t r = 0; r < L; ++r)
-      for (int64_t c = 0; c < dv; ++c) Vn[size_t(r * dv + c)] = U[size_t(r * dv + c)] - dotf(S + c * dk, W.data() + r * dk, dk);
+      for (int64_t c = 0; c < dv; ++c)
+        Vn[size_t(r * dv + c)] = U[size_t(r * dv + c)] - dotf(S + c * dk, W.data() + r * dk, dk);
     // O_r = e^γ_r (S^T q_r) + Σ_{s<=r} (q_r·k_s) e^(γ_r - γ_s) Vnew_s
     for (int64_t r = 0; r < L; ++r) {
       const float* qr = Q + r * stride_qk;
@@ -111,16 +114,17 @@ void deltanet_head_chunked(const float* q, const float* k, const float* v, const
   }
 }
 
-void deltanet_block(const LayerContext& c, int il, const std::vector<Segment>& segs, const float* a, int64_t T, float* out) {
+void deltanet_block(const LayerContext& c, int il, const std::vector<Segment>& segs, const float* a, int64_t T,
+                    float* out) {
   const ModelConfig& cfg = c.m.config;
   const LayerWeights& L = c.m.layers[size_t(il)];
   const int64_t Hk = cfg.ssm_n_group, Hv = cfg.ssm_dt_rank, dk = cfg.ssm_d_state, dv = cfg.ssm_d_state;
   const int64_t Kd = Hk * dk, Vd = cfg.ssm_d_inner, Ch = cfg.ssm_conv_channels(), K = cfg.ssm_conv_kernel;
-  float* u = c.ws.t0.data();      // [T][Ch]  projections, then (in place) conv + SiLU output
-  float* z = c.ws.t1.data();      // [T][Vd]  output gate
-  float* bg = c.ws.t2.data();     // [T][Hv]  beta, then sigmoid(beta)
-  float* ag = c.ws.t3.data();     // [T][Hv]  alpha, then the log-decay g
-  float* o = c.ws.t4.data();      // [T][Vd]
+  float* u = c.ws.t0.data();   // [T][Ch]  projections, then (in place) conv + SiLU output
+  float* z = c.ws.t1.data();   // [T][Vd]  output gate
+  float* bg = c.ws.t2.data();  // [T][Hv]  beta, then sigmoid(beta)
+  float* ag = c.ws.t3.data();  // [T][Hv]  alpha, then the log-decay g
+  float* o = c.ws.t4.data();   // [T][Vd]
   c.matmul(L.qkv.view, a, T, u);
   c.matmul(L.gate.view, a, T, z);
   c.matmul(L.beta.view, a, T, bg);
@@ -168,8 +172,10 @@ void deltanet_block(const LayerContext& c, int il, const std::vector<Segment>& s
     float* S = sg.state->ssm[size_t(il)].data() + j * dv * dk;
     float* u0 = u + sg.row0 * Ch;
     const float *qh = u0 + kh * dk, *kh_ = u0 + Kd + kh * dk, *vh = u0 + 2 * Kd + j * dv;
-    if (chunked) deltanet_head_chunked(qh, kh_, vh, beta, g, n, dk, dv, Ch, Ch, S, o + sg.row0 * Vd + j * dv, Vd);
-    else deltanet_head_sequential(qh, kh_, vh, beta, g, n, dk, dv, Ch, Ch, S, o + sg.row0 * Vd + j * dv, Vd, c.k);
+    if (chunked)
+      deltanet_head_chunked(qh, kh_, vh, beta, g, n, dk, dv, Ch, Ch, S, o + sg.row0 * Vd + j * dv, Vd);
+    else
+      deltanet_head_sequential(qh, kh_, vh, beta, g, n, dk, dv, Ch, Ch, S, o + sg.row0 * Vd + j * dv, Vd, c.k);
   });
   c.observe("gdn_core", il, o, T, Vd);
   // Gated RMSNorm per v head: rms_norm(o) * ssm_norm * silu(z).

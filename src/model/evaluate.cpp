@@ -18,7 +18,8 @@ void log_softmax(const float* x, int64_t n, std::vector<double>* out) {
   for (int64_t i = 0; i < n; ++i) (*out)[size_t(i)] = double(x[i]) - lse;
 }
 
-core::Status run_chunk(const Model& m, const int32_t* tokens, int64_t n, const ForwardContext& ctx, std::vector<float>* logits) {
+core::Status run_chunk(const Model& m, const int32_t* tokens, int64_t n, const ForwardContext& ctx,
+                       std::vector<float>* logits) {
   const int threads = ctx.pool ? ctx.pool->size() : 1;
   auto state = make_state(m.config, n);
   auto ws = make_workspace(m.config, n, threads);
@@ -44,22 +45,27 @@ double EvalStats::kl_percentile(double p) const {
   return v[k];
 }
 
-core::Expected<EvalStats> evaluate(const Model& m, const Model* base, const std::vector<int32_t>& tokens, const EvalOptions& o,
-                                   const ForwardContext& ctx) {
+core::Expected<EvalStats> evaluate(const Model& m, const Model* base, const std::vector<int32_t>& tokens,
+                                   const EvalOptions& o, const ForwardContext& ctx) {
   const int64_t V = m.config.n_vocab;
-  if (o.ctx < 4) return core::make_error(core::ErrorCode::kInvalidArgument, "perplexity: the context must be at least 4 tokens");
+  if (o.ctx < 4)
+    return core::make_error(core::ErrorCode::kInvalidArgument, "perplexity: the context must be at least 4 tokens");
   if (base && base->config.n_vocab != V)
-    return core::make_error(core::ErrorCode::kInvalidArgument, "perplexity: the base model has another vocabulary size (" +
-                                                                   std::to_string(base->config.n_vocab) + " vs " + std::to_string(V) + ")");
+    return core::make_error(core::ErrorCode::kInvalidArgument,
+                            "perplexity: the base model has another vocabulary size (" +
+                                std::to_string(base->config.n_vocab) + " vs " + std::to_string(V) + ")");
   int64_t n_chunks = int64_t(tokens.size()) / o.ctx;
   if (o.max_chunks > 0) n_chunks = std::min(n_chunks, o.max_chunks);
   if (n_chunks == 0)
-    return core::make_error(core::ErrorCode::kInvalidArgument, "perplexity: the text has " + std::to_string(tokens.size()) +
-                                                                   " tokens, fewer than one chunk of " + std::to_string(o.ctx) + " (use a smaller --ctx)");
+    return core::make_error(core::ErrorCode::kInvalidArgument,
+                            "perplexity: the text has " + std::to_string(tokens.size()) +
+                                " tokens, fewer than one chunk of " + std::to_string(o.ctx) + " (use a smaller --ctx)");
   for (int32_t t : tokens)
-    if (t < 0 || t >= V) return core::make_error(core::ErrorCode::kInvalidArgument, "perplexity: token id out of the vocabulary");
+    if (t < 0 || t >= V)
+      return core::make_error(core::ErrorCode::kInvalidArgument, "perplexity: token id out of the vocabulary");
   if (!o.score.empty() && o.score.size() != tokens.size())
-    return core::make_error(core::ErrorCode::kInvalidArgument, "perplexity: the score mask must have one flag per token");
+    return core::make_error(core::ErrorCode::kInvalidArgument,
+                            "perplexity: the score mask must have one flag per token");
   EvalStats s;
   s.has_base = base != nullptr;
   std::vector<float> lm, lb;

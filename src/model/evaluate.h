@@ -21,10 +21,10 @@ struct EvalOptions {
 
 struct EvalStats {
   int64_t chunks = 0, scored = 0;
-  double nll_sum = 0, nll_sq_sum = 0;          // -log p(next token)
-  double base_nll_sum = 0;                     // the base model's, on the same positions
-  double kl_sum = 0, kl_max = 0;               // KL(base || model) per position, nats
-  std::vector<double> kl_values;               // per scored position (for percentiles)
+  double nll_sum = 0, nll_sq_sum = 0;  // -log p(next token)
+  double base_nll_sum = 0;             // the base model's, on the same positions
+  double kl_sum = 0, kl_max = 0;       // KL(base || model) per position, nats
+  std::vector<double> kl_values;       // per scored position (for percentiles)
   int64_t top1_agree = 0;
   bool has_base = false;
   double ppl() const;
@@ -34,7 +34,7 @@ struct EvalStats {
   double kl_percentile(double p) const;
 };
 
-core::Expected<EvalStats> evaluate(const Model& m, const Model* base, const std::vector<int32_t>& tokens, const EvalOptions& o,
-                                   const ForwardContext& ctx);
+core::Expected<EvalStats> evaluate(const Model& m, const Model* base, const std::vector<int32_t>& tokens,
+                                   const EvalOptions& o, const ForwardContext& ctx);
 
 }  // namespace onprem::model

@@ -49,7 +49,8 @@ void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* 
     float* p = probs + t * E;
     c.k.softmax(p, p, E);
     std::iota(idx.begin(), idx.end(), 0);
-    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int64_t a, int64_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                      [&](int64_t a, int64_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
     float sum = 0;
     for (int64_t j = 0; j < k; ++j) sum += p[idx[size_t(j)]];
     sum = std::max(sum, 6.103515625e-5f);

@@ -41,9 +41,15 @@ uint64_t moe_worker_qbytes(const ModelConfig& c, int64_t max_tokens) {
 }  // namespace
 
 WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_threads) {
-  const int64_t widths[] = {int64_t(c.n_embd), int64_t(2) * c.n_head * c.head_dim, int64_t(c.ssm_conv_channels()),
-                            int64_t(c.ssm_d_inner), int64_t(c.n_ff), int64_t(c.n_ff_exp), int64_t(c.n_ff_shexp),
-                            int64_t(c.n_expert), int64_t(c.ssm_dt_rank)};
+  const int64_t widths[] = {int64_t(c.n_embd),
+                            int64_t(2) * c.n_head * c.head_dim,
+                            int64_t(c.ssm_conv_channels()),
+                            int64_t(c.ssm_d_inner),
+                            int64_t(c.n_ff),
+                            int64_t(c.n_ff_exp),
+                            int64_t(c.n_ff_shexp),
+                            int64_t(c.n_expert),
+                            int64_t(c.ssm_dt_rank)};
   const int64_t w = *std::max_element(std::begin(widths), std::end(widths));
   WorkspaceSizes z;
   z.hidden_floats = uint64_t(max_tokens) * c.n_embd;
@@ -51,7 +57,8 @@ WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_t
   // Converted activations of the widest input row (F16 / BF16 rows are the widest format).
   z.qscratch_bytes = uint64_t(max_tokens) * uint64_t((w / 32 + 1) * kernels::kMaxActBytesPer32);
   const int64_t group = c.n_head_kv > 0 ? c.n_head / c.n_head_kv : 1;
-  z.score_floats = uint64_t(n_threads) * uint64_t(kernels::attention_scratch_floats(kAttentionRows * group, c.head_dim));
+  z.score_floats =
+      uint64_t(n_threads) * uint64_t(kernels::attention_scratch_floats(kAttentionRows * group, c.head_dim));
   if (c.is_moe()) {
     z.moe_worker_floats = moe_worker_floats(c, max_tokens);
     z.moe_worker_qbytes = moe_worker_qbytes(c, max_tokens);
@@ -93,7 +100,8 @@ core::Status forward(const Model& m, SequenceState& s, Workspace& ws, const int3
 
 namespace {
 
-core::Status check_batch(const Model& m, const std::vector<BatchEntry>& batch, const Workspace& ws, int workers, int64_t* rows) {
+core::Status check_batch(const Model& m, const std::vector<BatchEntry>& batch, const Workspace& ws, int workers,
+                         int64_t* rows) {
   const int64_t V = m.config.n_vocab;
   *rows = 0;
   if (workers > ws.n_threads)
@@ -103,17 +111,20 @@ core::Status check_batch(const Model& m, const std::vector<BatchEntry>& batch, c
     if (!e.state || e.n <= 0) return make_error(ErrorCode::kInvalidArgument, "no tokens to evaluate");
     const SequenceState& s = *e.state;
     if (s.n_past + e.n > s.n_ctx)
-      return make_error(ErrorCode::kInvalidArgument, "context full: " + std::to_string(s.n_past) + " + " + std::to_string(e.n) +
-                                                         " tokens exceed n_ctx " + std::to_string(s.n_ctx));
+      return make_error(ErrorCode::kInvalidArgument, "context full: " + std::to_string(s.n_past) + " + " +
+                                                         std::to_string(e.n) + " tokens exceed n_ctx " +
+                                                         std::to_string(s.n_ctx));
     for (int64_t t = 0; t < e.n; ++t)
       if (e.tokens[t] < 0 || e.tokens[t] >= int32_t(V))
-        return make_error(ErrorCode::kInvalidArgument, "token id " + std::to_string(e.tokens[t]) + " at position " + std::to_string(t) +
-                                                           " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
+        return make_error(ErrorCode::kInvalidArgument, "token id " + std::to_string(e.tokens[t]) + " at position " +
+                                                           std::to_string(t) + " is outside the vocabulary (0.." +
+                                                           std::to_string(V - 1) + ")");
     *rows += e.n;
   }
   if (*rows == 0) return make_error(ErrorCode::kInvalidArgument, "no tokens to evaluate");
   if (*rows > ws.max_tokens)
-    return make_error(ErrorCode::kInvalidArgument, std::to_string(*rows) + " tokens exceed the workspace's " + std::to_string(ws.max_tokens));
+    return make_error(ErrorCode::kInvalidArgument,
+                      std::to_string(*rows) + " tokens exceed the workspace's " + std::to_string(ws.max_tokens));
   return core::Ok{};
 }
 
@@ -137,14 +148,17 @@ core::Status forward_batch(const Model& m, std::vector<BatchEntry>& batch, Works
   const auto dequant = quant::dequantizer(m.token_embd.view.type);
   for (size_t si = 0; si < batch.size(); ++si)
     for (int64_t t = 0; t < batch[si].n; ++t)
-      dequant(m.token_embd.view.data + int64_t(batch[si].tokens[t]) * m.token_embd.view.row_bytes(), x + (segs[si].row0 + t) * N, N);
+      dequant(m.token_embd.view.data + int64_t(batch[si].tokens[t]) * m.token_embd.view.row_bytes(),
+              x + (segs[si].row0 + t) * N, N);
   c.observe("inp_embd", -1, x, n, N);
   for (int il = 0; il < int(cfg.n_main()); ++il) {
     const LayerWeights& L = m.layers[size_t(il)];
     for (int64_t t = 0; t < n; ++t) k.rms_norm(x + t * N, L.attn_norm.data(), a + t * N, N, cfg.rms_eps);
     c.observe("attn_norm", il, a, n, N);
-    if (L.recurrent) deltanet_block(c, il, segs, a, n, out);
-    else attention_block(c, il, segs, a, n, out);
+    if (L.recurrent)
+      deltanet_block(c, il, segs, a, n, out);
+    else
+      attention_block(c, il, segs, a, n, out);
     for (int64_t i = 0; i < n * N; ++i) x[i] += out[i];
     for (int64_t t = 0; t < n; ++t) k.rms_norm(x + t * N, L.post_norm.data(), a + t * N, N, cfg.rms_eps);
     c.observe("ffn_norm", il, a, n, N);

@@ -49,8 +49,8 @@ struct Segment {
 // Attention works on blocks of up to this many rows of one sequence (kernels::AttentionBlock).
 inline constexpr int64_t kAttentionRows = 32;
 struct AttentionItem {
-  int32_t seg;          // index into the call's segments
-  int64_t row0;         // first row, relative to the segment
+  int32_t seg;   // index into the call's segments
+  int64_t row0;  // first row, relative to the segment
   int64_t kv_head;
 };
 
@@ -68,10 +68,10 @@ struct Workspace {
   // fixed order, so the result does not depend on the thread count.
   std::vector<float> moe;
   std::vector<uint8_t> moe_q;
-  uint64_t moe_worker_floats = 0, moe_worker_qbytes = 0;  // each worker's share of moe / moe_q
-  std::vector<BatchEntry> single;                                  // forward()'s one entry
-  std::vector<Segment> segs;                                       // this call's sequences
-  std::vector<AttentionItem> attention_items;                      // this call's attention blocks
+  uint64_t moe_worker_floats = 0, moe_worker_qbytes = 0;          // each worker's share of moe / moe_q
+  std::vector<BatchEntry> single;                                 // forward()'s one entry
+  std::vector<Segment> segs;                                      // this call's sequences
+  std::vector<AttentionItem> attention_items;                     // this call's attention blocks
   std::vector<std::vector<std::pair<int64_t, float>>> moe_lists;  // expert -> (row, weight)
   std::vector<int64_t> moe_idx, moe_active, moe_slot0;
   std::vector<float> gdn_gates;  // per worker: beta and g of one head over max_tokens

@@ -40,13 +40,16 @@ struct Rng {
 void fill_row(const TensorSpec& spec, const ModelConfig& c, Rng& rng, float* x, uint64_t n) {
   const double fan_in = double(spec.ne[0]);
   switch (spec.role) {
-    case TensorRole::kEmbedding: for (uint64_t i = 0; i < n; ++i) x[i] = float(rng.normal()); break;
+    case TensorRole::kEmbedding:
+      for (uint64_t i = 0; i < n; ++i) x[i] = float(rng.normal());
+      break;
     case TensorRole::kOutput: {
       const double sd = 6.0 / std::sqrt(double(c.n_embd));
       for (uint64_t i = 0; i < n; ++i) x[i] = float(sd * rng.normal());
       break;
     }
-    case TensorRole::kNorm: case TensorRole::kSsmNorm:
+    case TensorRole::kNorm:
+    case TensorRole::kSsmNorm:
       for (uint64_t i = 0; i < n; ++i) x[i] = float(1.0 + 0.1 * rng.normal());
       break;
     case TensorRole::kRouter: {
@@ -54,9 +57,15 @@ void fill_row(const TensorSpec& spec, const ModelConfig& c, Rng& rng, float* x, 
       for (uint64_t i = 0; i < n; ++i) x[i] = float(sd * rng.normal());
       break;
     }
-    case TensorRole::kSsmA: for (uint64_t i = 0; i < n; ++i) x[i] = float(-std::exp(-1.0 + 2.5 * rng.uniform())); break;
-    case TensorRole::kSsmDtBias: for (uint64_t i = 0; i < n; ++i) x[i] = float(-4.0 + 3.0 * rng.uniform()); break;
-    case TensorRole::kLinear: case TensorRole::kSharedGate: case TensorRole::kConv: {
+    case TensorRole::kSsmA:
+      for (uint64_t i = 0; i < n; ++i) x[i] = float(-std::exp(-1.0 + 2.5 * rng.uniform()));
+      break;
+    case TensorRole::kSsmDtBias:
+      for (uint64_t i = 0; i < n; ++i) x[i] = float(-4.0 + 3.0 * rng.uniform());
+      break;
+    case TensorRole::kLinear:
+    case TensorRole::kSharedGate:
+    case TensorRole::kConv: {
       const double sd = 0.5 / std::sqrt(fan_in);
       for (uint64_t i = 0; i < n; ++i) x[i] = float(sd * rng.normal());
       break;
@@ -77,8 +86,10 @@ core::Expected<ModelConfig> preset_config(const std::string& name) {
     c.n_layer = 4, c.n_ctx_train = 4096, c.n_embd = 256, c.n_vocab = 512;
     c.n_head = 4, c.n_head_kv = 2, c.head_dim = 64, c.n_rot = 16, c.rope_sections = {3, 3, 2, 0};
     c.ssm_d_state = 32, c.ssm_n_group = 2, c.ssm_dt_rank = 8, c.ssm_d_inner = 256;
-    if (c.arch == Arch::kQwen35) c.n_ff = 256;
-    else c.n_expert = 4, c.n_expert_used = 2, c.n_ff_exp = 256, c.n_ff_shexp = 256;
+    if (c.arch == Arch::kQwen35)
+      c.n_ff = 256;
+    else
+      c.n_expert = 4, c.n_expert_used = 2, c.n_ff_exp = 256, c.n_ff_shexp = 256;
   } else if (name == "27b" || name == "35b-a3b") {
     const bool dense = name == "27b";
     c.arch = dense ? Arch::kQwen35 : Arch::kQwen35Moe;
@@ -115,7 +126,8 @@ void write_config_keys(const ModelConfig& c, gguf::Writer& w) {
   w.set_f32(a + ".attention.layer_norm_rms_epsilon", c.rms_eps);
   w.set_f32(a + ".rope.freq_base", c.rope_theta);
   w.set_u32(a + ".rope.dimension_count", c.n_rot);
-  w.set_i32_array(a + ".rope.dimension_sections", {c.rope_sections[0], c.rope_sections[1], c.rope_sections[2], c.rope_sections[3]});
+  w.set_i32_array(a + ".rope.dimension_sections",
+                  {c.rope_sections[0], c.rope_sections[1], c.rope_sections[2], c.rope_sections[3]});
   if (c.is_moe()) {
     w.set_u32(a + ".expert_count", c.n_expert);
     w.set_u32(a + ".expert_used_count", c.n_expert_used);
@@ -147,8 +159,9 @@ core::Status generate_model(const GenOptions& opt, const std::function<void(gguf
     const TensorSpec& spec = table[ti];
     const GgmlType type = types[ti];
     if (!quant::quantizer(type))
-      return make_error(ErrorCode::kUnsupported, std::string("gen-model cannot write ") + file_type_name(opt.file_type) +
-                                                     " (no quantiser for " + std::string(core::ggml_type_info(uint32_t(type))->name) + ")");
+      return make_error(ErrorCode::kUnsupported, std::string("gen-model cannot write ") +
+                                                     file_type_name(opt.file_type) + " (no quantiser for " +
+                                                     std::string(core::ggml_type_info(uint32_t(type))->name) + ")");
     const uint64_t tensor_seed = opt.seed * 0x9e3779b97f4a7c15ull ^ fnv1a(spec.name);
     w.add_tensor(spec.name, type, spec.ne, [spec, type, tensor_seed, &c, &pool](uint8_t* dst, size_t n_bytes) {
       const uint64_t ne0 = spec.ne[0], rows = spec.n_elements() / ne0;

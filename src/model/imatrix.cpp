@@ -19,7 +19,8 @@ core::Expected<Imatrix> read_gguf(const std::string& path) {
   ONPREM_TRY_ASSIGN(f, gguf::File::open(path));
   auto type = f.get_string("general.type");
   if (!type || *type != "imatrix")
-    return make_error(ErrorCode::kInvalidArgument, path + ": not an importance matrix (general.type is not \"imatrix\")");
+    return make_error(ErrorCode::kInvalidArgument,
+                      path + ": not an importance matrix (general.type is not \"imatrix\")");
   Imatrix m;
   if (auto n = f.get_u32("imatrix.chunk_count")) m.chunk_count = *n;
   if (auto n = f.get_u32("imatrix.chunk_size")) m.chunk_size = *n;
@@ -30,8 +31,10 @@ core::Expected<Imatrix> read_gguf(const std::string& path) {
     if (name.size() <= kSum2.size() || name.substr(name.size() - kSum2.size()) != kSum2) continue;
     const std::string weight(name.substr(0, name.size() - kSum2.size()));
     const gguf::TensorInfo* c = f.tensor(weight + std::string(kCounts));
-    if (t.type != core::GgmlType::kF32 || !c || c->type != core::GgmlType::kF32 || c->ne[0] != 1 || c->n_elements() != t.ne[1] * t.ne[2] * t.ne[3])
-      return make_error(ErrorCode::kInvalidArgument, path + ": " + weight + ": in_sum2 and counts must be F32, {ne0, n} and {1, n}");
+    if (t.type != core::GgmlType::kF32 || !c || c->type != core::GgmlType::kF32 || c->ne[0] != 1 ||
+        c->n_elements() != t.ne[1] * t.ne[2] * t.ne[3])
+      return make_error(ErrorCode::kInvalidArgument,
+                        path + ": " + weight + ": in_sum2 and counts must be F32, {ne0, n} and {1, n}");
     ImatrixEntry e;
     e.sum2.resize(size_t(t.n_elements()));
     e.counts.resize(size_t(c->n_elements()));
@@ -46,7 +49,9 @@ core::Expected<Imatrix> read_gguf(const std::string& path) {
 // int32 entries; per entry: int32 name length, name, int32 calls, int32 values, float values
 // (mean × calls); then optionally int32 chunks and the dataset's name.
 core::Expected<Imatrix> read_legacy(const std::string& path, std::ifstream& in) {
-  auto bad = [&](const std::string& why) { return make_error(ErrorCode::kInvalidArgument, path + ": legacy imatrix: " + why); };
+  auto bad = [&](const std::string& why) {
+    return make_error(ErrorCode::kInvalidArgument, path + ": legacy imatrix: " + why);
+  };
   auto i32 = [&](int32_t* v) { return bool(in.read(reinterpret_cast<char*>(v), 4)); };
   int32_t n = 0;
   if (!i32(&n) || n <= 0 || n > 1000000) return bad("bad entry count");
@@ -84,8 +89,9 @@ core::Expected<std::vector<float>> Imatrix::importance(const std::string& tensor
   const uint64_t n_counts = e.counts.size();
   // Legacy files hold one count for all matrices.
   if (e.sum2.size() != ne0 * n_mat || (n_counts != n_mat && n_counts != 1))
-    return make_error(ErrorCode::kInvalidArgument, "importance matrix entry " + tensor + " has " + std::to_string(e.sum2.size()) +
-                                                       " values; the tensor needs " + std::to_string(ne0) + " x " + std::to_string(n_mat));
+    return make_error(ErrorCode::kInvalidArgument, "importance matrix entry " + tensor + " has " +
+                                                       std::to_string(e.sum2.size()) + " values; the tensor needs " +
+                                                       std::to_string(ne0) + " x " + std::to_string(n_mat));
   std::vector<float> out(e.sum2.size());
   for (uint64_t mat = 0; mat < n_mat; ++mat) {
     const float c = e.counts[n_counts == 1 ? 0 : mat];

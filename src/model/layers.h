@@ -30,8 +30,10 @@ struct LayerContext {
 
 // Projections run over all T rows at once (one pass over the weights for every sequence);
 // the attention and the recurrence run per segment on its own state.
-void attention_block(const LayerContext& c, int il, const std::vector<Segment>& segs, const float* a, int64_t T, float* out);
-void deltanet_block(const LayerContext& c, int il, const std::vector<Segment>& segs, const float* a, int64_t T, float* out);
+void attention_block(const LayerContext& c, int il, const std::vector<Segment>& segs, const float* a, int64_t T,
+                     float* out);
+void deltanet_block(const LayerContext& c, int il, const std::vector<Segment>& segs, const float* a, int64_t T,
+                    float* out);
 void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* out);
 
 // The chunked delta rule for one v-head (model.md §7.3), exposed for tests: q, k [T][dk] (q
@@ -39,8 +41,8 @@ void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* 
 void deltanet_head_sequential(const float* q, const float* k, const float* v, const float* beta, const float* g,
                               int64_t T, int64_t dk, int64_t dv, int64_t stride_qk, int64_t stride_v, float* S,
                               float* o, int64_t stride_o, const kernels::Kernels& kern);
-void deltanet_head_chunked(const float* q, const float* k, const float* v, const float* beta, const float* g,
-                           int64_t T, int64_t dk, int64_t dv, int64_t stride_qk, int64_t stride_v, float* S, float* o,
+void deltanet_head_chunked(const float* q, const float* k, const float* v, const float* beta, const float* g, int64_t T,
+                           int64_t dk, int64_t dv, int64_t stride_qk, int64_t stride_v, float* S, float* o,
                            int64_t stride_o);
 
 }  // namespace onprem::model

@@ -9,9 +9,9 @@
 namespace onprem::model {
 
 struct StateSizes {
-  uint64_t kv_bytes_per_token = 0;    // all attention layers, K and V
-  uint64_t conv_state_bytes = 0;      // all DeltaNet layers, per sequence, f32
-  uint64_t recurrent_state_bytes = 0; // all DeltaNet layers, per sequence, f32
+  uint64_t kv_bytes_per_token = 0;     // all attention layers, K and V
+  uint64_t conv_state_bytes = 0;       // all DeltaNet layers, per sequence, f32
+  uint64_t recurrent_state_bytes = 0;  // all DeltaNet layers, per sequence, f32
   uint64_t fixed_state_bytes() const { return conv_state_bytes + recurrent_state_bytes; }
   uint64_t per_sequence_bytes(uint64_t n_ctx) const { return kv_bytes_per_token * n_ctx + fixed_state_bytes(); }
 };

@@ -21,21 +21,36 @@ struct Preset {
 
 // llama.cpp's file types (llama_ftype) and the base type of each.
 constexpr Preset kPresets[] = {
-    {FileType::kF32, "F32", 0, GgmlType::kF32},           {FileType::kF16, "F16", 1, GgmlType::kF16},
-    {FileType::kBF16, "BF16", 32, GgmlType::kBF16},       {FileType::kQ8_0, "Q8_0", 7, GgmlType::kQ8_0},
-    {FileType::kQ6_K, "Q6_K", 18, GgmlType::kQ6_K},       {FileType::kQ5_K_M, "Q5_K_M", 17, GgmlType::kQ5_K},
-    {FileType::kQ5_K_S, "Q5_K_S", 16, GgmlType::kQ5_K},   {FileType::kQ5_1, "Q5_1", 9, GgmlType::kQ5_1},
-    {FileType::kQ5_0, "Q5_0", 8, GgmlType::kQ5_0},        {FileType::kQ4_K_M, "Q4_K_M", 15, GgmlType::kQ4_K},
-    {FileType::kQ4_K_S, "Q4_K_S", 14, GgmlType::kQ4_K},   {FileType::kQ4_K, "Q4_K", 14, GgmlType::kQ4_K},
-    {FileType::kQ4_1, "Q4_1", 3, GgmlType::kQ4_1},        {FileType::kQ4_0, "Q4_0", 2, GgmlType::kQ4_0},
-    {FileType::kIQ4_XS, "IQ4_XS", 30, GgmlType::kIQ4_XS}, {FileType::kIQ4_NL, "IQ4_NL", 25, GgmlType::kIQ4_NL},
-    {FileType::kQ3_K_L, "Q3_K_L", 13, GgmlType::kQ3_K},   {FileType::kQ3_K_M, "Q3_K_M", 12, GgmlType::kQ3_K},
-    {FileType::kQ3_K_S, "Q3_K_S", 11, GgmlType::kQ3_K},   {FileType::kIQ3_M, "IQ3_M", 27, GgmlType::kIQ3_S},
-    {FileType::kIQ3_S, "IQ3_S", 26, GgmlType::kIQ3_S},    {FileType::kIQ3_XXS, "IQ3_XXS", 23, GgmlType::kIQ3_XXS},
-    {FileType::kQ2_K, "Q2_K", 10, GgmlType::kQ2_K},       {FileType::kIQ2_M, "IQ2_M", 29, GgmlType::kIQ2_S},
-    {FileType::kIQ2_S, "IQ2_S", 28, GgmlType::kIQ2_XS},   {FileType::kIQ2_XS, "IQ2_XS", 20, GgmlType::kIQ2_XS},
-    {FileType::kIQ2_XXS, "IQ2_XXS", 19, GgmlType::kIQ2_XXS}, {FileType::kIQ1_M, "IQ1_M", 31, GgmlType::kIQ1_M},
-    {FileType::kIQ1_S, "IQ1_S", 24, GgmlType::kIQ1_S},    {FileType::kMXFP4_MOE, "MXFP4_MOE", 38, GgmlType::kMXFP4},
+    {FileType::kF32, "F32", 0, GgmlType::kF32},
+    {FileType::kF16, "F16", 1, GgmlType::kF16},
+    {FileType::kBF16, "BF16", 32, GgmlType::kBF16},
+    {FileType::kQ8_0, "Q8_0", 7, GgmlType::kQ8_0},
+    {FileType::kQ6_K, "Q6_K", 18, GgmlType::kQ6_K},
+    {FileType::kQ5_K_M, "Q5_K_M", 17, GgmlType::kQ5_K},
+    {FileType::kQ5_K_S, "Q5_K_S", 16, GgmlType::kQ5_K},
+    {FileType::kQ5_1, "Q5_1", 9, GgmlType::kQ5_1},
+    {FileType::kQ5_0, "Q5_0", 8, GgmlType::kQ5_0},
+    {FileType::kQ4_K_M, "Q4_K_M", 15, GgmlType::kQ4_K},
+    {FileType::kQ4_K_S, "Q4_K_S", 14, GgmlType::kQ4_K},
+    {FileType::kQ4_K, "Q4_K", 14, GgmlType::kQ4_K},
+    {FileType::kQ4_1, "Q4_1", 3, GgmlType::kQ4_1},
+    {FileType::kQ4_0, "Q4_0", 2, GgmlType::kQ4_0},
+    {FileType::kIQ4_XS, "IQ4_XS", 30, GgmlType::kIQ4_XS},
+    {FileType::kIQ4_NL, "IQ4_NL", 25, GgmlType::kIQ4_NL},
+    {FileType::kQ3_K_L, "Q3_K_L", 13, GgmlType::kQ3_K},
+    {FileType::kQ3_K_M, "Q3_K_M", 12, GgmlType::kQ3_K},
+    {FileType::kQ3_K_S, "Q3_K_S", 11, GgmlType::kQ3_K},
+    {FileType::kIQ3_M, "IQ3_M", 27, GgmlType::kIQ3_S},
+    {FileType::kIQ3_S, "IQ3_S", 26, GgmlType::kIQ3_S},
+    {FileType::kIQ3_XXS, "IQ3_XXS", 23, GgmlType::kIQ3_XXS},
+    {FileType::kQ2_K, "Q2_K", 10, GgmlType::kQ2_K},
+    {FileType::kIQ2_M, "IQ2_M", 29, GgmlType::kIQ2_S},
+    {FileType::kIQ2_S, "IQ2_S", 28, GgmlType::kIQ2_XS},
+    {FileType::kIQ2_XS, "IQ2_XS", 20, GgmlType::kIQ2_XS},
+    {FileType::kIQ2_XXS, "IQ2_XXS", 19, GgmlType::kIQ2_XXS},
+    {FileType::kIQ1_M, "IQ1_M", 31, GgmlType::kIQ1_M},
+    {FileType::kIQ1_S, "IQ1_S", 24, GgmlType::kIQ1_S},
+    {FileType::kMXFP4_MOE, "MXFP4_MOE", 38, GgmlType::kMXFP4},
 };
 
 const Preset& preset(FileType t) {
@@ -68,7 +83,9 @@ struct Counters {
   int i_attn_v = 0, i_ffn_down = 0;
 };
 
-bool any_of(FileType ft, std::initializer_list<FileType> list) { return std::find(list.begin(), list.end(), ft) != list.end(); }
+bool any_of(FileType ft, std::initializer_list<FileType> list) {
+  return std::find(list.begin(), list.end(), ft) != list.end();
+}
 
 // The rules of llama.cpp's llama_tensor_get_type for one quantisable tensor, in its order. Files
 // from the hub are made with an importance matrix, which some rules depend on: this assumes one.
@@ -106,15 +123,24 @@ GgmlType choose(const TensorSpec& spec, FileType ft, GgmlType t, Counters& q) {
   }
   if (cat == Category::kAttnV) {
     const int i = q.i_attn_v++;
-    if (ft == F::kQ2_K) t = q.n_gqa >= 4 ? GgmlType::kQ4_K : GgmlType::kQ3_K;
-    else if (ft == F::kIQ3_XXS) t = q.n_gqa >= 4 ? GgmlType::kQ4_K : kImatrix ? GgmlType::kIQ3_XXS : GgmlType::kIQ3_S;
-    else if (ft == F::kIQ3_S && q.n_gqa >= 4) t = GgmlType::kQ4_K;
-    else if (ft == F::kIQ3_M) t = GgmlType::kQ4_K;
-    else if (ft == F::kQ3_K_M) t = i < 2 ? GgmlType::kQ5_K : GgmlType::kQ4_K;
-    else if (ft == F::kQ3_K_L) t = GgmlType::kQ5_K;
-    else if (any_of(ft, {F::kIQ4_NL, F::kIQ4_XS}) && q.n_gqa >= 4) t = GgmlType::kQ5_K;
-    else if (any_of(ft, {F::kQ4_K_M, F::kQ5_K_M}) && use_more_bits(i, q.n_attn_v)) t = GgmlType::kQ6_K;
-    else if (ft == F::kQ4_K_S && i < 4) t = GgmlType::kQ5_K;
+    if (ft == F::kQ2_K)
+      t = q.n_gqa >= 4 ? GgmlType::kQ4_K : GgmlType::kQ3_K;
+    else if (ft == F::kIQ3_XXS)
+      t = q.n_gqa >= 4 ? GgmlType::kQ4_K : kImatrix ? GgmlType::kIQ3_XXS : GgmlType::kIQ3_S;
+    else if (ft == F::kIQ3_S && q.n_gqa >= 4)
+      t = GgmlType::kQ4_K;
+    else if (ft == F::kIQ3_M)
+      t = GgmlType::kQ4_K;
+    else if (ft == F::kQ3_K_M)
+      t = i < 2 ? GgmlType::kQ5_K : GgmlType::kQ4_K;
+    else if (ft == F::kQ3_K_L)
+      t = GgmlType::kQ5_K;
+    else if (any_of(ft, {F::kIQ4_NL, F::kIQ4_XS}) && q.n_gqa >= 4)
+      t = GgmlType::kQ5_K;
+    else if (any_of(ft, {F::kQ4_K_M, F::kQ5_K_M}) && use_more_bits(i, q.n_attn_v))
+      t = GgmlType::kQ6_K;
+    else if (ft == F::kQ4_K_S && i < 4)
+      t = GgmlType::kQ5_K;
     if (q.n_expert == 8) t = GgmlType::kQ8_0;
     return t;
   }
@@ -138,13 +164,14 @@ GgmlType choose(const TensorSpec& spec, FileType ft, GgmlType t, Counters& q) {
     if (i < n / 8 && any_of(ft, {F::kIQ4_NL, F::kIQ4_XS}) && !kImatrix) return GgmlType::kQ5_K;
     if (ft == F::kQ5_K_M) return use_more_bits(i, n) ? GgmlType::kQ6_K : t;
     if (ft == F::kQ4_K_S && i < n / 8) return GgmlType::kQ5_K;
-    if (any_of(ft, {F::kQ4_0, F::kQ5_0}) && kImatrix && i < n / 8) return ft == F::kQ4_0 ? GgmlType::kQ4_1 : GgmlType::kQ5_1;
+    if (any_of(ft, {F::kQ4_0, F::kQ5_0}) && kImatrix && i < n / 8)
+      return ft == F::kQ4_0 ? GgmlType::kQ4_1 : GgmlType::kQ5_1;
     return t;
   }
   if (cat == Category::kAttnOutput) {
     if (q.n_expert == 8) {
-      if (any_of(ft, {F::kQ2_K, F::kIQ3_XXS, F::kQ3_K_S, F::kQ3_K_M, F::kIQ4_NL, F::kQ4_K_S, F::kQ4_K_M, F::kIQ3_S, F::kIQ3_M,
-                      F::kIQ4_XS}))
+      if (any_of(ft, {F::kQ2_K, F::kIQ3_XXS, F::kQ3_K_S, F::kQ3_K_M, F::kIQ4_NL, F::kQ4_K_S, F::kQ4_K_M, F::kIQ3_S,
+                      F::kIQ3_M, F::kIQ4_XS}))
         return GgmlType::kQ5_K;
       return t;
     }
@@ -162,13 +189,31 @@ GgmlType fallback(GgmlType t, uint64_t ncols) {
   if (fits(t)) return t;
   GgmlType f = GgmlType::kF16;
   switch (t) {
-    case GgmlType::kIQ1_S: case GgmlType::kIQ1_M: case GgmlType::kIQ2_XXS: case GgmlType::kIQ2_XS: case GgmlType::kIQ2_S:
-    case GgmlType::kIQ3_XXS: case GgmlType::kIQ3_S: case GgmlType::kIQ4_XS: f = GgmlType::kIQ4_NL; break;
-    case GgmlType::kQ2_K: case GgmlType::kQ3_K: f = GgmlType::kQ4_0; break;
-    case GgmlType::kQ4_K: f = GgmlType::kQ5_0; break;
-    case GgmlType::kQ5_K: f = GgmlType::kQ5_1; break;
-    case GgmlType::kQ6_K: f = GgmlType::kQ8_0; break;
-    default: break;
+    case GgmlType::kIQ1_S:
+    case GgmlType::kIQ1_M:
+    case GgmlType::kIQ2_XXS:
+    case GgmlType::kIQ2_XS:
+    case GgmlType::kIQ2_S:
+    case GgmlType::kIQ3_XXS:
+    case GgmlType::kIQ3_S:
+    case GgmlType::kIQ4_XS:
+      f = GgmlType::kIQ4_NL;
+      break;
+    case GgmlType::kQ2_K:
+    case GgmlType::kQ3_K:
+      f = GgmlType::kQ4_0;
+      break;
+    case GgmlType::kQ4_K:
+      f = GgmlType::kQ5_0;
+      break;
+    case GgmlType::kQ5_K:
+      f = GgmlType::kQ5_1;
+      break;
+    case GgmlType::kQ6_K:
+      f = GgmlType::kQ8_0;
+      break;
+    default:
+      break;
   }
   return fits(f) ? f : GgmlType::kF16;
 }
@@ -206,7 +251,8 @@ std::vector<GgmlType> tensor_types(const std::vector<TensorSpec>& table, const M
       t = GgmlType::kF32;
     } else if (quantised) {
       // kQ4_K is onprem's own all-Q4_K preset (the LM head Q6_K): only the head rule applies.
-      t = ft == FileType::kQ4_K ? (spec.role == TensorRole::kOutput ? GgmlType::kQ6_K : base) : choose(spec, ft, base, q);
+      t = ft == FileType::kQ4_K ? (spec.role == TensorRole::kOutput ? GgmlType::kQ6_K : base)
+                                : choose(spec, ft, base, q);
       t = fallback(t, spec.ne[0]);
     }
     out.push_back(t);

@@ -16,13 +16,40 @@ namespace onprem::model {
 // llama.cpp's file types, plus kQ4_K (onprem's all-Q4_K preset with a Q6_K head). gen-model and
 // quantize write all of them; the planner sizes them.
 enum class FileType {
-  kF32, kF16, kBF16, kQ8_0, kQ6_K, kQ5_K_M, kQ4_K_M, kQ4_K, kQ3_K_M,
-  kQ5_K_S, kQ5_1, kQ5_0, kQ4_K_S, kQ4_1, kQ4_0, kIQ4_XS, kIQ4_NL, kQ3_K_L, kQ3_K_S, kIQ3_M, kIQ3_S, kIQ3_XXS,
-  kQ2_K, kIQ2_M, kIQ2_S, kIQ2_XS, kIQ2_XXS, kIQ1_M, kIQ1_S, kMXFP4_MOE,
+  kF32,
+  kF16,
+  kBF16,
+  kQ8_0,
+  kQ6_K,
+  kQ5_K_M,
+  kQ4_K_M,
+  kQ4_K,
+  kQ3_K_M,
+  kQ5_K_S,
+  kQ5_1,
+  kQ5_0,
+  kQ4_K_S,
+  kQ4_1,
+  kQ4_0,
+  kIQ4_XS,
+  kIQ4_NL,
+  kQ3_K_L,
+  kQ3_K_S,
+  kIQ3_M,
+  kIQ3_S,
+  kIQ3_XXS,
+  kQ2_K,
+  kIQ2_M,
+  kIQ2_S,
+  kIQ2_XS,
+  kIQ2_XXS,
+  kIQ1_M,
+  kIQ1_S,
+  kMXFP4_MOE,
 };
 core::Expected<FileType> file_type_from_name(const std::string& name);  // "Q4_K_M", case-insensitive
 const char* file_type_name(FileType t);
-uint32_t file_type_gguf_id(FileType t);  // general.file_type
+uint32_t file_type_gguf_id(FileType t);     // general.file_type
 core::GgmlType file_type_base(FileType t);  // the type of the tensors no rule moves
 
 // The type of every tensor of the table under a preset (same order as the table), by the rules of

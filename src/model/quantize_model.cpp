@@ -15,15 +15,16 @@ using core::ErrorCode;
 using core::GgmlType;
 using core::make_error;
 
-core::Expected<QuantizeReport> quantize_model(const gguf::File& in, FileType ft, const std::string& out_path, core::ThreadPool& pool,
-                                              const Imatrix* imatrix) {
+core::Expected<QuantizeReport> quantize_model(const gguf::File& in, FileType ft, const std::string& out_path,
+                                              core::ThreadPool& pool, const Imatrix* imatrix) {
   // As llama-quantize: the 1- and 2-bit lattice presets lose too much without knowing which columns
   // matter.
   using F = FileType;
   for (const F needs : {F::kIQ1_S, F::kIQ1_M, F::kIQ2_XXS, F::kIQ2_XS, F::kIQ2_S, F::kIQ2_M})
     if (ft == needs && !imatrix)
-      return make_error(ErrorCode::kInvalidArgument, std::string(file_type_name(ft)) +
-                                                         " needs an importance matrix (--imatrix FILE; `onprem imatrix` makes one)");
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          std::string(file_type_name(ft)) + " needs an importance matrix (--imatrix FILE; `onprem imatrix` makes one)");
   ONPREM_TRY_ASSIGN(cfg, load_config(in));
   ONPREM_TRY(check_tensors(in, cfg));
   const auto table = tensor_table(cfg);
@@ -56,8 +57,8 @@ core::Expected<QuantizeReport> quantize_model(const gguf::File& in, FileType ft,
     const auto decode = quant::dequantizer(t.type);
     const auto encode = quant::quantizer(to);
     if (!decode || !encode)
-      return make_error(ErrorCode::kUnsupported, std::string(t.name) + ": cannot convert " +
-                                                     core::ggml_type_name(t.type) + " to " + to_name);
+      return make_error(ErrorCode::kUnsupported,
+                        std::string(t.name) + ": cannot convert " + core::ggml_type_name(t.type) + " to " + to_name);
     // One importance per column of each matrix (expert tensors hold ne[2] matrices of ne[1] rows).
     std::vector<float> importance;
     if (imatrix) {
@@ -66,18 +67,19 @@ core::Expected<QuantizeReport> quantize_model(const gguf::File& in, FileType ft,
       importance = std::move(*imp);
       rep.weighted_tensors += !importance.empty();
     }
-    w.add_tensor(std::string(t.name), to, ne, [t, decode, encode, &pool, importance = std::move(importance)](uint8_t* dst, size_t n_bytes) {
-      const uint64_t ne0 = t.ne[0], rows = t.n_elements() / ne0;
-      const size_t out_row = n_bytes / size_t(rows), in_row = size_t(t.row_bytes());
-      pool.parallel_for(size_t(rows), [&](size_t b, size_t e) {
-        std::vector<float> x(static_cast<size_t>(ne0));
-        for (size_t r = b; r < e; ++r) {
-          decode(t.data + r * in_row, x.data(), int64_t(ne0));
-          const float* w = importance.empty() ? nullptr : importance.data() + (r / t.ne[1]) * ne0;
-          encode(x.data(), dst + r * out_row, int64_t(ne0), w);
-        }
-      });
-    });
+    w.add_tensor(std::string(t.name), to, ne,
+                 [t, decode, encode, &pool, importance = std::move(importance)](uint8_t* dst, size_t n_bytes) {
+                   const uint64_t ne0 = t.ne[0], rows = t.n_elements() / ne0;
+                   const size_t out_row = n_bytes / size_t(rows), in_row = size_t(t.row_bytes());
+                   pool.parallel_for(size_t(rows), [&](size_t b, size_t e) {
+                     std::vector<float> x(static_cast<size_t>(ne0));
+                     for (size_t r = b; r < e; ++r) {
+                       decode(t.data + r * in_row, x.data(), int64_t(ne0));
+                       const float* w = importance.empty() ? nullptr : importance.data() + (r / t.ne[1]) * ne0;
+                       encode(x.data(), dst + r * out_row, int64_t(ne0), w);
+                     }
+                   });
+                 });
   }
   ONPREM_TRY(w.write(out_path));
   return rep;

@@ -16,12 +16,12 @@ namespace onprem::model {
 
 struct QuantizeReport {
   uint64_t bytes_in = 0, bytes_out = 0;
-  int weighted_tensors = 0;  // fitted with importance
+  int weighted_tensors = 0;                    // fitted with importance
   std::map<std::string, int> tensors_by_type;  // output type name -> tensors
 };
 
 // imatrix (may be null): each tensor it has an entry for is fitted with its columns' importance.
-core::Expected<QuantizeReport> quantize_model(const gguf::File& in, FileType ft, const std::string& out_path, core::ThreadPool& pool,
-                                              const Imatrix* imatrix = nullptr);
+core::Expected<QuantizeReport> quantize_model(const gguf::File& in, FileType ft, const std::string& out_path,
+                                              core::ThreadPool& pool, const Imatrix* imatrix = nullptr);
 
 }  // namespace onprem::model

@@ -10,9 +10,9 @@
 namespace onprem::model {
 
 struct YarnParams {
-  float factor = 1;     // s
+  float factor = 1;         // s
   float low = 0, high = 0;  // ramp between these pair indices
-  float mscale = 1;     // 1 + 0.1 ln s, on cos and sin
+  float mscale = 1;         // 1 + 0.1 ln s, on cos and sin
 };
 // llama.cpp's defaults for these models: beta_fast 32, beta_slow 1, ext_factor 1, original
 // context = the training context.

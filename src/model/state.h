@@ -11,13 +11,13 @@
 namespace onprem::model {
 
 struct SequenceState {
-  int64_t n_ctx = 0;   // capacity in tokens
-  int64_t n_past = 0;  // tokens already evaluated (their positions are 0 .. n_past-1)
+  int64_t n_ctx = 0;      // capacity in tokens
+  int64_t n_past = 0;     // tokens already evaluated (their positions are 0 .. n_past-1)
   float rope_factor = 1;  // YaRN factor for this sequence (1: plain RoPE); see model/rope.h
   // Indexed by layer; empty for layers of the other kind.
-  std::vector<std::vector<float>> k, v;     // [n_ctx][n_head_kv * head_dim], K after norm + RoPE
-  std::vector<std::vector<float>> conv;     // [channels][conv_kernel - 1], oldest input first
-  std::vector<std::vector<float>> ssm;      // [Hv][dv][dk]: value-major, so S^T k is a row dot
+  std::vector<std::vector<float>> k, v;  // [n_ctx][n_head_kv * head_dim], K after norm + RoPE
+  std::vector<std::vector<float>> conv;  // [channels][conv_kernel - 1], oldest input first
+  std::vector<std::vector<float>> ssm;   // [Hv][dv][dk]: value-major, so S^T k is a row dot
 
   void clear();  // back to an empty sequence, keeping the memory
 };

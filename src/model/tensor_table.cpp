@@ -13,9 +13,16 @@ using core::make_error;
 
 bool TensorSpec::stays_f32() const {
   switch (role) {
-    case TensorRole::kNorm: case TensorRole::kRouter: case TensorRole::kSharedGate: case TensorRole::kConv:
-    case TensorRole::kSsmA: case TensorRole::kSsmDtBias: case TensorRole::kSsmNorm: return true;
-    default: return ne.size() == 1;
+    case TensorRole::kNorm:
+    case TensorRole::kRouter:
+    case TensorRole::kSharedGate:
+    case TensorRole::kConv:
+    case TensorRole::kSsmA:
+    case TensorRole::kSsmDtBias:
+    case TensorRole::kSsmNorm:
+      return true;
+    default:
+      return ne.size() == 1;
   }
 }
 
@@ -118,21 +125,22 @@ core::Status check_tensors(const gguf::File& file, const ModelConfig& c) {
       const std::string fused = fused_gate_up_name(spec.layer);
       if (const gguf::TensorInfo* f = file.tensor(fused)) {
         if (f->n_dims != 3 || f->ne[0] != spec.ne[0] || f->ne[1] != 2 * spec.ne[1] || f->ne[2] != spec.ne[2])
-          return make_error(ErrorCode::kTypeMismatch, "tensor '" + fused + "' has shape " + f->shape_string() + ", expected {" +
-                                                          std::to_string(spec.ne[0]) + ", " + std::to_string(2 * spec.ne[1]) +
-                                                          ", " + std::to_string(spec.ne[2]) + "}");
+          return make_error(ErrorCode::kTypeMismatch, "tensor '" + fused + "' has shape " + f->shape_string() +
+                                                          ", expected {" + std::to_string(spec.ne[0]) + ", " +
+                                                          std::to_string(2 * spec.ne[1]) + ", " +
+                                                          std::to_string(spec.ne[2]) + "}");
         t = f;
         if (!quant::can_dequantize(t->type))
-          return make_error(ErrorCode::kUnsupported, "tensor '" + fused + "' has type " + core::ggml_type_name(t->type) +
-                                                         ", which this engine cannot decode (it decodes " +
-                                                         quant::decodable_type_names() + ")");
+          return make_error(ErrorCode::kUnsupported,
+                            "tensor '" + fused + "' has type " + core::ggml_type_name(t->type) +
+                                ", which this engine cannot decode (it decodes " + quant::decodable_type_names() + ")");
         continue;
       }
     }
     if (!t) {
       if (spec.optional) continue;
-      return make_error(ErrorCode::kNotFound, "tensor '" + spec.name + "' is missing (expected shape " +
-                                                  spec.shape_string() + ")");
+      return make_error(ErrorCode::kNotFound,
+                        "tensor '" + spec.name + "' is missing (expected shape " + spec.shape_string() + ")");
     }
     // Trailing dimensions of 1 do not change a tensor (llama.cpp ignores them): convert_hf_to_gguf
     // writes the shared-expert gate as {n_embd, 1} where the table has {n_embd}.

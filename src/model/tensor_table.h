@@ -19,15 +19,24 @@ namespace onprem::model {
 
 // What a tensor is for; gen-model picks its random distribution and the quantiser its type by it.
 enum class TensorRole {
-  kEmbedding, kOutput, kNorm, kLinear, kRouter, kSharedGate, kConv, kSsmA, kSsmDtBias, kSsmNorm,
+  kEmbedding,
+  kOutput,
+  kNorm,
+  kLinear,
+  kRouter,
+  kSharedGate,
+  kConv,
+  kSsmA,
+  kSsmDtBias,
+  kSsmNorm,
 };
 
 struct TensorSpec {
   std::string name;
   std::vector<uint64_t> ne;  // ggml order: ne[0] contiguous (the input dimension of a matrix)
   TensorRole role = TensorRole::kLinear;
-  int layer = -1;            // -1 for global tensors
-  bool optional = false;     // output.weight: llama.cpp reuses token_embd when absent
+  int layer = -1;         // -1 for global tensors
+  bool optional = false;  // output.weight: llama.cpp reuses token_embd when absent
   // llama-quantize never quantises 1-D tensors, norms, conv, routers or non-".weight" tensors.
   bool stays_f32() const;
   uint64_t n_elements() const;

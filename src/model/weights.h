@@ -16,9 +16,9 @@ namespace onprem::model {
 
 // A matrix of n_rows outputs over n_cols inputs, possibly a stack of experts (ne[2]).
 struct Matrix {
-  kernels::MatrixView view;      // the first (or only) expert
+  kernels::MatrixView view;  // the first (or only) expert
   int64_t n_expert = 1;
-  int64_t expert_bytes = 0;      // bytes between consecutive experts
+  int64_t expert_bytes = 0;  // bytes between consecutive experts
   bool present() const { return view.data != nullptr; }
   kernels::MatrixView expert(int64_t e) const {
     kernels::MatrixView v = view;
@@ -32,17 +32,17 @@ struct LayerWeights {
   std::vector<float> attn_norm, post_norm;  // [n_embd]
   // Gated DeltaNet
   Matrix qkv, gate, beta, alpha, ssm_out;
-  std::vector<float> conv;      // [C][kernel], tap kernel-1 multiplies the current token
+  std::vector<float> conv;            // [C][kernel], tap kernel-1 multiplies the current token
   std::vector<float> dt_bias, ssm_a;  // [Hv]
-  std::vector<float> ssm_norm;  // [dv]
+  std::vector<float> ssm_norm;        // [dv]
   // Gated attention
   Matrix wq, wk, wv, wo;
   std::vector<float> q_norm, k_norm;  // [head_dim]
   // FFN: dense or MoE
   Matrix ffn_gate, ffn_up, ffn_down;
-  std::vector<float> router;     // [n_expert][n_embd]
+  std::vector<float> router;  // [n_expert][n_embd]
   Matrix gate_exps, up_exps, down_exps;
-  std::vector<float> shexp_gate; // [n_embd] (empty if no shared expert)
+  std::vector<float> shexp_gate;  // [n_embd] (empty if no shared expert)
   Matrix gate_shexp, up_shexp, down_shexp;
 };
 
@@ -51,8 +51,8 @@ struct Model {
   std::shared_ptr<const gguf::File> file;  // owns the mapping the matrices point into
   Matrix token_embd;                       // [n_vocab] rows of n_embd
   std::vector<float> output_norm;
-  Matrix output;                           // LM head (token_embd when the file has none)
-  std::vector<LayerWeights> layers;        // main layers only (MTP blocks are not run)
+  Matrix output;                     // LM head (token_embd when the file has none)
+  std::vector<LayerWeights> layers;  // main layers only (MTP blocks are not run)
 };
 
 // Bytes of weights one decoded token reads: every matrix once, one row of the embedding table,

@@ -55,7 +55,8 @@ Fit fit(const Device& d, const ModelSizing& m, const MemoryOptions& o) {
   f.headroom_bytes = usable - int64_t(f.plan.total_bytes());
   f.fits = f.headroom_bytes >= 0;
   // Longest context: what is left after everything that does not grow with the context.
-  const MemoryPlan base = plan_memory(m, MemoryOptions{1, o.parallel, o.kv_type, o.ubatch, o.threads, o.overhead_bytes});
+  const MemoryPlan base =
+      plan_memory(m, MemoryOptions{1, o.parallel, o.kv_type, o.ubatch, o.threads, o.overhead_bytes});
   const int64_t left = usable - int64_t(base.total_bytes());
   const uint64_t per_token = f.plan.kv_bytes_per_token * o.parallel;  // attention scratch does not grow with it
   f.max_ctx = left > 0 ? std::min<uint64_t>(262144, uint64_t(left) / per_token) : 0;
@@ -67,7 +68,7 @@ Fit fit(const Device& d, const ModelSizing& m, const MemoryOptions& o) {
 DeviceReport device_report(const Device& d, const MemoryOptions& o) {
   DeviceReport r;
   r.device = d;
-  const model::FileType presets[] = {model::FileType::kBF16, model::FileType::kQ8_0, model::FileType::kQ6_K,
+  const model::FileType presets[] = {model::FileType::kBF16,   model::FileType::kQ8_0,   model::FileType::kQ6_K,
                                      model::FileType::kQ5_K_M, model::FileType::kQ4_K_M, model::FileType::kQ3_K_M};
   const Fit* best27 = nullptr;
   const Fit* best35 = nullptr;
@@ -82,16 +83,20 @@ DeviceReport device_report(const Device& d, const MemoryOptions& o) {
   }
   char buf[512];
   if (!best27 && !best35) {
-    std::snprintf(buf, sizeof buf, "neither model fits at %llu tokens x %llu sequences: shorten the context, lower the concurrency, "
-                  "or use a larger device", (unsigned long long)o.ctx, (unsigned long long)o.parallel);
+    std::snprintf(buf, sizeof buf,
+                  "neither model fits at %llu tokens x %llu sequences: shorten the context, lower the concurrency, "
+                  "or use a larger device",
+                  (unsigned long long)o.ctx, (unsigned long long)o.parallel);
   } else if (best27 && best35) {
-    std::snprintf(buf, sizeof buf, "27B %s for precise work, agents and long context (~%.0f tokens/s); 35B-A3B %s for interactive "
-                  "sessions (~%.0f tokens/s) below 80K tokens", best27->quant.c_str(), best27->decode_tokens_per_s,
-                  best35->quant.c_str(), best35->decode_tokens_per_s);
+    std::snprintf(buf, sizeof buf,
+                  "27B %s for precise work, agents and long context (~%.0f tokens/s); 35B-A3B %s for interactive "
+                  "sessions (~%.0f tokens/s) below 80K tokens",
+                  best27->quant.c_str(), best27->decode_tokens_per_s, best35->quant.c_str(),
+                  best35->decode_tokens_per_s);
   } else {
     const Fit* b = best27 ? best27 : best35;
-    std::snprintf(buf, sizeof buf, "%s %s (~%.0f tokens/s); the other model does not fit with 10%% headroom", b->model.c_str(),
-                  b->quant.c_str(), b->decode_tokens_per_s);
+    std::snprintf(buf, sizeof buf, "%s %s (~%.0f tokens/s); the other model does not fit with 10%% headroom",
+                  b->model.c_str(), b->quant.c_str(), b->decode_tokens_per_s);
   }
   r.recommendation = buf;
   return r;

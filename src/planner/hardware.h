@@ -14,11 +14,11 @@ enum class DeviceKind { kGpu, kUnified, kCpu };
 
 struct Device {
   std::string name;
-  double memory_gb = 0;        // total
-  double bandwidth_gb_s = 0;   // peak memory read bandwidth (vendor figure)
+  double memory_gb = 0;       // total
+  double bandwidth_gb_s = 0;  // peak memory read bandwidth (vendor figure)
   DeviceKind kind = DeviceKind::kGpu;
-  double usable_fraction = 1.0;  // unified memory: what the OS lets the GPU use; CPU: what is left for us
-  double efficiency = 0.75;      // achieved / peak bandwidth in decode (assumption, see docs/planner.md)
+  double usable_fraction = 1.0;       // unified memory: what the OS lets the GPU use; CPU: what is left for us
+  double efficiency = 0.75;           // achieved / peak bandwidth in decode (assumption, see docs/planner.md)
   double price_usd = 0, power_w = 0;  // for TCO defaults
   uint64_t usable_bytes() const { return uint64_t(memory_gb * usable_fraction * 1e9); }
 };
@@ -32,10 +32,10 @@ struct Fit {
   std::string model, quant;
   MemoryPlan plan;
   bool fits = false;
-  int64_t headroom_bytes = 0;     // usable - total (negative: short by)
-  uint64_t max_ctx = 0;           // longest context per sequence that fits (capped at 262,144)
-  double decode_tokens_per_s = 0; // per sequence at the requested context
-  double decode_roofline = 0;     // at 100 % of the bandwidth
+  int64_t headroom_bytes = 0;      // usable - total (negative: short by)
+  uint64_t max_ctx = 0;            // longest context per sequence that fits (capped at 262,144)
+  double decode_tokens_per_s = 0;  // per sequence at the requested context
+  double decode_roofline = 0;      // at 100 % of the bandwidth
 };
 
 Fit fit(const Device& d, const ModelSizing& m, const MemoryOptions& o);

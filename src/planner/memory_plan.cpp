@@ -63,9 +63,9 @@ MemoryPlan plan_memory(const ModelSizing& m, const MemoryOptions& o) {
   auto& a = p.arithmetic;
   a.push_back("weights      = " + num(p.weights_bytes) + " B  (" + m.quant + ")");
   a.push_back("KV cache     = " + num(n_attn) + " attention layers x 2 (K,V) x " + num(c.n_head_kv) + " kv heads x " +
-              num(c.head_dim) + " x " + (den_b == 1 ? num(num_b) : "34/32") + " B (" + kvname + ") = " +
-              num(s.kv_bytes_per_token) + " B/token;  x " + num(o.ctx) + " tokens x " + num(o.parallel) + " sequences = " +
-              num(p.kv_cache_bytes) + " B");
+              num(c.head_dim) + " x " + (den_b == 1 ? num(num_b) : "34/32") + " B (" + kvname +
+              ") = " + num(s.kv_bytes_per_token) + " B/token;  x " + num(o.ctx) + " tokens x " + num(o.parallel) +
+              " sequences = " + num(p.kv_cache_bytes) + " B");
   a.push_back("state        = " + num(n_lin) + " DeltaNet layers x (conv " + num(c.ssm_conv_kernel - 1) + " x " +
               num(c.ssm_conv_channels()) + " + recurrent " + num(c.ssm_dt_rank) + " x " + num(c.ssm_d_state) + " x " +
               num(c.ssm_d_state) + ") x 4 B = " + num(s.fixed_state_bytes()) + " B/sequence;  x " + num(o.parallel) +
@@ -76,8 +76,9 @@ MemoryPlan plan_memory(const ModelSizing& m, const MemoryOptions& o) {
   a.push_back("total        = " + num(p.total_bytes()) + " B = " + format_bytes(p.total_bytes()));
   a.push_back("decode reads = weights " + num(weight_bytes_per_token(m)) + " B (" +
               (c.is_moe() ? num(c.n_expert_used) + " of " + num(c.n_expert) + " experts, " : std::string()) +
-              "one embedding row) + KV " + num(s.kv_bytes_per_token * o.ctx) + " B at a full context + state read and written " +
-              num(2 * s.fixed_state_bytes()) + " B = " + num(p.decode_bytes_per_token) + " B/token");
+              "one embedding row) + KV " + num(s.kv_bytes_per_token * o.ctx) +
+              " B at a full context + state read and written " + num(2 * s.fixed_state_bytes()) +
+              " B = " + num(p.decode_bytes_per_token) + " B/token");
   return p;
 }
 

@@ -22,8 +22,8 @@ std::optional<QuantQuality> measured_quality(const std::string& quant) {
 
 std::string quality_line(const QuantQuality& q) {
   char buf[160];
-  std::snprintf(buf, sizeof buf, "KL %.2g nats/token, top-1 %.1f %%, perplexity %+.2f %% vs F32", q.kl_mean, 100 * q.top1_agreement,
-                100 * (q.ppl_ratio - 1));
+  std::snprintf(buf, sizeof buf, "KL %.2g nats/token, top-1 %.1f %%, perplexity %+.2f %% vs F32", q.kl_mean,
+                100 * q.top1_agreement, 100 * (q.ppl_ratio - 1));
   return buf;
 }
 

@@ -12,9 +12,9 @@ namespace onprem::planner {
 
 struct QuantQuality {
   const char* quant;
-  double kl_mean;        // nats per token, KL(F32 || quantised)
-  double top1_agreement; // fraction of positions with the same most likely token
-  double ppl_ratio;      // perplexity / F32 perplexity
+  double kl_mean;         // nats per token, KL(F32 || quantised)
+  double top1_agreement;  // fraction of positions with the same most likely token
+  double ppl_ratio;       // perplexity / F32 perplexity
 };
 
 std::optional<QuantQuality> measured_quality(const std::string& quant);  // Q8_0, Q6_K, Q4_K_M

@@ -61,25 +61,31 @@ void pick_hardware(const Workload& w, Recommendation& r) {
   }
   if (!best) {
     r.hardware = "several GPUs (tensor parallel) or a shorter context";
-    r.reasons.push_back("no single device in the table holds " + r.model + " " + r.quant + " at " + std::to_string(w.context) +
-                        " tokens x " + std::to_string(w.parallel) + " sequences");
+    r.reasons.push_back("no single device in the table holds " + r.model + " " + r.quant + " at " +
+                        std::to_string(w.context) + " tokens x " + std::to_string(w.parallel) + " sequences");
     return;
   }
   r.hardware = best->name;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s: needs %s of %s usable, ~%.0f tokens/s per sequence at a full context", best->name.c_str(),
-                gb(best_fit.plan.total_bytes()).c_str(), gb(best->usable_bytes()).c_str(), best_fit.decode_tokens_per_s);
+  std::snprintf(buf, sizeof buf, "%s: needs %s of %s usable, ~%.0f tokens/s per sequence at a full context",
+                best->name.c_str(), gb(best_fit.plan.total_bytes()).c_str(), gb(best->usable_bytes()).c_str(),
+                best_fit.decode_tokens_per_s);
   r.reasons.push_back(buf);
-  if (best->kind == DeviceKind::kUnified) r.backend = "onprem serve (llama.cpp Metal as the alternative)";
-  else if (w.parallel >= 8 && best->memory_gb >= 80) r.backend = "vLLM or SGLang (high concurrency), onprem route in front";
-  else r.backend = "onprem serve (continuous batching), onprem route in front";
+  if (best->kind == DeviceKind::kUnified)
+    r.backend = "onprem serve (llama.cpp Metal as the alternative)";
+  else if (w.parallel >= 8 && best->memory_gb >= 80)
+    r.backend = "vLLM or SGLang (high concurrency), onprem route in front";
+  else
+    r.backend = "onprem serve (continuous batching), onprem route in front";
   // Volume: below break-even the API is cheaper, where the data may leave.
   TcoInputs in;
   in.hardware_usd = best->price_usd;
   in.power_w = best->power_w;
   const TcoResult t = compute_tco(in);
-  if (w.tokens_per_month < t.break_even_tokens_per_month && (w.data == DataClass::kPublic || w.data == DataClass::kInternal)) {
-    std::snprintf(buf, sizeof buf, "at %.3g tokens/month an API costs less than owning (break-even %.3g with default TCO inputs)",
+  if (w.tokens_per_month < t.break_even_tokens_per_month &&
+      (w.data == DataClass::kPublic || w.data == DataClass::kInternal)) {
+    std::snprintf(buf, sizeof buf,
+                  "at %.3g tokens/month an API costs less than owning (break-even %.3g with default TCO inputs)",
                   w.tokens_per_month, t.break_even_tokens_per_month);
     r.reasons.push_back(buf);
   }
@@ -107,8 +113,9 @@ Recommendation recommend(const Workload& w) {
       return r;
     }
     r.model = "qwen3.6-27b";
-    r.reasons.push_back("context past 262,144 tokens on-premises: 27B with static YaRN (factor 4, up to 1,010,000), enabled only "
-                        "past the native context; expect some quality loss");
+    r.reasons.push_back(
+        "context past 262,144 tokens on-premises: 27B with static YaRN (factor 4, up to 1,010,000), enabled only "
+        "past the native context; expect some quality loss");
   } else if (w.context > kMoeLoopContext) {
     r.model = "qwen3.6-27b";
     r.reasons.push_back("context past 80K tokens: 35B-A3B is known to loop there, 27B holds up");
@@ -123,15 +130,17 @@ Recommendation recommend(const Workload& w) {
     r.reasons.push_back("interactive, short sessions: 35B-A3B decodes ~3.3x faster (3B active parameters)");
   } else {
     r.model = "qwen3.6-27b";
-    r.reasons.push_back("batch, precise work: 27B (matches a previous-generation frontier model on SWE-Bench Verified)");
+    r.reasons.push_back(
+        "batch, precise work: 27B (matches a previous-generation frontier model on SWE-Bench Verified)");
   }
   r.quant = "Q4_K_M";
   std::string cost = "Q4_K_M: the size/quality point most users run; Q6_K or Q8_0 where memory allows";
   const auto q4 = measured_quality("Q4_K_M"), q6 = measured_quality("Q6_K"), q8 = measured_quality("Q8_0");
   if (q4 && q6 && q8) {
     char buf[200];
-    std::snprintf(buf, sizeof buf, " (measured KL vs F32, nats/token: Q4_K_M %.2g, Q6_K %.2g, Q8_0 %.2g; docs/default-model.md)", q4->kl_mean,
-                  q6->kl_mean, q8->kl_mean);
+    std::snprintf(buf, sizeof buf,
+                  " (measured KL vs F32, nats/token: Q4_K_M %.2g, Q6_K %.2g, Q8_0 %.2g; docs/default-model.md)",
+                  q4->kl_mean, q6->kl_mean, q8->kl_mean);
     cost += buf;
   }
   r.reasons.push_back(cost);

@@ -32,9 +32,9 @@ core::Expected<DataClass> data_class_from_name(const std::string& s);
 core::Expected<Task> task_from_name(const std::string& s);
 
 struct Recommendation {
-  std::string model;      // "qwen3.6-27b", "qwen3.6-35b-a3b" or "frontier API (Claude Sonnet)"
-  std::string quant;      // empty for the API
-  std::string hardware;   // device name, empty for the API
+  std::string model;     // "qwen3.6-27b", "qwen3.6-35b-a3b" or "frontier API (Claude Sonnet)"
+  std::string quant;     // empty for the API
+  std::string hardware;  // device name, empty for the API
   std::string backend;
   std::vector<std::string> reasons;
 };

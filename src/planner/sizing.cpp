@@ -20,7 +20,8 @@ bool is_expert(const std::string& name) { return name.find("_exps.") != std::str
 core::Expected<ModelSizing> builtin_model(const std::string& name, model::FileType quant) {
   const char* preset = name == "qwen3.6-27b" ? "27b" : name == "qwen3.6-35b-a3b" ? "35b-a3b" : nullptr;
   if (!preset)
-    return make_error(ErrorCode::kNotFound, "unknown model '" + name + "' (built in: qwen3.6-27b, qwen3.6-35b-a3b; or a GGUF path)");
+    return make_error(ErrorCode::kNotFound,
+                      "unknown model '" + name + "' (built in: qwen3.6-27b, qwen3.6-35b-a3b; or a GGUF path)");
   ModelSizing m;
   m.name = name;
   m.quant = model::file_type_name(quant);
@@ -62,7 +63,8 @@ core::Expected<ModelSizing> gguf_model(const std::string& path) {
 }
 
 core::Expected<ModelSizing> resolve_model(const std::string& name_or_path, model::FileType quant) {
-  if (name_or_path.find(".gguf") != std::string::npos || name_or_path.find('/') != std::string::npos) return gguf_model(name_or_path);
+  if (name_or_path.find(".gguf") != std::string::npos || name_or_path.find('/') != std::string::npos)
+    return gguf_model(name_or_path);
   return builtin_model(name_or_path, quant);
 }
 

@@ -12,8 +12,8 @@
 namespace onprem::planner {
 
 struct ModelSizing {
-  std::string name;            // "qwen3.6-27b" or the file path
-  std::string quant;           // "Q4_K_M", or the file's type mix summary
+  std::string name;   // "qwen3.6-27b" or the file path
+  std::string quant;  // "Q4_K_M", or the file's type mix summary
   model::ModelConfig config;
   uint64_t weights_bytes = 0;  // every tensor
   uint64_t embd_bytes = 0;     // token_embd: decode reads one row of it per token

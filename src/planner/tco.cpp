@@ -45,22 +45,27 @@ std::string tokens_label(double t) {
 std::string tco_svg(const TcoInputs& in, const TcoResult& r, SvgGeometry* out) {
   (void)in;
   SvgGeometry g;
-  const double be = std::isfinite(r.break_even_tokens_per_month) ? r.break_even_tokens_per_month : r.capacity_tokens_per_month;
+  const double be =
+      std::isfinite(r.break_even_tokens_per_month) ? r.break_even_tokens_per_month : r.capacity_tokens_per_month;
   g.x_max_tokens = std::max(2 * be, 1.0);
   g.y_max_usd = std::max(r.api_cost(g.x_max_tokens), r.onprem_cost(g.x_max_tokens)) * 1.05;
-  std::string s = fmt("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\"", g.width) + fmt(" height=\"%.0f\"", g.height) +
-                  fmt(" viewBox=\"0 0 %.0f", g.width) + fmt(" %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n", g.height);
+  std::string s = fmt("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\"", g.width) +
+                  fmt(" height=\"%.0f\"", g.height) + fmt(" viewBox=\"0 0 %.0f", g.width) +
+                  fmt(" %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n", g.height);
   s += "<title>Monthly cost: API per token vs owned hardware</title>\n";
-  s += fmt("<line id=\"x-axis\" x1=\"%.1f\"", g.left) + fmt(" y1=\"%.1f\"", g.y(0)) + fmt(" x2=\"%.1f\"", g.width - g.right) +
-       fmt(" y2=\"%.1f\" stroke=\"black\"/>\n", g.y(0));
+  s += fmt("<line id=\"x-axis\" x1=\"%.1f\"", g.left) + fmt(" y1=\"%.1f\"", g.y(0)) +
+       fmt(" x2=\"%.1f\"", g.width - g.right) + fmt(" y2=\"%.1f\" stroke=\"black\"/>\n", g.y(0));
   s += fmt("<line id=\"y-axis\" x1=\"%.1f\"", g.left) + fmt(" y1=\"%.1f\"", g.y(0)) + fmt(" x2=\"%.1f\"", g.left) +
        fmt(" y2=\"%.1f\" stroke=\"black\"/>\n", g.top);
   for (int i = 0; i <= 4; ++i) {  // ticks
     const double t = g.x_max_tokens * i / 4, c = g.y_max_usd * i / 4.2;
-    s += fmt("<text x=\"%.1f\"", g.x(t)) + fmt(" y=\"%.1f\" text-anchor=\"middle\">", g.y(0) + 18) + tokens_label(t) + "</text>\n";
-    s += fmt("<text x=\"%.1f\"", g.left - 6) + fmt(" y=\"%.1f\" text-anchor=\"end\">$", g.y(c) + 4) + fmt("%.0f", c) + "</text>\n";
+    s += fmt("<text x=\"%.1f\"", g.x(t)) + fmt(" y=\"%.1f\" text-anchor=\"middle\">", g.y(0) + 18) + tokens_label(t) +
+         "</text>\n";
+    s += fmt("<text x=\"%.1f\"", g.left - 6) + fmt(" y=\"%.1f\" text-anchor=\"end\">$", g.y(c) + 4) + fmt("%.0f", c) +
+         "</text>\n";
   }
-  s += fmt("<text x=\"%.1f\"", (g.left + g.width - g.right) / 2) + fmt(" y=\"%.1f\" text-anchor=\"middle\">tokens per month</text>\n", g.height - 15);
+  s += fmt("<text x=\"%.1f\"", (g.left + g.width - g.right) / 2) +
+       fmt(" y=\"%.1f\" text-anchor=\"middle\">tokens per month</text>\n", g.height - 15);
   s += fmt("<text x=\"15\" y=\"%.1f\" transform=\"rotate(-90 15 ", (g.top + g.height - g.bottom) / 2) +
        fmt("%.1f)\" text-anchor=\"middle\">USD per month</text>\n", (g.top + g.height - g.bottom) / 2);
   // API: a straight line through the origin.
@@ -70,7 +75,8 @@ std::string tco_svg(const TcoInputs& in, const TcoResult& r, SvgGeometry* out) {
   std::string pts;
   double t = 0;
   while (t < g.x_max_tokens) {
-    const double next = std::min(g.x_max_tokens, (std::floor(t / r.capacity_tokens_per_month) + 1) * r.capacity_tokens_per_month);
+    const double next =
+        std::min(g.x_max_tokens, (std::floor(t / r.capacity_tokens_per_month) + 1) * r.capacity_tokens_per_month);
     const double c = r.onprem_cost(t + 1e-9 * r.capacity_tokens_per_month);
     pts += fmt("%.2f,", g.x(t)) + fmt("%.2f ", g.y(c)) + fmt("%.2f,", g.x(next)) + fmt("%.2f ", g.y(c));
     t = next;
@@ -81,8 +87,8 @@ std::string tco_svg(const TcoInputs& in, const TcoResult& r, SvgGeometry* out) {
     const double bx = g.x(r.break_even_tokens_per_month), by = g.y(r.api_cost(r.break_even_tokens_per_month));
     s += fmt("<circle id=\"break-even\" cx=\"%.2f\"", bx) + fmt(" cy=\"%.2f\" r=\"5\" fill=\"black\"", by) +
          fmt(" data-tokens-per-month=\"%.0f\"/>\n", r.break_even_tokens_per_month);
-    s += fmt("<text x=\"%.1f\"", bx + 8) + fmt(" y=\"%.1f\">break-even ", by - 8) + tokens_label(r.break_even_tokens_per_month) +
-         " tokens/month</text>\n";
+    s += fmt("<text x=\"%.1f\"", bx + 8) + fmt(" y=\"%.1f\">break-even ", by - 8) +
+         tokens_label(r.break_even_tokens_per_month) + " tokens/month</text>\n";
   }
   s += fmt("<text x=\"%.1f\" y=\"25\" fill=\"#d62728\">API</text>\n", g.left + 10);
   s += fmt("<text x=\"%.1f\" y=\"25\" fill=\"#1f77b4\">owned hardware</text>\n", g.left + 60);

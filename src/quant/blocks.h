@@ -11,22 +11,22 @@ inline constexpr int kQK = 32;    // values per Q4_0 / Q8_0 block
 inline constexpr int kQKK = 256;  // values per K-quant super-block
 
 struct BlockQ4_0 {
-  uint16_t d;       // fp16 scale
-  uint8_t qs[16];   // low nibbles: values 0..15, high nibbles: 16..31, code - 8
+  uint16_t d;      // fp16 scale
+  uint8_t qs[16];  // low nibbles: values 0..15, high nibbles: 16..31, code - 8
 };
 static_assert(sizeof(BlockQ4_0) == 18);
 
 struct BlockQ8_0 {
-  uint16_t d;      // fp16 scale
+  uint16_t d;  // fp16 scale
   int8_t qs[32];
 };
 static_assert(sizeof(BlockQ8_0) == 34);
 
 struct BlockQ4_K {
-  uint16_t d;           // fp16 scale of the 6-bit sub-block scales
-  uint16_t dmin;        // fp16 scale of the 6-bit sub-block minimums
-  uint8_t scales[12];   // 8 scales + 8 minimums, 6 bits each, packed
-  uint8_t qs[128];      // 4-bit codes; group c: low nibbles sub-block 2c, high 2c+1
+  uint16_t d;          // fp16 scale of the 6-bit sub-block scales
+  uint16_t dmin;       // fp16 scale of the 6-bit sub-block minimums
+  uint8_t scales[12];  // 8 scales + 8 minimums, 6 bits each, packed
+  uint8_t qs[128];     // 4-bit codes; group c: low nibbles sub-block 2c, high 2c+1
 };
 static_assert(sizeof(BlockQ4_K) == 144);
 
@@ -34,16 +34,16 @@ struct BlockQ5_K {
   uint16_t d;
   uint16_t dmin;
   uint8_t scales[12];
-  uint8_t qh[32];       // 5th bit: bit 2c (low half) / 2c+1 (high half) of qh[l]
+  uint8_t qh[32];  // 5th bit: bit 2c (low half) / 2c+1 (high half) of qh[l]
   uint8_t qs[128];
 };
 static_assert(sizeof(BlockQ5_K) == 176);
 
 struct BlockQ6_K {
-  uint8_t ql[128];      // low 4 bits
-  uint8_t qh[64];       // high 2 bits
-  int8_t scales[16];    // one per 16 values
-  uint16_t d;           // fp16, last in this format
+  uint8_t ql[128];    // low 4 bits
+  uint8_t qh[64];     // high 2 bits
+  int8_t scales[16];  // one per 16 values
+  uint16_t d;         // fp16, last in this format
 };
 static_assert(sizeof(BlockQ6_K) == 210);
 
@@ -51,27 +51,27 @@ static_assert(sizeof(BlockQ6_K) == 210);
 struct BlockQ8_K {
   float d;
   int8_t qs[256];
-  int16_t bsums[16];    // sum of each 16 codes
+  int16_t bsums[16];  // sum of each 16 codes
 };
 static_assert(sizeof(BlockQ8_K) == 292);
 
 // Legacy 32-value blocks with a minimum (Q4_1, Q5_1) or a fifth bit (Q5_0, Q5_1): value j of the
 // block is qs[j] low nibble (j < 16) or qs[j - 16] high nibble, plus bit j of qh as bit 4.
 struct BlockQ4_1 {
-  uint16_t d, m;    // fp16 scale and minimum: x = d * code + m
+  uint16_t d, m;  // fp16 scale and minimum: x = d * code + m
   uint8_t qs[16];
 };
 static_assert(sizeof(BlockQ4_1) == 20);
 
 struct BlockQ5_0 {
-  uint16_t d;       // x = d * (code - 16)
-  uint8_t qh[4];    // little-endian 32-bit mask of fifth bits
+  uint16_t d;     // x = d * (code - 16)
+  uint8_t qh[4];  // little-endian 32-bit mask of fifth bits
   uint8_t qs[16];
 };
 static_assert(sizeof(BlockQ5_0) == 22);
 
 struct BlockQ5_1 {
-  uint16_t d, m;    // x = d * code + m
+  uint16_t d, m;  // x = d * code + m
   uint8_t qh[4];
   uint8_t qs[16];
 };
@@ -90,7 +90,7 @@ struct BlockIQ4_XS {
   uint16_t d;
   uint16_t scales_h;
   uint8_t scales_l[4];
-  uint8_t qs[128];   // 32 values per 16 bytes, nibbles as in IQ4_NL
+  uint8_t qs[128];  // 32 values per 16 bytes, nibbles as in IQ4_NL
 };
 static_assert(sizeof(BlockIQ4_XS) == 136);
 
@@ -98,7 +98,7 @@ static_assert(sizeof(BlockIQ4_XS) == 136);
 // minimum (high nibble): x = d * scale * code - dmin * min.
 struct BlockQ2_K {
   uint8_t scales[16];
-  uint8_t qs[64];    // 128 values per 32 bytes, 2 bits each at shifts 0, 2, 4, 6
+  uint8_t qs[64];  // 128 values per 32 bytes, 2 bits each at shifts 0, 2, 4, 6
   uint16_t d, dmin;
 };
 static_assert(sizeof(BlockQ2_K) == 84);
@@ -125,51 +125,51 @@ static_assert(sizeof(BlockMXFP4) == 17);
 // entries of a lattice (iq_grids.h), with signs and 4-bit or 3-bit group scales.
 struct BlockIQ2_XXS {
   uint16_t d;
-  uint16_t qs[32];   // per 32 values, two 32-bit words: 4 grid indices (bytes); 4 x 7 sign bits and a 4-bit scale
+  uint16_t qs[32];  // per 32 values, two 32-bit words: 4 grid indices (bytes); 4 x 7 sign bits and a 4-bit scale
 };
 static_assert(sizeof(BlockIQ2_XXS) == 66);
 
 struct BlockIQ2_XS {
   uint16_t d;
-  uint16_t qs[32];   // per 8 values: a 9-bit grid index and 7 sign bits
-  uint8_t scales[8]; // two 4-bit scales per 32 values
+  uint16_t qs[32];    // per 8 values: a 9-bit grid index and 7 sign bits
+  uint8_t scales[8];  // two 4-bit scales per 32 values
 };
 static_assert(sizeof(BlockIQ2_XS) == 74);
 
 struct BlockIQ2_S {
   uint16_t d;
-  uint8_t qs[64];    // 32 low bytes of 10-bit grid indices, then 32 bytes of signs (one per 8 values)
-  uint8_t qh[8];     // the indices' top 2 bits, four per byte
+  uint8_t qs[64];  // 32 low bytes of 10-bit grid indices, then 32 bytes of signs (one per 8 values)
+  uint8_t qh[8];   // the indices' top 2 bits, four per byte
   uint8_t scales[8];
 };
 static_assert(sizeof(BlockIQ2_S) == 82);
 
 struct BlockIQ3_XXS {
   uint16_t d;
-  uint8_t qs[96];    // 64 grid indices (4 values each), then per 32 values a word: 4 x 7 sign bits and a 4-bit scale
+  uint8_t qs[96];  // 64 grid indices (4 values each), then per 32 values a word: 4 x 7 sign bits and a 4-bit scale
 };
 static_assert(sizeof(BlockIQ3_XXS) == 98);
 
 struct BlockIQ3_S {
   uint16_t d;
-  uint8_t qs[64];    // low bytes of 9-bit grid indices
-  uint8_t qh[8];     // their top bits
-  uint8_t signs[32]; // one byte per 8 values
-  uint8_t scales[4]; // two 4-bit scales per 64 values
+  uint8_t qs[64];     // low bytes of 9-bit grid indices
+  uint8_t qh[8];      // their top bits
+  uint8_t signs[32];  // one byte per 8 values
+  uint8_t scales[4];  // two 4-bit scales per 64 values
 };
 static_assert(sizeof(BlockIQ3_S) == 110);
 
 struct BlockIQ1_S {
   uint16_t d;
-  uint8_t qs[32];    // low bytes of 11-bit grid indices
-  uint16_t qh[8];    // per 32 values: 4 x 3 index bits, a 3-bit scale, the sign of the shift
+  uint8_t qs[32];  // low bytes of 11-bit grid indices
+  uint16_t qh[8];  // per 32 values: 4 x 3 index bits, a 3-bit scale, the sign of the shift
 };
 static_assert(sizeof(BlockIQ1_S) == 50);
 
 struct BlockIQ1_M {
   uint8_t qs[32];
-  uint8_t qh[16];    // per 8 values: 3 index bits and the sign of the shift
-  uint8_t scales[8]; // 3-bit scales per 16 values; the fp16 block scale in the top 4 bits of each u16
+  uint8_t qh[16];     // per 8 values: 3 index bits and the sign of the shift
+  uint8_t scales[8];  // 3-bit scales per 16 values; the fp16 block scale in the top 4 bits of each u16
 };
 static_assert(sizeof(BlockIQ1_M) == 56);
 
@@ -236,7 +236,8 @@ inline void pack_q6_k_codes(const uint8_t* q, uint8_t* ql, uint8_t* qh) {
     for (int l = 0; l < 32; ++l) {
       ql[64 * half + l] = uint8_t((c[l] & 15) | ((c[l + 64] & 15) << 4));
       ql[64 * half + l + 32] = uint8_t((c[l + 32] & 15) | ((c[l + 96] & 15) << 4));
-      qh[32 * half + l] = uint8_t((c[l] >> 4) | ((c[l + 32] >> 4) << 2) | ((c[l + 64] >> 4) << 4) | ((c[l + 96] >> 4) << 6));
+      qh[32 * half + l] =
+          uint8_t((c[l] >> 4) | ((c[l + 32] >> 4) << 2) | ((c[l + 64] >> 4) << 4) | ((c[l + 96] >> 4) << 6));
     }
   }
 }

@@ -110,31 +110,56 @@ void dequantize_row_q8_k(const void* src, float* dst, int64_t n) {
 DequantizeFn dequantizer(core::GgmlType type) {
   using core::GgmlType;
   switch (type) {
-    case GgmlType::kF32: return dequantize_row_f32;
-    case GgmlType::kF16: return dequantize_row_f16;
-    case GgmlType::kBF16: return dequantize_row_bf16;
-    case GgmlType::kQ4_0: return dequantize_row_q4_0;
-    case GgmlType::kQ8_0: return dequantize_row_q8_0;
-    case GgmlType::kQ4_K: return dequantize_row_q4_k;
-    case GgmlType::kQ5_K: return dequantize_row_q5_k;
-    case GgmlType::kQ6_K: return dequantize_row_q6_k;
-    case GgmlType::kQ8_K: return dequantize_row_q8_k;
-    case GgmlType::kQ4_1: return dequantize_row_q4_1;
-    case GgmlType::kQ5_0: return dequantize_row_q5_0;
-    case GgmlType::kQ5_1: return dequantize_row_q5_1;
-    case GgmlType::kQ2_K: return dequantize_row_q2_k;
-    case GgmlType::kQ3_K: return dequantize_row_q3_k;
-    case GgmlType::kIQ4_NL: return dequantize_row_iq4_nl;
-    case GgmlType::kIQ4_XS: return dequantize_row_iq4_xs;
-    case GgmlType::kMXFP4: return dequantize_row_mxfp4;
-    case GgmlType::kIQ2_XXS: return dequantize_row_iq2_xxs;
-    case GgmlType::kIQ2_XS: return dequantize_row_iq2_xs;
-    case GgmlType::kIQ2_S: return dequantize_row_iq2_s;
-    case GgmlType::kIQ3_XXS: return dequantize_row_iq3_xxs;
-    case GgmlType::kIQ3_S: return dequantize_row_iq3_s;
-    case GgmlType::kIQ1_S: return dequantize_row_iq1_s;
-    case GgmlType::kIQ1_M: return dequantize_row_iq1_m;
-    default: return nullptr;
+    case GgmlType::kF32:
+      return dequantize_row_f32;
+    case GgmlType::kF16:
+      return dequantize_row_f16;
+    case GgmlType::kBF16:
+      return dequantize_row_bf16;
+    case GgmlType::kQ4_0:
+      return dequantize_row_q4_0;
+    case GgmlType::kQ8_0:
+      return dequantize_row_q8_0;
+    case GgmlType::kQ4_K:
+      return dequantize_row_q4_k;
+    case GgmlType::kQ5_K:
+      return dequantize_row_q5_k;
+    case GgmlType::kQ6_K:
+      return dequantize_row_q6_k;
+    case GgmlType::kQ8_K:
+      return dequantize_row_q8_k;
+    case GgmlType::kQ4_1:
+      return dequantize_row_q4_1;
+    case GgmlType::kQ5_0:
+      return dequantize_row_q5_0;
+    case GgmlType::kQ5_1:
+      return dequantize_row_q5_1;
+    case GgmlType::kQ2_K:
+      return dequantize_row_q2_k;
+    case GgmlType::kQ3_K:
+      return dequantize_row_q3_k;
+    case GgmlType::kIQ4_NL:
+      return dequantize_row_iq4_nl;
+    case GgmlType::kIQ4_XS:
+      return dequantize_row_iq4_xs;
+    case GgmlType::kMXFP4:
+      return dequantize_row_mxfp4;
+    case GgmlType::kIQ2_XXS:
+      return dequantize_row_iq2_xxs;
+    case GgmlType::kIQ2_XS:
+      return dequantize_row_iq2_xs;
+    case GgmlType::kIQ2_S:
+      return dequantize_row_iq2_s;
+    case GgmlType::kIQ3_XXS:
+      return dequantize_row_iq3_xxs;
+    case GgmlType::kIQ3_S:
+      return dequantize_row_iq3_s;
+    case GgmlType::kIQ1_S:
+      return dequantize_row_iq1_s;
+    case GgmlType::kIQ1_M:
+      return dequantize_row_iq1_m;
+    default:
+      return nullptr;
   }
 }
 
@@ -144,7 +169,8 @@ std::string decodable_type_names() {
   std::string out;
   for (uint32_t id = 0; id < 64; ++id) {
     const auto info = core::ggml_type_info(id);
-    if (!info || info->type == core::GgmlType::kQ8_K || !can_dequantize(info->type)) continue;  // Q8_K: activations only
+    if (!info || info->type == core::GgmlType::kQ8_K || !can_dequantize(info->type))
+      continue;  // Q8_K: activations only
     out += (out.empty() ? "" : ", ") + std::string(info->name);
   }
   return out;

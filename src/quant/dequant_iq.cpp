@@ -40,7 +40,8 @@ void dequantize_row_iq2_xs(const void* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n / kQKK; ++i) {
     const float d = fp16_to_f32(b[i].d);
     for (int g = 0; g < 8; ++g) {
-      const float scales[2] = {d * (0.5f + float(b[i].scales[g] & 15)) * 0.25f, d * (0.5f + float(b[i].scales[g] >> 4)) * 0.25f};
+      const float scales[2] = {d * (0.5f + float(b[i].scales[g] & 15)) * 0.25f,
+                               d * (0.5f + float(b[i].scales[g] >> 4)) * 0.25f};
       for (int l = 0; l < 4; ++l, dst += 8) {
         const uint16_t q = b[i].qs[4 * g + l];
         put_signed(dst, kIq2xsGrid[q & 511], iq_signs(q >> 9), scales[l / 2]);
@@ -56,7 +57,8 @@ void dequantize_row_iq2_s(const void* src, float* dst, int64_t n) {
     const uint8_t* qs = b[i].qs;
     const uint8_t* signs = b[i].qs + 32;
     for (int g = 0; g < 8; ++g, qs += 4, signs += 4) {
-      const float scales[2] = {d * (0.5f + float(b[i].scales[g] & 15)) * 0.25f, d * (0.5f + float(b[i].scales[g] >> 4)) * 0.25f};
+      const float scales[2] = {d * (0.5f + float(b[i].scales[g] & 15)) * 0.25f,
+                               d * (0.5f + float(b[i].scales[g] >> 4)) * 0.25f};
       for (int l = 0; l < 4; ++l, dst += 8) {
         const int index = qs[l] | ((b[i].qh[g] >> (2 * l)) & 3) << 8;
         put_signed(dst, kIq2sGrid[size_t(index)], signs[l], scales[l / 2]);
@@ -127,7 +129,8 @@ void dequantize_row_iq1_m(const void* src, float* dst, int64_t n) {
       const uint8_t* qs = b[i].qs + 4 * g;
       const uint8_t* qh = b[i].qh + 2 * g;
       const int shift = 6 * (g % 2);
-      const float scales[2] = {d * float(2 * ((sc[g / 2] >> shift) & 7) + 1), d * float(2 * ((sc[g / 2] >> (shift + 3)) & 7) + 1)};
+      const float scales[2] = {d * float(2 * ((sc[g / 2] >> shift) & 7) + 1),
+                               d * float(2 * ((sc[g / 2] >> (shift + 3)) & 7) + 1)};
       for (int l = 0; l < 4; ++l, dst += 8) {
         const int h = qh[l / 2] >> (4 * (l % 2));  // 3 index bits, then the shift's sign
         const auto& grid = kIq1sGrid[size_t(qs[l] | (h & 7) << 8)];

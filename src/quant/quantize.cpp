@@ -194,34 +194,61 @@ QuantizeFn quantizer(core::GgmlType type) {
   using core::GgmlType;
   // The unweighted-only quantisers go behind the common signature.
   switch (type) {
-    case GgmlType::kF32: return [](const float* x, void* d, int64_t n, const float*) { copy_f32(x, d, n); };
-    case GgmlType::kF16: return [](const float* x, void* d, int64_t n, const float*) { quantize_row_f16(x, d, n); };
-    case GgmlType::kBF16: return [](const float* x, void* d, int64_t n, const float*) { quantize_row_bf16(x, d, n); };
-    case GgmlType::kQ8_0: return [](const float* x, void* d, int64_t n, const float*) { quantize_row_q8_0(x, d, n); };
-    case GgmlType::kQ8_K: return [](const float* x, void* d, int64_t n, const float*) { quantize_row_q8_k(x, d, n); };
+    case GgmlType::kF32:
+      return [](const float* x, void* d, int64_t n, const float*) { copy_f32(x, d, n); };
+    case GgmlType::kF16:
+      return [](const float* x, void* d, int64_t n, const float*) { quantize_row_f16(x, d, n); };
+    case GgmlType::kBF16:
+      return [](const float* x, void* d, int64_t n, const float*) { quantize_row_bf16(x, d, n); };
+    case GgmlType::kQ8_0:
+      return [](const float* x, void* d, int64_t n, const float*) { quantize_row_q8_0(x, d, n); };
+    case GgmlType::kQ8_K:
+      return [](const float* x, void* d, int64_t n, const float*) { quantize_row_q8_k(x, d, n); };
     // Q4_K and Q6_K keep their unweighted forms (the files gen-model writes) and fit with weights.
     case GgmlType::kQ4_K:
-      return [](const float* x, void* d, int64_t n, const float* w) { w ? quantize_row_q4_k_weighted(x, d, n, w) : quantize_row_q4_k(x, d, n); };
+      return [](const float* x, void* d, int64_t n, const float* w) {
+        w ? quantize_row_q4_k_weighted(x, d, n, w) : quantize_row_q4_k(x, d, n);
+      };
     case GgmlType::kQ6_K:
-      return [](const float* x, void* d, int64_t n, const float* w) { w ? quantize_row_q6_k_weighted(x, d, n, w) : quantize_row_q6_k(x, d, n); };
-    case GgmlType::kQ4_0: return quantize_row_q4_0;
-    case GgmlType::kQ4_1: return quantize_row_q4_1;
-    case GgmlType::kQ5_0: return quantize_row_q5_0;
-    case GgmlType::kQ5_1: return quantize_row_q5_1;
-    case GgmlType::kQ2_K: return quantize_row_q2_k;
-    case GgmlType::kQ3_K: return quantize_row_q3_k;
-    case GgmlType::kQ5_K: return quantize_row_q5_k;
-    case GgmlType::kIQ4_NL: return quantize_row_iq4_nl;
-    case GgmlType::kIQ4_XS: return quantize_row_iq4_xs;
-    case GgmlType::kMXFP4: return quantize_row_mxfp4;
-    case GgmlType::kIQ2_XXS: return quantize_row_iq2_xxs;
-    case GgmlType::kIQ2_XS: return quantize_row_iq2_xs;
-    case GgmlType::kIQ2_S: return quantize_row_iq2_s;
-    case GgmlType::kIQ3_XXS: return quantize_row_iq3_xxs;
-    case GgmlType::kIQ3_S: return quantize_row_iq3_s;
-    case GgmlType::kIQ1_S: return quantize_row_iq1_s;
-    case GgmlType::kIQ1_M: return quantize_row_iq1_m;
-    default: return nullptr;
+      return [](const float* x, void* d, int64_t n, const float* w) {
+        w ? quantize_row_q6_k_weighted(x, d, n, w) : quantize_row_q6_k(x, d, n);
+      };
+    case GgmlType::kQ4_0:
+      return quantize_row_q4_0;
+    case GgmlType::kQ4_1:
+      return quantize_row_q4_1;
+    case GgmlType::kQ5_0:
+      return quantize_row_q5_0;
+    case GgmlType::kQ5_1:
+      return quantize_row_q5_1;
+    case GgmlType::kQ2_K:
+      return quantize_row_q2_k;
+    case GgmlType::kQ3_K:
+      return quantize_row_q3_k;
+    case GgmlType::kQ5_K:
+      return quantize_row_q5_k;
+    case GgmlType::kIQ4_NL:
+      return quantize_row_iq4_nl;
+    case GgmlType::kIQ4_XS:
+      return quantize_row_iq4_xs;
+    case GgmlType::kMXFP4:
+      return quantize_row_mxfp4;
+    case GgmlType::kIQ2_XXS:
+      return quantize_row_iq2_xxs;
+    case GgmlType::kIQ2_XS:
+      return quantize_row_iq2_xs;
+    case GgmlType::kIQ2_S:
+      return quantize_row_iq2_s;
+    case GgmlType::kIQ3_XXS:
+      return quantize_row_iq3_xxs;
+    case GgmlType::kIQ3_S:
+      return quantize_row_iq3_s;
+    case GgmlType::kIQ1_S:
+      return quantize_row_iq1_s;
+    case GgmlType::kIQ1_M:
+      return quantize_row_iq1_m;
+    default:
+      return nullptr;
   }
 }
 

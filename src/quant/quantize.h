@@ -1,10 +1,9 @@
 // Scalar quantisers. Weights: F16, BF16, Q8_0, Q4_K, Q6_K; (quantize_legacy.cpp) Q4_0, Q4_1, Q5_0,
-// Q5_1; (quantize_kquant.cpp) Q2_K, Q3_K, Q5_K; (quantize_codebook.cpp) IQ4_NL, IQ4_XS, MXFP4; (quantize_lattice.cpp) the IQ3, IQ2 and
-// IQ1 types. Used
-// by gen-model, quantize and the tests. w, where taken, is one importance per value of the row
-// (an imatrix's mean squared activation of each column; fit.h); null means all equal.
-// Activations: Q8_0 and Q8_K in llama.cpp's exact rounding, so our int8 dot products see the
-// same integers as the reference engine. n must be a multiple of the block size.
+// Q5_1; (quantize_kquant.cpp) Q2_K, Q3_K, Q5_K; (quantize_codebook.cpp) IQ4_NL, IQ4_XS, MXFP4; (quantize_lattice.cpp)
+// the IQ3, IQ2 and IQ1 types. Used by gen-model, quantize and the tests. w, where taken, is one importance per value of
+// the row (an imatrix's mean squared activation of each column; fit.h); null means all equal. Activations: Q8_0 and
+// Q8_K in llama.cpp's exact rounding, so our int8 dot products see the same integers as the reference engine. n must be
+// a multiple of the block size.
 #pragma once
 
 #include <cstdint>

@@ -22,7 +22,8 @@ namespace {
 // Affine groups (x ≈ s·q − m) with 6-bit scales and minimums: Q4_K (nmax 15) and Q5_K (31).
 // Writes d, dmin, the packed scales and the 256 codes.
 template <int kNmax>
-void affine_superblock(const float* x, const float* w, uint16_t* d_out, uint16_t* dmin_out, uint8_t* scales, uint8_t* q) {
+void affine_superblock(const float* x, const float* w, uint16_t* d_out, uint16_t* dmin_out, uint8_t* scales,
+                       uint8_t* q) {
   float sc[8], mn[8], max_sc = 0, max_mn = 0;
   for (int s = 0; s < 8; ++s) {
     uint8_t codes[32];

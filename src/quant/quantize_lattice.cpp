@@ -33,8 +33,8 @@ struct Lattice {
   const std::array<int8_t, kN>* grid = nullptr;
   int size = 0;
   std::vector<float> levels;
-  int bits = 0;                          // per value in a code
-  std::vector<int> entry_of;             // code (level indices, `bits` each) -> entry, or -1
+  int bits = 0;                             // per value in a code
+  std::vector<int> entry_of;                // code (level indices, `bits` each) -> entry, or -1
   std::vector<std::vector<uint16_t>> near;  // code -> up to 16 nearest entries, nearest first
 
   template <size_t N, size_t L>
@@ -43,7 +43,9 @@ struct Lattice {
     const size_t codes = size_t(1) << (bits * kN);
     entry_of.assign(codes, -1);
     near.resize(codes);
-    auto level_index = [&](int8_t v) { return int(std::find(levels.begin(), levels.end(), float(v)) - levels.begin()); };
+    auto level_index = [&](int8_t v) {
+      return int(std::find(levels.begin(), levels.end(), float(v)) - levels.begin());
+    };
     for (int e = 0; e < size; ++e) {
       size_t code = 0;
       for (size_t j = 0; j < kN; ++j) code |= size_t(level_index(grid[e][j])) << (bits * j);
@@ -96,12 +98,30 @@ struct Lattice {
   }
 };
 
-const Lattice<8>& iq2xxs() { static const Lattice<8> l(kIq2xxsGrid, iq_detail::kIq2Levels, 2); return l; }
-const Lattice<8>& iq2xs() { static const Lattice<8> l(kIq2xsGrid, iq_detail::kIq2Levels, 2); return l; }
-const Lattice<8>& iq2s() { static const Lattice<8> l(kIq2sGrid, iq_detail::kIq2Levels, 2); return l; }
-const Lattice<4>& iq3xxs() { static const Lattice<4> l(kIq3xxsGrid, iq_detail::kIq3xxsLevels, 3); return l; }
-const Lattice<4>& iq3s() { static const Lattice<4> l(kIq3sGrid, iq_detail::kIq3sLevels, 3); return l; }
-const Lattice<8>& iq1s() { static const Lattice<8> l(kIq1sGrid, iq_detail::kIq1Levels, 2); return l; }
+const Lattice<8>& iq2xxs() {
+  static const Lattice<8> l(kIq2xxsGrid, iq_detail::kIq2Levels, 2);
+  return l;
+}
+const Lattice<8>& iq2xs() {
+  static const Lattice<8> l(kIq2xsGrid, iq_detail::kIq2Levels, 2);
+  return l;
+}
+const Lattice<8>& iq2s() {
+  static const Lattice<8> l(kIq2sGrid, iq_detail::kIq2Levels, 2);
+  return l;
+}
+const Lattice<4>& iq3xxs() {
+  static const Lattice<4> l(kIq3xxsGrid, iq_detail::kIq3xxsLevels, 3);
+  return l;
+}
+const Lattice<4>& iq3s() {
+  static const Lattice<4> l(kIq3sGrid, iq_detail::kIq3sLevels, 3);
+  return l;
+}
+const Lattice<8>& iq1s() {
+  static const Lattice<8> l(kIq1sGrid, iq_detail::kIq1Levels, 2);
+  return l;
+}
 
 // Importances of one super-block: w, or 1s; a sub-block whose weights are all zero counts as 1s.
 void block_weights(const float* w, float* out, int n, int sub) {
@@ -117,7 +137,7 @@ void block_weights(const float* w, float* out, int n, int sub) {
 // stores 7 and implies the 8th, so an odd count of minus signs flips the value that costs least,
 // which then aims at the smallest magnitude (its target turns negative).
 struct SignedGroups {
-  float a[256];     // target magnitudes, |x| (or −|x| where the sign was flipped)
+  float a[256];      // target magnitudes, |x| (or −|x| where the sign was flipped)
   uint8_t sign[32];  // 8 sign bits per 8 values, bit j set: value j negative
   void init(const float* x, const float* w, bool parity) {
     for (int g = 0; g < 32; ++g) {
@@ -201,7 +221,8 @@ struct ScaleRule {
     return d16;
   }
 };
-constexpr ScaleRule kIq2Scales{false, 0.25f, 15}, kIq3xxsScales{false, 0.5f, 15}, kIq3sScales{true, 0, 15}, kIq1Scales{true, 0, 7};
+constexpr ScaleRule kIq2Scales{false, 0.25f, 15}, kIq3xxsScales{false, 0.5f, 15}, kIq3sScales{true, 0, 15},
+    kIq1Scales{true, 0, 7};
 
 // One super-block of a signed lattice type, ready to pack: its signs, the stored sub-block scales
 // k and block scale d, and the lattice entry of every kN values under its sub-block's final scale.
@@ -214,7 +235,8 @@ struct SignedBlock {
 
 // sub: values per sub-block scale (16 or 32).
 template <size_t kN>
-void prepare_signed(const Lattice<kN>& L, const float* x, const float* w_in, int sub, bool parity, const ScaleRule& rule, SignedBlock* out) {
+void prepare_signed(const Lattice<kN>& L, const float* x, const float* w_in, int sub, bool parity,
+                    const ScaleRule& rule, SignedBlock* out) {
   float w[256], sigma[16];
   block_weights(w_in, w, 256, sub);
   out->sg.init(x, w, parity);
@@ -358,7 +380,8 @@ float fit_shifted_scale(const float* x, const float* w, int n, int shift_span, b
       const float s1 = sxg / sgg;
       float err1 = 0;
       for (int p = 0; p < n / shift_span; ++p)
-        err1 += search_shifted(x + p * shift_span, w + p * shift_span, shift_span, s1, trial[p] ? -kIq1Delta : kIq1Delta, idx);
+        err1 += search_shifted(x + p * shift_span, w + p * shift_span, shift_span, s1,
+                               trial[p] ? -kIq1Delta : kIq1Delta, idx);
       if (err1 < best_err) best_err = err1, best_s = s1, std::copy(trial, trial + n / shift_span, negative);
     }
   }

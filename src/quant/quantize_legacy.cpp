@@ -62,8 +62,10 @@ void quantize_rows_32(const float* x, void* dst, int64_t n) {
   for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
     float d, m = 0;
     uint8_t codes[kQK];
-    if constexpr (kAffine) affine_block<kBits>(x, &d, &m, codes);
-    else symmetric_block<kBits>(x, &d, codes);
+    if constexpr (kAffine)
+      affine_block<kBits>(x, &d, &m, codes);
+    else
+      symmetric_block<kBits>(x, &d, codes);
     b[i].d = f32_to_fp16(d);
     if constexpr (kAffine) b[i].m = f32_to_fp16(m);
     pack4(codes, b[i].qs);

@@ -17,10 +17,14 @@ using nlohmann::json;
 
 const char* data_class_name(DataClass c) {
   switch (c) {
-    case DataClass::kPublic: return "public";
-    case DataClass::kInternal: return "internal";
-    case DataClass::kConfidential: return "confidential";
-    case DataClass::kRegulated: return "regulated";
+    case DataClass::kPublic:
+      return "public";
+    case DataClass::kInternal:
+      return "internal";
+    case DataClass::kConfidential:
+      return "confidential";
+    case DataClass::kRegulated:
+      return "regulated";
   }
   return "internal";
 }
@@ -37,9 +41,12 @@ std::optional<DataClass> parse_data_class(const std::string& s) {
 
 const char* backend_kind_name(BackendKind k) {
   switch (k) {
-    case BackendKind::kOnprem: return "onprem";
-    case BackendKind::kOpenAI: return "openai";
-    case BackendKind::kAnthropic: return "anthropic";
+    case BackendKind::kOnprem:
+      return "onprem";
+    case BackendKind::kOpenAI:
+      return "openai";
+    case BackendKind::kAnthropic:
+      return "anthropic";
   }
   return "onprem";
 }
@@ -128,8 +135,9 @@ std::optional<core::Error> read_backend(const json& j, const std::string& base_d
   if (!j.is_object()) return bad("backends", "each backend must be an object");
   r.get("name", &b->name);
   r.where = "backends[" + b->name + "]";
-  r.only({"name", "kind", "urls", "url", "model", "on_premises", "max_concurrency", "max_context", "fallback", "timeout_s",
-          "api_key_file", "api_key_env", "usd_per_mtok_in", "usd_per_mtok_out", "usd_per_hour", "tco", "health_path", "ca_file", "why"});
+  r.only({"name", "kind", "urls", "url", "model", "on_premises", "max_concurrency", "max_context", "fallback",
+          "timeout_s", "api_key_file", "api_key_env", "usd_per_mtok_in", "usd_per_mtok_out", "usd_per_hour", "tco",
+          "health_path", "ca_file", "why"});
   std::string kind = "onprem";
   r.get("kind", &kind);
   r.get_list("urls", &b->urls);
@@ -150,10 +158,14 @@ std::optional<core::Error> read_backend(const json& j, const std::string& base_d
   r.get("ca_file", &b->ca_file);
   if (r.err) return r.err;
   if (b->name.empty()) return bad("backends", "every backend needs a name");
-  if (kind == "onprem") b->kind = BackendKind::kOnprem;
-  else if (kind == "openai") b->kind = BackendKind::kOpenAI;
-  else if (kind == "anthropic") b->kind = BackendKind::kAnthropic;
-  else return bad(r.where + ".kind", "'" + kind + "' is not one of onprem, openai, anthropic");
+  if (kind == "onprem")
+    b->kind = BackendKind::kOnprem;
+  else if (kind == "openai")
+    b->kind = BackendKind::kOpenAI;
+  else if (kind == "anthropic")
+    b->kind = BackendKind::kAnthropic;
+  else
+    return bad(r.where + ".kind", "'" + kind + "' is not one of onprem, openai, anthropic");
   if (b->urls.empty()) return bad(r.where + ".urls", "at least one replica URL is required");
   for (const auto& u : b->urls)
     if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
@@ -178,7 +190,8 @@ std::optional<core::Error> read_backend(const json& j, const std::string& base_d
   }
   b->api_key_file = resolve(base_dir, b->api_key_file);
   b->ca_file = resolve(base_dir, b->ca_file);
-  if (!b->ca_file.empty() && !std::ifstream(b->ca_file)) return bad(r.where + ".ca_file", "cannot read '" + b->ca_file + "'");
+  if (!b->ca_file.empty() && !std::ifstream(b->ca_file))
+    return bad(r.where + ".ca_file", "cannot read '" + b->ca_file + "'");
   if (!b->api_key_file.empty()) {
     std::ifstream in(b->api_key_file);
     if (!in) return bad(r.where + ".api_key_file", "cannot read '" + b->api_key_file + "'");
@@ -206,8 +219,8 @@ std::optional<core::Error> read_rule(const json& j, size_t i, Rule* rule) {
   if (!j.contains("when")) return std::nullopt;
   if (!j["when"].is_object()) return bad(r.where + ".when", "expected an object of conditions");
   Reader w{j["when"], r.where + ".when", {}};
-  w.only({"prompt_tokens_over", "prompt_tokens_at_most", "output_tokens_over", "context_over", "context_at_most", "tools",
-          "thinking", "tool_choice", "latency", "data_class", "model", "workload", "team", "user", "key"});
+  w.only({"prompt_tokens_over", "prompt_tokens_at_most", "output_tokens_over", "context_over", "context_at_most",
+          "tools", "thinking", "tool_choice", "latency", "data_class", "model", "workload", "team", "user", "key"});
   RuleConditions& c = rule->when;
   w.get_opt_int("prompt_tokens_over", &c.prompt_tokens_over);
   w.get_opt_int("prompt_tokens_at_most", &c.prompt_tokens_at_most);
@@ -226,7 +239,8 @@ std::optional<core::Error> read_rule(const json& j, size_t i, Rule* rule) {
   w.get_list("key", &c.key);
   if (w.err) return w.err;
   for (const auto& d : c.data_class)
-    if (!parse_data_class(d)) return bad(w.where + ".data_class", "'" + d + "' is not public, internal, confidential or regulated");
+    if (!parse_data_class(d))
+      return bad(w.where + ".data_class", "'" + d + "' is not public, internal, confidential or regulated");
   for (const auto& t : c.tool_choice)
     if (t != "auto" && t != "none" && t != "required" && t != "named")
       return bad(w.where + ".tool_choice", "'" + t + "' is not auto, none, required or named");
@@ -238,8 +252,8 @@ std::optional<core::Error> read_rule(const json& j, size_t i, Rule* rule) {
 std::optional<core::Error> read_key(const json& j, size_t i, KeyConfig* k) {
   if (!j.is_object()) return bad("keys", "each key must be an object");
   Reader r{j, "keys[" + std::to_string(i) + "]", {}};
-  r.only({"key", "name", "team", "data_class", "allowed_backends", "budget_usd", "requests_per_minute", "tokens_per_minute",
-          "admin"});
+  r.only({"key", "name", "team", "data_class", "allowed_backends", "budget_usd", "requests_per_minute",
+          "tokens_per_minute", "admin"});
   std::string cls = "internal";
   r.get("key", &k->key);
   r.get("name", &k->name);
@@ -270,7 +284,8 @@ std::optional<core::Error> check_references(const RouterConfig& c) {
     // A fallback chain must end: walk it and refuse a cycle.
     std::set<std::string> seen{b.name};
     for (const BackendConfig* f = c.backend(b.fallback); f; f = c.backend(f->fallback))
-      if (!seen.insert(f->name).second) return bad("backends[" + b.name + "].fallback", "the fallback chain loops back to '" + f->name + "'");
+      if (!seen.insert(f->name).second)
+        return bad("backends[" + b.name + "].fallback", "the fallback chain loops back to '" + f->name + "'");
   }
   for (const auto& r : c.rules)
     if (!known(r.target)) return bad("rules[" + r.name + "].target", "no backend named '" + r.target + "'");
@@ -301,9 +316,28 @@ core::Expected<RouterConfig> parse_config(const std::string& text, const std::st
   if (!j.is_object()) return bad("config", "expected a JSON object");
   RouterConfig c;
   Reader r{j, "config", {}};
-  r.only({"listen", "ledger", "tokenizer", "backends", "rules", "sovereign_target", "keys", "reference_api", "default_max_tokens",
-          "retries", "backoff_ms", "connect_timeout_s", "queue_timeout_s", "health_interval_s", "health_failures", "breaker_failures", "breaker_open_s",
-          "affinity_slack", "http_threads", "header_timeout_s", "body_timeout_s", "comment"});
+  r.only({"listen",
+          "ledger",
+          "tokenizer",
+          "backends",
+          "rules",
+          "sovereign_target",
+          "keys",
+          "reference_api",
+          "default_max_tokens",
+          "retries",
+          "backoff_ms",
+          "connect_timeout_s",
+          "queue_timeout_s",
+          "health_interval_s",
+          "health_failures",
+          "breaker_failures",
+          "breaker_open_s",
+          "affinity_slack",
+          "http_threads",
+          "header_timeout_s",
+          "body_timeout_s",
+          "comment"});
   r.get("ledger", &c.ledger_path);
   r.get("tokenizer", &c.tokenizer);
   r.get("sovereign_target", &c.sovereign_target);
@@ -360,7 +394,8 @@ core::Expected<RouterConfig> parse_config(const std::string& text, const std::st
     }
   }
   if (c.retries < 0 || c.backoff_ms < 0 || c.breaker_failures < 1 || c.http_threads < 1 || c.health_failures < 1)
-    return bad("config", "retries and backoff_ms must be >= 0, breaker_failures, health_failures and http_threads >= 1");
+    return bad("config",
+               "retries and backoff_ms must be >= 0, breaker_failures, health_failures and http_threads >= 1");
   if (!(c.read_deadlines.header_s > 0) || !(c.read_deadlines.body_s > 0))
     return bad("config", "header_timeout_s and body_timeout_s must be > 0");
   if (auto e = check_references(c)) return *e;

@@ -31,14 +31,18 @@ struct RouterCore {
   std::thread health;
 
   RouterCore(RouterConfig c, std::unique_ptr<Ledger> l, TokenCounter t)
-      : cfg(std::move(c)), ledger(std::move(l)), count(std::move(t)), pool(cfg), http(cfg.read_deadlines, cfg.http_threads) {}
+      : cfg(std::move(c)),
+        ledger(std::move(l)),
+        count(std::move(t)),
+        pool(cfg),
+        http(cfg.read_deadlines, cfg.http_threads) {}
 };
 
 // What the client sent, already authenticated, parsed and classified.
 struct Inbound {
   ApiShape shape = ApiShape::kOpenAI;
-  std::string path;        // the client's route (/v1/responses arrives as /v1/chat/completions)
-  bool responses = false;  // the client speaks OpenAI Responses: its body was translated to chat
+  std::string path;            // the client's route (/v1/responses arrives as /v1/chat/completions)
+  bool responses = false;      // the client speaks OpenAI Responses: its body was translated to chat
   chat::Json tool_namespaces;  // Responses: {flattened tool: its namespace}, put back on calls
   chat::Json body;
   RequestFeatures features;
@@ -47,7 +51,8 @@ struct Inbound {
   uint64_t limit_id = 0;
 };
 
-void send_error(httplib::Response& res, ApiShape shape, int status, const std::string& type, const std::string& message);
+void send_error(httplib::Response& res, ApiShape shape, int status, const std::string& type,
+                const std::string& message);
 // Forwards along the decision's chain with retries and fallbacks; writes the ledger.
 void forward(RouterCore& rc, std::shared_ptr<Inbound> in, httplib::Response& res);
 

@@ -41,8 +41,10 @@ std::string str_field(const Json& j, const char* key) {
 int64_t estimate_tokens(std::string_view s) {
   int64_t ascii = 0, other = 0;
   for (unsigned char c : s) {
-    if (c < 0x80) ++ascii;
-    else if ((c & 0xC0) != 0x80) ++other;  // a code point's lead byte
+    if (c < 0x80)
+      ++ascii;
+    else if ((c & 0xC0) != 0x80)
+      ++other;  // a code point's lead byte
   }
   return (ascii + 3) / 4 + other;
 }
@@ -63,41 +65,53 @@ RequestFeatures extract_features(const Json& body, ApiShape shape, const HeaderM
       const std::string role = str_field(m, "role");
       std::string t;
       if (m.contains("content")) append_content(m["content"], &t);
-      if (m.contains("reasoning_content") && m["reasoning_content"].is_string()) t += m["reasoning_content"].get<std::string>() + "\n";
+      if (m.contains("reasoning_content") && m["reasoning_content"].is_string())
+        t += m["reasoning_content"].get<std::string>() + "\n";
       if (m.contains("tool_calls")) t += m["tool_calls"].dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
-      if (role == "system" || role == "developer") system += t;
-      else if (role == "user" && first_user.empty()) first_user = t;
+      if (role == "system" || role == "developer")
+        system += t;
+      else if (role == "user" && first_user.empty())
+        first_user = t;
       f.text += t;
     }
   }
   f.text = system + f.text;
-  if (shape == ApiShape::kOpenAI && body.contains("prompt") && body["prompt"].is_string()) f.text += body["prompt"].get<std::string>();
+  if (shape == ApiShape::kOpenAI && body.contains("prompt") && body["prompt"].is_string())
+    f.text += body["prompt"].get<std::string>();
   std::string tool_text;
   if (body.contains("tools") && body["tools"].is_array() && !body["tools"].empty()) {
     f.tools = true;
     tool_text = body["tools"].dump(-1, ' ', false, Json::error_handler_t::replace);
   }
   f.prompt_tokens_counted = bool(count);
-  f.prompt_tokens = (count ? count(f.text) + count(tool_text) : estimate_tokens(f.text) + estimate_tokens(tool_text)) + 4 * n_messages;
+  f.prompt_tokens = (count ? count(f.text) + count(tool_text) : estimate_tokens(f.text) + estimate_tokens(tool_text)) +
+                    4 * n_messages;
 
   for (const char* k : {"max_tokens", "max_completion_tokens"})
-    if (body.contains(k) && body[k].is_number_integer()) f.output_tokens = std::max<int64_t>(f.output_tokens, body[k].get<int64_t>());
+    if (body.contains(k) && body[k].is_number_integer())
+      f.output_tokens = std::max<int64_t>(f.output_tokens, body[k].get<int64_t>());
   f.context_tokens = f.prompt_tokens + f.output_tokens;
 
   const Json tc = body.contains("tool_choice") ? body["tool_choice"] : Json();
   if (shape == ApiShape::kOpenAI) {
-    if (tc.is_string()) f.tool_choice = tc.get<std::string>();
-    else if (tc.is_object()) f.tool_choice = "named";
+    if (tc.is_string())
+      f.tool_choice = tc.get<std::string>();
+    else if (tc.is_object())
+      f.tool_choice = "named";
     const Json kw = body.contains("chat_template_kwargs") ? body["chat_template_kwargs"] : Json();
-    if (kw.is_object() && kw.contains("enable_thinking") && kw["enable_thinking"].is_boolean()) f.thinking = kw["enable_thinking"].get<bool>();
+    if (kw.is_object() && kw.contains("enable_thinking") && kw["enable_thinking"].is_boolean())
+      f.thinking = kw["enable_thinking"].get<bool>();
     const std::string effort = str_field(body, "reasoning_effort");
     if (!effort.empty() && effort != "none" && effort != "minimal") f.thinking = true;
     f.user = str_field(body, "user");
   } else {
     const std::string t = str_field(tc, "type");
-    if (t == "any") f.tool_choice = "required";
-    else if (t == "tool") f.tool_choice = "named";
-    else if (t == "none") f.tool_choice = "none";
+    if (t == "any")
+      f.tool_choice = "required";
+    else if (t == "tool")
+      f.tool_choice = "named";
+    else if (t == "none")
+      f.tool_choice = "none";
     const std::string think = str_field(body.contains("thinking") ? body["thinking"] : Json(), "type");
     f.thinking = think == "enabled" || think == "adaptive";
   }
@@ -120,8 +134,10 @@ RequestFeatures extract_features(const Json& body, ApiShape shape, const HeaderM
   // does not know is refused, not read as public: the guard fails closed.
   if (!cls.empty()) {
     const auto c = parse_data_class(cls);
-    if (!c) f.error = "data_class: '" + cls + "' is not public, internal, confidential or regulated";
-    else if (*c > f.declared_class) f.declared_class = *c;
+    if (!c)
+      f.error = "data_class: '" + cls + "' is not public, internal, confidential or regulated";
+    else if (*c > f.declared_class)
+      f.declared_class = *c;
   }
   // The detector reads every string of the body (any field can be forwarded), decoded and
   // normalised; a body it cannot read to the end stays on premises.

@@ -18,10 +18,12 @@ namespace onprem::router {
 using chat::Json;
 using std::chrono::milliseconds;
 
-void send_error(httplib::Response& res, ApiShape shape, int status, const std::string& type, const std::string& message) {
+void send_error(httplib::Response& res, ApiShape shape, int status, const std::string& type,
+                const std::string& message) {
   const api::ApiError e{status, type, message, "", ""};
   res.status = status;
-  res.set_content(shape == ApiShape::kAnthropic ? api::anthropic_error_body(e) : api::openai_error_body(e), "application/json");
+  res.set_content(shape == ApiShape::kAnthropic ? api::anthropic_error_body(e) : api::openai_error_body(e),
+                  "application/json");
 }
 
 namespace {
@@ -39,14 +41,36 @@ struct Prepared {
 // client sent (an extension, a field this router does not know) is dropped, not forwarded: what
 // leaves is what the guard was built to read. Nested fields are forwarded as they are (and scanned).
 bool forwarded_off_premises(BackendKind kind, const std::string& path, const std::string& field) {
-  static const char* const anthropic[] = {"model", "messages", "system", "max_tokens", "stop_sequences", "stream", "temperature",
-                                          "top_p", "top_k", "tools", "tool_choice", "thinking", "metadata"};
-  static const char* const chat[] = {"model", "messages", "max_tokens", "max_completion_tokens", "stop", "stream", "stream_options",
-                                     "temperature", "top_p", "n", "tools", "tool_choice", "parallel_tool_calls", "response_format",
-                                     "seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs",
-                                     "user", "reasoning_effort", "metadata"};
-  static const char* const completions[] = {"model", "prompt", "max_tokens", "stop", "stream", "stream_options", "temperature",
-                                            "top_p", "n", "seed", "presence_penalty", "frequency_penalty", "logit_bias", "user"};
+  static const char* const anthropic[] = {"model",       "messages",    "system",  "max_tokens", "stop_sequences",
+                                          "stream",      "temperature", "top_p",   "top_k",      "tools",
+                                          "tool_choice", "thinking",    "metadata"};
+  static const char* const chat[] = {"model",
+                                     "messages",
+                                     "max_tokens",
+                                     "max_completion_tokens",
+                                     "stop",
+                                     "stream",
+                                     "stream_options",
+                                     "temperature",
+                                     "top_p",
+                                     "n",
+                                     "tools",
+                                     "tool_choice",
+                                     "parallel_tool_calls",
+                                     "response_format",
+                                     "seed",
+                                     "presence_penalty",
+                                     "frequency_penalty",
+                                     "logit_bias",
+                                     "logprobs",
+                                     "top_logprobs",
+                                     "user",
+                                     "reasoning_effort",
+                                     "metadata"};
+  static const char* const completions[] = {
+      "model",       "prompt", "max_tokens", "stop", "stream",           "stream_options",
+      "temperature", "top_p",  "n",          "seed", "presence_penalty", "frequency_penalty",
+      "logit_bias",  "user"};
   auto in = [&](const auto& list) {
     for (const char* f : list)
       if (field == f) return true;
@@ -82,7 +106,8 @@ Prepared prepare(const RouterCore& rc, const Inbound& in, const BackendConfig& b
     if (!b.model.empty()) body["model"] = b.model;
     // Usage comes with the stream's last chunk only if asked for; the ledger needs it.
     if (openai_client && in.features.stream) {
-      if (!body.contains("stream_options") || !body["stream_options"].is_object()) body["stream_options"] = Json::object();
+      if (!body.contains("stream_options") || !body["stream_options"].is_object())
+        body["stream_options"] = Json::object();
       body["stream_options"]["include_usage"] = true;
     }
   }
@@ -94,8 +119,10 @@ Prepared prepare(const RouterCore& rc, const Inbound& in, const BackendConfig& b
   }
   if (!b.on_premises && body.is_object()) {
     for (auto it = body.begin(); it != body.end();) {
-      if (forwarded_off_premises(b.kind, p.req.path, it.key())) ++it;
-      else it = body.erase(it);
+      if (forwarded_off_premises(b.kind, p.req.path, it.key()))
+        ++it;
+      else
+        it = body.erase(it);
     }
   }
   p.req.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -131,9 +158,12 @@ struct Transformer {
     std::string out;
     chat_sse.feed(chat_sse_bytes, [&](const SseEvent& e) {
       Json j;
-      if (e.data == "[DONE]") out += responses->on_end();
-      else if (parse(e.data, &j) && j.contains("error")) out += sse_event("error", {{"type", "error"}, {"message", j["error"].value("message", "")}});
-      else if (parse(e.data, &j)) out += responses->on_chunk(j);
+      if (e.data == "[DONE]")
+        out += responses->on_end();
+      else if (parse(e.data, &j) && j.contains("error"))
+        out += sse_event("error", {{"type", "error"}, {"message", j["error"].value("message", "")}});
+      else if (parse(e.data, &j))
+        out += responses->on_chunk(j);
     });
     return out;
   }
@@ -190,7 +220,8 @@ struct Transformer {
     return out;
   }
   std::string end() {
-    if (responses) return to_responses(mode == Mode::kOpenAIToAnthropic ? o2a.finish() : std::string()) + responses->on_end();
+    if (responses)
+      return to_responses(mode == Mode::kOpenAIToAnthropic ? o2a.finish() : std::string()) + responses->on_end();
     return mode == Mode::kOpenAIToAnthropic ? o2a.finish() : std::string();
   }
 
@@ -199,7 +230,8 @@ struct Transformer {
     std::string chat = whole_chat(body);
     Json j;
     if (!responses || !parse(chat, &j)) return chat;
-    return api::chat_completion_to_response(j, responses->stream.id, responses->stream.created, responses->stream.namespaces)
+    return api::chat_completion_to_response(j, responses->stream.id, responses->stream.created,
+                                            responses->stream.namespaces)
         .dump(-1, ' ', false, Json::error_handler_t::replace);
   }
   std::string whole_chat(const std::string& body) {
@@ -210,8 +242,10 @@ struct Transformer {
       case Mode::kPassAnthropic:
         if (j.contains("usage") && j["usage"].is_object()) {
           const Json& u = j["usage"];
-          usage.input = u.contains("prompt_tokens") ? u.value("prompt_tokens", int64_t(0)) : u.value("input_tokens", int64_t(0));
-          usage.output = u.contains("completion_tokens") ? u.value("completion_tokens", int64_t(0)) : u.value("output_tokens", int64_t(0));
+          usage.input =
+              u.contains("prompt_tokens") ? u.value("prompt_tokens", int64_t(0)) : u.value("input_tokens", int64_t(0));
+          usage.output = u.contains("completion_tokens") ? u.value("completion_tokens", int64_t(0))
+                                                         : u.value("output_tokens", int64_t(0));
           usage.seen = true;
         }
         return body;
@@ -259,10 +293,14 @@ struct Flight {
     if (backend && status < 400) {
       // Off premises: the API's prices. On premises: the replica's hourly cost, shared by the
       // requests it serves at once (max_concurrency), for the time this one took.
-      e.cost_usd = backend->on_premises
-                       ? backend->usd_per_hour * (latency_ms / 3.6e6) / double(backend->max_concurrency)
-                       : (double(e.tokens_in) * backend->usd_per_mtok_in + double(e.tokens_out) * backend->usd_per_mtok_out) / 1e6;
-      e.api_cost_usd = (double(e.tokens_in) * rc.cfg.reference_usd_per_mtok_in + double(e.tokens_out) * rc.cfg.reference_usd_per_mtok_out) / 1e6;
+      e.cost_usd =
+          backend->on_premises
+              ? backend->usd_per_hour * (latency_ms / 3.6e6) / double(backend->max_concurrency)
+              : (double(e.tokens_in) * backend->usd_per_mtok_in + double(e.tokens_out) * backend->usd_per_mtok_out) /
+                    1e6;
+      e.api_cost_usd = (double(e.tokens_in) * rc.cfg.reference_usd_per_mtok_in +
+                        double(e.tokens_out) * rc.cfg.reference_usd_per_mtok_out) /
+                       1e6;
     }
     if (in->key) rc.limiter.settle(*in->key, in->limit_id, e.tokens_in + e.tokens_out);
     if (auto s = rc.ledger->record(e); !s) std::fprintf(stderr, "onprem route: %s\n", s.error().to_string().c_str());
@@ -282,7 +320,8 @@ void drain(UpstreamCall& call, std::string* body) {
 std::string upstream_message(const std::string& body, int status) {
   try {
     const Json j = Json::parse(body);
-    if (j.contains("error") && j["error"].is_object() && j["error"].contains("message") && j["error"]["message"].is_string())
+    if (j.contains("error") && j["error"].is_object() && j["error"].contains("message") &&
+        j["error"]["message"].is_string())
       return j["error"]["message"].get<std::string>();
   } catch (const std::exception&) {
   }
@@ -319,10 +358,12 @@ void relay_stream(std::shared_ptr<Flight> fl, httplib::Response& res) {
           } else {
             fl->lease.failure();
             const std::string m = "the backend " + fl->backend->name + " failed mid-stream: " + fl->call->error();
-            const std::string ev = fl->in->responses ? sse_event("error", {{"type", "error"}, {"message", m}})
-                                   : fl->in->shape == ApiShape::kAnthropic
-                                       ? sse_event("error", {{"type", "error"}, {"error", {{"type", "api_error"}, {"message", m}}}})
-                                       : sse_data({{"error", {{"message", m}, {"type", "server_error"}, {"param", nullptr}, {"code", nullptr}}}});
+            const std::string ev =
+                fl->in->responses ? sse_event("error", {{"type", "error"}, {"message", m}})
+                : fl->in->shape == ApiShape::kAnthropic
+                    ? sse_event("error", {{"type", "error"}, {"error", {{"type", "api_error"}, {"message", m}}}})
+                    : sse_data({{"error",
+                                 {{"message", m}, {"type", "server_error"}, {"param", nullptr}, {"code", nullptr}}}});
             sink.write(ev.data(), ev.size());
           }
           fl->record(fl->call->error().empty() ? 200 : 502);
@@ -336,12 +377,11 @@ void relay_stream(std::shared_ptr<Flight> fl, httplib::Response& res) {
       });
 }
 
-
 // Outcome of one pass down the chain.
 enum class Pass { kServed, kSaturated, kFailed };
 
-Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Response& res, Clock::time_point t0, int* attempts,
-               std::vector<std::string>* notes);
+Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Response& res, Clock::time_point t0,
+               int* attempts, std::vector<std::string>* notes);
 
 }  // namespace
 
@@ -368,13 +408,14 @@ void forward(RouterCore& rc, std::shared_ptr<Inbound> in, httplib::Response& res
     return send_error(res, f.shape, 429, "rate_limit_error", "every backend for this request stayed saturated: " + why);
   }
   fl.record(attempts ? 502 : 503);
-  send_error(res, f.shape, attempts ? 502 : 503, attempts ? "api_error" : "overloaded_error", "no backend could serve this request: " + why);
+  send_error(res, f.shape, attempts ? 502 : 503, attempts ? "api_error" : "overloaded_error",
+             "no backend could serve this request: " + why);
 }
 
 namespace {
 
-Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Response& res, Clock::time_point t0, int* attempts,
-               std::vector<std::string>* notes) {
+Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Response& res, Clock::time_point t0,
+               int* attempts, std::vector<std::string>* notes) {
   const RequestFeatures& f = in->features;
   bool saturated = false;
   size_t unservable = 0;
@@ -397,7 +438,8 @@ Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Resp
       }
       if (!lease) {
         saturated = saturated || why == PickStatus::kSaturated;
-        notes->push_back(name + (why == PickStatus::kSaturated ? ": saturated" : ": no replica up (health checks or open breakers)"));
+        notes->push_back(name + (why == PickStatus::kSaturated ? ": saturated"
+                                                               : ": no replica up (health checks or open breakers)"));
         break;
       }
       Replica* r = lease.replica();
@@ -414,17 +456,22 @@ Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Resp
       std::string body;
       const bool streaming = f.stream && w == UpstreamCall::Wait::kData && status >= 200 && status < 300;
       if (!streaming && w != UpstreamCall::Wait::kTimeout) drain(*call, &body);
-      const bool broken = w == UpstreamCall::Wait::kTimeout || status == 0 || status >= 500 || (!streaming && !call->error().empty());
+      const bool broken =
+          w == UpstreamCall::Wait::kTimeout || status == 0 || status >= 500 || (!streaming && !call->error().empty());
       if (broken) {
         // Nothing reached the client yet: safe to try again elsewhere.
         // The breaker counts what says "this replica is in trouble" (no answer, 502-504), not a
         // 500 that one odd request may provoke; both are retried.
         call->cancel();
-        if (status == 500) lease.success();
-        else lease.failure();
+        if (status == 500)
+          lease.success();
+        else
+          lease.failure();
         tried.push_back(r);
         notes->push_back(name + " " + r->url + ": " +
-                         (w == UpstreamCall::Wait::kTimeout ? "timeout" : status == 0 || status < 500 ? call->error() : "HTTP " + std::to_string(status)));
+                         (w == UpstreamCall::Wait::kTimeout ? "timeout"
+                          : status == 0 || status < 500     ? call->error()
+                                                            : "HTTP " + std::to_string(status)));
         if (attempt < rc.cfg.retries) std::this_thread::sleep_for(milliseconds(int64_t(rc.cfg.backoff_ms) << attempt));
         continue;
       }
@@ -434,12 +481,17 @@ Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Resp
         break;
       }
       auto fl = std::make_shared<Flight>(rc, in);
-      fl->backend = b, fl->lease = std::move(lease), fl->call = call, fl->t0 = t0, fl->ttfb_ms = ttfb_ms, fl->attempts = *attempts;
+      fl->backend = b, fl->lease = std::move(lease), fl->call = call, fl->t0 = t0, fl->ttfb_ms = ttfb_ms,
+      fl->attempts = *attempts;
       fl->tx.mode = p.mode;
-      const Json so = in->body.contains("stream_options") && in->body["stream_options"].is_object() ? in->body["stream_options"] : Json::object();
+      const Json so = in->body.contains("stream_options") && in->body["stream_options"].is_object()
+                          ? in->body["stream_options"]
+                          : Json::object();
       fl->tx.client_wants_usage = so.contains("include_usage") && so["include_usage"] == true;
-      fl->tx.a2o.id = "chatcmpl-" + std::to_string(rc.next_id++), fl->tx.a2o.model = b->model.empty() ? f.model : b->model;
-      fl->tx.a2o.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      fl->tx.a2o.id = "chatcmpl-" + std::to_string(rc.next_id++),
+      fl->tx.a2o.model = b->model.empty() ? f.model : b->model;
+      fl->tx.a2o.created =
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       fl->tx.a2o.include_usage = fl->tx.client_wants_usage;
       fl->tx.o2a.model = fl->tx.a2o.model;
       if (in->responses) {
@@ -459,9 +511,12 @@ Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Resp
       fl->lease.success();
       if (status >= 400) {
         const bool same_shape = p.mode == Mode::kPassOpenAI || p.mode == Mode::kPassAnthropic;
-        if (same_shape) res.status = status, res.set_content(body, "application/json");
-        else send_error(res, f.shape, status, status == 401 || status == 403 ? "authentication_error" : "invalid_request_error",
-                        upstream_message(body, status));
+        if (same_shape)
+          res.status = status, res.set_content(body, "application/json");
+        else
+          send_error(res, f.shape, status,
+                     status == 401 || status == 403 ? "authentication_error" : "invalid_request_error",
+                     upstream_message(body, status));
         fl->record(status);
         return Pass::kServed;
       }
@@ -473,7 +528,8 @@ Pass try_chain(RouterCore& rc, const std::shared_ptr<Inbound>& in, httplib::Resp
   }
   if (unservable == in->decision.chain.size()) {
     send_error(res, f.shape, 400, "invalid_request_error",
-               "/v1/completions cannot be served by this request's backends (they speak only the Anthropic Messages API); use /v1/chat/completions");
+               "/v1/completions cannot be served by this request's backends (they speak only the Anthropic Messages "
+               "API); use /v1/chat/completions");
     return Pass::kServed;
   }
   // Saturation (and failures that left only busy replicas) is worth waiting for; plain failure is not.

@@ -30,10 +30,12 @@ CREATE INDEX IF NOT EXISTS requests_ts ON requests(ts_ms);
 
 core::Expected<std::unique_ptr<Ledger>> Ledger::open(const std::string& path) {
   std::unique_ptr<Ledger> l(new Ledger());
-  if (sqlite3_open_v2(path.c_str(), &l->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK)
+  if (sqlite3_open_v2(path.c_str(), &l->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK)
     return db_error(l->db_, "cannot open '" + path + "'");
   char* err = nullptr;
-  const std::string setup = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;") + kSchema;
+  const std::string setup =
+      std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;") + kSchema;
   if (sqlite3_exec(l->db_, setup.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown";
     sqlite3_free(err);
@@ -50,8 +52,10 @@ core::Status Ledger::record(const LedgerEntry& e) {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite3_stmt* st = nullptr;
   const char* sql =
-      "INSERT INTO requests (ts_ms, day, key, team, user, backend, rule, data_class, api, status, stream, attempts, tokens_in, "
-      "tokens_out, latency_ms, ttfb_ms, cost_usd, api_cost_usd) VALUES (?, date(? / 1000, 'unixepoch'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      "INSERT INTO requests (ts_ms, day, key, team, user, backend, rule, data_class, api, status, stream, attempts, "
+      "tokens_in, "
+      "tokens_out, latency_ms, ttfb_ms, cost_usd, api_cost_usd) VALUES (?, date(? / 1000, 'unixepoch'), ?, ?, ?, ?, ?, "
+      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) return db_error(db_, "prepare insert");
   int i = 1;
   sqlite3_bind_int64(st, i++, e.ts_ms);
@@ -77,10 +81,12 @@ core::Expected<Json> Ledger::summary(int64_t since_ms, const std::string& key_na
   std::lock_guard<std::mutex> lock(mu_);
   auto group = [&](const char* column) -> core::Expected<Json> {
     const std::string sel = column ? std::string(column) + ", " : std::string();
-    const std::string sql = "SELECT " + sel +
-                            "COUNT(*), SUM(tokens_in), SUM(tokens_out), SUM(cost_usd), SUM(api_cost_usd), AVG(latency_ms), "
-                            "SUM(status >= 400) FROM requests WHERE ts_ms >= ?" + (key_name.empty() ? std::string() : std::string(" AND key = ?")) +
-                            (column ? std::string(" GROUP BY ") + column + " ORDER BY " + column : std::string());
+    const std::string sql =
+        "SELECT " + sel +
+        "COUNT(*), SUM(tokens_in), SUM(tokens_out), SUM(cost_usd), SUM(api_cost_usd), AVG(latency_ms), "
+        "SUM(status >= 400) FROM requests WHERE ts_ms >= ?" +
+        (key_name.empty() ? std::string() : std::string(" AND key = ?")) +
+        (column ? std::string(" GROUP BY ") + column + " ORDER BY " + column : std::string());
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) return db_error(db_, "prepare summary");
     sqlite3_bind_int64(st, 1, since_ms);
@@ -124,7 +130,9 @@ core::Expected<Json> Ledger::summary(int64_t since_ms, const std::string& key_na
 double Ledger::spent_by_key(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, "SELECT COALESCE(SUM(cost_usd), 0) FROM requests WHERE key = ?", -1, &st, nullptr) != SQLITE_OK) return 0;
+  if (sqlite3_prepare_v2(db_, "SELECT COALESCE(SUM(cost_usd), 0) FROM requests WHERE key = ?", -1, &st, nullptr) !=
+      SQLITE_OK)
+    return 0;
   sqlite3_bind_text(st, 1, key.c_str(), int(key.size()), SQLITE_TRANSIENT);
   double v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_double(st, 0) : 0;
   sqlite3_finalize(st);

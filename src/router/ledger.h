@@ -15,14 +15,14 @@ struct sqlite3;
 namespace onprem::router {
 
 struct LedgerEntry {
-  int64_t ts_ms = 0;         // wall clock at the end of the request
+  int64_t ts_ms = 0;  // wall clock at the end of the request
   std::string key, team, user, backend, rule, data_class, api;
-  int status = 0;            // HTTP status returned to the client
+  int status = 0;  // HTTP status returned to the client
   bool stream = false;
   int64_t tokens_in = 0, tokens_out = 0;
   double latency_ms = 0, ttfb_ms = 0;
-  double cost_usd = 0;       // what this request cost where it ran
-  double api_cost_usd = 0;   // what it would have cost on the reference API
+  double cost_usd = 0;      // what this request cost where it ran
+  double api_cost_usd = 0;  // what it would have cost on the reference API
   int attempts = 1;
 };
 

@@ -9,7 +9,9 @@ bool is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A
 // Bytes of non-ASCII code points count as letters: internationalised local parts (Hangul) and
 // domains (IDN) are addresses too.
 bool non_ascii(char c) { return static_cast<unsigned char>(c) >= 0x80; }
-bool email_local(char c) { return is_alnum(c) || non_ascii(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'; }
+bool email_local(char c) {
+  return is_alnum(c) || non_ascii(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
 bool email_domain(char c) { return is_alnum(c) || non_ascii(c) || c == '.' || c == '-'; }
 bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -141,7 +143,8 @@ void classify_run(const DigitRun& r, std::vector<PiiFinding>* out) {
     bool grouped = r.groups.size() == 1;
     if (!grouped) {
       grouped = true;
-      for (size_t i = 0; i + 1 < r.groups.size(); ++i) grouped = grouped && (r.groups[i] == 4 || (i == 1 && r.groups[i] == 6));
+      for (size_t i = 0; i + 1 < r.groups.size(); ++i)
+        grouped = grouped && (r.groups[i] == 4 || (i == 1 && r.groups[i] == 6));
     }
     if (grouped) {
       out->push_back({"card", r.begin, len});

@@ -41,15 +41,15 @@ std::string valid_utf8(std::string_view s) {
 }
 
 bool is_dash(int32_t cp) {
-  return (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212 || cp == 0xFE58 || cp == 0xFE63 || cp == 0xFF0D || cp == 0x2043 ||
-         cp == 0x2E3A || cp == 0x2E3B;
+  return (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212 || cp == 0xFE58 || cp == 0xFE63 || cp == 0xFF0D ||
+         cp == 0x2043 || cp == 0x2E3A || cp == 0x2E3B;
 }
 
 // Format characters that render as nothing and so can hide inside an address or a number.
 bool is_invisible(int32_t cp) {
   const auto cat = utf8proc_category(cp);
-  return cat == UTF8PROC_CATEGORY_CF || (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0x034F || cp == 0x115F || cp == 0x1160 ||
-         cp == 0x3164 || cp == 0xFFA0;
+  return cat == UTF8PROC_CATEGORY_CF || (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0x034F || cp == 0x115F ||
+         cp == 0x1160 || cp == 0x3164 || cp == 0xFFA0;
 }
 
 int hex(char c) {
@@ -169,8 +169,8 @@ void base64_segments(std::string_view s, std::vector<std::string>* out) {
 // Values of these keys are prose a person wrote: they are also read joined end to end, so that
 // an address or a number split across two messages is found.
 bool prose_key(std::string_view k) {
-  return k == "content" || k == "text" || k == "prompt" || k == "thinking" || k == "reasoning_content" || k == "arguments" ||
-         k == "system" || k == "input" || k == "description";
+  return k == "content" || k == "text" || k == "prompt" || k == "thinking" || k == "reasoning_content" ||
+         k == "arguments" || k == "system" || k == "input" || k == "description";
 }
 
 struct Scanner {
@@ -186,7 +186,8 @@ struct Scanner {
   void add(std::string_view raw, int depth, bool prose, int decode_depth) {
     if (!out.uninspectable.empty()) return;
     if (++strings > lim.max_strings) return fail("more than " + std::to_string(lim.max_strings) + " strings");
-    if (out.text.size() + raw.size() > lim.max_text_bytes) return fail("more than " + std::to_string(lim.max_text_bytes) + " bytes of text");
+    if (out.text.size() + raw.size() > lim.max_text_bytes)
+      return fail("more than " + std::to_string(lim.max_text_bytes) + " bytes of text");
     const std::string norm = normalize_for_pii(raw);
     out.text += norm;
     out.text += '\n';
@@ -249,8 +250,8 @@ struct Scanner {
 std::string normalize_for_pii(std::string_view text) {
   const std::string valid = valid_utf8(text);
   utf8proc_uint8_t* mapped = nullptr;
-  const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(valid.data()), utf8proc_ssize_t(valid.size()), &mapped,
-                              utf8proc_option_t(UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT));
+  const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(valid.data()), utf8proc_ssize_t(valid.size()),
+                              &mapped, utf8proc_option_t(UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT));
   std::string nfkc = n >= 0 ? std::string(reinterpret_cast<const char*>(mapped), size_t(n)) : valid;
   std::free(mapped);
   std::string out;
@@ -261,8 +262,10 @@ std::string normalize_for_pii(std::string_view text) {
     int32_t cp = 0;
     const auto len = utf8proc_iterate(p + i, utf8proc_ssize_t(nfkc.size() - i), &cp);
     if (len <= 0) break;  // valid_utf8 made this unreachable
-    if (is_dash(cp)) out += '-';
-    else if (!is_invisible(cp)) out.append(nfkc, i, size_t(len));
+    if (is_dash(cp))
+      out += '-';
+    else if (!is_invisible(cp))
+      out.append(nfkc, i, size_t(len));
     i += size_t(len);
   }
   return out;

@@ -16,10 +16,10 @@
 namespace onprem::router {
 
 struct ScanLimits {
-  int max_depth = 64;                     // JSON nesting, counting JSON inside strings
-  size_t max_strings = 200000;            // keys and values
+  int max_depth = 64;                        // JSON nesting, counting JSON inside strings
+  size_t max_strings = 200000;               // keys and values
   size_t max_text_bytes = size_t(32) << 20;  // decoded text read in all
-  int max_decode_depth = 3;               // base64 inside base64 inside ...
+  int max_decode_depth = 3;                  // base64 inside base64 inside ...
 };
 
 struct BodyScan {

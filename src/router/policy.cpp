@@ -50,10 +50,12 @@ Decision decide(const RouterConfig& cfg, const RequestFeatures& f, const KeyConf
         d.sovereignty_applied = true;
         d.skipped.push_back({b->name, std::string("off premises; the request is ") + data_class_name(f.data_class)});
       } else if (key && !key->allowed_backends.empty() &&
-                 std::find(key->allowed_backends.begin(), key->allowed_backends.end(), b->name) == key->allowed_backends.end()) {
+                 std::find(key->allowed_backends.begin(), key->allowed_backends.end(), b->name) ==
+                     key->allowed_backends.end()) {
         d.skipped.push_back({b->name, "not allowed for key " + key->name});
       } else if (b->max_context > 0 && f.context_tokens > b->max_context) {
-        d.skipped.push_back({b->name, "context " + std::to_string(f.context_tokens) + " > max_context " + std::to_string(b->max_context)});
+        d.skipped.push_back({b->name, "context " + std::to_string(f.context_tokens) + " > max_context " +
+                                          std::to_string(b->max_context)});
       } else {
         d.chain.push_back(b->name);
       }

@@ -18,11 +18,11 @@ struct Skipped {
 };
 
 struct Decision {
-  const Rule* rule = nullptr;       // null only if no rule matched
-  std::vector<std::string> chain;   // backends to try, in order (fallbacks included)
-  std::vector<Skipped> skipped;     // what the guards removed, and why
-  bool sovereignty_applied = false; // the rule named an off-premises backend for data that must stay
-  int error_status = 0;             // non-zero: refuse with this status and message
+  const Rule* rule = nullptr;        // null only if no rule matched
+  std::vector<std::string> chain;    // backends to try, in order (fallbacks included)
+  std::vector<Skipped> skipped;      // what the guards removed, and why
+  bool sovereignty_applied = false;  // the rule named an off-premises backend for data that must stay
+  int error_status = 0;              // non-zero: refuse with this status and message
   std::string error;
 };
 

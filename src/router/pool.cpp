@@ -72,7 +72,8 @@ bool Pool::admissible(Replica* r, Clock::time_point now) {
   return !r->trial_in_flight;  // half-open
 }
 
-Lease Pool::pick(const std::string& backend, const std::string& affinity, const std::vector<const Replica*>& exclude, PickStatus* why) {
+Lease Pool::pick(const std::string& backend, const std::string& affinity, const std::vector<const Replica*>& exclude,
+                 PickStatus* why) {
   std::lock_guard<std::mutex> lock(pick_mu_);  // pick + increment are one step
   const auto now = Clock::now();
   std::vector<Replica*> cands;

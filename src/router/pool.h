@@ -25,11 +25,11 @@ struct Replica {
   const BackendConfig* backend = nullptr;
   std::atomic<int> outstanding{0};
   std::atomic<bool> healthy{true};
-  int failed_checks = 0;               // consecutive failed health checks (health thread only)
-  std::mutex mu;                       // guards the breaker fields
+  int failed_checks = 0;  // consecutive failed health checks (health thread only)
+  std::mutex mu;          // guards the breaker fields
   int consecutive_failures = 0;
-  Clock::time_point open_until{};      // breaker open until then
-  bool trial_in_flight = false;        // half-open: one request probes
+  Clock::time_point open_until{};  // breaker open until then
+  bool trial_in_flight = false;    // half-open: one request probes
   uint64_t served = 0, failures = 0;
 };
 
@@ -60,7 +60,8 @@ class Pool {
  public:
   Pool(const RouterConfig& cfg);
   // exclude: replicas already tried for this request.
-  Lease pick(const std::string& backend, const std::string& affinity, const std::vector<const Replica*>& exclude, PickStatus* why);
+  Lease pick(const std::string& backend, const std::string& affinity, const std::vector<const Replica*>& exclude,
+             PickStatus* why);
   std::vector<Replica*> replicas_of(const std::string& backend);
   std::vector<std::unique_ptr<Replica>>& all() { return replicas_; }
   // A check's result; a replica is out after health_failures failed checks in a row, back at

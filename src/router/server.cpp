@@ -44,8 +44,8 @@ struct Router::Impl {
     return false;
   }
 
-  std::shared_ptr<Inbound> classify(const httplib::Request& req, httplib::Response& res, ApiShape shape, const std::string& path,
-                                    bool responses) {
+  std::shared_ptr<Inbound> classify(const httplib::Request& req, httplib::Response& res, ApiShape shape,
+                                    const std::string& path, bool responses) {
     auto in = std::make_shared<Inbound>();
     in->shape = shape, in->path = path, in->responses = responses;
     if (!authenticate(req, res, shape, &in->key)) return nullptr;
@@ -75,7 +75,8 @@ struct Router::Impl {
       in->body = std::move(chat);
       in->path = "/v1/chat/completions";
     }
-    const bool has_messages = in->body.contains("messages") && in->body["messages"].is_array() && !in->body["messages"].empty();
+    const bool has_messages =
+        in->body.contains("messages") && in->body["messages"].is_array() && !in->body["messages"].empty();
     const bool has_prompt = path == "/v1/completions" && in->body.contains("prompt");
     if (!has_messages && !has_prompt) {
       send_error(res, shape, 400, "invalid_request_error", "messages: must be a non-empty array");
@@ -114,7 +115,8 @@ struct Router::Impl {
     }
     if (in->decision.error_status) {
       const bool sovereignty = in->decision.error_status == 403;
-      return send_error(res, shape, in->decision.error_status, sovereignty ? "permission_error" : "invalid_request_error", in->decision.error);
+      return send_error(res, shape, in->decision.error_status,
+                        sovereignty ? "permission_error" : "invalid_request_error", in->decision.error);
     }
     if (in->key) {
       const KeyConfig& k = *in->key;
@@ -122,7 +124,8 @@ struct Router::Impl {
         const double spent = rc.ledger->spent_by_key(k.name);
         if (spent >= k.budget_usd) {
           char msg[160];
-          std::snprintf(msg, sizeof msg, "key %s has spent its budget (%.4f of %.4f USD)", k.name.c_str(), spent, k.budget_usd);
+          std::snprintf(msg, sizeof msg, "key %s has spent its budget (%.4f of %.4f USD)", k.name.c_str(), spent,
+                        k.budget_usd);
           return send_error(res, shape, 429, "rate_limit_error", msg);
         }
       }
@@ -140,28 +143,42 @@ struct Router::Impl {
     http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
       const api::ApiError e = api::from_exception(ep);
       if (e.status >= 500) std::fprintf(stderr, "onprem route: handler error: %s\n", e.message.c_str());
-      send_error(res, req.path.rfind("/v1/messages", 0) == 0 ? ApiShape::kAnthropic : ApiShape::kOpenAI, e.status, e.type, e.message);
+      send_error(res, req.path.rfind("/v1/messages", 0) == 0 ? ApiShape::kAnthropic : ApiShape::kOpenAI, e.status,
+                 e.type, e.message);
     });
     http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
       const ApiShape shape = req.path.rfind("/v1/messages", 0) == 0 ? ApiShape::kAnthropic : ApiShape::kOpenAI;
-      if (res.status == 404) send_error(res, shape, 404, "not_found_error", "no route " + req.method + " " + req.path);
-      else if (res.status == 413) send_error(res, shape, 413, "invalid_request_error", "the request body is too large");
-      else send_error(res, shape, res.status, "invalid_request_error", "error");
+      if (res.status == 404)
+        send_error(res, shape, 404, "not_found_error", "no route " + req.method + " " + req.path);
+      else if (res.status == 413)
+        send_error(res, shape, 413, "invalid_request_error", "the request body is too large");
+      else
+        send_error(res, shape, res.status, "invalid_request_error", "error");
     });
-    http.Get("/health", [](const httplib::Request&, httplib::Response& res) { res.set_content(R"({"status":"ok"})", "application/json"); });
+    http.Get("/health", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(R"({"status":"ok"})", "application/json");
+    });
     // Clients probe the base URL (Claude Code sends HEAD / first); cpp-httplib answers HEAD from GET.
-    http.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(R"({"status":"ok"})", "application/json"); });
-    http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) { proxy(req, res, ApiShape::kOpenAI); });
-    http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { proxy(req, res, ApiShape::kOpenAI); });
-    http.Post("/v1/responses", [this](const httplib::Request& req, httplib::Response& res) { proxy(req, res, ApiShape::kOpenAI, true); });
-    http.Post("/v1/messages", [this](const httplib::Request& req, httplib::Response& res) { proxy(req, res, ApiShape::kAnthropic); });
+    http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(R"({"status":"ok"})", "application/json");
+    });
+    http.Post("/v1/chat/completions",
+              [this](const httplib::Request& req, httplib::Response& res) { proxy(req, res, ApiShape::kOpenAI); });
+    http.Post("/v1/completions",
+              [this](const httplib::Request& req, httplib::Response& res) { proxy(req, res, ApiShape::kOpenAI); });
+    http.Post("/v1/responses", [this](const httplib::Request& req, httplib::Response& res) {
+      proxy(req, res, ApiShape::kOpenAI, true);
+    });
+    http.Post("/v1/messages",
+              [this](const httplib::Request& req, httplib::Response& res) { proxy(req, res, ApiShape::kAnthropic); });
     http.Post("/v1/messages/count_tokens", [this](const httplib::Request& req, httplib::Response& res) {
       auto in = classify(req, res, ApiShape::kAnthropic, req.path, false);
       if (in) res.set_content(Json{{"input_tokens", in->features.prompt_tokens}}.dump(), "application/json");
     });
     http.Post("/v1/route/explain", [this](const httplib::Request& req, httplib::Response& res) {
-      const bool anthropic = req.get_param_value("api") == "anthropic" || (req.get_param_value("api").empty() && req.has_header("anthropic-version"));
+      const bool anthropic = req.get_param_value("api") == "anthropic" ||
+                             (req.get_param_value("api").empty() && req.has_header("anthropic-version"));
       auto in = classify(req, res, anthropic ? ApiShape::kAnthropic : ApiShape::kOpenAI,
                          anthropic ? "/v1/messages" : "/v1/chat/completions", false);
       if (in) res.set_content(explain(*in).dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
@@ -176,7 +193,8 @@ struct Router::Impl {
       const bool admin = !key || key->admin;
       auto s = rc.ledger->summary(since, admin ? std::string() : key->name);
       if (!s) return send_error(res, ApiShape::kOpenAI, 500, "server_error", s.error().to_string());
-      (*s)["reference_api"] = {{"usd_per_mtok_in", rc.cfg.reference_usd_per_mtok_in}, {"usd_per_mtok_out", rc.cfg.reference_usd_per_mtok_out}};
+      (*s)["reference_api"] = {{"usd_per_mtok_in", rc.cfg.reference_usd_per_mtok_in},
+                               {"usd_per_mtok_out", rc.cfg.reference_usd_per_mtok_out}};
       res.set_content(s->dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
     });
     http.Get("/v1/route/status", [this](const httplib::Request& req, httplib::Response& res) {
@@ -195,7 +213,8 @@ struct Router::Impl {
         for (const auto& m : r.when.model)
           if (std::find(names.begin(), names.end(), m) == names.end()) names.push_back(m);
       Json data = Json::array();
-      for (const auto& n : names) data.push_back({{"id", n}, {"object", "model"}, {"created", 0}, {"owned_by", "onprem-route"}});
+      for (const auto& n : names)
+        data.push_back({{"id", n}, {"object", "model"}, {"created", 0}, {"owned_by", "onprem-route"}});
       res.set_content(Json{{"object", "list"}, {"data", data}}.dump(), "application/json");
     });
   }
@@ -212,11 +231,14 @@ struct Router::Impl {
         auto res = cli.Get(r->backend->health_path.c_str());
         const bool ok = res && res->status == 200;
         if (ok != r->healthy.load() && (ok || r->failed_checks + 1 >= rc.cfg.health_failures))
-          std::fprintf(stderr, "onprem route: %s %s is %s\n", r->backend->name.c_str(), r->url.c_str(), ok ? "up" : "down");
+          std::fprintf(stderr, "onprem route: %s %s is %s\n", r->backend->name.c_str(), r->url.c_str(),
+                       ok ? "up" : "down");
         rc.pool.health_check_result(r.get(), ok);
       }
       std::unique_lock<std::mutex> lock(rc.stop_mu);
-      if (rc.stop_cv.wait_for(lock, std::chrono::milliseconds(int64_t(rc.cfg.health_interval_s * 1000)), [&] { return rc.stopping; })) return;
+      if (rc.stop_cv.wait_for(lock, std::chrono::milliseconds(int64_t(rc.cfg.health_interval_s * 1000)),
+                              [&] { return rc.stopping; }))
+        return;
     }
   }
 };
@@ -225,7 +247,7 @@ Router::Router(RouterConfig cfg, std::unique_ptr<Ledger> ledger, TokenCounter co
     : impl_(std::make_unique<Impl>(std::move(cfg), std::move(ledger), std::move(count))) {
   impl_->rc.http.set_payload_max_length(32 << 20);
   impl_->rc.http.set_tcp_nodelay(true);  // see api/server.cpp: no Nagle delay on small writes
-  core::use_router_heap_policy();  // see core/heap.h: what a burst of requests used goes back to the OS
+  core::use_router_heap_policy();        // see core/heap.h: what a burst of requests used goes back to the OS
   impl_->rc.http.set_logger([](const httplib::Request& req, const httplib::Response&) {  // after the response
     if (req.body.size() >= core::kLargeBodyBytes) core::release_freed_heap();
   });

@@ -30,7 +30,8 @@ SseEvent SseSplitter::parse(std::string_view raw) {
       value = line.substr(colon + 1);
       if (!value.empty() && value[0] == ' ') value.remove_prefix(1);
     }
-    if (field == "event") e.name = std::string(value);
+    if (field == "event")
+      e.name = std::string(value);
     else if (field == "data") {
       if (has_data) e.data += '\n';
       e.data += value;

@@ -36,10 +36,16 @@ Json blocks_of(const Json& c) {
     if (type == "text") {
       out.push_back({{"type", "text"}, {"text", str(p, "text")}});
     } else if (type == "image_url") {
-      const std::string url = p.contains("image_url") ? (p["image_url"].is_string() ? p["image_url"].get<std::string>() : str(p["image_url"], "url")) : "";
+      const std::string url = p.contains("image_url") ? (p["image_url"].is_string() ? p["image_url"].get<std::string>()
+                                                                                    : str(p["image_url"], "url"))
+                                                      : "";
       const size_t comma = url.find(',');
       if (url.rfind("data:", 0) == 0 && comma != std::string::npos && url.find(";base64") < comma)
-        out.push_back({{"type", "image"}, {"source", {{"type", "base64"}, {"media_type", url.substr(5, url.find(';') - 5)}, {"data", url.substr(comma + 1)}}}});
+        out.push_back({{"type", "image"},
+                       {"source",
+                        {{"type", "base64"},
+                         {"media_type", url.substr(5, url.find(';') - 5)},
+                         {"data", url.substr(comma + 1)}}}});
       else
         out.push_back({{"type", "image"}, {"source", {{"type", "url"}, {"url", url}}}});
     }
@@ -71,11 +77,15 @@ std::string stop_from_finish(const std::string& finish) {
 
 }  // namespace
 
-std::string sse_event(const std::string& name, const Json& data) { return "event: " + name + "\ndata: " + dump(data) + "\n\n"; }
+std::string sse_event(const std::string& name, const Json& data) {
+  return "event: " + name + "\ndata: " + dump(data) + "\n\n";
+}
 std::string sse_data(const Json& data) { return "data: " + dump(data) + "\n\n"; }
 
-std::optional<std::string> openai_to_anthropic_request(const Json& in, const std::string& model, int64_t default_max_tokens, Json* out) {
-  if (!in.contains("messages") || !in["messages"].is_array() || in["messages"].empty()) return "messages: must be a non-empty array";
+std::optional<std::string> openai_to_anthropic_request(const Json& in, const std::string& model,
+                                                       int64_t default_max_tokens, Json* out) {
+  if (!in.contains("messages") || !in["messages"].is_array() || in["messages"].empty())
+    return "messages: must be a non-empty array";
   Json o = Json::object();
   o["model"] = model.empty() ? str(in, "model") : model;
   std::string system;
@@ -97,7 +107,8 @@ std::optional<std::string> openai_to_anthropic_request(const Json& in, const std
           Json input = Json::object();
           const Json args = fn.contains("arguments") ? fn["arguments"] : Json();
           try {
-            input = args.is_string() ? Json::parse(args.get<std::string>()) : (args.is_object() ? args : Json::object());
+            input =
+                args.is_string() ? Json::parse(args.get<std::string>()) : (args.is_object() ? args : Json::object());
           } catch (const std::exception&) {
             return "messages: tool call arguments are not JSON";
           }
@@ -105,7 +116,9 @@ std::optional<std::string> openai_to_anthropic_request(const Json& in, const std
         }
       push_turn(&msgs, "assistant", blocks);
     } else if (role == "tool") {
-      push_turn(&msgs, "user", Json::array({{{"type", "tool_result"}, {"tool_use_id", str(m, "tool_call_id")}, {"content", text_of(c)}}}));
+      push_turn(
+          &msgs, "user",
+          Json::array({{{"type", "tool_result"}, {"tool_use_id", str(m, "tool_call_id")}, {"content", text_of(c)}}}));
     } else {
       return "messages: role '" + role + "' cannot be sent to the Anthropic API";
     }
@@ -119,15 +132,18 @@ std::optional<std::string> openai_to_anthropic_request(const Json& in, const std
   for (const char* k : {"temperature", "top_p", "top_k"})
     if (in.contains(k) && in[k].is_number()) o[k] = in[k];
   if (in.contains("stop")) {
-    if (in["stop"].is_string()) o["stop_sequences"] = Json::array({in["stop"]});
-    else if (in["stop"].is_array()) o["stop_sequences"] = in["stop"];
+    if (in["stop"].is_string())
+      o["stop_sequences"] = Json::array({in["stop"]});
+    else if (in["stop"].is_array())
+      o["stop_sequences"] = in["stop"];
   }
   if (in.contains("stream") && in["stream"].is_boolean()) o["stream"] = in["stream"];
   if (in.contains("tools") && in["tools"].is_array()) {
     Json tools = Json::array();
     for (const auto& t : in["tools"]) {
       const Json fn = t.contains("function") ? t["function"] : Json::object();
-      Json a = {{"name", str(fn, "name")}, {"input_schema", fn.contains("parameters") ? fn["parameters"] : Json{{"type", "object"}}}};
+      Json a = {{"name", str(fn, "name")},
+                {"input_schema", fn.contains("parameters") ? fn["parameters"] : Json{{"type", "object"}}}};
       if (fn.contains("description")) a["description"] = fn["description"];
       tools.push_back(a);
     }
@@ -136,21 +152,29 @@ std::optional<std::string> openai_to_anthropic_request(const Json& in, const std
   if (in.contains("tool_choice")) {
     const Json& tc = in["tool_choice"];
     Json choice;
-    if (tc == "auto") choice = {{"type", "auto"}};
-    else if (tc == "none") choice = {{"type", "none"}};
-    else if (tc == "required") choice = {{"type", "any"}};
-    else if (tc.is_object()) choice = {{"type", "tool"}, {"name", str(tc.contains("function") ? tc["function"] : Json(), "name")}};
+    if (tc == "auto")
+      choice = {{"type", "auto"}};
+    else if (tc == "none")
+      choice = {{"type", "none"}};
+    else if (tc == "required")
+      choice = {{"type", "any"}};
+    else if (tc.is_object())
+      choice = {{"type", "tool"}, {"name", str(tc.contains("function") ? tc["function"] : Json(), "name")}};
     if (!choice.is_null()) {
-      if (in.contains("parallel_tool_calls") && in["parallel_tool_calls"] == false && choice["type"] != "none") choice["disable_parallel_tool_use"] = true;
+      if (in.contains("parallel_tool_calls") && in["parallel_tool_calls"] == false && choice["type"] != "none")
+        choice["disable_parallel_tool_use"] = true;
       o["tool_choice"] = choice;
     }
   }
   // Thinking only when asked for: Qwen's chat_template_kwargs or OpenAI's reasoning_effort.
   const Json kw = in.contains("chat_template_kwargs") ? in["chat_template_kwargs"] : Json();
   const bool think = (kw.is_object() && kw.contains("enable_thinking") && kw["enable_thinking"] == true) ||
-                     (!str(in, "reasoning_effort").empty() && str(in, "reasoning_effort") != "none" && str(in, "reasoning_effort") != "minimal");
+                     (!str(in, "reasoning_effort").empty() && str(in, "reasoning_effort") != "none" &&
+                      str(in, "reasoning_effort") != "minimal");
   if (think) {
-    int64_t budget = in.contains("thinking_budget") && in["thinking_budget"].is_number_integer() ? in["thinking_budget"].get<int64_t>() : 1024;
+    int64_t budget = in.contains("thinking_budget") && in["thinking_budget"].is_number_integer()
+                         ? in["thinking_budget"].get<int64_t>()
+                         : 1024;
     budget = std::max<int64_t>(1024, std::min(budget, max_tokens - 1));
     if (budget < max_tokens) o["thinking"] = {{"type", "enabled"}, {"budget_tokens", budget}};
   }
@@ -166,29 +190,44 @@ Json anthropic_to_openai_response(const Json& msg, const std::string& model, Usa
   if (msg.contains("content") && msg["content"].is_array())
     for (const auto& b : msg["content"]) {
       const std::string type = str(b, "type");
-      if (type == "text") text += str(b, "text");
-      else if (type == "thinking") reasoning += str(b, "thinking");
+      if (type == "text")
+        text += str(b, "text");
+      else if (type == "thinking")
+        reasoning += str(b, "thinking");
       else if (type == "tool_use")
-        calls.push_back({{"id", str(b, "id")}, {"type", "function"},
-                         {"function", {{"name", str(b, "name")}, {"arguments", dump(b.contains("input") ? b["input"] : Json::object())}}}});
+        calls.push_back(
+            {{"id", str(b, "id")},
+             {"type", "function"},
+             {"function",
+              {{"name", str(b, "name")}, {"arguments", dump(b.contains("input") ? b["input"] : Json::object())}}}});
     }
   Json message = {{"role", "assistant"}, {"content", text}};
   if (!reasoning.empty()) message["reasoning_content"] = reasoning;
   if (!calls.empty()) message["tool_calls"] = calls;
   const Json u = msg.contains("usage") && msg["usage"].is_object() ? msg["usage"] : Json::object();
-  usage->input = u.value("input_tokens", int64_t(0)) + u.value("cache_read_input_tokens", int64_t(0)) + u.value("cache_creation_input_tokens", int64_t(0));
+  usage->input = u.value("input_tokens", int64_t(0)) + u.value("cache_read_input_tokens", int64_t(0)) +
+                 u.value("cache_creation_input_tokens", int64_t(0));
   usage->output = u.value("output_tokens", int64_t(0));
   usage->seen = true;
-  return {{"id", "chatcmpl-" + str(msg, "id")},
-          {"object", "chat.completion"},
-          {"created", std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()},
-          {"model", model.empty() ? str(msg, "model") : model},
-          {"choices", Json::array({{{"index", 0}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", finish_from_stop(str(msg, "stop_reason"))}}})},
-          {"usage", {{"prompt_tokens", usage->input}, {"completion_tokens", usage->output}, {"total_tokens", usage->input + usage->output}}}};
+  return {
+      {"id", "chatcmpl-" + str(msg, "id")},
+      {"object", "chat.completion"},
+      {"created",
+       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()},
+      {"model", model.empty() ? str(msg, "model") : model},
+      {"choices", Json::array({{{"index", 0},
+                                {"message", message},
+                                {"logprobs", nullptr},
+                                {"finish_reason", finish_from_stop(str(msg, "stop_reason"))}}})},
+      {"usage",
+       {{"prompt_tokens", usage->input},
+        {"completion_tokens", usage->output},
+        {"total_tokens", usage->input + usage->output}}}};
 }
 
 std::optional<std::string> anthropic_to_openai_request(const Json& in, const std::string& model, Json* out) {
-  if (!in.contains("messages") || !in["messages"].is_array() || in["messages"].empty()) return "messages: must be a non-empty array";
+  if (!in.contains("messages") || !in["messages"].is_array() || in["messages"].empty())
+    return "messages: must be a non-empty array";
   Json msgs = Json::array();
   if (in.contains("system")) msgs.push_back({{"role", "system"}, {"content", text_of(in["system"])}});
   for (const auto& m : in["messages"]) {
@@ -208,13 +247,20 @@ std::optional<std::string> anthropic_to_openai_request(const Json& in, const std
     Json calls = Json::array();
     for (const auto& b : c) {
       const std::string type = str(b, "type");
-      if (type == "text") text += str(b, "text");
-      else if (type == "thinking") thinking += str(b, "thinking");
+      if (type == "text")
+        text += str(b, "text");
+      else if (type == "thinking")
+        thinking += str(b, "thinking");
       else if (type == "tool_use")
-        calls.push_back({{"id", str(b, "id")}, {"type", "function"},
-                         {"function", {{"name", str(b, "name")}, {"arguments", dump(b.contains("input") ? b["input"] : Json::object())}}}});
+        calls.push_back(
+            {{"id", str(b, "id")},
+             {"type", "function"},
+             {"function",
+              {{"name", str(b, "name")}, {"arguments", dump(b.contains("input") ? b["input"] : Json::object())}}}});
       else if (type == "tool_result")
-        msgs.push_back({{"role", "tool"}, {"tool_call_id", str(b, "tool_use_id")}, {"content", b.contains("content") ? text_of(b["content"]) : ""}});
+        msgs.push_back({{"role", "tool"},
+                        {"tool_call_id", str(b, "tool_use_id")},
+                        {"content", b.contains("content") ? text_of(b["content"]) : ""}});
       else if (type != "redacted_thinking" && type != "image")
         return "messages: content block type '" + type + "' cannot be sent to an OpenAI-compatible backend";
     }
@@ -232,11 +278,13 @@ std::optional<std::string> anthropic_to_openai_request(const Json& in, const std
   for (const char* k : {"temperature", "top_p", "top_k"})
     if (in.contains(k) && in[k].is_number()) o[k] = in[k];
   if (in.contains("stop_sequences")) o["stop"] = in["stop_sequences"];
-  if (in.contains("stream") && in["stream"] == true) o["stream"] = true, o["stream_options"] = {{"include_usage", true}};
+  if (in.contains("stream") && in["stream"] == true)
+    o["stream"] = true, o["stream_options"] = {{"include_usage", true}};
   if (in.contains("tools") && in["tools"].is_array()) {
     Json tools = Json::array();
     for (const auto& t : in["tools"]) {
-      Json fn = {{"name", str(t, "name")}, {"parameters", t.contains("input_schema") ? t["input_schema"] : Json{{"type", "object"}}}};
+      Json fn = {{"name", str(t, "name")},
+                 {"parameters", t.contains("input_schema") ? t["input_schema"] : Json{{"type", "object"}}}};
       if (t.contains("description")) fn["description"] = t["description"];
       tools.push_back({{"type", "function"}, {"function", fn}});
     }
@@ -244,10 +292,14 @@ std::optional<std::string> anthropic_to_openai_request(const Json& in, const std
   }
   if (in.contains("tool_choice") && in["tool_choice"].is_object()) {
     const std::string t = str(in["tool_choice"], "type");
-    if (t == "any") o["tool_choice"] = "required";
-    else if (t == "none") o["tool_choice"] = "none";
-    else if (t == "tool") o["tool_choice"] = {{"type", "function"}, {"function", {{"name", str(in["tool_choice"], "name")}}}};
-    else o["tool_choice"] = "auto";
+    if (t == "any")
+      o["tool_choice"] = "required";
+    else if (t == "none")
+      o["tool_choice"] = "none";
+    else if (t == "tool")
+      o["tool_choice"] = {{"type", "function"}, {"function", {{"name", str(in["tool_choice"], "name")}}}};
+    else
+      o["tool_choice"] = "auto";
     if (in["tool_choice"].value("disable_parallel_tool_use", false)) o["parallel_tool_calls"] = false;
   }
   if (in.contains("thinking")) {  // as onprem serve reads it, "adaptive" included
@@ -258,10 +310,13 @@ std::optional<std::string> anthropic_to_openai_request(const Json& in, const std
 }
 
 Json openai_to_anthropic_response(const Json& chat, const std::string& model, Usage* usage) {
-  const Json choice = chat.contains("choices") && chat["choices"].is_array() && !chat["choices"].empty() ? chat["choices"][0] : Json::object();
+  const Json choice = chat.contains("choices") && chat["choices"].is_array() && !chat["choices"].empty()
+                          ? chat["choices"][0]
+                          : Json::object();
   const Json msg = choice.contains("message") ? choice["message"] : Json::object();
   Json content = Json::array();
-  if (!str(msg, "reasoning_content").empty()) content.push_back({{"type", "thinking"}, {"thinking", str(msg, "reasoning_content")}, {"signature", ""}});
+  if (!str(msg, "reasoning_content").empty())
+    content.push_back({{"type", "thinking"}, {"thinking", str(msg, "reasoning_content")}, {"signature", ""}});
   if (!str(msg, "content").empty()) content.push_back({{"type", "text"}, {"text", str(msg, "content")}});
   if (msg.contains("tool_calls") && msg["tool_calls"].is_array())
     for (const auto& tc : msg["tool_calls"]) {
@@ -289,12 +344,19 @@ Json openai_to_anthropic_response(const Json& chat, const std::string& model, Us
 
 std::string AnthropicToOpenAIStream::on_event(const std::string& name, const Json& data) {
   auto chunk = [&](const Json& delta, const Json& finish) {
-    return sse_data({{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model},
-                     {"choices", Json::array({{{"index", 0}, {"delta", delta}, {"logprobs", nullptr}, {"finish_reason", finish}}})}});
+    return sse_data(
+        {{"id", id},
+         {"object", "chat.completion.chunk"},
+         {"created", created},
+         {"model", model},
+         {"choices",
+          Json::array({{{"index", 0}, {"delta", delta}, {"logprobs", nullptr}, {"finish_reason", finish}}})}});
   };
   if (name == "message_start") {
-    const Json u = data.contains("message") && data["message"].contains("usage") ? data["message"]["usage"] : Json::object();
-    usage.input = u.value("input_tokens", int64_t(0)) + u.value("cache_read_input_tokens", int64_t(0)) + u.value("cache_creation_input_tokens", int64_t(0));
+    const Json u =
+        data.contains("message") && data["message"].contains("usage") ? data["message"]["usage"] : Json::object();
+    usage.input = u.value("input_tokens", int64_t(0)) + u.value("cache_read_input_tokens", int64_t(0)) +
+                  u.value("cache_creation_input_tokens", int64_t(0));
     usage.output = u.value("output_tokens", int64_t(0));
     usage.seen = true;
     return chunk({{"role", "assistant"}, {"content", ""}}, nullptr);
@@ -303,8 +365,11 @@ std::string AnthropicToOpenAIStream::on_event(const std::string& name, const Jso
     const Json b = data.contains("content_block") ? data["content_block"] : Json::object();
     if (str(b, "type") != "tool_use") return "";
     ++tool_index;
-    return chunk({{"tool_calls", Json::array({{{"index", tool_index}, {"id", str(b, "id")}, {"type", "function"},
-                                               {"function", {{"name", str(b, "name")}, {"arguments", ""}}}}})}}, nullptr);
+    return chunk({{"tool_calls", Json::array({{{"index", tool_index},
+                                               {"id", str(b, "id")},
+                                               {"type", "function"},
+                                               {"function", {{"name", str(b, "name")}, {"arguments", ""}}}}})}},
+                 nullptr);
   }
   if (name == "content_block_delta") {
     const Json d = data.contains("delta") ? data["delta"] : Json::object();
@@ -312,19 +377,29 @@ std::string AnthropicToOpenAIStream::on_event(const std::string& name, const Jso
     if (t == "text_delta") return chunk({{"content", str(d, "text")}}, nullptr);
     if (t == "thinking_delta") return chunk({{"reasoning_content", str(d, "thinking")}}, nullptr);
     if (t == "input_json_delta")
-      return chunk({{"tool_calls", Json::array({{{"index", tool_index}, {"function", {{"arguments", str(d, "partial_json")}}}}})}}, nullptr);
+      return chunk({{"tool_calls",
+                     Json::array({{{"index", tool_index}, {"function", {{"arguments", str(d, "partial_json")}}}}})}},
+                   nullptr);
     return "";
   }
   if (name == "message_delta") {
-    if (data.contains("usage") && data["usage"].is_object()) usage.output = data["usage"].value("output_tokens", usage.output);
+    if (data.contains("usage") && data["usage"].is_object())
+      usage.output = data["usage"].value("output_tokens", usage.output);
     if (data.contains("delta")) finish = finish_from_stop(str(data["delta"], "stop_reason"));
     return chunk(Json::object(), finish);
   }
   if (name == "message_stop") {
     std::string s;
     if (include_usage)
-      s = sse_data({{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model}, {"choices", Json::array()},
-                    {"usage", {{"prompt_tokens", usage.input}, {"completion_tokens", usage.output}, {"total_tokens", usage.input + usage.output}}}});
+      s = sse_data({{"id", id},
+                    {"object", "chat.completion.chunk"},
+                    {"created", created},
+                    {"model", model},
+                    {"choices", Json::array()},
+                    {"usage",
+                     {{"prompt_tokens", usage.input},
+                      {"completion_tokens", usage.output},
+                      {"total_tokens", usage.input + usage.output}}}});
     return s + "data: [DONE]\n\n";
   }
   if (name == "error") return sse_data({{"error", data.contains("error") ? data["error"] : data}});
@@ -343,9 +418,15 @@ std::string OpenAIToAnthropicStream::on_data(const std::string& data) {
   if (!started) {
     started = true;
     s += sse_event("message_start", {{"type", "message_start"},
-                                     {"message", {{"id", "msg_" + str(c, "id")}, {"type", "message"}, {"role", "assistant"}, {"model", model},
-                                                  {"content", Json::array()}, {"stop_reason", nullptr}, {"stop_sequence", nullptr},
-                                                  {"usage", {{"input_tokens", 0}, {"output_tokens", 0}}}}}});
+                                     {"message",
+                                      {{"id", "msg_" + str(c, "id")},
+                                       {"type", "message"},
+                                       {"role", "assistant"},
+                                       {"model", model},
+                                       {"content", Json::array()},
+                                       {"stop_reason", nullptr},
+                                       {"stop_sequence", nullptr},
+                                       {"usage", {{"input_tokens", 0}, {"output_tokens", 0}}}}}});
   }
   if (c.contains("usage") && c["usage"].is_object()) {
     usage.input = c["usage"].value("prompt_tokens", int64_t(0));
@@ -358,9 +439,12 @@ std::string OpenAIToAnthropicStream::on_data(const std::string& data) {
   auto open = [&](const std::string& kind, const Json& block) {
     if (open_index >= 0) s += sse_event("content_block_stop", {{"type", "content_block_stop"}, {"index", open_index}});
     open_index = next_index++, open_kind = kind;
-    s += sse_event("content_block_start", {{"type", "content_block_start"}, {"index", open_index}, {"content_block", block}});
+    s += sse_event("content_block_start",
+                   {{"type", "content_block_start"}, {"index", open_index}, {"content_block", block}});
   };
-  auto delta = [&](const Json& dd) { s += sse_event("content_block_delta", {{"type", "content_block_delta"}, {"index", open_index}, {"delta", dd}}); };
+  auto delta = [&](const Json& dd) {
+    s += sse_event("content_block_delta", {{"type", "content_block_delta"}, {"index", open_index}, {"delta", dd}});
+  };
   if (!str(d, "reasoning_content").empty()) {
     if (open_kind != "thinking") open("thinking", {{"type", "thinking"}, {"thinking", ""}, {"signature", ""}});
     delta({{"type", "thinking_delta"}, {"thinking", str(d, "reasoning_content")}});
@@ -374,12 +458,14 @@ std::string OpenAIToAnthropicStream::on_data(const std::string& data) {
       const int idx = tc.value("index", 0);
       const Json fn = tc.contains("function") ? tc["function"] : Json::object();
       if (open_kind != "tool_use" || idx != open_tool) {
-        open("tool_use", {{"type", "tool_use"}, {"id", str(tc, "id")}, {"name", str(fn, "name")}, {"input", Json::object()}});
+        open("tool_use",
+             {{"type", "tool_use"}, {"id", str(tc, "id")}, {"name", str(fn, "name")}, {"input", Json::object()}});
         open_tool = idx;
       }
       if (!str(fn, "arguments").empty()) delta({{"type", "input_json_delta"}, {"partial_json", str(fn, "arguments")}});
     }
-  if (ch.contains("finish_reason") && ch["finish_reason"].is_string()) stop_reason = stop_from_finish(ch["finish_reason"].get<std::string>());
+  if (ch.contains("finish_reason") && ch["finish_reason"].is_string())
+    stop_reason = stop_from_finish(ch["finish_reason"].get<std::string>());
   return s;
 }
 
@@ -389,7 +475,8 @@ std::string OpenAIToAnthropicStream::finish() {
   std::string s;
   if (open_index >= 0) s += sse_event("content_block_stop", {{"type", "content_block_stop"}, {"index", open_index}});
   open_index = -1;
-  s += sse_event("message_delta", {{"type", "message_delta"}, {"delta", {{"stop_reason", stop_reason}, {"stop_sequence", nullptr}}},
+  s += sse_event("message_delta", {{"type", "message_delta"},
+                                   {"delta", {{"stop_reason", stop_reason}, {"stop_sequence", nullptr}}},
                                    {"usage", {{"output_tokens", usage.output}}}});
   s += sse_event("message_stop", {{"type", "message_stop"}});
   return s;

@@ -20,8 +20,8 @@ struct Usage {
 };
 
 // OpenAI chat body -> Anthropic messages body. Errors name the field that cannot be translated.
-std::optional<std::string> openai_to_anthropic_request(const Json& chat, const std::string& model, int64_t default_max_tokens,
-                                                       Json* out);
+std::optional<std::string> openai_to_anthropic_request(const Json& chat, const std::string& model,
+                                                       int64_t default_max_tokens, Json* out);
 Json anthropic_to_openai_response(const Json& msg, const std::string& model, Usage* usage);
 
 // Anthropic messages body -> OpenAI chat body (tool_use input becomes a JSON string of arguments).
@@ -34,7 +34,7 @@ struct AnthropicToOpenAIStream {
   int64_t created = 0;
   bool include_usage = false;
   Usage usage;
-  int tool_index = -1;            // OpenAI index of the current tool call
+  int tool_index = -1;  // OpenAI index of the current tool call
   std::string finish = "stop";
   std::string on_event(const std::string& name, const Json& data);
 };
@@ -45,8 +45,8 @@ struct OpenAIToAnthropicStream {
   Usage usage;
   bool started = false, stopped = false;
   int open_index = -1, next_index = 0;
-  std::string open_kind;          // thinking, text, tool_use
-  int open_tool = -1;             // OpenAI tool-call index of the open tool_use block
+  std::string open_kind;  // thinking, text, tool_use
+  int open_tool = -1;     // OpenAI tool-call index of the open tool_use block
   std::string stop_reason = "end_turn";
   std::string on_data(const std::string& data);  // one "data:" payload ("[DONE]" ends the message)
   std::string finish();                          // closes whatever is open (idempotent)

@@ -82,7 +82,8 @@ UpstreamCall::~UpstreamCall() { cancel(); }
 
 UpstreamCall::Wait UpstreamCall::wait_first(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(impl_->mu);
-  const bool ready = impl_->cv.wait_for(lock, timeout, [&] { return impl_->done || (impl_->headers_seen && !impl_->chunks.empty()); });
+  const bool ready =
+      impl_->cv.wait_for(lock, timeout, [&] { return impl_->done || (impl_->headers_seen && !impl_->chunks.empty()); });
   if (!ready) return Wait::kTimeout;
   return impl_->chunks.empty() ? Wait::kDone : Wait::kData;
 }

@@ -21,7 +21,7 @@ struct UpstreamRequest {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   double connect_timeout_s = 2, read_timeout_s = 600;
-  std::string ca_file;   // https: trust this PEM bundle instead of the system's
+  std::string ca_file;  // https: trust this PEM bundle instead of the system's
 };
 
 class UpstreamCall {
@@ -36,9 +36,9 @@ class UpstreamCall {
   bool take(std::vector<std::string>* out, std::chrono::milliseconds wait);
   void cancel();  // the client went away: stop reading (closes the upstream connection)
 
-  int status() const;                  // 0 while unknown or when the connection failed
+  int status() const;  // 0 while unknown or when the connection failed
   std::string content_type() const;
-  std::string error() const;           // transport error ("" if none)
+  std::string error() const;  // transport error ("" if none)
   bool done() const;
   size_t bytes_received() const;
 

@@ -9,9 +9,9 @@
 namespace onprem::sample {
 
 struct LoopGuardOptions {
-  int max_period = 64;    // longest repeating block considered (tokens)
-  int min_repeats = 4;    // how many back-to-back copies count as a loop
-  int min_tokens = 32;    // ignore short stutters ("the the the the")
+  int max_period = 64;  // longest repeating block considered (tokens)
+  int min_repeats = 4;  // how many back-to-back copies count as a loop
+  int min_tokens = 32;  // ignore short stutters ("the the the the")
 };
 
 class LoopGuard {

@@ -12,7 +12,8 @@ int32_t argmax(const float* logits, int64_t n) {
   return int32_t(best);
 }
 
-void apply_bias_and_penalties(float* logits, int64_t n, const SamplingParams& p, const std::unordered_map<int32_t, int>& counts) {
+void apply_bias_and_penalties(float* logits, int64_t n, const SamplingParams& p,
+                              const std::unordered_map<int32_t, int>& counts) {
   for (const auto& [id, b] : p.logit_bias)
     if (id >= 0 && id < n) logits[id] += b;
   for (const auto& [id, c] : counts) {
@@ -26,11 +27,14 @@ void apply_bias_and_penalties(float* logits, int64_t n, const SamplingParams& p,
 namespace {
 
 // Fills cand with (probability, id) of the tokens that survive, largest first; returns their count.
-size_t candidates(const float* logits, int64_t n, const SamplingParams& p, std::vector<std::pair<float, int32_t>>& cand) {
+size_t candidates(const float* logits, int64_t n, const SamplingParams& p,
+                  std::vector<std::pair<float, int32_t>>& cand) {
   cand.resize(size_t(n));
   const float inv_t = 1.0f / p.temperature;
   for (int64_t i = 0; i < n; ++i) cand[size_t(i)] = {logits[i] * inv_t, int32_t(i)};
-  auto by_value = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+  auto by_value = [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
   size_t keep = size_t(n);
   if (p.top_k > 0 && size_t(p.top_k) < keep) {
     keep = size_t(p.top_k);
@@ -78,7 +82,8 @@ std::vector<float> target_distribution(const float* logits, int64_t n, const Sam
   return out;
 }
 
-int32_t sample_token(const float* logits, int64_t n, const SamplingParams& p, Rng& rng, std::vector<std::pair<float, int32_t>>& cand) {
+int32_t sample_token(const float* logits, int64_t n, const SamplingParams& p, Rng& rng,
+                     std::vector<std::pair<float, int32_t>>& cand) {
   if (p.temperature <= 0.0f || n == 1) return argmax(logits, n);
   const size_t keep = candidates(logits, n, p, cand);
   std::uniform_real_distribution<double> u(0.0, 1.0);
@@ -109,8 +114,8 @@ core::Expected<SamplingParams> preset(std::string_view name, std::string_view mo
   } else if (name == "instruct" || name == "non-thinking") {
     p.temperature = 0.7f, p.top_p = 0.80f, p.presence_penalty = 1.5f;
   } else {
-    return core::make_error(core::ErrorCode::kInvalidArgument,
-                            "unknown sampling preset '" + std::string(name) + "' (thinking-general, thinking-coding, instruct)");
+    return core::make_error(core::ErrorCode::kInvalidArgument, "unknown sampling preset '" + std::string(name) +
+                                                                   "' (thinking-general, thinking-coding, instruct)");
   }
   return p;
 }

@@ -36,7 +36,8 @@ using Rng = std::mt19937_64;
 int32_t argmax(const float* logits, int64_t n);
 
 // In place: bias, then the three penalties for the generated-token counts given.
-void apply_bias_and_penalties(float* logits, int64_t n, const SamplingParams& p, const std::unordered_map<int32_t, int>& counts);
+void apply_bias_and_penalties(float* logits, int64_t n, const SamplingParams& p,
+                              const std::unordered_map<int32_t, int>& counts);
 
 // The probability of every token after temperature, top-k, top-p and min-p (zero for the cut
 // ones); what sample_token draws from. For tests and for logprobs.

@@ -36,13 +36,15 @@ core::Expected<VocabData> import_hf_tokenizer(std::string_view json_text) {
   try {
     const json& model = j.at("model");
     if (model.value("type", "") != "BPE")
-      return make_error(ErrorCode::kUnsupported, "tokenizer.json model type is '" + model.value("type", "") + "', only BPE is supported");
+      return make_error(ErrorCode::kUnsupported,
+                        "tokenizer.json model type is '" + model.value("type", "") + "', only BPE is supported");
     const json& vocab = model.at("vocab");
     size_t n = 0;
     for (auto it = vocab.begin(); it != vocab.end(); ++it) n = std::max<size_t>(n, it.value().get<size_t>() + 1);
     const json added = j.contains("added_tokens") ? j["added_tokens"] : json::array();
     for (const auto& a : added) n = std::max<size_t>(n, a.at("id").get<size_t>() + 1);
-    if (n == 0 || n > (1u << 24)) return make_error(ErrorCode::kCorrupt, "tokenizer.json has an implausible vocabulary size " + std::to_string(n));
+    if (n == 0 || n > (1u << 24))
+      return make_error(ErrorCode::kCorrupt, "tokenizer.json has an implausible vocabulary size " + std::to_string(n));
 
     VocabData v;
     v.tokens.assign(n, std::string());
@@ -56,14 +58,17 @@ core::Expected<VocabData> import_hf_tokenizer(std::string_view json_text) {
       const size_t id = a.at("id").get<size_t>();
       const std::string content = a.at("content").get<std::string>();
       v.tokens[id] = content;
-      v.types[id] = int32_t(a.value("special", false) || control_spelling(content) ? TokenType::kControl : TokenType::kUserDefined);
+      v.types[id] = int32_t(a.value("special", false) || control_spelling(content) ? TokenType::kControl
+                                                                                   : TokenType::kUserDefined);
     }
     for (size_t id = 0; id < n; ++id)
       if (v.types[id] == int32_t(TokenType::kUnused)) v.tokens[id] = "[PAD" + std::to_string(id) + "]";
     for (const auto& m : model.at("merges")) {
       // Older files store "a b"; newer ones ["a", "b"].
-      if (m.is_string()) v.merges.push_back(m.get<std::string>());
-      else v.merges.push_back(m.at(0).get<std::string>() + " " + m.at(1).get<std::string>());
+      if (m.is_string())
+        v.merges.push_back(m.get<std::string>());
+      else
+        v.merges.push_back(m.at(0).get<std::string>() + " " + m.at(1).get<std::string>());
     }
     v.pre = detect_pre(j);
     for (size_t id = 0; id < n; ++id) {

@@ -35,7 +35,8 @@ core::Expected<PreTokenizerRegex> PreTokenizerRegex::create(PreTokenizer kind) {
   if (!code) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(err, msg, sizeof msg);
-    return core::make_error(core::ErrorCode::kUnsupported, std::string("pre-tokenizer regex: ") + reinterpret_cast<char*>(msg));
+    return core::make_error(core::ErrorCode::kUnsupported,
+                            std::string("pre-tokenizer regex: ") + reinterpret_cast<char*>(msg));
   }
   pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // optional: falls back to the interpreter
   PreTokenizerRegex r;

@@ -135,10 +135,15 @@ std::string Tokenizer::token_bytes(int32_t id, bool special) const {
   if (id < 0 || size_t(id) >= vocab_.size()) return {};
   const std::string& t = vocab_.tokens[size_t(id)];
   switch (vocab_.types[size_t(id)]) {
-    case TokenType::kNormal: case TokenType::kByte: return alphabet_to_bytes(t);
-    case TokenType::kUserDefined: return t;
-    case TokenType::kControl: return special ? t : std::string();
-    default: return {};  // unknown / unused (padding) tokens have no text
+    case TokenType::kNormal:
+    case TokenType::kByte:
+      return alphabet_to_bytes(t);
+    case TokenType::kUserDefined:
+      return t;
+    case TokenType::kControl:
+      return special ? t : std::string();
+    default:
+      return {};  // unknown / unused (padding) tokens have no text
   }
 }
 

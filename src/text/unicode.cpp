@@ -96,8 +96,10 @@ std::string alphabet_to_bytes(std::string_view text) {
       continue;
     }
     const int b = codepoint_to_byte(cp);
-    if (b >= 0) out += char(b);
-    else out.append(text.substr(i, n));
+    if (b >= 0)
+      out += char(b);
+    else
+      out.append(text.substr(i, n));
     i += n;
   }
   return out;

@@ -25,8 +25,8 @@ core::Expected<int32_t> optional_id(const gguf::File& f, const char* key, size_t
   if (!f.find(key)) return -1;
   ONPREM_TRY_ASSIGN(v, f.get_uint(key));
   if (v >= n_tokens)
-    return make_error(ErrorCode::kCorrupt, std::string(key) + " = " + std::to_string(v) + " is not a token id (vocabulary has " +
-                                               std::to_string(n_tokens) + ")");
+    return make_error(ErrorCode::kCorrupt, std::string(key) + " = " + std::to_string(v) +
+                                               " is not a token id (vocabulary has " + std::to_string(n_tokens) + ")");
   return int32_t(v);
 }
 
@@ -39,7 +39,8 @@ core::Status load_merges(const gguf::File& f, Vocab& v) {
     const std::string_view m = (*merges)[rank];
     const size_t sp = m.find(' ', 1);
     if (sp == std::string_view::npos)
-      return make_error(ErrorCode::kCorrupt, "merge " + std::to_string(rank) + " '" + std::string(m) + "' has no space");
+      return make_error(ErrorCode::kCorrupt,
+                        "merge " + std::to_string(rank) + " '" + std::string(m) + "' has no space");
     const std::string left(m.substr(0, sp)), right(m.substr(sp + 1));
     const int32_t l = v.find(left), r = v.find(right), res = v.find(left + right);
     // A merge whose parts or result are not tokens can never fire: skip it as llama.cpp would
@@ -56,21 +57,25 @@ core::Status load_merges(const gguf::File& f, Vocab& v) {
 core::Expected<Vocab> load_vocab(const gguf::File& f) {
   ONPREM_TRY_ASSIGN(model, f.get_string("tokenizer.ggml.model"));
   if (model != "gpt2")
-    return make_error(ErrorCode::kUnsupported, "tokenizer model '" + std::string(model) + "' is not supported (only byte-level BPE 'gpt2')");
+    return make_error(ErrorCode::kUnsupported,
+                      "tokenizer model '" + std::string(model) + "' is not supported (only byte-level BPE 'gpt2')");
   Vocab v;
   v.pre_name = "qwen35";
   if (f.find("tokenizer.ggml.pre")) {
     ONPREM_TRY_ASSIGN(pre, f.get_string("tokenizer.ggml.pre"));
     v.pre_name = std::string(pre);
   }
-  if (v.pre_name == "qwen35") v.pre = PreTokenizer::kQwen35;
-  else if (v.pre_name == "qwen2" || v.pre_name == "qwen3") v.pre = PreTokenizer::kQwen2;
+  if (v.pre_name == "qwen35")
+    v.pre = PreTokenizer::kQwen35;
+  else if (v.pre_name == "qwen2" || v.pre_name == "qwen3")
+    v.pre = PreTokenizer::kQwen2;
   else
     return make_error(ErrorCode::kUnsupported, "pre-tokenizer '" + v.pre_name + "' is not supported (qwen2, qwen35)");
 
   ONPREM_TRY_ASSIGN(tokens, f.get_string_array("tokenizer.ggml.tokens"));
   const size_t n = tokens->size();
-  if (n == 0 || n > (1u << 30)) return make_error(ErrorCode::kCorrupt, "tokenizer.ggml.tokens has " + std::to_string(n) + " entries");
+  if (n == 0 || n > (1u << 30))
+    return make_error(ErrorCode::kCorrupt, "tokenizer.ggml.tokens has " + std::to_string(n) + " entries");
   v.tokens.reserve(n);
   v.token_to_id.reserve(n);
   for (size_t i = 0; i < n; ++i) {
@@ -85,7 +90,8 @@ core::Expected<Vocab> load_vocab(const gguf::File& f) {
                                                  " entries for " + std::to_string(n) + " tokens");
     for (size_t i = 0; i < n; ++i) {
       if (types[i] < 1 || types[i] > 6)
-        return make_error(ErrorCode::kCorrupt, "token " + std::to_string(i) + " has unknown type " + std::to_string(types[i]));
+        return make_error(ErrorCode::kCorrupt,
+                          "token " + std::to_string(i) + " has unknown type " + std::to_string(types[i]));
       v.types[i] = TokenType(types[i]);
     }
   }
@@ -95,8 +101,14 @@ core::Expected<Vocab> load_vocab(const gguf::File& f) {
   ONPREM_TRY_ASSIGN(pad, optional_id(f, "tokenizer.ggml.padding_token_id", n));
   ONPREM_TRY_ASSIGN(eot, optional_id(f, "tokenizer.ggml.eot_token_id", n));
   v.eos_id = eos, v.bos_id = bos, v.pad_id = pad;
-  if (f.find("tokenizer.ggml.add_bos_token")) { ONPREM_TRY_ASSIGN(b, f.get_bool("tokenizer.ggml.add_bos_token")); v.add_bos = b; }
-  if (f.find("tokenizer.ggml.add_eos_token")) { ONPREM_TRY_ASSIGN(b, f.get_bool("tokenizer.ggml.add_eos_token")); v.add_eos = b; }
+  if (f.find("tokenizer.ggml.add_bos_token")) {
+    ONPREM_TRY_ASSIGN(b, f.get_bool("tokenizer.ggml.add_bos_token"));
+    v.add_bos = b;
+  }
+  if (f.find("tokenizer.ggml.add_eos_token")) {
+    ONPREM_TRY_ASSIGN(b, f.get_bool("tokenizer.ggml.add_eos_token"));
+    v.add_eos = b;
+  }
 
   // End of generation: EOS, EOT, and the chat/FIM end markers llama.cpp recognises by text.
   if (eos >= 0) v.eog_ids.push_back(eos);

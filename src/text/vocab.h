@@ -36,9 +36,9 @@ struct Vocab {
   std::string pre_name;
   int32_t eos_id = -1, bos_id = -1, pad_id = -1;
   bool add_bos = false, add_eos = false;
-  std::vector<int32_t> eog_ids;        // end-of-generation set
-  std::vector<int32_t> special_ids;    // CONTROL / USER_DEFINED / UNKNOWN, longest text first
-  int32_t byte_ids[256];               // token of each single byte (-1 if missing)
+  std::vector<int32_t> eog_ids;      // end-of-generation set
+  std::vector<int32_t> special_ids;  // CONTROL / USER_DEFINED / UNKNOWN, longest text first
+  int32_t byte_ids[256];             // token of each single byte (-1 if missing)
 
   size_t size() const { return tokens.size(); }
   bool is_eog(int32_t id) const;

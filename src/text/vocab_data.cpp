@@ -17,14 +17,38 @@ using core::make_error;
 const std::vector<SpecialToken>& qwen_special_tokens() {
   constexpr int32_t C = int32_t(TokenType::kControl), U = int32_t(TokenType::kUserDefined);
   static const std::vector<SpecialToken> k = {
-      {"<|endoftext|>", C}, {"<|im_start|>", C}, {"<|im_end|>", C}, {"<|object_ref_start|>", C},
-      {"<|object_ref_end|>", C}, {"<|box_start|>", C}, {"<|box_end|>", C}, {"<|quad_start|>", C},
-      {"<|quad_end|>", C}, {"<|vision_start|>", C}, {"<|vision_end|>", C}, {"<|vision_pad|>", C},
-      {"<|image_pad|>", C}, {"<|video_pad|>", C}, {"<tool_call>", U}, {"</tool_call>", U},
-      {"<|fim_prefix|>", C}, {"<|fim_middle|>", C}, {"<|fim_suffix|>", C}, {"<|fim_pad|>", C},
-      {"<|repo_name|>", C}, {"<|file_sep|>", C}, {"<tool_response>", U}, {"</tool_response>", U},
-      {"<think>", U}, {"</think>", U}, {"<|audio_start|>", C}, {"<|audio_end|>", C},
-      {"<tts_pad>", U}, {"<tts_text_bos>", U}, {"<tts_text_eod>", U}, {"<tts_text_bos_single>", U},
+      {"<|endoftext|>", C},
+      {"<|im_start|>", C},
+      {"<|im_end|>", C},
+      {"<|object_ref_start|>", C},
+      {"<|object_ref_end|>", C},
+      {"<|box_start|>", C},
+      {"<|box_end|>", C},
+      {"<|quad_start|>", C},
+      {"<|quad_end|>", C},
+      {"<|vision_start|>", C},
+      {"<|vision_end|>", C},
+      {"<|vision_pad|>", C},
+      {"<|image_pad|>", C},
+      {"<|video_pad|>", C},
+      {"<tool_call>", U},
+      {"</tool_call>", U},
+      {"<|fim_prefix|>", C},
+      {"<|fim_middle|>", C},
+      {"<|fim_suffix|>", C},
+      {"<|fim_pad|>", C},
+      {"<|repo_name|>", C},
+      {"<|file_sep|>", C},
+      {"<tool_response>", U},
+      {"</tool_response>", U},
+      {"<think>", U},
+      {"</think>", U},
+      {"<|audio_start|>", C},
+      {"<|audio_end|>", C},
+      {"<tts_pad>", U},
+      {"<tts_text_bos>", U},
+      {"<tts_text_eod>", U},
+      {"<tts_text_bos_single>", U},
       {"<|audio_pad|>", C},
   };
   return k;
@@ -76,8 +100,10 @@ std::vector<std::pair<std::string, std::string>> learn_merges(std::string_view c
     for (auto& [syms, n] : words) {
       std::vector<std::string> next;
       for (size_t i = 0; i < syms.size(); ++i) {
-        if (i + 1 < syms.size() && syms[i] == a && syms[i + 1] == b) next.push_back(a + b), ++i;
-        else next.push_back(syms[i]);
+        if (i + 1 < syms.size() && syms[i] == a && syms[i + 1] == b)
+          next.push_back(a + b), ++i;
+        else
+          next.push_back(syms[i]);
       }
       syms.swap(next);
     }
@@ -134,7 +160,10 @@ core::Expected<VocabData> vocab_data_from_gguf(const gguf::File& f) {
     for (auto m : *merges) v.merges.emplace_back(m);
   }
   if (auto pre = f.get_string("tokenizer.ggml.pre"); pre.ok()) v.pre = std::string(*pre);
-  auto id = [&](const char* key) -> int32_t { auto x = f.get_uint(key); return x.ok() ? int32_t(*x) : -1; };
+  auto id = [&](const char* key) -> int32_t {
+    auto x = f.get_uint(key);
+    return x.ok() ? int32_t(*x) : -1;
+  };
   v.eos_id = id("tokenizer.ggml.eos_token_id");
   v.bos_id = id("tokenizer.ggml.bos_token_id");
   v.pad_id = id("tokenizer.ggml.padding_token_id");

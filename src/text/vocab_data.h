@@ -12,7 +12,7 @@
 namespace onprem::gguf {
 class File;
 class Writer;
-}
+}  // namespace onprem::gguf
 
 namespace onprem::text {
 
@@ -22,7 +22,7 @@ struct VocabData {
   std::vector<std::string> merges;  // "left right", index = rank
   std::string pre = "qwen35";
   int32_t eos_id = -1, bos_id = -1, pad_id = -1;
-  std::string chat_template;        // empty: none
+  std::string chat_template;  // empty: none
 };
 
 // The 33 Qwen3.5/3.6 special tokens in id order (formats.md §4), with their types.

@@ -36,8 +36,8 @@ std::string zstd_encode(const std::string& s) {
 std::string brotli_encode(const std::string& s) {
   size_t n = BrotliEncoderMaxCompressedSize(s.size());
   std::string out(n, '\0');
-  EXPECT_TRUE(BrotliEncoderCompress(5, 22, BROTLI_MODE_GENERIC, s.size(), reinterpret_cast<const uint8_t*>(s.data()), &n,
-                                    reinterpret_cast<uint8_t*>(out.data())));
+  EXPECT_TRUE(BrotliEncoderCompress(5, 22, BROTLI_MODE_GENERIC, s.size(), reinterpret_cast<const uint8_t*>(s.data()),
+                                    &n, reinterpret_cast<uint8_t*>(out.data())));
   out.resize(n);
   return out;
 }
@@ -52,9 +52,12 @@ std::string sample_body(size_t n) {
 TEST(BodyEncoding, EachEncodingRoundTrips) {
   for (size_t n : {size_t(0), size_t(100), size_t(300000)}) {
     const std::string body = n ? sample_body(n) : std::string();
-    const std::pair<const char*, std::string> cases[] = {{"gzip", zlib_encode(body, 15 + 16)}, {"x-gzip", zlib_encode(body, 15 + 16)},
-                                                         {"deflate", zlib_encode(body, 15)},   {"Deflate", zlib_encode(body, -15)},
-                                                         {"br", brotli_encode(body)},          {"zstd", zstd_encode(body)},
+    const std::pair<const char*, std::string> cases[] = {{"gzip", zlib_encode(body, 15 + 16)},
+                                                         {"x-gzip", zlib_encode(body, 15 + 16)},
+                                                         {"deflate", zlib_encode(body, 15)},
+                                                         {"Deflate", zlib_encode(body, -15)},
+                                                         {"br", brotli_encode(body)},
+                                                         {"zstd", zstd_encode(body)},
                                                          {" identity ", body}};
     for (const auto& [enc, data] : cases) {
       std::string out;
@@ -66,7 +69,8 @@ TEST(BodyEncoding, EachEncodingRoundTrips) {
 
 TEST(BodyEncoding, ABombStopsAtTheBound) {
   const std::string zeros(64 << 20, '\0');  // 64 MiB that compress to a few KB
-  for (const auto& [enc, data] : {std::pair<const char*, std::string>{"gzip", zlib_encode(zeros, 15 + 16)}, {"br", brotli_encode(zeros)},
+  for (const auto& [enc, data] : {std::pair<const char*, std::string>{"gzip", zlib_encode(zeros, 15 + 16)},
+                                  {"br", brotli_encode(zeros)},
                                   {"zstd", zstd_encode(zeros)}}) {
     ASSERT_LT(data.size(), size_t(1) << 20) << enc;
     std::string out;
@@ -79,10 +83,12 @@ TEST(BodyEncoding, ABombStopsAtTheBound) {
 
 TEST(BodyEncoding, TruncatedOrForeignDataIsAnError) {
   const std::string body = sample_body(5000);
-  for (const auto& [enc, data] : {std::pair<const char*, std::string>{"gzip", zlib_encode(body, 15 + 16)}, {"br", brotli_encode(body)},
+  for (const auto& [enc, data] : {std::pair<const char*, std::string>{"gzip", zlib_encode(body, 15 + 16)},
+                                  {"br", brotli_encode(body)},
                                   {"zstd", zstd_encode(body)}}) {
     std::string out;
-    EXPECT_EQ(decode_body(enc, data.substr(0, data.size() / 2), 1 << 20, &out), BodyDecode::kCorrupt) << enc << " truncated";
+    EXPECT_EQ(decode_body(enc, data.substr(0, data.size() / 2), 1 << 20, &out), BodyDecode::kCorrupt)
+        << enc << " truncated";
     EXPECT_EQ(decode_body(enc, body, 1 << 20, &out), BodyDecode::kCorrupt) << enc << " plain text";
   }
   std::string out;

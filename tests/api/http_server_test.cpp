@@ -27,7 +27,9 @@ struct Running {
   int port = 0;
   std::thread thread;
   explicit Running(ReadDeadlines d) : http(d, 16) {
-    http.Post("/echo", [](const httplib::Request& req, httplib::Response& res) { res.set_content(std::to_string(req.body.size()), "text/plain"); });
+    http.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content(std::to_string(req.body.size()), "text/plain");
+    });
     http.Get("/slow", [](const httplib::Request&, httplib::Response& res) {
       std::this_thread::sleep_for(2500ms);
       res.set_content("done", "text/plain");
@@ -55,7 +57,9 @@ int connect_to(int port) {
   return fd;
 }
 
-void send_str(int fd, const std::string& s) { EXPECT_EQ(::send(fd, s.data(), s.size(), MSG_NOSIGNAL), ssize_t(s.size())); }
+void send_str(int fd, const std::string& s) {
+  EXPECT_EQ(::send(fd, s.data(), s.size(), MSG_NOSIGNAL), ssize_t(s.size()));
+}
 
 // Everything until the server closes (or 10 s pass without a byte).
 std::string read_to_close(int fd) {
@@ -86,7 +90,8 @@ std::pair<std::string, double> trickle(int fd, const std::string& text, std::chr
 TEST(HttpServer, HeadersSentTooSlowlyAre408) {
   Running srv({.header_s = 1, .body_s = 30});
   // A byte every 200 ms: each read is quick, so only a deadline on the whole stops it.
-  auto [got, s] = trickle(connect_to(srv.port), "GET /ok HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(200, 'a'), 200ms);
+  auto [got, s] =
+      trickle(connect_to(srv.port), "GET /ok HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(200, 'a'), 200ms);
   EXPECT_EQ(got.rfind("HTTP/1.1 408", 0), 0u) << got;
   EXPECT_NE(got.find("request_timeout"), std::string::npos);
   EXPECT_GE(s, 0.9);

@@ -23,18 +23,22 @@ TEST(Grammar, SchemaLanguage) {
   for (const char* good : {R"({"id":0})", R"({"id":12,"name":"abcd"})", R"({"id":1,"tags":["a","b"],"ok":null})",
                            R"({"id":7,"name":"한국","ok":true})", R"({"id":3,"name":"\n\""})"})
     EXPECT_TRUE(matches(g, good)) << good;
-  for (const char* bad : {R"({})", R"({"id":-1})", R"({"id":01})", R"({"id":1,"name":"abcde"})", R"({"id":1,"tags":["c"]})",
-                          R"({"id":1,"tags":["a","b","a"]})", R"({"name":"x","id":1})", R"({"id":1} )", R"({"id":1,"ok":1})"})
+  for (const char* bad :
+       {R"({})", R"({"id":-1})", R"({"id":01})", R"({"id":1,"name":"abcde"})", R"({"id":1,"tags":["c"]})",
+        R"({"id":1,"tags":["a","b","a"]})", R"({"name":"x","id":1})", R"({"id":1} )", R"({"id":1,"ok":1})"})
     EXPECT_FALSE(matches(g, bad)) << bad;
   EXPECT_FALSE(grammar_from_schema(Json::parse(R"({"$ref": "#/x"})")).ok());
   EXPECT_FALSE(grammar_from_schema(Json::parse(R"({"enum": []})")).ok());
 }
 
 TEST(Grammar, ToolCallXml) {
-  const Json tools = Json::parse(R"([{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object",
+  const Json tools =
+      Json::parse(R"([{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object",
       "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}}}}])");
   const Grammar g = *grammar_for_tool_call(tools, "get_weather");
-  EXPECT_TRUE(matches(g, "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n<parameter=days>\n2\n</parameter>\n</function>\n</tool_call>"));
+  EXPECT_TRUE(matches(g,
+                      "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</"
+                      "parameter>\n<parameter=days>\n2\n</parameter>\n</function>\n</tool_call>"));
   EXPECT_FALSE(matches(g, "<tool_call>\n<function=other>\n</function>\n</tool_call>"));
   EXPECT_FALSE(grammar_for_tool_call(tools, "nope").ok());
 }
@@ -45,7 +49,8 @@ TEST(TokenMask, TrieEqualsBruteForce) {
   const auto tok = *text::Tokenizer::create(*text::load_vocab(*f));
   const TokenTrie trie(tok);
   const Grammar g = *grammar_from_schema(Json::parse(
-      R"({"type": "object", "properties": {"a": {"type": "string", "maxLength": 6}, "n": {"type": "number"}, "l": {"type": "array", "items": {"type": "boolean"}}}})"));
+      R"({"type": "object", "properties": {"a": {"type": "string", "maxLength": 6}, "n": {"type": "number"},)"
+      R"( "l": {"type": "array", "items": {"type": "boolean"}}}})"));
   std::mt19937 rng(4);
   int states = 0;
   for (int trial = 0; trial < 20; ++trial) {

@@ -14,7 +14,8 @@ const Json kTools = Json::parse(R"([
       "city": {"type": "string"}, "days": {"type": "integer"}, "metric": {"type": "boolean"}}}}},
   {"type": "function", "function": {"name": "calc", "parameters": {"type": "object", "properties": {
       "x": {"type": "number"}, "items": {"type": "array"}, "opts": {"type": "object"},
-      "n": {"anyOf": [{"type": "integer"}, {"type": "string"}]}, "code": {"type": "string"}, "maybe": {"type": ["integer", "null"]}}}}},
+      "n": {"anyOf": [{"type": "integer"}, {"type": "string"}]}, "code": {"type": "string"},
+      "maybe": {"type": ["integer", "null"]}}}}},
   {"name": "page_oncall", "parameters": {"type": "object", "properties": {"team": {"type": "string"}}}}
 ])");
 
@@ -27,50 +28,150 @@ struct Case {
   size_t warnings = 0;
 };
 
-const std::string kWeather = "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n<parameter=days>\n2\n</parameter>\n</function>\n</tool_call>";
+const std::string kWeather =
+    "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n<parameter=days>\n2\n</parameter>\n</"
+    "function>\n</tool_call>";
 
 std::vector<Case> corpus() {
   return {
       {"answer", "Let me think.\n</think>\n\nThe answer is 4.", true, "Let me think.", "The answer is 4.", {}, 0},
-      {"one call", "I need the tool.\n</think>\n\n" + kWeather, true, "I need the tool.", "", {{"get_weather", R"({"city": "Paris", "days": 2})"}}, 0},
-      {"prose and call", "Plan.\n</think>\n\nChecking now.\n\n" + kWeather, true, "Plan.", "Checking now.\n\n",
-       {{"get_weather", R"({"city": "Paris", "days": 2})"}}, 0},
-      {"parallel", "x</think>\n\n" + kWeather + "\n<tool_call>\n<function=page_oncall>\n<parameter=team>\nsre\n</parameter>\n</function>\n</tool_call>",
-       true, "x", "", {{"get_weather", R"({"city": "Paris", "days": 2})"}, {"page_oncall", R"({"team": "sre"})"}}, 0},
+      {"one call",
+       "I need the tool.\n</think>\n\n" + kWeather,
+       true,
+       "I need the tool.",
+       "",
+       {{"get_weather", R"({"city": "Paris", "days": 2})"}},
+       0},
+      {"prose and call",
+       "Plan.\n</think>\n\nChecking now.\n\n" + kWeather,
+       true,
+       "Plan.",
+       "Checking now.\n\n",
+       {{"get_weather", R"({"city": "Paris", "days": 2})"}},
+       0},
+      {"parallel",
+       "x</think>\n\n" + kWeather +
+           "\n<tool_call>\n<function=page_oncall>\n<parameter=team>\nsre\n</parameter>\n</function>\n</tool_call>",
+       true,
+       "x",
+       "",
+       {{"get_weather", R"({"city": "Paris", "days": 2})"}, {"page_oncall", R"({"team": "sre"})"}},
+       0},
       {"no thinking", "Hello 세계 🚀", false, "", "Hello 세계 🚀", {}, 0},
       {"own think tag", "<think>\nhmm\n</think>\n\nHi", false, "hmm", "Hi", {}, 0},
       {"budget exhausted", "thinking forever and ever", true, "thinking forever and ever", "", {}, 1},
-      {"slash parameter", "r</think>\n\n<tool_call>\n<function=get_weather>\n<parameter=city>\nOslo\n</parameter/>\n</function>\n</tool_call>",
-       true, "r", "", {{"get_weather", R"({"city": "Oslo"})"}}, 0},
-      {"parameter1", "r</think>\n\n<tool_call>\n<function=get_weather>\n<parameter=city>\nOslo\n</parameter1>\n<parameter=days>\n3\n</parameter>\n</function>\n</tool_call>",
-       true, "r", "", {{"get_weather", R"({"city": "Oslo", "days": 3})"}}, 0},
-      {"fused close", "r</think>\n\n<tool_call>\n<function=get_weather>\n<parameter=city>\nLima\n</parameter_function>\n</tool_call>",
-       true, "r", "", {{"get_weather", R"({"city": "Lima"})"}}, 0},
-      {"missing opener", "r</think>\n\nSure.\n<function=get_weather>\n<parameter=city>\nRome\n</parameter>\n</function>", true, "r", "Sure.\n",
-       {{"get_weather", R"({"city": "Rome"})"}}, 1},
-      {"missing closers", "r</think>\n\n<tool_call>\n<function=get_weather>\n<parameter=city>\nOslo", true, "r", "",
-       {{"get_weather", R"({"city": "Oslo"})"}}, 1},
-      {"call in reasoning", "I'll call it.\n" + kWeather + "\n", true, "I'll call it.", "", {{"get_weather", R"({"city": "Paris", "days": 2})"}}, 1},
-      {"undeclared function", "r</think>\n\n<tool_call>\n<function=launch>\n<parameter=x>\n1\n</parameter>\n</function>\n</tool_call>", true, "r",
-       "", {{"launch", R"({"x": "1"})"}}, 1},  // no schema: values stay strings
-      {"garbage block", "r</think>\n\n<tool_call>\nnot a call\n</tool_call>", true, "r", "<tool_call>\nnot a call\n</tool_call>", {}, 1},
-      {"types", "r</think>\n\n<tool_call>\n<function=calc>\n<parameter=x>\n2.0\n</parameter>\n<parameter=items>\n['a', 'b']\n</parameter>\n"
-                "<parameter=opts>\n{\"k\": [1, 2]}\n</parameter>\n<parameter=n>\n5\n</parameter>\n<parameter=code>\n123\n</parameter>\n"
-                "<parameter=maybe>\nNULL\n</parameter>\n</function>\n</tool_call>",
-       true, "r", "", {{"calc", R"({"x": 2, "items": ["a", "b"], "opts": {"k": [1, 2]}, "n": 5, "code": "123", "maybe": null})"}}, 0},
-      {"anyOf string", "r</think>\n\n<tool_call>\n<function=calc>\n<parameter=n>\nabc\n</parameter>\n<parameter=x>\n1.5\n</parameter>\n</function>\n</tool_call>",
-       true, "r", "", {{"calc", R"({"n": "abc", "x": 1.5})"}}, 0},
-      {"multiline value", "r</think>\n\n<tool_call>\n<function=calc>\n<parameter=code>\ndef f():\n    return 1\n\n</parameter>\n</function>\n</tool_call>",
-       true, "r", "", {{"calc", R"({"code": "def f():\n    return 1\n"})"}}, 0},
-      {"bool and bad int", "r</think>\n\n<tool_call>\n<function=get_weather>\n<parameter=metric>\nTrue\n</parameter>\n<parameter=days>\nmany\n</parameter>\n</function>\n</tool_call>",
-       true, "r", "", {{"get_weather", R"({"metric": true, "days": "many"})"}}, 0},
-      {"text after call", "r</think>\n\n" + kWeather + "\nDone.", true, "r", "Done.", {{"get_weather", R"({"city": "Paris", "days": 2})"}}, 0},
-      {"lookalike tags", "a <tool b </thin c</think>\n\nx <tool_cal y", true, "a <tool b </thin c", "x <tool_cal y", {}, 0},
+      {"slash parameter",
+       "r</think>\n\n<tool_call>\n<function=get_weather>\n<parameter=city>\nOslo\n</parameter/>\n</function>\n</"
+       "tool_call>",
+       true,
+       "r",
+       "",
+       {{"get_weather", R"({"city": "Oslo"})"}},
+       0},
+      {"parameter1",
+       "r</think>\n\n<tool_call>\n<function=get_weather>\n<parameter=city>\nOslo\n</"
+       "parameter1>\n<parameter=days>\n3\n</parameter>\n</function>\n</tool_call>",
+       true,
+       "r",
+       "",
+       {{"get_weather", R"({"city": "Oslo", "days": 3})"}},
+       0},
+      {"fused close",
+       "r</think>\n\n<tool_call>\n<function=get_weather>\n<parameter=city>\nLima\n</parameter_function>\n</tool_call>",
+       true,
+       "r",
+       "",
+       {{"get_weather", R"({"city": "Lima"})"}},
+       0},
+      {"missing opener",
+       "r</think>\n\nSure.\n<function=get_weather>\n<parameter=city>\nRome\n</parameter>\n</function>",
+       true,
+       "r",
+       "Sure.\n",
+       {{"get_weather", R"({"city": "Rome"})"}},
+       1},
+      {"missing closers",
+       "r</think>\n\n<tool_call>\n<function=get_weather>\n<parameter=city>\nOslo",
+       true,
+       "r",
+       "",
+       {{"get_weather", R"({"city": "Oslo"})"}},
+       1},
+      {"call in reasoning",
+       "I'll call it.\n" + kWeather + "\n",
+       true,
+       "I'll call it.",
+       "",
+       {{"get_weather", R"({"city": "Paris", "days": 2})"}},
+       1},
+      {"undeclared function",
+       "r</think>\n\n<tool_call>\n<function=launch>\n<parameter=x>\n1\n</parameter>\n</function>\n</tool_call>",
+       true,
+       "r",
+       "",
+       {{"launch", R"({"x": "1"})"}},
+       1},  // no schema: values stay strings
+      {"garbage block",
+       "r</think>\n\n<tool_call>\nnot a call\n</tool_call>",
+       true,
+       "r",
+       "<tool_call>\nnot a call\n</tool_call>",
+       {},
+       1},
+      {"types",
+       "r</think>\n\n<tool_call>\n<function=calc>\n<parameter=x>\n2.0\n</parameter>\n<parameter=items>\n['a', "
+       "'b']\n</parameter>\n"
+       "<parameter=opts>\n{\"k\": [1, "
+       "2]}\n</parameter>\n<parameter=n>\n5\n</parameter>\n<parameter=code>\n123\n</parameter>\n"
+       "<parameter=maybe>\nNULL\n</parameter>\n</function>\n</tool_call>",
+       true,
+       "r",
+       "",
+       {{"calc", R"({"x": 2, "items": ["a", "b"], "opts": {"k": [1, 2]}, "n": 5, "code": "123", "maybe": null})"}},
+       0},
+      {"anyOf string",
+       "r</think>\n\n<tool_call>\n<function=calc>\n<parameter=n>\nabc\n</parameter>\n<parameter=x>\n1.5\n</"
+       "parameter>\n</function>\n</tool_call>",
+       true,
+       "r",
+       "",
+       {{"calc", R"({"n": "abc", "x": 1.5})"}},
+       0},
+      {"multiline value",
+       "r</think>\n\n<tool_call>\n<function=calc>\n<parameter=code>\ndef f():\n    return "
+       "1\n\n</parameter>\n</function>\n</tool_call>",
+       true,
+       "r",
+       "",
+       {{"calc", R"({"code": "def f():\n    return 1\n"})"}},
+       0},
+      {"bool and bad int",
+       "r</think>\n\n<tool_call>\n<function=get_weather>\n<parameter=metric>\nTrue\n</"
+       "parameter>\n<parameter=days>\nmany\n</parameter>\n</function>\n</tool_call>",
+       true,
+       "r",
+       "",
+       {{"get_weather", R"({"metric": true, "days": "many"})"}},
+       0},
+      {"text after call",
+       "r</think>\n\n" + kWeather + "\nDone.",
+       true,
+       "r",
+       "Done.",
+       {{"get_weather", R"({"city": "Paris", "days": 2})"}},
+       0},
+      {"lookalike tags",
+       "a <tool b </thin c</think>\n\nx <tool_cal y",
+       true,
+       "a <tool b </thin c",
+       "x <tool_cal y",
+       {},
+       0},
   };
 }
 
-ParsedOutput streamed(const std::string& text, bool thinking_open, const std::vector<size_t>& cuts, std::string* reasoning,
-                      std::string* content, std::map<int, std::string>* args) {
+ParsedOutput streamed(const std::string& text, bool thinking_open, const std::vector<size_t>& cuts,
+                      std::string* reasoning, std::string* content, std::map<int, std::string>* args) {
   OutputParser p(kTools, ParserOptions{thinking_open, true, 7});
   auto collect = [&](const std::vector<OutputDelta>& ds) {
     for (const auto& d : ds) {
@@ -136,7 +237,8 @@ TEST(OutputParser, StreamingEqualsOneShot) {
       expect_same(one, s, c.name);
       EXPECT_EQ(reasoning, s.reasoning) << c.name;
       EXPECT_EQ(content, s.content) << c.name;
-      for (size_t i = 0; i < s.tool_calls.size(); ++i) EXPECT_EQ(args[int(i)], s.tool_calls[i].arguments_json) << c.name;
+      for (size_t i = 0; i < s.tool_calls.size(); ++i)
+        EXPECT_EQ(args[int(i)], s.tool_calls[i].arguments_json) << c.name;
     }
   }
 }
@@ -156,8 +258,21 @@ TEST(OutputParser, ArgumentsStreamBeforeTheCallEnds) {
 // Arbitrary bytes never throw and streaming still equals one shot.
 TEST(OutputParser, RandomInputIsSafe) {
   std::mt19937 rng(9);
-  const std::vector<std::string> atoms = {"<tool_call>", "</tool_call>", "<function=get_weather>", "<function=", "</function>",
-                                          "<parameter=city>", "</parameter>", "</think>", "<think>", "\n", "x", "<", ">", "Paris", "/"};
+  const std::vector<std::string> atoms = {"<tool_call>",
+                                          "</tool_call>",
+                                          "<function=get_weather>",
+                                          "<function=",
+                                          "</function>",
+                                          "<parameter=city>",
+                                          "</parameter>",
+                                          "</think>",
+                                          "<think>",
+                                          "\n",
+                                          "x",
+                                          "<",
+                                          ">",
+                                          "Paris",
+                                          "/"};
   for (int t = 0; t < 500; ++t) {
     std::string text;
     for (int k = 0, n = int(rng() % 20); k < n; ++k) text += atoms[rng() % atoms.size()];

@@ -28,8 +28,8 @@ TEST(Half, Fp16KnownValues) {
   EXPECT_EQ(f32_to_fp16(65504.0f), 0x7bff);
   EXPECT_EQ(f32_to_fp16(65520.0f), 0x7c00);  // halfway to the next power: rounds to inf
   EXPECT_EQ(f32_to_fp16(std::ldexp(1.0f, -24)), 0x0001);
-  EXPECT_EQ(f32_to_fp16(std::ldexp(1.0f, -25)), 0x0000);   // tie, rounds to even (0)
-  EXPECT_EQ(f32_to_fp16(std::ldexp(3.0f, -25)), 0x0002);   // tie 1.5 ulp -> 2
+  EXPECT_EQ(f32_to_fp16(std::ldexp(1.0f, -25)), 0x0000);         // tie, rounds to even (0)
+  EXPECT_EQ(f32_to_fp16(std::ldexp(3.0f, -25)), 0x0002);         // tie 1.5 ulp -> 2
   EXPECT_EQ(f32_to_fp16(1.0f + std::ldexp(1.0f, -11)), 0x3c00);  // tie -> even
   EXPECT_EQ(f32_to_fp16(1.0f + std::ldexp(3.0f, -11)), 0x3c02);
   EXPECT_FLOAT_EQ(fp16_to_f32(0x3555), 0.333251953125f);

@@ -83,10 +83,13 @@ TEST(Engine, CancelQueueLimitsAndStops) {
   Collected a, b;
   auto ra = greedy({1, 2, 3}, 100, &a);
   std::atomic<int> seen{0};
-  ra.on_token = [&](const TokenEvent& ev) { a.tokens.push_back(ev.id); return ++seen < 1000; };
+  ra.on_token = [&](const TokenEvent& ev) {
+    a.tokens.push_back(ev.id);
+    return ++seen < 1000;
+  };
   const uint64_t ida = *e.submit(ra);
   while (seen.load() == 0) std::this_thread::yield();  // a holds the only slot now
-  ASSERT_TRUE(e.submit(greedy({4, 5}, 3, &b)).ok());  // waits in the queue
+  ASSERT_TRUE(e.submit(greedy({4, 5}, 3, &b)).ok());   // waits in the queue
   Collected c;
   auto rejected = e.submit(greedy({6}, 3, &c));  // queue (1) full and the only slot busy
   ASSERT_FALSE(rejected.ok());

@@ -16,6 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string out;
   const auto r = onprem::api::decode_body(kEncodings[data[0] % 4], body, kBound, &out);
   if (out.size() > kBound) __builtin_trap();
-  if (r != onprem::api::BodyDecode::kOk && r != onprem::api::BodyDecode::kTooLarge && r != onprem::api::BodyDecode::kCorrupt) __builtin_trap();
+  if (r != onprem::api::BodyDecode::kOk && r != onprem::api::BodyDecode::kTooLarge &&
+      r != onprem::api::BodyDecode::kCorrupt)
+    __builtin_trap();
   return 0;
 }

@@ -107,10 +107,18 @@ TEST(GgufHostile, DuplicateKeysAndTensors) {
 
 TEST(GgufHostile, DeepNestingIsBounded) {
   std::vector<uint8_t> enc;
-  auto put32 = [&](uint32_t v) { for (int k = 0; k < 4; ++k) enc.push_back(uint8_t(v >> (8 * k))); };
-  auto put64 = [&](uint64_t v) { for (int k = 0; k < 8; ++k) enc.push_back(uint8_t(v >> (8 * k))); };
-  for (int d = 0; d < 100; ++d) { put32(uint32_t(ValueType::kArray)); put64(1); }
-  put32(uint32_t(ValueType::kU8)); put64(0);
+  auto put32 = [&](uint32_t v) {
+    for (int k = 0; k < 4; ++k) enc.push_back(uint8_t(v >> (8 * k)));
+  };
+  auto put64 = [&](uint64_t v) {
+    for (int k = 0; k < 8; ++k) enc.push_back(uint8_t(v >> (8 * k)));
+  };
+  for (int d = 0; d < 100; ++d) {
+    put32(uint32_t(ValueType::kArray));
+    put64(1);
+  }
+  put32(uint32_t(ValueType::kU8));
+  put64(0);
   Writer w;
   w.set_raw("deep", uint32_t(ValueType::kArray), enc);
   EXPECT_NE(parse_error(*w.write_to_memory()).message.find("nested"), std::string::npos);

@@ -91,11 +91,21 @@ TEST(GgufReader, TypedGettersNameKeyAndTypes) {
 TEST(GgufReader, NestedArraysAndCopyBetweenFiles) {
   // Build a nested array [[1,2],[3]] of i32 by hand-encoding, then copy it with set_value.
   std::vector<uint8_t> enc;
-  auto put32 = [&](uint32_t v) { for (int k = 0; k < 4; ++k) enc.push_back(uint8_t(v >> (8 * k))); };
-  auto put64 = [&](uint64_t v) { for (int k = 0; k < 8; ++k) enc.push_back(uint8_t(v >> (8 * k))); };
-  put32(uint32_t(ValueType::kArray)); put64(2);
-  put32(uint32_t(ValueType::kI32)); put64(2); put32(1); put32(2);
-  put32(uint32_t(ValueType::kI32)); put64(1); put32(3);
+  auto put32 = [&](uint32_t v) {
+    for (int k = 0; k < 4; ++k) enc.push_back(uint8_t(v >> (8 * k)));
+  };
+  auto put64 = [&](uint64_t v) {
+    for (int k = 0; k < 8; ++k) enc.push_back(uint8_t(v >> (8 * k)));
+  };
+  put32(uint32_t(ValueType::kArray));
+  put64(2);
+  put32(uint32_t(ValueType::kI32));
+  put64(2);
+  put32(1);
+  put32(2);
+  put32(uint32_t(ValueType::kI32));
+  put64(1);
+  put32(3);
   Writer w;
   w.set_raw("nested", uint32_t(ValueType::kArray), enc);
   const auto bytes = *w.write_to_memory();

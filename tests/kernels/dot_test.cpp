@@ -14,11 +14,11 @@ namespace {
 using core::GgmlType;
 using namespace test;
 
-const GgmlType kTypes[] = {GgmlType::kF32,  GgmlType::kF16,    GgmlType::kBF16,   GgmlType::kQ4_0, GgmlType::kQ4_1,
-                           GgmlType::kQ5_0, GgmlType::kQ5_1,   GgmlType::kQ8_0,   GgmlType::kQ2_K, GgmlType::kQ3_K,
-                           GgmlType::kQ4_K, GgmlType::kQ5_K,   GgmlType::kQ6_K,   GgmlType::kIQ4_NL,
-                           GgmlType::kIQ4_XS, GgmlType::kMXFP4, GgmlType::kIQ2_XXS, GgmlType::kIQ2_XS,
-                           GgmlType::kIQ2_S,  GgmlType::kIQ3_XXS, GgmlType::kIQ3_S, GgmlType::kIQ1_S,  GgmlType::kIQ1_M};
+const GgmlType kTypes[] = {
+    GgmlType::kF32,   GgmlType::kF16,     GgmlType::kBF16,   GgmlType::kQ4_0,  GgmlType::kQ4_1,    GgmlType::kQ5_0,
+    GgmlType::kQ5_1,  GgmlType::kQ8_0,    GgmlType::kQ2_K,   GgmlType::kQ3_K,  GgmlType::kQ4_K,    GgmlType::kQ5_K,
+    GgmlType::kQ6_K,  GgmlType::kIQ4_NL,  GgmlType::kIQ4_XS, GgmlType::kMXFP4, GgmlType::kIQ2_XXS, GgmlType::kIQ2_XS,
+    GgmlType::kIQ2_S, GgmlType::kIQ3_XXS, GgmlType::kIQ3_S,  GgmlType::kIQ1_S, GgmlType::kIQ1_M};
 
 // Σ|w_i x_i| plus, for Q4_K/Q5_K, Σ|dmin·m·x_i| (the two terms can cancel).
 double magnitude(GgmlType t, const uint8_t* row, const float* x, int64_t n) {
@@ -29,7 +29,8 @@ double magnitude(GgmlType t, const uint8_t* row, const float* x, int64_t n) {
   if (t == GgmlType::kQ4_K || t == GgmlType::kQ5_K) {
     const int bb = t == GgmlType::kQ4_K ? 144 : 176;
     std::vector<uint8_t> mins(row, row + n / 256 * bb);
-    for (int64_t b = 0; b < n / 256; ++b) mins[size_t(b * bb)] = mins[size_t(b * bb + 1)] = 0;  // d = 0: only -dmin·m left
+    for (int64_t b = 0; b < n / 256; ++b)
+      mins[size_t(b * bb)] = mins[size_t(b * bb + 1)] = 0;  // d = 0: only -dmin·m left
     quant::dequantizer(t)(mins.data(), w.data(), n);
     for (int64_t i = 0; i < n; ++i) m += std::fabs(double(w[size_t(i)]) * x[i]);
   }
@@ -180,7 +181,8 @@ TEST_P(Dot, TwoByTwoInt8IsBitIdenticalToSingleDots) {
         const float want[4] = {tk.dot_q8(w0.data(), x[0].data(), n), tk.dot_q8(w0.data(), x[1].data(), n),
                                tk.dot_q8(w1.data(), x[0].data(), n), tk.dot_q8(w1.data(), x[1].data(), n)};
         for (int j = 0; j < 4; ++j)
-          ASSERT_EQ(out[j], want[j]) << isa_name(k->isa) << " " << core::ggml_type_info(uint32_t(t))->name << " n=" << n << " j=" << j;
+          ASSERT_EQ(out[j], want[j]) << isa_name(k->isa) << " " << core::ggml_type_info(uint32_t(t))->name << " n=" << n
+                                     << " j=" << j;
         ++checked;
       }
     }
@@ -203,9 +205,10 @@ TEST_P(Quantize, ActivationsQ8KMatchTheReferenceBitForBit) {
     for (int trial = 0; trial < 200; ++trial) {
       const int64_t n = 256 * (1 + trial % 4);
       auto x = test::random_floats(n, rng);
-      if (trial % 5 == 1) x[3] = -2.5f, x[7] = 2.5f;                                   // tie: first one wins
-      if (trial % 5 == 2) for (int64_t i = 0; i < n; ++i) x[size_t(i)] = std::round(x[size_t(i)] * 4) / 4;  // halves
-      if (trial % 5 == 3) std::fill(x.begin(), x.begin() + 256, 0.0f);           // an all-zero block
+      if (trial % 5 == 1) x[3] = -2.5f, x[7] = 2.5f;  // tie: first one wins
+      if (trial % 5 == 2)
+        for (int64_t i = 0; i < n; ++i) x[size_t(i)] = std::round(x[size_t(i)] * 4) / 4;  // halves
+      if (trial % 5 == 3) std::fill(x.begin(), x.begin() + 256, 0.0f);                    // an all-zero block
       if (trial % 5 == 4) x[11] = std::nanf(""), x[300 % n] = INFINITY;
       std::vector<uint8_t> a(size_t(act_bytes(GgmlType::kQ8_K, n))), b(a.size());
       ref.quantize_q8_k(x.data(), a.data(), n);

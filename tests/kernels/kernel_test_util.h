@@ -53,19 +53,56 @@ inline std::vector<uint8_t> random_row(core::GgmlType t, int64_t n, std::mt19937
   for (size_t b = 0; b < nb; ++b) {
     const size_t o = b * bb;
     switch (t) {
-      case core::GgmlType::kF32: { const float v = u(rng); std::memcpy(row.data() + o, &v, 4); break; }
-      case core::GgmlType::kF16: put_half(o, u(rng)); break;
-      case core::GgmlType::kBF16: { const uint16_t h = core::f32_to_bf16(u(rng)); std::memcpy(row.data() + o, &h, 2); break; }
-      case core::GgmlType::kQ4_0: case core::GgmlType::kQ8_0: put_half(o, pos(rng)); break;
-      case core::GgmlType::kQ4_K: case core::GgmlType::kQ5_K: put_half(o, pos(rng)), put_half(o + 2, pos(rng)); break;
-      case core::GgmlType::kQ6_K: put_half(o + 208, pos(rng)); break;
-      case core::GgmlType::kQ5_0: case core::GgmlType::kIQ4_NL: case core::GgmlType::kIQ4_XS: put_half(o, pos(rng)); break;
-      case core::GgmlType::kQ4_1: case core::GgmlType::kQ5_1: put_half(o, pos(rng)), put_half(o + 2, -pos(rng)); break;
-      case core::GgmlType::kQ2_K: put_half(o + 80, pos(rng)), put_half(o + 82, pos(rng)); break;
-      case core::GgmlType::kQ3_K: put_half(o + 108, pos(rng)); break;
-      case core::GgmlType::kMXFP4: row[o] = uint8_t(118 + rng() % 8); break;  // scales 2^-10 .. 2^-3
-      case core::GgmlType::kIQ2_XXS: case core::GgmlType::kIQ2_XS: case core::GgmlType::kIQ2_S:
-      case core::GgmlType::kIQ3_XXS: case core::GgmlType::kIQ3_S: case core::GgmlType::kIQ1_S: put_half(o, pos(rng)); break;
+      case core::GgmlType::kF32: {
+        const float v = u(rng);
+        std::memcpy(row.data() + o, &v, 4);
+        break;
+      }
+      case core::GgmlType::kF16:
+        put_half(o, u(rng));
+        break;
+      case core::GgmlType::kBF16: {
+        const uint16_t h = core::f32_to_bf16(u(rng));
+        std::memcpy(row.data() + o, &h, 2);
+        break;
+      }
+      case core::GgmlType::kQ4_0:
+      case core::GgmlType::kQ8_0:
+        put_half(o, pos(rng));
+        break;
+      case core::GgmlType::kQ4_K:
+      case core::GgmlType::kQ5_K:
+        put_half(o, pos(rng)), put_half(o + 2, pos(rng));
+        break;
+      case core::GgmlType::kQ6_K:
+        put_half(o + 208, pos(rng));
+        break;
+      case core::GgmlType::kQ5_0:
+      case core::GgmlType::kIQ4_NL:
+      case core::GgmlType::kIQ4_XS:
+        put_half(o, pos(rng));
+        break;
+      case core::GgmlType::kQ4_1:
+      case core::GgmlType::kQ5_1:
+        put_half(o, pos(rng)), put_half(o + 2, -pos(rng));
+        break;
+      case core::GgmlType::kQ2_K:
+        put_half(o + 80, pos(rng)), put_half(o + 82, pos(rng));
+        break;
+      case core::GgmlType::kQ3_K:
+        put_half(o + 108, pos(rng));
+        break;
+      case core::GgmlType::kMXFP4:
+        row[o] = uint8_t(118 + rng() % 8);
+        break;  // scales 2^-10 .. 2^-3
+      case core::GgmlType::kIQ2_XXS:
+      case core::GgmlType::kIQ2_XS:
+      case core::GgmlType::kIQ2_S:
+      case core::GgmlType::kIQ3_XXS:
+      case core::GgmlType::kIQ3_S:
+      case core::GgmlType::kIQ1_S:
+        put_half(o, pos(rng));
+        break;
       case core::GgmlType::kIQ1_M: {  // the fp16 scale sits in the top 4 bits of the four scale words
         const uint16_t d = core::f32_to_fp16(pos(rng));
         for (int w = 0; w < 4; ++w) {
@@ -76,7 +113,8 @@ inline std::vector<uint8_t> random_row(core::GgmlType t, int64_t n, std::mt19937
         }
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
   return row;

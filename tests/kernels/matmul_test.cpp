@@ -20,8 +20,8 @@ ONPREM_PER_ISA(Matmul);
 TEST_P(Matmul, MatmatIsTheRowDotForAnyThreadCount) {
   std::mt19937 rng(5);
   for (const Kernels* k : {&table()}) {
-    for (GgmlType t : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0, GgmlType::kQ3_K, GgmlType::kQ4_K,
-                       GgmlType::kQ6_K, GgmlType::kIQ4_XS, GgmlType::kMXFP4}) {
+    for (GgmlType t : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0, GgmlType::kQ3_K,
+                       GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kIQ4_XS, GgmlType::kMXFP4}) {
       const int64_t n = 512, rows = 37, tokens = 5;
       std::vector<uint8_t> W;
       for (int64_t r = 0; r < rows; ++r) {
@@ -47,7 +47,8 @@ TEST_P(Matmul, MatmatIsTheRowDotForAnyThreadCount) {
           std::vector<uint8_t> scratch(size_t(matmul_scratch_bytes(*k, w, tokens, acts)));
           std::vector<float> got(size_t(rows * tokens));
           matmat(*k, w, X.data(), tokens, got.data(), acts, scratch.data(), &pool);
-          EXPECT_EQ(got, want) << isa_name(k->isa) << " threads " << threads << " type " << int(t) << " acts " << int(acts);
+          EXPECT_EQ(got, want) << isa_name(k->isa) << " threads " << threads << " type " << int(t) << " acts "
+                               << int(acts);
           std::vector<float> y(static_cast<size_t>(rows));
           matvec(*k, w, X.data(), y.data(), acts, scratch.data(), &pool);
           EXPECT_TRUE(std::equal(y.begin(), y.end(), want.begin()));
@@ -61,7 +62,8 @@ TEST_P(Matmul, MatmatIsTheRowDotForAnyThreadCount) {
 // has a dot kernel for every supported type.
 TEST(Dispatch, BestTableIsTheChosenOne) {
   const Kernels& best = best_kernels();
-  std::printf("chosen kernel path: %s on %s (%s)\n", isa_name(best.isa), cpu_info().model.c_str(), cpu_info().arch.c_str());
+  std::printf("chosen kernel path: %s on %s (%s)\n", isa_name(best.isa), cpu_info().model.c_str(),
+              cpu_info().arch.c_str());
   ASSERT_TRUE(chosen_isa().ok());
   EXPECT_EQ(best.isa, *chosen_isa());
   EXPECT_TRUE(cpu_supports(best.isa));
@@ -111,8 +113,10 @@ TEST(Dispatch, OnpremIsaIsCheckedAgainstTheCpu) {
       EXPECT_EQ(*got, isa);
     }
   }
-  if (old) setenv("ONPREM_ISA", saved.c_str(), 1);
-  else unsetenv("ONPREM_ISA");
+  if (old)
+    setenv("ONPREM_ISA", saved.c_str(), 1);
+  else
+    unsetenv("ONPREM_ISA");
 }
 
 }  // namespace

@@ -18,8 +18,8 @@ std::vector<int64_t> lengths() {
   return out;
 }
 
-void expect_close(const std::vector<float>& got, const std::vector<float>& want, double rel, double abs, const char* what,
-                  const Kernels* k, int64_t n) {
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, double rel, double abs,
+                  const char* what, const Kernels* k, int64_t n) {
   for (size_t i = 0; i < want.size(); ++i)
     ASSERT_LE(std::fabs(double(got[i]) - want[i]), rel * std::fabs(double(want[i])) + abs)
         << what << " " << isa_name(k->isa) << " n=" << n << " i=" << i << " x-got " << got[i] << " want " << want[i];
@@ -99,9 +99,11 @@ TEST_P(Ops, DeltaRuleStepIsBitIdenticalAndMatchesDouble) {
         ASSERT_EQ(oa, ob) << isa_name(k->isa) << " dk=" << dk;
         for (int64_t c = 0; c < dv; ++c) {
           double sk = 0, sq = 0;
-          for (int64_t i = 0; i < dk; ++i) Sd[size_t(c * dk + i)] *= decay, sk += Sd[size_t(c * dk + i)] * kk[size_t(i)];
+          for (int64_t i = 0; i < dk; ++i)
+            Sd[size_t(c * dk + i)] *= decay, sk += Sd[size_t(c * dk + i)] * kk[size_t(i)];
           const double delta = beta * (v[size_t(c)] - sk);
-          for (int64_t i = 0; i < dk; ++i) Sd[size_t(c * dk + i)] += delta * kk[size_t(i)], sq += Sd[size_t(c * dk + i)] * q[size_t(i)];
+          for (int64_t i = 0; i < dk; ++i)
+            Sd[size_t(c * dk + i)] += delta * kk[size_t(i)], sq += Sd[size_t(c * dk + i)] * q[size_t(i)];
           ASSERT_NEAR(oa[size_t(c)], sq, 1e-4 * (1 + std::fabs(sq))) << "dk=" << dk << " step " << step;
         }
       }
@@ -172,8 +174,8 @@ TEST_P(Ops, KnownValues) {
     float y[4];
     k->softplus(x, y, 4);
     EXPECT_NEAR(y[0], std::log(2.0), 1e-7);
-    EXPECT_EQ(y[1], 25.0f);                       // the x > 20 cut-off
-    EXPECT_NEAR(y[2], std::exp(-30.0), 1e-19);    // ln(1 + e^-30) ≈ e^-30
+    EXPECT_EQ(y[1], 25.0f);                     // the x > 20 cut-off
+    EXPECT_NEAR(y[2], std::exp(-30.0), 1e-19);  // ln(1 + e^-30) ≈ e^-30
     EXPECT_NEAR(y[3], std::log1p(std::exp(1.0)), 1e-6);
     const float v[3] = {3.0f, 4.0f, 0.0f};
     k->l2_norm(v, y, 3, 1e-6f);

@@ -46,8 +46,10 @@ TEST_P(NoAllocation, WarmDecodeStepsAllocateNothing) {
   const std::string& path = file.path;
   auto vocab = *text::synthetic_vocab(cfg.n_vocab);
   core::ThreadPool pool(threads);
-  ASSERT_TRUE(generate_model(GenOptions{cfg, FileType::kQ8_0, 7, "alloc"},
-                             [&](gguf::Writer& w) { text::write_vocab_keys(vocab, w); }, path, pool).ok());
+  ASSERT_TRUE(generate_model(
+                  GenOptions{cfg, FileType::kQ8_0, 7, "alloc"},
+                  [&](gguf::Writer& w) { text::write_vocab_keys(vocab, w); }, path, pool)
+                  .ok());
   auto m = *load_model(path);
   const int64_t n_ctx = 64;
   auto s1 = make_state(m.config, n_ctx), s2 = make_state(m.config, n_ctx);

@@ -89,7 +89,12 @@ TEST(Config, ClearErrorsForMissingAndInconsistentKeys) {
   // Found by the fuzzer: a huge block_count must be refused before anything is sized by it.
   e = config_error(tiny_with([](ModelConfig& c) { c.n_layer = 4000000000u; }));
   EXPECT_NE(e.message.find("block_count"), std::string::npos);
-  e = config_error(tiny_with([](ModelConfig& c) { c.n_expert = 1u << 30; c.arch = Arch::kQwen35Moe; c.n_expert_used = 1; c.n_ff_exp = 8; }));
+  e = config_error(tiny_with([](ModelConfig& c) {
+    c.n_expert = 1u << 30;
+    c.arch = Arch::kQwen35Moe;
+    c.n_expert_used = 1;
+    c.n_ff_exp = 8;
+  }));
   EXPECT_NE(e.message.find("expert_count"), std::string::npos);
   e = config_error(tiny_with([](ModelConfig& c) { c.n_rot = 100; }));
   EXPECT_NE(e.message.find("rope.dimension_count"), std::string::npos);
@@ -98,8 +103,10 @@ TEST(Config, ClearErrorsForMissingAndInconsistentKeys) {
   auto good = tiny_with([](ModelConfig&) {});
   auto f = gguf::File::parse(good.data(), good.size());
   for (const auto& [k, v] : f->metadata()) {
-    if (k == "qwen35.block_count") w.set_i32(k, 4);
-    else w.set_value(k, v);
+    if (k == "qwen35.block_count")
+      w.set_i32(k, 4);
+    else
+      w.set_value(k, v);
   }
   e = config_error(*w.write_to_memory());
   EXPECT_EQ(e.code, core::ErrorCode::kTypeMismatch);

@@ -62,7 +62,8 @@ double kl(const float* p_logits, const float* q_logits, int64_t n) {
 
 void accumulate(Stats& s, const float* ours, const float* ref, int64_t rows, int64_t V) {
   for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t i = 0; i < V; ++i) s.max_abs = std::max(s.max_abs, double(std::fabs(ours[r * V + i] - ref[r * V + i])));
+    for (int64_t i = 0; i < V; ++i)
+      s.max_abs = std::max(s.max_abs, double(std::fabs(ours[r * V + i] - ref[r * V + i])));
     s.argmax_same += argmax(ours + r * V, V) == argmax(ref + r * V, V);
     s.kl_sum += kl(ref + r * V, ours + r * V, V);
     ++s.rows;
@@ -154,7 +155,8 @@ TEST_P(Conformance, MatchesLlamaCpp) {
   const char* names[] = {"batch", "incremental", "chunked"};
   for (int i = 0; i < 3; ++i) {
     const Stats& s = per_mode[i];
-    std::printf("%-22s %-11s max|d| %.3g  argmax %.4f  KL %.3g\n", name.c_str(), names[i], s.max_abs, s.argmax_rate(), s.kl_mean());
+    std::printf("%-22s %-11s max|d| %.3g  argmax %.4f  KL %.3g\n", name.c_str(), names[i], s.max_abs, s.argmax_rate(),
+                s.kl_mean());
     if (f32) {
       EXPECT_LE(s.max_abs, 1e-3) << names[i];
       EXPECT_EQ(s.argmax_same, s.rows) << names[i];
@@ -166,15 +168,16 @@ TEST_P(Conformance, MatchesLlamaCpp) {
   if (!f32) {
     // Quality at least the reference's: closer to the F32 model than 1.25x llama.cpp + 1e-4.
     const double rows = double(per_mode[0].rows);
-    std::printf("%s KL vs F32 model: ours %.4g, llama.cpp %.4g\n", name.c_str(), kl_ours_vs_f32 / rows, kl_ref_vs_f32 / rows);
+    std::printf("%s KL vs F32 model: ours %.4g, llama.cpp %.4g\n", name.c_str(), kl_ours_vs_f32 / rows,
+                kl_ref_vs_f32 / rows);
     EXPECT_LE(kl_ours_vs_f32 / rows, 1.25 * kl_ref_vs_f32 / rows + 1e-4);
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(PublicSet, Conformance,
-                         ::testing::Values("qwen35-tiny-F32", "qwen35moe-tiny-F32", "qwen35-tiny-Q8_0", "qwen35moe-tiny-Q8_0",
-                                           "qwen35-tiny-Q6_K", "qwen35moe-tiny-Q6_K", "qwen35-tiny-Q4_K_M",
-                                           "qwen35moe-tiny-Q4_K_M"),
+                         ::testing::Values("qwen35-tiny-F32", "qwen35moe-tiny-F32", "qwen35-tiny-Q8_0",
+                                           "qwen35moe-tiny-Q8_0", "qwen35-tiny-Q6_K", "qwen35moe-tiny-Q6_K",
+                                           "qwen35-tiny-Q4_K_M", "qwen35moe-tiny-Q4_K_M"),
                          [](const auto& info) {
                            std::string s = info.param;
                            for (auto& ch : s)
@@ -195,7 +198,8 @@ std::vector<std::string> realfile_names() {
   for (const auto& e : fs::directory_iterator(kReal / "golden")) {
     const std::string f = e.path().filename().string();
     const std::string tail = ".p600.json";
-    if (f.size() > tail.size() && f.compare(f.size() - tail.size(), tail.size(), tail) == 0) out.push_back(f.substr(0, f.size() - tail.size()));
+    if (f.size() > tail.size() && f.compare(f.size() - tail.size(), tail.size(), tail) == 0)
+      out.push_back(f.substr(0, f.size() - tail.size()));
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -233,8 +237,8 @@ TEST_P(RealFiles, MatchesLlamaCpp) {
     }
     kl_ours /= double(rows);
     kl_ref /= double(rows);
-    std::printf("%-34s %-11s max|d| %.3g  top-1 vs llama.cpp %.4f  KL vs F32 model: ours %.4g, llama.cpp %.4g\n", name.c_str(),
-                mode_name, s.max_abs, s.argmax_rate(), kl_ours, kl_ref);
+    std::printf("%-34s %-11s max|d| %.3g  top-1 vs llama.cpp %.4f  KL vs F32 model: ours %.4g, llama.cpp %.4g\n",
+                name.c_str(), mode_name, s.max_abs, s.argmax_rate(), kl_ours, kl_ref);
     EXPECT_LE(kl_ours, 1.25 * kl_ref + 1e-4) << mode_name;
     // F16 / BF16 files are held closer than the quantised ones, but not to the F32 models' 1e-3:
     // rounding an activation to 16 bits is discontinuous, so a difference of 1e-6 upstream (sums
@@ -245,7 +249,8 @@ TEST_P(RealFiles, MatchesLlamaCpp) {
     EXPECT_GE(s.argmax_rate(), f32_class ? 0.99 : 0.85) << mode_name;
     if (f32_class) {
       const double own_spread = j["self_consistency"]["batched_vs_token_by_token"]["max_abs"].get<double>();
-      EXPECT_LE(s.max_abs, 1.5 * own_spread) << mode_name << ": llama.cpp's own batched-vs-token spread is " << own_spread;
+      EXPECT_LE(s.max_abs, 1.5 * own_spread)
+          << mode_name << ": llama.cpp's own batched-vs-token spread is " << own_spread;
     }
   }
 }

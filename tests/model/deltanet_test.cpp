@@ -37,12 +37,24 @@ void adversarial_gates(int64_t T, std::mt19937& rng, std::vector<float>& beta, s
     const int regime = int((t / 997) % 6);
     float gb = 0, bb = 0;
     switch (regime) {
-      case 0: gb = 0.0f, bb = 1.0f; break;                       // never forget, always overwrite
-      case 1: gb = -88.0f, bb = u(rng); break;                   // forget everything every token
-      case 2: gb = -1e-7f * u(rng), bb = 0.0f; break;            // beta 0: state only decays
-      case 3: gb = -20.0f * u(rng), bb = 1.0f; break;
-      case 4: gb = (u(rng) < 0.5f ? -88.0f : 0.0f), bb = (u(rng) < 0.5f ? 0.0f : 1.0f); break;
-      default: gb = -std::exp(4.0f * u(rng) - 3.0f), bb = u(rng); break;
+      case 0:
+        gb = 0.0f, bb = 1.0f;
+        break;  // never forget, always overwrite
+      case 1:
+        gb = -88.0f, bb = u(rng);
+        break;  // forget everything every token
+      case 2:
+        gb = -1e-7f * u(rng), bb = 0.0f;
+        break;  // beta 0: state only decays
+      case 3:
+        gb = -20.0f * u(rng), bb = 1.0f;
+        break;
+      case 4:
+        gb = (u(rng) < 0.5f ? -88.0f : 0.0f), bb = (u(rng) < 0.5f ? 0.0f : 1.0f);
+        break;
+      default:
+        gb = -std::exp(4.0f * u(rng) - 3.0f), bb = u(rng);
+        break;
     }
     g[size_t(t)] = gb, beta[size_t(t)] = bb;
   }
@@ -66,15 +78,17 @@ TEST(DeltaNet, ChunkedEqualsSequentialOver100kTokensWithAdversarialGates) {
   // Feed in pieces of odd sizes so chunks start anywhere, as ubatches would.
   for (int64_t t0 = 0; t0 < T;) {
     const int64_t n = std::min<int64_t>(T - t0, 1 + (t0 * 7919) % 300);
-    deltanet_head_sequential(q.data() + t0 * dk, k.data() + t0 * dk, v.data() + t0 * dv, beta.data() + t0, g.data() + t0, n,
-                             dk, dv, dk, dv, S1.data(), o1.data() + t0 * dv, dv, kernels::best_kernels());
-    deltanet_head_chunked(q.data() + t0 * dk, k.data() + t0 * dk, v.data() + t0 * dv, beta.data() + t0, g.data() + t0, n,
-                          dk, dv, dk, dv, S2.data(), o2.data() + t0 * dv, dv);
+    deltanet_head_sequential(q.data() + t0 * dk, k.data() + t0 * dk, v.data() + t0 * dv, beta.data() + t0,
+                             g.data() + t0, n, dk, dv, dk, dv, S1.data(), o1.data() + t0 * dv, dv,
+                             kernels::best_kernels());
+    deltanet_head_chunked(q.data() + t0 * dk, k.data() + t0 * dk, v.data() + t0 * dv, beta.data() + t0, g.data() + t0,
+                          n, dk, dv, dk, dv, S2.data(), o2.data() + t0 * dv, dv);
     t0 += n;
   }
   ASSERT_TRUE(all_finite(o1) && all_finite(o2) && all_finite(S1) && all_finite(S2));
   double max_o = 0, max_d = 0;
-  for (size_t i = 0; i < o1.size(); ++i) max_o = std::max(max_o, double(std::fabs(o1[i]))), max_d = std::max(max_d, double(std::fabs(o1[i] - o2[i])));
+  for (size_t i = 0; i < o1.size(); ++i)
+    max_o = std::max(max_o, double(std::fabs(o1[i]))), max_d = std::max(max_d, double(std::fabs(o1[i] - o2[i])));
   double max_sd = 0;
   for (size_t i = 0; i < S1.size(); ++i) max_sd = std::max(max_sd, double(std::fabs(S1[i] - S2[i])));
   std::printf("100k tokens: max |o| %.3g, max |o_chunked - o_seq| %.3g, max state diff %.3g\n", max_o, max_d, max_sd);
@@ -94,8 +108,10 @@ TEST(DeltaNet, ModelChunkedPrefillEqualsIncrementalWithExtremeGates) {
   const std::string& path = file.path;
   auto vocab = *text::synthetic_vocab(cfg.n_vocab);
   core::ThreadPool pool(2);
-  ASSERT_TRUE(generate_model(GenOptions{cfg, FileType::kF32, 3, "gdn"}, [&](gguf::Writer& w) { text::write_vocab_keys(vocab, w); },
-                             path, pool).ok());
+  ASSERT_TRUE(generate_model(
+                  GenOptions{cfg, FileType::kF32, 3, "gdn"}, [&](gguf::Writer& w) { text::write_vocab_keys(vocab, w); },
+                  path, pool)
+                  .ok());
   auto m = *load_model(path);
   for (auto& L : m.layers) {
     for (size_t j = 0; j < L.ssm_a.size(); ++j) L.ssm_a[j] = j % 3 == 0 ? -1e30f : j % 3 == 1 ? 0.0f : -50.0f;

@@ -24,7 +24,8 @@ std::string generate(const std::string& preset, FileType ft, int threads, const 
   auto cfg = *preset_config(preset);
   auto vocab = *text::synthetic_vocab(cfg.n_vocab);
   core::ThreadPool pool(threads);
-  auto st = generate_model(GenOptions{cfg, ft, 7, name}, [&](gguf::Writer& w) { text::write_vocab_keys(vocab, w); }, path, pool);
+  auto st = generate_model(
+      GenOptions{cfg, ft, 7, name}, [&](gguf::Writer& w) { text::write_vocab_keys(vocab, w); }, path, pool);
   EXPECT_TRUE(st.ok()) << st.error().to_string();
   return path;
 }
@@ -43,7 +44,8 @@ TEST(GenModel, DeterministicWhateverTheThreadCount) {
 }
 
 TEST(GenModel, EveryTypeLoadsAndPassesTheTensorCheck) {
-  for (auto ft : {FileType::kF32, FileType::kF16, FileType::kBF16, FileType::kQ8_0, FileType::kQ4_K, FileType::kQ4_K_M, FileType::kQ6_K}) {
+  for (auto ft : {FileType::kF32, FileType::kF16, FileType::kBF16, FileType::kQ8_0, FileType::kQ4_K, FileType::kQ4_K_M,
+                  FileType::kQ6_K}) {
     for (const char* preset : {"tiny", "tiny-moe"}) {
       const auto p = generate(preset, ft, 2, std::string(preset) + file_type_name(ft));
       auto f = gguf::File::open(p);
@@ -65,7 +67,8 @@ TEST(GenModel, Q4KMMixMatchesLlamaQuantize) {
     const auto cfg = *load_config(*ref);
     const auto table = tensor_table(cfg);
     const auto types = tensor_types(table, cfg, FileType::kQ4_K_M);
-    for (size_t i = 0; i < table.size(); ++i) EXPECT_EQ(types[i], ref->tensor(table[i].name)->type) << family << " " << table[i].name;
+    for (size_t i = 0; i < table.size(); ++i)
+      EXPECT_EQ(types[i], ref->tensor(table[i].name)->type) << family << " " << table[i].name;
   }
 }
 

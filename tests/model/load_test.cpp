@@ -28,8 +28,10 @@ std::string copy_model(const std::string& drop_tensor, const std::string& arch, 
   EXPECT_TRUE(f.ok());
   gguf::Writer w;
   for (const auto& [k, v] : f->metadata()) {
-    if (k == "general.architecture" && !arch.empty()) w.set_string(k, arch);
-    else w.set_value(k, v);
+    if (k == "general.architecture" && !arch.empty())
+      w.set_string(k, arch);
+    else
+      w.set_value(k, v);
   }
   for (const auto& t : f->tensors()) {
     if (t.name == drop_tensor) continue;
@@ -67,7 +69,8 @@ TEST(LoadModel, MalformedBlockNamesAreNotAnException) {
   for (const char* bad : {"blk.x.junk", "blk..junk", "blk.", "blk.7", "blk.-1.junk", "blk.99999999999999999999.junk",
                           "blk.4294967296.junk", "blk 1.junk", "token_embd.weight", ""})
     EXPECT_FALSE(block_index(bad).has_value()) << bad;
-  const std::string path = copy_model("", "", "junk_names", {"blk.x.junk", "blk.99999999999999999999.junk", "blk..junk"});
+  const std::string path =
+      copy_model("", "", "junk_names", {"blk.x.junk", "blk.99999999999999999999.junk", "blk..junk"});
   auto m = load_model(path);
   std::filesystem::remove(path);
   ASSERT_TRUE(m.ok()) << m.error().to_string();  // unknown tensors are ignored, as llama.cpp does
@@ -179,7 +182,8 @@ TEST(ForwardBatch, EqualsSeparateCalls) {
   for (const char* name : {"qwen35moe-tiny-Q4_K_M", "qwen35-tiny-F32"}) {
     auto m = *load_model(std::string(ONPREM_SHARED_DIR) + "/conformance/models/" + name + ".gguf");
     const int64_t V = m.config.n_vocab;
-    const std::vector<std::vector<int32_t>> prompts = {{1, 2, 3, 4, 5, 6, 7}, {40, 41}, {300}, {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 11}};
+    const std::vector<std::vector<int32_t>> prompts = {
+        {1, 2, 3, 4, 5, 6, 7}, {40, 41}, {300}, {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 11}};
     core::ThreadPool pool(2);
     ForwardContext ctx;
     ctx.pool = &pool;
@@ -201,7 +205,8 @@ TEST(ForwardBatch, EqualsSeparateCalls) {
     auto ws = make_workspace(m.config, 32, 2);
     std::vector<std::vector<float>> got(prompts.size(), std::vector<float>(static_cast<size_t>(V)));
     std::vector<BatchEntry> batch;
-    for (size_t i = 0; i < prompts.size(); ++i) batch.push_back({&states[i], prompts[i].data(), int64_t(prompts[i].size()), got[i].data(), false});
+    for (size_t i = 0; i < prompts.size(); ++i)
+      batch.push_back({&states[i], prompts[i].data(), int64_t(prompts[i].size()), got[i].data(), false});
     ASSERT_TRUE(forward_batch(m, batch, ws, ctx).ok());
     const int32_t next = 17;
     for (auto& e : batch) e.tokens = &next, e.n = 1;
@@ -216,7 +221,6 @@ TEST(ForwardBatch, EqualsSeparateCalls) {
 
 }  // namespace
 }  // namespace onprem::model
-
 
 namespace onprem::model {
 namespace {

@@ -23,7 +23,9 @@ using namespace onprem;
 
 namespace {
 
-std::string conf(const std::string& name) { return std::string(ONPREM_SHARED_DIR) + "/conformance/models/" + name + ".gguf"; }
+std::string conf(const std::string& name) {
+  return std::string(ONPREM_SHARED_DIR) + "/conformance/models/" + name + ".gguf";
+}
 
 std::vector<float> decode(const gguf::TensorInfo& t) {
   std::vector<float> x(size_t(t.n_elements()));
@@ -35,7 +37,8 @@ std::vector<float> decode(const gguf::TensorInfo& t) {
 
 double rel_rms(const std::vector<float>& a, const std::vector<float>& ref) {
   double e = 0, n = 0;
-  for (size_t i = 0; i < a.size(); ++i) e += (double(a[i]) - ref[i]) * (double(a[i]) - ref[i]), n += double(ref[i]) * ref[i];
+  for (size_t i = 0; i < a.size(); ++i)
+    e += (double(a[i]) - ref[i]) * (double(a[i]) - ref[i]), n += double(ref[i]) * ref[i];
   return n > 0 ? std::sqrt(e / n) : 0;
 }
 
@@ -75,8 +78,12 @@ TEST_P(QuantizeVsLlama, SameTypesAndNoWorsePrecision) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Conformance, QuantizeVsLlama,
-                         ::testing::Combine(::testing::Values("qwen35-tiny", "qwen35moe-tiny"), ::testing::Values("Q8_0", "Q6_K", "Q4_K_M")),
-                         [](const auto& info) { return std::string(std::get<0>(info.param) == "qwen35-tiny" ? "dense" : "moe") + "_" + std::get<1>(info.param); });
+                         ::testing::Combine(::testing::Values("qwen35-tiny", "qwen35moe-tiny"),
+                                            ::testing::Values("Q8_0", "Q6_K", "Q4_K_M")),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param) == "qwen35-tiny" ? "dense" : "moe") + "_" +
+                                  std::get<1>(info.param);
+                         });
 
 // llama-quantize's own files in the types that need an importance matrix to be made well (the hub's
 // IQ4_XS, Q3_K_M, Q2_K, ... files are made with one): ours, from the same F32 file and the same
@@ -84,7 +91,9 @@ INSTANTIATE_TEST_SUITE_P(Conformance, QuantizeVsLlama,
 // weighs: Σ importance × error², the matrix product's expected loss, which both fits minimise.
 class QuantizeVsLlamaImatrix : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
 
-std::string realfile(const std::string& name) { return std::string(ONPREM_SHARED_DIR) + "/conformance/realfiles/" + name; }
+std::string realfile(const std::string& name) {
+  return std::string(ONPREM_SHARED_DIR) + "/conformance/realfiles/" + name;
+}
 
 TEST_P(QuantizeVsLlamaImatrix, SameTypesAndNoWorseWeightedError) {
   const auto& [arch, type] = GetParam();
@@ -131,28 +140,30 @@ TEST_P(QuantizeVsLlamaImatrix, SameTypesAndNoWorseWeightedError) {
   std::printf("\n");
 }
 
-INSTANTIATE_TEST_SUITE_P(Realfiles, QuantizeVsLlamaImatrix,
-                         ::testing::Values(std::make_tuple("qwen35-tiny", "Q2_K"), std::make_tuple("qwen35-tiny", "Q3_K_M"),
-                                           std::make_tuple("qwen35-tiny", "IQ4_XS"), std::make_tuple("qwen35moe-tiny", "Q2_K"),
-                                           std::make_tuple("qwen35moe-tiny", "Q3_K_M"), std::make_tuple("qwen35moe-tiny", "Q4_0"),
-                                           std::make_tuple("qwen35moe-tiny", "Q4_1"), std::make_tuple("qwen35moe-tiny", "Q5_0"),
-                                           std::make_tuple("qwen35moe-tiny", "Q5_1"), std::make_tuple("qwen35moe-tiny", "Q5_K_M"),
-                                           std::make_tuple("qwen35moe-tiny", "IQ4_NL"), std::make_tuple("qwen35moe-tiny", "IQ4_XS"),
-                                           std::make_tuple("qwen35moe-tiny", "MXFP4_MOE"), std::make_tuple("qwen35-tiny", "IQ3_S"),
-                                           std::make_tuple("qwen35-tiny", "IQ2_XXS"), std::make_tuple("qwen35moe-tiny", "IQ3_XXS"),
-                                           std::make_tuple("qwen35moe-tiny", "IQ3_S"), std::make_tuple("qwen35moe-tiny", "IQ2_XXS"),
-                                           std::make_tuple("qwen35moe-tiny", "IQ2_XS"), std::make_tuple("qwen35moe-tiny", "IQ2_S"),
-                                           std::make_tuple("qwen35moe-tiny", "IQ1_S"), std::make_tuple("qwen35moe-tiny", "IQ1_M")),
-                         [](const auto& info) {
-                           return std::string(std::get<0>(info.param) == "qwen35-tiny" ? "dense" : "moe") + "_" + std::get<1>(info.param);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Realfiles, QuantizeVsLlamaImatrix,
+    ::testing::Values(std::make_tuple("qwen35-tiny", "Q2_K"), std::make_tuple("qwen35-tiny", "Q3_K_M"),
+                      std::make_tuple("qwen35-tiny", "IQ4_XS"), std::make_tuple("qwen35moe-tiny", "Q2_K"),
+                      std::make_tuple("qwen35moe-tiny", "Q3_K_M"), std::make_tuple("qwen35moe-tiny", "Q4_0"),
+                      std::make_tuple("qwen35moe-tiny", "Q4_1"), std::make_tuple("qwen35moe-tiny", "Q5_0"),
+                      std::make_tuple("qwen35moe-tiny", "Q5_1"), std::make_tuple("qwen35moe-tiny", "Q5_K_M"),
+                      std::make_tuple("qwen35moe-tiny", "IQ4_NL"), std::make_tuple("qwen35moe-tiny", "IQ4_XS"),
+                      std::make_tuple("qwen35moe-tiny", "MXFP4_MOE"), std::make_tuple("qwen35-tiny", "IQ3_S"),
+                      std::make_tuple("qwen35-tiny", "IQ2_XXS"), std::make_tuple("qwen35moe-tiny", "IQ3_XXS"),
+                      std::make_tuple("qwen35moe-tiny", "IQ3_S"), std::make_tuple("qwen35moe-tiny", "IQ2_XXS"),
+                      std::make_tuple("qwen35moe-tiny", "IQ2_XS"), std::make_tuple("qwen35moe-tiny", "IQ2_S"),
+                      std::make_tuple("qwen35moe-tiny", "IQ1_S"), std::make_tuple("qwen35moe-tiny", "IQ1_M")),
+    [](const auto& info) {
+      return std::string(std::get<0>(info.param) == "qwen35-tiny" ? "dense" : "moe") + "_" + std::get<1>(info.param);
+    });
 
 TEST(Perplexity, KlIsZeroAgainstItselfAndRanksQuantisations) {
   auto base = model::load_model(conf("qwen35-tiny-F32"));
   ASSERT_TRUE(base.ok());
   std::vector<int32_t> ids(256);
   uint64_t s = 1;
-  for (auto& t : ids) t = int32_t((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 33) % int32_t(base->config.n_vocab);
+  for (auto& t : ids)
+    t = int32_t((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 33) % int32_t(base->config.n_vocab);
   core::ThreadPool pool(2);
   model::ForwardContext ctx;
   ctx.pool = &pool;
@@ -214,7 +225,8 @@ TEST(Imatrix, MatchesLlamaImatrix) {
       auto b = theirs->importance(name, t->ne[0], t->ne[2]);
       ASSERT_TRUE(a.ok() && b.ok()) << name;
       ASSERT_FALSE(b->empty()) << name << " is missing from llama-imatrix's file";
-      for (size_t i = 0; i < a->size(); ++i) worst = std::max(worst, std::fabs((*a)[i] - (*b)[i]) / std::max(1e-6, double(std::fabs((*b)[i]))));
+      for (size_t i = 0; i < a->size(); ++i)
+        worst = std::max(worst, std::fabs((*a)[i] - (*b)[i]) / std::max(1e-6, double(std::fabs((*b)[i]))));
       ++compared;
     }
     EXPECT_GT(compared, 20) << arch;

@@ -33,8 +33,10 @@ TEST(Planner, EstimateMatchesTheEnginesMeasuredMemory) {
   auto vocab = *text::synthetic_vocab(cfg.n_vocab);
   {
     core::ThreadPool pool(2);
-    ASSERT_TRUE(model::generate_model(model::GenOptions{cfg, model::FileType::kQ8_0, 1, "m"},
-                                      [&](gguf::Writer& w) { text::write_vocab_keys(vocab, w); }, path, pool).ok());
+    ASSERT_TRUE(model::generate_model(
+                    model::GenOptions{cfg, model::FileType::kQ8_0, 1, "m"},
+                    [&](gguf::Writer& w) { text::write_vocab_keys(vocab, w); }, path, pool)
+                    .ok());
   }
   MemoryOptions o;
   o.ctx = 1024, o.parallel = 1, o.kv_type = KvType::kF32, o.ubatch = 256, o.threads = 1, o.overhead_bytes = 0;
@@ -49,9 +51,11 @@ TEST(Planner, EstimateMatchesTheEnginesMeasuredMemory) {
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t((i * 37) % 8000);
   std::vector<float> logits(static_cast<size_t>(m.config.n_vocab));
   model::ForwardContext ctx;
-  for (int rep = 0; rep < 4; ++rep) ASSERT_TRUE(model::forward(m, st, ws, ids.data(), int64_t(ids.size()), logits.data(), false, ctx).ok());
+  for (int rep = 0; rep < 4; ++rep)
+    ASSERT_TRUE(model::forward(m, st, ws, ids.data(), int64_t(ids.size()), logits.data(), false, ctx).ok());
   const uint64_t measured = rss_bytes() - before;
-  std::printf("planner %.1f MB, measured resident growth %.1f MB\n", double(plan.total_bytes()) / 1e6, double(measured) / 1e6);
+  std::printf("planner %.1f MB, measured resident growth %.1f MB\n", double(plan.total_bytes()) / 1e6,
+              double(measured) / 1e6);
   EXPECT_NEAR(double(measured), double(plan.total_bytes()), 0.1 * double(plan.total_bytes()));
 }
 

@@ -24,10 +24,10 @@ Counts count_27b() {
   const double N = 5120, V = 248320, L = 64, lin = 48, att = 16;
   const double Kd = 16 * 128, Vd = 48 * 128, C = 2 * Kd + Vd, Hv = 48, D = 256, F = 17408;
   Counts c;
-  c.matrix = 2 * N * V;                                             // token_embd + output
-  c.matrix += lin * (N * C + N * Vd + 2 * N * Hv + Vd * N);         // qkv, gate, beta+alpha, ssm_out
-  c.matrix += att * (N * 2 * 24 * D + 2 * N * 4 * D + 24 * D * N);  // q+gate, k, v, output
-  c.matrix += L * 3 * N * F;                                        // ffn gate, up, down
+  c.matrix = 2 * N * V;                                                // token_embd + output
+  c.matrix += lin * (N * C + N * Vd + 2 * N * Hv + Vd * N);            // qkv, gate, beta+alpha, ssm_out
+  c.matrix += att * (N * 2 * 24 * D + 2 * N * 4 * D + 24 * D * N);     // q+gate, k, v, output
+  c.matrix += L * 3 * N * F;                                           // ffn gate, up, down
   c.f32 = N + L * 2 * N + lin * (4 * C + 2 * Hv + 128) + att * 2 * D;  // norms, conv, dt, a, ssm_norm, q/k norms
   return c;
 }
@@ -65,8 +65,8 @@ TEST(Planner, ReproducesTheLadder) {
     FileType q;
     double gb;
   };
-  const Row ladder[] = {{"qwen3.6-27b", FileType::kQ4_K_M, 18}, {"qwen3.6-27b", FileType::kQ6_K, 24},
-                        {"qwen3.6-27b", FileType::kQ8_0, 30},   {"qwen3.6-27b", FileType::kBF16, 55},
+  const Row ladder[] = {{"qwen3.6-27b", FileType::kQ4_K_M, 18},     {"qwen3.6-27b", FileType::kQ6_K, 24},
+                        {"qwen3.6-27b", FileType::kQ8_0, 30},       {"qwen3.6-27b", FileType::kBF16, 55},
                         {"qwen3.6-35b-a3b", FileType::kQ4_K_M, 23}, {"qwen3.6-35b-a3b", FileType::kQ8_0, 38},
                         {"qwen3.6-35b-a3b", FileType::kBF16, 70}};
   MemoryOptions o;
@@ -185,7 +185,8 @@ TEST(Recommend, FollowsTheDecisionRules) {
 // The planner cites measured quality (docs/default-model.md): fewer bits never look better in KL
 // or top-1 agreement, and the recommendation quotes the figures.
 TEST(Quality, MeasuredFiguresAreOrderedAndCited) {
-  const auto q8 = onprem::planner::measured_quality("Q8_0"), q6 = onprem::planner::measured_quality("Q6_K"), q4 = onprem::planner::measured_quality("Q4_K_M");
+  const auto q8 = onprem::planner::measured_quality("Q8_0"), q6 = onprem::planner::measured_quality("Q6_K"),
+             q4 = onprem::planner::measured_quality("Q4_K_M");
   ASSERT_TRUE(q8 && q6 && q4);
   EXPECT_FALSE(onprem::planner::measured_quality("IQ2_XS"));
   EXPECT_GT(q8->kl_mean, 0.0);

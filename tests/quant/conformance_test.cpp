@@ -47,11 +47,20 @@ void compare_model(const std::string& family, const std::string& quant, std::map
     // Bounds derived as in round_trip_test (1.5x the uniform-noise estimate), looser for Q4_K whose
     // 6-bit scales on random data cost up to another ~30 %.
     switch (t.type) {
-      case core::GgmlType::kF32: EXPECT_EQ(num, 0.0) << t.name; break;
-      case core::GgmlType::kQ8_0: EXPECT_LT(rel, 0.009) << t.name; break;
-      case core::GgmlType::kQ6_K: EXPECT_LT(rel, 0.027) << t.name; break;
-      case core::GgmlType::kQ4_K: EXPECT_LT(rel, 0.13) << t.name; break;
-      default: ADD_FAILURE() << t.name << " has an unexpected type";
+      case core::GgmlType::kF32:
+        EXPECT_EQ(num, 0.0) << t.name;
+        break;
+      case core::GgmlType::kQ8_0:
+        EXPECT_LT(rel, 0.009) << t.name;
+        break;
+      case core::GgmlType::kQ6_K:
+        EXPECT_LT(rel, 0.027) << t.name;
+        break;
+      case core::GgmlType::kQ4_K:
+        EXPECT_LT(rel, 0.13) << t.name;
+        break;
+      default:
+        ADD_FAILURE() << t.name << " has an unexpected type";
     }
   }
 }

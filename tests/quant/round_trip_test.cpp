@@ -85,19 +85,28 @@ TEST(RoundTrip, RelativeErrorWithinDerivedBounds) {
 // types' far side the top code is one step short of the largest magnitude, so there a full step.
 TEST(RoundTrip, LegacyTypesWithinDerivedBounds) {
   const auto x = gaussian(32 * 512, 11, 0.02f);
-  const struct { GgmlType t; double bound; int top; bool affine; } cases[] = {
-      {GgmlType::kQ4_0, 0.085, 15, false}, {GgmlType::kQ5_0, 0.041, 31, false},
-      {GgmlType::kQ4_1, 0.083, 15, true}, {GgmlType::kQ5_1, 0.040, 31, true}};
+  const struct {
+    GgmlType t;
+    double bound;
+    int top;
+    bool affine;
+  } cases[] = {{GgmlType::kQ4_0, 0.085, 15, false},
+               {GgmlType::kQ5_0, 0.041, 31, false},
+               {GgmlType::kQ4_1, 0.083, 15, true},
+               {GgmlType::kQ5_1, 0.040, 31, true}};
   for (const auto& c : cases) {
     const auto y = round_trip(c.t, x);
     const double r = rel_rms(x, y);
     EXPECT_LT(r, c.bound * 1.5) << core::ggml_type_name(c.t);
     for (size_t b = 0; b < x.size() / 32; ++b) {
       float lo = x[32 * b], hi = x[32 * b], amax = 0;
-      for (int j = 0; j < 32; ++j) lo = std::min(lo, x[32 * b + j]), hi = std::max(hi, x[32 * b + j]), amax = std::max(amax, std::fabs(x[32 * b + j]));
+      for (int j = 0; j < 32; ++j)
+        lo = std::min(lo, x[32 * b + j]), hi = std::max(hi, x[32 * b + j]),
+        amax = std::max(amax, std::fabs(x[32 * b + j]));
       const float step = c.affine ? (hi - lo) / float(c.top) : amax / float((c.top + 1) / 2);
       for (int j = 0; j < 32; ++j)
-        ASSERT_LE(std::fabs(y[32 * b + j] - x[32 * b + j]), (c.affine ? 0.5f : 1.0f) * step * (1 + 1e-3f) + amax * 2e-3f)
+        ASSERT_LE(std::fabs(y[32 * b + j] - x[32 * b + j]),
+                  (c.affine ? 0.5f : 1.0f) * step * (1 + 1e-3f) + amax * 2e-3f)
             << core::ggml_type_name(c.t) << " block " << b << " value " << j;
     }
     std::printf("rel rms %s %.4f\n", core::ggml_type_name(c.t).c_str(), r);
@@ -115,7 +124,8 @@ TEST(RoundTrip, EdgeRowsStayFinite) {
       const auto y = round_trip(t, x);
       for (size_t i = 0; i < x.size(); ++i) {
         ASSERT_TRUE(std::isfinite(y[i]));
-        const float amax = *std::max_element(x.begin(), x.end(), [](float a, float b) { return std::fabs(a) < std::fabs(b); });
+        const float amax =
+            *std::max_element(x.begin(), x.end(), [](float a, float b) { return std::fabs(a) < std::fabs(b); });
         EXPECT_LE(std::fabs(y[i] - x[i]), std::fabs(amax) * 0.1f + 1e-6f) << int(t) << " " << i;
       }
     }
@@ -138,7 +148,8 @@ TEST(RoundTrip, Q8_KActivationFormat) {
       EXPECT_EQ(q[size_t(b)].bsums[g], s);
     }
     for (int j = 0; j < 256; ++j)
-      EXPECT_LE(std::fabs(q[size_t(b)].d * float(q[size_t(b)].qs[j]) - x[size_t(256 * b + j)]), 0.5f * std::fabs(q[size_t(b)].d) * 1.0001f);
+      EXPECT_LE(std::fabs(q[size_t(b)].d * float(q[size_t(b)].qs[j]) - x[size_t(256 * b + j)]),
+                0.5f * std::fabs(q[size_t(b)].d) * 1.0001f);
   }
 }
 

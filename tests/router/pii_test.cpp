@@ -42,18 +42,20 @@ TEST(Pii, FindsEmailAddressesAndNotLookalikes) {
 }
 
 TEST(Pii, FindsPhoneNumbersButNotDatesVersionsOrAddresses) {
-  for (const char* s : {"call +1 415 555 0100 now", "010-1234-5678", "(415) 555-0100", "+82 10 1234 5678", "+44 20 7946 0958"})
+  for (const char* s :
+       {"call +1 415 555 0100 now", "010-1234-5678", "(415) 555-0100", "+82 10 1234 5678", "+44 20 7946 0958"})
     EXPECT_EQ(kinds(s), std::vector<std::string>{"phone"}) << s;
-  for (const char* s : {"2026-11-29", "version 1.2.3456", "10.0.0.1", "port 8080 and 443", "id 1234567890123", "v2-3456-7890",
-                        "x = 12 345 678"})
+  for (const char* s : {"2026-11-29", "version 1.2.3456", "10.0.0.1", "port 8080 and 443", "id 1234567890123",
+                        "v2-3456-7890", "x = 12 345 678"})
     EXPECT_TRUE(kinds(s).empty()) << s;
 }
 
 TEST(Pii, FindsKoreanResidentRegistrationNumbers) {
   EXPECT_EQ(kinds("주민번호 900101-1234567 입니다"), std::vector<std::string>{"kr_rrn"});
-  EXPECT_EQ(kinds("850230-2345678"), std::vector<std::string>{"kr_rrn"});  // day 30 of a month: the shape, not the calendar
-  EXPECT_TRUE(kinds("901301-1234567").empty());  // month 13
-  EXPECT_TRUE(kinds("900101-9234567").empty());  // no such sex digit
+  EXPECT_EQ(kinds("850230-2345678"),
+            std::vector<std::string>{"kr_rrn"});  // day 30 of a month: the shape, not the calendar
+  EXPECT_TRUE(kinds("901301-1234567").empty());   // month 13
+  EXPECT_TRUE(kinds("900101-9234567").empty());   // no such sex digit
   // Without the hyphen: numbers issued since October 2020 have no check digit, so a valid date
   // and sex digit decide, with or without a pre-2020 check digit.
   EXPECT_EQ(kinds("2101013456789"), std::vector<std::string>{"kr_rrn"});
@@ -101,29 +103,48 @@ DataClass text_class(const std::string& t) { return pii_class(scan_text(t).findi
 }  // namespace
 
 TEST(PiiScan, NormalisesLookalikesAndInvisibleCharacters) {
-  EXPECT_EQ(normalize_for_pii("\uFF10\uFF11\uFF10"), "010");       // full-width digits
-  EXPECT_EQ(normalize_for_pii("a\uFF20b"), "a@b");                  // full-width @
-  EXPECT_EQ(normalize_for_pii("a\u200B@\u00ADb"), "a@b");           // zero-width space, soft hyphen
-  EXPECT_EQ(normalize_for_pii("1\u20132\u22123"), "1-2-3");          // en dash, minus sign
-  EXPECT_EQ(normalize_for_pii(std::string("ok\xFF", 3)), "ok\xEF\xBF\xBD");                   // a bad byte: U+FFFD
+  EXPECT_EQ(normalize_for_pii("\uFF10\uFF11\uFF10"), "010");                 // full-width digits
+  EXPECT_EQ(normalize_for_pii("a\uFF20b"), "a@b");                           // full-width @
+  EXPECT_EQ(normalize_for_pii("a\u200B@\u00ADb"), "a@b");                    // zero-width space, soft hyphen
+  EXPECT_EQ(normalize_for_pii("1\u20132\u22123"), "1-2-3");                  // en dash, minus sign
+  EXPECT_EQ(normalize_for_pii(std::string("ok\xFF", 3)), "ok\xEF\xBF\xBD");  // a bad byte: U+FFFD
 }
 
 TEST(PiiScan, FindsEveryFormOfTheCorpus) {
   // The forms of tests/e2e/pii_corpus.mjs, each alone in a string.
-  const char* forms[] = {
-      "jisoo.kim@example.com", "김지수@example.com", "jisoo@예시.한국", "jisoo\uFF20example.com", "jisoo\u200B@example.com",
-      "jisoo at example dot com", "jisoo [at] example [dot] com", "bWFpbCBqaXNvby5raW1AZXhhbXBsZS5jb20=",
-      "jisoo.kim%40example.com", "jisoo\\u0040example.com", "jisoo @ example.com", "010-2903-4529", "01029034529",
-      "+821030044530", "+82 10 3004 4530", "010.3206.4532", "(02) 3456-7890", "\uFF10\uFF11\uFF10-3206-4532",
-      "900101-1234567", "900101 1234567", "2101013456789", "4111 1111 1111 1111", "4111.1111.1111.1111",
-      "5500000000000004", "5500-0000-0000-0004"};
+  const char* forms[] = {"jisoo.kim@example.com",
+                         "김지수@example.com",
+                         "jisoo@예시.한국",
+                         "jisoo\uFF20example.com",
+                         "jisoo\u200B@example.com",
+                         "jisoo at example dot com",
+                         "jisoo [at] example [dot] com",
+                         "bWFpbCBqaXNvby5raW1AZXhhbXBsZS5jb20=",
+                         "jisoo.kim%40example.com",
+                         "jisoo\\u0040example.com",
+                         "jisoo @ example.com",
+                         "010-2903-4529",
+                         "01029034529",
+                         "+821030044530",
+                         "+82 10 3004 4530",
+                         "010.3206.4532",
+                         "(02) 3456-7890",
+                         "\uFF10\uFF11\uFF10-3206-4532",
+                         "900101-1234567",
+                         "900101 1234567",
+                         "2101013456789",
+                         "4111 1111 1111 1111",
+                         "4111.1111.1111.1111",
+                         "5500000000000004",
+                         "5500-0000-0000-0004"};
   for (const char* f : forms) EXPECT_NE(text_class(std::string("contact ") + f + " ref zq1"), DataClass::kPublic) << f;
 }
 
 TEST(PiiScan, LeavesOrdinaryCodingTextPublic) {
-  for (const char* t : {"look at docs.python.org for the API", "meet at 5 in room 3", "the build at 10.0.0.12 failed",
-                        "version 2.14.1 of numpy", "2026-12-02 release", "port 8080", "sha 4f1c2a9", "x = a @ b (matrix product)",
-                        "SELECT * FROM t WHERE id = 12345", "use @Override on the method"})
+  for (const char* t :
+       {"look at docs.python.org for the API", "meet at 5 in room 3", "the build at 10.0.0.12 failed",
+        "version 2.14.1 of numpy", "2026-12-02 release", "port 8080", "sha 4f1c2a9", "x = a @ b (matrix product)",
+        "SELECT * FROM t WHERE id = 12345", "use @Override on the method"})
     EXPECT_EQ(text_class(t), DataClass::kPublic) << t;
 }
 
@@ -131,18 +152,24 @@ TEST(PiiScan, ReadsEveryFieldAndNestedJson) {
   using onprem::chat::Json;
   const Json bodies[] = {
       Json::parse(R"({"messages":[{"role":"user","content":"hi"}],"user":"jisoo.kim@example.com"})"),
-      Json::parse(R"({"messages":[],"tools":[{"type":"function","function":{"name":"f","description":"mail a@corp.example.com"}}]})"),
-      Json::parse(R"({"messages":[],"tools":[{"function":{"parameters":{"properties":{"q":{"enum":["010-2903-4529"]}}}}}]})"),
+      Json::parse(R"({"messages":[],"tools":[{"type":"function","function":{"name":"f",)"
+                  R"("description":"mail a@corp.example.com"}}]})"),
+      Json::parse(
+          R"({"messages":[],"tools":[{"function":{"parameters":{"properties":{"q":{"enum":["010-2903-4529"]}}}}}]})"),
       Json::parse(R"({"messages":[],"stop":["4111 1111 1111 1111"]})"),
-      Json::parse(R"({"messages":[{"role":"assistant","tool_calls":[{"function":{"arguments":"{\"q\":\"jisoo\\u0040example.com\"}"}}]}]})"),
-      Json::parse(R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x.example/?u=jisoo%40example.com"}}]}]})"),
+      Json::parse(R"({"messages":[{"role":"assistant",)"
+                  R"("tool_calls":[{"function":{"arguments":"{\"q\":\"jisoo\\u0040example.com\"}"}}]}]})"),
+      Json::parse(R"({"messages":[{"role":"user","content":[{"type":"image_url",)"
+                  R"("image_url":{"url":"https://x.example/?u=jisoo%40example.com"}}]}]})"),
       Json::parse(R"({"messages":[{"role":"user","name":"900101-1234567","content":"hi"}]})"),
       Json::parse(R"({"messages":[{"role":"user","content":"phone"}],"metadata":{"n":4111111111111111}})"),
-      Json::parse(R"({"messages":[{"role":"user","content":"write to jisoo.kim"},{"role":"user","content":"@example.com"}]})"),
+      Json::parse(
+          R"({"messages":[{"role":"user","content":"write to jisoo.kim"},{"role":"user","content":"@example.com"}]})"),
   };
   for (const auto& b : bodies) EXPECT_NE(pii_class(scan_json(b).findings), DataClass::kPublic) << b.dump();
-  EXPECT_EQ(pii_class(scan_json(Json::parse(R"({"messages":[{"role":"user","content":"refactor main.cpp"}]})")).findings),
-            DataClass::kPublic);
+  EXPECT_EQ(
+      pii_class(scan_json(Json::parse(R"({"messages":[{"role":"user","content":"refactor main.cpp"}]})")).findings),
+      DataClass::kPublic);
 }
 
 TEST(PiiScan, WhatItCannotReadIsUninspectableNotPublic) {

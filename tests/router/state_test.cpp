@@ -15,7 +15,8 @@
 using namespace onprem::router;
 
 TEST(Ledger, SumsByGroupAndSurvivesReopening) {
-  const std::string path = (std::filesystem::temp_directory_path() / ("ledger_test_" + std::to_string(::getpid()) + ".sqlite")).string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("ledger_test_" + std::to_string(::getpid()) + ".sqlite")).string();
   std::filesystem::remove(path);
   double cost = 0, api = 0;
   int64_t tin = 0;
@@ -128,7 +129,8 @@ TEST(Pool, SaturationAndBreakers) {
   for (int i = 0; i < 5; ++i) EXPECT_NE(p.pick("b", "k" + std::to_string(i), {}, &why).replica(), r1);
   std::this_thread::sleep_for(std::chrono::milliseconds(80));
   // Half-open: exactly one trial at a time.
-  const std::vector<const Replica*> not_r2 = {p.replicas_of("b")[0] == r1 ? p.replicas_of("b")[1] : p.replicas_of("b")[0]};
+  const std::vector<const Replica*> not_r2 = {p.replicas_of("b")[0] == r1 ? p.replicas_of("b")[1]
+                                                                          : p.replicas_of("b")[0]};
   Lease trial = p.pick("b", "t", not_r2, &why);
   ASSERT_EQ(trial.replica(), r1);
   EXPECT_FALSE(p.pick("b", "t2", not_r2, &why));

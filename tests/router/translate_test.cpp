@@ -11,27 +11,38 @@ using namespace onprem::router;
 
 namespace {
 
-const Json kTools = Json::array({{{"type", "function"},
-                                  {"function", {{"name", "get_weather"}, {"description", "w"},
-                                                {"parameters", {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}}}}}}});
+const Json kTools =
+    Json::array({{{"type", "function"},
+                  {"function",
+                   {{"name", "get_weather"},
+                    {"description", "w"},
+                    {"parameters", {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}}}}}}});
 
 Json openai_conversation() {
-  return {{"model", "m"},
-          {"max_tokens", 300},
-          {"temperature", 0.5},
-          {"stop", "END"},
-          {"tools", kTools},
-          {"tool_choice", "required"},
-          {"parallel_tool_calls", false},
-          {"user", "u7"},
-          {"messages", Json::array({{{"role", "system"}, {"content", "be brief"}},
-                                    {{"role", "user"}, {"content", "weather in Seoul and Busan?"}},
-                                    {{"role", "assistant"}, {"content", ""},
-                                     {"tool_calls", Json::array({{{"id", "c1"}, {"type", "function"}, {"function", {{"name", "get_weather"}, {"arguments", "{\"city\":\"Seoul\"}"}}}},
-                                                                 {{"id", "c2"}, {"type", "function"}, {"function", {{"name", "get_weather"}, {"arguments", "{\"city\":\"Busan\"}"}}}}})}},
-                                    {{"role", "tool"}, {"tool_call_id", "c1"}, {"content", "18 C"}},
-                                    {{"role", "tool"}, {"tool_call_id", "c2"}, {"content", "21 C"}},
-                                    {{"role", "user"}, {"content", Json::array({{{"type", "text"}, {"text", "thanks"}}})}}})}};
+  return {
+      {"model", "m"},
+      {"max_tokens", 300},
+      {"temperature", 0.5},
+      {"stop", "END"},
+      {"tools", kTools},
+      {"tool_choice", "required"},
+      {"parallel_tool_calls", false},
+      {"user", "u7"},
+      {"messages",
+       Json::array({{{"role", "system"}, {"content", "be brief"}},
+                    {{"role", "user"}, {"content", "weather in Seoul and Busan?"}},
+                    {{"role", "assistant"},
+                     {"content", ""},
+                     {"tool_calls",
+                      Json::array({{{"id", "c1"},
+                                    {"type", "function"},
+                                    {"function", {{"name", "get_weather"}, {"arguments", "{\"city\":\"Seoul\"}"}}}},
+                                   {{"id", "c2"},
+                                    {"type", "function"},
+                                    {"function", {{"name", "get_weather"}, {"arguments", "{\"city\":\"Busan\"}"}}}}})}},
+                    {{"role", "tool"}, {"tool_call_id", "c1"}, {"content", "18 C"}},
+                    {{"role", "tool"}, {"tool_call_id", "c2"}, {"content", "21 C"}},
+                    {{"role", "user"}, {"content", Json::array({{{"type", "text"}, {"text", "thanks"}}})}}})}};
 }
 
 }  // namespace
@@ -57,7 +68,8 @@ TEST(Translate, OpenAIRequestToAnthropicAndBack) {
   Json o;
   ASSERT_FALSE(anthropic_to_openai_request(a, "", &o));
   EXPECT_EQ(o["messages"][0]["content"], "be brief");
-  EXPECT_EQ(Json::parse(o["messages"][2]["tool_calls"][1]["function"]["arguments"].get<std::string>())["city"], "Busan");
+  EXPECT_EQ(Json::parse(o["messages"][2]["tool_calls"][1]["function"]["arguments"].get<std::string>())["city"],
+            "Busan");
   EXPECT_EQ(o["messages"][3]["role"], "tool");
   EXPECT_EQ(o["messages"][4]["tool_call_id"], "c2");
   EXPECT_EQ(o["tool_choice"], "required");
@@ -81,12 +93,13 @@ TEST(Translate, ThinkingOnlyWhenAsked) {
 TEST(Translate, ClaudeCodeShapesToOpenAI) {
   // Mid-conversation system messages stay in place; adaptive thinking is thinking on with the
   // budget of its effort; an unknown thinking type is refused.
-  Json in = {{"max_tokens", 64},
-             {"thinking", {{"type", "adaptive"}}},
-             {"output_config", {{"effort", "medium"}}},
-             {"messages", Json::array({{{"role", "user"}, {"content", "a"}},
-                                       {{"role", "system"}, {"content", Json::array({{{"type", "text"}, {"text", "note"}}})}},
-                                       {{"role", "user"}, {"content", "b"}}})}};
+  Json in = {
+      {"max_tokens", 64},
+      {"thinking", {{"type", "adaptive"}}},
+      {"output_config", {{"effort", "medium"}}},
+      {"messages", Json::array({{{"role", "user"}, {"content", "a"}},
+                                {{"role", "system"}, {"content", Json::array({{{"type", "text"}, {"text", "note"}}})}},
+                                {{"role", "user"}, {"content", "b"}}})}};
   Json o;
   ASSERT_FALSE(anthropic_to_openai_request(in, "", &o));
   EXPECT_EQ(o["messages"][1]["role"], "system");
@@ -107,9 +120,15 @@ TEST(Translate, ChatChunksBecomeResponsesEventsThatAddUpToTheWholeResponse) {
       {{"choices", Json::array({{{"delta", {{"reasoning_content", "think"}}}}})}},
       {{"choices", Json::array({{{"delta", {{"content", "Hi "}}}}})}},
       {{"choices", Json::array({{{"delta", {{"content", "there"}}}}})}},
-      {{"choices", Json::array({{{"delta", {{"tool_calls", Json::array({{{"index", 0}, {"id", "call_1"}, {"type", "function"},
-                                                                          {"function", {{"name", "f"}, {"arguments", ""}}}}})}}}}})}},
-      {{"choices", Json::array({{{"delta", {{"tool_calls", Json::array({{{"index", 0}, {"function", {{"arguments", "{\"a\": 1}"}}}}})}}}}})}},
+      {{"choices",
+        Json::array({{{"delta",
+                       {{"tool_calls", Json::array({{{"index", 0},
+                                                     {"id", "call_1"},
+                                                     {"type", "function"},
+                                                     {"function", {{"name", "f"}, {"arguments", ""}}}}})}}}}})}},
+      {{"choices", Json::array({{{"delta",
+                                  {{"tool_calls",
+                                    Json::array({{{"index", 0}, {"function", {{"arguments", "{\"a\": 1}"}}}}})}}}}})}},
       {{"choices", Json::array({{{"delta", Json::object()}, {"finish_reason", "tool_calls"}}})}},
       {{"choices", Json::array()}, {"usage", {{"prompt_tokens", 7}, {"completion_tokens", 5}}}}};
   onprem::api::ChatChunksToResponses c;
@@ -129,15 +148,24 @@ TEST(Translate, ChatChunksBecomeResponsesEventsThatAddUpToTheWholeResponse) {
   ASSERT_FALSE(types.empty());
   EXPECT_EQ(types.front(), "response.created");
   EXPECT_EQ(types.back(), "response.completed");
-  for (const char* t : {"response.reasoning_summary_text.delta", "response.output_text.delta", "response.output_text.done",
-                        "response.function_call_arguments.delta", "response.function_call_arguments.done"})
+  for (const char* t :
+       {"response.reasoning_summary_text.delta", "response.output_text.delta", "response.output_text.done",
+        "response.function_call_arguments.delta", "response.function_call_arguments.done"})
     EXPECT_NE(std::find(types.begin(), types.end(), t), types.end()) << t;
   const Json& streamed = last["response"];
-  Json whole_chat = {{"model", "m"}, {"usage", {{"prompt_tokens", 7}, {"completion_tokens", 5}}},
-                     {"choices", Json::array({{{"finish_reason", "tool_calls"},
-                                               {"message", {{"role", "assistant"}, {"content", "Hi there"}, {"reasoning_content", "think"},
-                                                            {"tool_calls", Json::array({{{"id", "call_1"}, {"type", "function"},
-                                                                                         {"function", {{"name", "f"}, {"arguments", "{\"a\": 1}"}}}}})}}}}})}};
+  Json whole_chat = {
+      {"model", "m"},
+      {"usage", {{"prompt_tokens", 7}, {"completion_tokens", 5}}},
+      {"choices",
+       Json::array(
+           {{{"finish_reason", "tool_calls"},
+             {"message",
+              {{"role", "assistant"},
+               {"content", "Hi there"},
+               {"reasoning_content", "think"},
+               {"tool_calls", Json::array({{{"id", "call_1"},
+                                            {"type", "function"},
+                                            {"function", {{"name", "f"}, {"arguments", "{\"a\": 1}"}}}}})}}}}})}};
   const Json whole = onprem::api::chat_completion_to_response(whole_chat, "resp_1", 1, Json::object());
   EXPECT_EQ(streamed["output"], whole["output"]);
   EXPECT_EQ(streamed["usage"], whole["usage"]);
@@ -149,23 +177,36 @@ TEST(Translate, ChatChunksBecomeResponsesEventsThatAddUpToTheWholeResponse) {
 }
 
 TEST(Translate, AnthropicStreamAddsUpToTheWholeResponse) {
-  const Json whole = {{"id", "m1"}, {"type", "message"}, {"model", "c"}, {"stop_reason", "tool_use"},
-                      {"content", Json::array({{{"type", "thinking"}, {"thinking", "let me see"}},
-                                               {{"type", "text"}, {"text", "Checking."}},
-                                               {{"type", "tool_use"}, {"id", "t1"}, {"name", "get_weather"}, {"input", {{"city", "Seoul"}}}}})},
-                      {"usage", {{"input_tokens", 11}, {"output_tokens", 7}}}};
+  const Json whole = {
+      {"id", "m1"},
+      {"type", "message"},
+      {"model", "c"},
+      {"stop_reason", "tool_use"},
+      {"content",
+       Json::array({{{"type", "thinking"}, {"thinking", "let me see"}},
+                    {{"type", "text"}, {"text", "Checking."}},
+                    {{"type", "tool_use"}, {"id", "t1"}, {"name", "get_weather"}, {"input", {{"city", "Seoul"}}}}})},
+      {"usage", {{"input_tokens", 11}, {"output_tokens", 7}}}};
   std::string sse;
-  sse += sse_event("message_start", {{"type", "message_start"}, {"message", {{"id", "m1"}, {"usage", {{"input_tokens", 11}, {"output_tokens", 1}}}}}});
+  sse += sse_event("message_start",
+                   {{"type", "message_start"},
+                    {"message", {{"id", "m1"}, {"usage", {{"input_tokens", 11}, {"output_tokens", 1}}}}}});
   sse += sse_event("content_block_start", {{"index", 0}, {"content_block", {{"type", "thinking"}, {"thinking", ""}}}});
-  sse += sse_event("content_block_delta", {{"index", 0}, {"delta", {{"type", "thinking_delta"}, {"thinking", "let me "}}}});
+  sse += sse_event("content_block_delta",
+                   {{"index", 0}, {"delta", {{"type", "thinking_delta"}, {"thinking", "let me "}}}});
   sse += sse_event("content_block_delta", {{"index", 0}, {"delta", {{"type", "thinking_delta"}, {"thinking", "see"}}}});
   sse += sse_event("ping", {{"type", "ping"}});
   sse += sse_event("content_block_start", {{"index", 1}, {"content_block", {{"type", "text"}, {"text", ""}}}});
   sse += sse_event("content_block_delta", {{"index", 1}, {"delta", {{"type", "text_delta"}, {"text", "Check"}}}});
   sse += sse_event("content_block_delta", {{"index", 1}, {"delta", {{"type", "text_delta"}, {"text", "ing."}}}});
-  sse += sse_event("content_block_start", {{"index", 2}, {"content_block", {{"type", "tool_use"}, {"id", "t1"}, {"name", "get_weather"}, {"input", Json::object()}}}});
-  sse += sse_event("content_block_delta", {{"index", 2}, {"delta", {{"type", "input_json_delta"}, {"partial_json", "{\"city\": "}}}});
-  sse += sse_event("content_block_delta", {{"index", 2}, {"delta", {{"type", "input_json_delta"}, {"partial_json", "\"Seoul\"}"}}}});
+  sse += sse_event(
+      "content_block_start",
+      {{"index", 2},
+       {"content_block", {{"type", "tool_use"}, {"id", "t1"}, {"name", "get_weather"}, {"input", Json::object()}}}});
+  sse += sse_event("content_block_delta",
+                   {{"index", 2}, {"delta", {{"type", "input_json_delta"}, {"partial_json", "{\"city\": "}}}});
+  sse += sse_event("content_block_delta",
+                   {{"index", 2}, {"delta", {{"type", "input_json_delta"}, {"partial_json", "\"Seoul\"}"}}}});
   sse += sse_event("message_delta", {{"delta", {{"stop_reason", "tool_use"}}}, {"usage", {{"output_tokens", 7}}}});
   sse += sse_event("message_stop", {{"type", "message_stop"}});
 
@@ -209,17 +250,23 @@ TEST(Translate, AnthropicStreamAddsUpToTheWholeResponse) {
 
 TEST(Translate, OpenAIStreamAddsUpToTheWholeAnthropicMessage) {
   auto chunk = [](const Json& delta, const Json& finish) {
-    return sse_data({{"id", "x"}, {"choices", Json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}})}});
+    return sse_data(
+        {{"id", "x"}, {"choices", Json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}})}});
   };
   std::string sse = chunk({{"role", "assistant"}, {"content", ""}}, nullptr);
   sse += chunk({{"reasoning_content", "hmm"}}, nullptr);
   sse += chunk({{"content", "Hi "}}, nullptr);
   sse += chunk({{"content", "there"}}, nullptr);
-  sse += chunk({{"tool_calls", Json::array({{{"index", 0}, {"id", "a"}, {"function", {{"name", "f"}, {"arguments", "{\"x\""}}}}})}}, nullptr);
+  sse += chunk({{"tool_calls",
+                 Json::array({{{"index", 0}, {"id", "a"}, {"function", {{"name", "f"}, {"arguments", "{\"x\""}}}}})}},
+               nullptr);
   sse += chunk({{"tool_calls", Json::array({{{"index", 0}, {"function", {{"arguments", ":1}"}}}}})}}, nullptr);
-  sse += chunk({{"tool_calls", Json::array({{{"index", 1}, {"id", "b"}, {"function", {{"name", "g"}, {"arguments", "{}"}}}}})}}, nullptr);
+  sse += chunk(
+      {{"tool_calls", Json::array({{{"index", 1}, {"id", "b"}, {"function", {{"name", "g"}, {"arguments", "{}"}}}}})}},
+      nullptr);
   sse += chunk(Json::object(), "tool_calls");
-  sse += sse_data({{"id", "x"}, {"choices", Json::array()}, {"usage", {{"prompt_tokens", 3}, {"completion_tokens", 9}}}});
+  sse +=
+      sse_data({{"id", "x"}, {"choices", Json::array()}, {"usage", {{"prompt_tokens", 3}, {"completion_tokens", 9}}}});
   sse += "data: [DONE]\n\n";
   OpenAIToAnthropicStream conv;
   SseSplitter in, out;
@@ -237,8 +284,10 @@ TEST(Translate, OpenAIStreamAddsUpToTheWholeAnthropicMessage) {
           Json& b = blocks[d["index"].get<size_t>()];
           const Json& dd = d["delta"];
           if (dd["type"] == "text_delta") b["text"] = b["text"].get<std::string>() + dd["text"].get<std::string>();
-          if (dd["type"] == "thinking_delta") b["thinking"] = b["thinking"].get<std::string>() + dd["thinking"].get<std::string>();
-          if (dd["type"] == "input_json_delta") b["partial"] = b.value("partial", "") + dd["partial_json"].get<std::string>();
+          if (dd["type"] == "thinking_delta")
+            b["thinking"] = b["thinking"].get<std::string>() + dd["thinking"].get<std::string>();
+          if (dd["type"] == "input_json_delta")
+            b["partial"] = b.value("partial", "") + dd["partial_json"].get<std::string>();
         }
         if (o.name == "message_delta") stop = d["delta"]["stop_reason"], out_tokens = d["usage"]["output_tokens"];
       });
@@ -253,7 +302,8 @@ TEST(Translate, OpenAIStreamAddsUpToTheWholeAnthropicMessage) {
   EXPECT_EQ(stop, "tool_use");
   EXPECT_EQ(out_tokens, 9);
   // Every block opened is closed before the message ends.
-  EXPECT_EQ(std::count(names.begin(), names.end(), "content_block_start"), std::count(names.begin(), names.end(), "content_block_stop"));
+  EXPECT_EQ(std::count(names.begin(), names.end(), "content_block_start"),
+            std::count(names.begin(), names.end(), "content_block_stop"));
 }
 
 TEST(Sse, SplittingDoesNotDependOnChunkBoundaries) {

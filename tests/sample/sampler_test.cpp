@@ -102,10 +102,14 @@ TEST(Sampler, PenaltiesChangeExactlyTheirTokens) {
   const std::unordered_map<int32_t, int> counts = {{0, 3}, {5, 1}};  // token 0 three times, token 5 once
   apply_bias_and_penalties(l.data(), int64_t(l.size()), p, counts);
   for (size_t i = 0; i < l.size(); ++i) {
-    if (i == 0) EXPECT_FLOAT_EQ(l[i], 2.0f / 2.0f - 0.5f - 0.75f);   // positive: divided, then presence + 3 x frequency
-    else if (i == 5) EXPECT_FLOAT_EQ(l[i], -0.5f * 2.0f - 0.5f - 0.25f);  // negative: multiplied
-    else if (i == 9) EXPECT_FLOAT_EQ(l[i], -2.0f + 3.0f);            // bias only
-    else EXPECT_EQ(l[i], kLogits[i]) << i;                           // untouched
+    if (i == 0)
+      EXPECT_FLOAT_EQ(l[i], 2.0f / 2.0f - 0.5f - 0.75f);  // positive: divided, then presence + 3 x frequency
+    else if (i == 5)
+      EXPECT_FLOAT_EQ(l[i], -0.5f * 2.0f - 0.5f - 0.25f);  // negative: multiplied
+    else if (i == 9)
+      EXPECT_FLOAT_EQ(l[i], -2.0f + 3.0f);  // bias only
+    else
+      EXPECT_EQ(l[i], kLogits[i]) << i;  // untouched
   }
 }
 

@@ -24,8 +24,9 @@ TEST(StreamDecoder, PiecesConcatenateToOneShotAndNeverSplitACharacter) {
   auto f = gguf::File::open(std::string(ONPREM_SHARED_DIR) + "/conformance/models/qwen35-tiny-F32.gguf");
   ASSERT_TRUE(f.ok());
   auto tok = *Tokenizer::create(*load_vocab(*f));
-  const std::vector<std::string> texts = {"日本語 中文 данные λόγος emoji🙂 → …", "안녕하세요 👨‍👩‍👧‍👦 done",
-                                          "plain ascii", "<think>\nß\n</think>", ""};
+  const std::vector<std::string> texts = {"日本語 中文 данные λόγος emoji🙂 → …",
+                                          "안녕하세요 👨‍👩‍👧‍👦 done", "plain ascii",
+                                          "<think>\nß\n</think>", ""};
   for (const auto& text : texts) {
     const auto ids = tok.encode(text, true);
     StreamDecoder sd(tok, true);
@@ -63,7 +64,7 @@ TEST(Unicode, CompletePrefix) {
   EXPECT_EQ(utf8_complete_prefix("a\xe4\xb8"), 1u);      // 3-byte sequence, 2 present
   EXPECT_EQ(utf8_complete_prefix("a\xe4\xb8\xad"), 4u);  // complete
   EXPECT_EQ(utf8_complete_prefix("\xf0\x9f\x99"), 0u);
-  EXPECT_EQ(utf8_complete_prefix("\xff"), 1u);           // invalid: nothing to wait for
+  EXPECT_EQ(utf8_complete_prefix("\xff"), 1u);  // invalid: nothing to wait for
 }
 
 TEST(Unicode, ByteAlphabet) {
@@ -84,7 +85,10 @@ namespace onprem::text {
 namespace {
 TEST(Unicode, SanitizeReplacesOnlyInvalidBytes) {
   EXPECT_EQ(sanitize_utf8("ok 한국 🚀"), "ok 한국 🚀");
-  EXPECT_EQ(sanitize_utf8("a\xff" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(sanitize_utf8("a\xff"
+                          "b"),
+            "a\xEF\xBF\xBD"
+            "b");
   EXPECT_EQ(sanitize_utf8("\xe4\xb8"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // truncated sequence: one per byte
 }
 }  // namespace

@@ -8,7 +8,8 @@
 namespace onprem::tools {
 
 Run add_bench(CLI::App& app) {
-  auto* cmd = app.add_subcommand("bench", "Prompt processing and generation speed, bytes per token, share of memory bandwidth");
+  auto* cmd =
+      app.add_subcommand("bench", "Prompt processing and generation speed, bytes per token, share of memory bandwidth");
   struct Args {
     std::string model;
     engine::BenchOptions o;
@@ -16,11 +17,19 @@ Run add_bench(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("-m,--model", a->model, "GGUF model")->required();
-  cmd->add_option("-p,--n-prompt", a->o.n_prompt, "Prompt tokens (prefill)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("-n,--n-gen", a->o.n_gen, "Generated tokens (decode)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("-p,--n-prompt", a->o.n_prompt, "Prompt tokens (prefill)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("-n,--n-gen", a->o.n_gen, "Generated tokens (decode)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("-t,--threads", a->o.threads, "Threads")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("-r,--repetitions", a->o.reps, "Repetitions (median reported)")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("-b,--ubatch", a->o.ubatch, "Prefill tokens per forward call")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("-r,--repetitions", a->o.reps, "Repetitions (median reported)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("-b,--ubatch", a->o.ubatch, "Prefill tokens per forward call")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_flag("--json", a->json, "Print a JSON object");
   return [a]() -> int {
     auto m = model::load_model(a->model);
@@ -28,19 +37,28 @@ Run add_bench(CLI::App& app) {
     auto r = engine::run_bench(*m, a->o);
     if (!r) return fail(r.error().to_string());
     if (a->json) {
-      nlohmann::json j = {{"model", a->model}, {"threads", a->o.threads}, {"n_prompt", a->o.n_prompt}, {"n_gen", a->o.n_gen},
-                          {"pp_tokens_per_s", r->pp_tokens_per_s}, {"tg_tokens_per_s", r->tg_tokens_per_s},
-                          {"pp_gflops", r->pp_gflops}, {"tg_bytes_per_token", r->tg_bytes_per_token},
-                          {"weight_bytes_per_token", r->weight_bytes_per_token}, {"tg_gb_per_s", r->tg_gb_per_s},
-                          {"machine_read_gb_per_s", r->machine_read_gb_per_s}, {"tg_bandwidth_fraction", r->tg_bandwidth_fraction}};
+      nlohmann::json j = {{"model", a->model},
+                          {"threads", a->o.threads},
+                          {"n_prompt", a->o.n_prompt},
+                          {"n_gen", a->o.n_gen},
+                          {"pp_tokens_per_s", r->pp_tokens_per_s},
+                          {"tg_tokens_per_s", r->tg_tokens_per_s},
+                          {"pp_gflops", r->pp_gflops},
+                          {"tg_bytes_per_token", r->tg_bytes_per_token},
+                          {"weight_bytes_per_token", r->weight_bytes_per_token},
+                          {"tg_gb_per_s", r->tg_gb_per_s},
+                          {"machine_read_gb_per_s", r->machine_read_gb_per_s},
+                          {"tg_bandwidth_fraction", r->tg_bandwidth_fraction}};
       std::printf("%s\n", j.dump(2).c_str());
       return 0;
     }
     std::printf("model %s, %d threads\n", a->model.c_str(), a->o.threads);
-    std::printf("pp%-6lld %8.1f tokens/s   %7.1f GFLOP/s\n", (long long)a->o.n_prompt, r->pp_tokens_per_s, r->pp_gflops);
-    std::printf("tg%-6lld %8.1f tokens/s   %7.1f GB/s (%.1f MB per token) = %.0f %% of the %.1f GB/s this machine reads\n",
-                (long long)a->o.n_gen, r->tg_tokens_per_s, r->tg_gb_per_s, double(r->tg_bytes_per_token) / 1e6,
-                100 * r->tg_bandwidth_fraction, r->machine_read_gb_per_s);
+    std::printf("pp%-6lld %8.1f tokens/s   %7.1f GFLOP/s\n", (long long)a->o.n_prompt, r->pp_tokens_per_s,
+                r->pp_gflops);
+    std::printf(
+        "tg%-6lld %8.1f tokens/s   %7.1f GB/s (%.1f MB per token) = %.0f %% of the %.1f GB/s this machine reads\n",
+        (long long)a->o.n_gen, r->tg_tokens_per_s, r->tg_gb_per_s, double(r->tg_bytes_per_token) / 1e6,
+        100 * r->tg_bandwidth_fraction, r->machine_read_gb_per_s);
     return 0;
   };
 }

@@ -20,7 +20,9 @@ struct GenArgs {
 };
 
 void override_config(const GenArgs& a, model::ModelConfig& c) {
-  auto set = [](uint32_t v, uint32_t& field) { if (v) field = v; };
+  auto set = [](uint32_t v, uint32_t& field) {
+    if (v) field = v;
+  };
   set(a.layers, c.n_layer);
   set(a.embd, c.n_embd);
   set(a.ff, c.n_ff);
@@ -45,11 +47,16 @@ void override_config(const GenArgs& a, model::ModelConfig& c) {
 }  // namespace
 
 Run add_gen_model(CLI::App& app) {
-  auto* cmd = app.add_subcommand("gen-model", "Write a deterministic random-weight qwen35 / qwen35moe GGUF of any shape");
+  auto* cmd =
+      app.add_subcommand("gen-model", "Write a deterministic random-weight qwen35 / qwen35moe GGUF of any shape");
   auto a = std::make_shared<GenArgs>();
   cmd->add_option("-o,--out", a->output, "GGUF file to write")->required();
-  cmd->add_option("--preset", a->preset, "Shape: tiny, tiny-moe, 27b, 35b-a3b (real Qwen3.6 layer shapes)")->capture_default_str();
-  cmd->add_option("--type", a->type, "Weights: any llama.cpp preset (F32, F16, BF16, Q8_0, Q6_K, Q4_K_M, Q2_K, IQ4_XS, IQ2_XXS, MXFP4_MOE, ...), or Q4_K")->capture_default_str();
+  cmd->add_option("--preset", a->preset, "Shape: tiny, tiny-moe, 27b, 35b-a3b (real Qwen3.6 layer shapes)")
+      ->capture_default_str();
+  cmd->add_option("--type", a->type,
+                  "Weights: any llama.cpp preset (F32, F16, BF16, Q8_0, Q6_K, Q4_K_M, Q2_K, IQ4_XS, IQ2_XXS, "
+                  "MXFP4_MOE, ...), or Q4_K")
+      ->capture_default_str();
   cmd->add_option("--seed", a->seed, "Random seed")->capture_default_str();
   cmd->add_option("--name", a->name, "general.name (default: the preset)");
   cmd->add_option("--vocab-from", a->vocab_from, "Copy the tokenizer of this GGUF (sets the vocabulary size)");
@@ -93,7 +100,8 @@ Run add_gen_model(CLI::App& app) {
     }
     model::GenOptions opt{*cfg, *ft, a->seed, a->name.empty() ? "onprem-" + a->preset : a->name};
     core::ThreadPool pool(a->threads > 0 ? a->threads : int(std::max(1u, std::thread::hardware_concurrency())));
-    auto st = model::generate_model(opt, [&](gguf::Writer& w) { text::write_vocab_keys(vocab, w); }, a->output, pool);
+    auto st = model::generate_model(
+        opt, [&](gguf::Writer& w) { text::write_vocab_keys(vocab, w); }, a->output, pool);
     if (!st) return fail(st.error().to_string());
     std::printf("wrote %s (%s, %s, %u layers, n_embd %u, vocab %u)\n", a->output.c_str(), model::arch_name(cfg->arch),
                 model::file_type_name(*ft), cfg->n_layer, cfg->n_embd, cfg->n_vocab);

@@ -48,12 +48,15 @@ int imatrix(const ImatrixOptions& o) {
 }  // namespace
 
 Run add_imatrix(CLI::App& app) {
-  auto* cmd = app.add_subcommand("imatrix", "Importance matrix of a model over a text, for quantize --imatrix (llama-imatrix's GGUF format)");
+  auto* cmd = app.add_subcommand(
+      "imatrix", "Importance matrix of a model over a text, for quantize --imatrix (llama-imatrix's GGUF format)");
   auto o = std::make_shared<ImatrixOptions>();
   cmd->add_option("-m,--model", o->model, "Model GGUF (the full-precision one)")->required();
   cmd->add_option("-f,--file", o->file, "UTF-8 calibration text")->required();
   cmd->add_option("-o,--output", o->output, "Output .imatrix.gguf")->required();
-  cmd->add_option("-c,--ctx", o->ctx, "Tokens per chunk")->check(CLI::Range(int64_t(4), int64_t(1) << 20))->capture_default_str();
+  cmd->add_option("-c,--ctx", o->ctx, "Tokens per chunk")
+      ->check(CLI::Range(int64_t(4), int64_t(1) << 20))
+      ->capture_default_str();
   cmd->add_option("--chunks", o->chunks, "At most this many chunks (0: all)")->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
   return [o]() { return imatrix(*o); };

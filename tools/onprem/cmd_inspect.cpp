@@ -35,8 +35,8 @@ void print_config(const model::ModelConfig& c) {
   for (bool r : c.recurrent) std::printf("%c", r ? 'D' : 'A');
   std::printf("   (D = DeltaNet, A = attention)\n");
   std::printf("n_embd            %u\nn_vocab           %u\ncontext (train)   %u\n", c.n_embd, c.n_vocab, c.n_ctx_train);
-  std::printf("attention         %u q heads / %u kv heads of %u, rope %u dims (sections %d,%d,%d,%d), theta %g\n", c.n_head,
-              c.n_head_kv, c.head_dim, c.n_rot, c.rope_sections[0], c.rope_sections[1], c.rope_sections[2],
+  std::printf("attention         %u q heads / %u kv heads of %u, rope %u dims (sections %d,%d,%d,%d), theta %g\n",
+              c.n_head, c.n_head_kv, c.head_dim, c.n_rot, c.rope_sections[0], c.rope_sections[1], c.rope_sections[2],
               c.rope_sections[3], double(c.rope_theta));
   std::printf("DeltaNet          %u k heads / %u v heads of %u, conv kernel %u\n", c.ssm_n_group, c.ssm_dt_rank,
               c.ssm_d_state, c.ssm_conv_kernel);
@@ -54,20 +54,24 @@ void print_tensors(const gguf::File& f, bool all) {
   if (all) std::printf("\n%-40s %-6s %-22s %12s\n", "tensor", "type", "shape", "bytes");
   for (const auto& t : f.tensors()) {
     const std::string type = core::ggml_type_name(t.type);
-    if (all) std::printf("%-40.*s %-6s %-22s %12" PRIu64 "\n", int(t.name.size()), t.name.data(), type.c_str(), t.shape_string().c_str(), t.n_bytes);
+    if (all)
+      std::printf("%-40.*s %-6s %-22s %12" PRIu64 "\n", int(t.name.size()), t.name.data(), type.c_str(),
+                  t.shape_string().c_str(), t.n_bytes);
     by_type[type].first++;
     by_type[type].second += t.n_bytes;
     total += t.n_bytes;
   }
   std::map<std::string, uint64_t> values;  // elements per type, for bits per weight
   uint64_t all_values = 0;
-  for (const auto& t : f.tensors()) values[core::ggml_type_name(t.type)] += t.n_elements(), all_values += t.n_elements();
+  for (const auto& t : f.tensors())
+    values[core::ggml_type_name(t.type)] += t.n_elements(), all_values += t.n_elements();
   auto bpw = [](uint64_t bytes, uint64_t n) { return n ? 8.0 * double(bytes) / double(n) : 0.0; };
   std::printf("\ntotals by type                          bits/weight\n");
   for (const auto& [type, v] : by_type)
-    std::printf("  %-8s %5" PRIu64 " tensors %12s   %6.3f\n", type.c_str(), v.first, human_bytes(double(v.second)).c_str(),
-                bpw(v.second, values[type]));
-  std::printf("  all      %5zu tensors %12s   %6.3f\n", f.tensors().size(), human_bytes(double(total)).c_str(), bpw(total, all_values));
+    std::printf("  %-8s %5" PRIu64 " tensors %12s   %6.3f\n", type.c_str(), v.first,
+                human_bytes(double(v.second)).c_str(), bpw(v.second, values[type]));
+  std::printf("  all      %5zu tensors %12s   %6.3f\n", f.tensors().size(), human_bytes(double(total)).c_str(),
+              bpw(total, all_values));
 }
 
 void print_tokenizer(const gguf::File& f) {
@@ -79,15 +83,21 @@ void print_tokenizer(const gguf::File& f) {
   }
   size_t counts[7] = {};
   for (auto t : v->types) counts[int(t)]++;
-  std::printf("  model gpt2 (byte-level BPE), pre-tokenizer %s, %zu tokens, %zu merges\n", v->pre_name.c_str(), v->size(), v->n_merges);
-  std::printf("  types: %zu normal, %zu control, %zu user-defined, %zu unused, %zu byte\n", counts[1], counts[3], counts[4], counts[5], counts[6]);
-  auto name = [&](int32_t id) { return id >= 0 ? std::to_string(id) + " " + v->tokens[size_t(id)] : std::string("none"); };
-  std::printf("  eos %s, bos %s, pad %s, add_bos %s\n", name(v->eos_id).c_str(), name(v->bos_id).c_str(), name(v->pad_id).c_str(), v->add_bos ? "yes" : "no");
+  std::printf("  model gpt2 (byte-level BPE), pre-tokenizer %s, %zu tokens, %zu merges\n", v->pre_name.c_str(),
+              v->size(), v->n_merges);
+  std::printf("  types: %zu normal, %zu control, %zu user-defined, %zu unused, %zu byte\n", counts[1], counts[3],
+              counts[4], counts[5], counts[6]);
+  auto name = [&](int32_t id) {
+    return id >= 0 ? std::to_string(id) + " " + v->tokens[size_t(id)] : std::string("none");
+  };
+  std::printf("  eos %s, bos %s, pad %s, add_bos %s\n", name(v->eos_id).c_str(), name(v->bos_id).c_str(),
+              name(v->pad_id).c_str(), v->add_bos ? "yes" : "no");
   std::string eog;
   for (auto id : v->eog_ids) eog += " " + name(id);
   std::printf("  end of generation:%s\n", eog.c_str());
   auto tmpl = f.get_string("tokenizer.chat_template");
-  std::printf("  chat template: %s\n", tmpl ? chat::check_template(*tmpl).describe().c_str() : "none (serve renders the built-in Qwen3.6 format)");
+  std::printf("  chat template: %s\n", tmpl ? chat::check_template(*tmpl).describe().c_str()
+                                            : "none (serve renders the built-in Qwen3.6 format)");
 }
 
 void print_memory(const gguf::File& f, const model::ModelConfig& c, uint64_t ctx) {
@@ -96,13 +106,17 @@ void print_memory(const gguf::File& f, const model::ModelConfig& c, uint64_t ctx
   const auto f16 = model::state_sizes(c, 2, 1), f32 = model::state_sizes(c, 4, 1), q8 = model::state_sizes(c, 34, 32);
   std::printf("\nmemory (model.md §11)\n");
   std::printf("  weights                          %14s\n", human_bytes(double(weights)).c_str());
-  std::printf("  KV cache per token  F16 / F32 / Q8_0   %" PRIu64 " / %" PRIu64 " / %" PRIu64 " B\n", f16.kv_bytes_per_token,
-              f32.kv_bytes_per_token, q8.kv_bytes_per_token);
-  std::printf("  conv state per sequence          %14s (%" PRIu64 " B)\n", human_bytes(double(f16.conv_state_bytes)).c_str(), f16.conv_state_bytes);
-  std::printf("  recurrent state per sequence     %14s (%" PRIu64 " B)\n", human_bytes(double(f16.recurrent_state_bytes)).c_str(), f16.recurrent_state_bytes);
+  std::printf("  KV cache per token  F16 / F32 / Q8_0   %" PRIu64 " / %" PRIu64 " / %" PRIu64 " B\n",
+              f16.kv_bytes_per_token, f32.kv_bytes_per_token, q8.kv_bytes_per_token);
+  std::printf("  conv state per sequence          %14s (%" PRIu64 " B)\n",
+              human_bytes(double(f16.conv_state_bytes)).c_str(), f16.conv_state_bytes);
+  std::printf("  recurrent state per sequence     %14s (%" PRIu64 " B)\n",
+              human_bytes(double(f16.recurrent_state_bytes)).c_str(), f16.recurrent_state_bytes);
   std::printf("  at %" PRIu64 " tokens, F16 KV: KV %s + state %s = %s per sequence; with weights %s\n", ctx,
-              human_bytes(double(f16.kv_bytes_per_token * ctx)).c_str(), human_bytes(double(f16.fixed_state_bytes())).c_str(),
-              human_bytes(double(f16.per_sequence_bytes(ctx))).c_str(), human_bytes(double(weights + f16.per_sequence_bytes(ctx))).c_str());
+              human_bytes(double(f16.kv_bytes_per_token * ctx)).c_str(),
+              human_bytes(double(f16.fixed_state_bytes())).c_str(),
+              human_bytes(double(f16.per_sequence_bytes(ctx))).c_str(),
+              human_bytes(double(weights + f16.per_sequence_bytes(ctx))).c_str());
 }
 
 // The machine as the engine sees it: what to check first when a model runs slower than expected
@@ -133,8 +147,8 @@ int print_system(bool bandwidth) {
     if (threads == 1 && all == 1) continue;
     core::ThreadPool pool(threads);
     const auto bw = kernels::measure_read_bandwidth(pool, int64_t(256) << 20, 3);
-    std::printf("read bandwidth    %.1f GB/s with %d thread%s (256 MiB, best of 3, %s kernel)\n", bw.bytes_per_second / 1e9,
-                threads, threads == 1 ? "" : "s", kernels::isa_name(*chosen));
+    std::printf("read bandwidth    %.1f GB/s with %d thread%s (256 MiB, best of 3, %s kernel)\n",
+                bw.bytes_per_second / 1e9, threads, threads == 1 ? "" : "s", kernels::isa_name(*chosen));
   }
   return 0;
 }
@@ -142,7 +156,8 @@ int print_system(bool bandwidth) {
 }  // namespace
 
 Run add_inspect(CLI::App& app) {
-  auto* cmd = app.add_subcommand("inspect", "Show a GGUF file: architecture, hyper-parameters, tensors, tokenizer, memory");
+  auto* cmd =
+      app.add_subcommand("inspect", "Show a GGUF file: architecture, hyper-parameters, tensors, tokenizer, memory");
   struct Options {
     std::string path;
     uint64_t ctx = 0;
@@ -150,7 +165,8 @@ Run add_inspect(CLI::App& app) {
   };
   auto opt = std::make_shared<Options>();
   cmd->add_option("FILE", opt->path, "GGUF file");
-  cmd->add_flag("--system", opt->system, "Show this machine instead: CPU, features, kernel paths, memory, read bandwidth");
+  cmd->add_flag("--system", opt->system,
+                "Show this machine instead: CPU, features, kernel paths, memory, read bandwidth");
   cmd->add_flag("!--no-bandwidth", opt->bandwidth, "With --system: skip the bandwidth measurement");
   cmd->add_option("--ctx", opt->ctx, "Context length for the memory estimate (default: the training context)");
   cmd->add_flag("!--no-tensors", opt->tensors, "Only totals, not every tensor");
@@ -160,14 +176,19 @@ Run add_inspect(CLI::App& app) {
     if (opt->path.empty()) return fail("inspect needs a GGUF FILE, or --system");
     auto f = gguf::File::open(opt->path);
     if (!f) return fail(f.error().to_string());
-    std::printf("file              %s\nGGUF              v%u, %zu metadata keys, %zu tensors, alignment %u, data at byte %" PRIu64 "\n",
-                opt->path.c_str(), f->version(), f->metadata().size(), f->tensors().size(), f->alignment(), f->data_offset());
+    std::printf(
+        "file              %s\nGGUF              v%u, %zu metadata keys, %zu tensors, alignment %u, data at byte "
+        "%" PRIu64 "\n",
+        opt->path.c_str(), f->version(), f->metadata().size(), f->tensors().size(), f->alignment(), f->data_offset());
     for (size_t i = 0; i < f->shards().size(); ++i)
-      std::printf("%-18s%s\n", ("shard " + std::to_string(i + 1) + " of " + std::to_string(f->shards().size())).c_str(), f->shards()[i].c_str());
-    if (auto n = f->get_string("general.name"); n.ok()) std::printf("name              %.*s\n", int(n->size()), n->data());
+      std::printf("%-18s%s\n", ("shard " + std::to_string(i + 1) + " of " + std::to_string(f->shards().size())).c_str(),
+                  f->shards()[i].c_str());
+    if (auto n = f->get_string("general.name"); n.ok())
+      std::printf("name              %.*s\n", int(n->size()), n->data());
     if (opt->metadata) {
       std::printf("\nmetadata\n");
-      for (const auto& [k, v] : f->metadata()) std::printf("  %-50.*s %s\n", int(k.size()), k.data(), v.to_string().c_str());
+      for (const auto& [k, v] : f->metadata())
+        std::printf("  %-50.*s %s\n", int(k.size()), k.data(), v.to_string().c_str());
     }
     auto cfg = model::load_config(*f);
     if (cfg) {

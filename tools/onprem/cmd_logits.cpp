@@ -9,7 +9,8 @@
 namespace onprem::tools {
 
 Run add_logits(CLI::App& app) {
-  auto* cmd = app.add_subcommand("logits", "Evaluate token ids and write the logits of every position (float32 [n_tokens][n_vocab])");
+  auto* cmd = app.add_subcommand(
+      "logits", "Evaluate token ids and write the logits of every position (float32 [n_tokens][n_vocab])");
   struct Options {
     std::string model, tokens, out, mode = "batch", prefill = "sequential", acts = "int8", dump;
     int64_t ubatch = 512;
@@ -20,12 +21,17 @@ Run add_logits(CLI::App& app) {
   cmd->add_option("--tokens", o->tokens, "File of whitespace-separated token ids")->required();
   cmd->add_option("--out", o->out, "Output file (raw little-endian float32)")->required();
   cmd->add_option("--mode", o->mode, "batch (ubatches of --ubatch tokens) or incremental (one token per call)")
-      ->check(CLI::IsMember({"batch", "incremental"}))->capture_default_str();
-  cmd->add_option("--ubatch", o->ubatch, "Tokens per forward call in batch mode")->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(CLI::IsMember({"batch", "incremental"}))
+      ->capture_default_str();
+  cmd->add_option("--ubatch", o->ubatch, "Tokens per forward call in batch mode")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--prefill", o->prefill, "DeltaNet prefill: sequential or chunked")
-      ->check(CLI::IsMember({"sequential", "chunked"}))->capture_default_str();
+      ->check(CLI::IsMember({"sequential", "chunked"}))
+      ->capture_default_str();
   cmd->add_option("--activations", o->acts, "Quantised weights: int8 (llama.cpp's CPU path) or f32 activations")
-      ->check(CLI::IsMember({"int8", "f32"}))->capture_default_str();
+      ->check(CLI::IsMember({"int8", "f32"}))
+      ->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
   cmd->add_option("--dump", o->dump,
                   "Also write every named intermediate to this file: records of u32 name length, name, i32 layer, "
@@ -52,7 +58,8 @@ Run add_logits(CLI::App& app) {
     auto ws = model::make_workspace(m->config, step, threads);
     model::ForwardContext ctx;
     ctx.pool = &pool;
-    ctx.options.prefill = o->prefill == "chunked" ? model::DeltaNetPrefill::kChunked : model::DeltaNetPrefill::kSequential;
+    ctx.options.prefill =
+        o->prefill == "chunked" ? model::DeltaNetPrefill::kChunked : model::DeltaNetPrefill::kSequential;
     ctx.options.activations = o->acts == "int8" ? kernels::Activations::kInt8 : kernels::Activations::kFloat;
     std::vector<float> logits(static_cast<size_t>(n * V));
     std::ofstream dump;

@@ -30,7 +30,8 @@ std::vector<uint8_t> assistant_mask(const text::Tokenizer& tok, const std::vecto
   bool inside = false;
   for (size_t i = 0; i < ids.size(); ++i) {
     if (ids[i] == start[0]) {
-      inside = i + role.size() < ids.size() && std::equal(role.begin(), role.end(), ids.begin() + std::ptrdiff_t(i + 1));
+      inside =
+          i + role.size() < ids.size() && std::equal(role.begin(), role.end(), ids.begin() + std::ptrdiff_t(i + 1));
       if (inside) i += role.size();
       continue;
     }
@@ -70,12 +71,16 @@ int perplexity(const PerplexityOptions& o) {
   auto s = model::evaluate(*m, base ? &*base : nullptr, ids, eo, ctx);
   if (!s) return fail(s.error().to_string());
   if (o.json) {
-    nlohmann::json j = {{"model", o.model}, {"text", o.file}, {"tokens", ids.size()}, {"ctx", o.ctx}, {"chunks", s->chunks},
-                        {"assistant_only", o.assistant_only},
-                        {"scored", s->scored}, {"ppl", s->ppl()}, {"ppl_stderr", s->ppl_stderr()}};
+    nlohmann::json j = {{"model", o.model},    {"text", o.file},      {"tokens", ids.size()},
+                        {"ctx", o.ctx},        {"chunks", s->chunks}, {"assistant_only", o.assistant_only},
+                        {"scored", s->scored}, {"ppl", s->ppl()},     {"ppl_stderr", s->ppl_stderr()}};
     if (s->has_base)
-      j.update({{"kl_base", o.kl_base}, {"base_ppl", s->base_ppl()}, {"kl_mean", s->mean_kl()}, {"kl_p99", s->kl_percentile(0.99)},
-                {"kl_max", s->kl_max}, {"top1_agreement", double(s->top1_agree) / double(s->scored)}});
+      j.update({{"kl_base", o.kl_base},
+                {"base_ppl", s->base_ppl()},
+                {"kl_mean", s->mean_kl()},
+                {"kl_p99", s->kl_percentile(0.99)},
+                {"kl_max", s->kl_max},
+                {"top1_agreement", double(s->top1_agree) / double(s->scored)}});
     std::printf("%s\n", j.dump(1).c_str());
     return 0;
   }
@@ -83,20 +88,24 @@ int perplexity(const PerplexityOptions& o) {
               (long long)s->chunks, (long long)o.ctx, (long long)s->scored);
   std::printf("perplexity %.4f +/- %.4f\n", s->ppl(), s->ppl_stderr());
   if (s->has_base)
-    std::printf("base perplexity %.4f; KL(base||model) mean %.6f, p99 %.6f, max %.6f nats; top-1 agreement %.2f %%\n", s->base_ppl(),
-                s->mean_kl(), s->kl_percentile(0.99), s->kl_max, 100.0 * double(s->top1_agree) / double(s->scored));
+    std::printf("base perplexity %.4f; KL(base||model) mean %.6f, p99 %.6f, max %.6f nats; top-1 agreement %.2f %%\n",
+                s->base_ppl(), s->mean_kl(), s->kl_percentile(0.99), s->kl_max,
+                100.0 * double(s->top1_agree) / double(s->scored));
   return 0;
 }
 
 }  // namespace
 
 Run add_perplexity(CLI::App& app) {
-  auto* cmd = app.add_subcommand("perplexity", "Perplexity of a text, and KL divergence against a full-precision model");
+  auto* cmd =
+      app.add_subcommand("perplexity", "Perplexity of a text, and KL divergence against a full-precision model");
   auto o = std::make_shared<PerplexityOptions>();
   cmd->add_option("-m,--model", o->model, "Model GGUF")->required();
   cmd->add_option("-f,--file", o->file, "UTF-8 text")->required();
   cmd->add_option("--kl-base", o->kl_base, "The full-precision model (same vocabulary) to compare against");
-  cmd->add_option("-c,--ctx", o->ctx, "Tokens per chunk; the second half of each is scored")->check(CLI::Range(int64_t(4), int64_t(1) << 20))->capture_default_str();
+  cmd->add_option("-c,--ctx", o->ctx, "Tokens per chunk; the second half of each is scored")
+      ->check(CLI::Range(int64_t(4), int64_t(1) << 20))
+      ->capture_default_str();
   cmd->add_option("--chunks", o->chunks, "At most this many chunks (0: all)")->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
   cmd->add_flag("--assistant-only", o->assistant_only,

@@ -43,8 +43,13 @@ Run add_quantize(CLI::App& app) {
   auto o = std::make_shared<QuantizeOptions>();
   cmd->add_option("input", o->input, "Model GGUF (F32, F16, BF16 or any type we decode)")->required();
   cmd->add_option("output", o->output, "Output GGUF")->required();
-  cmd->add_option("type", o->type, "Q8_0, Q6_K, Q5_K_M/S, Q4_K_M/S, Q4_K, Q3_K_L/M/S, Q2_K, Q5_1, Q5_0, Q4_1, Q4_0, IQ4_XS, IQ4_NL, MXFP4_MOE, F16, BF16, F32")->required();
-  cmd->add_option("--imatrix", o->imatrix, "Importance matrix (llama-imatrix's GGUF or legacy .dat, or onprem imatrix's): weighs each weight's error by its column's mean squared activation");
+  cmd->add_option("type", o->type,
+                  "Q8_0, Q6_K, Q5_K_M/S, Q4_K_M/S, Q4_K, Q3_K_L/M/S, Q2_K, Q5_1, Q5_0, Q4_1, Q4_0, IQ4_XS, IQ4_NL, "
+                  "MXFP4_MOE, F16, BF16, F32")
+      ->required();
+  cmd->add_option("--imatrix", o->imatrix,
+                  "Importance matrix (llama-imatrix's GGUF or legacy .dat, or onprem imatrix's): weighs each weight's "
+                  "error by its column's mean squared activation");
   cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
   return [o]() { return quantize(*o); };
 }

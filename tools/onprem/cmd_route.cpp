@@ -29,7 +29,8 @@ int route(const RouteOptions& o) {
   if (o.port > 0) cfg->port = o.port;
   if (!o.ledger.empty()) cfg->ledger_path = o.ledger;
   if (o.check) {
-    std::printf("%s: %zu backends, %zu rules, %zu keys: ok\n", o.config.c_str(), cfg->backends.size(), cfg->rules.size(), cfg->keys.size());
+    std::printf("%s: %zu backends, %zu rules, %zu keys: ok\n", o.config.c_str(), cfg->backends.size(),
+                cfg->rules.size(), cfg->keys.size());
     return 0;
   }
   // No glibc per-thread malloc caches for the router (core/heap.h): only the environment at start
@@ -37,7 +38,8 @@ int route(const RouteOptions& o) {
   core::restart_without_thread_caches();
   for (const auto& b : cfg->backends)
     if (!b.api_key_env.empty() && b.api_key.empty())
-      std::fprintf(stderr, "onprem route: warning: %s has no API key (%s is not set)\n", b.name.c_str(), b.api_key_env.c_str());
+      std::fprintf(stderr, "onprem route: warning: %s has no API key (%s is not set)\n", b.name.c_str(),
+                   b.api_key_env.c_str());
   // Exact prompt-token counts when the config names a vocabulary; estimates otherwise.
   router::TokenCounter count;
   if (!cfg->tokenizer.empty()) {
@@ -54,7 +56,8 @@ int route(const RouteOptions& o) {
   if (!ledger) return fail(ledger.error().to_string());
   const std::string host = cfg->host;
   const int port = cfg->port;
-  std::fprintf(stderr, "onprem route: %zu backends, %zu rules, ledger %s\n", cfg->backends.size(), cfg->rules.size(), cfg->ledger_path.c_str());
+  std::fprintf(stderr, "onprem route: %zu backends, %zu rules, ledger %s\n", cfg->backends.size(), cfg->rules.size(),
+               cfg->ledger_path.c_str());
   router::Router r(std::move(*cfg), std::move(*ledger), count);
   g_router = &r;
   std::signal(SIGINT, on_signal);
@@ -69,9 +72,12 @@ int route(const RouteOptions& o) {
 }  // namespace
 
 Run add_route(CLI::App& app) {
-  auto* cmd = app.add_subcommand("route", "One OpenAI/Anthropic endpoint in front of local replicas and a frontier API, by policy");
+  auto* cmd = app.add_subcommand(
+      "route", "One OpenAI/Anthropic endpoint in front of local replicas and a frontier API, by policy");
   auto o = std::make_shared<RouteOptions>();
-  cmd->add_option("-c,--config", o->config, "Router config (JSON): backends, rules, keys; see config/route.default.json")->required();
+  cmd->add_option("-c,--config", o->config,
+                  "Router config (JSON): backends, rules, keys; see config/route.default.json")
+      ->required();
   cmd->add_option("--host", o->host, "Address to bind (overrides the config's listen.host)");
   cmd->add_option("--port", o->port, "Port (overrides the config's listen.port)");
   cmd->add_option("--ledger", o->ledger, "SQLite ledger file (overrides the config's ledger)");

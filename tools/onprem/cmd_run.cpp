@@ -41,7 +41,8 @@ int run_generation(const RunOptions& o) {
   if (prompt.empty()) return fail("the prompt is empty");
   const int64_t n_ctx = std::min<int64_t>(o.ctx, int64_t(prompt.size()) + o.n_predict);
   if (int64_t(prompt.size()) >= o.ctx)
-    return fail("the prompt has " + std::to_string(prompt.size()) + " tokens, more than --ctx " + std::to_string(o.ctx));
+    return fail("the prompt has " + std::to_string(prompt.size()) + " tokens, more than --ctx " +
+                std::to_string(o.ctx));
   const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   core::ThreadPool pool(threads);
   auto state = model::make_state(m->config, n_ctx);
@@ -118,29 +119,41 @@ int run_generation(const RunOptions& o) {
   }
   std::fputs(dec.flush().c_str(), stdout);
   const double t_gen = seconds_since(t1);
-  std::fprintf(stderr, "\n\nprompt: %zu tokens in %.3f s (%.1f tokens/s)\ngeneration: %d tokens in %.3f s (%.1f tokens/s), %d threads, finish: %s\n",
+  std::fprintf(stderr,
+               "\n\nprompt: %zu tokens in %.3f s (%.1f tokens/s)\ngeneration: %d tokens in %.3f s (%.1f tokens/s), %d "
+               "threads, finish: %s\n",
                prompt.size(), t_prompt, double(prompt.size()) / t_prompt, generated, t_gen,
                generated ? double(generated) / t_gen : 0.0, threads, finish.c_str());
-  if (constrained && !constrained->complete()) return fail("the output budget (-n) ended before the constrained value was complete");
+  if (constrained && !constrained->complete())
+    return fail("the output budget (-n) ended before the constrained value was complete");
   return 0;
 }
 
 }  // namespace
 
 Run add_run(CLI::App& app) {
-  auto* cmd = app.add_subcommand("run", "Generate text from a prompt, streaming it to the terminal, then print the speed");
+  auto* cmd =
+      app.add_subcommand("run", "Generate text from a prompt, streaming it to the terminal, then print the speed");
   auto o = std::make_shared<RunOptions>();
   cmd->add_option("-m,--model", o->model, "GGUF model")->required();
-  cmd->add_option("-p,--prompt", o->prompt, "Prompt text (special tokens such as <|im_start|> are recognised)")->required();
-  cmd->add_option("-n,--n-predict", o->n_predict, "Tokens to generate")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("-p,--prompt", o->prompt, "Prompt text (special tokens such as <|im_start|> are recognised)")
+      ->required();
+  cmd->add_option("-n,--n-predict", o->n_predict, "Tokens to generate")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--preset", o->preset, "Sampling preset: thinking-general, thinking-coding, instruct (chat.md §5)");
-  cmd->add_option("--temp", o->overrides.temperature, "Temperature (0: greedy); default 0.8")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--temp", o->overrides.temperature, "Temperature (0: greedy); default 0.8")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-k", o->overrides.top_k, "Keep the k most likely tokens (0: all); default 40");
-  cmd->add_option("--top-p", o->overrides.top_p, "Nucleus sampling threshold; default 0.95")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--min-p", o->overrides.min_p, "Drop tokens below min-p x the top probability")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--presence-penalty", o->overrides.presence_penalty, "Subtracted once from every generated token's logit");
+  cmd->add_option("--top-p", o->overrides.top_p, "Nucleus sampling threshold; default 0.95")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--min-p", o->overrides.min_p, "Drop tokens below min-p x the top probability")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--presence-penalty", o->overrides.presence_penalty,
+                  "Subtracted once from every generated token's logit");
   cmd->add_option("--frequency-penalty", o->overrides.frequency_penalty, "Subtracted per occurrence");
-  cmd->add_option("--repeat-penalty", o->overrides.repetition_penalty, "Divides positive / multiplies negative logits of generated tokens");
+  cmd->add_option("--repeat-penalty", o->overrides.repetition_penalty,
+                  "Divides positive / multiplies negative logits of generated tokens");
   cmd->add_option("--seed", o->overrides.seed, "Random seed (default 0)");
   cmd->add_option("--json-schema", o->json_schema, "Constrain the output to JSON valid under this JSON Schema file");
   cmd->add_flag("--output-only", o->output_only, "Print only the generated text (not the prompt)");

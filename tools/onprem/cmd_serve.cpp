@@ -34,27 +34,38 @@ struct ServeOptions {
 
 // --chat-template: builtin (null), file (the GGUF's own, through our Jinja interpreter) or a path.
 // Says on stderr how the file's own template relates to the built-in renderer.
-core::Expected<std::shared_ptr<const chat::jinja::Template>> choose_template(const gguf::File& f, const std::string& choice) {
+core::Expected<std::shared_ptr<const chat::jinja::Template>> choose_template(const gguf::File& f,
+                                                                             const std::string& choice) {
   using R = std::shared_ptr<const chat::jinja::Template>;
   auto embedded = f.get_string("tokenizer.chat_template");
-  if (embedded) std::fprintf(stderr, "chat template in the file: %s\n", chat::check_template(*embedded).describe().c_str());
-  else std::fprintf(stderr, "chat template in the file: none\n");
+  if (embedded)
+    std::fprintf(stderr, "chat template in the file: %s\n", chat::check_template(*embedded).describe().c_str());
+  else
+    std::fprintf(stderr, "chat template in the file: none\n");
   if (choice == "builtin") {
-    std::fprintf(stderr, "rendering prompts with the built-in Qwen3.6 format (--chat-template file renders the file's own)\n");
+    std::fprintf(stderr,
+                 "rendering prompts with the built-in Qwen3.6 format (--chat-template file renders the file's own)\n");
     return R();
   }
   std::string text, from = choice;
   if (choice == "file") {
-    if (!embedded) return core::make_error(core::ErrorCode::kInvalidArgument, "--chat-template file: the model has no tokenizer.chat_template");
+    if (!embedded)
+      return core::make_error(core::ErrorCode::kInvalidArgument,
+                              "--chat-template file: the model has no tokenizer.chat_template");
     text = std::string(*embedded), from = "the file's template";
   } else {
     std::ifstream in(choice, std::ios::binary);
-    if (!in) return core::make_error(core::ErrorCode::kNotFound, "--chat-template: cannot read '" + choice + "' (give builtin, file or a .jinja path)");
+    if (!in)
+      return core::make_error(core::ErrorCode::kNotFound,
+                              "--chat-template: cannot read '" + choice + "' (give builtin, file or a .jinja path)");
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   auto t = chat::jinja::Template::parse(text);
-  if (!t) return core::make_error(core::ErrorCode::kInvalidArgument, "--chat-template: " + from + ": " + t.error().message);
-  std::fprintf(stderr, "rendering prompts with %s (onprem's Jinja interpreter; replies are parsed in the Qwen3.6 format)\n", from.c_str());
+  if (!t)
+    return core::make_error(core::ErrorCode::kInvalidArgument, "--chat-template: " + from + ": " + t.error().message);
+  std::fprintf(stderr,
+               "rendering prompts with %s (onprem's Jinja interpreter; replies are parsed in the Qwen3.6 format)\n",
+               from.c_str());
   return R(std::make_shared<const chat::jinja::Template>(std::move(*t)));
 }
 
@@ -67,8 +78,10 @@ int serve(const ServeOptions& o) {
   auto tok = text::Tokenizer::create(std::move(*vocab));
   if (!tok) return fail(tok.error().to_string());
   engine::EngineOptions eo;
-  eo.parallel = o.parallel, eo.ctx_size = o.ctx, eo.ubatch = o.ubatch, eo.threads = o.threads, eo.max_queue = o.max_queue;
-  eo.prefix_cache = !o.no_prefix_cache, eo.cache_ram = o.cache_ram_mib << 20, eo.snapshot_interval = o.snapshot_interval;
+  eo.parallel = o.parallel, eo.ctx_size = o.ctx, eo.ubatch = o.ubatch, eo.threads = o.threads,
+  eo.max_queue = o.max_queue;
+  eo.prefix_cache = !o.no_prefix_cache, eo.cache_ram = o.cache_ram_mib << 20,
+  eo.snapshot_interval = o.snapshot_interval;
   std::fprintf(stderr, "allocating %d sequence slots of %lld tokens ...\n", o.parallel, (long long)o.ctx);
   engine::Engine eng(*m, eo);
   api::ServiceOptions so;
@@ -121,7 +134,8 @@ int serve(const ServeOptions& o) {
   g_server = &server;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  std::fprintf(stderr, "listening on http://%s:%d (model %s, %d slots)\n", o.host.c_str(), o.port, so.model_id.c_str(), o.parallel);
+  std::fprintf(stderr, "listening on http://%s:%d (model %s, %d slots)\n", o.host.c_str(), o.port, so.model_id.c_str(),
+               o.parallel);
   if (!server.listen()) return fail("cannot listen on " + o.host + ":" + std::to_string(o.port));
   std::fprintf(stderr, "shutting down\n");
   eng.shutdown();
@@ -137,41 +151,63 @@ Run add_serve(CLI::App& app) {
   cmd->add_option("-m,--model", o->model, "GGUF model")->required();
   cmd->add_option("--host", o->host, "Address to bind")->capture_default_str();
   cmd->add_option("--port", o->port, "Port")->capture_default_str();
-  cmd->add_option("--api-key", o->api_key, "Require this key (Authorization: Bearer or x-api-key) on every route but /health");
+  cmd->add_option("--api-key", o->api_key,
+                  "Require this key (Authorization: Bearer or x-api-key) on every route but /health");
   cmd->add_option("--api-key-file", o->api_key_file, "File of accepted keys, one per line");
-  cmd->add_option("--parallel", o->parallel, "Sequence slots (concurrent generations)")->check(CLI::Range(1, 256))->capture_default_str();
+  cmd->add_option("--parallel", o->parallel, "Sequence slots (concurrent generations)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   cmd->add_option("--ctx-size", o->ctx, "Context tokens per slot")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--ubatch", o->ubatch, "Tokens per engine step (all sequences)")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--ubatch", o->ubatch, "Tokens per engine step (all sequences)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Compute threads (default: all cores)");
-  cmd->add_option("--http-threads", o->http_threads, "Most HTTP worker threads, one per open connection, started as connections arrive (default: 512, or 2 x parallel + 4 if more)");
-  cmd->add_option("--header-timeout", o->header_timeout, "Seconds a client may take to send a request's headers; then 408 and the connection closes")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--body-timeout", o->body_timeout, "Seconds a client may take to send a body, plus one per 64 KiB it declares; then 408")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--http-threads", o->http_threads,
+                  "Most HTTP worker threads, one per open connection, started as connections arrive (default: 512, or "
+                  "2 x parallel + 4 if more)");
+  cmd->add_option("--header-timeout", o->header_timeout,
+                  "Seconds a client may take to send a request's headers; then 408 and the connection closes")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--body-timeout", o->body_timeout,
+                  "Seconds a client may take to send a body, plus one per 64 KiB it declares; then 408")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--max-queue", o->max_queue, "Requests that may wait for a slot before 429")->capture_default_str();
   cmd->add_option("--max-body", o->max_body, "Largest request body in bytes")->capture_default_str();
   cmd->add_option("--max-messages", o->max_messages, "Most messages per request")->capture_default_str();
   cmd->add_option("--max-tokens", o->max_tokens, "Default max_tokens when a request sets none")->capture_default_str();
   cmd->add_option("--preset", o->preset, "Default sampling preset: thinking-general, thinking-coding, instruct");
   cmd->add_option("--model-id", o->model_id, "Name /v1/models lists (default: onprem)");
-  cmd->add_option("--alias", o->aliases, "Another accepted model name (repeatable, or comma-separated); /v1/models lists them")
+  cmd->add_option("--alias", o->aliases,
+                  "Another accepted model name (repeatable, or comma-separated); /v1/models lists them")
       ->delimiter(',');
-  cmd->add_flag("--any-model", o->any_model, "Accept any model name a request asks for (agents use several: a main and a background model)");
+  cmd->add_flag("--any-model", o->any_model,
+                "Accept any model name a request asks for (agents use several: a main and a background model)");
   cmd->add_option("--chat-template", o->chat_template,
-                  "Prompt format: builtin (the Qwen3.6 renderer), file (the model's own tokenizer.chat_template) or a .jinja path; the last two render with onprem's Jinja interpreter")
+                  "Prompt format: builtin (the Qwen3.6 renderer), file (the model's own tokenizer.chat_template) or a "
+                  ".jinja path; the last two render with onprem's Jinja interpreter")
       ->capture_default_str();
-  cmd->add_option("--stream-keepalive", o->stream_keepalive, "Seconds of silence in a stream (queue, long prefill) before a ping")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--cache-ram", o->cache_ram_mib, "Prefix cache: MiB of DeltaNet state snapshots kept")->capture_default_str();
+  cmd->add_option("--stream-keepalive", o->stream_keepalive,
+                  "Seconds of silence in a stream (queue, long prefill) before a ping")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--cache-ram", o->cache_ram_mib, "Prefix cache: MiB of DeltaNet state snapshots kept")
+      ->capture_default_str();
   cmd->add_option("--snapshot-interval", o->snapshot_interval, "Prefix cache: snapshot every N prompt tokens")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--request-log", o->request_log, "Append one JSON line per request (method, path, status, body_bytes and the whole body) to this file");
-  cmd->add_option("--test-script", o->test_script,
-                  "Tests only: a file of JSON strings, one per line; requests with tools get these as the model's output, in order "
-                  "(the forward pass runs, the tokens are forced)");
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option(
+      "--request-log", o->request_log,
+      "Append one JSON line per request (method, path, status, body_bytes and the whole body) to this file");
+  cmd->add_option(
+      "--test-script", o->test_script,
+      "Tests only: a file of JSON strings, one per line; requests with tools get these as the model's output, in order "
+      "(the forward pass runs, the tokens are forced)");
   cmd->add_flag("--no-prefix-cache", o->no_prefix_cache, "Recompute every prompt from the start");
-  cmd->add_flag("--no-restore-reasoning", o->no_restore_reasoning,
-                "Do not put back the reasoning clients drop from assistant turns (default: on for requests with tools)");
+  cmd->add_flag(
+      "--no-restore-reasoning", o->no_restore_reasoning,
+      "Do not put back the reasoning clients drop from assistant turns (default: on for requests with tools)");
   return [o]() { return serve(*o); };
 }
 

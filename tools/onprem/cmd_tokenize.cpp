@@ -35,9 +35,12 @@ std::string escape_piece(const std::string& s) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     uint32_t cp = 0;
     const size_t n = text::decode_utf8(s, i, &cp);
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\r') out += "\\r";
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\r')
+      out += "\\r";
     else if (n == 0) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02x", c);
@@ -60,7 +63,8 @@ Run add_tokenize(CLI::App& app) {
   cmd->add_option("-m,--model", opt->model, "GGUF file with a tokenizer")->required();
   cmd->add_flag("--special", opt->special, "Parse special-token text such as <|im_start|> into its id");
   cmd->add_flag("--pieces", opt->pieces, "Print id and piece, one token per line");
-  cmd->add_flag("--jsonl", opt->jsonl, "Batch mode: each input line is a JSON string; print one line of ids per input line");
+  cmd->add_flag("--jsonl", opt->jsonl,
+                "Batch mode: each input line is a JSON string; print one line of ids per input line");
   return [opt]() -> int {
     auto tok = load_tokenizer(opt->model);
     if (!tok) return fail(tok.error().to_string());
@@ -86,8 +90,10 @@ Run add_tokenize(CLI::App& app) {
     const auto ids = tok->encode(input, opt->special);
     std::ostringstream out;
     for (size_t i = 0; i < ids.size(); ++i) {
-      if (opt->pieces) out << ids[i] << '\t' << escape_piece(tok->token_bytes(ids[i], true)) << '\n';
-      else out << (i ? " " : "") << ids[i];
+      if (opt->pieces)
+        out << ids[i] << '\t' << escape_piece(tok->token_bytes(ids[i], true)) << '\n';
+      else
+        out << (i ? " " : "") << ids[i];
     }
     if (!opt->pieces) out << '\n';
     std::cout << out.str();

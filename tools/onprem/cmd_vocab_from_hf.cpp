@@ -8,7 +8,8 @@
 namespace onprem::tools {
 
 Run add_vocab_from_hf(CLI::App& app) {
-  auto* cmd = app.add_subcommand("vocab-from-hf", "Convert a Hugging Face byte-level BPE tokenizer.json into a vocabulary-only GGUF");
+  auto* cmd = app.add_subcommand("vocab-from-hf",
+                                 "Convert a Hugging Face byte-level BPE tokenizer.json into a vocabulary-only GGUF");
   struct Options {
     std::string input, output;
   };
