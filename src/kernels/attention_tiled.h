@@ -5,13 +5,13 @@
 // Why tiles: a prompt of T tokens has T^2/2 query-key pairs per head. Taken one query at a time
 // (a row of n_kv scores, a softmax, a pass over V), every query streams its sequence's whole K
 // and V again, and each score ends in a horizontal sum. Here a tile of kAttentionTile keys is
-// transposed once and used by all rows x heads queries of the block while it sits in L1, two
-// queries at a time with their scores in registers (no horizontal sums), and the softmax is kept
+// transposed once and used by all rows x heads queries of the block while it sits in L1, Q
+// queries at a time (2 or 4) with their scores in registers (no horizontal sums), and the softmax is kept
 // running (the largest score and the sum so far; earlier partial outputs shrink when the maximum
 // grows), so no row of n_kv scores is built and the scratch does not grow with the context.
 // Blocks of few queries (decode) skip the transpose, which they could not repay.
 //
-// A policy P gives: V (a vector of W floats), load / store (unaligned), bcast, zero, fma(a, b, c)
+// A policy P gives: V (a vector of W floats), Q (queries per pass), load / store (unaligned), bcast, zero, fma(a, b, c)
 // = a * b + c, max, hsum, hmax, and exp_row(x, n): x[i] = e^x[i] for n values, all <= 0.
 // Everything here has internal linkage (an anonymous namespace, and no std:: algorithms): an
 // inline function instantiated with AVX-512 flags must never be the copy the linker keeps for
@@ -28,6 +28,7 @@ struct AttentionTiled {
   using V = typename P::V;
   static constexpr int64_t W = P::W, B = kAttentionTile;
   static constexpr int64_t KV = 4;          // vectors held per query in the score and output passes
+  static constexpr int64_t Q = P::Q;        // queries per pass: Q x KV accumulators fit the registers
   static constexpr int64_t kTranspose = 8;  // queries from which transposing the tile pays
 
   const AttentionBlock& b;
@@ -43,27 +44,26 @@ struct AttentionTiled {
     return reach < 0 ? 0 : reach < nb ? reach : nb;
   }
 
-  // Scores of queries i and i + 1 (Two) against the transposed tile, KV vectors of keys a pass.
-  template <bool Two>
+  // Scores of queries i .. i + NQ - 1 against the transposed tile, KV vectors of keys a pass.
+  template <int64_t NQ>
   void scores_transposed(int64_t i, int64_t nb) {
-    const float* q0 = q_of(i);
-    const float* q1 = Two ? q_of(i + 1) : q0;
+    const float* q[NQ];
+    for (int64_t u = 0; u < NQ; ++u) q[u] = q_of(i + u);
     for (int64_t j1 = 0; j1 < nb; j1 += KV * W) {
-      V a0[KV], a1[KV];
-      for (int64_t v = 0; v < KV; ++v) a0[v] = P::zero(), a1[v] = P::zero();
+      V a[NQ][KV];
+      for (int64_t u = 0; u < NQ; ++u)
+        for (int64_t v = 0; v < KV; ++v) a[u][v] = P::zero();
       for (int64_t d = 0; d < b.d; ++d) {
-        const V s0 = P::bcast(q0[d] * b.scale), s1 = P::bcast(q1[d] * b.scale);
+        V s[NQ];
+        for (int64_t u = 0; u < NQ; ++u) s[u] = P::bcast(q[u][d] * b.scale);
         const float* kd = kt + d * B + j1;
         for (int64_t v = 0; v < KV; ++v) {
           const V kv = P::load(kd + v * W);
-          a0[v] = P::fma(s0, kv, a0[v]);
-          if (Two) a1[v] = P::fma(s1, kv, a1[v]);
+          for (int64_t u = 0; u < NQ; ++u) a[u][v] = P::fma(s[u], kv, a[u][v]);
         }
       }
-      for (int64_t v = 0; v < KV; ++v) {
-        P::store(p + i * B + j1 + v * W, a0[v]);
-        if (Two) P::store(p + (i + 1) * B + j1 + v * W, a1[v]);
-      }
+      for (int64_t u = 0; u < NQ; ++u)
+        for (int64_t v = 0; v < KV; ++v) P::store(p + (i + u) * B + j1 + v * W, a[u][v]);
     }
   }
 
@@ -125,34 +125,29 @@ struct AttentionTiled {
   }
 
   // acc[i] (and acc[i + 1]) += their weights times the tile's values, NV vectors of d at a time.
-  template <bool Two, int64_t NV>
+  template <int64_t NQ, int64_t NV>
   void accumulate(int64_t i, int64_t j0, int64_t n, int64_t c) {
-    float* a0p = acc + i * b.d + c;
-    float* a1p = Two ? a0p + b.d : a0p;
-    const float* p0 = p + i * B;
-    const float* p1 = Two ? p0 + B : p0;
-    V a0[NV], a1[NV];
-    for (int64_t v = 0; v < NV; ++v) a0[v] = P::load(a0p + v * W), a1[v] = Two ? P::load(a1p + v * W) : P::zero();
+    V a[NQ][NV];
+    for (int64_t u = 0; u < NQ; ++u)
+      for (int64_t v = 0; v < NV; ++v) a[u][v] = P::load(acc + (i + u) * b.d + c + v * W);
     for (int64_t j = 0; j < n; ++j) {
       const float* vr = b.v + (j0 + j) * b.kv_stride + c;
-      const V w0 = P::bcast(p0[j]), w1 = P::bcast(p1[j]);
+      V w[NQ];
+      for (int64_t u = 0; u < NQ; ++u) w[u] = P::bcast(p[(i + u) * B + j]);
       for (int64_t v = 0; v < NV; ++v) {
         const V x = P::load(vr + v * W);
-        a0[v] = P::fma(w0, x, a0[v]);
-        if (Two) a1[v] = P::fma(w1, x, a1[v]);
+        for (int64_t u = 0; u < NQ; ++u) a[u][v] = P::fma(w[u], x, a[u][v]);
       }
     }
-    for (int64_t v = 0; v < NV; ++v) {
-      P::store(a0p + v * W, a0[v]);
-      if (Two) P::store(a1p + v * W, a1[v]);
-    }
+    for (int64_t u = 0; u < NQ; ++u)
+      for (int64_t v = 0; v < NV; ++v) P::store(acc + (i + u) * b.d + c + v * W, a[u][v]);
   }
 
-  template <bool Two>
+  template <int64_t NQ>
   void accumulate_all(int64_t i, int64_t j0, int64_t n) {
     int64_t c = 0;
-    for (; c + KV * W <= b.d; c += KV * W) accumulate<Two, KV>(i, j0, n, c);
-    for (; c < b.d; c += W) accumulate<Two, 1>(i, j0, n, c);
+    for (; c + KV * W <= b.d; c += KV * W) accumulate<NQ, KV>(i, j0, n, c);
+    for (; c < b.d; c += W) accumulate<NQ, 1>(i, j0, n, c);
   }
 
   void run() {
@@ -172,18 +167,19 @@ struct AttentionTiled {
         for (int64_t d = 0; d < D; ++d)
           for (int64_t j = nb; j < B; ++j) kt[d * B + j] = 0.0f;
         int64_t i = 0;
-        for (; i + 2 <= nq; i += 2) scores_transposed<true>(i, nb);
-        if (i < nq) scores_transposed<false>(i, nb);
+        for (; i + Q <= nq; i += Q) scores_transposed<Q>(i, nb);
+        for (; i < nq; ++i) scores_transposed<1>(i, nb);
       } else {
         for (int64_t i = 0; i < nq; ++i) scores_direct(i, j0, sees(i, j0, nb));
       }
       for (int64_t i = 0; i < nq; ++i) update(i, sees(i, j0, nb), nb);
       int64_t i = 0;
-      for (; i + 2 <= nq; i += 2) {
-        const int64_t n = sees(i + 1, j0, nb);  // the later row sees at least as many keys
-        if (n > 0) accumulate_all<true>(i, j0, n);
+      for (; i + Q <= nq; i += Q) {
+        const int64_t n = sees(i + Q - 1, j0, nb);  // the group's last row sees the most keys
+        if (n > 0) accumulate_all<Q>(i, j0, n);
       }
-      if (i < nq && sees(i, j0, nb) > 0) accumulate_all<false>(i, j0, sees(i, j0, nb));
+      for (; i < nq; ++i)
+        if (sees(i, j0, nb) > 0) accumulate_all<1>(i, j0, sees(i, j0, nb));
     }
     for (int64_t i = 0; i < nq; ++i) {
       const float inv = 1.0f / sum[i];
@@ -197,7 +193,7 @@ struct AttentionTiled {
 template <void (*ExpRow)(float*, int64_t)>
 struct OneFloat {
   using V = float;
-  static constexpr int64_t W = 1;
+  static constexpr int64_t W = 1, Q = 2;
   static V load(const float* x) { return *x; }
   static void store(float* x, V v) { *x = v; }
   static V bcast(float x) { return x; }

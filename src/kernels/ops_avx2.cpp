@@ -132,7 +132,7 @@ void exp_row_avx2(float* x, int64_t n) {
 
 struct AttentionAvx2 {
   using V = __m256;
-  static constexpr int64_t W = 8;
+  static constexpr int64_t W = 8, Q = 2;
   static V load(const float* x) { return _mm256_loadu_ps(x); }
   static void store(float* x, V v) { _mm256_storeu_ps(x, v); }
   static V bcast(float x) { return _mm256_set1_ps(x); }

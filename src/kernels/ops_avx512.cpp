@@ -147,7 +147,7 @@ void exp_row_avx512(float* x, int64_t n) {
 
 struct AttentionAvx512 {
   using V = __m512;
-  static constexpr int64_t W = 16;
+  static constexpr int64_t W = 16, Q = 4;
   static V load(const float* x) { return _mm512_loadu_ps(x); }
   static void store(float* x, V v) { _mm512_storeu_ps(x, v); }
   static V bcast(float x) { return _mm512_set1_ps(x); }

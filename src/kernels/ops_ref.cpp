@@ -86,7 +86,7 @@ void exp_row_ref(float* x, int64_t n) {
 typedef float F4 __attribute__((vector_size(16)));
 struct AttentionF4 {
   using V = F4;
-  static constexpr int64_t W = 4;
+  static constexpr int64_t W = 4, Q = 2;
   static V load(const float* x) {
     V v;
     std::memcpy(&v, x, sizeof v);
