@@ -1,4 +1,5 @@
 #include "engine/engine.h"
+#include "core/log_sum_exp.h"
 
 #include <algorithm>
 #include <cmath>
@@ -227,18 +228,14 @@ void Engine::sample_slot(Slot& s) {
   TokenEvent ev;
   ev.id = id;
   if (r.top_logprobs >= 0) {
-    float mx = -INFINITY;
-    for (int64_t i = 0; i < V; ++i) mx = std::max(mx, s.logits[size_t(i)]);
-    double sum = 0;
-    for (int64_t i = 0; i < V; ++i) sum += std::exp(double(s.logits[size_t(i)] - mx));
-    const float lse = mx + float(std::log(sum));
-    ev.logprob = s.logits[size_t(id)] - lse;
+    const double lse = core::log_sum_exp(s.logits.data(), V);
+    ev.logprob = float(s.logits[size_t(id)] - lse);
     std::vector<int32_t> idx(static_cast<size_t>(V));
     for (int64_t i = 0; i < V; ++i) idx[size_t(i)] = int32_t(i);
     const size_t k = std::min<size_t>(size_t(r.top_logprobs), idx.size());
     std::partial_sort(idx.begin(), idx.begin() + long(k), idx.end(),
                       [&](int32_t a, int32_t b) { return s.logits[size_t(a)] > s.logits[size_t(b)]; });
-    for (size_t i = 0; i < k; ++i) ev.top.push_back({idx[i], s.logits[size_t(idx[i])] - lse});
+    for (size_t i = 0; i < k; ++i) ev.top.push_back({idx[i], float(s.logits[size_t(idx[i])] - lse)});
   }
   if (!emit(id, ev)) return;
   s.pending = {id};

@@ -1,4 +1,5 @@
 #include "model/evaluate.h"
+#include "core/log_sum_exp.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,11 +11,7 @@ namespace {
 // log-softmax of one row, in double: [n_vocab]
 void log_softmax(const float* x, int64_t n, std::vector<double>* out) {
   out->resize(size_t(n));
-  double mx = x[0];
-  for (int64_t i = 1; i < n; ++i) mx = std::max(mx, double(x[i]));
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += std::exp(double(x[i]) - mx);
-  const double lse = mx + std::log(sum);
+  const double lse = core::log_sum_exp(x, n);
   for (int64_t i = 0; i < n; ++i) (*out)[size_t(i)] = double(x[i]) - lse;
 }
 
