@@ -5,6 +5,7 @@
 
 #include "gguf/file.h"
 #include "quant/dequant.h"
+#include "model/weights.h"
 
 namespace onprem::model {
 
@@ -40,57 +41,67 @@ std::string TensorSpec::shape_string() const {
 
 std::vector<TensorSpec> tensor_table(const ModelConfig& c) {
   const uint64_t N = c.n_embd, V = c.n_vocab;
+  using LW = LayerWeights;
   std::vector<TensorSpec> t;
-  auto add = [&](std::string name, std::vector<uint64_t> ne, TensorRole role, int layer = -1) {
+  auto add = [&](std::string name, std::vector<uint64_t> ne, TensorRole role, int layer) -> TensorSpec& {
     t.push_back(TensorSpec{std::move(name), std::move(ne), role, layer, false});
+    return t.back();
   };
-  add("token_embd.weight", {N, V}, TensorRole::kEmbedding);
-  add("output_norm.weight", {N}, TensorRole::kNorm);
-  add("output.weight", {N, V}, TensorRole::kOutput);
-  t.back().optional = true;
+  auto matrix = [&](std::string name, std::vector<uint64_t> ne, int layer, Matrix LW::*m,
+                    TensorRole role = TensorRole::kLinear) {
+    add(std::move(name), std::move(ne), role, layer).layer_matrix = m;
+  };
+  auto floats = [&](std::string name, std::vector<uint64_t> ne, TensorRole role, int layer, std::vector<float> LW::*f) {
+    add(std::move(name), std::move(ne), role, layer).layer_floats = f;
+  };
+  add("token_embd.weight", {N, V}, TensorRole::kEmbedding, -1).model_matrix = &Model::token_embd;
+  add("output_norm.weight", {N}, TensorRole::kNorm, -1).model_floats = &Model::output_norm;
+  TensorSpec& out = add("output.weight", {N, V}, TensorRole::kOutput, -1);
+  out.model_matrix = &Model::output;
+  out.optional = true;
 
   const uint64_t Kd = uint64_t(c.ssm_n_group) * c.ssm_d_state, Vd = c.ssm_d_inner;
   const uint64_t C = 2 * Kd + Vd, Hv = c.ssm_dt_rank, D = c.head_dim;
   for (uint32_t i = 0; i < c.n_main(); ++i) {
     const std::string p = "blk." + std::to_string(i) + ".";
     const int L = int(i);
-    add(p + "attn_norm.weight", {N}, TensorRole::kNorm, L);
-    add(p + "post_attention_norm.weight", {N}, TensorRole::kNorm, L);
+    floats(p + "attn_norm.weight", {N}, TensorRole::kNorm, L, &LW::attn_norm);
+    floats(p + "post_attention_norm.weight", {N}, TensorRole::kNorm, L, &LW::post_norm);
     if (c.recurrent[i]) {
-      add(p + "attn_qkv.weight", {N, C}, TensorRole::kLinear, L);
-      add(p + "attn_gate.weight", {N, Vd}, TensorRole::kLinear, L);
-      add(p + "ssm_beta.weight", {N, Hv}, TensorRole::kLinear, L);
-      add(p + "ssm_alpha.weight", {N, Hv}, TensorRole::kLinear, L);
-      add(p + "ssm_conv1d.weight", {c.ssm_conv_kernel, C}, TensorRole::kConv, L);
-      add(p + "ssm_dt.bias", {Hv}, TensorRole::kSsmDtBias, L);
-      add(p + "ssm_a", {Hv}, TensorRole::kSsmA, L);
-      add(p + "ssm_norm.weight", {c.ssm_d_state}, TensorRole::kSsmNorm, L);
-      add(p + "ssm_out.weight", {Vd, N}, TensorRole::kLinear, L);
+      matrix(p + "attn_qkv.weight", {N, C}, L, &LW::qkv);
+      matrix(p + "attn_gate.weight", {N, Vd}, L, &LW::gate);
+      matrix(p + "ssm_beta.weight", {N, Hv}, L, &LW::beta);
+      matrix(p + "ssm_alpha.weight", {N, Hv}, L, &LW::alpha);
+      floats(p + "ssm_conv1d.weight", {c.ssm_conv_kernel, C}, TensorRole::kConv, L, &LW::conv);
+      floats(p + "ssm_dt.bias", {Hv}, TensorRole::kSsmDtBias, L, &LW::dt_bias);
+      floats(p + "ssm_a", {Hv}, TensorRole::kSsmA, L, &LW::ssm_a);
+      floats(p + "ssm_norm.weight", {c.ssm_d_state}, TensorRole::kSsmNorm, L, &LW::ssm_norm);
+      matrix(p + "ssm_out.weight", {Vd, N}, L, &LW::ssm_out);
     } else {
-      add(p + "attn_q.weight", {N, 2 * c.n_head * D}, TensorRole::kLinear, L);
-      add(p + "attn_k.weight", {N, c.n_head_kv * D}, TensorRole::kLinear, L);
-      add(p + "attn_v.weight", {N, c.n_head_kv * D}, TensorRole::kLinear, L);
-      add(p + "attn_output.weight", {c.n_head * D, N}, TensorRole::kLinear, L);
-      add(p + "attn_q_norm.weight", {D}, TensorRole::kNorm, L);
-      add(p + "attn_k_norm.weight", {D}, TensorRole::kNorm, L);
+      matrix(p + "attn_q.weight", {N, 2 * c.n_head * D}, L, &LW::wq);
+      matrix(p + "attn_k.weight", {N, c.n_head_kv * D}, L, &LW::wk);
+      matrix(p + "attn_v.weight", {N, c.n_head_kv * D}, L, &LW::wv);
+      matrix(p + "attn_output.weight", {c.n_head * D, N}, L, &LW::wo);
+      floats(p + "attn_q_norm.weight", {D}, TensorRole::kNorm, L, &LW::q_norm);
+      floats(p + "attn_k_norm.weight", {D}, TensorRole::kNorm, L, &LW::k_norm);
     }
     if (c.is_moe()) {
       const uint64_t E = c.n_expert, F = c.n_ff_exp;
-      add(p + "ffn_gate_inp.weight", {N, E}, TensorRole::kRouter, L);
-      add(p + "ffn_gate_exps.weight", {N, F, E}, TensorRole::kLinear, L);
-      add(p + "ffn_up_exps.weight", {N, F, E}, TensorRole::kLinear, L);
-      add(p + "ffn_down_exps.weight", {F, N, E}, TensorRole::kLinear, L);
+      floats(p + "ffn_gate_inp.weight", {N, E}, TensorRole::kRouter, L, &LW::router);
+      matrix(p + "ffn_gate_exps.weight", {N, F, E}, L, &LW::gate_exps);
+      matrix(p + "ffn_up_exps.weight", {N, F, E}, L, &LW::up_exps);
+      matrix(p + "ffn_down_exps.weight", {F, N, E}, L, &LW::down_exps);
       if (c.n_ff_shexp > 0) {
         const uint64_t Fs = c.n_ff_shexp;
-        add(p + "ffn_gate_inp_shexp.weight", {N}, TensorRole::kSharedGate, L);
-        add(p + "ffn_gate_shexp.weight", {N, Fs}, TensorRole::kLinear, L);
-        add(p + "ffn_up_shexp.weight", {N, Fs}, TensorRole::kLinear, L);
-        add(p + "ffn_down_shexp.weight", {Fs, N}, TensorRole::kLinear, L);
+        floats(p + "ffn_gate_inp_shexp.weight", {N}, TensorRole::kSharedGate, L, &LW::shexp_gate);
+        matrix(p + "ffn_gate_shexp.weight", {N, Fs}, L, &LW::gate_shexp);
+        matrix(p + "ffn_up_shexp.weight", {N, Fs}, L, &LW::up_shexp);
+        matrix(p + "ffn_down_shexp.weight", {Fs, N}, L, &LW::down_shexp);
       }
     } else {
-      add(p + "ffn_gate.weight", {N, c.n_ff}, TensorRole::kLinear, L);
-      add(p + "ffn_up.weight", {N, c.n_ff}, TensorRole::kLinear, L);
-      add(p + "ffn_down.weight", {c.n_ff, N}, TensorRole::kLinear, L);
+      matrix(p + "ffn_gate.weight", {N, c.n_ff}, L, &LW::ffn_gate);
+      matrix(p + "ffn_up.weight", {N, c.n_ff}, L, &LW::ffn_up);
+      matrix(p + "ffn_down.weight", {c.n_ff, N}, L, &LW::ffn_down);
     }
   }
   return t;

@@ -1,5 +1,5 @@
 // The one place tensor names and shapes live (model.md §3). The loader checks a file against
-// it, gen-model writes from it, the planner sums it.
+// it and binds the weights from it, gen-model writes from it, the planner sums it.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +16,10 @@ class File;
 }
 
 namespace onprem::model {
+
+struct Matrix;
+struct LayerWeights;
+struct Model;
 
 // What a tensor is for; gen-model picks its random distribution and the quantiser its type by it.
 enum class TensorRole {
@@ -37,6 +41,12 @@ struct TensorSpec {
   TensorRole role = TensorRole::kLinear;
   int layer = -1;         // -1 for global tensors
   bool optional = false;  // output.weight: llama.cpp reuses token_embd when absent
+  // Where bind_model puts it: a view into the file (matrices) or decoded floats, in the layer's
+  // weights or, for global tensors, in the model. Exactly one is set.
+  Matrix LayerWeights::*layer_matrix = nullptr;
+  std::vector<float> LayerWeights::*layer_floats = nullptr;
+  Matrix Model::*model_matrix = nullptr;
+  std::vector<float> Model::*model_floats = nullptr;
   // llama-quantize never quantises 1-D tensors, norms, conv, routers or non-".weight" tensors.
   bool stays_f32() const;
   uint64_t n_elements() const;

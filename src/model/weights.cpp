@@ -38,59 +38,25 @@ core::Expected<Model> bind_model(std::shared_ptr<const gguf::File> file) {
   m.config = cfg;
   m.file = file;
   const gguf::File& f = *file;
-  m.token_embd = bind_matrix(f.tensor("token_embd.weight"));
-  m.output_norm = decode(f.tensor("output_norm.weight"));
-  m.output = f.tensor("output.weight") ? bind_matrix(f.tensor("output.weight")) : m.token_embd;
   m.layers.resize(cfg.n_main());
+  for (uint32_t i = 0; i < cfg.n_main(); ++i) m.layers[i].recurrent = cfg.recurrent[i];
+  // Every tensor from the table, by the member it names (check_tensors has vetted each one).
+  for (const TensorSpec& s : tensor_table(cfg)) {
+    const gguf::TensorInfo* t = f.tensor(s.name);
+    if (s.model_matrix) m.*s.model_matrix = bind_matrix(t);
+    if (s.model_floats) m.*s.model_floats = decode(t);
+    if (s.layer_matrix) m.layers[size_t(s.layer)].*s.layer_matrix = bind_matrix(t);
+    if (s.layer_floats) m.layers[size_t(s.layer)].*s.layer_floats = decode(t);
+  }
+  if (!m.output.view.data) m.output = m.token_embd;  // no LM head in the file: llama.cpp ties it
   for (uint32_t i = 0; i < cfg.n_main(); ++i) {
-    const std::string p = "blk." + std::to_string(i) + ".";
-    auto T = [&](const char* name) { return f.tensor(p + name); };
     LayerWeights& L = m.layers[i];
-    L.recurrent = cfg.recurrent[i];
-    L.attn_norm = decode(T("attn_norm.weight"));
-    L.post_norm = decode(T("post_attention_norm.weight"));
-    if (L.recurrent) {
-      L.qkv = bind_matrix(T("attn_qkv.weight"));
-      L.gate = bind_matrix(T("attn_gate.weight"));
-      L.beta = bind_matrix(T("ssm_beta.weight"));
-      L.alpha = bind_matrix(T("ssm_alpha.weight"));
-      L.ssm_out = bind_matrix(T("ssm_out.weight"));
-      L.conv = decode(T("ssm_conv1d.weight"));
-      L.dt_bias = decode(T("ssm_dt.bias"));
-      L.ssm_a = decode(T("ssm_a"));
-      L.ssm_norm = decode(T("ssm_norm.weight"));
-    } else {
-      L.wq = bind_matrix(T("attn_q.weight"));
-      L.wk = bind_matrix(T("attn_k.weight"));
-      L.wv = bind_matrix(T("attn_v.weight"));
-      L.wo = bind_matrix(T("attn_output.weight"));
-      L.q_norm = decode(T("attn_q_norm.weight"));
-      L.k_norm = decode(T("attn_k_norm.weight"));
-    }
-    if (cfg.is_moe()) {
-      L.router = decode(T("ffn_gate_inp.weight"));
-      if (T("ffn_gate_exps.weight")) {
-        L.gate_exps = bind_matrix(T("ffn_gate_exps.weight"));
-        L.up_exps = bind_matrix(T("ffn_up_exps.weight"));
-      } else {
-        // Fused {N, 2F, E}: per expert, F gate rows then F up rows; views with a 2F-row stride.
-        const Matrix fused = bind_matrix(f.tensor(fused_gate_up_name(int(i))));
-        L.gate_exps = L.up_exps = fused;
-        L.gate_exps.view.n_rows = L.up_exps.view.n_rows = fused.view.n_rows / 2;
-        L.up_exps.view.data += L.up_exps.view.n_rows * fused.view.row_bytes();
-      }
-      L.down_exps = bind_matrix(T("ffn_down_exps.weight"));
-      if (cfg.n_ff_shexp) {
-        L.shexp_gate = decode(T("ffn_gate_inp_shexp.weight"));
-        L.gate_shexp = bind_matrix(T("ffn_gate_shexp.weight"));
-        L.up_shexp = bind_matrix(T("ffn_up_shexp.weight"));
-        L.down_shexp = bind_matrix(T("ffn_down_shexp.weight"));
-      }
-    } else {
-      L.ffn_gate = bind_matrix(T("ffn_gate.weight"));
-      L.ffn_up = bind_matrix(T("ffn_up.weight"));
-      L.ffn_down = bind_matrix(T("ffn_down.weight"));
-    }
+    if (!cfg.is_moe() || L.gate_exps.view.data) continue;
+    // Fused {N, 2F, E}: per expert, F gate rows then F up rows; views with a 2F-row stride.
+    const Matrix fused = bind_matrix(f.tensor(fused_gate_up_name(int(i))));
+    L.gate_exps = L.up_exps = fused;
+    L.gate_exps.view.n_rows = L.up_exps.view.n_rows = fused.view.n_rows / 2;
+    L.up_exps.view.data += L.up_exps.view.n_rows * fused.view.row_bytes();
   }
   return m;
 }

@@ -80,6 +80,32 @@ TEST(LoadModel, MalformedBlockNamesAreNotAnException) {
   EXPECT_EQ(weight_bytes_per_token(*m), weight_bytes_per_token(*ref) + 3 * 16);
 }
 
+// Every tensor is bound from the table by the member it names; a file without output.weight gets
+// the embedding as its LM head, as llama.cpp does.
+TEST(LoadModel, BindsEveryTableTensorAndTiesAMissingHead) {
+  auto ref = load_model(kModel);
+  ASSERT_TRUE(ref.ok());
+  for (const TensorSpec& s : tensor_table(ref->config)) {
+    const auto* t = ref->file->tensor(s.name);
+    ASSERT_NE(t, nullptr) << s.name;
+    if (s.layer_matrix) {
+      EXPECT_EQ((ref->layers[size_t(s.layer)].*s.layer_matrix).view.data, t->data) << s.name;
+    }
+    if (s.layer_floats) {
+      EXPECT_EQ((ref->layers[size_t(s.layer)].*s.layer_floats).size(), t->n_elements()) << s.name;
+    }
+    if (s.model_matrix) {
+      EXPECT_EQ(((*ref).*s.model_matrix).view.data, t->data) << s.name;
+    }
+  }
+  const std::string path = copy_model("output.weight", "", "tied");
+  auto m = load_model(path);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  EXPECT_EQ(m->output.view.data, m->token_embd.view.data);
+  EXPECT_NE(m->output.view.data, nullptr);
+}
+
 TEST(LoadModel, OtherArchitectureIsRefused) {
   const std::string path = copy_model("", "llama", "llama");
   auto m = load_model(path);
