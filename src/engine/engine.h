@@ -63,7 +63,7 @@ struct Request {
 
 struct EngineOptions {
   int parallel = 4;         // sequence slots
-  int64_t ctx_size = 4096;  // tokens per slot
+  int64_t ctx_size = 8192;  // tokens per slot
   int64_t ubatch = 512;     // tokens per step (all sequences)
   int threads = 0;          // 0: all cores
   size_t max_queue = 64;    // waiting requests beyond the slots; more is refused (429)

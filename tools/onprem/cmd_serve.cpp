@@ -21,13 +21,14 @@ struct ServeOptions {
   std::vector<std::string> aliases;
   bool any_model = false;
   double stream_keepalive = 5;
-  int port = 8080, parallel = 4, threads = 0, http_threads = 0;
-  int64_t ctx = 8192, ubatch = 512, max_tokens = 512;
-  size_t max_queue = 64, max_body = 8 << 20, max_messages = 1024;
+  int port = 8080, http_threads = 0;
+  int64_t max_tokens = 512;
+  size_t max_body = 8 << 20, max_messages = 1024;
   double header_timeout = 10, body_timeout = 30;
-  uint64_t cache_ram_mib = 2048;
-  int64_t snapshot_interval = 512;
-  bool no_prefix_cache = false, no_restore_reasoning = false;
+  bool no_restore_reasoning = false;
+  // Slots, context, batching, threads, queue and prefix cache: the engine's own options, bound to
+  // the command line as they are, so that their defaults are written once (engine/engine.h).
+  engine::EngineOptions engine;
   std::string test_script;
   std::string chat_template = "builtin";
 };
@@ -77,12 +78,8 @@ int serve(const ServeOptions& o) {
   if (!vocab) return fail(o.model + ": " + vocab.error().to_string());
   auto tok = text::Tokenizer::create(std::move(*vocab));
   if (!tok) return fail(tok.error().to_string());
-  engine::EngineOptions eo;
-  eo.parallel = o.parallel, eo.ctx_size = o.ctx, eo.ubatch = o.ubatch, eo.threads = o.threads,
-  eo.max_queue = o.max_queue;
-  eo.prefix_cache = !o.no_prefix_cache, eo.cache_ram = o.cache_ram_mib << 20,
-  eo.snapshot_interval = o.snapshot_interval;
-  std::fprintf(stderr, "allocating %d sequence slots of %lld tokens ...\n", o.parallel, (long long)o.ctx);
+  const engine::EngineOptions& eo = o.engine;
+  std::fprintf(stderr, "allocating %d sequence slots of %lld tokens ...\n", eo.parallel, (long long)eo.ctx_size);
   engine::Engine eng(*m, eo);
   api::ServiceOptions so;
   so.model_id = o.model_id.empty() ? "onprem" : o.model_id;
@@ -121,7 +118,7 @@ int serve(const ServeOptions& o) {
   // a shorter one would close sockets those clients are about to reuse for a POST.
   sv.stream_keepalive_s = o.stream_keepalive;
   sv.read_deadlines.header_s = o.header_timeout, sv.read_deadlines.body_s = o.body_timeout;
-  sv.http_threads = o.http_threads > 0 ? o.http_threads : std::max(512, 2 * o.parallel + 4);
+  sv.http_threads = o.http_threads > 0 ? o.http_threads : std::max(512, 2 * eo.parallel + 4);
   if (!o.api_key.empty()) sv.api_keys.push_back(o.api_key);
   if (!o.api_key_file.empty()) {
     std::ifstream in(o.api_key_file);
@@ -135,7 +132,7 @@ int serve(const ServeOptions& o) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::fprintf(stderr, "listening on http://%s:%d (model %s, %d slots)\n", o.host.c_str(), o.port, so.model_id.c_str(),
-               o.parallel);
+               eo.parallel);
   if (!server.listen()) return fail("cannot listen on " + o.host + ":" + std::to_string(o.port));
   std::fprintf(stderr, "shutting down\n");
   eng.shutdown();
@@ -154,14 +151,16 @@ Run add_serve(CLI::App& app) {
   cmd->add_option("--api-key", o->api_key,
                   "Require this key (Authorization: Bearer or x-api-key) on every route but /health");
   cmd->add_option("--api-key-file", o->api_key_file, "File of accepted keys, one per line");
-  cmd->add_option("--parallel", o->parallel, "Sequence slots (concurrent generations)")
+  cmd->add_option("--parallel", o->engine.parallel, "Sequence slots (concurrent generations)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  cmd->add_option("--ctx-size", o->ctx, "Context tokens per slot")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--ubatch", o->ubatch, "Tokens per engine step (all sequences)")
+  cmd->add_option("--ctx-size", o->engine.ctx_size, "Context tokens per slot")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("-t,--threads", o->threads, "Compute threads (default: all cores)");
+  cmd->add_option("--ubatch", o->engine.ubatch, "Tokens per engine step (all sequences)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("-t,--threads", o->engine.threads, "Compute threads (default: all cores)");
   cmd->add_option("--http-threads", o->http_threads,
                   "Most HTTP worker threads, one per open connection, started as connections arrive (default: 512, or "
                   "2 x parallel + 4 if more)");
@@ -173,7 +172,8 @@ Run add_serve(CLI::App& app) {
                   "Seconds a client may take to send a body, plus one per 64 KiB it declares; then 408")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--max-queue", o->max_queue, "Requests that may wait for a slot before 429")->capture_default_str();
+  cmd->add_option("--max-queue", o->engine.max_queue, "Requests that may wait for a slot before 429")
+      ->capture_default_str();
   cmd->add_option("--max-body", o->max_body, "Largest request body in bytes")->capture_default_str();
   cmd->add_option("--max-messages", o->max_messages, "Most messages per request")->capture_default_str();
   cmd->add_option("--max-tokens", o->max_tokens, "Default max_tokens when a request sets none")->capture_default_str();
@@ -192,9 +192,11 @@ Run add_serve(CLI::App& app) {
                   "Seconds of silence in a stream (queue, long prefill) before a ping")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--cache-ram", o->cache_ram_mib, "Prefix cache: MiB of DeltaNet state snapshots kept")
-      ->capture_default_str();
-  cmd->add_option("--snapshot-interval", o->snapshot_interval, "Prefix cache: snapshot every N prompt tokens")
+  cmd->add_option_function<uint64_t>(
+         "--cache-ram", [o](uint64_t mib) { o->engine.cache_ram = mib << 20; },
+         "Prefix cache: MiB of DeltaNet state snapshots kept")
+      ->default_str(std::to_string(o->engine.cache_ram >> 20));
+  cmd->add_option("--snapshot-interval", o->engine.snapshot_interval, "Prefix cache: snapshot every N prompt tokens")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option(
@@ -204,7 +206,8 @@ Run add_serve(CLI::App& app) {
       "--test-script", o->test_script,
       "Tests only: a file of JSON strings, one per line; requests with tools get these as the model's output, in order "
       "(the forward pass runs, the tokens are forced)");
-  cmd->add_flag("--no-prefix-cache", o->no_prefix_cache, "Recompute every prompt from the start");
+  cmd->add_flag_callback(
+      "--no-prefix-cache", [o]() { o->engine.prefix_cache = false; }, "Recompute every prompt from the start");
   cmd->add_flag(
       "--no-restore-reasoning", o->no_restore_reasoning,
       "Do not put back the reasoning clients drop from assistant turns (default: on for requests with tools)");
