@@ -6,13 +6,15 @@
 // (a row of n_kv scores, a softmax, a pass over V), every query streams its sequence's whole K
 // and V again, and each score ends in a horizontal sum. Here a tile of kAttentionTile keys is
 // transposed once and used by all rows x heads queries of the block while it sits in L1, Q
-// queries at a time (2 or 4) with their scores in registers (no horizontal sums), and the softmax is kept
-// running (the largest score and the sum so far; earlier partial outputs shrink when the maximum
-// grows), so no row of n_kv scores is built and the scratch does not grow with the context.
+// queries at a time (2 or 4) with their scores in registers (no horizontal sums), and the
+// softmax is kept running (the largest score and the sum so far; earlier partial outputs shrink
+// when the maximum grows), so no row of n_kv scores is built and the scratch does not grow with
+// the context.
 // Blocks of few queries (decode) skip the transpose, which they could not repay.
 //
-// A policy P gives: V (a vector of W floats), Q (queries per pass), load / store (unaligned), bcast, zero, fma(a, b, c)
-// = a * b + c, max, hsum, hmax, and exp_row(x, n): x[i] = e^x[i] for n values, all <= 0.
+// A policy P gives: V (a vector of W floats), Q (queries per pass), load / store (unaligned),
+// bcast, zero, fma(a, b, c) = a * b + c, max, hsum, hmax, and exp_row(x, n): x[i] = e^x[i] for n
+// values, all <= 0.
 // Everything here has internal linkage (an anonymous namespace, and no std:: algorithms): an
 // inline function instantiated with AVX-512 flags must never be the copy the linker keeps for
 // the whole program (tests/isa/check_isa_objects.py).
@@ -108,7 +110,8 @@ struct AttentionTiled {
       for (int64_t j = 0; j < see; ++j) pi[j] -= m;
       P::exp_row(pi, see);
       V sv = P::zero();
-      for (int64_t j = 0; j < whole; j += W) sv = P::fma(P::bcast(1.0f), P::load(pi + j), sv);
+      const V one = P::bcast(1.0f);  // the policy's one arithmetic op is fma: sum as 1 * x + s
+      for (int64_t j = 0; j < whole; j += W) sv = P::fma(one, P::load(pi + j), sv);
       float tile_sum = P::hsum(sv);
       for (int64_t j = whole; j < see; ++j) tile_sum += pi[j];
       if (m > mx[i]) {  // a larger maximum: earlier terms shrink by e^(old - new), 0 at the start
@@ -124,7 +127,7 @@ struct AttentionTiled {
     for (int64_t j = see; j < nb; ++j) pi[j] = 0.0f;
   }
 
-  // acc[i] (and acc[i + 1]) += their weights times the tile's values, NV vectors of d at a time.
+  // acc[i .. i + NQ - 1] += their weights times the tile's values, NV vectors of d at a time.
   template <int64_t NQ, int64_t NV>
   void accumulate(int64_t i, int64_t j0, int64_t n, int64_t c) {
     V a[NQ][NV];
