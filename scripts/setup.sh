@@ -7,6 +7,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   build-essential cmake pkg-config git ca-certificates
   clang-14 libclang-rt-14-dev            # libFuzzer, ASan, UBSan
+  clang-format-14                        # tests/format: the layout check
   libgtest-dev libgmock-dev libbenchmark-dev
   libpcre2-dev libutf8proc-dev           # tokenizer regex, Unicode
   nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev

@@ -5,6 +5,10 @@ set -euo pipefail
 root=$1
 clang_format=${2:-clang-format}
 cd "$root"
+if ! command -v "$clang_format" > /dev/null || ! git rev-parse --git-dir > /dev/null 2>&1; then
+  echo "skipped: needs clang-format ($clang_format) and a git checkout"
+  exit 77
+fi
 mapfile -t files < <(git ls-files '*.cpp' '*.h')
 "$clang_format" --dry-run --Werror "${files[@]}"
 long=$(awk 'length > 120 { print FILENAME ":" FNR }' "${files[@]}")
