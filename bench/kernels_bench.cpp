@@ -121,6 +121,33 @@ void BM_Matvec(benchmark::State& state, GgmlType type, kernels::Isa isa, kernels
   state.counters["bw_fraction"] = bytes * double(state.iterations()) / seconds / g_bandwidth[threads];
 }
 
+// Prefill: a [rows x 4096] matrix against `tokens` activation rows (a ubatch), as the forward pass
+// calls it; reported as GFLOP/s (2 x rows x cols x tokens per call). The matrix (16 MB of Q4_K
+// at 4096 rows) and the activations fit the outer caches, so this measures the kernels, not DRAM.
+void BM_Matmat(benchmark::State& state, GgmlType type, kernels::Isa isa, int threads) {
+  const kernels::Kernels* k = kernels::kernels_for(isa);
+  if (!k) {
+    state.SkipWithError("ISA not supported by this CPU");
+    return;
+  }
+  const int64_t rows = state.range(0), tokens = state.range(1);
+  const auto w = random_matrix(type, rows);
+  kernels::MatrixView mv{w.data(), type, kCols, rows};
+  std::vector<float> x(size_t(kCols * tokens)), y(size_t(rows * tokens));
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (float& v : x) v = u(rng);
+  const auto acts = kernels::Activations::kInt8;
+  std::vector<uint8_t> scratch(size_t(kernels::matmul_scratch_bytes(*k, mv, tokens, acts)) + 1);
+  core::ThreadPool pool(threads);
+  for (auto _ : state) {
+    kernels::matmat(*k, mv, x.data(), tokens, y.data(), acts, scratch.data(), &pool);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(rows) * double(kCols) * double(tokens) / 1e9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void register_all() {
   const GgmlType types[] = {
       GgmlType::kF32,    GgmlType::kF16,    GgmlType::kBF16,   GgmlType::kQ8_0,    GgmlType::kQ4_0,  GgmlType::kQ4_1,
@@ -141,6 +168,18 @@ void register_all() {
               ->Unit(benchmark::kMillisecond)
               ->UseRealTime();
         }
+  for (int threads : {1, 2})
+    for (kernels::Isa isa : kernels::built_isas())
+      for (GgmlType t : {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
+                         GgmlType::kIQ4_XS, GgmlType::kQ3_K}) {
+        if (isa == kernels::Isa::kScalar) continue;
+        const std::string name = std::string("matmat/") + std::string(core::ggml_type_info(uint32_t(t))->name) + "/" +
+                                 kernels::isa_name(isa) + "/threads:" + std::to_string(threads);
+        benchmark::RegisterBenchmark(name.c_str(), BM_Matmat, t, isa, threads)
+            ->Args({4096, 512})
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+      }
 }
 
 }  // namespace

@@ -171,88 +171,104 @@ inline __m256i dot_u8s8(__m256i u, __m256i s) {
 // Signed × signed through the sign trick: |a| · (b with a's sign).
 inline __m256i dot_s8s8(__m256i a, __m256i b) { return dot_u8s8(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a)); }
 
-float dot_q8_0_q8(const void* w, const void* xq, int64_t n) {
-  const auto* a = static_cast<const q::BlockQ8_0*>(w);
-  const auto* b = static_cast<const q::BlockQ8_0*>(xq);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / 32; ++i) {
-    const __m256i p = dot_s8s8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs)),
-                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs)));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(half(a[i].d) * half(b[i].d)), acc);
+// Each int8 kernel is written once for T activation rows (prefill: T tokens share every decoded
+// weight block; decode: T = 1). Per token it does exactly the single-token arithmetic: the same
+// exact integer sums, then the same float operations in the same order, so a token's result has
+// the same bits whichever T it was computed with.
+// Q8_0 / Q4_0 weights: per 32-value block, signed codes times signed activations (sign trick: the
+// weight's magnitudes and sign are taken once, the activations' signs flipped per token).
+template <int T, __m256i (*Codes)(const void* block)>
+inline void q32_q8_rows(const uint8_t* w, int64_t block_bytes, const q::BlockQ8_0* const* xs, int64_t n, float* out) {
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 32; ++i, w += block_bytes) {
+    const __m256i a = Codes(w);
+    const __m256i mag = _mm256_sign_epi8(a, a);
+    uint16_t dh;
+    std::memcpy(&dh, w, 2);
+    const float d = half(dh);
+    for (int t = 0; t < T; ++t) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs));
+      const __m256i p = dot_u8s8(mag, _mm256_sign_epi8(x, a));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * half(xs[t][i].d)), acc[t]);
+    }
   }
-  return hsum(acc);
+  for (int t = 0; t < T; ++t) out[t] = hsum(acc[t]);
 }
-
-float dot_q4_0_q8(const void* w, const void* xq, int64_t n) {
-  const auto* a = static_cast<const q::BlockQ4_0*>(w);
-  const auto* b = static_cast<const q::BlockQ8_0*>(xq);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / 32; ++i) {
-    const __m256i p = dot_s8s8(q4_0_codes(a[i].qs), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs)));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(half(a[i].d) * half(b[i].d)), acc);
-  }
-  return hsum(acc);
+inline __m256i q8_0_block_codes(const void* b) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const q::BlockQ8_0*>(b)->qs));
 }
+inline __m256i q4_0_block_codes(const void* b) { return q4_0_codes(static_cast<const q::BlockQ4_0*>(b)->qs); }
 
-template <bool kFive>
-float dot_qk45_q8(const void* w, const void* xq, int64_t n) {
-  const uint8_t* p = static_cast<const uint8_t*>(w);
-  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+// Q4_K / Q5_K: Σ_s sc_s Σ code·x in int32 per super-block (maddubs pairs, then madd by the
+// sub-block's scale), minus the minimums against the Q8_K block's per-16 sums.
+template <bool kFive, int T>
+inline void qk45_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_t n, float* out) {
   const int64_t stride = kFive ? 176 : 144;
-  float total = 0;
+  float total[T] = {};
   for (int64_t i = 0; i < n / 256; ++i, p += stride) {
     uint16_t dh, mh;
     std::memcpy(&dh, p, 2);
     std::memcpy(&mh, p + 2, 2);
-    const uint8_t* scales = p + 4;
+    const q::ScalesMinsK4 sm = q::unpack_scales_mins_k4(p + 4);
     const uint8_t* qs = p + (kFive ? 48 : 16);
     const __m256i qh = kFive ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16)) : _mm256_setzero_si256();
-    __m256i isum = _mm256_setzero_si256();
-    int32_t mins = 0;
+    __m256i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
       const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
       for (int h = 0; h < 2; ++h) {
         const int s = 2 * c + h;
-        uint8_t sc, m;
-        q::unpack_scale_min_k4(s, scales, &sc, &m);
         const __m256i codes = qk45_codes(raw, h, s, kFive, qh);
-        const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 32 * s));
-        const __m256i prod = _mm256_madd_epi16(_mm256_maddubs_epi16(codes, xs), _mm256_set1_epi16(sc));
-        isum = _mm256_add_epi32(isum, prod);
-        mins += int32_t(m) * (b[i].bsums[2 * s] + b[i].bsums[2 * s + 1]);
+        const __m256i sc = _mm256_set1_epi16(int16_t((sm.scales >> (8 * s)) & 0xff));
+        for (int t = 0; t < T; ++t) {
+          const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs + 32 * s));
+          isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(codes, x), sc));
+        }
       }
     }
-    total += b[i].d * (half(dh) * float(hsum_i32(isum)) - half(mh) * float(mins));
+    // Each minimum twice, against the 16 per-16 sums: m_s · (bsum_2s + bsum_2s+1) in one madd.
+    const __m128i m8 = _mm_cvtsi64_si128(int64_t(sm.mins));
+    const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
+    const float d = half(dh), dmin = half(mh);
+    for (int t = 0; t < T; ++t) {
+      const q::BlockQ8_K& b = xs[t][i];
+      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.bsums));
+      const int32_t mins = hsum_i32(_mm256_madd_epi16(bs, m16));
+      total[t] += b.d * (d * float(hsum_i32(isum[t])) - dmin * float(mins));
+    }
   }
-  return total;
+  for (int t = 0; t < T; ++t) out[t] = total[t];
 }
 
-float dot_q6_k_q8(const void* w, const void* xq, int64_t n) {
-  const auto* a = static_cast<const q::BlockQ6_K*>(w);
-  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
-  float total = 0;
-  for (int64_t i = 0; i < n / 256; ++i) {
-    __m256i isum = _mm256_setzero_si256();
-    for (int hf = 0; hf < 2; ++hf) {
-      __m256i codes[4];
-      q6_codes(a[i].ql + 64 * hf, a[i].qh + 32 * hf, codes);
-      const int8_t* S = a[i].scales + 8 * hf;
-      for (int j = 0; j < 4; ++j) {
-        const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 128 * hf + 32 * j));
-        // maddubs lanes 0-7 cover values 0-15 (scale S[2j]), lanes 8-15 values 16-31 (S[2j+1]),
-        // in each 128-bit half: set the 16-bit multipliers accordingly.
-        const __m256i sc = _mm256_setr_epi16(S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j],
-                                             S[2 * j], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1],
-                                             S[2 * j + 1], S[2 * j + 1], S[2 * j + 1], S[2 * j + 1]);
-        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(codes[j], xs), sc));
-      }
-    }
-    // The codes were not re-centred: subtract 32 · Σ_s scale_s · Σ x over sub-block s.
-    int32_t corr = 0;
-    for (int s = 0; s < 16; ++s) corr += int32_t(a[i].scales[s]) * b[i].bsums[s];
-    total += half(a[i].d) * b[i].d * float(hsum_i32(isum) - 32 * corr);
-  }
-  return total;
+// Tokens per multi-token call: 4 accumulators leave registers for the codes, the scale and the
+// activations of the 16 the AVX2 file has.
+constexpr int kRowTokens = 4;
+
+template <int T>
+void dot_q8_0_rows(const void* w, const void* const* xq, int64_t n, float* out) {
+  q32_q8_rows<T, q8_0_block_codes>(static_cast<const uint8_t*>(w), sizeof(q::BlockQ8_0),
+                                   reinterpret_cast<const q::BlockQ8_0* const*>(xq), n, out);
+}
+template <int T>
+void dot_q4_0_rows(const void* w, const void* const* xq, int64_t n, float* out) {
+  q32_q8_rows<T, q4_0_block_codes>(static_cast<const uint8_t*>(w), sizeof(q::BlockQ4_0),
+                                   reinterpret_cast<const q::BlockQ8_0* const*>(xq), n, out);
+}
+template <bool kFive, int T>
+void dot_qk45_rows(const void* w, const void* const* xq, int64_t n, float* out) {
+  qk45_q8_rows<kFive, T>(static_cast<const uint8_t*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
+}
+template <int T>
+void dot_q6_k_rows(const void* w, const void* const* xq, int64_t n, float* out) {
+  q6k_q8_rows<T>(static_cast<const q::BlockQ6_K*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
+}
+// The single-token dot of a multi-token kernel: its T = 1 instance.
+template <void (*Rows)(const void*, const void* const*, int64_t, float*)>
+float dot_one(const void* w, const void* xq, int64_t n) {
+  float out;
+  Rows(w, &xq, n, &out);
+  return out;
 }
 
 }  // namespace
@@ -269,11 +285,16 @@ void fill_avx2(Kernels& k) {
   set(GgmlType::kF32, dot_f32, nullptr);
   set(GgmlType::kF16, dot_16bit<load_f16, half>, dot_16bit_16bit<load_f16, half>);
   set(GgmlType::kBF16, dot_16bit<load_bf16, bf16_scalar>, dot_16bit_16bit<load_bf16, bf16_scalar>);
-  set(GgmlType::kQ8_0, dot_q8_0_f32, dot_q8_0_q8);
-  set(GgmlType::kQ4_0, dot_q4_0_f32, dot_q4_0_q8);
-  set(GgmlType::kQ4_K, dot_qk45_f32<false>, dot_qk45_q8<false>);
-  set(GgmlType::kQ5_K, dot_qk45_f32<true>, dot_qk45_q8<true>);
-  set(GgmlType::kQ6_K, dot_q6_k_f32, dot_q6_k_q8);
+  auto multi = [&](GgmlType t, DotF32Fn f, DotQ8Fn one, DotQ8MultiFn rows) {
+    set(t, f, one);
+    k.types[static_cast<uint32_t>(t)].dot_q8_multi = rows;
+    k.types[static_cast<uint32_t>(t)].multi_tokens = kRowTokens;
+  };
+  multi(GgmlType::kQ8_0, dot_q8_0_f32, dot_one<dot_q8_0_rows<1>>, dot_q8_0_rows<kRowTokens>);
+  multi(GgmlType::kQ4_0, dot_q4_0_f32, dot_one<dot_q4_0_rows<1>>, dot_q4_0_rows<kRowTokens>);
+  multi(GgmlType::kQ4_K, dot_qk45_f32<false>, dot_one<dot_qk45_rows<false, 1>>, dot_qk45_rows<false, kRowTokens>);
+  multi(GgmlType::kQ5_K, dot_qk45_f32<true>, dot_one<dot_qk45_rows<true, 1>>, dot_qk45_rows<true, kRowTokens>);
+  multi(GgmlType::kQ6_K, dot_q6_k_f32, dot_one<dot_q6_k_rows<1>>, dot_q6_k_rows<kRowTokens>);
   fill_avx2_lowbit(k);
   fill_avx2_ops(k);
 }

@@ -134,60 +134,89 @@ float dot_q5_q8_0(const void* w, const void* xq, int64_t n) {
 // Per-16-value scales for the two halves of a 32-value group: int32 lanes 0-3 get s0, 4-7 get s1.
 inline __m256i scale_pair(int s0, int s1) { return _mm256_set_epi32(s1, s1, s1, s1, s0, s0, s0, s0); }
 
-float dot_iq4_xs_q8_k(const void* w, const void* xq, int64_t n) {
+// The 256-value kernels below are written once for T activation rows (prefill: T tokens share
+// each decoded group; T = 1 is the single-token dot). A token's integer sums and float operations
+// are the same for any T, so its result has the same bits.
+
+// 16-bit multipliers for maddubs's int16 lanes of one 32-value group: lanes 0-7 (values 0-15, the
+// low 128 bits) take s0, lanes 8-15 take s1. madd by them scales and sums pairs exactly.
+inline __m256i scale16_pair(int s0, int s1) {
+  return _mm256_set_m128i(_mm_set1_epi16(int16_t(s1)), _mm_set1_epi16(int16_t(s0)));
+}
+
+template <int T>
+void iq4_xs_rows(const void* w, const void* const* xq, int64_t n, float* out) {
   const auto* a = static_cast<const q::BlockIQ4_XS*>(w);
-  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  const auto* const* xs = reinterpret_cast<const q::BlockQ8_K* const*>(xq);
   const __m256i lut = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q::kIq4Levels)));
-  float total = 0;
+  float total[T] = {};
   for (int64_t i = 0; i < n / 256; ++i) {
-    __m256i isum = _mm256_setzero_si256();
+    __m256i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
     for (int s = 0; s < 8; ++s) {
       const int scale = ((a[i].scales_l[s / 2] >> (4 * (s % 2))) & 0x0F) | (((a[i].scales_h >> (2 * s)) & 3) << 4);
       const __m256i wv = _mm256_shuffle_epi8(lut, nibbles32(a[i].qs + 16 * s));
-      isum = _mm256_add_epi32(isum,
-                              _mm256_mullo_epi32(dot32(wv, load32(b[i].qs + 32 * s)), _mm256_set1_epi32(scale - 32)));
+      const __m256i mag = _mm256_sign_epi8(wv, wv);
+      const __m256i sc = _mm256_set1_epi16(int16_t(scale - 32));
+      for (int t = 0; t < T; ++t) {
+        const __m256i x = _mm256_sign_epi8(load32(xs[t][i].qs + 32 * s), wv);
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(mag, x), sc));
+      }
     }
-    total += half(a[i].d) * b[i].d * float(hsum_i32(isum));
+    const float d = half(a[i].d);
+    for (int t = 0; t < T; ++t) total[t] += d * xs[t][i].d * float(hsum_i32(isum[t]));
   }
-  return total;
+  for (int t = 0; t < T; ++t) out[t] = total[t];
 }
 
 // Q2_K / Q3_K: the 32 bytes of one half's qs give, at shift 0/2/4/6, the 2 low bits of 32
 // consecutive values (two groups of 16 with their own scales).
-float dot_q2_k_q8_k(const void* w, const void* xq, int64_t n) {
+template <int T>
+void q2_k_rows(const void* w, const void* const* xq, int64_t n, float* out) {
   const auto* a = static_cast<const q::BlockQ2_K*>(w);
-  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
-  const __m256i three = _mm256_set1_epi8(3);
-  float total = 0;
+  const auto* const* xs = reinterpret_cast<const q::BlockQ8_K* const*>(xq);
+  const __m256i three = _mm256_set1_epi8(3), low4 = _mm256_set1_epi8(15);
+  float total[T] = {};
   for (int64_t i = 0; i < n / 256; ++i) {
-    __m256i isum = _mm256_setzero_si256();
-    int32_t mins = 0;
+    __m256i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
     int g = 0;
     for (int half_ = 0; half_ < 2; ++half_) {
       const __m256i raw = load32(a[i].qs + 32 * half_);
       for (int shift = 0; shift < 8; shift += 2, g += 2) {
         const __m256i codes = _mm256_and_si256(_mm256_srli_epi16(raw, shift), three);
-        const __m256i x = load32(b[i].qs + 16 * g);
-        const __m256i sc = scale_pair(a[i].scales[g] & 15, a[i].scales[g + 1] & 15);
-        isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(dot32_unsigned(codes, x), sc));
-        mins += (a[i].scales[g] >> 4) * b[i].bsums[g] + (a[i].scales[g + 1] >> 4) * b[i].bsums[g + 1];
+        const __m256i sc = scale16_pair(a[i].scales[g] & 15, a[i].scales[g + 1] & 15);
+        for (int t = 0; t < T; ++t)
+          isum[t] = _mm256_add_epi32(isum[t],
+                                     _mm256_madd_epi16(_mm256_maddubs_epi16(codes, load32(xs[t][i].qs + 16 * g)), sc));
       }
     }
-    total += b[i].d * (half(a[i].d) * float(hsum_i32(isum)) - half(a[i].dmin) * float(mins));
+    // The minimums (high nibbles of the 16 scale bytes) against the 16 per-16 sums, in one madd.
+    const __m128i sb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[i].scales));
+    const __m256i m16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sb, 4), _mm256_castsi256_si128(low4)));
+    const float d = half(a[i].d), dmin = half(a[i].dmin);
+    for (int t = 0; t < T; ++t) {
+      const q::BlockQ8_K& b = xs[t][i];
+      const int32_t mins =
+          hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.bsums)), m16));
+      total[t] += b.d * (d * float(hsum_i32(isum[t])) - dmin * float(mins));
+    }
   }
-  return total;
+  for (int t = 0; t < T; ++t) out[t] = total[t];
 }
 
-float dot_q3_k_q8_k(const void* w, const void* xq, int64_t n) {
+template <int T>
+void q3_k_rows(const void* w, const void* const* xq, int64_t n, float* out) {
   const auto* a = static_cast<const q::BlockQ3_K*>(w);
-  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  const auto* const* xs = reinterpret_cast<const q::BlockQ8_K* const*>(xq);
   const __m256i three = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
-  float total = 0;
+  float total[T] = {};
   for (int64_t i = 0; i < n / 256; ++i) {
     int8_t scales[16];
     q::unpack_scales_q3_k(a[i].scales, scales);
     const __m256i hm = load32(a[i].hmask);
-    __m256i isum = _mm256_setzero_si256();
+    __m256i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
     int g = 0, bit = 0;
     for (int half_ = 0; half_ < 2; ++half_) {
       const __m256i raw = load32(a[i].qs + 32 * half_);
@@ -196,13 +225,25 @@ float dot_q3_k_q8_k(const void* w, const void* xq, int64_t n) {
         const __m256i low = _mm256_and_si256(_mm256_srli_epi16(raw, shift), three);
         const __m256i high_clear = _mm256_cmpeq_epi8(_mm256_and_si256(hm, m), _mm256_setzero_si256());
         const __m256i codes = _mm256_sub_epi8(low, _mm256_and_si256(high_clear, four));  // -4..3
-        const __m256i sc = scale_pair(scales[g] - 32, scales[g + 1] - 32);
-        isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(dot32(codes, load32(b[i].qs + 16 * g)), sc));
+        const __m256i mag = _mm256_sign_epi8(codes, codes);
+        const __m256i sc = scale16_pair(scales[g] - 32, scales[g + 1] - 32);
+        for (int t = 0; t < T; ++t) {
+          const __m256i x = _mm256_sign_epi8(load32(xs[t][i].qs + 16 * g), codes);
+          isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(mag, x), sc));
+        }
       }
     }
-    total += half(a[i].d) * b[i].d * float(hsum_i32(isum));
+    const float d = half(a[i].d);
+    for (int t = 0; t < T; ++t) total[t] += d * xs[t][i].d * float(hsum_i32(isum[t]));
   }
-  return total;
+  for (int t = 0; t < T; ++t) out[t] = total[t];
+}
+
+template <void (*Rows)(const void*, const void* const*, int64_t, float*)>
+float dot_one(const void* w, const void* xq, int64_t n) {
+  float out;
+  Rows(w, &xq, n, &out);
+  return out;
 }
 
 // ---- lattice formats: rows of 8 (or 4) magnitudes from iq_grids.h, signs applied as ±1 ----
@@ -400,9 +441,15 @@ void fill_avx2_lowbit(Kernels& k) {
   set_q8(core::GgmlType::kQ4_1, dot_q4_1_q8_0);
   set_q8(core::GgmlType::kQ5_0, dot_q5_q8_0<false>);
   set_q8(core::GgmlType::kQ5_1, dot_q5_q8_0<true>);
-  set_q8(core::GgmlType::kIQ4_XS, dot_iq4_xs_q8_k);
-  set_q8(core::GgmlType::kQ2_K, dot_q2_k_q8_k);
-  set_q8(core::GgmlType::kQ3_K, dot_q3_k_q8_k);
+  // Tokens per multi-token call, as in dot_avx2.cpp.
+  constexpr int kRowTokens = 4;
+  auto set_rows = [&](core::GgmlType t, DotQ8Fn one, DotQ8MultiFn rows) {
+    auto& e = k.types[static_cast<uint32_t>(t)];
+    e.dot_q8 = one, e.dot_q8_multi = rows, e.multi_tokens = kRowTokens;
+  };
+  set_rows(core::GgmlType::kIQ4_XS, dot_one<iq4_xs_rows<1>>, iq4_xs_rows<kRowTokens>);
+  set_rows(core::GgmlType::kQ2_K, dot_one<q2_k_rows<1>>, q2_k_rows<kRowTokens>);
+  set_rows(core::GgmlType::kQ3_K, dot_one<q3_k_rows<1>>, q3_k_rows<kRowTokens>);
   set_q8(core::GgmlType::kIQ2_XXS, dot_iq2_xxs_q8_k);
   set_q8(core::GgmlType::kIQ2_XS, dot_iq2_xs_q8_k);
   set_q8(core::GgmlType::kIQ2_S, dot_iq2_s_q8_k);

@@ -138,58 +138,91 @@ inline __m256i dot_s8s8(__m256i a, __m256i b) {
   return dpbusd(_mm256_setzero_si256(), _mm256_abs_epi8(a), _mm256_sign_epi8(b, a));
 }
 
-float dot_q8_0_q8(const void* w, const void* xq, int64_t n) {
-  const auto* a = static_cast<const q::BlockQ8_0*>(w);
-  const auto* b = static_cast<const q::BlockQ8_0*>(xq);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / 32; ++i) {
-    const __m256i p = dot_s8s8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs)),
-                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs)));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(half(a[i].d) * half(b[i].d)), acc);
+// The int8 kernels below are written once for T activation rows:
+// prefill's T tokens share each decoded weight block, and T = 1 is the single-token dot. A token's
+// integer sums and float operations are the same for any T, so its result has the same bits.
+
+// Q8_0 / Q4_0 weights: per 32-value block, signed codes times signed activations (the weight's
+// magnitudes and signs taken once, the activations' signs flipped per token).
+template <int T, __m256i (*Codes)(const void* block)>
+inline void q32_q8_rows(const uint8_t* w, int64_t block_bytes, const void* const* xq, int64_t n, float* out) {
+  const auto* const* xs = reinterpret_cast<const q::BlockQ8_0* const*>(xq);
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 32; ++i, w += block_bytes) {
+    const __m256i a = Codes(w);
+    const __m256i mag = _mm256_abs_epi8(a);
+    uint16_t dh;
+    std::memcpy(&dh, w, 2);
+    const float d = half(dh);
+    for (int t = 0; t < T; ++t) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs));
+      const __m256i p = dpbusd(_mm256_setzero_si256(), mag, _mm256_sign_epi8(x, a));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * half(xs[t][i].d)), acc[t]);
+    }
   }
-  return hsum(acc);
+  for (int t = 0; t < T; ++t) out[t] = hsum(acc[t]);
+}
+inline __m256i q8_0_block_codes(const void* b) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const q::BlockQ8_0*>(b)->qs));
+}
+inline __m256i q4_0_block_codes(const void* b) { return q4_0_codes(static_cast<const q::BlockQ4_0*>(b)->qs); }
+template <int T>
+void dot_q8_0_rows(const void* w, const void* const* xq, int64_t n, float* out) {
+  q32_q8_rows<T, q8_0_block_codes>(static_cast<const uint8_t*>(w), sizeof(q::BlockQ8_0), xq, n, out);
+}
+template <int T>
+void dot_q4_0_rows(const void* w, const void* const* xq, int64_t n, float* out) {
+  q32_q8_rows<T, q4_0_block_codes>(static_cast<const uint8_t*>(w), sizeof(q::BlockQ4_0), xq, n, out);
 }
 
-float dot_q4_0_q8(const void* w, const void* xq, int64_t n) {
-  const auto* a = static_cast<const q::BlockQ4_0*>(w);
-  const auto* b = static_cast<const q::BlockQ8_0*>(xq);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / 32; ++i) {
-    const __m256i p = dot_s8s8(q4_0_codes(a[i].qs), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs)));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(half(a[i].d) * half(b[i].d)), acc);
-  }
-  return hsum(acc);
-}
-
-template <bool kFive>
-float dot_qk45_q8(const void* w, const void* xq, int64_t n) {
+// Q4_K / Q5_K x Q8_K in 256-bit VNNI (the table uses it for Q5_K; Q4_K has the 512-bit kernel below).
+template <bool kFive, int T>
+void qk45_q8_rows(const void* w, const void* const* xq, int64_t n, float* out) {
   const uint8_t* p = static_cast<const uint8_t*>(w);
-  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
+  const auto* const* xs = reinterpret_cast<const q::BlockQ8_K* const*>(xq);
   const int64_t stride = kFive ? 176 : 144;
-  float total = 0;
+  float total[T] = {};
   for (int64_t i = 0; i < n / 256; ++i, p += stride) {
     uint16_t dh, mh;
     std::memcpy(&dh, p, 2);
     std::memcpy(&mh, p + 2, 2);
+    const q::ScalesMinsK4 sm = q::unpack_scales_mins_k4(p + 4);
     const uint8_t* qs = p + (kFive ? 48 : 16);
     const __m256i qh = kFive ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16)) : _mm256_setzero_si256();
-    __m256i isum = _mm256_setzero_si256();
-    int32_t mins = 0;
+    __m256i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
       const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
       for (int h = 0; h < 2; ++h) {
         const int s = 2 * c + h;
-        uint8_t sc, m;
-        q::unpack_scale_min_k4(s, p + 4, &sc, &m);
-        const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 32 * s));
-        const __m256i part = dpbusd(_mm256_setzero_si256(), qk45_codes(raw, h, s, kFive, qh), xs);
-        isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(part, _mm256_set1_epi32(sc)));
-        mins += int32_t(m) * (b[i].bsums[2 * s] + b[i].bsums[2 * s + 1]);
+        const __m256i codes = qk45_codes(raw, h, s, kFive, qh);
+        const __m256i sc = _mm256_set1_epi32(int32_t((sm.scales >> (8 * s)) & 0xff));
+        for (int t = 0; t < T; ++t) {
+          const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs + 32 * s));
+          isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(dpbusd(_mm256_setzero_si256(), codes, xv), sc));
+        }
       }
     }
-    total += b[i].d * (half(dh) * float(hsum_i32(isum)) - half(mh) * float(mins));
+    // Each minimum twice, against the 16 per-16 sums: m_s · (bsum_2s + bsum_2s+1) in one madd.
+    const __m128i m8 = _mm_cvtsi64_si128(int64_t(sm.mins));
+    const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
+    const float d = half(dh), dmin = half(mh);
+    for (int t = 0; t < T; ++t) {
+      const q::BlockQ8_K& b = xs[t][i];
+      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.bsums));
+      const int32_t mins = hsum_i32(_mm256_madd_epi16(bs, m16));
+      total[t] += b.d * (d * float(hsum_i32(isum[t])) - dmin * float(mins));
+    }
   }
-  return total;
+  for (int t = 0; t < T; ++t) out[t] = total[t];
+}
+
+template <void (*Rows)(const void*, const void* const*, int64_t, float*)>
+float dot_one(const void* w, const void* xq, int64_t n) {
+  float out;
+  Rows(w, &xq, n, &out);
+  return out;
 }
 
 // Tokens per multi-row call, chosen with onprem bench on the 35B-A3B-shaped file: 8 made Q6_K
@@ -214,18 +247,11 @@ inline void q4k_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_t
     std::memcpy(&dh, p, 2);
     std::memcpy(&mh, p + 2, 2);
     const float d = half(dh), dmin = half(mh);
-    // The 12 packed bytes to 8 scales and 8 minimums with 32-bit masks (formats.md §3 layout:
-    // bytes 0-3 and 4-7 hold the low 6 bits of scales / minimums 0-3 and the top 2 bits of 4-7,
-    // bytes 8-11 the low 4 bits of scales (low nibble) and minimums (high nibble) 4-7).
-    uint32_t u[3];
-    std::memcpy(u, p + 4, 12);
-    const uint32_t sc_lo = u[0] & 0x3f3f3f3fu, mn_lo = u[1] & 0x3f3f3f3fu;
-    const uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
-    const uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
-    const __m128i s8 = _mm_cvtsi64_si128(int64_t(uint64_t(sc_lo) | (uint64_t(sc_hi) << 32)));
+    const q::ScalesMinsK4 sm = q::unpack_scales_mins_k4(p + 4);
+    const __m128i s8 = _mm_cvtsi64_si128(int64_t(sm.scales));
     const __m512 sc = _mm512_castps256_ps512(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(s8)));
     // Each minimum twice, against the 16 per-16 sums: m[s] * (bsum[2s] + bsum[2s+1]) in one madd.
-    const __m128i m8 = _mm_cvtsi64_si128(int64_t(uint64_t(mn_lo) | (uint64_t(mn_hi) << 32)));
+    const __m128i m8 = _mm_cvtsi64_si128(int64_t(sm.mins));
     const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
     __m512 blk[T][2];  // two chains per token: even and odd groups, so fmas do not wait on each other
     for (int t = 0; t < T; ++t) {
@@ -269,66 +295,9 @@ void dot_q4_k_q8_multi(const void* w, const void* const* xq, int64_t n, float* o
   q4k_q8_rows<kQ4kTokens>(static_cast<const uint8_t*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
 }
 
-// Q6_K x Q8_K for T tokens: codes decoded once (as in dot_q6_k_q8), reused per token.
 template <int T>
-inline void q6k_q8_rows(const q::BlockQ6_K* a, const q::BlockQ8_K* const* xs, int64_t n, float* out) {
-  float total[T] = {};
-  for (int64_t i = 0; i < n / 256; ++i) {
-    __m256i isum[T];
-    for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
-    for (int hf = 0; hf < 2; ++hf) {
-      __m256i codes[4];
-      q6_codes(a[i].ql + 64 * hf, a[i].qh + 32 * hf, codes);
-      const int8_t* S = a[i].scales + 8 * hf;
-      for (int j = 0; j < 4; ++j) {
-        const __m256i sc = _mm256_setr_epi32(S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j + 1], S[2 * j + 1],
-                                             S[2 * j + 1], S[2 * j + 1]);
-        for (int t = 0; t < T; ++t) {
-          const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs + 128 * hf + 32 * j));
-          isum[t] = _mm256_add_epi32(isum[t],
-                                     _mm256_mullo_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), codes[j], x), sc));
-        }
-      }
-    }
-    const float d = half(a[i].d);
-    for (int t = 0; t < T; ++t) {
-      int32_t corr = 0;
-      for (int s = 0; s < 16; ++s) corr += int32_t(a[i].scales[s]) * xs[t][i].bsums[s];
-      total[t] += d * xs[t][i].d * float(hsum_i32(isum[t]) - 32 * corr);
-    }
-  }
-  for (int t = 0; t < T; ++t) out[t] = total[t];
-}
-
-void dot_q6_k_q8_multi(const void* w, const void* const* xq, int64_t n, float* out) {
-  q6k_q8_rows<kQ6kTokens>(static_cast<const q::BlockQ6_K*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n,
-                          out);
-}
-
-float dot_q6_k_q8(const void* w, const void* xq, int64_t n) {
-  const auto* a = static_cast<const q::BlockQ6_K*>(w);
-  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
-  float total = 0;
-  for (int64_t i = 0; i < n / 256; ++i) {
-    __m256i isum = _mm256_setzero_si256();
-    for (int hf = 0; hf < 2; ++hf) {
-      __m256i codes[4];
-      q6_codes(a[i].ql + 64 * hf, a[i].qh + 32 * hf, codes);
-      const int8_t* S = a[i].scales + 8 * hf;
-      for (int j = 0; j < 4; ++j) {
-        const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 128 * hf + 32 * j));
-        // dpbusd lanes 0-3 hold values 0-15 (scale S[2j]) and lanes 4-7 values 16-31 (S[2j+1]).
-        const __m256i part = dpbusd(_mm256_setzero_si256(), codes[j], xs);
-        const __m256i sc = _mm256_setr_epi32(S[2 * j], S[2 * j], S[2 * j], S[2 * j], S[2 * j + 1], S[2 * j + 1],
-                                             S[2 * j + 1], S[2 * j + 1]);
-        isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(part, sc));
-      }
-    }
-    int32_t corr = 0;
-    for (int s = 0; s < 16; ++s) corr += int32_t(a[i].scales[s]) * b[i].bsums[s];
-    total += half(a[i].d) * b[i].d * float(hsum_i32(isum) - 32 * corr);
-  }
-  return total;
+void dot_q6_k_rows(const void* w, const void* const* xq, int64_t n, float* out) {
+  q6k_q8_rows<T>(static_cast<const q::BlockQ6_K*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
 }
 
 // Activations to Q8_K, bit-identical to quant::quantize_row_q8_k: the same first largest-magnitude
@@ -382,15 +351,22 @@ void fill_avx512(Kernels& k) {
   set(GgmlType::kF32, dot_f32, nullptr);
   set(GgmlType::kF16, dot_16bit<false>, dot_16bit_16bit<false>);
   set(GgmlType::kBF16, dot_16bit<true>, dot_16bit_16bit<true>);
-  set(GgmlType::kQ8_0, dot_q8_0_f32, dot_q8_0_q8);
-  set(GgmlType::kQ4_0, dot_q4_0_f32, dot_q4_0_q8);
+  // Tokens per multi-token call for the types without a tuned count below.
+  constexpr int kRowTokens = 4;
+  auto multi = [&](GgmlType t, DotQ8MultiFn rows, int tokens) {
+    k.types[static_cast<uint32_t>(t)].dot_q8_multi = rows;
+    k.types[static_cast<uint32_t>(t)].multi_tokens = tokens;
+  };
+  set(GgmlType::kQ8_0, dot_q8_0_f32, dot_one<dot_q8_0_rows<1>>);
+  multi(GgmlType::kQ8_0, dot_q8_0_rows<kRowTokens>, kRowTokens);
+  set(GgmlType::kQ4_0, dot_q4_0_f32, dot_one<dot_q4_0_rows<1>>);
+  multi(GgmlType::kQ4_0, dot_q4_0_rows<kRowTokens>, kRowTokens);
   set(GgmlType::kQ4_K, dot_qk45_f32<false>, dot_q4_k_q8);
-  k.types[static_cast<uint32_t>(GgmlType::kQ4_K)].dot_q8_multi = dot_q4_k_q8_multi;
-  k.types[static_cast<uint32_t>(GgmlType::kQ4_K)].multi_tokens = kQ4kTokens;
-  k.types[static_cast<uint32_t>(GgmlType::kQ6_K)].dot_q8_multi = dot_q6_k_q8_multi;
-  k.types[static_cast<uint32_t>(GgmlType::kQ6_K)].multi_tokens = kQ6kTokens;
-  set(GgmlType::kQ5_K, dot_qk45_f32<true>, dot_qk45_q8<true>);
-  set(GgmlType::kQ6_K, dot_q6_k_f32, dot_q6_k_q8);
+  multi(GgmlType::kQ4_K, dot_q4_k_q8_multi, kQ4kTokens);
+  multi(GgmlType::kQ6_K, dot_q6_k_rows<kQ6kTokens>, kQ6kTokens);
+  set(GgmlType::kQ5_K, dot_qk45_f32<true>, dot_one<qk45_q8_rows<true, 1>>);
+  multi(GgmlType::kQ5_K, qk45_q8_rows<true, kRowTokens>, kRowTokens);
+  set(GgmlType::kQ6_K, dot_q6_k_f32, dot_one<dot_q6_k_rows<1>>);
   k.quantize_q8_k = quantize_q8_k;
   fill_avx512_ops(k);
 }

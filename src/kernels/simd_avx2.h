@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "quant/blocks.h"
+
 namespace onprem::kernels::avx2 {
 
 static inline float hsum(__m256 v) {
@@ -112,6 +114,41 @@ static inline __m256i qk45_codes(__m256i raw, int h, int s, bool five, __m256i q
                             _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), _mm256_set1_epi8(16)));
   }
   return codes;
+}
+
+// Q6_K x Q8_K for T activation rows (T tokens share the decoded codes; T = 1 is the single dot),
+// scales applied in int16 by madd (codes 0..63 times |x| <= 127 keeps maddubs's pairs exact).
+// The AVX-512 table uses it too: VNNI's vpdpbusd would need a 32-bit multiply per scale instead.
+template <int T>
+static inline void q6k_q8_rows(const quant::BlockQ6_K* a, const quant::BlockQ8_K* const* xs, int64_t n, float* out) {
+  float total[T] = {};
+  for (int64_t i = 0; i < n / 256; ++i) {
+    __m256i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
+    for (int hf = 0; hf < 2; ++hf) {
+      __m256i codes[4];
+      q6_codes(a[i].ql + 64 * hf, a[i].qh + 32 * hf, codes);
+      const int8_t* S = a[i].scales + 8 * hf;
+      for (int j = 0; j < 4; ++j) {
+        // maddubs lanes 0-7 cover values 0-15 (scale S[2j]), lanes 8-15 values 16-31 (S[2j+1]):
+        // one 128-bit half each.
+        const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(S[2 * j + 1]), _mm_set1_epi16(S[2 * j]));
+        for (int t = 0; t < T; ++t) {
+          const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs + 128 * hf + 32 * j));
+          isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(codes[j], x), sc));
+        }
+      }
+    }
+    // The codes were not re-centred: subtract 32 · Σ_s scale_s · Σ x over sub-block s.
+    const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a[i].scales)));
+    const float d = _cvtsh_ss(a[i].d);
+    for (int t = 0; t < T; ++t) {
+      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].bsums));
+      const int32_t corr = hsum_i32(_mm256_madd_epi16(s16, bs));
+      total[t] += d * xs[t][i].d * float(hsum_i32(isum[t]) - 32 * corr);
+    }
+  }
+  for (int t = 0; t < T; ++t) out[t] = total[t];
 }
 
 }  // namespace onprem::kernels::avx2

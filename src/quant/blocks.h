@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 namespace onprem::quant {
 
@@ -212,6 +213,23 @@ inline void unpack_scale_min_k4(int s, const uint8_t* q, uint8_t* sc, uint8_t* m
     *sc = uint8_t((q[s + 4] & 0x0F) | ((q[s - 4] >> 6) << 4));
     *m = uint8_t((q[s + 4] >> 4) | ((q[s] >> 6) << 4));
   }
+}
+
+// All 8 scales and 8 minimums of a Q4_K / Q5_K block at once, as bytes 0-7 (sub-block order) of
+// two little-endian words: the values of unpack_scale_min_k4 for s = 0..7, with 32-bit masks in
+// place of a branch per sub-block (bytes 0-3 and 4-7 of q hold the low 6 bits of scales / minimums
+// 0-3 and the top 2 bits of 4-7; bytes 8-11 the low 4 bits of scales (low nibble) and minimums
+// (high nibble) 4-7).
+struct ScalesMinsK4 {
+  uint64_t scales = 0, mins = 0;
+};
+inline ScalesMinsK4 unpack_scales_mins_k4(const uint8_t* q) {
+  uint32_t u[3];
+  std::memcpy(u, q, 12);
+  const uint32_t sc_lo = u[0] & 0x3f3f3f3fu, mn_lo = u[1] & 0x3f3f3f3fu;
+  const uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+  const uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+  return {uint64_t(sc_lo) | (uint64_t(sc_hi) << 32), uint64_t(mn_lo) | (uint64_t(mn_hi) << 32)};
 }
 
 // Packs the 8 six-bit scales and minimums of a Q4_K / Q5_K block (the inverse of the above).
