@@ -2,10 +2,11 @@
 // time in shapes the public set does not have: other head counts and GQA ratios, DeltaNet head
 // ratios, expert counts and top-k, vocabulary sizes, and prompts of 2,000+ tokens.
 // llama.cpp gives the probabilities of every position (controlledEvaluate); we compare
-// log-probabilities (F32: max |Δ| ≤ 1e-3, identical argmax) or KL and argmax (quantised).
-// Usage: node live_reference.mjs ONPREM_BINARY WORK_DIR [--full]
+// log-probabilities (F32: max |Δ| ≤ 1e-3, identical argmax) or, quantised, KL to llama.cpp and
+// to the file's exact model (its weights decoded, float activations) against llama.cpp's own.
+// Usage: node live_reference.mjs ONPREM_BINARY WORK_DIR [--full | --real-shapes [SHAPE:TYPE,...]]
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { getLlama } from "node-llama-cpp";
 
@@ -48,7 +49,9 @@ let failures = 0;
 for (const shape of shapes) {
   for (const type of typesOf(shape)) {
     const file = path.join(work, `${shape.name}-${type}.gguf`);
-    execFileSync(onprem, ["gen-model", ...shape.args, "--type", type, "--seed", "5", "-o", file], { stdio: "ignore" });
+    // ONPREM_LIVE_REUSE=1 keeps a file an earlier run wrote (a 27B-shaped one takes minutes to write).
+    if (!(process.env.ONPREM_LIVE_REUSE === "1" && existsSync(file)))
+      execFileSync(onprem, ["gen-model", ...shape.args, "--type", type, "--seed", "5", "-o", file], { stdio: "ignore" });
     const model = await llama.loadModel({ modelPath: file });
     const r = rng(shape.tokens);
     const ids = Array.from({ length: shape.tokens }, () => Math.floor(r() * 300));
@@ -62,38 +65,68 @@ for (const shape of shapes) {
       options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }]));
     await ctx.dispose();
     await model.dispose();
-    for (const mode of full ? ["batch", "incremental"] : ["batch"]) {
+    // Log-probabilities of every position, ours (int8 activations, as llama.cpp's CPU path) or the
+    // file's own weights decoded exactly with float activations: the model this file stores.
+    const ourRows = (mode, acts) => {
       const out = path.join(work, "logits.bin");
-      execFileSync(onprem, ["logits", "-m", file, "--tokens", idsFile, "--out", out, "--mode", mode]);
+      execFileSync(onprem, ["logits", "-m", file, "--tokens", idsFile, "--out", out, "--mode", mode, "--activations", acts]);
       const buf = readFileSync(out);
-      const ours = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
-      const nv = ours.length / ids.length;
-      let maxd = 0, same = 0, kl = 0, tiesSkipped = 0;
-      for (let i = 0; i < ids.length; i++) {
-        const row = ours.subarray(i * nv, (i + 1) * nv);
+      const all = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+      const nv = all.length / ids.length;
+      return ids.map((_, i) => {
+        const row = Float64Array.from(all.subarray(i * nv, (i + 1) * nv));
         let mx = -Infinity;
         for (const v of row) mx = Math.max(mx, v);
         let s = 0;
         for (const v of row) s += Math.exp(v - mx);
         const lse = mx + Math.log(s);
-        const ref = res[i].next.probabilities;
+        return row.map((v) => v - lse);
+      });
+    };
+    const argmax = (row) => row.reduce((b, v, t) => (v > row[b] ? t : b), 0);
+    // KL(p || q) summed over the tokens llama.cpp reports (p as [token, probability] pairs).
+    const klPairs = (pairs, q) => {
+      let k = 0;
+      for (const [t, p] of pairs) if (p > 0) k += p * (Math.log(p) - q[t]);
+      return k;
+    };
+    const klRows = (p, q) => p.reduce((k, lp, t) => k + Math.exp(lp) * (lp - q[t]), 0);
+    const exact = type === "F32" ? null : ourRows("batch", "f32");
+    for (const mode of full ? ["batch", "incremental"] : ["batch"]) {
+      const ours = ourRows(mode, "int8");
+      let maxd = 0, same = 0, kl = 0, tiesSkipped = 0, klExactOurs = 0, klExactLlama = 0;
+      for (let i = 0; i < ids.length; i++) {
+        const row = ours[i], ref = res[i].next.probabilities;
         let refTop = -1, refP = -1, refSecond = -1;
-        let ourTop = 0;
-        for (let t = 1; t < nv; t++) if (row[t] > row[ourTop]) ourTop = t;
         for (const [t, p] of ref) {
           if (p > refP) { refSecond = refP; refP = p; refTop = t; } else if (p > refSecond) refSecond = p;
-          const lo = row[t] - lse;
-          if (p > 1e-6) maxd = Math.max(maxd, Math.abs(lo - Math.log(p)));
-          if (p > 0) kl += p * (Math.log(p) - lo);
+          if (p > 1e-6) maxd = Math.max(maxd, Math.abs(row[t] - Math.log(p)));
         }
-        if (ourTop === refTop) same++;
+        kl += klPairs(ref, row);
+        if (argmax(row) === refTop) same++;
         else if (Math.log(refP) - Math.log(refSecond) < 1e-3) tiesSkipped++;
+        if (exact) {
+          klExactOurs += klRows(exact[i], row);
+          const llamaRow = new Float64Array(row.length).fill(-1e30);
+          for (const [t, p] of ref) llamaRow[t] = Math.max(Math.log(p), -1e30);
+          klExactLlama += klRows(exact[i], llamaRow);
+        }
       }
       const n = ids.length, klMean = kl / n, agree = same / n;
-      const ok = type === "F32" ? maxd <= 1e-3 && same + tiesSkipped === n : klMean <= 2e-3 && agree >= 0.97;
+      // F32: llama.cpp's logits to 1e-3. Quantised: near llama.cpp (KL ≤ 2e-3, which also holds our
+      // decoders to its own), and no further from the file's exact model than llama.cpp is, by
+      // ../shared/conformance's rule for quantised files (KL ≤ 1.25 × llama.cpp's + 1e-4).
+      // int8 activations round each value to 1/127 of its block's largest: two engines whose sums
+      // differ in the last bit round some values differently, so they differ from each other about
+      // as much as each differs from the exact model, and top-1 agreement on near-ties is a coin
+      // flip. It is printed, not judged.
+      const ok = type === "F32"
+        ? maxd <= 1e-3 && same + tiesSkipped === n
+        : klMean <= 2e-3 && klExactOurs / n <= 1.25 * (klExactLlama / n) + 1e-4;
       if (!ok) failures++;
       console.log(`${ok ? "ok  " : "FAIL"} ${shape.name} ${type} ${mode} ${n} tokens: max|Δlogprob| ${maxd.toExponential(2)}` +
-        ` argmax ${(agree * 100).toFixed(2)}% KL ${klMean.toExponential(2)}`);
+        ` argmax ${(agree * 100).toFixed(2)}% KL ${klMean.toExponential(2)}` +
+        (exact ? ` KL to the exact model: ours ${(klExactOurs / n).toExponential(2)}, llama.cpp ${(klExactLlama / n).toExponential(2)}` : ""));
     }
   }
 }
