@@ -54,6 +54,7 @@ float dot_16bit_rows(const uint16_t* a, const X* x, int64_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
+    prefetch_ahead<32>(a + i);
     s0 = _mm256_fmadd_ps(Load(a + i), LoadX(x + i), s0);
     s1 = _mm256_fmadd_ps(Load(a + i + 8), LoadX(x + i + 8), s1);
   }
@@ -182,6 +183,7 @@ inline void q32_q8_rows(const uint8_t* w, int64_t block_bytes, const q::BlockQ8_
   __m256 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 32; ++i, w += block_bytes) {
+    prefetch_ahead<64>(w);
     const __m256i a = Codes(w);
     const __m256i mag = _mm256_sign_epi8(a, a);
     uint16_t dh;
@@ -207,6 +209,7 @@ inline void qk45_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_
   const int64_t stride = kFive ? 176 : 144;
   float total[T] = {};
   for (int64_t i = 0; i < n / 256; ++i, p += stride) {
+    prefetch_ahead<kFive ? 176 : 144>(p);
     uint16_t dh, mh;
     std::memcpy(&dh, p, 2);
     std::memcpy(&mh, p + 2, 2);

@@ -66,6 +66,7 @@ float dot_lut16_q8_0(const void* w, const void* xq, int64_t n) {
   const __m256i lut = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kLevels)));
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 32; ++i) {
+    prefetch_ahead<sizeof(*a)>(a + i);
     const __m256i wv = _mm256_shuffle_epi8(lut, nibbles32(a[i].qs));
     const __m256i s = dot32(wv, load32(b[i].qs));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half(a[i].d) * half(b[i].d)), acc);
@@ -79,6 +80,7 @@ float dot_mxfp4_q8_0(const void* w, const void* xq, int64_t n) {
   const __m256i lut = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q::kMxfp4Levels)));
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 32; ++i) {
+    prefetch_ahead<sizeof(*a)>(a + i);
     const __m256i wv = _mm256_shuffle_epi8(lut, nibbles32(a[i].qs));
     const __m256i s = dot32(wv, load32(b[i].qs));
     const float scale = q::mxfp4_scale(a[i].e);
@@ -97,6 +99,7 @@ float dot_q4_1_q8_0(const void* w, const void* xq, int64_t n) {
   const auto* b = static_cast<const q::BlockQ8_0*>(xq);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 32; ++i) {
+    prefetch_ahead<sizeof(*a)>(a + i);
     const __m256i x = load32(b[i].qs);
     const float dx = half(b[i].d);
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot32_unsigned(nibbles32(a[i].qs), x)), _mm256_set1_ps(half(a[i].d) * dx),
@@ -113,6 +116,7 @@ float dot_q5_q8_0(const void* w, const void* xq, int64_t n) {
   const auto* b = static_cast<const q::BlockQ8_0*>(xq);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 32; ++i) {
+    prefetch_ahead<sizeof(*a)>(a + i);
     uint32_t qh;
     std::memcpy(&qh, a[i].qh, 4);
     const __m256i codes = _mm256_or_si256(nibbles32(a[i].qs), fifth_bits(qh));  // 0..31
@@ -151,6 +155,7 @@ void iq4_xs_rows(const void* w, const void* const* xq, int64_t n, float* out) {
   const __m256i lut = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q::kIq4Levels)));
   float total[T] = {};
   for (int64_t i = 0; i < n / 256; ++i) {
+    prefetch_ahead<sizeof(*a)>(a + i);
     __m256i isum[T];
     for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
     for (int s = 0; s < 8; ++s) {
@@ -178,6 +183,7 @@ void q2_k_rows(const void* w, const void* const* xq, int64_t n, float* out) {
   const __m256i three = _mm256_set1_epi8(3), low4 = _mm256_set1_epi8(15);
   float total[T] = {};
   for (int64_t i = 0; i < n / 256; ++i) {
+    prefetch_ahead<sizeof(*a)>(a + i);
     __m256i isum[T];
     for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
     int g = 0;
@@ -212,6 +218,7 @@ void q3_k_rows(const void* w, const void* const* xq, int64_t n, float* out) {
   const __m256i three = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
   float total[T] = {};
   for (int64_t i = 0; i < n / 256; ++i) {
+    prefetch_ahead<sizeof(*a)>(a + i);
     int8_t scales[16];
     q::unpack_scales_q3_k(a[i].scales, scales);
     const __m256i hm = load32(a[i].hmask);
@@ -259,6 +266,7 @@ float dot_iq2_xxs_q8_k(const void* w, const void* xq, int64_t n) {
   const auto* b = static_cast<const q::BlockQ8_K*>(xq);
   float total = 0;
   for (int64_t i = 0; i < n / 256; ++i) {
+    prefetch_ahead<sizeof(*a)>(a + i);
     __m256i isum = _mm256_setzero_si256();
     for (int g = 0; g < 8; ++g) {
       uint32_t wd[2];
@@ -281,6 +289,7 @@ float dot_iq2_xs_q8_k(const void* w, const void* xq, int64_t n) {
   const auto* b = static_cast<const q::BlockQ8_K*>(xq);
   float total = 0;
   for (int64_t i = 0; i < n / 256; ++i) {
+    prefetch_ahead<sizeof(*a)>(a + i);
     __m256i isum = _mm256_setzero_si256();
     for (int g = 0; g < 8; ++g) {
       const uint16_t* qs = a[i].qs + 4 * g;
@@ -303,6 +312,7 @@ float dot_iq2_s_q8_k(const void* w, const void* xq, int64_t n) {
   const auto* b = static_cast<const q::BlockQ8_K*>(xq);
   float total = 0;
   for (int64_t i = 0; i < n / 256; ++i) {
+    prefetch_ahead<sizeof(*a)>(a + i);
     __m256i isum = _mm256_setzero_si256();
     for (int g = 0; g < 8; ++g) {
       const uint8_t* qs = a[i].qs + 4 * g;
@@ -335,6 +345,7 @@ float dot_iq3_xxs_q8_k(const void* w, const void* xq, int64_t n) {
   const auto* b = static_cast<const q::BlockQ8_K*>(xq);
   float total = 0;
   for (int64_t i = 0; i < n / 256; ++i) {
+    prefetch_ahead<sizeof(*a)>(a + i);
     __m256i isum = _mm256_setzero_si256();
     for (int g = 0; g < 8; ++g) {
       uint32_t wd;
@@ -357,6 +368,7 @@ float dot_iq3_s_q8_k(const void* w, const void* xq, int64_t n) {
   const auto* b = static_cast<const q::BlockQ8_K*>(xq);
   float total = 0;
   for (int64_t i = 0; i < n / 256; ++i) {
+    prefetch_ahead<sizeof(*a)>(a + i);
     __m256i isum = _mm256_setzero_si256();
     for (int g = 0; g < 8; ++g) {
       const uint8_t* qs = a[i].qs + 8 * g;
@@ -382,6 +394,7 @@ float dot_iq1_s_q8_k(const void* w, const void* xq, int64_t n) {
   const auto* b = static_cast<const q::BlockQ8_K*>(xq);
   float total = 0;
   for (int64_t i = 0; i < n / 256; ++i) {
+    prefetch_ahead<sizeof(*a)>(a + i);
     __m256i isum = _mm256_setzero_si256();
     int32_t shifted = 0;  // Σ over groups of scale · sign(δ) · Σ x
     for (int g = 0; g < 8; ++g) {
@@ -406,6 +419,7 @@ float dot_iq1_m_q8_k(const void* w, const void* xq, int64_t n) {
   const auto* b = static_cast<const q::BlockQ8_K*>(xq);
   float total = 0;
   for (int64_t i = 0; i < n / 256; ++i) {
+    prefetch_ahead<sizeof(*a)>(a + i);
     uint16_t sc[4];
     std::memcpy(sc, a[i].scales, 8);
     const float d = half(q::iq1_m_scale_bits(sc));

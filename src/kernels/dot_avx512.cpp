@@ -40,6 +40,7 @@ float dot_16bit_rows(const uint16_t* a, const void* x, int64_t n) {
   };
   __m512 s0 = _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16) {
+    prefetch_ahead<32>(a + i);
     const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
     const __m512 xv = kHalfX ? widen(_mm256_maskz_loadu_epi16(m, static_cast<const uint16_t*>(x) + i))
                              : _mm512_maskz_loadu_ps(m, static_cast<const float*>(x) + i);
@@ -150,6 +151,7 @@ inline void q32_q8_rows(const uint8_t* w, int64_t block_bytes, const void* const
   __m256 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 32; ++i, w += block_bytes) {
+    prefetch_ahead<64>(w);
     const __m256i a = Codes(w);
     const __m256i mag = _mm256_abs_epi8(a);
     uint16_t dh;
@@ -184,6 +186,7 @@ void qk45_q8_rows(const void* w, const void* const* xq, int64_t n, float* out) {
   const int64_t stride = kFive ? 176 : 144;
   float total[T] = {};
   for (int64_t i = 0; i < n / 256; ++i, p += stride) {
+    prefetch_ahead<kFive ? 176 : 144>(p);
     uint16_t dh, mh;
     std::memcpy(&dh, p, 2);
     std::memcpy(&mh, p + 2, 2);
@@ -243,6 +246,7 @@ inline void q4k_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_t
   __m256 macc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps(), macc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 256; ++i, p += 144) {
+    prefetch_ahead<144>(p);
     uint16_t dh, mh;
     std::memcpy(&dh, p, 2);
     std::memcpy(&mh, p + 2, 2);
