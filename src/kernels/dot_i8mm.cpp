@@ -118,6 +118,10 @@ void fill_i8mm(Kernels& k) {
   k.types[uint32_t(GgmlType::kQ4_K)].dot_q8_2x2 = dot_qk45_2x2<q::BlockQ4_K, false>;
   k.types[uint32_t(GgmlType::kQ5_K)].dot_q8_2x2 = dot_qk45_2x2<q::BlockQ5_K, true>;
   k.types[uint32_t(GgmlType::kQ6_K)].dot_q8_2x2 = dot_q6_k_2x2;
+  // These types pair rows and tokens in smmla tiles (half the multiplies of sdot per product)
+  // instead of the dotprod table's one-row token groups, which matmat would otherwise take first.
+  for (GgmlType t : {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K})
+    k.types[uint32_t(t)].dot_q8_multi = nullptr, k.types[uint32_t(t)].multi_tokens = 0;
 }
 
 }  // namespace onprem::kernels

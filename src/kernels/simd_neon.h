@@ -102,79 +102,95 @@ inline int8x16_t q4_0_hi(const uint8_t* qs) {
 
 // ---- weights × int8 activations; Dot::dot16(acc, a, b) adds Σ a_i·b_i over 16 lanes into acc ----
 
-template <class Dot>
-float dot_q8_0_q8(const void* w, const void* xq, int64_t n) {
-  const auto* a = static_cast<const q::BlockQ8_0*>(w);
-  const auto* b = static_cast<const q::BlockQ8_0*>(xq);
-  float acc = 0;
+// Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K are written once for T activation rows: prefill's T tokens
+// share each decoded weight block, and T = 1 is the single-token dot. A token's integer sums and
+// float operations are the same for any T, so its result has the same bits.
+template <class Dot, int T, class Block, int8x16_t (*Lo)(const Block&), int8x16_t (*Hi)(const Block&)>
+void q32_q8_rows(const void* w, const void* const* xq, int64_t n, float* out) {
+  const auto* a = static_cast<const Block*>(w);
+  const auto* const* xs = reinterpret_cast<const q::BlockQ8_0* const*>(xq);
+  float acc[T] = {};
   for (int64_t i = 0; i < n / q::kQK; ++i) {
-    int32x4_t s = Dot::dot16(vdupq_n_s32(0), vld1q_s8(a[i].qs), vld1q_s8(b[i].qs));
-    s = Dot::dot16(s, vld1q_s8(a[i].qs + 16), vld1q_s8(b[i].qs + 16));
-    acc += (half(a[i].d) * half(b[i].d)) * float(vaddvq_s32(s));
+    const int8x16_t lo = Lo(a[i]), hi = Hi(a[i]);
+    const float d = half(a[i].d);
+    for (int t = 0; t < T; ++t) {
+      const q::BlockQ8_0& b = xs[t][i];
+      int32x4_t s = Dot::dot16(vdupq_n_s32(0), lo, vld1q_s8(b.qs));
+      s = Dot::dot16(s, hi, vld1q_s8(b.qs + 16));
+      acc[t] += (d * half(b.d)) * float(vaddvq_s32(s));
+    }
   }
-  return acc;
+  for (int t = 0; t < T; ++t) out[t] = acc[t];
 }
-
-template <class Dot>
-float dot_q4_0_q8(const void* w, const void* xq, int64_t n) {
-  const auto* a = static_cast<const q::BlockQ4_0*>(w);
-  const auto* b = static_cast<const q::BlockQ8_0*>(xq);
-  float acc = 0;
-  for (int64_t i = 0; i < n / q::kQK; ++i) {
-    int32x4_t s = Dot::dot16(vdupq_n_s32(0), q4_0_lo(a[i].qs), vld1q_s8(b[i].qs));
-    s = Dot::dot16(s, q4_0_hi(a[i].qs), vld1q_s8(b[i].qs + 16));
-    acc += (half(a[i].d) * half(b[i].d)) * float(vaddvq_s32(s));
-  }
-  return acc;
-}
+inline int8x16_t q8_0_block_lo(const q::BlockQ8_0& b) { return vld1q_s8(b.qs); }
+inline int8x16_t q8_0_block_hi(const q::BlockQ8_0& b) { return vld1q_s8(b.qs + 16); }
+inline int8x16_t q4_0_block_lo(const q::BlockQ4_0& b) { return q4_0_lo(b.qs); }
+inline int8x16_t q4_0_block_hi(const q::BlockQ4_0& b) { return q4_0_hi(b.qs); }
 
 // Q4_K / Q5_K: Σ_blocks d_x · (d · Σ_s sc_s·Σ code·x − dmin · Σ_s m_s·Σ x), integer sums exact.
-template <class Dot, class Block, bool kFive>
-float dot_qk45_q8(const void* w, const void* xq, int64_t n) {
+template <class Dot, int T, class Block, bool kFive>
+void qk45_q8_rows(const void* w, const void* const* xq, int64_t n, float* out) {
   const auto* a = static_cast<const Block*>(w);
-  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
-  float acc = 0;
+  const auto* const* xs = reinterpret_cast<const q::BlockQ8_K* const*>(xq);
+  float acc[T] = {};
   for (int64_t i = 0; i < n / q::kQKK; ++i) {
     const uint8_t* qh = nullptr;
     if constexpr (kFive) qh = a[i].qh;
-    int32_t scaled = 0;
+    int32_t scaled[T] = {};
     for (int c = 0; c < 4; ++c) {
       const Codes32x2 codes = qk45_codes<kFive>(a[i].qs, qh, c);
-      const int8_t* x = b[i].qs + 64 * c;
-      const int32x4_t lo =
-          Dot::dot16(Dot::dot16(vdupq_n_s32(0), codes.lo[0], vld1q_s8(x)), codes.lo[1], vld1q_s8(x + 16));
-      const int32x4_t hi =
-          Dot::dot16(Dot::dot16(vdupq_n_s32(0), codes.hi[0], vld1q_s8(x + 32)), codes.hi[1], vld1q_s8(x + 48));
       int sc0, sc1, m;
       scale_min_k4(2 * c, a[i].scales, &sc0, &m);
       scale_min_k4(2 * c + 1, a[i].scales, &sc1, &m);
-      scaled += sc0 * vaddvq_s32(lo) + sc1 * vaddvq_s32(hi);
+      for (int t = 0; t < T; ++t) {
+        const int8_t* x = xs[t][i].qs + 64 * c;
+        const int32x4_t lo =
+            Dot::dot16(Dot::dot16(vdupq_n_s32(0), codes.lo[0], vld1q_s8(x)), codes.lo[1], vld1q_s8(x + 16));
+        const int32x4_t hi =
+            Dot::dot16(Dot::dot16(vdupq_n_s32(0), codes.hi[0], vld1q_s8(x + 32)), codes.hi[1], vld1q_s8(x + 48));
+        scaled[t] += sc0 * vaddvq_s32(lo) + sc1 * vaddvq_s32(hi);
+      }
     }
-    const int32_t mins = k4_mins(a[i].scales, b[i].bsums);
-    acc += b[i].d * (half(a[i].d) * float(scaled) - half(a[i].dmin) * float(mins));
+    for (int t = 0; t < T; ++t) {
+      const q::BlockQ8_K& b = xs[t][i];
+      const int32_t mins = k4_mins(a[i].scales, b.bsums);
+      acc[t] += b.d * (half(a[i].d) * float(scaled[t]) - half(a[i].dmin) * float(mins));
+    }
   }
-  return acc;
+  for (int t = 0; t < T; ++t) out[t] = acc[t];
 }
 
-template <class Dot>
-float dot_q6_k_q8(const void* w, const void* xq, int64_t n) {
+template <class Dot, int T>
+void q6_k_q8_rows(const void* w, const void* const* xq, int64_t n, float* out) {
   const auto* a = static_cast<const q::BlockQ6_K*>(w);
-  const auto* b = static_cast<const q::BlockQ8_K*>(xq);
-  float acc = 0;
+  const auto* const* xs = reinterpret_cast<const q::BlockQ8_K* const*>(xq);
+  float acc[T] = {};
   for (int64_t i = 0; i < n / q::kQKK; ++i) {
-    int32_t sum = 0;
+    int32_t sum[T] = {};
     for (int h = 0; h < 2; ++h) {
       int8x16_t codes[8];
       q6_k_codes(a[i], h, codes);
-      for (int g = 0; g < 8; ++g) {
-        const int32x4_t s = Dot::dot16(vdupq_n_s32(0), codes[g], vld1q_s8(b[i].qs + 128 * h + 16 * g));
-        sum += int32_t(a[i].scales[8 * h + g]) * vaddvq_s32(s);
-      }
+      for (int g = 0; g < 8; ++g)
+        for (int t = 0; t < T; ++t) {
+          const int32x4_t s = Dot::dot16(vdupq_n_s32(0), codes[g], vld1q_s8(xs[t][i].qs + 128 * h + 16 * g));
+          sum[t] += int32_t(a[i].scales[8 * h + g]) * vaddvq_s32(s);
+        }
     }
-    acc += (half(a[i].d) * b[i].d) * float(sum);
+    for (int t = 0; t < T; ++t) acc[t] += (half(a[i].d) * xs[t][i].d) * float(sum[t]);
   }
-  return acc;
+  for (int t = 0; t < T; ++t) out[t] = acc[t];
 }
+
+// The single-token dot of a T-token kernel: its T = 1 instance.
+template <void (*Rows)(const void*, const void* const*, int64_t, float*)>
+float dot_one(const void* w, const void* xq, int64_t n) {
+  float out;
+  Rows(w, &xq, n, &out);
+  return out;
+}
+
+// Tokens per multi-token call (the tables without i8mm's two-row tiles).
+inline constexpr int kRowTokens = 4;
 
 // ---- the types published files use below 4 bits and the older 32-value types ----
 
@@ -520,11 +536,22 @@ float dot_iq1_m_q8(const void* w, const void* xq, int64_t n) {
 template <class Dot>
 void fill_int8_dots(Kernels& k) {
   using core::GgmlType;
-  k.types[uint32_t(GgmlType::kQ8_0)].dot_q8 = dot_q8_0_q8<Dot>;
-  k.types[uint32_t(GgmlType::kQ4_0)].dot_q8 = dot_q4_0_q8<Dot>;
-  k.types[uint32_t(GgmlType::kQ4_K)].dot_q8 = dot_qk45_q8<Dot, q::BlockQ4_K, false>;
-  k.types[uint32_t(GgmlType::kQ5_K)].dot_q8 = dot_qk45_q8<Dot, q::BlockQ5_K, true>;
-  k.types[uint32_t(GgmlType::kQ6_K)].dot_q8 = dot_q6_k_q8<Dot>;
+  auto rows = [&](GgmlType t, DotQ8Fn one, DotQ8MultiFn multi) {
+    k.types[uint32_t(t)].dot_q8 = one;
+    k.types[uint32_t(t)].dot_q8_multi = multi;
+    k.types[uint32_t(t)].multi_tokens = kRowTokens;
+  };
+  using B8 = q::BlockQ8_0;
+  using B4 = q::BlockQ4_0;
+  rows(GgmlType::kQ8_0, dot_one<q32_q8_rows<Dot, 1, B8, q8_0_block_lo, q8_0_block_hi>>,
+       q32_q8_rows<Dot, kRowTokens, B8, q8_0_block_lo, q8_0_block_hi>);
+  rows(GgmlType::kQ4_0, dot_one<q32_q8_rows<Dot, 1, B4, q4_0_block_lo, q4_0_block_hi>>,
+       q32_q8_rows<Dot, kRowTokens, B4, q4_0_block_lo, q4_0_block_hi>);
+  rows(GgmlType::kQ4_K, dot_one<qk45_q8_rows<Dot, 1, q::BlockQ4_K, false>>,
+       qk45_q8_rows<Dot, kRowTokens, q::BlockQ4_K, false>);
+  rows(GgmlType::kQ5_K, dot_one<qk45_q8_rows<Dot, 1, q::BlockQ5_K, true>>,
+       qk45_q8_rows<Dot, kRowTokens, q::BlockQ5_K, true>);
+  rows(GgmlType::kQ6_K, dot_one<q6_k_q8_rows<Dot, 1>>, q6_k_q8_rows<Dot, kRowTokens>);
   k.types[uint32_t(GgmlType::kIQ4_NL)].dot_q8 = dot_iq4_nl_q8<Dot>;
   k.types[uint32_t(GgmlType::kMXFP4)].dot_q8 = dot_mxfp4_q8<Dot>;
   k.types[uint32_t(GgmlType::kQ4_1)].dot_q8 = dot_q45_legacy_q8<Dot, q::BlockQ4_1, false, true>;

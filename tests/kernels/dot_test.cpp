@@ -158,7 +158,8 @@ TEST_P(Dot, MultiTokenInt8IsBitIdenticalToSingleToken) {
       }
     }
   }
-  if (GetParam() == Isa::kAvx512 || GetParam() == Isa::kAvx2) {  // the tables with multi-token kernels
+  // Every table but the scalar reference has token groups (i8mm pairs rows and tokens instead).
+  if (GetParam() != Isa::kScalar && GetParam() != Isa::kI8mm) {
     EXPECT_GT(checked, 0);
   }
 }
