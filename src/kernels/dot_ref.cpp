@@ -189,8 +189,18 @@ void fill_scalar(Kernels& k) {
       GgmlType::kQ8_K);
   set(GgmlType::kQ6_K, dot_f32_blocked<256, 210, q::dequantize_row_q6_k>, dot_q6_k_q8_k, GgmlType::kQ8_K);
   // Decoded, not yet integer kernels (every table inherits these).
+  auto row_decoder = [&](GgmlType t, void (*decode)(const void*, float*, int64_t)) {
+    k.types[static_cast<uint32_t>(t)].decode_row = decode;
+    k.types[static_cast<uint32_t>(t)].decoded_dot_f32 = k.types[static_cast<uint32_t>(t)].dot_f32;
+  };
+  row_decoder(GgmlType::kQ4_0, q::dequantize_row_q4_0);
+  row_decoder(GgmlType::kQ8_0, q::dequantize_row_q8_0);
+  row_decoder(GgmlType::kQ4_K, q::dequantize_row_q4_k);
+  row_decoder(GgmlType::kQ5_K, q::dequantize_row_q5_k);
+  row_decoder(GgmlType::kQ6_K, q::dequantize_row_q6_k);
   auto decoded = [&]<int kBlock, int kBytes, void (*D)(const void*, float*, int64_t), GgmlType kAct>(GgmlType t) {
     set(t, dot_f32_blocked<kBlock, kBytes, D>, dot_q8_decoded<kBlock, kBytes, D, kAct>, kAct);
+    row_decoder(t, D);
   };
   decoded.operator()<32, 20, q::dequantize_row_q4_1, GgmlType::kQ8_0>(GgmlType::kQ4_1);
   decoded.operator()<32, 22, q::dequantize_row_q5_0, GgmlType::kQ8_0>(GgmlType::kQ5_0);

@@ -62,6 +62,12 @@ struct TypeKernels {
   int multi_tokens = 0;                            // rows dot_q8_multi takes; the best count depends on registers
   DotQ8x2Fn dot_q8_2x2 = nullptr;                  // optional; matmat pairs rows and tokens with it
   core::GgmlType act_type = core::GgmlType::kF32;  // what dot_q8 expects: kQ8_0, kQ8_K, kF16 or kBF16
+  // Where dot_f32 is the scalar table's decode-a-block-then-multiply (dot_ref.cpp): the row decoder
+  // and that dot. When a table's dot_f32 is still it, matmat decodes each row once for all tokens
+  // and sums in the same order, so every result keeps its bits (the float path of the types without
+  // SIMD float kernels decoded each row again per token).
+  void (*decode_row)(const void* w_row, float* out, int64_t n) = nullptr;
+  DotF32Fn decoded_dot_f32 = nullptr;
 };
 
 struct Kernels {

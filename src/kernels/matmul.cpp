@@ -1,6 +1,7 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace onprem::kernels {
 
@@ -28,6 +29,14 @@ void quantize_rows(const Kernels& k, core::GgmlType act, const float* X, int64_t
     pool->parallel_for(size_t(n_tokens), rows);
   else
     rows(0, size_t(n_tokens));
+}
+
+// The sum of dot_ref.cpp's dot_f32_blocked over a row decoded whole: the same products added in
+// the same order into a double, so the same bits.
+float dot_decoded(const float* w, const float* x, int64_t n) {
+  double acc = 0;
+  for (int64_t i = 0; i < n; ++i) acc += double(w[i]) * x[i];
+  return float(acc);
 }
 
 }  // namespace
@@ -85,6 +94,16 @@ void matmat(const Kernels& k, const MatrixView& w, const float* X, int64_t n_tok
             Y[(t + 1) * w.n_rows + int64_t(r)] = tk.dot_q8(w.data + int64_t(r) * rb, x1, n);
           }
         }
+      }
+      if (!int8 && n_tokens - t > 1 && tk.decode_row && tk.dot_f32 == tk.decoded_dot_f32) {
+        thread_local std::vector<float> decoded;
+        decoded.resize(size_t(n));
+        for (size_t r = rb0; r < rb1; ++r) {
+          tk.decode_row(w.data + int64_t(r) * rb, decoded.data(), n);
+          for (int64_t tt = t; tt < n_tokens; ++tt)
+            Y[tt * w.n_rows + int64_t(r)] = dot_decoded(decoded.data(), X + tt * n, n);
+        }
+        t = n_tokens;
       }
       for (; t < n_tokens; ++t)
         for (size_t r = rb0; r < rb1; ++r) {
