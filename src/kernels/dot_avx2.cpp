@@ -169,8 +169,6 @@ float dot_q6_k_f32(const void* w, const float* x, int64_t n) {
 inline __m256i dot_u8s8(__m256i u, __m256i s) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
-// Signed × signed through the sign trick: |a| · (b with a's sign).
-inline __m256i dot_s8s8(__m256i a, __m256i b) { return dot_u8s8(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a)); }
 
 // Each int8 kernel is written once for T activation rows (prefill: T tokens share every decoded
 // weight block; decode: T = 1). Per token it does exactly the single-token arithmetic: the same

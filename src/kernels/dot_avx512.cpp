@@ -135,9 +135,6 @@ float dot_q6_k_f32(const void* w, const float* x, int64_t n) {
 // ---- int8 activations with VNNI ----
 
 inline __m256i dpbusd(__m256i acc, __m256i u, __m256i s) { return _mm256_dpbusd_epi32(acc, u, s); }
-inline __m256i dot_s8s8(__m256i a, __m256i b) {
-  return dpbusd(_mm256_setzero_si256(), _mm256_abs_epi8(a), _mm256_sign_epi8(b, a));
-}
 
 // The int8 kernels below are written once for T activation rows:
 // prefill's T tokens share each decoded weight block, and T = 1 is the single-token dot. A token's
