@@ -200,48 +200,6 @@ inline __m256i q8_0_block_codes(const void* b) {
 }
 inline __m256i q4_0_block_codes(const void* b) { return q4_0_codes(static_cast<const q::BlockQ4_0*>(b)->qs); }
 
-// Q4_K / Q5_K: Σ_s sc_s Σ code·x in int32 per super-block (maddubs pairs, then madd by the
-// sub-block's scale), minus the minimums against the Q8_K block's per-16 sums.
-template <bool kFive, int T>
-inline void qk45_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_t n, float* out) {
-  const int64_t stride = kFive ? 176 : 144;
-  float total[T] = {};
-  for (int64_t i = 0; i < n / 256; ++i, p += stride) {
-    prefetch_ahead<kFive ? 176 : 144>(p);
-    uint16_t dh, mh;
-    std::memcpy(&dh, p, 2);
-    std::memcpy(&mh, p + 2, 2);
-    const q::ScalesMinsK4 sm = q::unpack_scales_mins_k4(p + 4);
-    const uint8_t* qs = p + (kFive ? 48 : 16);
-    const __m256i qh = kFive ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16)) : _mm256_setzero_si256();
-    __m256i isum[T];
-    for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
-    for (int c = 0; c < 4; ++c) {
-      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
-      for (int h = 0; h < 2; ++h) {
-        const int s = 2 * c + h;
-        const __m256i codes = qk45_codes(raw, h, s, kFive, qh);
-        const __m256i sc = _mm256_set1_epi16(int16_t((sm.scales >> (8 * s)) & 0xff));
-        for (int t = 0; t < T; ++t) {
-          const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs + 32 * s));
-          isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(codes, x), sc));
-        }
-      }
-    }
-    // Each minimum twice, against the 16 per-16 sums: m_s · (bsum_2s + bsum_2s+1) in one madd.
-    const __m128i m8 = _mm_cvtsi64_si128(int64_t(sm.mins));
-    const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
-    const float d = half(dh), dmin = half(mh);
-    for (int t = 0; t < T; ++t) {
-      const q::BlockQ8_K& b = xs[t][i];
-      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.bsums));
-      const int32_t mins = hsum_i32(_mm256_madd_epi16(bs, m16));
-      total[t] += b.d * (d * float(hsum_i32(isum[t])) - dmin * float(mins));
-    }
-  }
-  for (int t = 0; t < T; ++t) out[t] = total[t];
-}
-
 // Tokens per multi-token call: 4 accumulators leave registers for the codes, the scale and the
 // activations of the 16 the AVX2 file has.
 constexpr int kRowTokens = 4;
@@ -263,13 +221,6 @@ void dot_qk45_rows(const void* w, const void* const* xq, int64_t n, float* out) 
 template <int T>
 void dot_q6_k_rows(const void* w, const void* const* xq, int64_t n, float* out) {
   q6k_q8_rows<T>(static_cast<const q::BlockQ6_K*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
-}
-// The single-token dot of a multi-token kernel: its T = 1 instance.
-template <void (*Rows)(const void*, const void* const*, int64_t, float*)>
-float dot_one(const void* w, const void* xq, int64_t n) {
-  float out;
-  Rows(w, &xq, n, &out);
-  return out;
 }
 
 }  // namespace

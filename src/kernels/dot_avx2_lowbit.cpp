@@ -246,13 +246,6 @@ void q3_k_rows(const void* w, const void* const* xq, int64_t n, float* out) {
   for (int t = 0; t < T; ++t) out[t] = total[t];
 }
 
-template <void (*Rows)(const void*, const void* const*, int64_t, float*)>
-float dot_one(const void* w, const void* xq, int64_t n) {
-  float out;
-  Rows(w, &xq, n, &out);
-  return out;
-}
-
 // ---- lattice formats: rows of 8 (or 4) magnitudes from iq_grids.h, signs applied as ±1 ----
 
 inline __m256i rows8(const int8_t* r0, const int8_t* r1, const int8_t* r2, const int8_t* r3) {

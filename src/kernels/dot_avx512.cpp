@@ -175,56 +175,6 @@ void dot_q4_0_rows(const void* w, const void* const* xq, int64_t n, float* out) 
   q32_q8_rows<T, q4_0_block_codes>(static_cast<const uint8_t*>(w), sizeof(q::BlockQ4_0), xq, n, out);
 }
 
-// Q4_K / Q5_K x Q8_K in 256-bit VNNI (the table uses it for Q5_K; Q4_K has the 512-bit kernel below).
-template <bool kFive, int T>
-void qk45_q8_rows(const void* w, const void* const* xq, int64_t n, float* out) {
-  const uint8_t* p = static_cast<const uint8_t*>(w);
-  const auto* const* xs = reinterpret_cast<const q::BlockQ8_K* const*>(xq);
-  const int64_t stride = kFive ? 176 : 144;
-  float total[T] = {};
-  for (int64_t i = 0; i < n / 256; ++i, p += stride) {
-    prefetch_ahead<kFive ? 176 : 144>(p);
-    uint16_t dh, mh;
-    std::memcpy(&dh, p, 2);
-    std::memcpy(&mh, p + 2, 2);
-    const q::ScalesMinsK4 sm = q::unpack_scales_mins_k4(p + 4);
-    const uint8_t* qs = p + (kFive ? 48 : 16);
-    const __m256i qh = kFive ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16)) : _mm256_setzero_si256();
-    __m256i isum[T];
-    for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
-    for (int c = 0; c < 4; ++c) {
-      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
-      for (int h = 0; h < 2; ++h) {
-        const int s = 2 * c + h;
-        const __m256i codes = qk45_codes(raw, h, s, kFive, qh);
-        const __m256i sc = _mm256_set1_epi32(int32_t((sm.scales >> (8 * s)) & 0xff));
-        for (int t = 0; t < T; ++t) {
-          const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs + 32 * s));
-          isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(dpbusd(_mm256_setzero_si256(), codes, xv), sc));
-        }
-      }
-    }
-    // Each minimum twice, against the 16 per-16 sums: m_s · (bsum_2s + bsum_2s+1) in one madd.
-    const __m128i m8 = _mm_cvtsi64_si128(int64_t(sm.mins));
-    const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
-    const float d = half(dh), dmin = half(mh);
-    for (int t = 0; t < T; ++t) {
-      const q::BlockQ8_K& b = xs[t][i];
-      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.bsums));
-      const int32_t mins = hsum_i32(_mm256_madd_epi16(bs, m16));
-      total[t] += b.d * (d * float(hsum_i32(isum[t])) - dmin * float(mins));
-    }
-  }
-  for (int t = 0; t < T; ++t) out[t] = total[t];
-}
-
-template <void (*Rows)(const void*, const void* const*, int64_t, float*)>
-float dot_one(const void* w, const void* xq, int64_t n) {
-  float out;
-  Rows(w, &xq, n, &out);
-  return out;
-}
-
 // Tokens per multi-row call, chosen with onprem bench on the 35B-A3B-shaped file: 8 made Q6_K
 // slower and left Q4_K even (more MoE experts' leftover tokens go one by one), so both take 4.
 constexpr int kQ4kTokens = 4, kQ6kTokens = 4;
@@ -297,6 +247,10 @@ void dot_q4_k_q8_multi(const void* w, const void* const* xq, int64_t n, float* o
 }
 
 template <int T>
+void dot_q5_k_rows(const void* w, const void* const* xq, int64_t n, float* out) {
+  qk45_q8_rows<true, T>(static_cast<const uint8_t*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
+}
+template <int T>
 void dot_q6_k_rows(const void* w, const void* const* xq, int64_t n, float* out) {
   q6k_q8_rows<T>(static_cast<const q::BlockQ6_K*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
 }
@@ -365,8 +319,8 @@ void fill_avx512(Kernels& k) {
   set(GgmlType::kQ4_K, dot_qk45_f32<false>, dot_q4_k_q8);
   multi(GgmlType::kQ4_K, dot_q4_k_q8_multi, kQ4kTokens);
   multi(GgmlType::kQ6_K, dot_q6_k_rows<kQ6kTokens>, kQ6kTokens);
-  set(GgmlType::kQ5_K, dot_qk45_f32<true>, dot_one<qk45_q8_rows<true, 1>>);
-  multi(GgmlType::kQ5_K, qk45_q8_rows<true, kRowTokens>, kRowTokens);
+  set(GgmlType::kQ5_K, dot_qk45_f32<true>, dot_one<dot_q5_k_rows<1>>);
+  multi(GgmlType::kQ5_K, dot_q5_k_rows<kRowTokens>, kRowTokens);
   set(GgmlType::kQ6_K, dot_q6_k_f32, dot_one<dot_q6_k_rows<1>>);
   k.quantize_q8_k = quantize_q8_k;
   fill_avx512_ops(k);

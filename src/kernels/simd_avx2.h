@@ -163,4 +163,55 @@ static inline void q6k_q8_rows(const quant::BlockQ6_K* a, const quant::BlockQ8_K
   for (int t = 0; t < T; ++t) out[t] = total[t];
 }
 
+// Q4_K / Q5_K x Q8_K for T activation rows: Σ_s sc_s Σ code·x in int32 per super-block (maddubs
+// pairs, then madd by the sub-block's scale), minus the minimums against the Q8_K block's per-16
+// sums. The AVX-512 table uses it for Q5_K (as fast as vpdpbusd + vpmulld, the same bits).
+template <bool kFive, int T>
+static inline void qk45_q8_rows(const uint8_t* p, const quant::BlockQ8_K* const* xs, int64_t n, float* out) {
+  const int64_t stride = kFive ? 176 : 144;
+  float total[T] = {};
+  for (int64_t i = 0; i < n / 256; ++i, p += stride) {
+    prefetch_ahead<kFive ? 176 : 144>(p);
+    uint16_t dh, mh;
+    std::memcpy(&dh, p, 2);
+    std::memcpy(&mh, p + 2, 2);
+    const quant::ScalesMinsK4 sm = quant::unpack_scales_mins_k4(p + 4);
+    const uint8_t* qs = p + (kFive ? 48 : 16);
+    const __m256i qh = kFive ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16)) : _mm256_setzero_si256();
+    __m256i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
+      for (int h = 0; h < 2; ++h) {
+        const int s = 2 * c + h;
+        const __m256i codes = qk45_codes(raw, h, s, kFive, qh);
+        const __m256i sc = _mm256_set1_epi16(int16_t((sm.scales >> (8 * s)) & 0xff));
+        for (int t = 0; t < T; ++t) {
+          const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs + 32 * s));
+          isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(codes, x), sc));
+        }
+      }
+    }
+    // Each minimum twice, against the 16 per-16 sums: m_s · (bsum_2s + bsum_2s+1) in one madd.
+    const __m128i m8 = _mm_cvtsi64_si128(int64_t(sm.mins));
+    const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
+    const float d = _cvtsh_ss(dh), dmin = _cvtsh_ss(mh);
+    for (int t = 0; t < T; ++t) {
+      const quant::BlockQ8_K& b = xs[t][i];
+      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.bsums));
+      const int32_t mins = hsum_i32(_mm256_madd_epi16(bs, m16));
+      total[t] += b.d * (d * float(hsum_i32(isum[t])) - dmin * float(mins));
+    }
+  }
+  for (int t = 0; t < T; ++t) out[t] = total[t];
+}
+
+// The single-token dot of a multi-token kernel: its T = 1 instance.
+template <void (*Rows)(const void*, const void* const*, int64_t, float*)>
+static inline float dot_one(const void* w, const void* xq, int64_t n) {
+  float out;
+  Rows(w, &xq, n, &out);
+  return out;
+}
+
 }  // namespace onprem::kernels::avx2
