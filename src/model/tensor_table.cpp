@@ -91,6 +91,7 @@ std::vector<TensorSpec> tensor_table(const ModelConfig& c) {
       matrix(p + "ffn_gate_exps.weight", {N, F, E}, L, &LW::gate_exps);
       matrix(p + "ffn_up_exps.weight", {N, F, E}, L, &LW::up_exps);
       matrix(p + "ffn_down_exps.weight", {F, N, E}, L, &LW::down_exps);
+      for (size_t k = t.size() - 3; k < t.size(); ++k) t[k].routed_expert = true;
       if (c.n_ff_shexp > 0) {
         const uint64_t Fs = c.n_ff_shexp;
         floats(p + "ffn_gate_inp_shexp.weight", {N}, TensorRole::kSharedGate, L, &LW::shexp_gate);
@@ -113,6 +114,16 @@ bool is_split_gate_up(const std::string& name) {
     return name.size() >= x.size() && name.compare(name.size() - x.size(), x.size(), x) == 0;
   };
   return ends("ffn_gate_exps.weight") || ends("ffn_up_exps.weight");
+}
+
+std::unordered_set<std::string> routed_expert_names(const ModelConfig& c) {
+  std::unordered_set<std::string> names;
+  for (const auto& spec : tensor_table(c)) {
+    if (!spec.routed_expert) continue;
+    names.insert(spec.name);
+    if (is_split_gate_up(spec.name)) names.insert(fused_gate_up_name(spec.layer));
+  }
+  return names;
 }
 
 std::optional<uint32_t> block_index(std::string_view name) {

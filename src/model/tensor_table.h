@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "core/status.h"
@@ -41,6 +42,8 @@ struct TensorSpec {
   TensorRole role = TensorRole::kLinear;
   int layer = -1;         // -1 for global tensors
   bool optional = false;  // output.weight: llama.cpp reuses token_embd when absent
+  // One slice per expert (the last dimension): a token reads n_expert_used of them.
+  bool routed_expert = false;
   // Where bind_model puts it: a view into the file (matrices) or decoded floats, in the layer's
   // weights or, for global tensors, in the model. Exactly one is set.
   Matrix LayerWeights::*layer_matrix = nullptr;
@@ -60,6 +63,9 @@ std::vector<TensorSpec> tensor_table(const ModelConfig& c);
 // (gate rows first) instead of ffn_gate_exps + ffn_up_exps; both are accepted.
 bool is_split_gate_up(const std::string& name);
 std::string fused_gate_up_name(int layer);
+// The names of the routed-expert tensors a file of this config may hold (the table's, and the fused
+// gate_up form), so that callers look names up instead of matching substrings.
+std::unordered_set<std::string> routed_expert_names(const ModelConfig& c);
 // The layer of a "blk.N." name; nullopt for any other name, including a malformed or out-of-range
 // N in a hostile file (never an exception).
 std::optional<uint32_t> block_index(std::string_view name);

@@ -66,6 +66,7 @@ namespace {
 template <typename F>
 void for_each_read_tensor(const Model& m, F f) {
   const ModelConfig& c = m.config;
+  const auto experts = routed_expert_names(c);
   for (const auto& t : m.file->tensors()) {
     const std::string name(t.name);
     if (name == "token_embd.weight") {
@@ -75,7 +76,7 @@ void for_each_read_tensor(const Model& m, F f) {
     // MTP blocks are not run.
     const auto block = block_index(name);
     if (block && *block >= c.n_main()) continue;
-    if (name.find("_exps.") != std::string::npos && c.n_expert) {
+    if (experts.count(name)) {
       f(t.n_bytes / c.n_expert * c.n_expert_used, t.n_elements() / c.n_expert * c.n_expert_used);
       continue;
     }

@@ -11,12 +11,6 @@ namespace onprem::planner {
 using core::ErrorCode;
 using core::make_error;
 
-namespace {
-
-bool is_expert(const std::string& name) { return name.find("_exps.") != std::string::npos; }
-
-}  // namespace
-
 core::Expected<ModelSizing> builtin_model(const std::string& name, model::FileType quant) {
   const char* preset = name == "qwen3.6-27b" ? "27b" : name == "qwen3.6-35b-a3b" ? "35b-a3b" : nullptr;
   if (!preset)
@@ -33,7 +27,7 @@ core::Expected<ModelSizing> builtin_model(const std::string& name, model::FileTy
     const uint64_t b = model::tensor_bytes(table[i], types[i]);
     m.weights_bytes += b;
     if (table[i].role == model::TensorRole::kEmbedding) m.embd_bytes += b;
-    if (is_expert(table[i].name)) m.expert_bytes += b;
+    if (table[i].routed_expert) m.expert_bytes += b;
   }
   return m;
 }
@@ -45,11 +39,12 @@ core::Expected<ModelSizing> gguf_model(const std::string& path) {
   m.name = path;
   m.config = cfg;
   std::map<std::string, uint64_t> by_type;
+  const auto experts = model::routed_expert_names(cfg);
   for (const auto& t : f.tensors()) {
     m.weights_bytes += t.n_bytes;
     const std::string name(t.name);
     if (name == "token_embd.weight") m.embd_bytes += t.n_bytes;
-    if (is_expert(name)) m.expert_bytes += t.n_bytes;
+    if (experts.count(name)) m.expert_bytes += t.n_bytes;
     by_type[core::ggml_type_name(t.type)] += t.n_bytes;
   }
   // The type mix, largest share first: "Q4_K 80% + Q6_K 15% + F32 5%".

@@ -195,6 +195,24 @@ TEST(LoadModel, FusedGateUpExpertsGiveTheSameLogits) {
   eval(split, a);
   eval(*fused, b);
   EXPECT_EQ(a, b);
+  // A token reads n_expert_used of the fused tensor's slices too: it is known by name as routed
+  // experts, not read whole.
+  EXPECT_EQ(weight_bytes_per_token(split), weight_bytes_per_token(*fused));
+}
+
+TEST(TensorTable, RoutedExpertNamesAreTheTablesAndTheFusedForm) {
+  auto f = gguf::File::open(kModel);
+  ASSERT_TRUE(f.ok());
+  const ModelConfig c = *load_config(*f);
+  ASSERT_TRUE(c.is_moe());
+  const auto names = routed_expert_names(c);
+  EXPECT_EQ(names.size(), 4u * c.n_main());  // gate, up, down and the fused gate_up, per layer
+  EXPECT_TRUE(names.count("blk.0.ffn_down_exps.weight"));
+  EXPECT_TRUE(names.count(fused_gate_up_name(int(c.n_main()) - 1)));
+  EXPECT_FALSE(names.count("blk.0.ffn_down_shexp.weight"));  // the shared expert is read whole
+  ModelConfig dense = c;
+  dense.arch = Arch::kQwen35;
+  EXPECT_TRUE(routed_expert_names(dense).empty());
 }
 
 }  // namespace
