@@ -8,6 +8,7 @@
 // caller does its part instead of waiting a time slice for it, hundreds of times per token.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -19,6 +20,9 @@
 #include "core/function_ref.h"
 
 namespace onprem::core {
+
+// A thread count as options give it: n > 0 as asked, 0 (or less) for every core.
+inline int threads_or_all(int n) { return n > 0 ? n : int(std::max(1u, std::thread::hardware_concurrency())); }
 
 class ThreadPool {
  public:

@@ -38,14 +38,13 @@ const char* finish_reason_name(FinishReason r) {
 
 namespace {
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-int threads_or_all(int t) { return t > 0 ? t : int(std::max(1u, std::thread::hardware_concurrency())); }
 }  // namespace
 
 Engine::Engine(const model::Model& m, EngineOptions o)
     : m_(m),
       o_(o),
-      pool_(threads_or_all(o.threads)),
-      ws_(model::make_workspace(m.config, std::max<int64_t>(o.ubatch, o.parallel), threads_or_all(o.threads))),
+      pool_(core::threads_or_all(o.threads)),
+      ws_(model::make_workspace(m.config, std::max<int64_t>(o.ubatch, o.parallel), core::threads_or_all(o.threads))),
       slots_(size_t(std::max(1, o.parallel))) {
   for (auto& s : slots_) s.state = model::make_state(m.config, o.ctx_size), s.logits.resize(m.config.n_vocab);
   stats_.slots = slots_.size();

@@ -16,7 +16,7 @@ Run add_bench(CLI::App& app) {
     bool json = false;
   };
   auto a = std::make_shared<Args>();
-  cmd->add_option("-m,--model", a->model, "GGUF model")->required();
+  add_model_option(cmd, a->model);
   cmd->add_option("-p,--n-prompt", a->o.n_prompt, "Prompt tokens (prefill)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

@@ -1,5 +1,5 @@
-#include <thread>
 
+#include "core/thread_pool.h"
 #include "commands.h"
 #include "gguf/file.h"
 #include "model/generate.h"
@@ -60,7 +60,7 @@ Run add_gen_model(CLI::App& app) {
   cmd->add_option("--seed", a->seed, "Random seed")->capture_default_str();
   cmd->add_option("--name", a->name, "general.name (default: the preset)");
   cmd->add_option("--vocab-from", a->vocab_from, "Copy the tokenizer of this GGUF (sets the vocabulary size)");
-  cmd->add_option("-t,--threads", a->threads, "Threads (default: all cores)");
+  add_threads_option(cmd, a->threads);
   cmd->add_option("--layers", a->layers, "block_count");
   cmd->add_option("--embd", a->embd, "embedding_length");
   cmd->add_option("--ff", a->ff, "dense feed_forward_length");
@@ -99,7 +99,7 @@ Run add_gen_model(CLI::App& app) {
       vocab = std::move(*v);
     }
     model::GenOptions opt{*cfg, *ft, a->seed, a->name.empty() ? "onprem-" + a->preset : a->name};
-    core::ThreadPool pool(a->threads > 0 ? a->threads : int(std::max(1u, std::thread::hardware_concurrency())));
+    core::ThreadPool pool(core::threads_or_all(a->threads));
     auto st = model::generate_model(
         opt, [&](gguf::Writer& w) { text::write_vocab_keys(vocab, w); }, a->output, pool);
     if (!st) return fail(st.error().to_string());

@@ -1,7 +1,7 @@
 #include <cstdio>
 #include <filesystem>
-#include <thread>
 
+#include "core/thread_pool.h"
 #include "commands.h"
 #include "load.h"
 #include "model/evaluate.h"
@@ -24,7 +24,7 @@ int imatrix(const ImatrixOptions& o) {
   if (!loaded) return fail(loaded.error().to_string());
   const model::Model& mod = loaded->model;
   const std::vector<int32_t> ids = loaded->tokenizer.encode(*text, false);
-  const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = core::threads_or_all(o.threads);
   core::ThreadPool pool(threads);
   model::ImatrixCollector collector(mod);
   model::ForwardContext ctx;
@@ -51,14 +51,14 @@ Run add_imatrix(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "imatrix", "Importance matrix of a model over a text, for quantize --imatrix (llama-imatrix's GGUF format)");
   auto o = std::make_shared<ImatrixOptions>();
-  cmd->add_option("-m,--model", o->model, "Model GGUF (the full-precision one)")->required();
+  add_model_option(cmd, o->model, "Model GGUF (the full-precision one)");
   cmd->add_option("-f,--file", o->file, "UTF-8 calibration text")->required();
   cmd->add_option("-o,--output", o->output, "Output .imatrix.gguf")->required();
   cmd->add_option("-c,--ctx", o->ctx, "Tokens per chunk")
       ->check(CLI::Range(int64_t(4), int64_t(1) << 20))
       ->capture_default_str();
   cmd->add_option("--chunks", o->chunks, "At most this many chunks (0: all)")->capture_default_str();
-  cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
+  add_threads_option(cmd, o->threads);
   return [o]() { return imatrix(*o); };
 }
 

@@ -1,6 +1,5 @@
 #include <cinttypes>
 #include <map>
-#include <thread>
 
 #include "chat/template_file.h"
 #include "commands.h"
@@ -124,7 +123,7 @@ void print_memory(const gguf::File& f, const model::ModelConfig& c, uint64_t ctx
 int print_system(bool bandwidth) {
   const auto& cpu = kernels::cpu_info();
   std::printf("cpu               %s (%s), %u hardware threads\n", cpu.model.c_str(), cpu.arch.c_str(),
-              std::max(1u, std::thread::hardware_concurrency()));
+              core::threads_or_all(0));
   std::printf("features         ");
   for (const auto& f : cpu.features) std::printf(" %s", f.c_str());
   std::printf("\nkernel paths     ");
@@ -142,7 +141,7 @@ int print_system(bool bandwidth) {
   std::printf("\n");
   if (!bandwidth) return 0;
   // Decode reads every weight once per token, so this bounds decode speed (docs/performance.md).
-  const int all = int(std::max(1u, std::thread::hardware_concurrency()));
+  const int all = int(core::threads_or_all(0));
   for (int threads : {1, all}) {
     if (threads == 1 && all == 1) continue;
     core::ThreadPool pool(threads);

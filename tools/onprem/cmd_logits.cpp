@@ -1,8 +1,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <thread>
 
+#include "core/thread_pool.h"
 #include "commands.h"
 #include "model/forward.h"
 
@@ -17,7 +17,7 @@ Run add_logits(CLI::App& app) {
     int threads = 0;
   };
   auto o = std::make_shared<Options>();
-  cmd->add_option("-m,--model", o->model, "GGUF model")->required();
+  add_model_option(cmd, o->model);
   cmd->add_option("--tokens", o->tokens, "File of whitespace-separated token ids")->required();
   cmd->add_option("--out", o->out, "Output file (raw little-endian float32)")->required();
   cmd->add_option("--mode", o->mode, "batch (ubatches of --ubatch tokens) or incremental (one token per call)")
@@ -32,7 +32,7 @@ Run add_logits(CLI::App& app) {
   cmd->add_option("--activations", o->acts, "Quantised weights: int8 (llama.cpp's CPU path) or f32 activations")
       ->check(CLI::IsMember({"int8", "f32"}))
       ->capture_default_str();
-  cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
+  add_threads_option(cmd, o->threads);
   cmd->add_option("--dump", o->dump,
                   "Also write every named intermediate to this file: records of u32 name length, name, i32 layer, "
                   "i64 rows, i64 cols, float32 data [rows][cols]");
@@ -50,7 +50,7 @@ Run add_logits(CLI::App& app) {
     if (ids.empty()) return fail(o->tokens + " holds no token ids");
     auto m = model::load_model(o->model);
     if (!m) return fail(m.error().to_string());
-    const int threads = o->threads > 0 ? o->threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    const int threads = core::threads_or_all(o->threads);
     core::ThreadPool pool(threads);
     const int64_t n = int64_t(ids.size()), V = m->config.n_vocab;
     const int64_t step = o->mode == "incremental" ? 1 : std::min(o->ubatch, n);

@@ -1,9 +1,9 @@
 #include <algorithm>
 #include <cstdio>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "core/thread_pool.h"
 #include "commands.h"
 #include "load.h"
 #include "model/evaluate.h"
@@ -57,7 +57,7 @@ int perplexity(const PerplexityOptions& o) {
     if (!b) return fail(b.error().to_string());
     base = std::move(*b);
   }
-  const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = core::threads_or_all(o.threads);
   core::ThreadPool pool(threads);
   model::ForwardContext ctx;
   ctx.pool = &pool;
@@ -100,14 +100,14 @@ Run add_perplexity(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("perplexity", "Perplexity of a text, and KL divergence against a full-precision model");
   auto o = std::make_shared<PerplexityOptions>();
-  cmd->add_option("-m,--model", o->model, "Model GGUF")->required();
+  add_model_option(cmd, o->model);
   cmd->add_option("-f,--file", o->file, "UTF-8 text")->required();
   cmd->add_option("--kl-base", o->kl_base, "The full-precision model (same vocabulary) to compare against");
   cmd->add_option("-c,--ctx", o->ctx, "Tokens per chunk; the second half of each is scored")
       ->check(CLI::Range(int64_t(4), int64_t(1) << 20))
       ->capture_default_str();
   cmd->add_option("--chunks", o->chunks, "At most this many chunks (0: all)")->capture_default_str();
-  cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
+  add_threads_option(cmd, o->threads);
   cmd->add_flag("--assistant-only", o->assistant_only,
                 "The text is rendered chat: parse special tokens and score only the assistant's replies");
   cmd->add_flag("--json", o->json, "Print one JSON object");

@@ -1,7 +1,7 @@
 #include <cstdio>
 #include <optional>
-#include <thread>
 
+#include "core/thread_pool.h"
 #include "commands.h"
 #include "model/quantize_model.h"
 
@@ -26,7 +26,7 @@ int quantize(const QuantizeOptions& o) {
     if (!m) return fail(m.error().to_string());
     imatrix = std::move(*m);
   }
-  core::ThreadPool pool(o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency())));
+  core::ThreadPool pool(core::threads_or_all(o.threads));
   auto rep = model::quantize_model(*in, *ft, o.output, pool, imatrix ? &*imatrix : nullptr);
   if (!rep) return fail(o.input + ": " + rep.error().to_string());
   std::printf("%s -> %s (%s): %.2f MiB -> %.2f MiB\n", o.input.c_str(), o.output.c_str(), model::file_type_name(*ft),
@@ -50,7 +50,7 @@ Run add_quantize(CLI::App& app) {
   cmd->add_option("--imatrix", o->imatrix,
                   "Importance matrix (llama-imatrix's GGUF or legacy .dat, or onprem imatrix's): weighs each weight's "
                   "error by its column's mean squared activation");
-  cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
+  add_threads_option(cmd, o->threads);
   return [o]() { return quantize(*o); };
 }
 

@@ -1,10 +1,10 @@
 #include <chrono>
 #include <cstdio>
-#include <thread>
 
 #include <fstream>
 #include <sstream>
 
+#include "core/thread_pool.h"
 #include "chat/json_schema.h"
 #include "chat/token_mask.h"
 #include "commands.h"
@@ -43,7 +43,7 @@ int run_generation(const RunOptions& o) {
   if (int64_t(prompt.size()) >= o.ctx)
     return fail("the prompt has " + std::to_string(prompt.size()) + " tokens, more than --ctx " +
                 std::to_string(o.ctx));
-  const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = core::threads_or_all(o.threads);
   core::ThreadPool pool(threads);
   auto state = model::make_state(m->config, n_ctx);
   auto ws = model::make_workspace(m->config, std::min<int64_t>(o.ubatch, int64_t(prompt.size())), threads);
@@ -135,7 +135,7 @@ Run add_run(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("run", "Generate text from a prompt, streaming it to the terminal, then print the speed");
   auto o = std::make_shared<RunOptions>();
-  cmd->add_option("-m,--model", o->model, "GGUF model")->required();
+  add_model_option(cmd, o->model);
   cmd->add_option("-p,--prompt", o->prompt, "Prompt text (special tokens such as <|im_start|> are recognised)")
       ->required();
   cmd->add_option("-n,--n-predict", o->n_predict, "Tokens to generate")
@@ -159,7 +159,7 @@ Run add_run(CLI::App& app) {
   cmd->add_flag("--output-only", o->output_only, "Print only the generated text (not the prompt)");
   cmd->add_flag("--no-loop-guard", o->no_loop_guard, "Do not stop when the output repeats itself");
   cmd->add_option("-c,--ctx", o->ctx, "Context length")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
+  add_threads_option(cmd, o->threads);
   return [o]() { return run_generation(*o); };
 }
 

@@ -1,7 +1,6 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <thread>
 
 #include "api/server.h"
 #include "chat/template_file.h"
@@ -145,7 +144,7 @@ int serve(const ServeOptions& o) {
 Run add_serve(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "OpenAI-compatible HTTP server on a continuous-batching engine");
   auto o = std::make_shared<ServeOptions>();
-  cmd->add_option("-m,--model", o->model, "GGUF model")->required();
+  add_model_option(cmd, o->model);
   cmd->add_option("--host", o->host, "Address to bind")->capture_default_str();
   cmd->add_option("--port", o->port, "Port")->capture_default_str();
   cmd->add_option("--api-key", o->api_key,
@@ -160,7 +159,7 @@ Run add_serve(CLI::App& app) {
   cmd->add_option("--ubatch", o->engine.ubatch, "Tokens per engine step (all sequences)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("-t,--threads", o->engine.threads, "Compute threads (default: all cores)");
+  add_threads_option(cmd, o->engine.threads);
   cmd->add_option("--http-threads", o->http_threads,
                   "Most HTTP worker threads, one per open connection, started as connections arrive (default: 512, or "
                   "2 x parallel + 4 if more)");

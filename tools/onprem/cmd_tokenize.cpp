@@ -60,7 +60,7 @@ std::string escape_piece(const std::string& s) {
 Run add_tokenize(CLI::App& app) {
   auto* cmd = app.add_subcommand("tokenize", "Read UTF-8 text on stdin, print token ids separated by spaces");
   auto opt = std::make_shared<TokOptions>();
-  cmd->add_option("-m,--model", opt->model, "GGUF file with a tokenizer")->required();
+  add_model_option(cmd, opt->model, "GGUF file with a tokenizer");
   cmd->add_flag("--special", opt->special, "Parse special-token text such as <|im_start|> into its id");
   cmd->add_flag("--pieces", opt->pieces, "Print id and piece, one token per line");
   cmd->add_flag("--jsonl", opt->jsonl,
@@ -104,7 +104,7 @@ Run add_tokenize(CLI::App& app) {
 Run add_detokenize(CLI::App& app) {
   auto* cmd = app.add_subcommand("detokenize", "Read token ids on stdin, print the text they decode to");
   auto opt = std::make_shared<TokOptions>();
-  cmd->add_option("-m,--model", opt->model, "GGUF file with a tokenizer")->required();
+  add_model_option(cmd, opt->model, "GGUF file with a tokenizer");
   cmd->add_flag("--special", opt->special, "Print the text of control tokens too");
   return [opt]() -> int {
     auto tok = load_tokenizer(opt->model);

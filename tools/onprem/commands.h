@@ -27,6 +27,11 @@ Run add_quantize(CLI::App& app);
 Run add_perplexity(CLI::App& app);
 Run add_imatrix(CLI::App& app);
 
+// Options several commands share, declared once: the model file (required) and the thread count
+// (0, the default: every core; core::threads_or_all resolves it).
+CLI::Option* add_model_option(CLI::App* cmd, std::string& path, const std::string& help = "GGUF model");
+CLI::Option* add_threads_option(CLI::App* cmd, int& threads);
+
 // Prints "onprem: <message>" on stderr and returns the exit code 1.
 int fail(const std::string& message);
 

@@ -5,6 +5,14 @@
 #include "kernels/cpu.h"
 
 namespace onprem::tools {
+CLI::Option* add_model_option(CLI::App* cmd, std::string& path, const std::string& help) {
+  return cmd->add_option("-m,--model", path, help)->required();
+}
+
+CLI::Option* add_threads_option(CLI::App* cmd, int& threads) {
+  return cmd->add_option("-t,--threads", threads, "Threads (default: all cores)")->check(CLI::Range(0, 4096));
+}
+
 int fail(const std::string& message) {
   std::fprintf(stderr, "onprem: %s\n", message.c_str());
   return 1;
