@@ -1,4 +1,6 @@
 #include "engine/engine.h"
+
+#include "engine/schedule.h"
 #include "core/log_sum_exp.h"
 
 #include <algorithm>
@@ -246,33 +248,20 @@ bool Engine::step() {
   admit();
   for (auto& s : slots_)
     if (s.busy && s.cancelled) finish_slot(s, FinishReason::kCancelled);
-  // Decodes first, then prompt chunks into what is left of the step's token budget.
+  std::vector<SlotLoad> load(slots_.size());
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const Slot& s = slots_[i];
+    load[i] = SlotLoad{s.busy, int64_t(s.req.prompt.size()), int64_t(s.prefilled), int64_t(s.pending.size()),
+                       &s.req.snapshot_at};
+  }
+  const std::vector<StepWork> work = plan_step(load, StepOptions{o_.ubatch, o_.prefix_cache, o_.snapshot_interval});
+  if (work.empty()) return false;
   std::vector<model::BatchEntry> batch;
-  std::vector<Slot*> who;
-  std::vector<bool> was_prefill;
-  int64_t budget = std::max<int64_t>(o_.ubatch, int64_t(slots_.size()));
-  for (auto& s : slots_) {
-    if (!s.busy || s.prefilled < s.req.prompt.size() || s.pending.empty()) continue;
-    const int64_t n = std::min<int64_t>(int64_t(s.pending.size()), budget);
-    batch.push_back(model::BatchEntry{&s.state, s.pending.data(), n, s.logits.data(), false});
-    who.push_back(&s), was_prefill.push_back(false);
-    budget -= n;
+  for (const StepWork& w : work) {
+    Slot& s = slots_[w.slot];
+    const int32_t* tokens = w.prefill ? s.req.prompt.data() + s.prefilled : s.pending.data();
+    batch.push_back(model::BatchEntry{&s.state, tokens, w.n, s.logits.data(), false});
   }
-  for (auto& s : slots_) {
-    if (!s.busy || s.prefilled >= s.req.prompt.size() || budget <= 0) continue;
-    int64_t n = std::min<int64_t>(int64_t(s.req.prompt.size() - s.prefilled), budget);
-    if (o_.prefix_cache) {  // stop at the next snapshot point so the state there can be kept
-      const int64_t pos = int64_t(s.prefilled);
-      int64_t next = (pos / o_.snapshot_interval + 1) * o_.snapshot_interval;
-      for (int64_t b : s.req.snapshot_at)
-        if (b > pos && b < next) next = b;
-      n = std::min(n, next - pos);
-    }
-    batch.push_back(model::BatchEntry{&s.state, s.req.prompt.data() + s.prefilled, n, s.logits.data(), false});
-    who.push_back(&s), was_prefill.push_back(true);
-    budget -= n;
-  }
-  if (batch.empty()) return false;
   model::ForwardContext ctx;
   ctx.pool = &pool_;
   ctx.options = o_.forward;
@@ -280,7 +269,7 @@ bool Engine::step() {
   auto st = model::forward_batch(m_, batch, ws_, ctx);
   const double dt = since(t0);
   int64_t prompt_rows = 0, decode_rows = 0;
-  for (size_t i = 0; i < batch.size(); ++i) (was_prefill[i] ? prompt_rows : decode_rows) += batch[i].n;
+  for (const StepWork& w : work) (w.prefill ? prompt_rows : decode_rows) += w.n;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stats_.steps++;
@@ -291,13 +280,13 @@ bool Engine::step() {
     stats_.decode_seconds += dt * (1 - share);
   }
   if (!st.ok()) {
-    for (Slot* s : who) finish_slot(*s, FinishReason::kError, st.error().to_string());
+    for (const StepWork& w : work) finish_slot(slots_[w.slot], FinishReason::kError, st.error().to_string());
     return true;
   }
   for (size_t i = 0; i < batch.size(); ++i) {
-    Slot& s = *who[i];
+    Slot& s = slots_[work[i].slot];
     s.history.insert(s.history.end(), batch[i].tokens, batch[i].tokens + batch[i].n);
-    if (was_prefill[i]) {
+    if (work[i].prefill) {
       s.prefilled += size_t(batch[i].n);
       const int64_t pos = int64_t(s.prefilled);
       const bool boundary =
@@ -327,41 +316,38 @@ uint64_t Engine::Snapshot::bytes() const {
   return b;
 }
 
-// The free slot whose kept sequence gives the longest usable prefix of `prompt`: the whole kept
-// sequence if the prompt extends it, else the latest snapshot inside the common prefix. At least
-// one prompt token is always left to evaluate (its logits start the generation).
 float Engine::rope_factor_for(const Request& r) const {
   return int64_t(r.prompt.size()) + r.max_tokens > int64_t(m_.config.n_ctx_train) ? std::max(1.0f, o_.yarn_factor)
                                                                                   : 1.0f;
 }
 
+// The free slot whose kept sequence gives the longest usable prefix of `prompt`: the whole kept
+// sequence if the prompt extends it, else the latest snapshot inside the common prefix. At least
+// one prompt token is always left to evaluate (its logits start the generation).
+// choose_slot breaks ties.
 Engine::Slot* Engine::pick_slot(const std::vector<int32_t>& prompt, float rope_factor, int64_t* restore_pos) {
-  Slot* best = nullptr;
-  int64_t best_pos = -1;
-  for (auto& s : slots_) {
-    if (s.busy) continue;
-    int64_t pos = 0;
+  std::vector<SlotChoice> choice(slots_.size());
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const Slot& s = slots_[i];
+    choice[i] = SlotChoice{s.busy, s.history.empty(), 0, s.last_used};
     // K was cached after RoPE: a sequence under the other RoPE variant cannot be reused.
-    if (o_.prefix_cache && s.state.rope_factor == rope_factor) {
-      size_t common = 0;
-      while (common < s.history.size() && common < prompt.size() && s.history[common] == prompt[common]) ++common;
-      const int64_t limit = std::min<int64_t>(int64_t(common), int64_t(prompt.size()) - 1);
-      if (int64_t(s.history.size()) <= limit)
-        pos = int64_t(s.history.size());  // the live state itself
-      else
-        for (const auto& snap : s.snapshots)
-          if (snap.pos <= limit) pos = std::max(pos, snap.pos);
-    }
-    // No shared prefix (or equal ones): an empty slot, else the least recently used, so that
-    // conversations taking turns do not evict each other while another slot sits idle.
-    const bool better =
-        pos > best_pos ||
-        (pos == best_pos &&
-         (s.history.empty() != best->history.empty() ? s.history.empty() : s.last_used < best->last_used));
-    if (better) best = &s, best_pos = pos;
+    if (s.busy || !o_.prefix_cache || s.state.rope_factor != rope_factor) continue;
+    size_t common = 0;
+    while (common < s.history.size() && common < prompt.size() && s.history[common] == prompt[common]) ++common;
+    const int64_t limit = std::min<int64_t>(int64_t(common), int64_t(prompt.size()) - 1);
+    if (int64_t(s.history.size()) <= limit)
+      choice[i].reusable = int64_t(s.history.size());  // the live state itself
+    else
+      for (const auto& snap : s.snapshots)
+        if (snap.pos <= limit) choice[i].reusable = std::max(choice[i].reusable, snap.pos);
   }
-  *restore_pos = std::max<int64_t>(best_pos, 0);
-  return best;
+  const size_t best = choose_slot(choice);
+  if (best == slots_.size()) {
+    *restore_pos = 0;
+    return nullptr;
+  }
+  *restore_pos = choice[best].reusable;
+  return &slots_[best];
 }
 
 void Engine::restore(Slot& s, int64_t pos) {
