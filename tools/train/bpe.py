@@ -38,7 +38,16 @@ def byte_alphabet():
     return out
 
 
-def words_of(texts):
+# With words_apart, a word's leading space or quote is learned apart from its letters: no merge
+# joins them (an experiment, not the committed vocabulary's recipe; docs/default-model.md). So a name
+# is the same tokens wherever it stands: " Oslo" in a question, "Oslo" at the start of a call's
+# value line, "\"Oslo" in a tool's JSON result. With merges across that boundary, the three are
+# different token sequences, and copying a name from the question into a call is a lookup the
+# model must learn per name, never for a name it has not seen. Digits are single tokens anyway.
+WORD_PREFIX = regex.compile(r"^([^\r\n\p{L}\p{N}])([\p{L}\p{M}]+)$")
+
+
+def words_of(texts, words_apart=False):
     special_re = regex.compile("|".join(regex.escape(s) for s, _ in SPECIALS))
     pre = regex.compile(PATTERN)
     alpha = byte_alphabet()
@@ -46,15 +55,17 @@ def words_of(texts):
     for t in texts:
         for part in special_re.split(t):
             for piece in pre.findall(part):
-                counts["".join(alpha[b] for b in piece.encode("utf-8"))] += 1
+                m = WORD_PREFIX.match(piece) if words_apart else None
+                for unit in (m.groups() if m else (piece,)):
+                    counts["".join(alpha[b] for b in unit.encode("utf-8"))] += 1
     return counts
 
 
-def learn(texts, n_vocab):
+def learn(texts, n_vocab, words_apart=False):
     """Returns (tokens, types, merges, ids of <|endoftext|> and <|im_end|>)."""
     alpha = byte_alphabet()
     n_merges = n_vocab - 256 - len(SPECIALS)
-    words = [(list(w), n) for w, n in words_of(texts).items()]
+    words = [(list(w), n) for w, n in words_of(texts, words_apart).items()]
     pairs = collections.Counter()
     where = collections.defaultdict(set)  # pair -> indices of words that contain it
     for i, (syms, n) in enumerate(words):

@@ -4,7 +4,8 @@
 # Usage: tools/train/build_default.sh [WORK_DIR] [STEPS] [TRAIN_SEED] [OUT]
 # Writes WORK_DIR/model-F32.gguf and OUT (default models/onprem-default-Q8_0.gguf). The defaults
 # rebuild the committed file; another TRAIN_SEED (initialisation and batch order; the corpus stays
-# the same) measures how much the result depends on the draw.
+# the same) measures how much the result depends on the draw. CORPUS_ARGS, VOCAB_ARGS and
+# TRAIN_ARGS add options to those steps (the copying experiments of docs/default-model.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${1:-$root/build/train}
@@ -14,10 +15,10 @@ out=${4:-$root/models/onprem-default-Q8_0.gguf}
 onprem=$root/build/onprem
 py=/usr/bin/python3
 mkdir -p "$work"
-$py "$root/tools/train/corpus.py" "$onprem" "$work" --train 6000 --heldout 200 --seed 1
+$py "$root/tools/train/corpus.py" "$onprem" "$work" --train 6000 --heldout 200 --seed 1 ${CORPUS_ARGS:-}
 "$onprem" render-chat --jsonl < "$work/train.jsonl" > "$work/train.rendered.jsonl"
-$py "$root/tools/train/train.py" vocab "$work"
+$py "$root/tools/train/train.py" vocab "$work" ${VOCAB_ARGS:-}
 $py "$root/tools/train/train.py" check "$work" "$onprem"
-OMP_NUM_THREADS=2 $py "$root/tools/train/train.py" train "$work" "$onprem" --steps "$steps" --seed "$seed" --threads 2
+OMP_NUM_THREADS=2 $py "$root/tools/train/train.py" train "$work" "$onprem" --steps "$steps" --seed "$seed" --threads 2 ${TRAIN_ARGS:-}
 "$onprem" quantize "$work/model-F32.gguf" "$out" Q8_0
 sha256sum "$work/model-F32.gguf" "$out"

@@ -78,8 +78,9 @@ def invented_hangul(r, syllables):
 
 
 class Gen:
-    def __init__(self, rng, heldout, facts):
+    def __init__(self, rng, heldout, facts, invented=0.5, copyable_messages=False):
         self.r, self.heldout, self.facts = rng, heldout, facts
+        self.invented_share, self.copyable_messages = invented, copyable_messages
         self.n_call = 0
         held = {c for pair in CITIES for c in pair if pair[0] in HELDOUT_CITIES} | HELDOUT_TEAMS
         self.reserved = held | {w.lower() for w in held}
@@ -91,14 +92,14 @@ class Gen:
                 return w
 
     def pick_city(self):
-        if not self.heldout and self.r.random() < 0.5:
+        if not self.heldout and self.r.random() < self.invented_share:
             en = self.invented(lambda: invented_word(self.r, self.r.randint(2, 3)).capitalize())
             return en, self.invented(lambda: invented_hangul(self.r, self.r.randint(1, 4)))
         pool = [c for c in CITIES if (c[0] in HELDOUT_CITIES) == self.heldout]
         return self.r.choice(pool)
 
     def pick_team(self):
-        if not self.heldout and self.r.random() < 0.5:
+        if not self.heldout and self.r.random() < self.invented_share:
             return self.invented(lambda: invented_word(self.r, self.r.randint(2, 3)))
         return self.r.choice([t for t in TEAMS if (t in HELDOUT_TEAMS) == self.heldout])
 
@@ -180,10 +181,18 @@ class Gen:
         inc = self.r.choice(INCIDENTS)
         sev = self.r.choice(["low", "high", "critical"])
         text = (inc[1] if ko else inc[0]).format(t=team)
-        q = ("%s. %s 온콜 담당자를 호출해줘 (심각도 %s)." % (text, team, sev)) if ko else self.r.choice(
-            ["%s. Page the %s on-call, severity %s." % (text[0].upper() + text[1:], team, sev),
-             "Please page %s on-call (%s): %s." % (team, sev, text)])
-        args = {"team": team, "severity": sev, "message": inc[0].format(t=team)}
+        form = 0 if ko else self.r.choice([1, 2])  # the same draw as choosing between the two sentences
+        if form == 1:
+            q = "%s. Page the %s on-call, severity %s." % (text[0].upper() + text[1:], team, sev)
+        else:
+            q = ("%s. %s 온콜 담당자를 호출해줘 (심각도 %s)." % (text, team, sev)) if ko else (
+                "Please page %s on-call (%s): %s." % (team, sev, text))
+        # The committed model's corpus always has the English message; with --copyable-messages it
+        # is the incident as the user wrote it, in their language: a value to copy, not translate.
+        message = inc[0].format(t=team)
+        if self.copyable_messages:
+            message = text[0].upper() + text[1:] if form == 1 else text
+        args = {"team": team, "severity": sev, "message": message}
         result = json.dumps({"paged": True, "engineer": self.r.choice(["Kim", "Lee", "Park", "Alex", "Sam", "Jordan"])})
         eng = json.loads(result)["engineer"]
         answer = ("%s 팀 온콜 %s님을 호출했습니다." % (team, eng)) if ko else ("I paged %s, the %s on-call engineer." % (eng, team))
@@ -298,13 +307,15 @@ def main():
     ap.add_argument("--train", type=int, default=6000)
     ap.add_argument("--heldout", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--invented", type=float, default=0.5, help="share of training cities and teams made up")
+    ap.add_argument("--copyable-messages", action="store_true", help="page_oncall messages as the user wrote them")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     facts = planner_facts(a.onprem)
     with open(os.path.join(a.out, "facts.json"), "w") as f:
         json.dump(facts, f, ensure_ascii=False, indent=1)
     for name, n, held in [("train", a.train, False), ("heldout", a.heldout, True)]:
-        g = Gen(random.Random(a.seed * 1000 + held), held, facts)
+        g = Gen(random.Random(a.seed * 1000 + held), held, facts, a.invented, a.copyable_messages)
         with open(os.path.join(a.out, name + ".jsonl"), "w") as f:
             for _ in range(n):
                 f.write(json.dumps(g.conversation(), ensure_ascii=False) + "\n")

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -72,7 +73,7 @@ def export(model, v, path, name="onprem-default", template=None):
 def cmd_vocab(a):
     texts = load_texts(os.path.join(a.work, "train.rendered.jsonl"))
     t0 = time.time()
-    tokens, types, merges, eot, eos = bpe.learn(texts, N_VOCAB)
+    tokens, types, merges, eot, eos = bpe.learn(texts, N_VOCAB, a.words_apart)
     with open(os.path.join(a.work, "vocab.json"), "w") as f:
         json.dump({"tokens": tokens, "types": types, "merges": merges, "eot": eot, "eos": eos}, f, ensure_ascii=False)
     print("vocab: %d tokens, %d merges learned in %.1f s" % (len(tokens), len(merges), time.time() - t0))
@@ -152,6 +153,30 @@ def decision_weights(ids, mask, tokens, weight):
     return w
 
 
+def value_weights(ids, w, tokens, weight):
+    """Loss weights: `weight` on the assistant's tokens inside a call's parameter values
+    (`<parameter=city>\nOslo\n</parameter>`). A value is a handful of tokens among hundreds, and
+    copying it from the question is the one thing the model must get exactly right."""
+    pieces = [tokens[t] for t in ids]
+    starts, pos = [], 0
+    for p in pieces:
+        starts.append(pos)
+        pos += len(p)
+    text = "".join(pieces)
+    out = list(w)
+    j = 0
+    for m in re.finditer(r"<parameter=[^>]*>\u010a(.*?)\u010a</parameter>", text):
+        a, b = m.span(1)
+        while j < len(ids) and starts[j] < a:
+            j += 1
+        k = j
+        while k < len(ids) and starts[k] < b:
+            if out[k]:
+                out[k] = max(out[k], weight)
+            k += 1
+    return out
+
+
 def batches(ids_list, masks, budget, pad, rng):
     """One conversation per row, never packed: positions start at 0 and no row sees another
     conversation, as in serving. Rows of similar length share a batch (padded with `pad`, mask 0),
@@ -190,6 +215,8 @@ def cmd_train(a):
     template = chat_template()  # before hours of training, not after
     v = json.load(open(os.path.join(a.work, "vocab.json")))
     m = Model(Config(n_vocab=len(v["tokens"])))
+    if a.wire_copy:
+        m.wire_copy([int(i) for i in a.wire_copy.split(",")])
     init = os.path.join(a.work, "init-F32.gguf")
     export(m, v, init)
     ids = tokenize(a.onprem, init, load_texts(os.path.join(a.work, "train.rendered.jsonl")))
@@ -198,9 +225,11 @@ def cmd_train(a):
     im_start = v["tokens"].index("<|im_start|>")
     role = tokenize(a.onprem, init, ["assistant\n"])[0]
     masks = [decision_weights(x, assistant_mask(x, im_start, eos, role), v["tokens"], a.decision_weight) for x in ids]
+    if a.value_weight != 1.0:
+        masks = [value_weights(x, w, v["tokens"], a.value_weight) for x, w in zip(ids, masks)]
     n_tok = sum(map(len, ids))
     n_loss = sum(sum(1 for w in x if w) for x in masks)
-    n_decide = sum(sum(1 for w in x if w > 1) for x in masks)
+    n_decide = sum(sum(1 for w in x if w > 1) for x in masks)  # decisions, and values when weighted
     print("train: %.1f %% of tokens are the assistant's (the loss), %d decisions weighted %g" % (
         100.0 * n_loss / n_tok, n_decide, a.decision_weight))
     print("train: %d conversations, %d tokens, %d parameters" % (len(ids), n_tok, sum(p.numel() for p in m.parameters())), flush=True)
@@ -221,13 +250,14 @@ def cmd_train(a):
         total = loss + 0.01 * m.aux_loss()
         opt.zero_grad()
         total.backward()
-        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+        gnorm = torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
         opt.step()
         step += 1
         seen += int((x != v["eot"]).sum())
         if step % 10 == 0 or step == a.steps:
             el = time.time() - t0
-            print("step %d  loss %.4f  lr %.2e  %.0f tok/s  %.1f min" % (step, loss.item(), lr, seen / el, el / 60), flush=True)
+            print("step %d  loss %.4f  grad %.3g  lr %.2e  %.0f tok/s  %.1f min" % (step, loss.item(), gnorm.item(), lr, seen / el, el / 60),
+                  flush=True)
     out = os.path.join(a.work, "model-F32.gguf")
     export(m, v, out, template=template)
     print("train: %d steps, %d tokens (%.2f epochs) in %.1f min -> %s" % (step, seen, seen / n_tok, (time.time() - t0) / 60, out))
@@ -238,6 +268,7 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("vocab")
     p.add_argument("work")
+    p.add_argument("--words-apart", action="store_true", help="no merge joins a word's leading space or quote to its letters")
     p = sub.add_parser("check")
     p.add_argument("work")
     p.add_argument("onprem")
@@ -250,6 +281,8 @@ def main():
     p.add_argument("--tokens", type=int, default=4096, help="tokens per batch, padding included")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--decision-weight", type=float, default=5.0, help="loss weight of the call-count decisions")
+    p.add_argument("--value-weight", type=float, default=1.0, help="loss weight of the tokens of call argument values")
+    p.add_argument("--wire-copy", default="", help="DeltaNet layers initialised as a copying circuit ('' for none)")
     a = ap.parse_args()
     {"vocab": cmd_vocab, "check": cmd_check, "train": cmd_train}[a.cmd](a)
 
