@@ -119,9 +119,13 @@ bool is_split_gate_up(const std::string& name) {
 std::unordered_set<std::string> routed_expert_names(const ModelConfig& c) {
   std::unordered_set<std::string> names;
   for (const auto& spec : tensor_table(c)) {
-    if (!spec.routed_expert) continue;
-    names.insert(spec.name);
-    if (is_split_gate_up(spec.name)) names.insert(fused_gate_up_name(spec.layer));
+    if (!spec.routed_expert || spec.layer != 0) continue;
+    // The table holds the main layers; MTP blocks (not run, but in the file) carry the same experts.
+    const std::string suffix = spec.name.substr(std::string_view("blk.0").size());
+    for (uint32_t layer = 0; layer < c.n_layer; ++layer) {
+      names.insert("blk." + std::to_string(layer) + suffix);
+      if (is_split_gate_up(spec.name)) names.insert(fused_gate_up_name(int(layer)));
+    }
   }
   return names;
 }

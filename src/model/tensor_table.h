@@ -63,8 +63,9 @@ std::vector<TensorSpec> tensor_table(const ModelConfig& c);
 // (gate rows first) instead of ffn_gate_exps + ffn_up_exps; both are accepted.
 bool is_split_gate_up(const std::string& name);
 std::string fused_gate_up_name(int layer);
-// The names of the routed-expert tensors a file of this config may hold (the table's, and the fused
-// gate_up form), so that callers look names up instead of matching substrings.
+// The names of the routed-expert tensors a file of this config may hold (the table's, the fused
+// gate_up form, and those of MTP blocks), so that callers look names up instead of matching
+// substrings.
 std::unordered_set<std::string> routed_expert_names(const ModelConfig& c);
 // The layer of a "blk.N." name; nullopt for any other name, including a malformed or out-of-range
 // N in a hostile file (never an exception).

@@ -210,6 +210,13 @@ TEST(TensorTable, RoutedExpertNamesAreTheTablesAndTheFusedForm) {
   EXPECT_TRUE(names.count("blk.0.ffn_down_exps.weight"));
   EXPECT_TRUE(names.count(fused_gate_up_name(int(c.n_main()) - 1)));
   EXPECT_FALSE(names.count("blk.0.ffn_down_shexp.weight"));  // the shared expert is read whole
+  EXPECT_FALSE(names.count("blk." + std::to_string(c.n_layer) + ".ffn_down_exps.weight"));
+  // An MTP block's experts are experts too (the planner scales them like the others).
+  ModelConfig mtp = c;
+  mtp.n_layer += 1, mtp.n_nextn += 1;
+  const auto with_mtp = routed_expert_names(mtp);
+  EXPECT_EQ(with_mtp.size(), names.size() + 4);
+  EXPECT_TRUE(with_mtp.count("blk." + std::to_string(c.n_layer) + ".ffn_up_exps.weight"));
   ModelConfig dense = c;
   dense.arch = Arch::kQwen35;
   EXPECT_TRUE(routed_expert_names(dense).empty());
