@@ -179,12 +179,17 @@ void Engine::finish_slot(Slot& s, FinishReason r, const std::string& error) {
   s.finish.reason = r;
   s.finish.error = error;
   if (s.prefilled >= s.req.prompt.size()) s.finish.generation_seconds = since(s.prefill_done);
-  if (s.req.on_finish) s.req.on_finish(s.finish);
+  // The slot is free and counted so before the client hears of the end: a client that reads
+  // /metrics right after its last response must not see its own request still busy.
+  const auto on_finish = std::move(s.req.on_finish);
   s.busy = false;
   s.req = Request{};
-  std::lock_guard<std::mutex> lock(mu_);
-  stats_.requests++;
-  stats_.active--;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.requests++;
+    stats_.active--;
+  }
+  if (on_finish) on_finish(s.finish);
 }
 
 // After the slot's last evaluated token: pick the next one (or the forced ones) and report it.
