@@ -1,9 +1,8 @@
 #include "api/http_server.h"
 
-#include <nlohmann/json.hpp>
-
 #include "api/body_encoding.h"
 #include "api/http_workers.h"
+#include "protocol/errors.h"
 
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -60,12 +59,6 @@ void raise_open_file_limit() {
 // The header a request's Content-Encoding is moved to, so that cpp-httplib reads the body as it
 // came and the handler wrapper decodes it within the size bound.
 constexpr char kEncodingHeader[] = "X-Onprem-Content-Encoding";
-
-// An error body both API shapes read: OpenAI clients take error.message, Anthropic ones error.type.
-std::string error_body(const std::string& type, const std::string& message) {
-  return nlohmann::json{{"type", "error"}, {"error", {{"type", type}, {"message", message}}}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 std::string timeout_response() {
   const std::string body = R"({"type":"error","error":{"type":"request_timeout",)"
@@ -169,21 +162,23 @@ struct HttpServer::Watch {
         return true;
       case BodyDecode::kTooLarge:
         res.status = 413;
-        res.set_content(
-            error_body("invalid_request_error", "the decoded request body is larger than the server accepts (" +
-                                                    std::to_string(max_body) + " bytes)"),
-            "application/json");
+        res.set_content(protocol::either_shape_error_body(
+                            "invalid_request_error", "the decoded request body is larger than the server accepts (" +
+                                                         std::to_string(max_body) + " bytes)"),
+                        "application/json");
         return false;
       case BodyDecode::kCorrupt:
         res.status = 400;
-        res.set_content(error_body("invalid_request_error", "the request body is not valid " + enc),
-                        "application/json");
+        res.set_content(
+            protocol::either_shape_error_body("invalid_request_error", "the request body is not valid " + enc),
+            "application/json");
         return false;
       case BodyDecode::kUnsupported:
         break;
     }
     res.status = 415;
-    res.set_content(error_body("invalid_request_error", "unsupported Content-Encoding; use gzip, deflate, br or zstd"),
+    res.set_content(protocol::either_shape_error_body("invalid_request_error",
+                                                      "unsupported Content-Encoding; use gzip, deflate, br or zstd"),
                     "application/json");
     return false;
   }

@@ -3,6 +3,10 @@
 #include <cstdint>
 
 #include "chat/template_file.h"
+#include "protocol/json_text.h"
+#include "protocol/stop_reason.h"
+#include "protocol/thinking.h"
+#include "protocol/usage.h"
 
 namespace onprem::api {
 
@@ -12,33 +16,18 @@ namespace {
 
 bool is_num(const Json& j) { return j.is_number(); }
 
-chat::Json usage_json(const engine::Finish& f) {
-  return {{"prompt_tokens", f.prompt_tokens},
-          {"completion_tokens", f.completion_tokens},
-          {"total_tokens", f.prompt_tokens + f.completion_tokens},
-          {"prompt_tokens_details", {{"cached_tokens", f.cached_tokens}}}};
+Json usage_json(const engine::Finish& f) {
+  return protocol::openai_usage({f.prompt_tokens, f.cached_tokens, f.completion_tokens});
 }
 
-// OpenAI's finish reasons; a loop-guard stop is "length" and the choice says why.
-Json finish_reason(const Generation& g) { return g.loop_guard_stopped() ? "length" : g.finish_reason(); }
+// A loop-guard stop is "length", and the choice says why.
+Json finish_reason(const Generation& g) { return protocol::openai_finish_reason(g.finish_reason()); }
 Json choice_with_stop(Json choice, const Generation& g) {
-  if (g.loop_guard_stopped()) choice["onprem_stop"] = "loop_guard";
+  if (g.loop_guard_stopped()) choice[protocol::kStopDetailField] = protocol::kLoopGuardStop;
   return choice;
 }
 
-std::string sse(const Json& j) {
-  return "data: " + j.dump(-1, ' ', false, chat::Json::error_handler_t::replace) + "\n\n";
-}
-
 }  // namespace
-
-std::optional<int64_t> effort_thinking_budget(std::string_view effort, std::string_view unlimited) {
-  if (effort == "low") return 1024;
-  if (effort == "medium") return 4096;
-  if (effort == "high") return 16384;
-  if (effort == unlimited) return -1;
-  return std::nullopt;
-}
 
 std::optional<ApiError> plan_sampling(Service& svc, const Json& body, sample::SamplingParams* out) {
   sample::SamplingParams p;
@@ -335,7 +324,7 @@ std::string chat_chunks(const ChatPlan& plan, const std::string& id, int64_t cre
               {"created", created},
               {"model", plan.model},
               {"choices", Json::array({choice})}};
-    out += sse(c);
+    out += protocol::sse_data(c);
   };
   if (!*role_sent) {
     chunk({{"role", "assistant"}, {"content", ""}});
@@ -372,7 +361,7 @@ std::string chat_chunks(const ChatPlan& plan, const std::string& id, int64_t cre
                   {"model", plan.model},
                   {"choices", Json::array()},
                   {"usage", usage_json(g.finish())}};
-        out += sse(u);
+        out += protocol::sse_data(u);
       }
       out += "data: [DONE]\n\n";
     }
@@ -401,7 +390,7 @@ std::string completion_chunks(const ChatPlan& plan, const std::string& id, int64
                 {"created", created},
                 {"model", plan.model},
                 {"choices", Json::array({{{"index", 0}, {"text", e.delta.text}, {"finish_reason", Json()}}})}};
-      out += sse(c);
+      out += protocol::sse_data(c);
     } else if (e.kind == GenerationEvent::Kind::kFinish) {
       Json c = {
           {"id", id},
@@ -411,7 +400,7 @@ std::string completion_chunks(const ChatPlan& plan, const std::string& id, int64
           {"choices",
            Json::array({choice_with_stop({{"index", 0}, {"text", ""}, {"finish_reason", finish_reason(g)}}, g)})}};
       if (plan.include_usage) c["usage"] = usage_json(g.finish());
-      out += sse(c) + "data: [DONE]\n\n";
+      out += protocol::sse_data(c) + "data: [DONE]\n\n";
     }
   }
   return out;

@@ -6,10 +6,13 @@
 #include <string_view>
 #include <string>
 
-#include "api/errors.h"
 #include "api/generation.h"
+#include "protocol/errors.h"
 
 namespace onprem::api {
+
+using protocol::ApiError;
+using protocol::bad_request;
 
 struct ChatPlan {
   std::vector<int32_t> prompt;
@@ -24,10 +27,6 @@ struct ChatPlan {
 std::optional<ApiError> plan_chat(Service& svc, const chat::Json& body, ChatPlan* out);
 // The same for /v1/completions (a raw prompt, no template).
 std::optional<ApiError> plan_completion(Service& svc, const chat::Json& body, ChatPlan* out);
-// The thinking budget of a reasoning effort, the same for every API: low 1,024, medium 4,096,
-// high 16,384 tokens; the API's own name for its top level (Anthropic "max", Responses "xhigh")
-// sets none (-1). nullopt for any other name.
-std::optional<int64_t> effort_thinking_budget(std::string_view effort, std::string_view unlimited);
 // Sampling fields shared by both APIs (temperature, top_p, ..., seed, logit_bias, preset).
 std::optional<ApiError> plan_sampling(Service& svc, const chat::Json& body, sample::SamplingParams* out);
 

@@ -1,5 +1,10 @@
 #include "api/responses.h"
 
+#include "protocol/json_text.h"
+#include "protocol/stop_reason.h"
+#include "protocol/thinking.h"
+#include "protocol/usage.h"
+
 namespace onprem::api {
 
 using chat::Json;
@@ -38,7 +43,13 @@ std::optional<Json> message_content(const Json& c) {
 }
 
 // reasoning.effort's budget (its top level is "xhigh"); none and minimal turn thinking off.
-std::optional<int64_t> effort_budget(const std::string& e) { return effort_thinking_budget(e, "xhigh"); }
+std::optional<int64_t> effort_budget(const std::string& e) { return protocol::effort_thinking_budget(e, "xhigh"); }
+
+// A chat backend's usage (the router's Responses translation).
+void set_usage(const Json& usage, ResponseFinish* f) {
+  const protocol::TokenUsage u = protocol::usage_from_openai(usage);
+  f->prompt_tokens = u.prompt, f->cached_tokens = u.cached, f->completion_tokens = u.completion;
+}
 
 ResponseFinish finish_of(const Generation& g) {
   return {g.finish_reason(), g.finish().prompt_tokens, g.finish().completion_tokens, g.finish().cached_tokens};
@@ -67,12 +78,8 @@ Json response_object(const std::string& model, const std::string& id, int64_t cr
   } else {
     r["status"] = "completed";
   }
-  if (f == "repetition") r["onprem_stop"] = "loop_guard";
-  r["usage"] = {{"input_tokens", done->prompt_tokens},
-                {"input_tokens_details", {{"cached_tokens", done->cached_tokens}}},
-                {"output_tokens", done->completion_tokens},
-                {"output_tokens_details", {{"reasoning_tokens", 0}}},
-                {"total_tokens", done->prompt_tokens + done->completion_tokens}};
+  if (f == "repetition") r[protocol::kStopDetailField] = protocol::kLoopGuardStop;
+  r["usage"] = protocol::responses_usage({done->prompt_tokens, done->cached_tokens, done->completion_tokens});
   return r;
 }
 
@@ -267,19 +274,14 @@ Json chat_completion_to_response(const Json& chat, const std::string& id, int64_
       const Json args = fn.contains("arguments") ? fn["arguments"] : Json("{}");
       calls.push_back({{"id", str(tc, "id")},
                        {"name", str(fn, "name")},
-                       {"arguments", args.is_string() ? args : Json(args.dump())}});
+                       {"arguments", args.is_string() ? args : Json(protocol::json_text(args))}});
     }
   ResponseFinish f;
   f.reason = choice.contains("finish_reason") && choice["finish_reason"].is_string()
                  ? choice["finish_reason"].get<std::string>()
                  : "stop";
-  if (choice.value("onprem_stop", "") == "loop_guard") f.reason = "repetition";
-  if (chat.contains("usage") && chat["usage"].is_object()) {
-    f.prompt_tokens = chat["usage"].value("prompt_tokens", int64_t(0));
-    if (chat["usage"].contains("prompt_tokens_details") && chat["usage"]["prompt_tokens_details"].is_object())
-      f.cached_tokens = chat["usage"]["prompt_tokens_details"].value("cached_tokens", int64_t(0));
-    f.completion_tokens = chat["usage"].value("completion_tokens", int64_t(0));
-  }
+  if (choice.value(protocol::kStopDetailField, "") == protocol::kLoopGuardStop) f.reason = "repetition";
+  if (chat.contains("usage")) set_usage(chat["usage"], &f);
   return response_object(str(chat, "model"), id, created,
                          output_items(id, str(msg, "reasoning_content"), str(msg, "content"), calls, namespaces), &f);
 }
@@ -304,7 +306,7 @@ std::string ResponsesStream::feed(const std::vector<chat::OutputDelta>& deltas, 
   auto emit = [&](const std::string& type, Json data) {
     data["type"] = type;
     data["sequence_number"] = sequence++;
-    out += "event: " + type + "\ndata: " + data.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n\n";
+    out += protocol::sse_event(type, data);
   };
   if (!started) {
     started = true;
@@ -399,19 +401,14 @@ std::string ResponsesStream::feed(const std::vector<chat::OutputDelta>& deltas, 
 }
 
 std::string ChatChunksToResponses::on_chunk(const Json& chunk) {
-  if (chunk.contains("usage") && chunk["usage"].is_object()) {
-    finish.prompt_tokens = chunk["usage"].value("prompt_tokens", int64_t(0));
-    if (chunk["usage"].contains("prompt_tokens_details") && chunk["usage"]["prompt_tokens_details"].is_object())
-      finish.cached_tokens = chunk["usage"]["prompt_tokens_details"].value("cached_tokens", int64_t(0));
-    finish.completion_tokens = chunk["usage"].value("completion_tokens", int64_t(0));
-  }
+  if (chunk.contains("usage") && chunk["usage"].is_object()) set_usage(chunk["usage"], &finish);
   if (stream.model.empty()) stream.model = str(chunk, "model");
   std::vector<chat::OutputDelta> deltas;
   if (chunk.contains("choices") && chunk["choices"].is_array())
     for (const auto& c : chunk["choices"]) {
       if (c.contains("finish_reason") && c["finish_reason"].is_string()) {
         finish.reason = c["finish_reason"].get<std::string>();
-        if (c.value("onprem_stop", "") == "loop_guard") finish.reason = "repetition";
+        if (c.value(protocol::kStopDetailField, "") == protocol::kLoopGuardStop) finish.reason = "repetition";
       }
       const Json d = c.contains("delta") && c["delta"].is_object() ? c["delta"] : Json::object();
       auto text = [&](const char* k, chat::OutputDelta::Kind kind) {

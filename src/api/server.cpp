@@ -9,15 +9,22 @@
 #include <cstdio>
 #include <mutex>
 
-#include "api/errors.h"
 #include "api/http_server.h"
 #include "api/anthropic.h"
 #include "api/openai.h"
 #include "api/responses.h"
+#include "protocol/anthropic_request.h"
+#include "protocol/auth.h"
+#include "protocol/json_text.h"
 
 namespace onprem::api {
 
 using chat::Json;
+using protocol::anthropic_error_body;
+using protocol::from_exception;
+using protocol::from_status;
+using protocol::json_text;
+using protocol::openai_error_body;
 
 struct Server::Impl {
   Service& svc;
@@ -41,9 +48,8 @@ struct Server::Impl {
 
   bool authorized(const httplib::Request& req) const {
     if (o.api_keys.empty()) return true;
-    std::string key = req.get_header_value("x-api-key");
-    const std::string auth = req.get_header_value("Authorization");
-    if (auth.rfind("Bearer ", 0) == 0) key = auth.substr(7);
+    const std::string key =
+        protocol::presented_api_key(req.get_header_value("Authorization"), req.get_header_value("x-api-key"));
     for (const auto& k : o.api_keys)
       if (!key.empty() && key == k) return true;
     return false;
@@ -103,7 +109,7 @@ struct Server::Impl {
       if (g->finish().reason == engine::FinishReason::kError)
         return send_error(res, ApiError{500, "server_error", g->finish().error, "", ""}, anthropic);
       if (g->loop_guard_stopped()) res.set_header("X-Onprem-Stop", "loop_guard");
-      res.set_content(buffered(*g).dump(-1, ' ', false, chat::Json::error_handler_t::replace), "application/json");
+      res.set_content(json_text(buffered(*g)), "application/json");
       return;
     }
     res.set_header("Cache-Control", "no-cache");
@@ -180,9 +186,7 @@ struct Server::Impl {
       data.push_back({{"id", svc.opt.model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "onprem"}});
       for (const auto& a : svc.opt.aliases)
         data.push_back({{"id", a}, {"object", "model"}, {"created", 0}, {"owned_by", "onprem"}});
-      res.set_content(
-          Json{{"object", "list"}, {"data", data}}.dump(-1, ' ', false, chat::Json::error_handler_t::replace),
-          "application/json");
+      res.set_content(json_text(Json{{"object", "list"}, {"data", data}}), "application/json");
     });
     http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
       auto body = parse_body(req, res, false);
@@ -217,7 +221,7 @@ struct Server::Impl {
       auto body = parse_body(req, res, true);
       if (!body) return;
       Json chat_body;
-      if (auto e = messages_to_chat(*body, false, &chat_body)) return send_error(res, *e, true);
+      if (auto e = protocol::anthropic_to_chat(*body, {}, &chat_body)) return send_error(res, *e, true);
       auto plan = std::make_shared<ChatPlan>();
       if (auto e = plan_chat(svc, chat_body, plan.get())) return send_error(res, *e, true);
       const std::string id = new_id("msg_", next++);
@@ -247,10 +251,11 @@ struct Server::Impl {
       auto body = parse_body(req, res, true);
       if (!body) return;
       Json chat_body;
-      if (auto e = messages_to_chat(*body, true, &chat_body)) return send_error(res, *e, true);
+      if (auto e = protocol::anthropic_to_chat(*body, {.count_only = true}, &chat_body))
+        return send_error(res, *e, true);
       ChatPlan plan;
       if (auto e = plan_chat(svc, chat_body, &plan)) return send_error(res, *e, true);
-      res.set_content(Json{{"input_tokens", int64_t(plan.prompt.size())}}.dump(), "application/json");
+      res.set_content(json_text({{"input_tokens", int64_t(plan.prompt.size())}}), "application/json");
     });
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(metrics_text(), "text/plain; version=0.0.4");
@@ -333,10 +338,13 @@ Server::Server(Service& svc, ServerOptions o) : impl_(std::make_unique<Impl>(svc
       const int64_t ms =
           std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
               .count();
-      const std::string line = Json{{"ts_ms", ms},          {"method", req.method},          {"path", req.path},
-                                    {"status", res.status}, {"body_bytes", req.body.size()}, {"body", req.body}}
-                                   // whole: an audit must see everything sent
-                                   .dump(-1, ' ', false, Json::error_handler_t::replace);
+      // The whole body: an audit must see everything sent.
+      const std::string line = json_text({{"ts_ms", ms},
+                                          {"method", req.method},
+                                          {"path", req.path},
+                                          {"status", res.status},
+                                          {"body_bytes", req.body.size()},
+                                          {"body", req.body}});
       std::lock_guard<std::mutex> lock(impl->log_mu);
       std::fprintf(impl->request_log, "%s\n", line.c_str());
       std::fflush(impl->request_log);

@@ -5,8 +5,10 @@
 #include <cmath>
 #include <thread>
 
-#include "api/errors.h"
 #include "api/responses.h"
+#include "protocol/errors.h"
+#include "protocol/json_text.h"
+#include "protocol/usage.h"
 #include "router/core.h"
 #include "router/sse.h"
 #include "router/pii_scan.h"
@@ -16,13 +18,16 @@
 namespace onprem::router {
 
 using chat::Json;
+using protocol::json_text;
+using protocol::sse_data;
+using protocol::sse_event;
 using std::chrono::milliseconds;
 
 void send_error(httplib::Response& res, ApiShape shape, int status, const std::string& type,
                 const std::string& message) {
-  const api::ApiError e{status, type, message, "", ""};
+  const protocol::ApiError e{status, type, message, "", ""};
   res.status = status;
-  res.set_content(shape == ApiShape::kAnthropic ? api::anthropic_error_body(e) : api::openai_error_body(e),
+  res.set_content(shape == ApiShape::kAnthropic ? protocol::anthropic_error_body(e) : protocol::openai_error_body(e),
                   "application/json");
 }
 
@@ -125,7 +130,7 @@ Prepared prepare(const RouterCore& rc, const Inbound& in, const BackendConfig& b
         it = body.erase(it);
     }
   }
-  p.req.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  p.req.body = json_text(body);
   if (!b.on_premises && p.error.empty()) {
     // The second line of the guard: the body exactly as it will leave, after translation (which
     // decodes tool arguments and rewrites fields), read again. The inbound scan should already
@@ -189,20 +194,15 @@ struct Transformer {
       switch (mode) {
         case Mode::kPassOpenAI:
           if (json && j.contains("usage") && j["usage"].is_object()) {
-            usage.input = j["usage"].value("prompt_tokens", int64_t(0));
-            usage.output = j["usage"].value("completion_tokens", int64_t(0));
-            usage.seen = true;
+            usage.set(protocol::usage_from_openai(j["usage"]));
             // The usage-only chunk the router asked for, which this client did not.
             if (!client_wants_usage && j.contains("choices") && j["choices"].empty()) return;
           }
           out += e.raw;
           return;
         case Mode::kPassAnthropic:
-          if (json && e.name == "message_start" && j.contains("message") && j["message"].contains("usage")) {
-            const Json& u = j["message"]["usage"];
-            usage.input = u.value("input_tokens", int64_t(0)) + u.value("cache_read_input_tokens", int64_t(0));
-            usage.seen = true;
-          }
+          if (json && e.name == "message_start" && j.contains("message") && j["message"].contains("usage"))
+            usage.set(protocol::usage_from_anthropic(j["message"]["usage"]));
           if (json && e.name == "message_delta" && j.contains("usage") && j["usage"].is_object())
             usage.output = j["usage"].value("output_tokens", usage.output);
           out += e.raw;
@@ -230,9 +230,8 @@ struct Transformer {
     std::string chat = whole_chat(body);
     Json j;
     if (!responses || !parse(chat, &j)) return chat;
-    return api::chat_completion_to_response(j, responses->stream.id, responses->stream.created,
-                                            responses->stream.namespaces)
-        .dump(-1, ' ', false, Json::error_handler_t::replace);
+    return json_text(api::chat_completion_to_response(j, responses->stream.id, responses->stream.created,
+                                                      responses->stream.namespaces));
   }
   std::string whole_chat(const std::string& body) {
     Json j;
@@ -240,19 +239,14 @@ struct Transformer {
     switch (mode) {
       case Mode::kPassOpenAI:
       case Mode::kPassAnthropic:
-        if (j.contains("usage") && j["usage"].is_object()) {
-          const Json& u = j["usage"];
-          usage.input =
-              u.contains("prompt_tokens") ? u.value("prompt_tokens", int64_t(0)) : u.value("input_tokens", int64_t(0));
-          usage.output = u.contains("completion_tokens") ? u.value("completion_tokens", int64_t(0))
-                                                         : u.value("output_tokens", int64_t(0));
-          usage.seen = true;
-        }
+        if (j.contains("usage") && j["usage"].is_object())
+          usage.set(mode == Mode::kPassOpenAI ? protocol::usage_from_openai(j["usage"])
+                                              : protocol::usage_from_anthropic(j["usage"]));
         return body;
       case Mode::kAnthropicToOpenAI:
-        return anthropic_to_openai_response(j, "", &usage).dump(-1, ' ', false, Json::error_handler_t::replace);
+        return json_text(anthropic_to_openai_response(j, "", &usage));
       case Mode::kOpenAIToAnthropic:
-        return openai_to_anthropic_response(j, "", &usage).dump(-1, ' ', false, Json::error_handler_t::replace);
+        return json_text(openai_to_anthropic_response(j, "", &usage));
     }
     return body;
   }

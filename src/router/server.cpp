@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstdio>
 
-#include "api/errors.h"
+#include "protocol/auth.h"
+#include "protocol/errors.h"
+#include "protocol/json_text.h"
 #include "api/responses.h"
 #include "core/heap.h"
 #include "core/json_bounds.h"
@@ -29,9 +31,7 @@ struct Router::Impl {
   }
 
   static std::string presented_key(const httplib::Request& req) {
-    const std::string auth = req.get_header_value("Authorization");
-    if (auth.rfind("Bearer ", 0) == 0) return auth.substr(7);
-    return req.get_header_value("x-api-key");
+    return protocol::presented_api_key(req.get_header_value("Authorization"), req.get_header_value("x-api-key"));
   }
 
   // Authenticates; false (and the 401 written) when keys are configured and this one is unknown.
@@ -110,7 +110,7 @@ struct Router::Impl {
     if (!in) return;
     const RequestFeatures& f = in->features;
     if (req.get_header_value("x-onprem-dry-run") == "1") {
-      res.set_content(explain(*in).dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+      res.set_content(protocol::json_text(explain(*in)), "application/json");
       return;
     }
     if (in->decision.error_status) {
@@ -141,7 +141,7 @@ struct Router::Impl {
   void routes() {
     auto& http = rc.http;
     http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-      const api::ApiError e = api::from_exception(ep);
+      const protocol::ApiError e = protocol::from_exception(ep);
       if (e.status >= 500) std::fprintf(stderr, "onprem route: handler error: %s\n", e.message.c_str());
       send_error(res, req.path.rfind("/v1/messages", 0) == 0 ? ApiShape::kAnthropic : ApiShape::kOpenAI, e.status,
                  e.type, e.message);
@@ -181,7 +181,7 @@ struct Router::Impl {
                              (req.get_param_value("api").empty() && req.has_header("anthropic-version"));
       auto in = classify(req, res, anthropic ? ApiShape::kAnthropic : ApiShape::kOpenAI,
                          anthropic ? "/v1/messages" : "/v1/chat/completions", false);
-      if (in) res.set_content(explain(*in).dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+      if (in) res.set_content(protocol::json_text(explain(*in)), "application/json");
     });
     http.Get("/v1/ledger", [this](const httplib::Request& req, httplib::Response& res) {
       const KeyConfig* key = nullptr;
@@ -195,7 +195,7 @@ struct Router::Impl {
       if (!s) return send_error(res, ApiShape::kOpenAI, 500, "server_error", s.error().to_string());
       (*s)["reference_api"] = {{"usd_per_mtok_in", rc.cfg.reference_usd_per_mtok_in},
                                {"usd_per_mtok_out", rc.cfg.reference_usd_per_mtok_out}};
-      res.set_content(s->dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+      res.set_content(protocol::json_text(*s), "application/json");
     });
     http.Get("/v1/route/status", [this](const httplib::Request& req, httplib::Response& res) {
       const KeyConfig* key = nullptr;

@@ -1,14 +1,20 @@
 #include "router/translate.h"
 
-#include "api/anthropic.h"
-
 #include <chrono>
+
+#include "protocol/anthropic_request.h"
+#include "protocol/json_text.h"
+#include "protocol/stop_reason.h"
+#include "protocol/usage.h"
 
 namespace onprem::router {
 
+using protocol::sse_data;
+using protocol::sse_event;
+
 namespace {
 
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string dump(const Json& j) { return protocol::json_text(j); }
 
 std::string str(const Json& j, const char* k) {
   return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
@@ -63,24 +69,7 @@ void push_turn(Json* msgs, const std::string& role, const Json& blocks) {
   msgs->push_back({{"role", role}, {"content", blocks}});
 }
 
-std::string finish_from_stop(const std::string& stop) {
-  if (stop == "tool_use") return "tool_calls";
-  if (stop == "max_tokens") return "length";
-  return "stop";
-}
-
-std::string stop_from_finish(const std::string& finish) {
-  if (finish == "tool_calls") return "tool_use";
-  if (finish == "length") return "max_tokens";
-  return "end_turn";
-}
-
 }  // namespace
-
-std::string sse_event(const std::string& name, const Json& data) {
-  return "event: " + name + "\ndata: " + dump(data) + "\n\n";
-}
-std::string sse_data(const Json& data) { return "data: " + dump(data) + "\n\n"; }
 
 std::optional<std::string> openai_to_anthropic_request(const Json& in, const std::string& model,
                                                        int64_t default_max_tokens, Json* out) {
@@ -205,10 +194,7 @@ Json anthropic_to_openai_response(const Json& msg, const std::string& model, Usa
   if (!reasoning.empty()) message["reasoning_content"] = reasoning;
   if (!calls.empty()) message["tool_calls"] = calls;
   const Json u = msg.contains("usage") && msg["usage"].is_object() ? msg["usage"] : Json::object();
-  usage->input = u.value("input_tokens", int64_t(0)) + u.value("cache_read_input_tokens", int64_t(0)) +
-                 u.value("cache_creation_input_tokens", int64_t(0));
-  usage->output = u.value("output_tokens", int64_t(0));
-  usage->seen = true;
+  usage->set(protocol::usage_from_anthropic(u));
   return {
       {"id", "chatcmpl-" + str(msg, "id")},
       {"object", "chat.completion"},
@@ -218,93 +204,15 @@ Json anthropic_to_openai_response(const Json& msg, const std::string& model, Usa
       {"choices", Json::array({{{"index", 0},
                                 {"message", message},
                                 {"logprobs", nullptr},
-                                {"finish_reason", finish_from_stop(str(msg, "stop_reason"))}}})},
-      {"usage",
-       {{"prompt_tokens", usage->input},
-        {"completion_tokens", usage->output},
-        {"total_tokens", usage->input + usage->output}}}};
+                                {"finish_reason", protocol::reason_from_anthropic(str(msg, "stop_reason"))}}})},
+      {"usage", protocol::openai_usage(usage->tokens())}};
 }
 
 std::optional<std::string> anthropic_to_openai_request(const Json& in, const std::string& model, Json* out) {
-  if (!in.contains("messages") || !in["messages"].is_array() || in["messages"].empty())
-    return "messages: must be a non-empty array";
-  Json msgs = Json::array();
-  if (in.contains("system")) msgs.push_back({{"role", "system"}, {"content", text_of(in["system"])}});
-  for (const auto& m : in["messages"]) {
-    const std::string role = str(m, "role");
-    if (role != "user" && role != "assistant" && role != "system") return "messages: Unexpected role \"" + role + "\"";
-    const Json c = m.contains("content") ? m["content"] : Json();
-    if (role == "system") {  // mid-conversation system messages stay where they stand
-      msgs.push_back({{"role", "system"}, {"content", text_of(c)}});
-      continue;
-    }
-    if (c.is_string()) {
-      msgs.push_back({{"role", role}, {"content", c}});
-      continue;
-    }
-    if (!c.is_array()) return "messages: content must be a string or a list of blocks";
-    std::string text, thinking;
-    Json calls = Json::array();
-    for (const auto& b : c) {
-      const std::string type = str(b, "type");
-      if (type == "text")
-        text += str(b, "text");
-      else if (type == "thinking")
-        thinking += str(b, "thinking");
-      else if (type == "tool_use")
-        calls.push_back(
-            {{"id", str(b, "id")},
-             {"type", "function"},
-             {"function",
-              {{"name", str(b, "name")}, {"arguments", dump(b.contains("input") ? b["input"] : Json::object())}}}});
-      else if (type == "tool_result")
-        msgs.push_back({{"role", "tool"},
-                        {"tool_call_id", str(b, "tool_use_id")},
-                        {"content", b.contains("content") ? text_of(b["content"]) : ""}});
-      else if (type != "redacted_thinking" && type != "image")
-        return "messages: content block type '" + type + "' cannot be sent to an OpenAI-compatible backend";
-    }
-    if (role == "assistant") {
-      Json a = {{"role", "assistant"}, {"content", text}};
-      if (!thinking.empty()) a["reasoning_content"] = thinking;
-      if (!calls.empty()) a["tool_calls"] = calls;
-      msgs.push_back(a);
-    } else if (!text.empty()) {
-      msgs.push_back({{"role", "user"}, {"content", text}});
-    }
-  }
-  Json o = {{"model", model.empty() ? str(in, "model") : model}, {"messages", msgs}};
-  if (in.contains("max_tokens")) o["max_tokens"] = in["max_tokens"];
-  for (const char* k : {"temperature", "top_p", "top_k"})
-    if (in.contains(k) && in[k].is_number()) o[k] = in[k];
-  if (in.contains("stop_sequences")) o["stop"] = in["stop_sequences"];
-  if (in.contains("stream") && in["stream"] == true)
-    o["stream"] = true, o["stream_options"] = {{"include_usage", true}};
-  if (in.contains("tools") && in["tools"].is_array()) {
-    Json tools = Json::array();
-    for (const auto& t : in["tools"]) {
-      Json fn = {{"name", str(t, "name")},
-                 {"parameters", t.contains("input_schema") ? t["input_schema"] : Json{{"type", "object"}}}};
-      if (t.contains("description")) fn["description"] = t["description"];
-      tools.push_back({{"type", "function"}, {"function", fn}});
-    }
-    o["tools"] = tools;
-  }
-  if (in.contains("tool_choice") && in["tool_choice"].is_object()) {
-    const std::string t = str(in["tool_choice"], "type");
-    if (t == "any")
-      o["tool_choice"] = "required";
-    else if (t == "none")
-      o["tool_choice"] = "none";
-    else if (t == "tool")
-      o["tool_choice"] = {{"type", "function"}, {"function", {{"name", str(in["tool_choice"], "name")}}}};
-    else
-      o["tool_choice"] = "auto";
-    if (in["tool_choice"].value("disable_parallel_tool_use", false)) o["parallel_tool_calls"] = false;
-  }
-  if (in.contains("thinking")) {  // as onprem serve reads it, "adaptive" included
-    if (auto e = api::thinking_to_chat(in, &o)) return e->message;
-  }
+  Json o;
+  if (auto e = protocol::anthropic_to_chat(in, {.onprem_extensions = false}, &o)) return e->message;
+  if (!model.empty()) o["model"] = model;
+  if (o.value("stream", false) == true) o["stream_options"] = {{"include_usage", true}};
   *out = o;
   return std::nullopt;
 }
@@ -329,17 +237,15 @@ Json openai_to_anthropic_response(const Json& chat, const std::string& model, Us
       content.push_back({{"type", "tool_use"}, {"id", str(tc, "id")}, {"name", str(fn, "name")}, {"input", input}});
     }
   const Json u = chat.contains("usage") && chat["usage"].is_object() ? chat["usage"] : Json::object();
-  usage->input = u.value("prompt_tokens", int64_t(0));
-  usage->output = u.value("completion_tokens", int64_t(0));
-  usage->seen = true;
+  usage->set(protocol::usage_from_openai(u));
   return {{"id", "msg_" + str(chat, "id")},
           {"type", "message"},
           {"role", "assistant"},
           {"model", model.empty() ? str(chat, "model") : model},
           {"content", content},
-          {"stop_reason", stop_from_finish(str(choice, "finish_reason"))},
+          {"stop_reason", protocol::anthropic_stop_reason(str(choice, "finish_reason"))},
           {"stop_sequence", nullptr},
-          {"usage", {{"input_tokens", usage->input}, {"output_tokens", usage->output}}}};
+          {"usage", protocol::anthropic_usage(usage->tokens())}};
 }
 
 std::string AnthropicToOpenAIStream::on_event(const std::string& name, const Json& data) {
@@ -355,10 +261,7 @@ std::string AnthropicToOpenAIStream::on_event(const std::string& name, const Jso
   if (name == "message_start") {
     const Json u =
         data.contains("message") && data["message"].contains("usage") ? data["message"]["usage"] : Json::object();
-    usage.input = u.value("input_tokens", int64_t(0)) + u.value("cache_read_input_tokens", int64_t(0)) +
-                  u.value("cache_creation_input_tokens", int64_t(0));
-    usage.output = u.value("output_tokens", int64_t(0));
-    usage.seen = true;
+    usage.set(protocol::usage_from_anthropic(u));
     return chunk({{"role", "assistant"}, {"content", ""}}, nullptr);
   }
   if (name == "content_block_start") {
@@ -385,7 +288,7 @@ std::string AnthropicToOpenAIStream::on_event(const std::string& name, const Jso
   if (name == "message_delta") {
     if (data.contains("usage") && data["usage"].is_object())
       usage.output = data["usage"].value("output_tokens", usage.output);
-    if (data.contains("delta")) finish = finish_from_stop(str(data["delta"], "stop_reason"));
+    if (data.contains("delta")) finish = protocol::reason_from_anthropic(str(data["delta"], "stop_reason"));
     return chunk(Json::object(), finish);
   }
   if (name == "message_stop") {
@@ -396,10 +299,7 @@ std::string AnthropicToOpenAIStream::on_event(const std::string& name, const Jso
                     {"created", created},
                     {"model", model},
                     {"choices", Json::array()},
-                    {"usage",
-                     {{"prompt_tokens", usage.input},
-                      {"completion_tokens", usage.output},
-                      {"total_tokens", usage.input + usage.output}}}});
+                    {"usage", protocol::openai_usage(usage.tokens())}});
     return s + "data: [DONE]\n\n";
   }
   if (name == "error") return sse_data({{"error", data.contains("error") ? data["error"] : data}});
@@ -429,9 +329,7 @@ std::string OpenAIToAnthropicStream::on_data(const std::string& data) {
                                        {"usage", {{"input_tokens", 0}, {"output_tokens", 0}}}}}});
   }
   if (c.contains("usage") && c["usage"].is_object()) {
-    usage.input = c["usage"].value("prompt_tokens", int64_t(0));
-    usage.output = c["usage"].value("completion_tokens", int64_t(0));
-    usage.seen = true;
+    usage.set(protocol::usage_from_openai(c["usage"]));
   }
   if (!c.contains("choices") || !c["choices"].is_array() || c["choices"].empty()) return s;
   const Json ch = c["choices"][0];
@@ -465,7 +363,7 @@ std::string OpenAIToAnthropicStream::on_data(const std::string& data) {
       if (!str(fn, "arguments").empty()) delta({{"type", "input_json_delta"}, {"partial_json", str(fn, "arguments")}});
     }
   if (ch.contains("finish_reason") && ch["finish_reason"].is_string())
-    stop_reason = stop_from_finish(ch["finish_reason"].get<std::string>());
+    stop_reason = protocol::anthropic_stop_reason(ch["finish_reason"].get<std::string>());
   return s;
 }
 

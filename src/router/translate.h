@@ -9,14 +9,18 @@
 #include <string>
 
 #include "chat/pyjson.h"
+#include "protocol/usage.h"
 
 namespace onprem::router {
 
 using chat::Json;
 
+// What the ledger records: every prompt token (cached or not) and the generated ones.
 struct Usage {
-  int64_t input = 0, output = 0;
+  int64_t input = 0, cached = 0, output = 0;  // input counts the cached tokens too
   bool seen = false;
+  void set(const protocol::TokenUsage& u) { input = u.prompt, cached = u.cached, output = u.completion, seen = true; }
+  protocol::TokenUsage tokens() const { return {input, cached, output}; }
 };
 
 // OpenAI chat body -> Anthropic messages body. Errors name the field that cannot be translated.
@@ -24,7 +28,8 @@ std::optional<std::string> openai_to_anthropic_request(const Json& chat, const s
                                                        int64_t default_max_tokens, Json* out);
 Json anthropic_to_openai_response(const Json& msg, const std::string& model, Usage* usage);
 
-// Anthropic messages body -> OpenAI chat body (tool_use input becomes a JSON string of arguments).
+// Anthropic messages body -> OpenAI chat body (protocol::anthropic_to_chat, without onprem's
+// extensions, for the backend's model and with usage asked of its stream).
 std::optional<std::string> anthropic_to_openai_request(const Json& msg, const std::string& model, Json* out);
 Json openai_to_anthropic_response(const Json& chat, const std::string& model, Usage* usage);
 
@@ -51,8 +56,5 @@ struct OpenAIToAnthropicStream {
   std::string on_data(const std::string& data);  // one "data:" payload ("[DONE]" ends the message)
   std::string finish();                          // closes whatever is open (idempotent)
 };
-
-std::string sse_event(const std::string& name, const Json& data);  // "event: x\ndata: {...}\n\n"
-std::string sse_data(const Json& data);                            // "data: {...}\n\n"
 
 }  // namespace onprem::router

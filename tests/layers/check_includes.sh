@@ -4,7 +4,7 @@
 set -uo pipefail
 src=${1:?usage: check_includes.sh SRC_DIR}
 declare -A layer=([core]=0 [gguf]=1 [quant]=1 [kernels]=2 [model]=3 [sample]=4 [text]=4
-                  [engine]=5 [chat]=5 [api]=6 [router]=7 [planner]=8)
+                  [engine]=5 [chat]=5 [protocol]=6 [api]=7 [router]=8 [planner]=9)
 # planner is a side layer: it may use core, gguf and model only; only router (the ledger's TCO costs) includes it.
 declare -A planner_ok=([core]=1 [gguf]=1 [model]=1 [planner]=1)
 bad=0

@@ -6,8 +6,11 @@
 #include "router/translate.h"
 
 #include "api/responses.h"
+#include "protocol/json_text.h"
 
 using namespace onprem::router;
+using onprem::protocol::sse_data;
+using onprem::protocol::sse_event;
 
 namespace {
 

@@ -7,7 +7,9 @@
 #include "chat/pyjson.h"
 #include "core/status.h"
 
-namespace onprem::api {
+namespace onprem::protocol {
+
+using chat::Json;
 
 struct ApiError {
   int status = 400;
@@ -24,5 +26,8 @@ ApiError from_status(const core::Error& e, std::string param = {});
 ApiError from_exception(std::exception_ptr ep);
 std::string openai_error_body(const ApiError& e);
 std::string anthropic_error_body(const ApiError& e);
+// For the HTTP edge, before the route (and so the API shape) is known: a body both shapes' clients
+// read (OpenAI's take error.message, Anthropic's error.type).
+std::string either_shape_error_body(const std::string& type, const std::string& message);
 
-}  // namespace onprem::api
+}  // namespace onprem::protocol

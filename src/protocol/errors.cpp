@@ -1,6 +1,8 @@
-#include "api/errors.h"
+#include "protocol/errors.h"
 
-namespace onprem::api {
+#include "protocol/json_text.h"
+
+namespace onprem::protocol {
 
 ApiError bad_request(std::string message, std::string param) {
   return ApiError{400, "invalid_request_error", std::move(message), std::move(param), ""};
@@ -45,7 +47,7 @@ std::string openai_error_body(const ApiError& e) {
                     {"type", e.type},
                     {"param", e.param.empty() ? chat::Json() : chat::Json(e.param)},
                     {"code", e.code.empty() ? chat::Json() : chat::Json(e.code)}}}};
-  return j.dump(-1, ' ', false, chat::Json::error_handler_t::replace);
+  return json_text(j);
 }
 
 std::string anthropic_error_body(const ApiError& e) {
@@ -59,7 +61,11 @@ std::string anthropic_error_body(const ApiError& e) {
   else if (e.status >= 500)
     type = "api_error";
   chat::Json j = {{"type", "error"}, {"error", {{"type", type}, {"message", e.message}}}};
-  return j.dump(-1, ' ', false, chat::Json::error_handler_t::replace);
+  return json_text(j);
 }
 
-}  // namespace onprem::api
+std::string either_shape_error_body(const std::string& type, const std::string& message) {
+  return json_text({{"type", "error"}, {"error", {{"type", type}, {"message", message}}}});
+}
+
+}  // namespace onprem::protocol

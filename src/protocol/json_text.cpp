@@ -1,0 +1,13 @@
+#include "protocol/json_text.h"
+
+namespace onprem::protocol {
+
+std::string json_text(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+std::string sse_event(const std::string& name, const Json& data) {
+  return "event: " + name + "\ndata: " + json_text(data) + "\n\n";
+}
+
+std::string sse_data(const Json& data) { return "data: " + json_text(data) + "\n\n"; }
+
+}  // namespace onprem::protocol

@@ -1,0 +1,19 @@
+// JSON as it goes on the wire, written in one place: compact, and any invalid UTF-8 a string
+// picked up (from a model's bytes or a client's) replaced rather than thrown on.
+#pragma once
+
+#include <string>
+
+#include "chat/pyjson.h"
+
+namespace onprem::protocol {
+
+using chat::Json;
+
+std::string json_text(const Json& j);
+// Server-sent events: "event: NAME\ndata: {...}\n\n" (Anthropic, Responses) and "data: {...}\n\n"
+// (OpenAI chat and completions).
+std::string sse_event(const std::string& name, const Json& data);
+std::string sse_data(const Json& data);
+
+}  // namespace onprem::protocol
