@@ -8,19 +8,17 @@
 #include "api/responses.h"
 #include "protocol/errors.h"
 #include "protocol/json_text.h"
+#include "protocol/translate.h"
 #include "protocol/usage.h"
 #include "router/core.h"
-#include "router/sse.h"
+#include "protocol/sse.h"
 #include "router/pii_scan.h"
-#include "router/translate.h"
 #include "router/upstream.h"
 
 namespace onprem::router {
 
 using chat::Json;
-using protocol::json_text;
-using protocol::sse_data;
-using protocol::sse_event;
+using namespace protocol;  // the translations between the API shapes
 using std::chrono::milliseconds;
 
 void send_error(httplib::Response& res, ApiShape shape, int status, const std::string& type,

@@ -1,6 +1,6 @@
-#include "router/sse.h"
+#include "protocol/sse.h"
 
-namespace onprem::router {
+namespace onprem::protocol {
 
 size_t SseSplitter::find_event_end(size_t from) const {
   for (size_t i = from; i < buf_.size(); ++i) {
@@ -41,4 +41,4 @@ SseEvent SseSplitter::parse(std::string_view raw) {
   return e;
 }
 
-}  // namespace onprem::router
+}  // namespace onprem::protocol

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace onprem::router {
+namespace onprem::protocol {
 
 struct SseEvent {
   std::string name;  // "event:" line, "" if none
@@ -37,4 +37,4 @@ class SseSplitter {
   std::string buf_;
 };
 
-}  // namespace onprem::router
+}  // namespace onprem::protocol

@@ -8,19 +8,17 @@
 #include <optional>
 #include <string>
 
-#include "chat/pyjson.h"
 #include "protocol/usage.h"
 
-namespace onprem::router {
+namespace onprem::protocol {
 
-using chat::Json;
-
-// What the ledger records: every prompt token (cached or not) and the generated ones.
+// A backend's usage as the router reads it (the ledger records input and output); seen is false
+// until the backend has reported any.
 struct Usage {
   int64_t input = 0, cached = 0, output = 0;  // input counts the cached tokens too
   bool seen = false;
-  void set(const protocol::TokenUsage& u) { input = u.prompt, cached = u.cached, output = u.completion, seen = true; }
-  protocol::TokenUsage tokens() const { return {input, cached, output}; }
+  void set(const TokenUsage& u) { input = u.prompt, cached = u.cached, output = u.completion, seen = true; }
+  TokenUsage tokens() const { return {input, cached, output}; }
 };
 
 // OpenAI chat body -> Anthropic messages body. Errors name the field that cannot be translated.
@@ -28,7 +26,7 @@ std::optional<std::string> openai_to_anthropic_request(const Json& chat, const s
                                                        int64_t default_max_tokens, Json* out);
 Json anthropic_to_openai_response(const Json& msg, const std::string& model, Usage* usage);
 
-// Anthropic messages body -> OpenAI chat body (protocol::anthropic_to_chat, without onprem's
+// Anthropic messages body -> OpenAI chat body (anthropic_to_chat, without onprem's
 // extensions, for the backend's model and with usage asked of its stream).
 std::optional<std::string> anthropic_to_openai_request(const Json& msg, const std::string& model, Json* out);
 Json openai_to_anthropic_response(const Json& chat, const std::string& model, Usage* usage);
@@ -57,4 +55,4 @@ struct OpenAIToAnthropicStream {
   std::string finish();                          // closes whatever is open (idempotent)
 };
 
-}  // namespace onprem::router
+}  // namespace onprem::protocol

@@ -1,4 +1,4 @@
-#include "router/translate.h"
+#include "protocol/translate.h"
 
 #include <chrono>
 
@@ -7,14 +7,11 @@
 #include "protocol/stop_reason.h"
 #include "protocol/usage.h"
 
-namespace onprem::router {
-
-using protocol::sse_data;
-using protocol::sse_event;
+namespace onprem::protocol {
 
 namespace {
 
-std::string dump(const Json& j) { return protocol::json_text(j); }
+std::string dump(const Json& j) { return json_text(j); }
 
 std::string str(const Json& j, const char* k) {
   return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
@@ -194,7 +191,7 @@ Json anthropic_to_openai_response(const Json& msg, const std::string& model, Usa
   if (!reasoning.empty()) message["reasoning_content"] = reasoning;
   if (!calls.empty()) message["tool_calls"] = calls;
   const Json u = msg.contains("usage") && msg["usage"].is_object() ? msg["usage"] : Json::object();
-  usage->set(protocol::usage_from_anthropic(u));
+  usage->set(usage_from_anthropic(u));
   return {
       {"id", "chatcmpl-" + str(msg, "id")},
       {"object", "chat.completion"},
@@ -204,13 +201,13 @@ Json anthropic_to_openai_response(const Json& msg, const std::string& model, Usa
       {"choices", Json::array({{{"index", 0},
                                 {"message", message},
                                 {"logprobs", nullptr},
-                                {"finish_reason", protocol::reason_from_anthropic(str(msg, "stop_reason"))}}})},
-      {"usage", protocol::openai_usage(usage->tokens())}};
+                                {"finish_reason", reason_from_anthropic(str(msg, "stop_reason"))}}})},
+      {"usage", openai_usage(usage->tokens())}};
 }
 
 std::optional<std::string> anthropic_to_openai_request(const Json& in, const std::string& model, Json* out) {
   Json o;
-  if (auto e = protocol::anthropic_to_chat(in, {.onprem_extensions = false}, &o)) return e->message;
+  if (auto e = anthropic_to_chat(in, {.onprem_extensions = false}, &o)) return e->message;
   if (!model.empty()) o["model"] = model;
   if (o.value("stream", false) == true) o["stream_options"] = {{"include_usage", true}};
   *out = o;
@@ -237,15 +234,15 @@ Json openai_to_anthropic_response(const Json& chat, const std::string& model, Us
       content.push_back({{"type", "tool_use"}, {"id", str(tc, "id")}, {"name", str(fn, "name")}, {"input", input}});
     }
   const Json u = chat.contains("usage") && chat["usage"].is_object() ? chat["usage"] : Json::object();
-  usage->set(protocol::usage_from_openai(u));
+  usage->set(usage_from_openai(u));
   return {{"id", "msg_" + str(chat, "id")},
           {"type", "message"},
           {"role", "assistant"},
           {"model", model.empty() ? str(chat, "model") : model},
           {"content", content},
-          {"stop_reason", protocol::anthropic_stop_reason(str(choice, "finish_reason"))},
+          {"stop_reason", anthropic_stop_reason(str(choice, "finish_reason"))},
           {"stop_sequence", nullptr},
-          {"usage", protocol::anthropic_usage(usage->tokens())}};
+          {"usage", anthropic_usage(usage->tokens())}};
 }
 
 std::string AnthropicToOpenAIStream::on_event(const std::string& name, const Json& data) {
@@ -261,7 +258,7 @@ std::string AnthropicToOpenAIStream::on_event(const std::string& name, const Jso
   if (name == "message_start") {
     const Json u =
         data.contains("message") && data["message"].contains("usage") ? data["message"]["usage"] : Json::object();
-    usage.set(protocol::usage_from_anthropic(u));
+    usage.set(usage_from_anthropic(u));
     return chunk({{"role", "assistant"}, {"content", ""}}, nullptr);
   }
   if (name == "content_block_start") {
@@ -288,7 +285,7 @@ std::string AnthropicToOpenAIStream::on_event(const std::string& name, const Jso
   if (name == "message_delta") {
     if (data.contains("usage") && data["usage"].is_object())
       usage.output = data["usage"].value("output_tokens", usage.output);
-    if (data.contains("delta")) finish = protocol::reason_from_anthropic(str(data["delta"], "stop_reason"));
+    if (data.contains("delta")) finish = reason_from_anthropic(str(data["delta"], "stop_reason"));
     return chunk(Json::object(), finish);
   }
   if (name == "message_stop") {
@@ -299,7 +296,7 @@ std::string AnthropicToOpenAIStream::on_event(const std::string& name, const Jso
                     {"created", created},
                     {"model", model},
                     {"choices", Json::array()},
-                    {"usage", protocol::openai_usage(usage.tokens())}});
+                    {"usage", openai_usage(usage.tokens())}});
     return s + "data: [DONE]\n\n";
   }
   if (name == "error") return sse_data({{"error", data.contains("error") ? data["error"] : data}});
@@ -329,7 +326,7 @@ std::string OpenAIToAnthropicStream::on_data(const std::string& data) {
                                        {"usage", {{"input_tokens", 0}, {"output_tokens", 0}}}}}});
   }
   if (c.contains("usage") && c["usage"].is_object()) {
-    usage.set(protocol::usage_from_openai(c["usage"]));
+    usage.set(usage_from_openai(c["usage"]));
   }
   if (!c.contains("choices") || !c["choices"].is_array() || c["choices"].empty()) return s;
   const Json ch = c["choices"][0];
@@ -363,7 +360,7 @@ std::string OpenAIToAnthropicStream::on_data(const std::string& data) {
       if (!str(fn, "arguments").empty()) delta({{"type", "input_json_delta"}, {"partial_json", str(fn, "arguments")}});
     }
   if (ch.contains("finish_reason") && ch["finish_reason"].is_string())
-    stop_reason = protocol::anthropic_stop_reason(ch["finish_reason"].get<std::string>());
+    stop_reason = anthropic_stop_reason(ch["finish_reason"].get<std::string>());
   return s;
 }
 
@@ -380,4 +377,4 @@ std::string OpenAIToAnthropicStream::finish() {
   return s;
 }
 
-}  // namespace onprem::router
+}  // namespace onprem::protocol

@@ -2,15 +2,13 @@
 // to the converted whole response (the streaming invariant).
 #include <gtest/gtest.h>
 
-#include "router/sse.h"
-#include "router/translate.h"
+#include "protocol/sse.h"
+#include "protocol/translate.h"
 
 #include "api/responses.h"
 #include "protocol/json_text.h"
 
-using namespace onprem::router;
-using onprem::protocol::sse_data;
-using onprem::protocol::sse_event;
+using namespace onprem::protocol;
 
 namespace {
 
