@@ -1,5 +1,7 @@
 #include "engine/engine.h"
 
+#include <ctime>
+
 #include "engine/schedule.h"
 #include "core/log_sum_exp.h"
 
@@ -40,6 +42,13 @@ const char* finish_reason_name(FinishReason r) {
 
 namespace {
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+// The calling thread's CPU time: what the engine thread itself spent, whatever else the machine
+// ran meanwhile (wall time on a loaded server also counts the time it waited for a core).
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
+}
 }  // namespace
 
 Engine::Engine(const model::Model& m, EngineOptions o)
@@ -127,7 +136,14 @@ void Engine::loop() {
       });
       if (stop_) return;
     }
-    step();
+    const auto t0 = Clock::now();
+    const double c0 = thread_cpu_seconds();
+    if (step()) {
+      const double dt = since(t0), dc = thread_cpu_seconds() - c0;
+      std::lock_guard<std::mutex> lock(mu_);
+      stats_.step_seconds += dt;
+      stats_.step_cpu_seconds += dc;
+    }
   }
 }
 
@@ -271,8 +287,9 @@ bool Engine::step() {
   ctx.pool = &pool_;
   ctx.options = o_.forward;
   const auto t0 = Clock::now();
+  const double c0 = thread_cpu_seconds();
   auto st = model::forward_batch(m_, batch, ws_, ctx);
-  const double dt = since(t0);
+  const double dt = since(t0), dc = thread_cpu_seconds() - c0;
   int64_t prompt_rows = 0, decode_rows = 0;
   for (const StepWork& w : work) (w.prefill ? prompt_rows : decode_rows) += w.n;
   {
@@ -283,6 +300,7 @@ bool Engine::step() {
     const double share = prompt_rows + decode_rows ? double(prompt_rows) / double(prompt_rows + decode_rows) : 0;
     stats_.prefill_seconds += dt * share;
     stats_.decode_seconds += dt * (1 - share);
+    stats_.forward_cpu_seconds += dc;
   }
   if (!st.ok()) {
     for (const StepWork& w : work) finish_slot(slots_[w.slot], FinishReason::kError, st.error().to_string());

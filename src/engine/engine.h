@@ -85,7 +85,12 @@ struct EngineStats {
   uint64_t prompt_tokens = 0, generated_tokens = 0, requests = 0, steps = 0;
   uint64_t submitted_prompt_tokens = 0, reused_prompt_tokens = 0;  // prefix cache hit rate
   uint64_t snapshot_bytes = 0;
-  double prefill_seconds = 0, decode_seconds = 0;
+  double prefill_seconds = 0, decode_seconds = 0;  // forward passes, split by their rows
+  // The engine thread's whole steps (admission, planning, forward pass, sampling, callbacks):
+  // step_seconds - prefill_seconds - decode_seconds is its time outside the forward pass.
+  double step_seconds = 0;
+  // The same two in the engine thread's CPU time, which a loaded machine's waits do not inflate.
+  double step_cpu_seconds = 0, forward_cpu_seconds = 0;
 };
 
 class Engine {
