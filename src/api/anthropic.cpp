@@ -16,7 +16,11 @@ Json usage_json(const engine::Finish& f) {
   return protocol::anthropic_usage({f.prompt_tokens, f.cached_tokens, f.completion_tokens});
 }
 
-void add_stop_detail(const Generation& g, Json* j) {
+// stop_reason and stop_sequence (the stop string that ended the answer, else null), and the loop
+// guard's signal.
+void add_stop(const Generation& g, Json* j) {
+  (*j)["stop_reason"] = protocol::anthropic_stop_reason(g.finish_reason(), g.matched_stop());
+  (*j)["stop_sequence"] = g.matched_stop().empty() ? Json() : Json(g.matched_stop());
   if (g.loop_guard_stopped()) (*j)[protocol::kStopDetailField] = protocol::kLoopGuardStop;
 }
 
@@ -29,15 +33,10 @@ Json messages_response(const ChatPlan& plan, const Generation& g, const std::str
   if (!r.content.empty()) content.push_back({{"type", "text"}, {"text", r.content}});
   for (const auto& c : r.tool_calls)
     content.push_back({{"type", "tool_use"}, {"id", c.id}, {"name", c.name}, {"input", c.arguments}});
-  Json m = {{"id", id},
-            {"type", "message"},
-            {"role", "assistant"},
-            {"model", plan.model},
-            {"content", content},
-            {"stop_reason", protocol::anthropic_stop_reason(g.finish_reason())},
-            {"stop_sequence", Json()},
-            {"usage", usage_json(g.finish())}};
-  add_stop_detail(g, &m);
+  Json m = {
+      {"id", id},           {"type", "message"},     {"role", "assistant"},     {"model", plan.model},
+      {"content", content}, {"stop_reason", Json()}, {"stop_sequence", Json()}, {"usage", usage_json(g.finish())}};
+  add_stop(g, &m);
   return m;
 }
 
@@ -95,8 +94,8 @@ std::string MessagesStream::events(const Generation& g, const std::vector<Genera
             sse_event("error", {{"type", "error"}, {"error", {{"type", "api_error"}, {"message", g.finish().error}}}});
         continue;
       }
-      Json delta = {{"stop_reason", protocol::anthropic_stop_reason(g.finish_reason())}, {"stop_sequence", Json()}};
-      add_stop_detail(g, &delta);
+      Json delta = Json::object();
+      add_stop(g, &delta);
       // The final usage, with what the prefix cache supplied (unknown when message_start went out:
       // that one counts the whole prompt as input).
       out +=

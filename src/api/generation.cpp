@@ -10,7 +10,8 @@ Generation::Generation(Service& svc, GenerationOptions o)
     : svc_(svc),
       o_(std::move(o)),
       parser_(o_.tools, chat::ParserOptions{o_.thinking_open, o_.parse_tools, svc.seq++}),
-      dec_(svc.tok, false) {
+      dec_(svc.tok, false),
+      stops_(o_.stop) {
   if (o_.scripted_output) {  // replaces every other say in the next token
     script_ = svc.tok.encode(*o_.scripted_output, true);
     if (!svc.eog_ids.empty()) script_.push_back(svc.eog_ids[0]);
@@ -27,10 +28,12 @@ engine::Request Generation::request(std::vector<int32_t> prompt, sample::Samplin
   r.sampling = std::move(sampling);
   r.max_tokens = max_tokens;
   r.top_logprobs = o_.top_logprobs;
-  if (!o_.ignore_eos) r.stop_ids = svc_.eog_ids;
+  // A script ends with its end-of-turn token, even where the request ignores EOS.
+  if (!o_.ignore_eos || o_.scripted_output) r.stop_ids = svc_.eog_ids;
   r.loop_guard = o_.loop_guard;
   r.snapshot_at = o_.snapshot_at;
-  auto self = shared_from_this();  // the engine's callbacks keep the generation alive
+  r.stream = stream_;
+  auto self = shared_from_this();  // the engine's hooks keep the generation alive
   if (constrained_) r.mask = [self](float* logits, int64_t) { self->constrained_->mask_logits(logits); };
   if (budget_) r.forced = [self] { return self->budget_->before_sampling(); };
   if (o_.scripted_output)  // one token per step, as sampled ones come
@@ -38,98 +41,111 @@ engine::Request Generation::request(std::vector<int32_t> prompt, sample::Samplin
       return self->script_next_ < self->script_.size() ? std::vector<int32_t>{self->script_[self->script_next_++]}
                                                        : std::vector<int32_t>{};
     };
-  r.accepted = [self](int32_t id) {
-    if (self->constrained_) self->constrained_->accept(id);
-    if (self->budget_) self->budget_->accept(id);
-  };
-  r.on_token = [self](const engine::TokenEvent& ev) { return self->on_token(ev); };
-  r.on_finish = [self](const engine::Finish& f) { self->on_finish(f); };
+  if (constrained_ || budget_)
+    r.accepted = [self](int32_t id) {
+      if (self->constrained_) self->constrained_->accept(id);
+      if (self->budget_) self->budget_->accept(id);
+    };
   return r;
 }
 
-void Generation::push(std::vector<chat::OutputDelta> ds) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto& d : ds) {
+// Deltas on their way out: the answer through the stop strings (what could begin one is held
+// back until other output or the end comes), nothing at all after a match.
+void Generation::release(std::vector<chat::OutputDelta> ds, std::vector<GenerationEvent>& out, bool end) {
+  auto emit = [&](chat::OutputDelta d) {
+    if (d.kind == chat::OutputDelta::Kind::kContent) content_ += d.text;
+    if (d.kind == chat::OutputDelta::Kind::kToolCallBegin) ++calls_released_;
     GenerationEvent e;
     e.kind = GenerationEvent::Kind::kDelta;
     e.delta = std::move(d);
-    events_.push_back(std::move(e));
+    out.push_back(std::move(e));
+  };
+  auto emit_text = [&](std::string text) {
+    if (text.empty()) return;
+    chat::OutputDelta d;
+    d.kind = chat::OutputDelta::Kind::kContent;
+    d.text = std::move(text);
+    emit(std::move(d));
+  };
+  for (auto& d : ds) {
+    if (stops_.stopped()) return;
+    if (d.kind != chat::OutputDelta::Kind::kContent) {
+      emit_text(stops_.flush());
+      emit(std::move(d));
+      continue;
+    }
+    emit_text(stops_.push(d.text));
+    if (stops_.stopped()) svc_.engine.cancel(id_);  // the tokens it makes meanwhile are dropped
   }
-  cv_.notify_all();
+  if (end && !stops_.stopped()) emit_text(stops_.flush());
 }
 
-bool Generation::on_token(const engine::TokenEvent& ev) {
-  if (o_.scripted_output && script_next_ == script_.size() && !svc_.eog_ids.empty())
-    return false;  // the scripted end of turn
-  const std::string piece = text::sanitize_utf8(dec_.push(ev.id));
-  auto ds = parser_.push(piece);
-  for (const auto& d : ds)
-    if (d.kind == chat::OutputDelta::Kind::kContent) answer_ += d.text;
+void Generation::on_token(const engine::TokenEvent& ev, std::vector<GenerationEvent>& out) {
+  if (stops_.stopped()) return;  // made after the stop string, before the cancel landed
+  ++tokens_taken_;
   if (o_.top_logprobs >= 0) {
     GenerationEvent e;
     e.kind = GenerationEvent::Kind::kToken;
     e.token = ev;
     e.token_text = svc_.tok.token_bytes(ev.id, true);
-    std::lock_guard<std::mutex> lock(mu_);
     token_log_.push_back(e);
-    events_.push_back(e);
+    out.push_back(std::move(e));
   }
-  push(std::move(ds));
-  for (const auto& s : o_.stop)
-    if (!s.empty() && answer_.find(s) != std::string::npos) {
-      stopped_ = true;
-      return false;
-    }
-  return true;
+  release(parser_.push(text::sanitize_utf8(dec_.push(ev.id))), out);
 }
 
-void Generation::on_finish(const engine::Finish& f) {
-  auto ds = parser_.push(text::sanitize_utf8(dec_.flush()));
-  auto tail = parser_.finish();
-  ds.insert(ds.end(), tail.begin(), tail.end());
-  push(std::move(ds));
+void Generation::on_finish(const engine::Finish& f, std::vector<GenerationEvent>& out) {
+  finish_ = f;
+  if (stops_.stopped()) finish_.completion_tokens = tokens_taken_;  // what the client was given
+  if (!stops_.stopped()) {
+    auto ds = parser_.push(text::sanitize_utf8(dec_.flush()));
+    auto tail = parser_.finish();
+    ds.insert(ds.end(), tail.begin(), tail.end());
+    release(std::move(ds), out, true);
+  }
+  result_ = parser_.result();
+  if (stops_.stopped()) {
+    result_.content = content_;
+    if (result_.tool_calls.size() > calls_released_) result_.tool_calls.resize(calls_released_);
+  }
   {
     std::lock_guard<std::mutex> lock(svc_.metrics.mu);
     svc_.metrics.requests_total++;
     if (f.reason == engine::FinishReason::kError) svc_.metrics.requests_failed++;
-    svc_.metrics.prompt_tokens += uint64_t(f.prompt_tokens);
-    svc_.metrics.completion_tokens += uint64_t(f.completion_tokens);
+    svc_.metrics.prompt_tokens += uint64_t(finish_.prompt_tokens);
+    svc_.metrics.completion_tokens += uint64_t(finish_.completion_tokens);
   }
-  if (f.completion_tokens > 0) svc_.metrics.observe(f.first_token_seconds, f.generation_seconds, f.completion_tokens);
-  const chat::ParsedOutput& r = parser_.result();
-  if (!r.reasoning.empty()) {
+  if (finish_.completion_tokens > 0)
+    svc_.metrics.observe(finish_.first_token_seconds, finish_.generation_seconds, finish_.completion_tokens);
+  if (!result_.reasoning.empty()) {
     chat::Json calls = chat::Json::array();
-    for (const auto& c : r.tool_calls) calls.push_back({{"function", {{"name", c.name}, {"arguments", c.arguments}}}});
-    svc_.reasoning.put(ReasoningStore::key(r.content, calls), r.reasoning);
+    for (const auto& c : result_.tool_calls)
+      calls.push_back({{"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+    svc_.reasoning.put(ReasoningStore::key(result_.content, calls), result_.reasoning);
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  finish_ = f;
   done_ = true;
   GenerationEvent e;
   e.kind = GenerationEvent::Kind::kFinish;
-  events_.push_back(e);
-  cv_.notify_all();
+  out.push_back(e);
 }
 
 bool Generation::next(std::vector<GenerationEvent>& out, int timeout_ms) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return !events_.empty() || done_; });
-  while (!events_.empty()) {
-    out.push_back(std::move(events_.front()));
-    events_.pop_front();
-  }
-  return !(done_ && events_.empty() && out.empty());
+  if (done_) return false;
+  engine::TokenStream::Batch b = stream_->take(timeout_ms);
+  for (const auto& t : b.tokens) on_token(t, out);
+  if (b.finish) on_finish(*b.finish, out);
+  return !done_;
 }
 
 void Generation::wait() {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return done_; });
+  std::vector<GenerationEvent> ignored;
+  while (next(ignored, -1)) ignored.clear();
 }
 
 std::string Generation::finish_reason() const {
   if (finish_.reason == engine::FinishReason::kError) return "error";
-  if (!parser_.result().tool_calls.empty()) return "tool_calls";
-  if (stopped_) return "stop";
+  if (!result_.tool_calls.empty()) return "tool_calls";
+  if (stops_.stopped()) return "stop";
   switch (finish_.reason) {
     case engine::FinishReason::kLength:
       return "length";

@@ -1,12 +1,11 @@
-// One request's generation as the API sees it: engine callbacks (engine thread) decode tokens,
-// split reasoning / answer / tool calls, apply stop strings, grammar and thinking budget, and
-// queue events; the HTTP thread drains them (streaming) or waits for the end (buffered).
+// One request's generation as the API sees it. The engine thread only steers sampling through it
+// (grammar mask, thinking budget, scripted tokens) and streams token ids; the thread that serves
+// the request (one HTTP worker) turns them into text here: it detokenizes, splits reasoning /
+// answer / tool calls, matches stop strings (cancelling the engine request) and records the end
+// in the metrics, as it drains the events (streaming) or waits for the end (buffered).
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "api/service.h"
 #include "chat/json_schema.h"
 #include "chat/output_parser.h"
+#include "chat/stop_strings.h"
 #include "chat/thinking_budget.h"
 
 namespace onprem::api {
@@ -50,10 +50,14 @@ class Generation : public std::enable_shared_from_this<Generation> {
   void set_id(uint64_t id) { id_ = id; }
   uint64_t id() const { return id_; }
 
-  // Moves queued events into out; false once finished and everything was taken.
+  // Appends the events of the tokens that arrived (waiting up to timeout_ms for some); false once
+  // the finish has been delivered. One thread consumes a generation.
   bool next(std::vector<GenerationEvent>& out, int timeout_ms);
-  void wait();  // until finished
-  const chat::ParsedOutput& result() const { return parser_.result(); }
+  void wait();  // until finished (stop strings still end it early)
+  // The whole output once finished: the parser's, with the answer cut before a stop string.
+  const chat::ParsedOutput& result() const { return result_; }
+  // The stop string that ended the answer ("" if none): Anthropic reports it.
+  const std::string& matched_stop() const { return stops_.matched(); }
   const engine::Finish& finish() const { return finish_; }
   // stop | length | tool_calls | repetition | error
   std::string finish_reason() const;
@@ -63,9 +67,9 @@ class Generation : public std::enable_shared_from_this<Generation> {
   const std::vector<GenerationEvent>& tokens() const { return token_log_; }
 
  private:
-  bool on_token(const engine::TokenEvent& ev);
-  void on_finish(const engine::Finish& f);
-  void push(std::vector<chat::OutputDelta> ds);
+  void on_token(const engine::TokenEvent& ev, std::vector<GenerationEvent>& out);
+  void on_finish(const engine::Finish& f, std::vector<GenerationEvent>& out);
+  void release(std::vector<chat::OutputDelta> ds, std::vector<GenerationEvent>& out, bool end = false);
 
   Service& svc_;
   GenerationOptions o_;
@@ -73,14 +77,17 @@ class Generation : public std::enable_shared_from_this<Generation> {
   text::StreamDecoder dec_;
   std::unique_ptr<chat::ConstrainedDecoder> constrained_;
   std::unique_ptr<chat::ThinkingBudget> budget_;
-  std::string answer_;  // content so far, for stop strings
-  bool stopped_ = false;
+  // Engine thread only (the sampling hooks).
   std::vector<int32_t> script_;  // scripted_output's tokens, then one end-of-turn token
   size_t script_next_ = 0;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<GenerationEvent> events_;
+  // The consuming thread only.
+  std::shared_ptr<engine::TokenStream> stream_ = std::make_shared<engine::TokenStream>();
+  chat::StopStrings stops_;  // a match drops every later token
+  std::string content_;      // the answer as released
+  size_t calls_released_ = 0;
+  int64_t tokens_taken_ = 0;  // tokens up to the stop (the engine may have made a few more)
   std::vector<GenerationEvent> token_log_;
+  chat::ParsedOutput result_;
   bool done_ = false;
   engine::Finish finish_;
   uint64_t id_ = 0;

@@ -287,11 +287,10 @@ struct Server::Impl {
     line("onprem_engine_steps_total", double(st.steps), "Engine steps", "counter");
     line("onprem_engine_step_seconds_total", st.step_seconds, "Engine thread time in steps", "counter");
     line("onprem_engine_forward_seconds_total", st.prefill_seconds + st.decode_seconds,
-         "Engine thread time in forward passes (the rest of a step is scheduling, sampling and callbacks)",
-         "counter");
+         "Engine thread time in forward passes (the rest of a step is scheduling, sampling and callbacks)", "counter");
     line("onprem_engine_step_cpu_seconds_total", st.step_cpu_seconds, "Engine thread CPU time in steps", "counter");
-    line("onprem_engine_forward_cpu_seconds_total", st.forward_cpu_seconds,
-         "Engine thread CPU time in forward passes", "counter");
+    line("onprem_engine_forward_cpu_seconds_total", st.forward_cpu_seconds, "Engine thread CPU time in forward passes",
+         "counter");
     line("onprem_prefill_tokens_per_second", st.prefill_seconds > 0 ? double(st.prompt_tokens) / st.prefill_seconds : 0,
          "Prompt tokens per second of engine time", "gauge");
     line("onprem_decode_tokens_per_second", st.decode_seconds > 0 ? double(st.generated_tokens) / st.decode_seconds : 0,

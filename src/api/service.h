@@ -1,5 +1,6 @@
 // The model behind the API: model, tokenizer, engine, defaults. The one object routes share.
-// Threading: handlers run on HTTP threads; the engine's callbacks run on its step thread.
+// Threading: handlers run on HTTP threads; the engine runs its sampling hooks on its step thread and
+// streams token ids, which the HTTP thread serving the request turns into text (api/generation.h).
 #pragma once
 
 #include <atomic>

@@ -24,22 +24,6 @@ using core::ErrorCode;
 using core::make_error;
 using Clock = std::chrono::steady_clock;
 
-const char* finish_reason_name(FinishReason r) {
-  switch (r) {
-    case FinishReason::kStop:
-      return "stop";
-    case FinishReason::kLength:
-      return "length";
-    case FinishReason::kRepetition:
-      return "repetition";
-    case FinishReason::kCancelled:
-      return "cancelled";
-    case FinishReason::kError:
-      return "error";
-  }
-  return "?";
-}
-
 namespace {
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 // The calling thread's CPU time: what the engine thread itself spent, whatever else the machine
@@ -81,7 +65,7 @@ void Engine::shutdown() {
     q.swap(queue_);
   }
   for (auto& x : q)
-    if (x.req.on_finish) x.req.on_finish(cancelled_before_start(x.req));
+    if (x.req.stream) x.req.stream->close(cancelled_before_start(x.req));
 }
 
 core::Expected<uint64_t> Engine::submit(Request r) {
@@ -188,7 +172,7 @@ void Engine::admit() {
     stats_.queued = queue_.size();
   }
   for (auto& q : cancelled_queued)
-    if (q.req.on_finish) q.req.on_finish(cancelled_before_start(q.req));
+    if (q.req.stream) q.req.stream->close(cancelled_before_start(q.req));
 }
 
 void Engine::finish_slot(Slot& s, FinishReason r, const std::string& error) {
@@ -197,7 +181,7 @@ void Engine::finish_slot(Slot& s, FinishReason r, const std::string& error) {
   if (s.prefilled >= s.req.prompt.size()) s.finish.generation_seconds = since(s.prefill_done);
   // The slot is free and counted so before the client hears of the end: a client that reads
   // /metrics right after its last response must not see its own request still busy.
-  const auto on_finish = std::move(s.req.on_finish);
+  const auto stream = std::move(s.req.stream);
   s.busy = false;
   s.req = Request{};
   {
@@ -205,7 +189,7 @@ void Engine::finish_slot(Slot& s, FinishReason r, const std::string& error) {
     stats_.requests++;
     stats_.active--;
   }
-  if (on_finish) on_finish(s.finish);
+  if (stream) stream->close(s.finish);
 }
 
 // After the slot's last evaluated token: pick the next one (or the forced ones) and report it.
@@ -216,10 +200,7 @@ void Engine::sample_slot(Slot& s) {
     ++s.finish.completion_tokens;
     if (r.accepted) r.accepted(id);
     s.sampler.accept(id);
-    if (r.on_token && !r.on_token(ev)) {
-      finish_slot(s, FinishReason::kStop);
-      return false;
-    }
+    if (r.stream) r.stream->push(ev);
     if (r.loop_guard && s.guard.push(id)) {
       finish_slot(s, FinishReason::kRepetition);
       return false;
@@ -230,6 +211,10 @@ void Engine::sample_slot(Slot& s) {
     const std::vector<int32_t> f = r.forced();
     if (!f.empty()) {
       for (int32_t id : f) {
+        if (std::find(r.stop_ids.begin(), r.stop_ids.end(), id) != r.stop_ids.end()) {
+          finish_slot(s, FinishReason::kStop);
+          return;
+        }
         TokenEvent ev;
         ev.id = id;
         if (!emit(id, ev)) return;

@@ -18,31 +18,16 @@
 
 #include "core/status.h"
 #include "core/thread_pool.h"
+#include "engine/token_stream.h"
 #include "model/forward.h"
 #include "sample/loop_guard.h"
 #include "sample/sampler.h"
 
 namespace onprem::engine {
 
-struct TokenEvent {
-  int32_t id = -1;
-  float logprob = 0;                           // of the chosen token (when asked for)
-  std::vector<std::pair<int32_t, float>> top;  // top logprobs (when asked for)
-};
-
-enum class FinishReason { kStop, kLength, kRepetition, kCancelled, kError };
-const char* finish_reason_name(FinishReason r);
-
-struct Finish {
-  FinishReason reason = FinishReason::kStop;
-  int64_t prompt_tokens = 0, completion_tokens = 0;
-  int64_t cached_tokens = 0;                          // prompt tokens the prefix cache supplied
-  double prompt_seconds = 0, generation_seconds = 0;  // time in prefill and in decode
-  double first_token_seconds = 0;                     // from submission
-  std::string error;
-};
-
-// Callbacks run on the engine thread: keep them short, never block.
+// A request of token ids. Its output goes to `stream`; the hooks below run on the engine thread
+// inside a step (keep them short, never block). Text (detokenizing, parsing, stop strings) is the
+// consumer's business, on its own thread: it ends a request early with Engine::cancel.
 struct Request {
   std::vector<int32_t> prompt;
   sample::SamplingParams sampling;
@@ -52,13 +37,13 @@ struct Request {
   std::vector<int32_t> stop_ids;  // end of generation (EOS and friends)
   // Prompt positions worth a DeltaNet state snapshot (message boundaries), for the prefix cache.
   std::vector<int64_t> snapshot_at;
-  // Optional hooks: restrict the next token (grammar), tokens to force (thinking budget),
-  // and the per-token callback (return false to stop: client gone, stop string matched).
+  // Optional hooks that steer sampling: restrict the next token (grammar), tokens to force
+  // (thinking budget, scripted tests; a forced stop id ends the generation like a sampled one), and
+  // each accepted token.
   std::function<void(float* logits, int64_t n)> mask;
   std::function<std::vector<int32_t>()> forced;
   std::function<void(int32_t id)> accepted;
-  std::function<bool(const TokenEvent&)> on_token;
-  std::function<void(const Finish&)> on_finish;
+  std::shared_ptr<TokenStream> stream;  // where the tokens and the finish go (may be null)
 };
 
 struct EngineOptions {

@@ -10,7 +10,8 @@ std::string openai_finish_reason(std::string_view reason) {
   return "stop";
 }
 
-std::string anthropic_stop_reason(std::string_view reason) {
+std::string anthropic_stop_reason(std::string_view reason, std::string_view stop_sequence) {
+  if (reason == "stop" && !stop_sequence.empty()) return "stop_sequence";
   if (reason == "tool_calls") return "tool_use";
   if (reason == "length" || reason == "repetition") return "max_tokens";
   if (reason == "content_filter") return "refusal";

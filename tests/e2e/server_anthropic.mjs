@@ -49,6 +49,26 @@ await test("messages, streamed", async () => {
   assert.equal(kinds.at(-1), "message_stop");
   assert.ok(final.usage.output_tokens <= 10);
 });
+await test("stop_sequences: stop_reason stop_sequence names it, and the text ends before it", async () => {
+  const ask = { model: "onprem", max_tokens: 40, temperature: 0, ignore_eos: true, loop_guard: false,
+    messages: [{ role: "user", content: "Count." }] };
+  const whole = (await client.messages.create(ask)).content.filter((b) => b.type === "text").map((b) => b.text).join("");
+  assert.ok(whole.length >= 4, `answer too short to cut: ${JSON.stringify(whole)}`);
+  let k = Math.floor(whole.length / 2);
+  while (k + 2 < whole.length && !/^[A-Za-z]{2}$/.test(whole.slice(k, k + 2))) k++;
+  const stop = whole.slice(k, k + 2), want = whole.slice(0, whole.indexOf(stop));
+  const m = await client.messages.create({ ...ask, stop_sequences: [stop] });
+  assert.equal(m.stop_reason, "stop_sequence");
+  assert.equal(m.stop_sequence, stop);
+  assert.equal(m.content.filter((b) => b.type === "text").map((b) => b.text).join(""), want);
+  const stream = client.messages.stream({ ...ask, stop_sequences: [stop] });
+  let text = "";
+  stream.on("text", (t) => (text += t));
+  const final = await stream.finalMessage();
+  assert.equal(text, want);
+  assert.equal(final.stop_reason, "stop_sequence");
+  assert.equal(final.stop_sequence, stop);
+});
 await test("tool_use round trip (tool_choice any)", async () => {
   const messages = [{ role: "user", content: "Weather in Seoul?" }];
   const m = await client.messages.create({ model: "onprem", max_tokens: 200, tools, tool_choice: { type: "any" }, messages });

@@ -62,14 +62,16 @@ try {
   const metric = (name) => Number(metrics.match(new RegExp(`^${name} ([0-9.e+-]+)`, "m"))[1]);
   const steps = metric("onprem_engine_steps_total");
   const outside = (metric("onprem_engine_step_seconds_total") - metric("onprem_engine_forward_seconds_total")) / steps;
-  const outsideCpu =
-    (metric("onprem_engine_step_cpu_seconds_total") - metric("onprem_engine_forward_cpu_seconds_total")) / steps;
+  const outsideCpuTotal = metric("onprem_engine_step_cpu_seconds_total") - metric("onprem_engine_forward_cpu_seconds_total");
+  const outsideCpu = outsideCpuTotal / steps;
+  const perToken = outsideCpuTotal / metric("onprem_completion_tokens_total");
   const queued = Number(metrics.match(/^onprem_queue_depth ([0-9.]+)/m)[1]);
   if (busy !== 0 || queued !== 0) { failures++; console.log(`FAIL leaked: ${busy} busy slots, ${queued} queued`); }
   console.log(`${CLIENTS} clients x ${EACH} requests x ${TOKENS} tokens: ${tokens} tokens in ${secs.toFixed(2)} s = ` +
     `${(tokens / secs).toFixed(0)} tokens/s; one client ${singleRate.toFixed(0)} tokens/s; ratio ${(tokens / secs / singleRate).toFixed(2)}x; ` +
     `${errors.length} errors, ${busy} busy slots after; engine thread outside the forward pass ` +
-    `${(outside * 1e6).toFixed(0)} us per step (CPU ${(outsideCpu * 1e6).toFixed(0)} us) over ${steps} steps`);
+    `${(outside * 1e6).toFixed(0)} us per step (CPU ${(outsideCpu * 1e6).toFixed(0)} us; ` +
+    `${(perToken * 1e6).toFixed(1)} us per generated token) over ${steps} steps`);
 } catch (e) {
   failures++;
   console.log("FAIL", e.stack || e);

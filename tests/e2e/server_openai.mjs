@@ -130,6 +130,34 @@ await test("server-side preserve_thinking restores dropped reasoning", async () 
     `${withRestore.usage.prompt_tokens} vs ${without.usage.prompt_tokens}`);
   assert.ok(r.choices[0].message.tool_calls);
 });
+// A stop string taken from the model's own greedy answer: the same request with it stops there,
+// and neither the buffered answer nor the stream contains it.
+const stopStringOf = (text) => {
+  for (let k = Math.floor(text.length / 2); k + 2 <= text.length; k++)
+    if (/^[A-Za-z]{2}$/.test(text.slice(k, k + 2))) return text.slice(k, k + 2);
+  return text.slice(Math.floor(text.length / 2), Math.floor(text.length / 2) + 2);
+};
+await test("stop strings: the answer ends before the first one, buffered and streamed", async () => {
+  const ask = { model: "onprem", messages: [{ role: "user", content: "Count." }], max_tokens: 40, temperature: 0,
+    ignore_eos: true, loop_guard: false, chat_template_kwargs: { enable_thinking: false } };
+  const whole = (await client.chat.completions.create(ask)).choices[0].message.content;
+  assert.ok(whole.length >= 4, `answer too short to cut: ${JSON.stringify(whole)}`);
+  const stop = stopStringOf(whole);
+  const want = whole.slice(0, whole.indexOf(stop));
+  const r = await client.chat.completions.create({ ...ask, stop: [stop] });
+  assert.equal(r.choices[0].message.content, want, `stop ${JSON.stringify(stop)} in ${JSON.stringify(whole)}`);
+  assert.equal(r.choices[0].finish_reason, "stop");
+  assert.ok(r.usage.completion_tokens < 40);
+  const stream = await client.chat.completions.create({ ...ask, stop: stop, stream: true });
+  let text = "", finish = null;
+  for await (const c of stream)
+    for (const ch of c.choices) {
+      text += ch.delta?.content ?? "";
+      if (ch.finish_reason) finish = ch.finish_reason;
+    }
+  assert.equal(text, want);
+  assert.equal(finish, "stop");
+});
 await test("typed errors", async () => {
   await assert.rejects(client.chat.completions.create({ model: "onprem", messages: [{ role: "user", content: "x" }], temperature: 5 }),
     (e) => e.status === 400 && e.error?.param === "temperature" && e.error?.type === "invalid_request_error");

@@ -1,9 +1,8 @@
 // The engine against the plain forward pass: with greedy sampling, every request's tokens equal a
 // standalone generation of the same prompt, however requests overlap in the continuous batch.
-#include <atomic>
-#include <thread>
-#include <future>
 #include <map>
+#include <optional>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -29,9 +28,23 @@ std::vector<int32_t> standalone(const model::Model& m, const std::vector<int32_t
   return out;
 }
 
+// One request's output, drained from its stream on the test's thread.
 struct Collected {
+  std::shared_ptr<TokenStream> stream = std::make_shared<TokenStream>();
   std::vector<int32_t> tokens;
-  std::promise<Finish> done;
+  std::vector<TokenEvent> events;
+  std::optional<Finish> finished;
+  // Takes what arrived (waiting for something); true once the finish came.
+  bool take() {
+    TokenStream::Batch b = stream->take(-1);
+    for (auto& t : b.tokens) tokens.push_back(t.id), events.push_back(t);
+    if (b.finish) finished = b.finish;
+    return finished.has_value();
+  }
+  Finish finish() {
+    while (!finished) take();
+    return *finished;
+  }
 };
 
 Request greedy(const std::vector<int32_t>& prompt, int64_t max_tokens, Collected* c) {
@@ -40,11 +53,7 @@ Request greedy(const std::vector<int32_t>& prompt, int64_t max_tokens, Collected
   r.sampling.temperature = 0;
   r.max_tokens = max_tokens;
   r.loop_guard = false;
-  r.on_token = [c](const TokenEvent& e) {
-    c->tokens.push_back(e.id);
-    return true;
-  };
-  r.on_finish = [c](const Finish& f) { c->done.set_value(f); };
+  r.stream = c->stream;
   return r;
 }
 
@@ -65,7 +74,7 @@ TEST(Engine, ContinuousBatchingEqualsStandaloneGeneration) {
     ASSERT_TRUE(e.submit(greedy(prompts[i], 12 + int64_t(i), cs.back().get())).ok());
   }
   for (size_t i = 0; i < prompts.size(); ++i) {
-    const Finish f = cs[i]->done.get_future().get();
+    const Finish f = cs[i]->finish();
     EXPECT_EQ(f.reason, FinishReason::kLength);
     EXPECT_EQ(f.completion_tokens, 12 + int64_t(i));
     EXPECT_EQ(cs[i]->tokens, standalone(m, prompts[i], 12 + int(i))) << "request " << i;
@@ -81,22 +90,16 @@ TEST(Engine, CancelQueueLimitsAndStops) {
   o.parallel = 1, o.ctx_size = 128, o.ubatch = 8, o.threads = 1, o.max_queue = 1;
   Engine e(m, o);
   Collected a, b;
-  auto ra = greedy({1, 2, 3}, 100, &a);
-  std::atomic<int> seen{0};
-  ra.on_token = [&](const TokenEvent& ev) {
-    a.tokens.push_back(ev.id);
-    return ++seen < 1000;
-  };
-  const uint64_t ida = *e.submit(ra);
-  while (seen.load() == 0) std::this_thread::yield();  // a holds the only slot now
-  ASSERT_TRUE(e.submit(greedy({4, 5}, 3, &b)).ok());   // waits in the queue
+  const uint64_t ida = *e.submit(greedy({1, 2, 3}, 100, &a));
+  a.take();                                           // a token came: a holds the only slot now
+  ASSERT_TRUE(e.submit(greedy({4, 5}, 3, &b)).ok());  // waits in the queue
   Collected c;
   auto rejected = e.submit(greedy({6}, 3, &c));  // queue (1) full and the only slot busy
   ASSERT_FALSE(rejected.ok());
   EXPECT_EQ(rejected.error().code, core::ErrorCode::kResourceExhausted);
   e.cancel(ida);
-  EXPECT_EQ(a.done.get_future().get().reason, FinishReason::kCancelled);
-  EXPECT_EQ(b.done.get_future().get().completion_tokens, 3);  // the freed slot serves the next
+  EXPECT_EQ(a.finish().reason, FinishReason::kCancelled);
+  EXPECT_EQ(b.finish().completion_tokens, 3);  // the freed slot serves the next
   // A prompt longer than the context is refused up front.
   Collected d;
   EXPECT_FALSE(e.submit(greedy(std::vector<int32_t>(200, 1), 3, &d)).ok());
@@ -105,7 +108,7 @@ TEST(Engine, CancelQueueLimitsAndStops) {
   auto stop = greedy({1, 2, 3}, 50, &s);
   stop.stop_ids = {standalone(m, {1, 2, 3}, 3)[2]};
   ASSERT_TRUE(e.submit(stop).ok());
-  const Finish f = s.done.get_future().get();
+  const Finish f = s.finish();
   EXPECT_EQ(f.reason, FinishReason::kStop);
   EXPECT_EQ(s.tokens.size(), 2u);
 }
@@ -130,7 +133,7 @@ TEST(Engine, PrefixCacheReusesAndStaysExact) {
     auto r = greedy(prompt, 6, &c);
     r.snapshot_at = {int64_t(prompt.size()) - 3};
     EXPECT_TRUE(e.submit(r).ok());
-    c.done.get_future().get();
+    c.finish();
     return c.tokens;
   };
   EXPECT_EQ(run(base), standalone(m, base, 6));
@@ -160,7 +163,7 @@ TEST(Engine, PrefixCacheKeepsConversationsThatTakeTurns) {
   auto run = [&](const std::vector<int32_t>& prompt) {
     Collected c;
     EXPECT_TRUE(e.submit(greedy(prompt, 4, &c)).ok());
-    c.done.get_future().get();
+    c.finish();
     return c.tokens;
   };
   std::vector<int32_t> a, b;
@@ -199,15 +202,13 @@ TEST(Engine, YarnOnlyWhereNeeded) {
     Collected c;
     auto r = greedy(prompt, max_tokens, &c);
     r.top_logprobs = 0;
-    float lp = 0;
-    r.on_token = [&](const TokenEvent& ev) {
-      if (c.tokens.empty()) lp = ev.logprob;
-      c.tokens.push_back(ev.id);
-      return false;  // one token is enough
-    };
-    EXPECT_TRUE(e.submit(r).ok());
-    c.done.get_future().get();
-    return std::make_pair(c.tokens[0], lp);
+    auto id = e.submit(r);
+    EXPECT_TRUE(id.ok());
+    while (c.tokens.empty() && !c.take()) {
+    }
+    e.cancel(*id);  // one token is enough
+    c.finish();
+    return std::make_pair(c.tokens.at(0), c.events.at(0).logprob);
   };
   const auto plain = first(10);
   EXPECT_EQ(plain.first, standalone(m, prompt, 1)[0]);

@@ -28,6 +28,8 @@ TEST(StopReason, EachEngineReasonInEachApi) {
   }
   EXPECT_EQ(openai_finish_reason("error"), "error");  // never dressed as a normal end
   EXPECT_EQ(reason_from_anthropic("stop_sequence"), "stop");
+  EXPECT_EQ(anthropic_stop_reason("stop", "END"), "stop_sequence");  // a stop string made it
+  EXPECT_EQ(anthropic_stop_reason("length", "END"), "max_tokens");
   EXPECT_EQ(reason_from_anthropic("pause_turn"), "stop");
 }
 
