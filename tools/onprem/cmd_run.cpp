@@ -1,15 +1,13 @@
-#include <chrono>
 #include <cstdio>
 
 #include <fstream>
 #include <sstream>
 
-#include "core/thread_pool.h"
 #include "chat/json_schema.h"
 #include "chat/token_mask.h"
 #include "commands.h"
-#include "model/forward.h"
-#include "sample/loop_guard.h"
+#include "core/thread_pool.h"
+#include "engine/engine.h"
 #include "sample/sampler.h"
 #include "text/tokenizer.h"
 
@@ -26,10 +24,6 @@ struct RunOptions {
   sample::SamplingOverrides overrides;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 int run_generation(const RunOptions& o) {
   auto m = model::load_model(o.model);
   if (!m) return fail(m.error().to_string());
@@ -39,18 +33,10 @@ int run_generation(const RunOptions& o) {
   if (!tok) return fail(tok.error().to_string());
   const auto prompt = tok->encode(o.prompt, true);
   if (prompt.empty()) return fail("the prompt is empty");
-  const int64_t n_ctx = std::min<int64_t>(o.ctx, int64_t(prompt.size()) + o.n_predict);
   if (int64_t(prompt.size()) >= o.ctx)
     return fail("the prompt has " + std::to_string(prompt.size()) + " tokens, more than --ctx " +
                 std::to_string(o.ctx));
   const int threads = core::threads_or_all(o.threads);
-  core::ThreadPool pool(threads);
-  auto state = model::make_state(m->config, n_ctx);
-  auto ws = model::make_workspace(m->config, std::min<int64_t>(o.ubatch, int64_t(prompt.size())), threads);
-  model::ForwardContext ctx;
-  ctx.pool = &pool;
-  const int64_t V = m->config.n_vocab;
-  std::vector<float> logits(static_cast<size_t>(V));
   // Sampling: a named preset, then what the command line set explicitly.
   sample::SamplingParams params = o.sampling;
   if (!o.preset.empty()) {
@@ -82,48 +68,47 @@ int run_generation(const RunOptions& o) {
     constrained = std::make_unique<chat::ConstrainedDecoder>(*grammar, *trie, *tok);
     if (!constrained->ok()) return fail("the schema's grammar matches nothing");
   }
+  // The server's engine with one slot: one generation loop for both (order of grammar, sampling,
+  // end of generation, loop guard, YaRN past the native context).
+  engine::EngineOptions eo;
+  eo.parallel = 1, eo.max_queue = 1, eo.prefix_cache = false;
+  eo.ctx_size = std::min<int64_t>(o.ctx, int64_t(prompt.size()) + std::max(o.n_predict, 1));
+  eo.ubatch = o.ubatch;
+  eo.threads = threads;
+  engine::Engine eng(*m, eo);
+  engine::Request r;
+  r.prompt = prompt;
+  r.sampling = params;
+  r.max_tokens = o.n_predict;
+  r.loop_guard = !o.no_loop_guard;
+  r.stop_ids = tok->vocab().eog_ids;
+  r.stream = std::make_shared<engine::TokenStream>();
+  if (constrained) {
+    chat::ConstrainedDecoder* c = constrained.get();  // the engine's hooks use it until the finish
+    r.mask = [c](float* logits, int64_t) { c->mask_logits(logits); };
+    r.accepted = [c](int32_t id) { c->accept(id); };
+  }
+  const auto stream = r.stream;
   if (!o.output_only) std::fputs(o.prompt.c_str(), stdout);
   std::fflush(stdout);
-  const auto t0 = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < prompt.size(); i += size_t(ws.max_tokens)) {
-    const int64_t n = std::min<int64_t>(ws.max_tokens, int64_t(prompt.size() - i));
-    auto st = model::forward(*m, state, ws, prompt.data() + i, n, logits.data(), false, ctx);
-    if (!st) return fail(st.error().to_string());
-  }
-  const double t_prompt = seconds_since(t0);
-  sample::Sampler sampler(params);
-  sample::LoopGuard guard;
+  if (auto id = eng.submit(std::move(r)); !id) return fail(id.error().to_string());
   text::StreamDecoder dec(*tok, false);
-  int generated = 0;
-  std::string finish = "length";
-  const auto t1 = std::chrono::steady_clock::now();
-  while (generated < o.n_predict && state.n_past < n_ctx) {
-    if (constrained) constrained->mask_logits(logits.data());
-    const int32_t id = sampler.sample(logits.data(), V);
-    ++generated;
-    if (tok->vocab().is_eog(id)) {
-      finish = "stop";
-      break;
-    }
-    if (constrained && !constrained->accept(id)) return fail("internal: sampled a token outside the grammar");
-    sampler.accept(id);
-    std::fputs(dec.push(id).c_str(), stdout);
+  engine::Finish finish;
+  for (bool done = false; !done;) {
+    engine::TokenStream::Batch b = stream->take(-1);
+    for (const auto& t : b.tokens) std::fputs(dec.push(t.id).c_str(), stdout);
     std::fflush(stdout);
-    if (!o.no_loop_guard && guard.push(id)) {
-      finish = "repetition";
-      break;
-    }
-    if (generated == o.n_predict || state.n_past >= n_ctx) break;
-    auto st = model::forward(*m, state, ws, &id, 1, logits.data(), false, ctx);
-    if (!st) return fail(st.error().to_string());
+    if (b.finish) finish = *b.finish, done = true;
   }
   std::fputs(dec.flush().c_str(), stdout);
-  const double t_gen = seconds_since(t1);
+  if (finish.reason == engine::FinishReason::kError) return fail(finish.error);
+  const double t_prompt = finish.prompt_seconds, t_gen = finish.generation_seconds;
   std::fprintf(stderr,
-               "\n\nprompt: %zu tokens in %.3f s (%.1f tokens/s)\ngeneration: %d tokens in %.3f s (%.1f tokens/s), %d "
-               "threads, finish: %s\n",
-               prompt.size(), t_prompt, double(prompt.size()) / t_prompt, generated, t_gen,
-               generated ? double(generated) / t_gen : 0.0, threads, finish.c_str());
+               "\n\nprompt: %zu tokens in %.3f s (%.1f tokens/s)\ngeneration: %lld tokens in %.3f s (%.1f tokens/s), "
+               "%d threads, finish: %s\n",
+               prompt.size(), t_prompt, t_prompt > 0 ? double(prompt.size()) / t_prompt : 0.0,
+               (long long)finish.completion_tokens, t_gen, t_gen > 0 ? double(finish.completion_tokens) / t_gen : 0.0,
+               threads, engine::finish_reason_name(finish.reason));
   if (constrained && !constrained->complete())
     return fail("the output budget (-n) ended before the constrained value was complete");
   return 0;
