@@ -36,12 +36,7 @@ struct Server::Impl {
 
   Impl(Service& s, ServerOptions opt) : svc(s), o(std::move(opt)), http(o.read_deadlines, o.http_threads) {}
 
-  // Every refusal is counted by status (400s, 401, 404, 413, 429, ...), so /metrics shows them.
   void send_error(httplib::Response& res, const ApiError& e, bool anthropic) {
-    {
-      std::lock_guard<std::mutex> lock(svc.metrics.mu);
-      svc.metrics.rejected_by_status[e.status]++;
-    }
     res.status = e.status;
     res.set_content(anthropic ? anthropic_error_body(e) : openai_error_body(e), "application/json");
   }
@@ -147,7 +142,29 @@ struct Server::Impl {
         });
   }
 
+  // The one place refusals are counted: every response passes here before it is written, whoever
+  // refused it (a handler, authentication, routing, the body limit, body decoding).
+  void count_refusal(const httplib::Request& req, const httplib::Response& res) {
+    if (res.status < 400) return;
+    static const char* const kRoutes[] = {"/v1/chat/completions",
+                                          "/v1/completions",
+                                          "/v1/messages",
+                                          "/v1/messages/count_tokens",
+                                          "/v1/responses",
+                                          "/v1/models",
+                                          "/metrics",
+                                          "/health",
+                                          "/"};
+    std::string route = "other";
+    for (const char* r : kRoutes)
+      if (req.path == r) route = r;
+    std::lock_guard<std::mutex> lock(svc.metrics.mu);
+    svc.metrics.rejected[{route, res.status}]++;
+  }
+
   void routes() {
+    http.set_post_routing_handler(
+        [this](const httplib::Request& req, httplib::Response& res) { count_refusal(req, res); });
     // Whatever escapes a handler never crashes the server: a wrong-typed field is a 400, the rest a 500.
     http.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
       const ApiError e = from_exception(ep);
@@ -273,10 +290,11 @@ struct Server::Impl {
     const Metrics& x = svc.metrics;
     line("onprem_requests_total", double(x.requests_total), "Requests finished", "counter");
     line("onprem_requests_failed_total", double(x.requests_failed), "Requests that failed", "counter");
-    m += "# HELP onprem_requests_rejected_total Requests refused with an error status, by status\n# TYPE "
+    m += "# HELP onprem_requests_rejected_total Requests refused with an error status, by route and status\n# TYPE "
          "onprem_requests_rejected_total counter\n";
-    for (const auto& [status, n] : x.rejected_by_status)
-      m += "onprem_requests_rejected_total{status=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
+    for (const auto& [key, n] : x.rejected)
+      m += "onprem_requests_rejected_total{route=\"" + key.first + "\",status=\"" + std::to_string(key.second) +
+           "\"} " + std::to_string(n) + "\n";
     line("onprem_prompt_tokens_total", double(x.prompt_tokens), "Prompt tokens of finished requests", "counter");
     line("onprem_completion_tokens_total", double(x.completion_tokens), "Generated tokens of finished requests",
          "counter");

@@ -41,7 +41,9 @@ struct ServiceOptions {
 struct Metrics {
   std::mutex mu;
   uint64_t requests_total = 0, requests_failed = 0, prompt_tokens = 0, completion_tokens = 0;
-  std::map<int, uint64_t> rejected_by_status;  // refusals (400, 401, 404, 429, ...) by HTTP status
+  // Refusals (400, 401, 404, 413, 415, 429, 500, ...) by route and HTTP status; a path that is not
+  // a route is "other", so clients cannot grow the table.
+  std::map<std::pair<std::string, int>, uint64_t> rejected;
   std::vector<double> ttft_bounds = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
   std::vector<uint64_t> ttft_counts = std::vector<uint64_t>(10, 0);
   double ttft_sum = 0;

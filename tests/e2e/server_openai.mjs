@@ -339,18 +339,33 @@ await test("metrics move", async () => {
   const after = await metric("onprem_requests_total");
   assert.ok(after >= before + 1, `${before} -> ${after}`);
   assert.ok((await metric("onprem_completion_tokens_total")) > 0);
-  // Refusals move a counter of their own, by status.
-  const rejected = async (status) => metric(`onprem_requests_rejected_total\\{status="${status}"\\}`);
-  const r400 = (await rejected(400)) || 0, r401 = (await rejected(401)) || 0;
+  // Every refusal moves a counter of its own, by route and status, whoever refused it: the
+  // request planner (400), authentication (401), routing (404), the body limit (413) and body
+  // decoding (400), counted before the response goes out.
+  const rejected = async (route, status) =>
+    metric(`onprem_requests_rejected_total\\{route="${route}",status="${status}"\\}`).then((n) => n || 0);
+  const chat = "/v1/chat/completions";
+  const before400 = await rejected(chat, 400), before401 = await rejected("/v1/models", 401);
+  const before404 = await rejected("other", 404), before413 = await rejected(chat, 413);
   for (const budget of [-1, "5"]) {
-    const r = await fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { Authorization: "Bearer secret", "content-type": "application/json" },
+    const r = await fetch(`${base}${chat}`, { method: "POST", headers: { Authorization: "Bearer secret", "content-type": "application/json" },
       body: JSON.stringify({ messages: [{ role: "user", content: "m" }], max_tokens: 2, thinking_budget: budget }) });
     assert.equal(r.status, 400, `thinking_budget ${JSON.stringify(budget)}`);
     assert.ok((await r.json()).error.message.includes("thinking_budget"));
   }
-  await fetch(`${base}/v1/models`, { headers: { Authorization: "Bearer wrong" } });
-  assert.equal(await rejected(400), r400 + 2);
-  assert.equal(await rejected(401), r401 + 1);
+  const corrupt = await fetch(`${base}${chat}`, { method: "POST", body: "not gzip at all",
+    headers: { Authorization: "Bearer secret", "content-type": "application/json", "content-encoding": "gzip" } });
+  assert.equal(corrupt.status, 400);
+  assert.equal((await fetch(`${base}/v1/models`, { headers: { Authorization: "Bearer wrong" } })).status, 401);
+  for (const p of ["/v1/nope", "/v2/anything", "/x"])
+    assert.equal((await fetch(`${base}${p}`, { headers: { Authorization: "Bearer secret" } })).status, 404);
+  const big = await fetch(`${base}${chat}`, { method: "POST", headers: { Authorization: "Bearer secret" },
+    body: "x".repeat(9 << 20) });
+  assert.equal(big.status, 413);
+  assert.equal(await rejected(chat, 400), before400 + 3);
+  assert.equal(await rejected("/v1/models", 401), before401 + 1);
+  assert.equal(await rejected("other", 404), before404 + 3);  // unknown paths share one label
+  assert.equal(await rejected(chat, 413), before413 + 1);
 });
 server.kill("SIGTERM");
 for (const [s, n] of results) console.log(s, n);
