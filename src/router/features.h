@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "chat/pyjson.h"
-#include "router/config.h"
+#include "router/router_config.h"
 #include "router/pii.h"
 
 namespace onprem::router {

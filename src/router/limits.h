@@ -9,7 +9,7 @@
 #include <mutex>
 #include <string>
 
-#include "router/config.h"
+#include "router/router_config.h"
 
 namespace onprem::router {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "router/config.h"
+#include "router/router_config.h"
 
 namespace onprem::router {
 

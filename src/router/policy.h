@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "chat/pyjson.h"
-#include "router/config.h"
+#include "router/router_config.h"
 #include "router/features.h"
 
 namespace onprem::router {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "chat/pyjson.h"
-#include "router/config.h"
+#include "router/router_config.h"
 
 namespace onprem::router {
 

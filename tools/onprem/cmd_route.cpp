@@ -4,7 +4,7 @@
 #include "commands.h"
 #include "core/heap.h"
 #include "gguf/file.h"
-#include "router/server.h"
+#include "router/router_server.h"
 #include "text/tokenizer.h"
 
 namespace onprem::tools {

@@ -1,4 +1,4 @@
-#include "router/config.h"
+#include "router/router_config.h"
 
 #include <cctype>
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "router/config.h"
+#include "router/router_config.h"
 #include "router/features.h"
 #include "router/ledger.h"
 

@@ -1,4 +1,4 @@
-#include "router/server.h"
+#include "router/router_server.h"
 
 #include <algorithm>
 #include <cmath>
