@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "engine/prefix_cache.h"
 #include "engine/schedule.h"
 #include "core/log_sum_exp.h"
 
@@ -156,7 +157,7 @@ void Engine::admit() {
       queue_.pop_front();
       s.busy = true, s.cancelled = false, s.id = q.id, s.req = std::move(q.req), s.submitted = q.submitted;
       s.last_used = ++clock_;
-      restore(s, reuse);
+      restore(s.state, s.history, s.snapshots, reuse, ++clock_);
       s.state.rope_factor = factor;
       s.prefilled = size_t(reuse);
       s.pending.clear();
@@ -300,7 +301,7 @@ bool Engine::step() {
       const bool boundary =
           pos % o_.snapshot_interval == 0 || s.prefilled == s.req.prompt.size() ||
           std::find(s.req.snapshot_at.begin(), s.req.snapshot_at.end(), pos) != s.req.snapshot_at.end();
-      if (o_.prefix_cache && boundary) take_snapshot(s);
+      if (o_.prefix_cache && boundary) keep_snapshot(s);
       if (s.prefilled < s.req.prompt.size()) continue;
       s.prefill_done = Clock::now();
       s.finish.prompt_seconds = since(s.submitted);
@@ -315,13 +316,6 @@ bool Engine::step() {
     sample_slot(s);
   }
   return true;
-}
-
-uint64_t Engine::Snapshot::bytes() const {
-  uint64_t b = 0;
-  for (const auto& v : conv) b += v.size() * 4;
-  for (const auto& v : ssm) b += v.size() * 4;
-  return b;
 }
 
 float Engine::rope_factor_for(const Request& r) const {
@@ -340,14 +334,7 @@ Engine::Slot* Engine::pick_slot(const std::vector<int32_t>& prompt, float rope_f
     choice[i] = SlotChoice{s.busy, s.history.empty(), 0, s.last_used};
     // K was cached after RoPE: a sequence under the other RoPE variant cannot be reused.
     if (s.busy || !o_.prefix_cache || s.state.rope_factor != rope_factor) continue;
-    size_t common = 0;
-    while (common < s.history.size() && common < prompt.size() && s.history[common] == prompt[common]) ++common;
-    const int64_t limit = std::min<int64_t>(int64_t(common), int64_t(prompt.size()) - 1);
-    if (int64_t(s.history.size()) <= limit)
-      choice[i].reusable = int64_t(s.history.size());  // the live state itself
-    else
-      for (const auto& snap : s.snapshots)
-        if (snap.pos <= limit) choice[i].reusable = std::max(choice[i].reusable, snap.pos);
+    choice[i].reusable = reusable_prefix(s.history, s.snapshots, prompt);
   }
   const size_t best = choose_slot(choice);
   if (best == slots_.size()) {
@@ -358,64 +345,15 @@ Engine::Slot* Engine::pick_slot(const std::vector<int32_t>& prompt, float rope_f
   return &slots_[best];
 }
 
-void Engine::restore(Slot& s, int64_t pos) {
-  if (pos == 0) {
-    s.state.clear();
-    s.history.clear();
-  } else if (pos < int64_t(s.history.size())) {
-    // KV entries below pos hold the same tokens; the recurrent state comes from the snapshot.
-    for (auto& snap : s.snapshots) {
-      if (snap.pos != pos) continue;
-      for (size_t l = 0; l < s.state.conv.size(); ++l) {
-        if (s.state.conv[l].empty()) continue;
-        s.state.conv[l] = snap.conv[l];
-        s.state.ssm[l] = snap.ssm[l];
-      }
-      snap.last_used = ++clock_;
-      break;
-    }
-    s.state.n_past = pos;
-    s.history.resize(size_t(pos));
-  }
-  // Snapshots past the restore point describe a future that is being rewritten.
-  s.snapshots.erase(
-      std::remove_if(s.snapshots.begin(), s.snapshots.end(), [&](const Snapshot& x) { return x.pos > pos; }),
-      s.snapshots.end());
-  for (auto& snap : s.snapshots)
-    if (snap.pos == pos) snap.last_used = ++clock_;
-}
-
-void Engine::take_snapshot(Slot& s) {
-  const int64_t pos = s.state.n_past;
+void Engine::keep_snapshot(Slot& s) {
   for (const auto& x : s.snapshots)
-    if (x.pos == pos) return;
-  Snapshot snap;
-  snap.pos = pos;
-  snap.last_used = ++clock_;
-  snap.conv.resize(s.state.conv.size()), snap.ssm.resize(s.state.ssm.size());
-  for (size_t l = 0; l < s.state.conv.size(); ++l)
-    if (!s.state.conv[l].empty()) snap.conv[l] = s.state.conv[l], snap.ssm[l] = s.state.ssm[l];
-  s.snapshots.push_back(std::move(snap));
-  enforce_cache_ram();
-}
-
-void Engine::enforce_cache_ram() {
-  for (;;) {
-    uint64_t total = 0;
-    Snapshot* oldest = nullptr;
-    Slot* owner = nullptr;
-    for (auto& s : slots_)
-      for (auto& x : s.snapshots) {
-        total += x.bytes();
-        if (!oldest || x.last_used < oldest->last_used) oldest = &x, owner = &s;
-      }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stats_.snapshot_bytes = total;
-    }
-    if (total <= o_.cache_ram || !oldest) return;
-    owner->snapshots.erase(owner->snapshots.begin() + (oldest - owner->snapshots.data()));
-  }
+    if (x.pos == s.state.n_past) return;
+  s.snapshots.push_back(take_snapshot(s.state, ++clock_));
+  std::vector<std::vector<Snapshot>*> lists;
+  for (auto& slot : slots_) lists.push_back(&slot.snapshots);
+  const uint64_t total = evict_to_budget(lists, o_.cache_ram);
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.snapshot_bytes = total;
 }
 
 }  // namespace onprem::engine

@@ -18,6 +18,7 @@
 
 #include "core/status.h"
 #include "core/thread_pool.h"
+#include "engine/prefix_cache.h"
 #include "engine/token_stream.h"
 #include "model/forward.h"
 #include "sample/loop_guard.h"
@@ -93,12 +94,6 @@ class Engine {
   void shutdown();                                      // cancels everything, joins the thread
 
  private:
-  struct Snapshot {
-    int64_t pos = 0;
-    std::vector<std::vector<float>> conv, ssm;  // recurrent layers only
-    uint64_t last_used = 0;
-    uint64_t bytes() const;
-  };
   struct Slot {
     model::SequenceState state;
     std::vector<int32_t> history;  // the tokens the state holds, in order
@@ -129,9 +124,7 @@ class Engine {
   void finish_slot(Slot& s, FinishReason r, const std::string& error = {});
   Slot* pick_slot(const std::vector<int32_t>& prompt, float rope_factor, int64_t* restore);
   float rope_factor_for(const Request& r) const;
-  void restore(Slot& s, int64_t pos);
-  void take_snapshot(Slot& s);
-  void enforce_cache_ram();
+  void keep_snapshot(Slot& s);  // at the slot's position, within cache_ram
   uint64_t clock_ = 0;
 
   const model::Model& m_;
