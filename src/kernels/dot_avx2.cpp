@@ -165,54 +165,21 @@ float dot_q6_k_f32(const void* w, const float* x, int64_t n) {
 
 // ---- quantised weights, int8 activations ----
 
-// Σ over 32 lanes of u8 · s8 as 8 int32 (pairs summed by maddubs, then quads by madd).
-inline __m256i dot_u8s8(__m256i u, __m256i s) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
-}
-
 // Each int8 kernel is written once for T activation rows (prefill: T tokens share every decoded
-// weight block; decode: T = 1). Per token it does exactly the single-token arithmetic: the same
-// exact integer sums, then the same float operations in the same order, so a token's result has
-// the same bits whichever T it was computed with.
-// Q8_0 / Q4_0 weights: per 32-value block, signed codes times signed activations (sign trick: the
-// weight's magnitudes and sign are taken once, the activations' signs flipped per token).
-template <int T, __m256i (*Codes)(const void* block)>
-inline void q32_q8_rows(const uint8_t* w, int64_t block_bytes, const q::BlockQ8_0* const* xs, int64_t n, float* out) {
-  __m256 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / 32; ++i, w += block_bytes) {
-    prefetch_ahead<64>(w);
-    const __m256i a = Codes(w);
-    const __m256i mag = _mm256_sign_epi8(a, a);
-    uint16_t dh;
-    std::memcpy(&dh, w, 2);
-    const float d = half(dh);
-    for (int t = 0; t < T; ++t) {
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs));
-      const __m256i p = dot_u8s8(mag, _mm256_sign_epi8(x, a));
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * half(xs[t][i].d)), acc[t]);
-    }
-  }
-  for (int t = 0; t < T; ++t) out[t] = hsum(acc[t]);
-}
-inline __m256i q8_0_block_codes(const void* b) {
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const q::BlockQ8_0*>(b)->qs));
-}
-inline __m256i q4_0_block_codes(const void* b) { return q4_0_codes(static_cast<const q::BlockQ4_0*>(b)->qs); }
-
+// weight block; decode: T = 1), with AVX2's int8 primitive (simd_avx2.h).
 // Tokens per multi-token call: 4 accumulators leave registers for the codes, the scale and the
 // activations of the 16 the AVX2 file has.
 constexpr int kRowTokens = 4;
 
 template <int T>
 void dot_q8_0_rows(const void* w, const void* const* xq, int64_t n, float* out) {
-  q32_q8_rows<T, q8_0_block_codes>(static_cast<const uint8_t*>(w), sizeof(q::BlockQ8_0),
-                                   reinterpret_cast<const q::BlockQ8_0* const*>(xq), n, out);
+  q32_q8_rows<T, q8_0_block_codes, dot_u8s8_avx2>(static_cast<const uint8_t*>(w), sizeof(q::BlockQ8_0),
+                                                  reinterpret_cast<const q::BlockQ8_0* const*>(xq), n, out);
 }
 template <int T>
 void dot_q4_0_rows(const void* w, const void* const* xq, int64_t n, float* out) {
-  q32_q8_rows<T, q4_0_block_codes>(static_cast<const uint8_t*>(w), sizeof(q::BlockQ4_0),
-                                   reinterpret_cast<const q::BlockQ8_0* const*>(xq), n, out);
+  q32_q8_rows<T, q4_0_block_codes, dot_u8s8_avx2>(static_cast<const uint8_t*>(w), sizeof(q::BlockQ4_0),
+                                                  reinterpret_cast<const q::BlockQ8_0* const*>(xq), n, out);
 }
 template <bool kFive, int T>
 void dot_qk45_rows(const void* w, const void* const* xq, int64_t n, float* out) {

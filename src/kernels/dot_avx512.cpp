@@ -134,45 +134,22 @@ float dot_q6_k_f32(const void* w, const float* x, int64_t n) {
 
 // ---- int8 activations with VNNI ----
 
-inline __m256i dpbusd(__m256i acc, __m256i u, __m256i s) { return _mm256_dpbusd_epi32(acc, u, s); }
+// VNNI's int8 primitive for the shared kernels of simd_avx2.h.
+inline __m256i dpbusd(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
 
 // The int8 kernels below are written once for T activation rows:
 // prefill's T tokens share each decoded weight block, and T = 1 is the single-token dot. A token's
 // integer sums and float operations are the same for any T, so its result has the same bits.
 
-// Q8_0 / Q4_0 weights: per 32-value block, signed codes times signed activations (the weight's
-// magnitudes and signs taken once, the activations' signs flipped per token).
-template <int T, __m256i (*Codes)(const void* block)>
-inline void q32_q8_rows(const uint8_t* w, int64_t block_bytes, const void* const* xq, int64_t n, float* out) {
-  const auto* const* xs = reinterpret_cast<const q::BlockQ8_0* const*>(xq);
-  __m256 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / 32; ++i, w += block_bytes) {
-    prefetch_ahead<64>(w);
-    const __m256i a = Codes(w);
-    const __m256i mag = _mm256_abs_epi8(a);
-    uint16_t dh;
-    std::memcpy(&dh, w, 2);
-    const float d = half(dh);
-    for (int t = 0; t < T; ++t) {
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs));
-      const __m256i p = dpbusd(_mm256_setzero_si256(), mag, _mm256_sign_epi8(x, a));
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * half(xs[t][i].d)), acc[t]);
-    }
-  }
-  for (int t = 0; t < T; ++t) out[t] = hsum(acc[t]);
-}
-inline __m256i q8_0_block_codes(const void* b) {
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const q::BlockQ8_0*>(b)->qs));
-}
-inline __m256i q4_0_block_codes(const void* b) { return q4_0_codes(static_cast<const q::BlockQ4_0*>(b)->qs); }
 template <int T>
 void dot_q8_0_rows(const void* w, const void* const* xq, int64_t n, float* out) {
-  q32_q8_rows<T, q8_0_block_codes>(static_cast<const uint8_t*>(w), sizeof(q::BlockQ8_0), xq, n, out);
+  q32_q8_rows<T, q8_0_block_codes, dpbusd>(static_cast<const uint8_t*>(w), sizeof(q::BlockQ8_0),
+                                           reinterpret_cast<const q::BlockQ8_0* const*>(xq), n, out);
 }
 template <int T>
 void dot_q4_0_rows(const void* w, const void* const* xq, int64_t n, float* out) {
-  q32_q8_rows<T, q4_0_block_codes>(static_cast<const uint8_t*>(w), sizeof(q::BlockQ4_0), xq, n, out);
+  q32_q8_rows<T, q4_0_block_codes, dpbusd>(static_cast<const uint8_t*>(w), sizeof(q::BlockQ4_0),
+                                           reinterpret_cast<const q::BlockQ8_0* const*>(xq), n, out);
 }
 
 // Tokens per multi-row call, chosen with onprem bench on the 35B-A3B-shaped file: 8 made Q6_K

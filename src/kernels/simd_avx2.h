@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "quant/blocks.h"
 
@@ -125,6 +126,44 @@ static inline __m256i qk45_codes(__m256i raw, int h, int s, bool five, __m256i q
                             _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), _mm256_set1_epi8(16)));
   }
   return codes;
+}
+
+// Σ over 32 lanes of u8 · s8 as 8 int32: the ISA's int8 dot primitive, passed to the kernels
+// below. AVX2: maddubs sums pairs into int16, then madd quads into int32 (exact: one magnitude is
+// at most 127, so a pair stays within int16). AVX-512 VNNI: vpdpbusd in one instruction.
+static inline __m256i dot_u8s8_avx2(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+// Q8_0 / Q4_0 weights x Q8_0 activations for T rows: per 32-value block, the weight's magnitudes
+// and signs are taken once and the activations' signs flipped per token (the unsigned x signed
+// primitive needs one unsigned side). T tokens share each decoded block; a token's integer sums
+// and float operations are the same for any T, so its result has the same bits.
+template <int T, __m256i (*Codes)(const void* block), __m256i (*DotU8S8)(__m256i, __m256i)>
+static inline void q32_q8_rows(const uint8_t* w, int64_t block_bytes, const quant::BlockQ8_0* const* xs, int64_t n,
+                               float* out) {
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 32; ++i, w += block_bytes) {
+    prefetch_ahead<64>(w);
+    const __m256i a = Codes(w);
+    const __m256i mag = _mm256_abs_epi8(a);
+    uint16_t dh;
+    std::memcpy(&dh, w, 2);  // both block types begin with their fp16 scale
+    const float d = _cvtsh_ss(dh);
+    for (int t = 0; t < T; ++t) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs));
+      const __m256i p = DotU8S8(mag, _mm256_sign_epi8(x, a));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * _cvtsh_ss(xs[t][i].d)), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) out[t] = hsum(acc[t]);
+}
+static inline __m256i q8_0_block_codes(const void* b) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const quant::BlockQ8_0*>(b)->qs));
+}
+static inline __m256i q4_0_block_codes(const void* b) {
+  return q4_0_codes(static_cast<const quant::BlockQ4_0*>(b)->qs);
 }
 
 // Q6_K x Q8_K for T activation rows (T tokens share the decoded codes; T = 1 is the single dot),
