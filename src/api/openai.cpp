@@ -1,5 +1,6 @@
 #include "api/openai.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "chat/template_file.h"
@@ -156,6 +157,119 @@ std::optional<ApiError> plan_common(Service& svc, const Json& body, ChatPlan* ou
 
 }  // namespace
 
+namespace {
+
+// tools, tool_choice and response_format: what the output may be. required / named calls and
+// JSON output are grammars; they render with thinking off, so the first token starts the value.
+std::optional<ApiError> plan_output(const Json& body, const Json& tools, GenerationOptions* gen) {
+  // tool_choice: none | auto | required | {"type":"function","function":{"name":...}}
+  std::string choice = "auto", named;
+  if (body.contains("tool_choice") && !body["tool_choice"].is_null()) {
+    const Json& tc = body["tool_choice"];
+    if (tc.is_string())
+      choice = tc.get<std::string>();
+    else if (tc.is_object() && tc.contains("function") && tc["function"].is_object() &&
+             tc["function"].contains("name") && tc["function"]["name"].is_string())
+      choice = "named", named = tc["function"]["name"].get<std::string>();
+    if (choice != "none" && choice != "auto" && choice != "required" && choice != "named")
+      return bad_request("tool_choice must be none, auto, required or a named function", "tool_choice");
+  }
+  if ((choice == "required" || choice == "named") && tools.empty())
+    return bad_request("tool_choice needs tools", "tool_choice");
+  gen->tools = tools;
+  gen->parse_tools = choice != "none" && !tools.empty();
+  // parallel_tool_calls: false is met as it is: the required / named grammar makes exactly one
+  // call, and auto is not limited.
+  if (choice == "required" || choice == "named") {
+    auto g = chat::grammar_for_tool_call(tools, choice == "named" ? named : "");
+    if (!g) return bad_request(g.error().message, "tool_choice");
+    gen->grammar = std::move(*g);
+    return std::nullopt;
+  }
+  if (!body.contains("response_format") || !body["response_format"].is_object()) return std::nullopt;
+  const Json& rf = body["response_format"];
+  const std::string type = rf.contains("type") && rf["type"].is_string() ? rf["type"].get<std::string>() : "text";
+  if (type == "json_object") {
+    gen->grammar = std::move(*chat::grammar_from_schema(Json{{"type", "object"}}));
+  } else if (type == "json_schema") {
+    const Json schema =
+        rf.contains("json_schema") && rf["json_schema"].is_object() && rf["json_schema"].contains("schema")
+            ? rf["json_schema"]["schema"]
+            : Json();
+    if (!schema.is_object())
+      return bad_request("response_format.json_schema.schema must be an object", "response_format");
+    auto g = chat::grammar_from_schema(schema);
+    if (!g) return bad_request(g.error().message, "response_format");
+    gen->grammar = std::move(*g);
+  } else if (type != "text") {
+    return bad_request("response_format.type must be text, json_object or json_schema", "response_format");
+  }
+  return std::nullopt;
+}
+
+// The messages as the template takes them: OpenAI's "developer" role is its newer name for
+// system instructions, and (server-side preserve_thinking) assistant turns whose reasoning the
+// client dropped get it back from the store.
+Json messages_to_render(const Service& svc, const Json& body, bool has_tools) {
+  Json messages = body["messages"];
+  for (auto& m : messages)
+    if (m.is_object() && m.contains("role") && m["role"] == "developer") m["role"] = "system";
+  const bool restore = body.contains("restore_reasoning") && body["restore_reasoning"].is_boolean()
+                           ? body["restore_reasoning"].get<bool>()
+                           : svc.opt.restore_reasoning && has_tools;
+  if (!restore) return messages;
+  for (auto& m : messages) {
+    if (!m.is_object() || m.value("role", "") != "assistant") continue;
+    if (m.contains("reasoning_content") && m["reasoning_content"].is_string() &&
+        !m["reasoning_content"].get<std::string>().empty())
+      continue;
+    const std::string content =
+        m.contains("content") && m["content"].is_string() ? m["content"].get<std::string>() : std::string();
+    if (content.find("</think>") != std::string::npos) continue;
+    std::string r;
+    if (svc.reasoning.get(ReasoningStore::key(content, m.contains("tool_calls") ? m["tool_calls"] : Json()), &r))
+      m["reasoning_content"] = r;
+  }
+  return messages;
+}
+
+// Renders and tokenizes the prompt, and marks the end of the history (before the generation
+// prompt) for a state snapshot: the next turn's render diverges there when old reasoning is
+// dropped. The prompt is the history followed by the generation prompt, which begins with a
+// special token, so the history's tokens are the prompt's first tokens: the long history is
+// tokenized once.
+std::optional<ApiError> render_prompt(const Service& svc, const Json& messages, const Json& tools,
+                                      const chat::RenderOptions& ro, ChatPlan* out) {
+  auto render = [&](const chat::RenderOptions& o) {
+    return svc.opt.chat_template ? chat::render_chat_with(*svc.opt.chat_template, messages, tools, o)
+                                 : chat::render_chat(messages, tools, o);
+  };
+  auto prompt = render(ro);
+  if (!prompt) return bad_request(prompt.error().message, "messages");
+  chat::RenderOptions hist_options = ro;
+  hist_options.add_generation_prompt = false;
+  auto hist = render(hist_options);
+  if (hist.ok() && prompt->size() > hist->size() && prompt->compare(0, hist->size(), *hist) == 0) {
+    out->prompt = svc.tok.encode(*hist, true);
+    const size_t n_hist = out->prompt.size();
+    const auto tail = svc.tok.encode(std::string_view(*prompt).substr(hist->size()), true);
+    // Only when the seam falls on a special token does the split equal one encoding of the whole
+    // (and only without a BOS, which the tail would repeat).
+    const auto& special = svc.tok.vocab().special_ids;
+    if (!svc.tok.vocab().add_bos && !tail.empty() &&
+        std::find(special.begin(), special.end(), tail.front()) != special.end()) {
+      out->prompt.insert(out->prompt.end(), tail.begin(), tail.end());
+      out->gen.snapshot_at.push_back(int64_t(n_hist));
+      return std::nullopt;
+    }
+  }
+  out->prompt = svc.tok.encode(*prompt, true);
+  if (hist.ok()) out->gen.snapshot_at.push_back(int64_t(svc.tok.encode(*hist, true).size()));
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out) {
   if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
     return bad_request("messages must be a non-empty array", "messages");
@@ -164,6 +278,8 @@ std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out)
                            std::to_string(svc.opt.max_messages) + ")",
                        "messages");
   if (auto e = plan_common(svc, body, out)) return e;
+  const Json tools = body.contains("tools") && body["tools"].is_array() ? body["tools"] : Json::array();
+  if (auto e = plan_output(body, tools, &out->gen)) return e;
   chat::RenderOptions ro;
   ro.flavor = svc.opt.flavor;
   ro.system_anywhere = true;
@@ -171,51 +287,6 @@ std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out)
     const auto& kw = body["chat_template_kwargs"];
     if (kw.contains("enable_thinking")) ro.enable_thinking = kw["enable_thinking"];
     if (kw.contains("preserve_thinking")) ro.preserve_thinking = kw["preserve_thinking"];
-  }
-  const Json tools = body.contains("tools") && body["tools"].is_array() ? body["tools"] : Json::array();
-  out->gen.tools = tools;
-  // tool_choice: none | auto | required | {"type":"function","function":{"name":...}}
-  std::string choice = "auto", named;
-  if (body.contains("tool_choice") && !body["tool_choice"].is_null()) {
-    const Json& tc = body["tool_choice"];
-    if (tc.is_string())
-      choice = tc.get<std::string>();
-    else if (tc.is_object() && tc.contains("function") && tc["function"].is_object() && tc["function"].contains("name"))
-      choice = "named", named = tc["function"]["name"].get<std::string>();
-    if (choice != "none" && choice != "auto" && choice != "required" && choice != "named")
-      return bad_request("tool_choice must be none, auto, required or a named function", "tool_choice");
-  }
-  if ((choice == "required" || choice == "named") && tools.empty())
-    return bad_request("tool_choice needs tools", "tool_choice");
-  out->gen.parse_tools = choice != "none" && !tools.empty();
-  if (body.contains("parallel_tool_calls") && body["parallel_tool_calls"].is_boolean() &&
-      !body["parallel_tool_calls"].get<bool>()) {
-    // One call: the required/named grammar already produces exactly one; auto is not limited.
-  }
-  // Constrained output renders with thinking off, so the model's first token starts the value.
-  if (choice == "required" || choice == "named") {
-    auto g = chat::grammar_for_tool_call(tools, choice == "named" ? named : "");
-    if (!g) return bad_request(g.error().message, "tool_choice");
-    out->gen.grammar = std::move(*g);
-  } else if (body.contains("response_format") && body["response_format"].is_object()) {
-    const Json& rf = body["response_format"];
-    const std::string type = rf.value("type", "text");
-    if (type == "json_object") {
-      auto g = chat::grammar_from_schema(Json{{"type", "object"}});
-      out->gen.grammar = std::move(*g);
-    } else if (type == "json_schema") {
-      const Json schema =
-          rf.contains("json_schema") && rf["json_schema"].is_object() && rf["json_schema"].contains("schema")
-              ? rf["json_schema"]["schema"]
-              : Json();
-      if (!schema.is_object())
-        return bad_request("response_format.json_schema.schema must be an object", "response_format");
-      auto g = chat::grammar_from_schema(schema);
-      if (!g) return bad_request(g.error().message, "response_format");
-      out->gen.grammar = std::move(*g);
-    } else if (type != "text") {
-      return bad_request("response_format.type must be text, json_object or json_schema", "response_format");
-    }
   }
   if (out->gen.grammar) ro.enable_thinking = false;
   out->gen.thinking_open = !(ro.enable_thinking.is_boolean() && !ro.enable_thinking.get<bool>());
@@ -227,40 +298,7 @@ std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out)
           "thinking_budget");
     out->gen.thinking_budget = b.get<int64_t>();
   }
-  // Server-side preserve_thinking: put back reasoning the client dropped.
-  Json messages = body["messages"];
-  // OpenAI's "developer" role is its newer name for system instructions.
-  for (auto& m : messages)
-    if (m.is_object() && m.contains("role") && m["role"] == "developer") m["role"] = "system";
-  const bool restore = body.contains("restore_reasoning") && body["restore_reasoning"].is_boolean()
-                           ? body["restore_reasoning"].get<bool>()
-                           : svc.opt.restore_reasoning && !tools.empty();
-  if (restore)
-    for (auto& m : messages) {
-      if (!m.is_object() || m.value("role", "") != "assistant") continue;
-      if (m.contains("reasoning_content") && m["reasoning_content"].is_string() &&
-          !m["reasoning_content"].get<std::string>().empty())
-        continue;
-      const std::string content =
-          m.contains("content") && m["content"].is_string() ? m["content"].get<std::string>() : std::string();
-      if (content.find("</think>") != std::string::npos) continue;
-      std::string r;
-      if (svc.reasoning.get(ReasoningStore::key(content, m.contains("tool_calls") ? m["tool_calls"] : Json()), &r))
-        m["reasoning_content"] = r;
-    }
-  auto render = [&](const chat::RenderOptions& o) {
-    return svc.opt.chat_template ? chat::render_chat_with(*svc.opt.chat_template, messages, tools, o)
-                                 : chat::render_chat(messages, tools, o);
-  };
-  auto prompt = render(ro);
-  if (!prompt) return bad_request(prompt.error().message, "messages");
-  out->prompt = svc.tok.encode(*prompt, true);
-  // The end of the history (before the generation prompt) is where the next turn's render will
-  // diverge when old reasoning is dropped: keep a state snapshot there.
-  chat::RenderOptions hist = ro;
-  hist.add_generation_prompt = false;
-  if (auto h = render(hist); h.ok()) out->gen.snapshot_at.push_back(int64_t(svc.tok.encode(*h, true).size()));
-  return std::nullopt;
+  return render_prompt(svc, messages_to_render(svc, body, !tools.empty()), tools, ro, out);
 }
 
 std::optional<ApiError> plan_completion(Service& svc, const Json& body, ChatPlan* out) {
