@@ -57,80 +57,26 @@ float dot_16bit_16bit(const void* w, const void* xq, int64_t n) {
   return dot_16bit_rows<kBf16, true>(static_cast<const uint16_t*>(w), xq, n);
 }
 
-// acc += scale · Σ codes_i x_i over 32 signed codes.
-inline __m512 fma_codes32(__m256i codes, const float* x, __m512 scale, __m512 acc) {
-  const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(codes)));
-  const __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(codes, 1)));
-  const __m512 s = _mm512_fmadd_ps(hi, _mm512_loadu_ps(x + 16), _mm512_mul_ps(lo, _mm512_loadu_ps(x)));
-  return _mm512_fmadd_ps(s, scale, acc);
-}
-
-float dot_q8_0_f32(const void* w, const float* x, int64_t n) {
-  const auto* b = static_cast<const q::BlockQ8_0*>(w);
-  __m512 acc = _mm512_setzero_ps();
-  for (int64_t i = 0; i < n / 32; ++i, x += 32)
-    acc = fma_codes32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs)), x, _mm512_set1_ps(half(b[i].d)),
-                      acc);
-  return _mm512_reduce_add_ps(acc);
-}
-
-float dot_q4_0_f32(const void* w, const float* x, int64_t n) {
-  const auto* b = static_cast<const q::BlockQ4_0*>(w);
-  __m512 acc = _mm512_setzero_ps();
-  for (int64_t i = 0; i < n / 32; ++i, x += 32)
-    acc = fma_codes32(q4_0_codes(b[i].qs), x, _mm512_set1_ps(half(b[i].d)), acc);
-  return _mm512_reduce_add_ps(acc);
-}
-
-template <bool kFive>
-float dot_qk45_f32(const void* w, const float* x, int64_t n) {
-  const uint8_t* p = static_cast<const uint8_t*>(w);
-  const int64_t stride = kFive ? 176 : 144;
-  __m512 acc = _mm512_setzero_ps();
-  for (int64_t i = 0; i < n / 256; ++i, p += stride) {
-    uint16_t dh, mh;
-    std::memcpy(&dh, p, 2);
-    std::memcpy(&mh, p + 2, 2);
-    const float d = half(dh), dmin = half(mh);
-    const uint8_t* qs = p + (kFive ? 48 : 16);
-    const __m256i qh = kFive ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16)) : _mm256_setzero_si256();
-    for (int c = 0; c < 4; ++c) {
-      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
-      for (int h = 0; h < 2; ++h) {
-        const int s = 2 * c + h;
-        uint8_t sc, m;
-        q::unpack_scale_min_k4(s, p + 4, &sc, &m);
-        const float* xs = x + 256 * i + 32 * s;
-        acc = fma_codes32(qk45_codes(raw, h, s, kFive, qh), xs, _mm512_set1_ps(d * sc), acc);
-        const __m512 xsum = _mm512_add_ps(_mm512_loadu_ps(xs), _mm512_loadu_ps(xs + 16));
-        acc = _mm512_fnmadd_ps(xsum, _mm512_set1_ps(dmin * m), acc);
-      }
-    }
+// The float-vector operations of the shared f32-activation kernels (simd_avx2.h), 16 lanes wide.
+struct F32x16 {
+  using V = __m512;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V set1(float f) { return _mm512_set1_ps(f); }
+  static V fma_codes16(__m128i codes, const float* x, V scale, V acc) {
+    return _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(codes)), _mm512_loadu_ps(x)), scale,
+                           acc);
   }
-  return _mm512_reduce_add_ps(acc);
-}
-
-float dot_q6_k_f32(const void* w, const float* x, int64_t n) {
-  const auto* b = static_cast<const q::BlockQ6_K*>(w);
-  __m512 acc = _mm512_setzero_ps();
-  for (int64_t i = 0; i < n / 256; ++i) {
-    const float d = half(b[i].d);
-    for (int hf = 0; hf < 2; ++hf) {
-      __m256i codes[4];
-      q6_codes(b[i].ql + 64 * hf, b[i].qh + 32 * hf, codes);
-      const int8_t* S = b[i].scales + 8 * hf;
-      for (int j = 0; j < 4; ++j) {
-        const __m256i c = _mm256_sub_epi8(codes[j], _mm256_set1_epi8(32));
-        const float* xs = x + 256 * i + 128 * hf + 32 * j;
-        const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(c)));
-        const __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(c, 1)));
-        acc = _mm512_fmadd_ps(_mm512_mul_ps(lo, _mm512_loadu_ps(xs)), _mm512_set1_ps(d * S[2 * j]), acc);
-        acc = _mm512_fmadd_ps(_mm512_mul_ps(hi, _mm512_loadu_ps(xs + 16)), _mm512_set1_ps(d * S[2 * j + 1]), acc);
-      }
-    }
+  static V fma_codes32(__m256i codes, const float* x, V scale, V acc) {
+    const V lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(codes)));
+    const V hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(codes, 1)));
+    const V s = _mm512_fmadd_ps(hi, _mm512_loadu_ps(x + 16), _mm512_mul_ps(lo, _mm512_loadu_ps(x)));
+    return _mm512_fmadd_ps(s, scale, acc);
   }
-  return _mm512_reduce_add_ps(acc);
-}
+  static V fnmadd_sum32(const float* x, V scale, V acc) {
+    return _mm512_fnmadd_ps(_mm512_add_ps(_mm512_loadu_ps(x), _mm512_loadu_ps(x + 16)), scale, acc);
+  }
+  static float reduce(V v) { return _mm512_reduce_add_ps(v); }
+};
 
 // ---- int8 activations with VNNI ----
 
@@ -289,16 +235,16 @@ void fill_avx512(Kernels& k) {
     k.types[static_cast<uint32_t>(t)].dot_q8_multi = rows;
     k.types[static_cast<uint32_t>(t)].multi_tokens = tokens;
   };
-  set(GgmlType::kQ8_0, dot_q8_0_f32, dot_one<dot_q8_0_rows<1>>);
+  set(GgmlType::kQ8_0, dot_q8_0_f32<F32x16>, dot_one<dot_q8_0_rows<1>>);
   multi(GgmlType::kQ8_0, dot_q8_0_rows<kRowTokens>, kRowTokens);
-  set(GgmlType::kQ4_0, dot_q4_0_f32, dot_one<dot_q4_0_rows<1>>);
+  set(GgmlType::kQ4_0, dot_q4_0_f32<F32x16>, dot_one<dot_q4_0_rows<1>>);
   multi(GgmlType::kQ4_0, dot_q4_0_rows<kRowTokens>, kRowTokens);
-  set(GgmlType::kQ4_K, dot_qk45_f32<false>, dot_q4_k_q8);
+  set(GgmlType::kQ4_K, dot_qk45_f32<F32x16, false>, dot_q4_k_q8);
   multi(GgmlType::kQ4_K, dot_q4_k_q8_multi, kQ4kTokens);
   multi(GgmlType::kQ6_K, dot_q6_k_rows<kQ6kTokens>, kQ6kTokens);
-  set(GgmlType::kQ5_K, dot_qk45_f32<true>, dot_one<dot_q5_k_rows<1>>);
+  set(GgmlType::kQ5_K, dot_qk45_f32<F32x16, true>, dot_one<dot_q5_k_rows<1>>);
   multi(GgmlType::kQ5_K, dot_q5_k_rows<kRowTokens>, kRowTokens);
-  set(GgmlType::kQ6_K, dot_q6_k_f32, dot_one<dot_q6_k_rows<1>>);
+  set(GgmlType::kQ6_K, dot_q6_k_f32<F32x16>, dot_one<dot_q6_k_rows<1>>);
   k.quantize_q8_k = quantize_q8_k;
   fill_avx512_ops(k);
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "quant/blocks.h"
 
@@ -127,6 +128,110 @@ static inline __m256i qk45_codes(__m256i raw, int h, int s, bool five, __m256i q
   }
   return codes;
 }
+
+// ---- quantised weights, f32 activations: written once for a float vector type ----
+//
+// F supplies the few float-vector operations these kernels need. AVX2 takes F32x8 below (eight
+// lanes); the AVX-512 file defines F32x16 (sixteen). Both live in anonymous namespaces, so each
+// instantiation stays inside the file of its ISA (tests/isa/check_isa_objects.py).
+//   F::V zero(); F::V set1(float);
+//   F::V fma_codes32(__m256i codes, const float* x, F::V scale, F::V acc): acc + scale·Σ codes·x
+//   F::V fma_codes16(__m128i codes, const float* x, F::V scale, F::V acc): the same over 16
+//   F::V fnmadd_sum32(const float* x, F::V scale, F::V acc): acc − scale·Σ x over 32
+//   float reduce(F::V)
+namespace {
+
+struct F32x8 {
+  using V = __m256;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V set1(float f) { return _mm256_set1_ps(f); }
+  static V fma_codes16(__m128i codes, const float* x, V scale, V acc) {
+    const V s = _mm256_fmadd_ps(i8x8_to_f32(_mm_srli_si128(codes, 8)), _mm256_loadu_ps(x + 8),
+                                _mm256_mul_ps(i8x8_to_f32(codes), _mm256_loadu_ps(x)));
+    return _mm256_fmadd_ps(s, scale, acc);
+  }
+  static V fma_codes32(__m256i codes, const float* x, V scale, V acc) {
+    const __m128i lo = _mm256_castsi256_si128(codes), hi = _mm256_extracti128_si256(codes, 1);
+    V s = _mm256_mul_ps(i8x8_to_f32(lo), _mm256_loadu_ps(x));
+    s = _mm256_fmadd_ps(i8x8_to_f32(_mm_srli_si128(lo, 8)), _mm256_loadu_ps(x + 8), s);
+    s = _mm256_fmadd_ps(i8x8_to_f32(hi), _mm256_loadu_ps(x + 16), s);
+    s = _mm256_fmadd_ps(i8x8_to_f32(_mm_srli_si128(hi, 8)), _mm256_loadu_ps(x + 24), s);
+    return _mm256_fmadd_ps(s, scale, acc);
+  }
+  static V fnmadd_sum32(const float* x, V scale, V acc) {
+    const V sum = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8)),
+                                _mm256_add_ps(_mm256_loadu_ps(x + 16), _mm256_loadu_ps(x + 24)));
+    return _mm256_fnmadd_ps(sum, scale, acc);
+  }
+  static float reduce(V v) { return hsum(v); }
+};
+
+template <class F>
+float dot_q8_0_f32(const void* w, const float* x, int64_t n) {
+  const auto* b = static_cast<const quant::BlockQ8_0*>(w);
+  typename F::V acc = F::zero();
+  for (int64_t i = 0; i < n / 32; ++i, x += 32)
+    acc = F::fma_codes32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs)), x, F::set1(_cvtsh_ss(b[i].d)),
+                         acc);
+  return F::reduce(acc);
+}
+
+template <class F>
+float dot_q4_0_f32(const void* w, const float* x, int64_t n) {
+  const auto* b = static_cast<const quant::BlockQ4_0*>(w);
+  typename F::V acc = F::zero();
+  for (int64_t i = 0; i < n / 32; ++i, x += 32)
+    acc = F::fma_codes32(q4_0_codes(b[i].qs), x, F::set1(_cvtsh_ss(b[i].d)), acc);
+  return F::reduce(acc);
+}
+
+// Q4_K / Q5_K: value = d·sc·code − dmin·m per 32-value sub-block.
+template <class F, bool kFive>
+float dot_qk45_f32(const void* w, const float* x, int64_t n) {
+  using Block = std::conditional_t<kFive, quant::BlockQ5_K, quant::BlockQ4_K>;
+  const auto* b = static_cast<const Block*>(w);
+  typename F::V acc = F::zero();
+  for (int64_t i = 0; i < n / 256; ++i) {
+    const float d = _cvtsh_ss(b[i].d), dmin = _cvtsh_ss(b[i].dmin);
+    __m256i qh = _mm256_setzero_si256();
+    if constexpr (kFive) qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qh));
+    for (int c = 0; c < 4; ++c) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 32 * c));
+      for (int h = 0; h < 2; ++h) {
+        const int s = 2 * c + h;
+        uint8_t sc, m;
+        quant::unpack_scale_min_k4(s, b[i].scales, &sc, &m);
+        const float* xs = x + 256 * i + 32 * s;
+        acc = F::fma_codes32(qk45_codes(raw, h, s, kFive, qh), xs, F::set1(d * sc), acc);
+        acc = F::fnmadd_sum32(xs, F::set1(dmin * m), acc);
+      }
+    }
+  }
+  return F::reduce(acc);
+}
+
+template <class F>
+float dot_q6_k_f32(const void* w, const float* x, int64_t n) {
+  const auto* b = static_cast<const quant::BlockQ6_K*>(w);
+  typename F::V acc = F::zero();
+  for (int64_t i = 0; i < n / 256; ++i) {
+    const float d = _cvtsh_ss(b[i].d);
+    for (int hf = 0; hf < 2; ++hf) {
+      __m256i codes[4];
+      q6_codes(b[i].ql + 64 * hf, b[i].qh + 32 * hf, codes);
+      const int8_t* S = b[i].scales + 8 * hf;
+      for (int j = 0; j < 4; ++j) {  // 16 values per scale
+        const __m256i c = _mm256_sub_epi8(codes[j], _mm256_set1_epi8(32));
+        const float* xs = x + 256 * i + 128 * hf + 32 * j;
+        acc = F::fma_codes16(_mm256_castsi256_si128(c), xs, F::set1(d * S[2 * j]), acc);
+        acc = F::fma_codes16(_mm256_extracti128_si256(c, 1), xs + 16, F::set1(d * S[2 * j + 1]), acc);
+      }
+    }
+  }
+  return F::reduce(acc);
+}
+
+}  // namespace
 
 // Σ over 32 lanes of u8 · s8 as 8 int32: the ISA's int8 dot primitive, passed to the kernels
 // below. AVX2: maddubs sums pairs into int16, then madd quads into int32 (exact: one magnitude is
