@@ -93,7 +93,7 @@ void dot_q4_0_rows(const void* w, const void* const* xq, int64_t n, float* out) 
 }
 template <bool kFive, int T>
 void dot_qk45_rows(const void* w, const void* const* xq, int64_t n, float* out) {
-  qk45_q8_rows<kFive, T>(static_cast<const uint8_t*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
+  qk45_q8_rows<kFive, T>(w, reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
 }
 template <int T>
 void dot_q6_k_rows(const void* w, const void* const* xq, int64_t n, float* out) {

@@ -106,7 +106,7 @@ constexpr int kQ4kTokens = 4, kQ6kTokens = 4;
 // vector of codes matching 64 consecutive activations, so one vpdpbusd covers two sub-blocks.
 // Scales and minimums are unpacked once per super-block. T tokens share the decoded weights.
 template <int T>
-inline void q4k_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_t n, float* out) {
+inline void q4k_q8_rows(const q::BlockQ4_K* blocks, const q::BlockQ8_K* const* xs, int64_t n, float* out) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   // Lane l of group c takes sub-block scale 2c + l / 8: four fixed permutations of the 8 scales.
   __m512i pick[4];
@@ -115,13 +115,11 @@ inline void q4k_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_t
   __m512 acc[T];
   __m256 macc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps(), macc[t] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / 256; ++i, p += 144) {
-    prefetch_ahead<144>(p);
-    uint16_t dh, mh;
-    std::memcpy(&dh, p, 2);
-    std::memcpy(&mh, p + 2, 2);
-    const float d = half(dh), dmin = half(mh);
-    const q::ScalesMinsK4 sm = q::unpack_scales_mins_k4(p + 4);
+  for (int64_t i = 0; i < n / 256; ++i) {
+    const q::BlockQ4_K& wb = blocks[i];
+    prefetch_ahead<sizeof(q::BlockQ4_K)>(&wb);
+    const float d = half(wb.d), dmin = half(wb.dmin);
+    const q::ScalesMinsK4 sm = q::unpack_scales_mins_k4(wb.scales);
     const __m128i s8 = _mm_cvtsi64_si128(int64_t(sm.scales));
     const __m512 sc = _mm512_castps256_ps512(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(s8)));
     // Each minimum twice, against the 16 per-16 sums: m[s] * (bsum[2s] + bsum[2s+1]) in one madd.
@@ -134,7 +132,7 @@ inline void q4k_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_t
       macc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(bs, m16)), _mm256_set1_ps(b.d * dmin), macc[t]);
       blk[t][0] = blk[t][1] = _mm512_setzero_ps();
     }
-    const uint8_t* qs = p + 16;
+    const uint8_t* qs = wb.qs;
     for (int c = 0; c < 4; ++c) {
       const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
       const __m512i codes =
@@ -161,17 +159,18 @@ inline void q4k_q8_rows(const uint8_t* p, const q::BlockQ8_K* const* xs, int64_t
 float dot_q4_k_q8(const void* w, const void* xq, int64_t n) {
   const auto* x = static_cast<const q::BlockQ8_K*>(xq);
   float out;
-  q4k_q8_rows<1>(static_cast<const uint8_t*>(w), &x, n, &out);
+  q4k_q8_rows<1>(static_cast<const q::BlockQ4_K*>(w), &x, n, &out);
   return out;
 }
 
 void dot_q4_k_q8_multi(const void* w, const void* const* xq, int64_t n, float* out) {
-  q4k_q8_rows<kQ4kTokens>(static_cast<const uint8_t*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
+  q4k_q8_rows<kQ4kTokens>(static_cast<const q::BlockQ4_K*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n,
+                          out);
 }
 
 template <int T>
 void dot_q5_k_rows(const void* w, const void* const* xq, int64_t n, float* out) {
-  qk45_q8_rows<true, T>(static_cast<const uint8_t*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
+  qk45_q8_rows<true, T>(w, reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
 }
 template <int T>
 void dot_q6_k_rows(const void* w, const void* const* xq, int64_t n, float* out) {

@@ -311,17 +311,18 @@ static inline void q6k_q8_rows(const quant::BlockQ6_K* a, const quant::BlockQ8_K
 // pairs, then madd by the sub-block's scale), minus the minimums against the Q8_K block's per-16
 // sums. The AVX-512 table uses it for Q5_K (as fast as vpdpbusd + vpmulld, the same bits).
 template <bool kFive, int T>
-static inline void qk45_q8_rows(const uint8_t* p, const quant::BlockQ8_K* const* xs, int64_t n, float* out) {
-  const int64_t stride = kFive ? 176 : 144;
+static inline void qk45_q8_rows(const void* w, const quant::BlockQ8_K* const* xs, int64_t n, float* out) {
+  using Block = std::conditional_t<kFive, quant::BlockQ5_K, quant::BlockQ4_K>;
   float total[T] = {};
-  for (int64_t i = 0; i < n / 256; ++i, p += stride) {
-    prefetch_ahead<kFive ? 176 : 144>(p);
-    uint16_t dh, mh;
-    std::memcpy(&dh, p, 2);
-    std::memcpy(&mh, p + 2, 2);
-    const quant::ScalesMinsK4 sm = quant::unpack_scales_mins_k4(p + 4);
-    const uint8_t* qs = p + (kFive ? 48 : 16);
-    const __m256i qh = kFive ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16)) : _mm256_setzero_si256();
+  const auto* blocks = static_cast<const Block*>(w);
+  for (int64_t i = 0; i < n / 256; ++i) {
+    const Block& wb = blocks[i];
+    prefetch_ahead<sizeof(Block)>(&wb);
+    const uint16_t dh = wb.d, mh = wb.dmin;
+    const quant::ScalesMinsK4 sm = quant::unpack_scales_mins_k4(wb.scales);
+    const uint8_t* qs = wb.qs;
+    __m256i qh = _mm256_setzero_si256();
+    if constexpr (kFive) qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qh));
     __m256i isum[T];
     for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
