@@ -2,14 +2,24 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace onprem::sample {
 
 int32_t argmax(const float* logits, int64_t n) {
-  int64_t best = 0;
-  for (int64_t i = 1; i < n; ++i)
-    if (logits[i] > logits[best]) best = i;
-  return int32_t(best);
+  // The largest value first, over 8 independent running maxima (one chain would wait on each
+  // comparison: ~4 cycles a token at 151K tokens), then its first position. NaN never wins.
+  float m[8];
+  for (float& x : m) x = -std::numeric_limits<float>::infinity();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) m[j] = logits[i + j] > m[j] ? logits[i + j] : m[j];
+  for (; i < n; ++i) m[0] = logits[i] > m[0] ? logits[i] : m[0];
+  float best = m[0];
+  for (int j = 1; j < 8; ++j) best = m[j] > best ? m[j] : best;
+  for (i = 0; i < n; ++i)
+    if (logits[i] == best) return int32_t(i);
+  return 0;  // every logit NaN
 }
 
 void apply_bias_and_penalties(float* logits, int64_t n, const SamplingParams& p,
@@ -29,17 +39,38 @@ namespace {
 // Fills cand with (probability, id) of the tokens that survive, largest first; returns their count.
 size_t candidates(const float* logits, int64_t n, const SamplingParams& p,
                   std::vector<std::pair<float, int32_t>>& cand) {
-  cand.resize(size_t(n));
   const float inv_t = 1.0f / p.temperature;
-  for (int64_t i = 0; i < n; ++i) cand[size_t(i)] = {logits[i] * inv_t, int32_t(i)};
+  // Better: the larger scaled logit, then the lower id (a total order, so the top k is one set).
   auto by_value = [](const auto& a, const auto& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
   size_t keep = size_t(n);
   if (p.top_k > 0 && size_t(p.top_k) < keep) {
+    // The k best in one pass over the logits: a heap of k whose top is the worst kept, so almost
+    // every token costs one comparison, and nothing of vocabulary size is written.
     keep = size_t(p.top_k);
-    std::partial_sort(cand.begin(), cand.begin() + long(keep), cand.end(), by_value);
+    cand.clear();
+    float worst = -std::numeric_limits<float>::infinity();  // the worst kept value, once k are kept
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = logits[i] * inv_t;
+      if (v < worst) continue;  // cannot enter: the one comparison most tokens cost
+      const std::pair<float, int32_t> c = {v, int32_t(i)};
+      if (cand.size() < keep) {
+        cand.push_back(c);
+        std::push_heap(cand.begin(), cand.end(), by_value);
+      } else if (by_value(c, cand.front())) {
+        std::pop_heap(cand.begin(), cand.end(), by_value);
+        cand.back() = c;
+        std::push_heap(cand.begin(), cand.end(), by_value);
+      } else {
+        continue;
+      }
+      if (cand.size() == keep) worst = cand.front().first;
+    }
+    std::sort(cand.begin(), cand.end(), by_value);
   } else {
+    cand.resize(size_t(n));
+    for (int64_t i = 0; i < n; ++i) cand[size_t(i)] = {logits[i] * inv_t, int32_t(i)};
     std::sort(cand.begin(), cand.end(), by_value);
   }
   const float top = cand[0].first;
@@ -96,6 +127,9 @@ int32_t sample_token(const float* logits, int64_t n, const SamplingParams& p, Rn
 }
 
 int32_t Sampler::sample(const float* logits, int64_t n) {
+  // Bias and penalties change a copy; without them the logits are read as they are.
+  const bool penalties = p_.presence_penalty != 0.0f || p_.frequency_penalty != 0.0f || p_.repetition_penalty != 1.0f;
+  if (p_.logit_bias.empty() && (!penalties || counts_.empty())) return sample_token(logits, n, p_, rng_, scratch_);
   work_.assign(logits, logits + n);
   apply_bias_and_penalties(work_.data(), n, p_, counts_);
   return sample_token(work_.data(), n, p_, rng_, scratch_);

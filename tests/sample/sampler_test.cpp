@@ -1,5 +1,6 @@
 // Statistical and exact checks of the sampler.
 #include <cmath>
+#include <random>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -82,6 +83,37 @@ TEST(Sampler, EmpiricalFrequenciesMatchTheTarget) {
     const double chi = chi_square(counts, want, draws, &dof);
     if (dof > 0) {
       EXPECT_LT(chi, critical_001(dof)) << "T=" << s.T << " k=" << s.k << " top_p=" << s.top_p;
+    }
+  }
+}
+
+// A vocabulary-sized row with many ties (values on a 0.25 grid): the kept set is the k best by
+// (logit, then lower id), and the probabilities are the reference's.
+TEST(Sampler, TopKOnALargeVocabularyWithTies) {
+  std::mt19937 rng(3);
+  std::vector<float> l(20000);
+  for (auto& x : l) x = float(int(rng() % 64)) * 0.25f - 8.0f;
+  for (const int k : {1, 20, 40, 1000}) {
+    SamplingParams p;
+    p.temperature = 0.7f, p.top_k = k, p.top_p = 1.0f, p.min_p = 0.0f;
+    const std::vector<float> got = target_distribution(l.data(), int64_t(l.size()), p);
+    // The k best by value, ties to the lower id, found by sorting everything.
+    std::vector<int> ids(l.size());
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = int(i);
+    std::stable_sort(ids.begin(), ids.end(), [&](int a, int b) { return l[size_t(a)] > l[size_t(b)]; });
+    std::set<int> want(ids.begin(), ids.begin() + k);
+    double total = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i] > 0, want.count(int(i)) == 1) << "token " << i << ", k " << k;
+      total += got[i];
+    }
+    EXPECT_NEAR(total, 1.0, 1e-5);
+    // Within the kept set, softmax of l / T.
+    double z = 0;
+    for (int id : want) z += std::exp((double(l[size_t(id)]) - l[size_t(ids[0])]) / 0.7);
+    for (int id : want) {
+      const double ref = std::exp((double(l[size_t(id)]) - l[size_t(ids[0])]) / 0.7) / z;
+      EXPECT_NEAR(got[size_t(id)], ref, 1e-6) << "token " << id;
     }
   }
 }
