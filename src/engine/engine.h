@@ -106,6 +106,7 @@ class Engine {
     sample::Sampler sampler{sample::SamplingParams{}};
     sample::LoopGuard guard;
     std::vector<float> logits;
+    TokenEvent drawn;  // this step's draw, between draw() and take_drawn()
     Finish finish;
     std::chrono::steady_clock::time_point submitted, prefill_done;
     bool cancelled = false;
@@ -120,7 +121,10 @@ class Engine {
   void loop();
   bool step();
   void admit();
-  void sample_slot(Slot& s);
+  bool emit(Slot& s, const TokenEvent& ev);
+  bool prepare_draw(Slot& s);
+  void draw(Slot& s);
+  void take_drawn(Slot& s);
   void finish_slot(Slot& s, FinishReason r, const std::string& error = {});
   Slot* pick_slot(const std::vector<int32_t>& prompt, float rope_factor, int64_t* restore);
   float rope_factor_for(const Request& r) const;

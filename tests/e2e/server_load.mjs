@@ -1,18 +1,20 @@
 // Load: N concurrent streaming clients (default 64), several requests each, through the official
 // openai client. Every request must complete with exactly max_tokens tokens (ignore_eos), no
 // errors, and the server must end with no busy slot and an empty queue. Prints throughput against
-// a single client. Usage: node server_load.mjs ONPREM_BINARY WORK_DIR [CLIENTS] [REQUESTS_EACH]
+// a single client. Usage: node server_load.mjs ONPREM_BINARY WORK_DIR [CLIENTS] [REQUESTS_EACH] [MODEL]
+// (MODEL: a GGUF to serve instead of the generated tiny-moe, e.g. one with the real 151K vocabulary).
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import OpenAI from "openai";
 
-const [onprem, work, nClients = "64", nEach = "3"] = process.argv.slice(2);
+const [onprem, work, nClients = "64", nEach = "3", modelArg] = process.argv.slice(2);
 const CLIENTS = Number(nClients), EACH = Number(nEach), TOKENS = 16;
 mkdirSync(work, { recursive: true });
-const model = path.join(work, "load-model.gguf");
-execFileSync(onprem, ["gen-model", "--preset", "tiny-moe", "--type", "Q8_0", "-o", model], { stdio: "ignore" });
+const model = modelArg ?? path.join(work, "load-model.gguf");
+if (!modelArg)
+  execFileSync(onprem, ["gen-model", "--preset", "tiny-moe", "--type", "Q8_0", "-o", model], { stdio: "ignore" });
 const port = 20000 + Math.floor(Math.random() * 20000);
 const server = spawn(onprem, ["serve", "-m", model, "--port", String(port), "--parallel", "16", "--ctx-size", "512",
   "--max-queue", "256", "--http-threads", String(CLIENTS + 8)], { stdio: ["ignore", "ignore", "pipe"] });
