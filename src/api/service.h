@@ -71,14 +71,18 @@ class ReasoningStore {
   std::deque<uint64_t> order_;
 };
 
+// What the routes share. Fixed at start: the model, the tokenizer and its trie, the options and
+// the end-of-generation ids (const). Shared and changing, each safe across HTTP threads on its
+// own: the engine, the metrics (their mutex), the reasoning store (its mutex) and the sequence
+// counter (atomic).
 struct Service {
   const model::Model& model;
   const text::Tokenizer& tok;
   engine::Engine& engine;
-  ServiceOptions opt;
-  chat::TokenTrie trie;
+  const ServiceOptions opt;
+  const chat::TokenTrie trie;
   Metrics metrics;
-  std::vector<int32_t> eog_ids;
+  const std::vector<int32_t> eog_ids;
   std::atomic<uint64_t> seq{0};
   ReasoningStore reasoning;
 
