@@ -303,6 +303,8 @@ struct Server::Impl {
     line("onprem_queue_depth", double(st.queued), "Requests waiting for a slot", "gauge");
     line("onprem_slots_busy", double(st.active), "Sequence slots in use", "gauge");
     line("onprem_engine_steps_total", double(st.steps), "Engine steps", "counter");
+    line("onprem_engine_preemptions_total", double(st.preemptions),
+         "Generations paused for a waiting request (--preempt-after)", "counter");
     line("onprem_engine_step_seconds_total", st.step_seconds, "Engine thread time in steps", "counter");
     line("onprem_engine_forward_seconds_total", st.prefill_seconds + st.decode_seconds,
          "Engine thread time in forward passes (the rest of a step is scheduling, sampling and callbacks)", "counter");

@@ -66,7 +66,7 @@ void Engine::shutdown() {
     q.swap(queue_);
   }
   for (auto& x : q)
-    if (x.req.stream) x.req.stream->close(cancelled_before_start(x.req));
+    if (x.req.stream) x.req.stream->close(cancelled_in_queue(x));
 }
 
 core::Expected<uint64_t> Engine::submit(Request r) {
@@ -90,7 +90,7 @@ core::Expected<uint64_t> Engine::submit(Request r) {
     return make_error(ErrorCode::kResourceExhausted,
                       "too many requests: " + std::to_string(queue_.size()) + " waiting");
   const uint64_t id = next_id_++;
-  queue_.push_back(Queued{id, std::move(r), Clock::now()});
+  queue_.push_back(Queued{id, std::move(r), Clock::now(), std::nullopt});
   stats_.queued = queue_.size();
   cv_.notify_all();
   return id;
@@ -132,6 +132,37 @@ void Engine::loop() {
   }
 }
 
+Finish Engine::cancelled_in_queue(const Queued& q) {
+  if (!q.paused) return cancelled_before_start(q.req);
+  Finish f = q.paused->finish;  // what it had generated before the pause
+  f.reason = FinishReason::kCancelled;
+  return f;
+}
+
+void Engine::pause_slot(Slot& s) {
+  Queued q;
+  q.id = s.id;
+  q.submitted = Clock::now();
+  Paused p;
+  p.sampler = std::move(s.sampler);
+  p.guard = std::move(s.guard);
+  p.finish = s.finish;
+  p.rope_factor = s.state.rope_factor;
+  p.submitted = s.submitted, p.prefill_done = s.prefill_done;
+  q.paused = std::move(p);
+  q.req = std::move(s.req);
+  q.req.prompt = s.history;
+  q.req.prompt.insert(q.req.prompt.end(), s.pending.begin(), s.pending.end());
+  // The slot keeps its sequence (the prefix cache may give it back if the slot is not retaken).
+  s.busy = false;
+  s.req = Request{};
+  s.pending.clear();
+  stats_.active--;
+  stats_.preemptions++;
+  // Behind the request it was paused for, ahead of the rest.
+  queue_.insert(queue_.begin() + 1, std::move(q));
+}
+
 void Engine::admit() {
   std::vector<Queued> cancelled_queued;
   {
@@ -147,33 +178,53 @@ void Engine::admit() {
         }
     }
     cancels_.clear();
+    if (!queue_.empty() && o_.preempt_after_s > 0) {
+      std::vector<RunningSlot> running(slots_.size());
+      for (size_t i = 0; i < slots_.size(); ++i) {
+        const Slot& s = slots_[i];
+        running[i] = RunningSlot{s.busy, s.busy && !s.cancelled && s.prefilled >= s.req.prompt.size(),
+                                 s.busy ? since(s.admitted) : 0.0};
+      }
+      const size_t v = choose_preemption(running, since(queue_.front().submitted), o_.preempt_after_s);
+      if (v < slots_.size()) pause_slot(slots_[v]);
+    }
     while (!queue_.empty()) {
       int64_t reuse = 0;
-      const float factor = rope_factor_for(queue_.front().req);
+      const float factor =
+          queue_.front().paused ? queue_.front().paused->rope_factor : rope_factor_for(queue_.front().req);
       Slot* sp = pick_slot(queue_.front().req.prompt, factor, &reuse);
       if (!sp) break;
       Slot& s = *sp;
       Queued q = std::move(queue_.front());
       queue_.pop_front();
       s.busy = true, s.cancelled = false, s.id = q.id, s.req = std::move(q.req), s.submitted = q.submitted;
+      s.admitted = Clock::now();
       s.last_used = ++clock_;
       restore(s.state, s.history, s.snapshots, reuse, ++clock_);
       s.state.rope_factor = factor;
       s.prefilled = size_t(reuse);
       s.pending.clear();
+      stats_.active++;
+      s.resumed = q.paused.has_value();
+      if (s.resumed) {  // as it was when paused; its clients' figures stay its own
+        s.sampler = std::move(q.paused->sampler);
+        s.guard = std::move(q.paused->guard);
+        s.finish = q.paused->finish;
+        s.submitted = q.paused->submitted, s.prefill_done = q.paused->prefill_done;
+        continue;
+      }
       s.sampler = sample::Sampler(s.req.sampling);
       s.guard = sample::LoopGuard();
       s.finish = Finish{};
       s.finish.prompt_tokens = int64_t(s.req.prompt.size());
       s.finish.cached_tokens = reuse;
-      stats_.active++;
       stats_.submitted_prompt_tokens += s.req.prompt.size();
       stats_.reused_prompt_tokens += uint64_t(reuse);
     }
     stats_.queued = queue_.size();
   }
   for (auto& q : cancelled_queued)
-    if (q.req.stream) q.req.stream->close(cancelled_before_start(q.req));
+    if (q.req.stream) q.req.stream->close(cancelled_in_queue(q));
 }
 
 void Engine::finish_slot(Slot& s, FinishReason r, const std::string& error) {
@@ -320,8 +371,10 @@ bool Engine::step() {
           std::find(s.req.snapshot_at.begin(), s.req.snapshot_at.end(), pos) != s.req.snapshot_at.end();
       if (o_.prefix_cache && boundary) keep_snapshot(s);
       if (s.prefilled < s.req.prompt.size()) continue;
-      s.prefill_done = Clock::now();
-      s.finish.prompt_seconds = since(s.submitted);
+      if (!s.resumed) {
+        s.prefill_done = Clock::now();
+        s.finish.prompt_seconds = since(s.submitted);
+      }
     } else {
       s.pending.erase(s.pending.begin(), s.pending.begin() + batch[i].n);
       if (!s.pending.empty()) continue;  // forced tokens still to evaluate

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,6 +65,10 @@ struct EngineOptions {
   bool prefix_cache = true;
   int64_t snapshot_interval = 512;
   uint64_t cache_ram = uint64_t(2) << 30;
+  // Time slicing when every slot is busy: a request that has waited this many seconds takes the
+  // slot of the generation that has run longest (at least as long); that one waits in the queue and
+  // resumes by re-prefilling its tokens (engine/schedule.h, choose_preemption). 0: off.
+  double preempt_after_s = 0;
 };
 
 struct EngineStats {
@@ -71,6 +76,7 @@ struct EngineStats {
   uint64_t prompt_tokens = 0, generated_tokens = 0, requests = 0, steps = 0;
   uint64_t submitted_prompt_tokens = 0, reused_prompt_tokens = 0;  // prefix cache hit rate
   uint64_t snapshot_bytes = 0;
+  uint64_t preemptions = 0;                        // generations paused for a waiting request
   double prefill_seconds = 0, decode_seconds = 0;  // forward passes, split by their rows
   // The engine thread's whole steps (admission, planning, forward pass, sampling, callbacks):
   // step_seconds - prefill_seconds - decode_seconds is its time outside the forward pass.
@@ -108,19 +114,32 @@ class Engine {
     std::vector<float> logits;
     TokenEvent drawn;  // this step's draw, between draw() and take_drawn()
     Finish finish;
-    std::chrono::steady_clock::time_point submitted, prefill_done;
+    std::chrono::steady_clock::time_point submitted, prefill_done, admitted;
+    bool resumed = false;  // re-prefilling after a pause: its prompt is what it had generated too
     bool cancelled = false;
     uint64_t last_used = 0;  // clock_ when last admitted: the least recently used goes first
+  };
+  // A generation paused for a waiting request: what it resumes with. Its request's prompt is
+  // replaced by every token it had (prompt, generated, pending), to re-prefill.
+  struct Paused {
+    sample::Sampler sampler{sample::SamplingParams{}};
+    sample::LoopGuard guard;
+    Finish finish;
+    float rope_factor = 1;
+    std::chrono::steady_clock::time_point submitted, prefill_done;
   };
   struct Queued {
     uint64_t id;
     Request req;
-    std::chrono::steady_clock::time_point submitted;
+    std::chrono::steady_clock::time_point submitted;  // or paused
+    std::optional<Paused> paused;
   };
 
   void loop();
   bool step();
   void admit();
+  void pause_slot(Slot& s);  // with mu_ held
+  static Finish cancelled_in_queue(const Queued& q);
   bool emit(Slot& s, const TokenEvent& ev);
   bool prepare_draw(Slot& s);
   void draw(Slot& s);

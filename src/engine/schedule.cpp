@@ -49,4 +49,16 @@ size_t choose_slot(const std::vector<SlotChoice>& slots) {
   return best;
 }
 
+size_t choose_preemption(const std::vector<RunningSlot>& slots, double head_wait_s, double preempt_after_s) {
+  const size_t none = slots.size();
+  if (preempt_after_s <= 0 || head_wait_s < preempt_after_s) return none;
+  size_t best = none;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (!slots[i].busy) return none;  // a free slot: the queue is served without pausing anyone
+    if (!slots[i].decoding || slots[i].running_s < preempt_after_s) continue;
+    if (best == none || slots[i].running_s > slots[best].running_s) best = i;
+  }
+  return best;
+}
+
 }  // namespace onprem::engine

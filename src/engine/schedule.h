@@ -1,6 +1,6 @@
 // The engine's scheduling decisions as pure functions over plain views of its slots: what one
-// step evaluates, and which free slot a new request takes. No model, no threads, so they are
-// tested alone (tests/engine/schedule_test.cpp); the engine gathers the views and acts on them.
+// step evaluates, which free slot a new request takes, and which running one to pause for it. No model, no threads, so
+// they are tested alone (tests/engine/schedule_test.cpp); the engine gathers the views and acts on them.
 #pragma once
 
 #include <cstddef>
@@ -49,5 +49,19 @@ struct SlotChoice {
 // recently used, so that conversations taking turns do not evict each other while another slot
 // sits idle. slots.size() when every slot is busy.
 size_t choose_slot(const std::vector<SlotChoice>& slots);
+
+// A busy slot as the preemption policy sees it.
+struct RunningSlot {
+  bool busy = false;
+  bool decoding = false;  // its prompt is in: pausing it costs a re-prefill, not lost work
+  double running_s = 0;   // since it was (last) admitted
+};
+
+// Time slicing when every slot is busy: once the head of the queue has waited preempt_after_s,
+// the decoding slot that has run longest, and at least preempt_after_s, is paused for it (the
+// paused generation waits in the queue and resumes by re-prefilling what it had). slots.size()
+// for none: preemption off (preempt_after_s <= 0), a slot free, no wait long enough, or no slot
+// that has run long enough (so two requests never trade a slot back and forth every step).
+size_t choose_preemption(const std::vector<RunningSlot>& slots, double head_wait_s, double preempt_after_s);
 
 }  // namespace onprem::engine

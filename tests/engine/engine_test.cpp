@@ -153,6 +153,32 @@ TEST(Engine, PrefixCacheReusesAndStaysExact) {
   EXPECT_EQ(e.stats().reused_prompt_tokens - s1.reused_prompt_tokens, 32u);
 }
 
+// Time slicing on one slot: a request that waits takes the slot of a long generation, which
+// waits in turn and resumes by re-prefilling what it had, then finishes with exactly the tokens
+// it would have made alone.
+TEST(Engine, PreemptionPausesALongGenerationAndResumesItExactly) {
+  auto m = *model::load_model(kModel);
+  EngineOptions o;
+  o.parallel = 1, o.ctx_size = 256, o.ubatch = 32, o.threads = 2, o.preempt_after_s = 0.005;
+  Engine e(m, o);
+  std::vector<int32_t> pa, pb;
+  for (int k = 0; k < 20; ++k) pa.push_back(int32_t((k * 37 + 3) % 470)), pb.push_back(int32_t((k * 11 + 5) % 470));
+  Collected a, b;
+  ASSERT_TRUE(e.submit(greedy(pa, 200, &a)).ok());
+  a.take();  // a holds the slot and is generating
+  ASSERT_TRUE(e.submit(greedy(pb, 5, &b)).ok());
+  const Finish fb = b.finish();
+  EXPECT_FALSE(a.finished);  // b was served while a waited
+  EXPECT_EQ(fb.completion_tokens, 5);
+  EXPECT_EQ(b.tokens, standalone(m, pb, 5));
+  const Finish fa = a.finish();
+  EXPECT_EQ(fa.reason, FinishReason::kLength);
+  EXPECT_EQ(fa.completion_tokens, 200);
+  EXPECT_EQ(fa.prompt_tokens, 20);  // its own prompt, not the re-prefill
+  EXPECT_EQ(a.tokens, standalone(m, pa, 200));
+  EXPECT_GE(e.stats().preemptions, 1u);
+}
+
 // Two conversations taking turns on two slots: each keeps its own slot (an idle or the least
 // recently used one is taken for a new prefix), so every follow-up reuses its whole history.
 TEST(Engine, PrefixCacheKeepsConversationsThatTakeTurns) {

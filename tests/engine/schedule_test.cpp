@@ -78,5 +78,19 @@ TEST(ChooseSlot, LongestReusablePrefixThenEmptyThenLeastRecentlyUsed) {
   EXPECT_EQ(choose_slot({}), 0u);
 }
 
+TEST(ChoosePreemption, OnlyWhenEverySlotIsBusyAndBothHaveWaitedLongEnough) {
+  const size_t none = 3;
+  const std::vector<RunningSlot> busy = {{true, true, 5.0}, {true, true, 9.0}, {true, true, 2.0}};
+  EXPECT_EQ(choose_preemption(busy, 3.0, 1.0), 1u);      // the longest running
+  EXPECT_EQ(choose_preemption(busy, 0.5, 1.0), none);    // the head has not waited long enough
+  EXPECT_EQ(choose_preemption(busy, 3.0, 0.0), none);    // off
+  EXPECT_EQ(choose_preemption(busy, 30.0, 10.0), none);  // no slot has run long enough
+  // A free slot serves the queue without pausing anyone.
+  EXPECT_EQ(choose_preemption({{true, true, 5.0}, {false, false, 0.0}, {true, true, 9.0}}, 3.0, 1.0), none);
+  // A slot still taking its prompt in is not paused (its work would be lost, not deferred).
+  EXPECT_EQ(choose_preemption({{true, false, 9.0}, {true, true, 5.0}, {true, true, 2.0}}, 3.0, 1.0), 1u);
+  EXPECT_EQ(choose_preemption({{true, false, 9.0}, {true, false, 5.0}, {true, true, 0.5}}, 3.0, 1.0), none);
+}
+
 }  // namespace
 }  // namespace onprem::engine

@@ -173,6 +173,11 @@ Run add_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-queue", o->engine.max_queue, "Requests that may wait for a slot before 429")
       ->capture_default_str();
+  cmd->add_option("--preempt-after", o->engine.preempt_after_s,
+                  "Seconds a request may wait while every slot is busy before it takes the slot of the generation "
+                  "that has run longest (at least as long), which resumes later by re-prefilling; 0: never")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--max-body", o->max_body, "Largest request body in bytes")->capture_default_str();
   cmd->add_option("--max-messages", o->max_messages, "Most messages per request")->capture_default_str();
   cmd->add_option("--max-tokens", o->max_tokens, "Default max_tokens when a request sets none")->capture_default_str();
