@@ -113,6 +113,58 @@ TEST(Translate, ClaudeCodeShapesToOpenAI) {
   EXPECT_NE(e->find("'bogus'"), std::string::npos) << *e;
 }
 
+// Whole responses both ways, field by field, against bodies written out by hand from the two APIs'
+// references: content blocks and message parts, tool calls, stop reasons and usage with the cache.
+TEST(Translate, WholeResponsesFieldByField) {
+  const Json message = Json::parse(R"({
+    "id": "msg_1", "type": "message", "role": "assistant", "model": "claude",
+    "content": [{"type": "thinking", "thinking": "Look it up.", "signature": "s"},
+                {"type": "text", "text": "Checking "}, {"type": "text", "text": "now."},
+                {"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"city": "Seoul"}}],
+    "stop_reason": "tool_use", "stop_sequence": null,
+    "usage": {"input_tokens": 4, "cache_read_input_tokens": 6, "cache_creation_input_tokens": 2,
+              "output_tokens": 9}})");
+  Usage u;
+  Json chat = anthropic_to_openai_response(message, "m", &u);
+  chat.erase("created");  // the time of the call
+  EXPECT_EQ(chat, Json::parse(R"({
+    "id": "chatcmpl-msg_1", "object": "chat.completion", "model": "m",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Checking now.",
+      "reasoning_content": "Look it up.",
+      "tool_calls": [{"id": "t1", "type": "function",
+                      "function": {"name": "get_weather", "arguments": "{\"city\":\"Seoul\"}"}}]},
+      "logprobs": null, "finish_reason": "tool_calls"}],
+    "usage": {"prompt_tokens": 12, "completion_tokens": 9, "total_tokens": 21,
+              "prompt_tokens_details": {"cached_tokens": 6}}})"));
+  EXPECT_EQ(u.input, 12);  // every prompt token, cached or not, as the ledger records them
+  EXPECT_EQ(u.output, 9);
+
+  const Json completion = Json::parse(R"({
+    "id": "cmpl_2", "object": "chat.completion", "created": 1, "model": "qwen",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Done.", "reasoning_content": "ok",
+      "tool_calls": [{"id": "c9", "type": "function", "function": {"name": "f", "arguments": "{\"a\": 1}"}}]},
+      "finish_reason": "length"}],
+    "usage": {"prompt_tokens": 30, "completion_tokens": 5, "total_tokens": 35,
+              "prompt_tokens_details": {"cached_tokens": 20}}})");
+  EXPECT_EQ(openai_to_anthropic_response(completion, "", &u), Json::parse(R"({
+    "id": "msg_cmpl_2", "type": "message", "role": "assistant", "model": "qwen",
+    "content": [{"type": "thinking", "thinking": "ok", "signature": ""}, {"type": "text", "text": "Done."},
+                {"type": "tool_use", "id": "c9", "name": "f", "input": {"a": 1}}],
+    "stop_reason": "max_tokens", "stop_sequence": null,
+    "usage": {"input_tokens": 10, "cache_read_input_tokens": 20, "cache_creation_input_tokens": 0,
+              "output_tokens": 5}})"));
+  // Each finish reason, and a refusal.
+  for (auto [finish, stop] : {std::pair{"stop", "end_turn"}, std::pair{"tool_calls", "tool_use"},
+                              std::pair{"length", "max_tokens"}, std::pair{"content_filter", "refusal"}}) {
+    Json c = completion;
+    c["choices"][0]["finish_reason"] = finish;
+    EXPECT_EQ(openai_to_anthropic_response(c, "", &u)["stop_reason"], stop) << finish;
+    Json m = message;
+    m["stop_reason"] = stop;
+    EXPECT_EQ(anthropic_to_openai_response(m, "", &u)["choices"][0]["finish_reason"], finish) << stop;
+  }
+}
+
 TEST(Translate, ChatChunksBecomeResponsesEventsThatAddUpToTheWholeResponse) {
   // What a backend streams (reasoning, text, a tool call, the finish, usage) against the
   // buffered translation of the same completion.
