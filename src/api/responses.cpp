@@ -8,19 +8,16 @@
 namespace onprem::api {
 
 using chat::Json;
+using protocol::string_field;
 
 namespace {
-
-std::string str(const Json& j, const char* k) {
-  return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : "";
-}
 
 // Text of a content value: a string, or parts with "text" (input_text, output_text, text).
 std::string parts_text(const Json& c) {
   if (c.is_string()) return c.get<std::string>();
   std::string s;
   if (c.is_array())
-    for (const auto& p : c) s += str(p, "text");
+    for (const auto& p : c) s += string_field(p, "text");
   return s;
 }
 
@@ -31,9 +28,9 @@ std::optional<Json> message_content(const Json& c) {
   Json parts = Json::array();
   bool image = false;
   for (const auto& p : c) {
-    const std::string type = str(p, "type");
+    const std::string type = string_field(p, "type");
     if (type == "input_text" || type == "output_text" || type == "text")
-      parts.push_back({{"type", "text"}, {"text", str(p, "text")}});
+      parts.push_back({{"type", "text"}, {"text", string_field(p, "text")}});
     else if (type == "input_image")
       parts.push_back({{"type", "image"}}), image = true;
     else
@@ -116,9 +113,10 @@ std::optional<ApiError> responses_to_chat(const Json& body, Json* out, Json* nam
   else
     for (const auto& it : body["input"]) {
       if (!it.is_object()) return bad_request("input: each item must be an object", "input");
-      const std::string type = it.contains("type") ? str(it, "type") : "message";  // easy input messages have no type
+      const std::string type =
+          it.contains("type") ? string_field(it, "type") : "message";  // easy input messages have no type
       if (type == "message") {
-        std::string role = str(it, "role");
+        std::string role = string_field(it, "role");
         if (role == "developer") role = "system";
         if (role != "user" && role != "assistant" && role != "system")
           return bad_request("input: message role must be user, assistant, system or developer", "input");
@@ -135,14 +133,14 @@ std::optional<ApiError> responses_to_chat(const Json& body, Json* out, Json* nam
       } else if (type == "function_call") {
         Json& a = assistant();
         if (!a.contains("tool_calls")) a["tool_calls"] = Json::array();
-        a["tool_calls"].push_back(
-            {{"id", str(it, "call_id")},
-             {"type", "function"},
-             {"function",
-              {{"name", str(it, "name")}, {"arguments", it.contains("arguments") ? it["arguments"] : Json("{}")}}}});
+        a["tool_calls"].push_back({{"id", string_field(it, "call_id")},
+                                   {"type", "function"},
+                                   {"function",
+                                    {{"name", string_field(it, "name")},
+                                     {"arguments", it.contains("arguments") ? it["arguments"] : Json("{}")}}}});
       } else if (type == "function_call_output") {
         const Json& o = it.contains("output") ? it["output"] : Json();
-        msgs.push_back({{"role", "tool"}, {"tool_call_id", str(it, "call_id")}, {"content", parts_text(o)}});
+        msgs.push_back({{"role", "tool"}, {"tool_call_id", string_field(it, "call_id")}, {"content", parts_text(o)}});
       } else if (type == "reasoning") {
         std::string text;
         for (const char* k : {"summary", "content"})
@@ -164,21 +162,21 @@ std::optional<ApiError> responses_to_chat(const Json& body, Json* out, Json* nam
     if (!body["tools"].is_array()) return bad_request("tools must be an array", "tools");
     Json tools = Json::array();
     auto add = [&](const Json& t) {
-      Json fn = {{"name", str(t, "name")},
+      Json fn = {{"name", string_field(t, "name")},
                  {"parameters", t.contains("parameters") && t["parameters"].is_object() ? t["parameters"]
                                                                                         : Json{{"type", "object"}}}};
       if (t.contains("description") && t["description"].is_string()) fn["description"] = t["description"];
       tools.push_back({{"type", "function"}, {"function", fn}});
     };
     for (const auto& t : body["tools"]) {
-      const std::string type = str(t, "type");
+      const std::string type = string_field(t, "type");
       if (type == "function")
         add(t);
       else if (type == "namespace" && t.contains("tools") && t["tools"].is_array())
         for (const auto& inner : t["tools"])
-          if (!inner.contains("type") || str(inner, "type") == "function") {
+          if (!inner.contains("type") || string_field(inner, "type") == "function") {
             add(inner);
-            (*namespaces)[str(inner, "name")] = str(t, "name");
+            (*namespaces)[string_field(inner, "name")] = string_field(t, "name");
           }
       // Hosted tools (web_search, file_search, code_interpreter, ...) run on OpenAI's side: dropped.
     }
@@ -188,15 +186,15 @@ std::optional<ApiError> responses_to_chat(const Json& body, Json* out, Json* nam
     const Json& tc = body["tool_choice"];
     if (tc.is_string())
       o["tool_choice"] = tc;
-    else if (tc.is_object() && str(tc, "type") == "function")
-      o["tool_choice"] = {{"type", "function"}, {"function", {{"name", str(tc, "name")}}}};
+    else if (tc.is_object() && string_field(tc, "type") == "function")
+      o["tool_choice"] = {{"type", "function"}, {"function", {{"name", string_field(tc, "name")}}}};
   }
   if (o.contains("tool_choice") && !o.contains("tools") && o["tool_choice"] != "none" && o["tool_choice"] != "auto")
     o.erase("tool_choice");
   if (body.contains("text") && body["text"].is_object() && body["text"].contains("format") &&
       body["text"]["format"].is_object()) {
     const Json& f = body["text"]["format"];
-    const std::string type = str(f, "type");
+    const std::string type = string_field(f, "type");
     if (type == "json_schema")
       o["response_format"] = {{"type", "json_schema"},
                               {"json_schema", {{"schema", f.contains("schema") ? f["schema"] : Json()}}}};
@@ -206,7 +204,7 @@ std::optional<ApiError> responses_to_chat(const Json& body, Json* out, Json* nam
   bool thinking = true;
   if (body.contains("reasoning") && body["reasoning"].is_object() && body["reasoning"].contains("effort") &&
       !body["reasoning"]["effort"].is_null()) {
-    const std::string e = str(body["reasoning"], "effort");
+    const std::string e = string_field(body["reasoning"], "effort");
     if (e == "none" || e == "minimal")
       thinking = false;
     else if (auto b = effort_budget(e)) {
@@ -272,8 +270,8 @@ Json chat_completion_to_response(const Json& chat, const std::string& id, int64_
     for (const auto& tc : msg["tool_calls"]) {
       const Json fn = tc.contains("function") ? tc["function"] : Json::object();
       const Json args = fn.contains("arguments") ? fn["arguments"] : Json("{}");
-      calls.push_back({{"id", str(tc, "id")},
-                       {"name", str(fn, "name")},
+      calls.push_back({{"id", string_field(tc, "id")},
+                       {"name", string_field(fn, "name")},
                        {"arguments", args.is_string() ? args : Json(protocol::json_text(args))}});
     }
   ResponseFinish f;
@@ -282,8 +280,9 @@ Json chat_completion_to_response(const Json& chat, const std::string& id, int64_
                  : "stop";
   if (choice.value(protocol::kStopDetailField, "") == protocol::kLoopGuardStop) f.reason = "repetition";
   if (chat.contains("usage")) set_usage(chat["usage"], &f);
-  return response_object(str(chat, "model"), id, created,
-                         output_items(id, str(msg, "reasoning_content"), str(msg, "content"), calls, namespaces), &f);
+  return response_object(
+      string_field(chat, "model"), id, created,
+      output_items(id, string_field(msg, "reasoning_content"), string_field(msg, "content"), calls, namespaces), &f);
 }
 
 std::string ResponsesStream::events(const Generation& g, const std::vector<GenerationEvent>& ev) {
@@ -402,7 +401,7 @@ std::string ResponsesStream::feed(const std::vector<chat::OutputDelta>& deltas, 
 
 std::string ChatChunksToResponses::on_chunk(const Json& chunk) {
   if (chunk.contains("usage") && chunk["usage"].is_object()) set_usage(chunk["usage"], &finish);
-  if (stream.model.empty()) stream.model = str(chunk, "model");
+  if (stream.model.empty()) stream.model = string_field(chunk, "model");
   std::vector<chat::OutputDelta> deltas;
   if (chunk.contains("choices") && chunk["choices"].is_array())
     for (const auto& c : chunk["choices"]) {
@@ -425,7 +424,7 @@ std::string ChatChunksToResponses::on_chunk(const Json& chunk) {
           if (tc.contains("id") && tc["id"].is_string()) {
             chat::OutputDelta x;
             x.kind = chat::OutputDelta::Kind::kToolCallBegin, x.id = tc["id"].get<std::string>(),
-            x.name = str(fn, "name");
+            x.name = string_field(fn, "name");
             deltas.push_back(std::move(x));
           }
           if (fn.contains("arguments") && fn["arguments"].is_string() && !fn["arguments"].get<std::string>().empty()) {

@@ -7,10 +7,6 @@ namespace onprem::protocol {
 
 namespace {
 
-std::string str(const Json& j, const char* k) {
-  return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
-}
-
 std::optional<ApiError> check_tools(const Json& body) {
   if (!body.contains("tools") || body["tools"].is_null()) return std::nullopt;
   if (!body["tools"].is_array()) return bad_request("tools: must be an array", "tools");
@@ -28,12 +24,12 @@ std::optional<ApiError> check_tools(const Json& body) {
 // An image block as an OpenAI image_url part.
 std::optional<Json> image_part(const Json& block) {
   const Json src = block.contains("source") ? block["source"] : Json();
-  const std::string type = str(src, "type");
+  const std::string type = string_field(src, "type");
   std::string url;
   if (type == "base64")
-    url = "data:" + str(src, "media_type") + ";base64," + str(src, "data");
+    url = "data:" + string_field(src, "media_type") + ";base64," + string_field(src, "data");
   else if (type == "url")
-    url = str(src, "url");
+    url = string_field(src, "url");
   else
     return std::nullopt;
   return Json{{"type", "image_url"}, {"image_url", {{"url", url}}}};
@@ -44,28 +40,28 @@ std::optional<ApiError> add_blocks(const std::string& role, const Json& blocks, 
   std::string text, thinking;
   Json calls = Json::array(), parts = Json::array();
   for (const auto& b : blocks) {
-    const std::string type = str(b, "type");
+    const std::string type = string_field(b, "type");
     if (type == "text") {
-      text += str(b, "text");
-      parts.push_back({{"type", "text"}, {"text", str(b, "text")}});
+      text += string_field(b, "text");
+      parts.push_back({{"type", "text"}, {"text", string_field(b, "text")}});
     } else if (type == "image") {
       auto p = image_part(b);
       if (!p) return bad_request("messages: an image source must be of type 'base64' or 'url'", "messages");
       parts.push_back(*p);
     } else if (type == "thinking") {
-      thinking += str(b, "thinking");
+      thinking += string_field(b, "thinking");
     } else if (type == "redacted_thinking") {
       // Encrypted by Anthropic: nothing any other model can read.
     } else if (type == "tool_use") {
       calls.push_back(
-          {{"id", str(b, "id")},
+          {{"id", string_field(b, "id")},
            {"type", "function"},
            {"function",
-            {{"name", str(b, "name")},
+            {{"name", string_field(b, "name")},
              {"arguments", json_text(b.contains("input") && b["input"].is_object() ? b["input"] : Json::object())}}}});
     } else if (type == "tool_result") {
       msgs->push_back({{"role", "tool"},
-                       {"tool_call_id", str(b, "tool_use_id")},
+                       {"tool_call_id", string_field(b, "tool_use_id")},
                        {"content", b.contains("content") ? anthropic_text(b["content"]) : std::string()}});
     } else {
       return bad_request("messages: unsupported content block type '" + type + "'", "messages");
@@ -85,7 +81,7 @@ std::optional<ApiError> add_blocks(const std::string& role, const Json& blocks, 
 Json tools_of(const Json& tools) {
   Json out = Json::array();
   for (const auto& t : tools) {
-    Json fn = {{"name", str(t, "name")},
+    Json fn = {{"name", string_field(t, "name")},
                {"parameters", t.contains("input_schema") ? t["input_schema"] : Json{{"type", "object"}}}};
     if (t.contains("description")) fn["description"] = t["description"];
     out.push_back({{"type", "function"}, {"function", fn}});
@@ -107,8 +103,8 @@ std::optional<ApiError> tool_choice_of(const Json& body, Json* o) {
     (*o)["tool_choice"] = "required";
   else if (type == "none")
     (*o)["tool_choice"] = "none";
-  else if (type == "tool" && !str(tc, "name").empty())
-    (*o)["tool_choice"] = {{"type", "function"}, {"function", {{"name", str(tc, "name")}}}};
+  else if (type == "tool" && !string_field(tc, "name").empty())
+    (*o)["tool_choice"] = {{"type", "function"}, {"function", {{"name", string_field(tc, "name")}}}};
   else if (type == "tool")
     return bad_request("tool_choice.tool.name: Field required", "tool_choice");
   else
@@ -128,7 +124,7 @@ std::string anthropic_text(const Json& c) {
   std::string s;
   if (c.is_array())
     for (const auto& b : c)
-      if (str(b, "type") == "text") s += str(b, "text");
+      if (string_field(b, "type") == "text") s += string_field(b, "text");
   return s;
 }
 
@@ -177,8 +173,8 @@ std::optional<ApiError> anthropic_to_chat(const Json& body, const AnthropicToCha
   if (body.contains("stop_sequences")) o["stop"] = body["stop_sequences"];
   if (body.contains("tools") && body["tools"].is_array()) o["tools"] = tools_of(body["tools"]);
   if (auto e = tool_choice_of(body, &o)) return e;
-  if (body.contains("metadata") && !str(body["metadata"], "user_id").empty())
-    o["user"] = str(body["metadata"], "user_id");
+  if (body.contains("metadata") && !string_field(body["metadata"], "user_id").empty())
+    o["user"] = string_field(body["metadata"], "user_id");
   // onprem's extensions, as on the OpenAI routes; `thinking` below sets the budget when it asks
   // for one.
   if (how.onprem_extensions)

@@ -16,4 +16,8 @@ std::string json_text(const Json& j);
 std::string sse_event(const std::string& name, const Json& data);
 std::string sse_data(const Json& data);
 
+// A string field of an object as it is read from a client's or a backend's body: "" when the
+// value is not an object, the field is missing or it is not a string.
+std::string string_field(const Json& j, const char* key);
+
 }  // namespace onprem::protocol

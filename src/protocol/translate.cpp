@@ -13,10 +13,6 @@ namespace {
 
 std::string dump(const Json& j) { return json_text(j); }
 
-std::string str(const Json& j, const char* k) {
-  return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
-}
-
 std::string text_of(const Json& c) {
   if (c.is_string()) return c.get<std::string>();
   std::string s;
@@ -35,13 +31,14 @@ Json blocks_of(const Json& c) {
   }
   if (!c.is_array()) return out;
   for (const auto& p : c) {
-    const std::string type = str(p, "type");
+    const std::string type = string_field(p, "type");
     if (type == "text") {
-      out.push_back({{"type", "text"}, {"text", str(p, "text")}});
+      out.push_back({{"type", "text"}, {"text", string_field(p, "text")}});
     } else if (type == "image_url") {
-      const std::string url = p.contains("image_url") ? (p["image_url"].is_string() ? p["image_url"].get<std::string>()
-                                                                                    : str(p["image_url"], "url"))
-                                                      : "";
+      const std::string url =
+          p.contains("image_url")
+              ? (p["image_url"].is_string() ? p["image_url"].get<std::string>() : string_field(p["image_url"], "url"))
+              : "";
       const size_t comma = url.find(',');
       if (url.rfind("data:", 0) == 0 && comma != std::string::npos && url.find(";base64") < comma)
         out.push_back({{"type", "image"},
@@ -73,12 +70,12 @@ std::optional<std::string> openai_to_anthropic_request(const Json& in, const std
   if (!in.contains("messages") || !in["messages"].is_array() || in["messages"].empty())
     return "messages: must be a non-empty array";
   Json o = Json::object();
-  o["model"] = model.empty() ? str(in, "model") : model;
+  o["model"] = model.empty() ? string_field(in, "model") : model;
   std::string system;
   Json msgs = Json::array();
   for (const auto& m : in["messages"]) {
     if (!m.is_object()) return "messages: each message must be an object";
-    const std::string role = str(m, "role");
+    const std::string role = string_field(m, "role");
     const Json c = m.contains("content") ? m["content"] : Json();
     if (role == "system" || role == "developer") {
       system += (system.empty() ? "" : "\n\n") + text_of(c);
@@ -98,13 +95,17 @@ std::optional<std::string> openai_to_anthropic_request(const Json& in, const std
           } catch (const std::exception&) {
             return "messages: tool call arguments are not JSON";
           }
-          blocks.push_back({{"type", "tool_use"}, {"id", str(tc, "id")}, {"name", str(fn, "name")}, {"input", input}});
+          blocks.push_back({{"type", "tool_use"},
+                            {"id", string_field(tc, "id")},
+                            {"name", string_field(fn, "name")},
+                            {"input", input}});
         }
       push_turn(&msgs, "assistant", blocks);
     } else if (role == "tool") {
       push_turn(
           &msgs, "user",
-          Json::array({{{"type", "tool_result"}, {"tool_use_id", str(m, "tool_call_id")}, {"content", text_of(c)}}}));
+          Json::array(
+              {{{"type", "tool_result"}, {"tool_use_id", string_field(m, "tool_call_id")}, {"content", text_of(c)}}}));
     } else {
       return "messages: role '" + role + "' cannot be sent to the Anthropic API";
     }
@@ -128,7 +129,7 @@ std::optional<std::string> openai_to_anthropic_request(const Json& in, const std
     Json tools = Json::array();
     for (const auto& t : in["tools"]) {
       const Json fn = t.contains("function") ? t["function"] : Json::object();
-      Json a = {{"name", str(fn, "name")},
+      Json a = {{"name", string_field(fn, "name")},
                 {"input_schema", fn.contains("parameters") ? fn["parameters"] : Json{{"type", "object"}}}};
       if (fn.contains("description")) a["description"] = fn["description"];
       tools.push_back(a);
@@ -145,7 +146,7 @@ std::optional<std::string> openai_to_anthropic_request(const Json& in, const std
     else if (tc == "required")
       choice = {{"type", "any"}};
     else if (tc.is_object())
-      choice = {{"type", "tool"}, {"name", str(tc.contains("function") ? tc["function"] : Json(), "name")}};
+      choice = {{"type", "tool"}, {"name", string_field(tc.contains("function") ? tc["function"] : Json(), "name")}};
     if (!choice.is_null()) {
       if (in.contains("parallel_tool_calls") && in["parallel_tool_calls"] == false && choice["type"] != "none")
         choice["disable_parallel_tool_use"] = true;
@@ -155,8 +156,8 @@ std::optional<std::string> openai_to_anthropic_request(const Json& in, const std
   // Thinking only when asked for: Qwen's chat_template_kwargs or OpenAI's reasoning_effort.
   const Json kw = in.contains("chat_template_kwargs") ? in["chat_template_kwargs"] : Json();
   const bool think = (kw.is_object() && kw.contains("enable_thinking") && kw["enable_thinking"] == true) ||
-                     (!str(in, "reasoning_effort").empty() && str(in, "reasoning_effort") != "none" &&
-                      str(in, "reasoning_effort") != "minimal");
+                     (!string_field(in, "reasoning_effort").empty() && string_field(in, "reasoning_effort") != "none" &&
+                      string_field(in, "reasoning_effort") != "minimal");
   if (think) {
     int64_t budget = in.contains("thinking_budget") && in["thinking_budget"].is_number_integer()
                          ? in["thinking_budget"].get<int64_t>()
@@ -164,7 +165,7 @@ std::optional<std::string> openai_to_anthropic_request(const Json& in, const std
     budget = std::max<int64_t>(1024, std::min(budget, max_tokens - 1));
     if (budget < max_tokens) o["thinking"] = {{"type", "enabled"}, {"budget_tokens", budget}};
   }
-  const std::string user = str(in, "user");
+  const std::string user = string_field(in, "user");
   if (!user.empty()) o["metadata"] = {{"user_id", user}};
   *out = o;
   return std::nullopt;
@@ -175,17 +176,17 @@ Json anthropic_to_openai_response(const Json& msg, const std::string& model, Usa
   Json calls = Json::array();
   if (msg.contains("content") && msg["content"].is_array())
     for (const auto& b : msg["content"]) {
-      const std::string type = str(b, "type");
+      const std::string type = string_field(b, "type");
       if (type == "text")
-        text += str(b, "text");
+        text += string_field(b, "text");
       else if (type == "thinking")
-        reasoning += str(b, "thinking");
+        reasoning += string_field(b, "thinking");
       else if (type == "tool_use")
-        calls.push_back(
-            {{"id", str(b, "id")},
-             {"type", "function"},
-             {"function",
-              {{"name", str(b, "name")}, {"arguments", dump(b.contains("input") ? b["input"] : Json::object())}}}});
+        calls.push_back({{"id", string_field(b, "id")},
+                         {"type", "function"},
+                         {"function",
+                          {{"name", string_field(b, "name")},
+                           {"arguments", dump(b.contains("input") ? b["input"] : Json::object())}}}});
     }
   Json message = {{"role", "assistant"}, {"content", text}};
   if (!reasoning.empty()) message["reasoning_content"] = reasoning;
@@ -193,15 +194,15 @@ Json anthropic_to_openai_response(const Json& msg, const std::string& model, Usa
   const Json u = msg.contains("usage") && msg["usage"].is_object() ? msg["usage"] : Json::object();
   usage->set(usage_from_anthropic(u));
   return {
-      {"id", "chatcmpl-" + str(msg, "id")},
+      {"id", "chatcmpl-" + string_field(msg, "id")},
       {"object", "chat.completion"},
       {"created",
        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()},
-      {"model", model.empty() ? str(msg, "model") : model},
+      {"model", model.empty() ? string_field(msg, "model") : model},
       {"choices", Json::array({{{"index", 0},
                                 {"message", message},
                                 {"logprobs", nullptr},
-                                {"finish_reason", reason_from_anthropic(str(msg, "stop_reason"))}}})},
+                                {"finish_reason", reason_from_anthropic(string_field(msg, "stop_reason"))}}})},
       {"usage", openai_usage(usage->tokens())}};
 }
 
@@ -220,27 +221,29 @@ Json openai_to_anthropic_response(const Json& chat, const std::string& model, Us
                           : Json::object();
   const Json msg = choice.contains("message") ? choice["message"] : Json::object();
   Json content = Json::array();
-  if (!str(msg, "reasoning_content").empty())
-    content.push_back({{"type", "thinking"}, {"thinking", str(msg, "reasoning_content")}, {"signature", ""}});
-  if (!str(msg, "content").empty()) content.push_back({{"type", "text"}, {"text", str(msg, "content")}});
+  if (!string_field(msg, "reasoning_content").empty())
+    content.push_back({{"type", "thinking"}, {"thinking", string_field(msg, "reasoning_content")}, {"signature", ""}});
+  if (!string_field(msg, "content").empty())
+    content.push_back({{"type", "text"}, {"text", string_field(msg, "content")}});
   if (msg.contains("tool_calls") && msg["tool_calls"].is_array())
     for (const auto& tc : msg["tool_calls"]) {
       const Json fn = tc.contains("function") ? tc["function"] : Json::object();
       Json input = Json::object();
       try {
-        input = Json::parse(str(fn, "arguments"));
+        input = Json::parse(string_field(fn, "arguments"));
       } catch (const std::exception&) {
       }
-      content.push_back({{"type", "tool_use"}, {"id", str(tc, "id")}, {"name", str(fn, "name")}, {"input", input}});
+      content.push_back(
+          {{"type", "tool_use"}, {"id", string_field(tc, "id")}, {"name", string_field(fn, "name")}, {"input", input}});
     }
   const Json u = chat.contains("usage") && chat["usage"].is_object() ? chat["usage"] : Json::object();
   usage->set(usage_from_openai(u));
-  return {{"id", "msg_" + str(chat, "id")},
+  return {{"id", "msg_" + string_field(chat, "id")},
           {"type", "message"},
           {"role", "assistant"},
-          {"model", model.empty() ? str(chat, "model") : model},
+          {"model", model.empty() ? string_field(chat, "model") : model},
           {"content", content},
-          {"stop_reason", anthropic_stop_reason(str(choice, "finish_reason"))},
+          {"stop_reason", anthropic_stop_reason(string_field(choice, "finish_reason"))},
           {"stop_sequence", nullptr},
           {"usage", anthropic_usage(usage->tokens())}};
 }
@@ -263,29 +266,31 @@ std::string AnthropicToOpenAIStream::on_event(const std::string& name, const Jso
   }
   if (name == "content_block_start") {
     const Json b = data.contains("content_block") ? data["content_block"] : Json::object();
-    if (str(b, "type") != "tool_use") return "";
+    if (string_field(b, "type") != "tool_use") return "";
     ++tool_index;
-    return chunk({{"tool_calls", Json::array({{{"index", tool_index},
-                                               {"id", str(b, "id")},
-                                               {"type", "function"},
-                                               {"function", {{"name", str(b, "name")}, {"arguments", ""}}}}})}},
-                 nullptr);
+    return chunk(
+        {{"tool_calls", Json::array({{{"index", tool_index},
+                                      {"id", string_field(b, "id")},
+                                      {"type", "function"},
+                                      {"function", {{"name", string_field(b, "name")}, {"arguments", ""}}}}})}},
+        nullptr);
   }
   if (name == "content_block_delta") {
     const Json d = data.contains("delta") ? data["delta"] : Json::object();
-    const std::string t = str(d, "type");
-    if (t == "text_delta") return chunk({{"content", str(d, "text")}}, nullptr);
-    if (t == "thinking_delta") return chunk({{"reasoning_content", str(d, "thinking")}}, nullptr);
+    const std::string t = string_field(d, "type");
+    if (t == "text_delta") return chunk({{"content", string_field(d, "text")}}, nullptr);
+    if (t == "thinking_delta") return chunk({{"reasoning_content", string_field(d, "thinking")}}, nullptr);
     if (t == "input_json_delta")
-      return chunk({{"tool_calls",
-                     Json::array({{{"index", tool_index}, {"function", {{"arguments", str(d, "partial_json")}}}}})}},
-                   nullptr);
+      return chunk(
+          {{"tool_calls",
+            Json::array({{{"index", tool_index}, {"function", {{"arguments", string_field(d, "partial_json")}}}}})}},
+          nullptr);
     return "";
   }
   if (name == "message_delta") {
     if (data.contains("usage") && data["usage"].is_object())
       usage.output = data["usage"].value("output_tokens", usage.output);
-    if (data.contains("delta")) finish = reason_from_anthropic(str(data["delta"], "stop_reason"));
+    if (data.contains("delta")) finish = reason_from_anthropic(string_field(data["delta"], "stop_reason"));
     return chunk(Json::object(), finish);
   }
   if (name == "message_stop") {
@@ -316,7 +321,7 @@ std::string OpenAIToAnthropicStream::on_data(const std::string& data) {
     started = true;
     s += sse_event("message_start", {{"type", "message_start"},
                                      {"message",
-                                      {{"id", "msg_" + str(c, "id")},
+                                      {{"id", "msg_" + string_field(c, "id")},
                                        {"type", "message"},
                                        {"role", "assistant"},
                                        {"model", model},
@@ -340,24 +345,27 @@ std::string OpenAIToAnthropicStream::on_data(const std::string& data) {
   auto delta = [&](const Json& dd) {
     s += sse_event("content_block_delta", {{"type", "content_block_delta"}, {"index", open_index}, {"delta", dd}});
   };
-  if (!str(d, "reasoning_content").empty()) {
+  if (!string_field(d, "reasoning_content").empty()) {
     if (open_kind != "thinking") open("thinking", {{"type", "thinking"}, {"thinking", ""}, {"signature", ""}});
-    delta({{"type", "thinking_delta"}, {"thinking", str(d, "reasoning_content")}});
+    delta({{"type", "thinking_delta"}, {"thinking", string_field(d, "reasoning_content")}});
   }
-  if (!str(d, "content").empty()) {
+  if (!string_field(d, "content").empty()) {
     if (open_kind != "text") open("text", {{"type", "text"}, {"text", ""}});
-    delta({{"type", "text_delta"}, {"text", str(d, "content")}});
+    delta({{"type", "text_delta"}, {"text", string_field(d, "content")}});
   }
   if (d.contains("tool_calls") && d["tool_calls"].is_array())
     for (const auto& tc : d["tool_calls"]) {
       const int idx = tc.value("index", 0);
       const Json fn = tc.contains("function") ? tc["function"] : Json::object();
       if (open_kind != "tool_use" || idx != open_tool) {
-        open("tool_use",
-             {{"type", "tool_use"}, {"id", str(tc, "id")}, {"name", str(fn, "name")}, {"input", Json::object()}});
+        open("tool_use", {{"type", "tool_use"},
+                          {"id", string_field(tc, "id")},
+                          {"name", string_field(fn, "name")},
+                          {"input", Json::object()}});
         open_tool = idx;
       }
-      if (!str(fn, "arguments").empty()) delta({{"type", "input_json_delta"}, {"partial_json", str(fn, "arguments")}});
+      if (!string_field(fn, "arguments").empty())
+        delta({{"type", "input_json_delta"}, {"partial_json", string_field(fn, "arguments")}});
     }
   if (ch.contains("finish_reason") && ch["finish_reason"].is_string())
     stop_reason = anthropic_stop_reason(ch["finish_reason"].get<std::string>());
