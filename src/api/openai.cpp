@@ -4,9 +4,9 @@
 #include <cstdint>
 
 #include "chat/template_file.h"
+#include "protocol/chat_body.h"
 #include "protocol/json_text.h"
 #include "protocol/stop_reason.h"
-#include "protocol/thinking.h"
 #include "protocol/usage.h"
 
 namespace onprem::api {
@@ -14,8 +14,6 @@ namespace onprem::api {
 using chat::Json;
 
 namespace {
-
-bool is_num(const Json& j) { return j.is_number(); }
 
 Json usage_json(const engine::Finish& f) {
   return protocol::openai_usage({f.prompt_tokens, f.cached_tokens, f.completion_tokens});
@@ -30,207 +28,84 @@ Json choice_with_stop(Json choice, const Generation& g) {
 
 }  // namespace
 
-std::optional<ApiError> plan_sampling(Service& svc, const Json& body, sample::SamplingParams* out) {
+std::optional<ApiError> plan_sampling(Service& svc, const protocol::ChatRequest& req, sample::SamplingParams* out) {
   sample::SamplingParams p;
-  const std::string preset =
-      body.contains("preset") && body["preset"].is_string() ? body["preset"].get<std::string>() : svc.opt.preset;
+  const std::string& preset = req.preset.empty() ? svc.opt.preset : req.preset;
   if (!preset.empty()) {
     auto pr = sample::preset(preset, svc.opt.preset_model);
     if (!pr) return bad_request(pr.error().message, "preset");
     p = *pr;
   }
-  sample::SamplingOverrides o;
-  struct F {
-    const char* name;
-    std::optional<float>* dst;
-    double lo, hi;
-  };
-  for (const F& f :
-       {F{"temperature", &o.temperature, 0, 2}, F{"top_p", &o.top_p, 0, 1}, F{"min_p", &o.min_p, 0, 1},
-        F{"presence_penalty", &o.presence_penalty, -2, 2}, F{"frequency_penalty", &o.frequency_penalty, -2, 2},
-        F{"repetition_penalty", &o.repetition_penalty, 0.01, 10}}) {
-    if (!body.contains(f.name) || body[f.name].is_null()) continue;
-    if (!is_num(body[f.name])) return bad_request(std::string(f.name) + " must be a number", f.name);
-    const double v = body[f.name].get<double>();
-    if (v < f.lo || v > f.hi)
-      return bad_request(
-          std::string(f.name) + " must be between " + std::to_string(f.lo) + " and " + std::to_string(f.hi), f.name);
-    *f.dst = float(v);
-  }
-  if (body.contains("top_k") && !body["top_k"].is_null()) {
-    if (!body["top_k"].is_number_integer()) return bad_request("top_k must be an integer", "top_k");
-    o.top_k = body["top_k"].get<int32_t>();
-  }
-  if (body.contains("seed") && !body["seed"].is_null()) {
-    if (!body["seed"].is_number_integer()) return bad_request("seed must be an integer", "seed");
-    o.seed = uint64_t(body["seed"].get<int64_t>());
-  }
-  if (body.contains("logit_bias") && body["logit_bias"].is_object()) {
-    for (auto it = body["logit_bias"].begin(); it != body["logit_bias"].end(); ++it) {
-      char* end = nullptr;
-      const long id = std::strtol(it.key().c_str(), &end, 10);
-      if (*end || id < 0 || id >= long(svc.tok.vocab().size()) || !it.value().is_number())
-        return bad_request("logit_bias keys must be token ids and values numbers", "logit_bias");
-      o.logit_bias.push_back({int32_t(id), it.value().get<float>()});
-    }
-  }
-  *out = sample::apply_overrides(p, o);
+  for (const auto& [id, bias] : req.sampling.logit_bias)
+    if (size_t(id) >= svc.tok.vocab().size())
+      return bad_request("logit_bias keys must be token ids and values numbers", "logit_bias");
+  *out = sample::apply_overrides(p, req.sampling);
   return std::nullopt;
 }
 
 namespace {
 
-// Fields of the wrong type are 400s that name the field: `stream: "yes"` is not read as false,
-// nor `n: 8589934593` as 1.
-std::optional<ApiError> check_types(const Json& body) {
-  auto present = [&](const char* k) { return body.contains(k) && !body[k].is_null(); };
-  if (present("model") && !body["model"].is_string()) return bad_request("model must be a string", "model");
-  if (present("stream") && !body["stream"].is_boolean()) return bad_request("stream must be true or false", "stream");
-  if (present("n") && (!body["n"].is_number_integer() || body["n"].get<int64_t>() != 1))
-    return bad_request("only n = 1 is supported", "n");
-  if (present("top_k")) {
-    const Json& k = body["top_k"];
-    if (!k.is_number_integer() || k.get<int64_t>() < -1 || k.get<int64_t>() > INT32_MAX)
-      return bad_request("top_k must be an integer, -1 or 0 for no limit", "top_k");
-  }
-  if (present("tools")) {
-    if (!body["tools"].is_array()) return bad_request("tools must be an array", "tools");
-    for (const auto& t : body["tools"]) {
-      const Json* f = t.is_object() && t.contains("function") ? &t["function"] : nullptr;
-      if (!f || !f->is_object() || !f->contains("name") || !(*f)["name"].is_string())
-        return bad_request("tools: each tool needs function.name", "tools");
-      if (f->contains("parameters") && !(*f)["parameters"].is_null() && !(*f)["parameters"].is_object())
-        return bad_request("tools: function.parameters must be an object", "tools");
-      if (f->contains("description") && !(*f)["description"].is_null() && !(*f)["description"].is_string())
-        return bad_request("tools: function.description must be a string", "tools");
-    }
-  }
-  return std::nullopt;
-}
-
-std::optional<ApiError> plan_common(Service& svc, const Json& body, ChatPlan* out) {
-  if (auto e = check_types(body)) return e;
-  out->model =
-      body.contains("model") && body["model"].is_string() ? body["model"].get<std::string>() : svc.opt.model_id;
+std::optional<ApiError> plan_common(Service& svc, const protocol::ChatRequest& req, ChatPlan* out) {
+  out->model = req.model.empty() ? svc.opt.model_id : req.model;
   if (!svc.model_name_ok(out->model))
     return ApiError{404, "not_found_error", "model '" + out->model + "' is not served here (" + svc.opt.model_id + ")",
                     "model", ""};
-  if (body.contains("n") && body["n"].is_number_integer() && body["n"].get<int>() != 1)
-    return bad_request("only n = 1 is supported", "n");
-  if (auto e = plan_sampling(svc, body, &out->sampling)) return e;
-  out->max_tokens = svc.opt.default_max_tokens;
-  for (const char* k : {"max_tokens", "max_completion_tokens"}) {
-    if (!body.contains(k) || body[k].is_null()) continue;
-    if (!body[k].is_number_integer() || body[k].get<int64_t>() < 0)
-      return bad_request(std::string(k) + " must be a non-negative integer", k);
-    out->max_tokens = body[k].get<int64_t>();
-  }
-  out->stream = body.contains("stream") && body["stream"].is_boolean() && body["stream"].get<bool>();
-  out->include_usage = out->stream && body.contains("stream_options") && body["stream_options"].is_object() &&
-                       body["stream_options"].value("include_usage", false);
-  if (body.contains("stop") && !body["stop"].is_null()) {
-    const Json& s = body["stop"];
-    if (s.is_string())
-      out->gen.stop.push_back(s.get<std::string>());
-    else if (s.is_array()) {
-      for (const auto& x : s) {
-        if (!x.is_string()) return bad_request("stop must be a string or an array of strings", "stop");
-        out->gen.stop.push_back(x.get<std::string>());
-      }
-    } else {
-      return bad_request("stop must be a string or an array of strings", "stop");
-    }
-  }
-  out->gen.ignore_eos =
-      body.contains("ignore_eos") && body["ignore_eos"].is_boolean() && body["ignore_eos"].get<bool>();
-  out->gen.loop_guard =
-      !(body.contains("loop_guard") && body["loop_guard"].is_boolean() && !body["loop_guard"].get<bool>());
-  out->logprobs = body.contains("logprobs") && body["logprobs"].is_boolean() && body["logprobs"].get<bool>();
-  if (out->logprobs) {
-    out->gen.top_logprobs =
-        body.contains("top_logprobs") && body["top_logprobs"].is_number_integer() ? body["top_logprobs"].get<int>() : 0;
-    if (out->gen.top_logprobs < 0 || out->gen.top_logprobs > 20)
-      return bad_request("top_logprobs must be between 0 and 20", "top_logprobs");
-  }
+  if (auto e = plan_sampling(svc, req, &out->sampling)) return e;
+  out->max_tokens = req.max_tokens.value_or(svc.opt.default_max_tokens);
+  out->stream = req.stream;
+  out->include_usage = req.stream && req.include_usage;
+  out->gen.stop = req.stop;
+  out->gen.ignore_eos = req.ignore_eos;
+  out->gen.loop_guard = req.loop_guard;
+  out->logprobs = req.logprobs;
+  out->gen.top_logprobs = req.logprobs ? req.top_logprobs : 0;
   return std::nullopt;
 }
 
-}  // namespace
-
-namespace {
-
 // tools, tool_choice and response_format: what the output may be. required / named calls and
 // JSON output are grammars; they render with thinking off, so the first token starts the value.
-std::optional<ApiError> plan_output(const Json& body, const Json& tools, GenerationOptions* gen) {
-  // tool_choice: none | auto | required | {"type":"function","function":{"name":...}}
-  std::string choice = "auto", named;
-  if (body.contains("tool_choice") && !body["tool_choice"].is_null()) {
-    const Json& tc = body["tool_choice"];
-    if (tc.is_string())
-      choice = tc.get<std::string>();
-    else if (tc.is_object() && tc.contains("function") && tc["function"].is_object() &&
-             tc["function"].contains("name") && tc["function"]["name"].is_string())
-      choice = "named", named = tc["function"]["name"].get<std::string>();
-    if (choice != "none" && choice != "auto" && choice != "required" && choice != "named")
-      return bad_request("tool_choice must be none, auto, required or a named function", "tool_choice");
-  }
-  if ((choice == "required" || choice == "named") && tools.empty())
+std::optional<ApiError> plan_output(const protocol::ChatRequest& req, const Json& tools, GenerationOptions* gen) {
+  using Mode = protocol::ToolChoice::Mode;
+  const Mode choice = req.tool_choice.mode;
+  if ((choice == Mode::kRequired || choice == Mode::kNamed) && tools.empty())
     return bad_request("tool_choice needs tools", "tool_choice");
   gen->tools = tools;
-  gen->parse_tools = choice != "none" && !tools.empty();
+  gen->parse_tools = choice != Mode::kNone && !tools.empty();
   // parallel_tool_calls: false is met as it is: the required / named grammar makes exactly one
   // call, and auto is not limited.
-  if (choice == "required" || choice == "named") {
-    auto g = chat::grammar_for_tool_call(tools, choice == "named" ? named : "");
+  if (choice == Mode::kRequired || choice == Mode::kNamed) {
+    auto g = chat::grammar_for_tool_call(tools, choice == Mode::kNamed ? req.tool_choice.name : "");
     if (!g) return bad_request(g.error().message, "tool_choice");
     gen->grammar = std::move(*g);
     return std::nullopt;
   }
-  if (!body.contains("response_format") || !body["response_format"].is_object()) return std::nullopt;
-  const Json& rf = body["response_format"];
-  const std::string type = rf.contains("type") && rf["type"].is_string() ? rf["type"].get<std::string>() : "text";
-  if (type == "json_object") {
+  const protocol::ResponseFormat& rf = req.response_format;
+  if (rf.kind == protocol::ResponseFormat::Kind::kJsonObject) {
     gen->grammar = std::move(*chat::grammar_from_schema(Json{{"type", "object"}}));
-  } else if (type == "json_schema") {
-    const Json schema =
-        rf.contains("json_schema") && rf["json_schema"].is_object() && rf["json_schema"].contains("schema")
-            ? rf["json_schema"]["schema"]
-            : Json();
-    if (!schema.is_object())
-      return bad_request("response_format.json_schema.schema must be an object", "response_format");
-    auto g = chat::grammar_from_schema(schema);
+  } else if (rf.kind == protocol::ResponseFormat::Kind::kJsonSchema) {
+    auto g = chat::grammar_from_schema(rf.schema);
     if (!g) return bad_request(g.error().message, "response_format");
     gen->grammar = std::move(*g);
-  } else if (type != "text") {
-    return bad_request("response_format.type must be text, json_object or json_schema", "response_format");
   }
   return std::nullopt;
 }
 
-// The messages as the template takes them: OpenAI's "developer" role is its newer name for
-// system instructions, and (server-side preserve_thinking) assistant turns whose reasoning the
-// client dropped get it back from the store.
-Json messages_to_render(const Service& svc, const Json& body, bool has_tools) {
-  Json messages = body["messages"];
-  for (auto& m : messages)
-    if (m.is_object() && m.contains("role") && m["role"] == "developer") m["role"] = "system";
-  const bool restore = body.contains("restore_reasoning") && body["restore_reasoning"].is_boolean()
-                           ? body["restore_reasoning"].get<bool>()
-                           : svc.opt.restore_reasoning && has_tools;
-  if (!restore) return messages;
+// The messages as the template takes them, and (server-side preserve_thinking) assistant turns
+// whose reasoning the client dropped get it back from the store.
+Json messages_to_render(const Service& svc, const protocol::ChatRequest& req) {
+  const bool restore = req.restore_reasoning.value_or(svc.opt.restore_reasoning && !req.tools.empty());
+  if (!restore) return protocol::chat_messages(req.messages);
+  std::vector<protocol::Message> messages = req.messages;
   for (auto& m : messages) {
-    if (!m.is_object() || m.value("role", "") != "assistant") continue;
-    if (m.contains("reasoning_content") && m["reasoning_content"].is_string() &&
-        !m["reasoning_content"].get<std::string>().empty())
-      continue;
-    const std::string content =
-        m.contains("content") && m["content"].is_string() ? m["content"].get<std::string>() : std::string();
+    if (m.role != "assistant" || (m.reasoning && !m.reasoning->empty())) continue;
+    const std::string content = m.text();
     if (content.find("</think>") != std::string::npos) continue;
+    Json calls = Json::array();
+    for (const auto& c : m.tool_calls) calls.push_back({{"function", {{"name", c.name}, {"arguments", c.arguments}}}});
     std::string r;
-    if (svc.reasoning.get(ReasoningStore::key(content, m.contains("tool_calls") ? m["tool_calls"] : Json()), &r))
-      m["reasoning_content"] = r;
+    if (svc.reasoning.get(ReasoningStore::key(content, calls), &r)) m.reasoning = r;
   }
-  return messages;
+  return protocol::chat_messages(messages);
 }
 
 // Renders and tokenizes the prompt, and marks the end of the history (before the generation
@@ -270,43 +145,32 @@ std::optional<ApiError> render_prompt(const Service& svc, const Json& messages, 
 
 }  // namespace
 
-std::optional<ApiError> plan_chat(Service& svc, const Json& body, ChatPlan* out) {
-  if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
-    return bad_request("messages must be a non-empty array", "messages");
-  if (body["messages"].size() > svc.opt.max_messages)
-    return bad_request("too many messages (" + std::to_string(body["messages"].size()) + " > " +
+std::optional<ApiError> plan_chat(Service& svc, const protocol::ChatRequest& req, ChatPlan* out) {
+  if (req.messages.empty()) return bad_request("messages must be a non-empty array", "messages");
+  if (req.messages.size() > svc.opt.max_messages)
+    return bad_request("too many messages (" + std::to_string(req.messages.size()) + " > " +
                            std::to_string(svc.opt.max_messages) + ")",
                        "messages");
-  if (auto e = plan_common(svc, body, out)) return e;
-  const Json tools = body.contains("tools") && body["tools"].is_array() ? body["tools"] : Json::array();
-  if (auto e = plan_output(body, tools, &out->gen)) return e;
+  if (auto e = plan_common(svc, req, out)) return e;
+  const Json tools = protocol::chat_tools(req.tools);
+  if (auto e = plan_output(req, tools, &out->gen)) return e;
   chat::RenderOptions ro;
   ro.flavor = svc.opt.flavor;
   ro.system_anywhere = true;
-  if (body.contains("chat_template_kwargs") && body["chat_template_kwargs"].is_object()) {
-    const auto& kw = body["chat_template_kwargs"];
-    if (kw.contains("enable_thinking")) ro.enable_thinking = kw["enable_thinking"];
-    if (kw.contains("preserve_thinking")) ro.preserve_thinking = kw["preserve_thinking"];
-  }
+  if (req.thinking.enabled) ro.enable_thinking = *req.thinking.enabled;
+  if (req.thinking.preserve) ro.preserve_thinking = true;
   if (out->gen.grammar) ro.enable_thinking = false;
   out->gen.thinking_open = !(ro.enable_thinking.is_boolean() && !ro.enable_thinking.get<bool>());
-  if (body.contains("thinking_budget") && !body["thinking_budget"].is_null()) {
-    const Json& b = body["thinking_budget"];
-    if (!b.is_number_integer() || b.get<int64_t>() < 0)
-      return bad_request(
-          "thinking_budget must be a non-negative integer (tokens of reasoning before the answer is forced)",
-          "thinking_budget");
-    out->gen.thinking_budget = b.get<int64_t>();
-  }
-  return render_prompt(svc, messages_to_render(svc, body, !tools.empty()), tools, ro, out);
+  if (req.thinking.budget) out->gen.thinking_budget = *req.thinking.budget;
+  return render_prompt(svc, messages_to_render(svc, req), tools, ro, out);
 }
 
-std::optional<ApiError> plan_completion(Service& svc, const Json& body, ChatPlan* out) {
-  if (!body.contains("prompt") || !body["prompt"].is_string()) return bad_request("prompt must be a string", "prompt");
-  if (auto e = plan_common(svc, body, out)) return e;
+std::optional<ApiError> plan_completion(Service& svc, const protocol::ChatRequest& req, ChatPlan* out) {
+  if (!req.prompt) return bad_request("prompt must be a string", "prompt");
+  if (auto e = plan_common(svc, req, out)) return e;
   out->gen.parse_tools = false;
   out->gen.thinking_open = false;
-  out->prompt = svc.tok.encode(body["prompt"].get<std::string>(), true);
+  out->prompt = svc.tok.encode(*req.prompt, true);
   if (out->prompt.empty()) return bad_request("the prompt is empty", "prompt");
   return std::nullopt;
 }

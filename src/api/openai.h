@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/generation.h"
+#include "protocol/chat_request.h"
 #include "protocol/errors.h"
 
 namespace onprem::api {
@@ -23,12 +24,13 @@ struct ChatPlan {
   std::string model;
 };
 
-// Validates and translates a /v1/chat/completions body; nullopt on success.
-std::optional<ApiError> plan_chat(Service& svc, const chat::Json& body, ChatPlan* out);
+// A chat request, from whichever API, planned for this server: its model, defaults, grammar and
+// the rendered, tokenized prompt. nullopt on success.
+std::optional<ApiError> plan_chat(Service& svc, const protocol::ChatRequest& request, ChatPlan* out);
 // The same for /v1/completions (a raw prompt, no template).
-std::optional<ApiError> plan_completion(Service& svc, const chat::Json& body, ChatPlan* out);
-// Sampling fields shared by both APIs (temperature, top_p, ..., seed, logit_bias, preset).
-std::optional<ApiError> plan_sampling(Service& svc, const chat::Json& body, sample::SamplingParams* out);
+std::optional<ApiError> plan_completion(Service& svc, const protocol::ChatRequest& request, ChatPlan* out);
+// The sampler: the request's preset (else the server's) with the request's overrides.
+std::optional<ApiError> plan_sampling(Service& svc, const protocol::ChatRequest& request, sample::SamplingParams* out);
 
 chat::Json chat_response(const Service& svc, const ChatPlan& plan, const Generation& g, const std::string& id,
                          int64_t created);

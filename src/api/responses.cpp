@@ -2,7 +2,6 @@
 
 #include "protocol/json_text.h"
 #include "protocol/stop_reason.h"
-#include "protocol/thinking.h"
 #include "protocol/usage.h"
 
 namespace onprem::api {
@@ -11,36 +10,6 @@ using chat::Json;
 using protocol::string_field;
 
 namespace {
-
-// Text of a content value: a string, or parts with "text" (input_text, output_text, text).
-std::string parts_text(const Json& c) {
-  if (c.is_string()) return c.get<std::string>();
-  std::string s;
-  if (c.is_array())
-    for (const auto& p : c) s += string_field(p, "text");
-  return s;
-}
-
-// Message content for the chat body: a string, or parts when an image is among them.
-std::optional<Json> message_content(const Json& c) {
-  if (c.is_string()) return c;
-  if (!c.is_array()) return std::nullopt;
-  Json parts = Json::array();
-  bool image = false;
-  for (const auto& p : c) {
-    const std::string type = string_field(p, "type");
-    if (type == "input_text" || type == "output_text" || type == "text")
-      parts.push_back({{"type", "text"}, {"text", string_field(p, "text")}});
-    else if (type == "input_image")
-      parts.push_back({{"type", "image"}}), image = true;
-    else
-      return std::nullopt;
-  }
-  return image ? parts : Json(parts_text(c));
-}
-
-// reasoning.effort's budget (its top level is "xhigh"); none and minimal turn thinking off.
-std::optional<int64_t> effort_budget(const std::string& e) { return protocol::effort_thinking_budget(e, "xhigh"); }
 
 // A chat backend's usage (the router's Responses translation).
 void set_usage(const Json& usage, ResponseFinish* f) {
@@ -85,138 +54,6 @@ std::string item_id(const char* prefix, const std::string& response_id, size_t n
 }
 
 }  // namespace
-
-std::optional<ApiError> responses_to_chat(const Json& body, Json* out, Json* namespaces) {
-  *namespaces = Json::object();
-  if (body.contains("previous_response_id") && !body["previous_response_id"].is_null())
-    return bad_request(
-        "previous_response_id is not supported: this server stores no responses; send the whole conversation in input "
-        "(store: false)",
-        "previous_response_id");
-  if (!body.contains("input") || !(body["input"].is_string() || body["input"].is_array()))
-    return bad_request("input must be a string or an array of items", "input");
-  Json msgs = Json::array();
-  if (body.contains("instructions") && !body["instructions"].is_null()) {
-    if (!body["instructions"].is_string()) return bad_request("instructions must be a string", "instructions");
-    msgs.push_back({{"role", "system"}, {"content", body["instructions"]}});
-  }
-  std::string pending_reasoning;  // a reasoning item belongs to the assistant turn after it
-  auto assistant = [&]() -> Json& {
-    if (msgs.empty() || msgs.back().value("role", "") != "assistant") {
-      msgs.push_back({{"role", "assistant"}, {"content", ""}});
-      if (!pending_reasoning.empty()) msgs.back()["reasoning_content"] = pending_reasoning, pending_reasoning.clear();
-    }
-    return msgs.back();
-  };
-  if (body["input"].is_string())
-    msgs.push_back({{"role", "user"}, {"content", body["input"]}});
-  else
-    for (const auto& it : body["input"]) {
-      if (!it.is_object()) return bad_request("input: each item must be an object", "input");
-      const std::string type =
-          it.contains("type") ? string_field(it, "type") : "message";  // easy input messages have no type
-      if (type == "message") {
-        std::string role = string_field(it, "role");
-        if (role == "developer") role = "system";
-        if (role != "user" && role != "assistant" && role != "system")
-          return bad_request("input: message role must be user, assistant, system or developer", "input");
-        auto content = message_content(it.contains("content") ? it["content"] : Json());
-        if (!content)
-          return bad_request("input: message content must be a string or input_text / output_text / input_image parts",
-                             "input");
-        if (role == "assistant") {
-          Json& a = assistant();
-          a["content"] = a["content"].get<std::string>() + parts_text(*content);
-        } else {
-          msgs.push_back({{"role", role}, {"content", *content}});
-        }
-      } else if (type == "function_call") {
-        Json& a = assistant();
-        if (!a.contains("tool_calls")) a["tool_calls"] = Json::array();
-        a["tool_calls"].push_back({{"id", string_field(it, "call_id")},
-                                   {"type", "function"},
-                                   {"function",
-                                    {{"name", string_field(it, "name")},
-                                     {"arguments", it.contains("arguments") ? it["arguments"] : Json("{}")}}}});
-      } else if (type == "function_call_output") {
-        const Json& o = it.contains("output") ? it["output"] : Json();
-        msgs.push_back({{"role", "tool"}, {"tool_call_id", string_field(it, "call_id")}, {"content", parts_text(o)}});
-      } else if (type == "reasoning") {
-        std::string text;
-        for (const char* k : {"summary", "content"})
-          if (it.contains(k)) text += parts_text(it[k]);
-        pending_reasoning += text;
-      } else {
-        return bad_request("input: item type '" + type +
-                               "' is not supported (message, function_call, function_call_output, reasoning)",
-                           "input");
-      }
-    }
-  Json o = {{"messages", msgs}};
-  if (body.contains("model")) o["model"] = body["model"];
-  if (body.contains("max_output_tokens") && !body["max_output_tokens"].is_null())
-    o["max_tokens"] = body["max_output_tokens"];
-  for (const char* k : {"temperature", "top_p", "stream", "preset", "ignore_eos", "loop_guard"})
-    if (body.contains(k)) o[k] = body[k];
-  if (body.contains("tools") && !body["tools"].is_null()) {
-    if (!body["tools"].is_array()) return bad_request("tools must be an array", "tools");
-    Json tools = Json::array();
-    auto add = [&](const Json& t) {
-      Json fn = {{"name", string_field(t, "name")},
-                 {"parameters", t.contains("parameters") && t["parameters"].is_object() ? t["parameters"]
-                                                                                        : Json{{"type", "object"}}}};
-      if (t.contains("description") && t["description"].is_string()) fn["description"] = t["description"];
-      tools.push_back({{"type", "function"}, {"function", fn}});
-    };
-    for (const auto& t : body["tools"]) {
-      const std::string type = string_field(t, "type");
-      if (type == "function")
-        add(t);
-      else if (type == "namespace" && t.contains("tools") && t["tools"].is_array())
-        for (const auto& inner : t["tools"])
-          if (!inner.contains("type") || string_field(inner, "type") == "function") {
-            add(inner);
-            (*namespaces)[string_field(inner, "name")] = string_field(t, "name");
-          }
-      // Hosted tools (web_search, file_search, code_interpreter, ...) run on OpenAI's side: dropped.
-    }
-    if (!tools.empty()) o["tools"] = tools;
-  }
-  if (body.contains("tool_choice") && !body["tool_choice"].is_null()) {
-    const Json& tc = body["tool_choice"];
-    if (tc.is_string())
-      o["tool_choice"] = tc;
-    else if (tc.is_object() && string_field(tc, "type") == "function")
-      o["tool_choice"] = {{"type", "function"}, {"function", {{"name", string_field(tc, "name")}}}};
-  }
-  if (o.contains("tool_choice") && !o.contains("tools") && o["tool_choice"] != "none" && o["tool_choice"] != "auto")
-    o.erase("tool_choice");
-  if (body.contains("text") && body["text"].is_object() && body["text"].contains("format") &&
-      body["text"]["format"].is_object()) {
-    const Json& f = body["text"]["format"];
-    const std::string type = string_field(f, "type");
-    if (type == "json_schema")
-      o["response_format"] = {{"type", "json_schema"},
-                              {"json_schema", {{"schema", f.contains("schema") ? f["schema"] : Json()}}}};
-    else if (type == "json_object")
-      o["response_format"] = {{"type", "json_object"}};
-  }
-  bool thinking = true;
-  if (body.contains("reasoning") && body["reasoning"].is_object() && body["reasoning"].contains("effort") &&
-      !body["reasoning"]["effort"].is_null()) {
-    const std::string e = string_field(body["reasoning"], "effort");
-    if (e == "none" || e == "minimal")
-      thinking = false;
-    else if (auto b = effort_budget(e)) {
-      if (*b > 0) o["thinking_budget"] = *b;
-    } else {
-      return bad_request("reasoning.effort must be none, minimal, low, medium, high or xhigh", "reasoning");
-    }
-  }
-  o["chat_template_kwargs"] = {{"enable_thinking", thinking}};
-  *out = o;
-  return std::nullopt;
-}
 
 namespace {
 

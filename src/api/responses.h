@@ -1,17 +1,11 @@
-// OpenAI Responses API (POST /v1/responses), as Codex uses it: requests are translated to the chat
-// plan (the same template, parser and engine path as the other APIs), generations to response
-// objects and the Responses streaming events. Nothing is stored: previous_response_id is refused.
+// OpenAI Responses API (POST /v1/responses), as Codex uses it: generations as response objects and
+// the Responses streaming events. Requests are read by protocol::parse_responses and planned as
+// every chat is (the same template, parser and engine path as the other APIs).
 #pragma once
 
 #include "api/openai.h"
 
 namespace onprem::api {
-
-// Translates a /v1/responses body into an OpenAI chat body. Hosted tools (web_search, file_search,
-// ...) are dropped, since the server cannot run them. Namespace tools are flattened: `namespaces`
-// gets {tool name: namespace}, which the output puts back on each call to them (Codex dispatches
-// a call by its namespace and refuses one without it).
-std::optional<ApiError> responses_to_chat(const chat::Json& body, chat::Json* out, chat::Json* namespaces);
 
 chat::Json responses_response(const ChatPlan& plan, const Generation& g, const std::string& id, int64_t created,
                               const chat::Json& namespaces);
@@ -26,7 +20,7 @@ struct ResponseFinish {
 struct ResponsesStream {
   std::string model;
   std::string id;
-  chat::Json namespaces = chat::Json::object();  // from responses_to_chat
+  chat::Json namespaces = chat::Json::object();  // from protocol::parse_responses
   int64_t created = 0;
   bool started = false;
   int64_t sequence = 0;

@@ -15,6 +15,8 @@
 #include "api/responses.h"
 #include "protocol/anthropic_request.h"
 #include "protocol/auth.h"
+#include "protocol/openai_request.h"
+#include "protocol/responses_request.h"
 #include "protocol/json_text.h"
 
 namespace onprem::api {
@@ -208,8 +210,10 @@ struct Server::Impl {
     http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
       auto body = parse_body(req, res, false);
       if (!body) return;
+      protocol::ChatRequest request;
+      if (auto e = protocol::parse_openai_chat(*body, &request)) return send_error(res, *e, false);
       auto plan = std::make_shared<ChatPlan>();
-      if (auto e = plan_chat(svc, *body, plan.get())) return send_error(res, *e, false);
+      if (auto e = plan_chat(svc, request, plan.get())) return send_error(res, *e, false);
       const std::string id = new_id("chatcmpl-", next++);
       const int64_t created =
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -223,8 +227,10 @@ struct Server::Impl {
     http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
       auto body = parse_body(req, res, false);
       if (!body) return;
+      protocol::ChatRequest request;
+      if (auto e = protocol::parse_openai_completion(*body, &request)) return send_error(res, *e, false);
       auto plan = std::make_shared<ChatPlan>();
-      if (auto e = plan_completion(svc, *body, plan.get())) return send_error(res, *e, false);
+      if (auto e = plan_completion(svc, request, plan.get())) return send_error(res, *e, false);
       const std::string id = new_id("cmpl-", next++);
       const int64_t created =
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -237,10 +243,10 @@ struct Server::Impl {
     http.Post("/v1/messages", [this](const httplib::Request& req, httplib::Response& res) {
       auto body = parse_body(req, res, true);
       if (!body) return;
-      Json chat_body;
-      if (auto e = protocol::anthropic_to_chat(*body, {}, &chat_body)) return send_error(res, *e, true);
+      protocol::ChatRequest request;
+      if (auto e = protocol::parse_anthropic(*body, {}, &request)) return send_error(res, *e, true);
       auto plan = std::make_shared<ChatPlan>();
-      if (auto e = plan_chat(svc, chat_body, plan.get())) return send_error(res, *e, true);
+      if (auto e = plan_chat(svc, request, plan.get())) return send_error(res, *e, true);
       const std::string id = new_id("msg_", next++);
       auto st = std::make_shared<MessagesStream>();
       st->plan = plan.get(), st->id = id;
@@ -251,10 +257,11 @@ struct Server::Impl {
     http.Post("/v1/responses", [this](const httplib::Request& req, httplib::Response& res) {
       auto body = parse_body(req, res, false);
       if (!body) return;
-      Json chat_body, namespaces;
-      if (auto e = responses_to_chat(*body, &chat_body, &namespaces)) return send_error(res, *e, false);
+      protocol::ChatRequest request;
+      Json namespaces;
+      if (auto e = protocol::parse_responses(*body, &request, &namespaces)) return send_error(res, *e, false);
       auto plan = std::make_shared<ChatPlan>();
-      if (auto e = plan_chat(svc, chat_body, plan.get())) return send_error(res, *e, false);
+      if (auto e = plan_chat(svc, request, plan.get())) return send_error(res, *e, false);
       const std::string id = new_id("resp_", next++);
       const int64_t created =
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -267,11 +274,10 @@ struct Server::Impl {
     http.Post("/v1/messages/count_tokens", [this](const httplib::Request& req, httplib::Response& res) {
       auto body = parse_body(req, res, true);
       if (!body) return;
-      Json chat_body;
-      if (auto e = protocol::anthropic_to_chat(*body, {.count_only = true}, &chat_body))
-        return send_error(res, *e, true);
+      protocol::ChatRequest request;
+      if (auto e = protocol::parse_anthropic(*body, {.count_only = true}, &request)) return send_error(res, *e, true);
       ChatPlan plan;
-      if (auto e = plan_chat(svc, chat_body, &plan)) return send_error(res, *e, true);
+      if (auto e = plan_chat(svc, request, &plan)) return send_error(res, *e, true);
       res.set_content(json_text({{"input_tokens", int64_t(plan.prompt.size())}}), "application/json");
     });
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {

@@ -10,7 +10,7 @@ std::optional<int64_t> effort_thinking_budget(std::string_view effort, std::stri
   return std::nullopt;
 }
 
-std::optional<ApiError> anthropic_thinking_to_chat(const Json& body, Json* o) {
+std::optional<ApiError> anthropic_thinking(const Json& body, Thinking* out) {
   bool on = false;
   if (body.contains("thinking") && !body["thinking"].is_null()) {
     const Json& t = body["thinking"];
@@ -21,9 +21,10 @@ std::optional<ApiError> anthropic_thinking_to_chat(const Json& body, Json* o) {
     if (type == "enabled") {
       on = true;
       if (t.contains("budget_tokens")) {
-        if (!t["budget_tokens"].is_number_integer())
-          return bad_request("thinking.enabled.budget_tokens: Input should be a valid integer", "thinking");
-        (*o)["thinking_budget"] = t["budget_tokens"];
+        if (!t["budget_tokens"].is_number_integer() || t["budget_tokens"].get<int64_t>() < 0)
+          return bad_request("thinking.enabled.budget_tokens: Input should be a valid non-negative integer",
+                             "thinking");
+        out->budget = t["budget_tokens"].get<int64_t>();
       }
     } else if (type == "adaptive") {
       on = true;
@@ -35,7 +36,7 @@ std::optional<ApiError> anthropic_thinking_to_chat(const Json& body, Json* o) {
           return bad_request("output_config.effort: Input should be 'low', 'medium', 'high' or 'max'", "output_config");
         effort = e.get<std::string>();
       }
-      if (const int64_t b = *effort_thinking_budget(effort, "max"); b > 0) (*o)["thinking_budget"] = b;
+      if (const int64_t b = *effort_thinking_budget(effort, "max"); b > 0) out->budget = b;
     } else if (type != "disabled") {
       return bad_request(
           "thinking: Input tag '" + type +
@@ -43,7 +44,7 @@ std::optional<ApiError> anthropic_thinking_to_chat(const Json& body, Json* o) {
           "thinking");
     }
   }
-  (*o)["chat_template_kwargs"] = {{"enable_thinking", on}};
+  out->enabled = on;
   return std::nullopt;
 }
 

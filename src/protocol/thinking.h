@@ -1,11 +1,11 @@
-// Thinking (reasoning) requests, in each API's words, as the chat body's
-// chat_template_kwargs.enable_thinking and thinking_budget.
+// Thinking (reasoning) requests, in each API's words, as a ChatRequest's Thinking.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string_view>
 
+#include "protocol/chat_request.h"
 #include "protocol/errors.h"
 
 namespace onprem::protocol {
@@ -16,9 +16,8 @@ namespace onprem::protocol {
 std::optional<int64_t> effort_thinking_budget(std::string_view effort, std::string_view unlimited);
 
 // Anthropic's `thinking`: absent or {"type": "disabled"} = off; "enabled" with budget_tokens;
-// "adaptive" with the budget of output_config.effort (high when absent, "max" = none). Sets
-// chat_body's chat_template_kwargs.enable_thinking and thinking_budget; anything else is refused
-// in Anthropic's wording.
-std::optional<ApiError> anthropic_thinking_to_chat(const Json& body, Json* chat_body);
+// "adaptive" with the budget of output_config.effort (high when absent, "max" = none). Anything
+// else is refused in Anthropic's wording.
+std::optional<ApiError> anthropic_thinking(const Json& body, Thinking* out);
 
 }  // namespace onprem::protocol

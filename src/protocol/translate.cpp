@@ -2,173 +2,21 @@
 
 #include <chrono>
 
+#include "protocol/anthropic_body.h"
 #include "protocol/anthropic_request.h"
+#include "protocol/chat_body.h"
 #include "protocol/json_text.h"
+#include "protocol/openai_request.h"
 #include "protocol/stop_reason.h"
 #include "protocol/usage.h"
 
 namespace onprem::protocol {
 
-namespace {
-
-std::string dump(const Json& j) { return json_text(j); }
-
-std::string text_of(const Json& c) {
-  if (c.is_string()) return c.get<std::string>();
-  std::string s;
-  if (c.is_array())
-    for (const auto& p : c)
-      if (p.is_object() && p.contains("text") && p["text"].is_string()) s += p["text"].get<std::string>();
-  return s;
-}
-
-// OpenAI content (string or parts) -> Anthropic content blocks.
-Json blocks_of(const Json& c) {
-  Json out = Json::array();
-  if (c.is_string()) {
-    if (!c.get<std::string>().empty()) out.push_back({{"type", "text"}, {"text", c}});
-    return out;
-  }
-  if (!c.is_array()) return out;
-  for (const auto& p : c) {
-    const std::string type = string_field(p, "type");
-    if (type == "text") {
-      out.push_back({{"type", "text"}, {"text", string_field(p, "text")}});
-    } else if (type == "image_url") {
-      const std::string url =
-          p.contains("image_url")
-              ? (p["image_url"].is_string() ? p["image_url"].get<std::string>() : string_field(p["image_url"], "url"))
-              : "";
-      const size_t comma = url.find(',');
-      if (url.rfind("data:", 0) == 0 && comma != std::string::npos && url.find(";base64") < comma)
-        out.push_back({{"type", "image"},
-                       {"source",
-                        {{"type", "base64"},
-                         {"media_type", url.substr(5, url.find(';') - 5)},
-                         {"data", url.substr(comma + 1)}}}});
-      else
-        out.push_back({{"type", "image"}, {"source", {{"type", "url"}, {"url", url}}}});
-    }
-  }
-  return out;
-}
-
-// Anthropic requires user/assistant alternation: consecutive turns of one role are merged.
-void push_turn(Json* msgs, const std::string& role, const Json& blocks) {
-  if (blocks.empty()) return;
-  if (!msgs->empty() && msgs->back()["role"] == role) {
-    for (const auto& b : blocks) msgs->back()["content"].push_back(b);
-    return;
-  }
-  msgs->push_back({{"role", role}, {"content", blocks}});
-}
-
-}  // namespace
-
 std::optional<std::string> openai_to_anthropic_request(const Json& in, const std::string& model,
                                                        int64_t default_max_tokens, Json* out) {
-  if (!in.contains("messages") || !in["messages"].is_array() || in["messages"].empty())
-    return "messages: must be a non-empty array";
-  Json o = Json::object();
-  o["model"] = model.empty() ? string_field(in, "model") : model;
-  std::string system;
-  Json msgs = Json::array();
-  for (const auto& m : in["messages"]) {
-    if (!m.is_object()) return "messages: each message must be an object";
-    const std::string role = string_field(m, "role");
-    const Json c = m.contains("content") ? m["content"] : Json();
-    if (role == "system" || role == "developer") {
-      system += (system.empty() ? "" : "\n\n") + text_of(c);
-    } else if (role == "user") {
-      push_turn(&msgs, "user", blocks_of(c));
-    } else if (role == "assistant") {
-      // Reasoning is not sent back: the API accepts only thinking blocks it signed itself.
-      Json blocks = blocks_of(c);
-      if (m.contains("tool_calls") && m["tool_calls"].is_array())
-        for (const auto& tc : m["tool_calls"]) {
-          const Json fn = tc.contains("function") ? tc["function"] : Json::object();
-          Json input = Json::object();
-          const Json args = fn.contains("arguments") ? fn["arguments"] : Json();
-          try {
-            input =
-                args.is_string() ? Json::parse(args.get<std::string>()) : (args.is_object() ? args : Json::object());
-          } catch (const std::exception&) {
-            return "messages: tool call arguments are not JSON";
-          }
-          blocks.push_back({{"type", "tool_use"},
-                            {"id", string_field(tc, "id")},
-                            {"name", string_field(fn, "name")},
-                            {"input", input}});
-        }
-      push_turn(&msgs, "assistant", blocks);
-    } else if (role == "tool") {
-      push_turn(
-          &msgs, "user",
-          Json::array(
-              {{{"type", "tool_result"}, {"tool_use_id", string_field(m, "tool_call_id")}, {"content", text_of(c)}}}));
-    } else {
-      return "messages: role '" + role + "' cannot be sent to the Anthropic API";
-    }
-  }
-  if (!system.empty()) o["system"] = system;
-  o["messages"] = msgs;
-  int64_t max_tokens = default_max_tokens;
-  for (const char* k : {"max_completion_tokens", "max_tokens"})
-    if (in.contains(k) && in[k].is_number_integer()) max_tokens = in[k].get<int64_t>();
-  o["max_tokens"] = max_tokens;
-  for (const char* k : {"temperature", "top_p", "top_k"})
-    if (in.contains(k) && in[k].is_number()) o[k] = in[k];
-  if (in.contains("stop")) {
-    if (in["stop"].is_string())
-      o["stop_sequences"] = Json::array({in["stop"]});
-    else if (in["stop"].is_array())
-      o["stop_sequences"] = in["stop"];
-  }
-  if (in.contains("stream") && in["stream"].is_boolean()) o["stream"] = in["stream"];
-  if (in.contains("tools") && in["tools"].is_array()) {
-    Json tools = Json::array();
-    for (const auto& t : in["tools"]) {
-      const Json fn = t.contains("function") ? t["function"] : Json::object();
-      Json a = {{"name", string_field(fn, "name")},
-                {"input_schema", fn.contains("parameters") ? fn["parameters"] : Json{{"type", "object"}}}};
-      if (fn.contains("description")) a["description"] = fn["description"];
-      tools.push_back(a);
-    }
-    o["tools"] = tools;
-  }
-  if (in.contains("tool_choice")) {
-    const Json& tc = in["tool_choice"];
-    Json choice;
-    if (tc == "auto")
-      choice = {{"type", "auto"}};
-    else if (tc == "none")
-      choice = {{"type", "none"}};
-    else if (tc == "required")
-      choice = {{"type", "any"}};
-    else if (tc.is_object())
-      choice = {{"type", "tool"}, {"name", string_field(tc.contains("function") ? tc["function"] : Json(), "name")}};
-    if (!choice.is_null()) {
-      if (in.contains("parallel_tool_calls") && in["parallel_tool_calls"] == false && choice["type"] != "none")
-        choice["disable_parallel_tool_use"] = true;
-      o["tool_choice"] = choice;
-    }
-  }
-  // Thinking only when asked for: Qwen's chat_template_kwargs or OpenAI's reasoning_effort.
-  const Json kw = in.contains("chat_template_kwargs") ? in["chat_template_kwargs"] : Json();
-  const bool think = (kw.is_object() && kw.contains("enable_thinking") && kw["enable_thinking"] == true) ||
-                     (!string_field(in, "reasoning_effort").empty() && string_field(in, "reasoning_effort") != "none" &&
-                      string_field(in, "reasoning_effort") != "minimal");
-  if (think) {
-    int64_t budget = in.contains("thinking_budget") && in["thinking_budget"].is_number_integer()
-                         ? in["thinking_budget"].get<int64_t>()
-                         : 1024;
-    budget = std::max<int64_t>(1024, std::min(budget, max_tokens - 1));
-    if (budget < max_tokens) o["thinking"] = {{"type", "enabled"}, {"budget_tokens", budget}};
-  }
-  const std::string user = string_field(in, "user");
-  if (!user.empty()) o["metadata"] = {{"user_id", user}};
-  *out = o;
-  return std::nullopt;
+  ChatRequest r;
+  if (auto e = parse_openai_chat(in, &r)) return e->message;
+  return anthropic_body(r, model, default_max_tokens, out);
 }
 
 Json anthropic_to_openai_response(const Json& msg, const std::string& model, Usage* usage) {
@@ -186,7 +34,7 @@ Json anthropic_to_openai_response(const Json& msg, const std::string& model, Usa
                          {"type", "function"},
                          {"function",
                           {{"name", string_field(b, "name")},
-                           {"arguments", dump(b.contains("input") ? b["input"] : Json::object())}}}});
+                           {"arguments", json_text(b.contains("input") ? b["input"] : Json::object())}}}});
     }
   Json message = {{"role", "assistant"}, {"content", text}};
   if (!reasoning.empty()) message["reasoning_content"] = reasoning;
@@ -207,11 +55,11 @@ Json anthropic_to_openai_response(const Json& msg, const std::string& model, Usa
 }
 
 std::optional<std::string> anthropic_to_openai_request(const Json& in, const std::string& model, Json* out) {
-  Json o;
-  if (auto e = anthropic_to_chat(in, {.onprem_extensions = false}, &o)) return e->message;
-  if (!model.empty()) o["model"] = model;
-  if (o.value("stream", false) == true) o["stream_options"] = {{"include_usage", true}};
-  *out = o;
+  ChatRequest r;
+  if (auto e = parse_anthropic(in, {}, &r)) return e->message;
+  if (!model.empty()) r.model = model;
+  r.include_usage = r.stream;  // the ledger reads the stream's usage, which comes only when asked for
+  *out = chat_body(r, {.onprem_extensions = false});
   return std::nullopt;
 }
 

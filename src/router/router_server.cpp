@@ -5,8 +5,10 @@
 #include <cstdio>
 
 #include "protocol/auth.h"
+#include "protocol/chat_body.h"
 #include "protocol/errors.h"
 #include "protocol/json_text.h"
+#include "protocol/responses_request.h"
 #include "api/responses.h"
 #include "core/heap.h"
 #include "core/json_bounds.h"
@@ -67,12 +69,12 @@ struct Router::Impl {
     // (so every backend kind can serve it); the answer is translated back in forward.cpp. What the
     // translation drops (client metadata, hosted tools) goes nowhere.
     if (responses) {
-      Json chat;
-      if (auto e = api::responses_to_chat(in->body, &chat, &in->tool_namespaces)) {
+      protocol::ChatRequest request;
+      if (auto e = protocol::parse_responses(in->body, &request, &in->tool_namespaces)) {
         send_error(res, shape, e->status, e->type, e->message);
         return nullptr;
       }
-      in->body = std::move(chat);
+      in->body = protocol::chat_body(request);
       in->path = "/v1/chat/completions";
     }
     const bool has_messages =

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "api/openai.h"
+#include "protocol/anthropic_request.h"
+#include "protocol/openai_request.h"
+#include "protocol/responses_request.h"
 #include "chat/template.h"
 #include "gguf/file.h"
 
@@ -43,16 +46,23 @@ Json conversation() {
     {"role": "user", "content": "And tomorrow?"}])");
 }
 
+// An OpenAI chat body, parsed and planned as the server does.
+std::optional<ApiError> parse_and_plan(const Json& body, ChatPlan* p) {
+  protocol::ChatRequest r;
+  if (auto e = protocol::parse_openai_chat(body, &r)) return e;
+  return plan_chat(world().svc, r, p);
+}
+
 ChatPlan plan(const Json& body) {
   ChatPlan p;
-  const auto e = plan_chat(world().svc, body, &p);
+  const auto e = parse_and_plan(body, &p);
   EXPECT_FALSE(e) << (e ? e->message : "");
   return p;
 }
 
 ApiError refusal(const Json& body) {
   ChatPlan p;
-  const auto e = plan_chat(world().svc, body, &p);
+  const auto e = parse_and_plan(body, &p);
   EXPECT_TRUE(e) << "accepted: " << body.dump();
   return e ? *e : ApiError{};
 }
@@ -177,6 +187,45 @@ TEST(PlanChat, RefusalsNameTheField) {
   // The template's own refusal, as a 400 on messages.
   EXPECT_EQ(refusal({{"messages", Json::array({Json{{"role", "system"}, {"content", "only rules"}}})}}).param,
             "messages");
+}
+
+// The same conversation in each API's words is one ChatRequest, and so one prompt: the template
+// sees the same messages whichever door the request came in by.
+TEST(PlanChat, EveryApiPlansTheSameConversationToTheSamePrompt) {
+  const Json openai = {
+      {"messages", conversation()}, {"tools", kTools}, {"chat_template_kwargs", {{"enable_thinking", true}}}};
+  const ChatPlan want = plan(openai);
+  const Json anthropic = Json::parse(R"({"max_tokens": 100, "system": "Be brief.",
+    "thinking": {"type": "enabled"},
+    "tools": [{"name": "get_weather",
+               "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}],
+    "messages": [
+      {"role": "user", "content": "Weather in Seoul?"},
+      {"role": "assistant", "content": [{"type": "tool_use", "id": "c1", "name": "get_weather",
+                                         "input": {"city": "Seoul"}}]},
+      {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c1", "content": "12 C"},
+                                   {"type": "text", "text": "And tomorrow?"}]}]})");
+  const Json responses = Json::parse(R"({"instructions": "Be brief.",
+    "tools": [{"type": "function", "name": "get_weather",
+               "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}],
+    "input": [
+      {"role": "user", "content": "Weather in Seoul?"},
+      {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": "{\"city\": \"Seoul\"}"},
+      {"type": "function_call_output", "call_id": "c1", "output": "12 C"},
+      {"role": "user", "content": [{"type": "input_text", "text": "And tomorrow?"}]}]})");
+  protocol::ChatRequest a, r;
+  Json namespaces;
+  ASSERT_FALSE(protocol::parse_anthropic(anthropic, {}, &a));
+  ASSERT_FALSE(protocol::parse_responses(responses, &r, &namespaces));
+  for (const auto* req : {&a, &r}) {
+    ChatPlan p;
+    const auto e = plan_chat(world().svc, *req, &p);
+    ASSERT_FALSE(e) << e->message;
+    EXPECT_EQ(p.prompt, want.prompt);
+    EXPECT_EQ(p.gen.snapshot_at, want.gen.snapshot_at);
+    EXPECT_TRUE(p.gen.parse_tools);
+    EXPECT_TRUE(p.gen.thinking_open);
+  }
 }
 
 }  // namespace

@@ -1,26 +1,32 @@
-// The one Anthropic-to-chat translation: every field of a Messages request, written out by hand
-// as the OpenAI chat API defines its counterpart, and every refusal naming the Anthropic field.
+// The one reading of an Anthropic Messages request: every field, parsed into a ChatRequest and
+// written out as a chat body, against the body written out by hand as the OpenAI chat API defines
+// each counterpart; and every refusal naming the Anthropic field.
 #include <gtest/gtest.h>
 
 #include "protocol/anthropic_request.h"
+#include "protocol/chat_body.h"
 
-using onprem::protocol::anthropic_to_chat;
-using onprem::protocol::AnthropicToChat;
 using onprem::protocol::ApiError;
+using onprem::protocol::ChatRequest;
 using onprem::protocol::Json;
+using onprem::protocol::parse_anthropic;
 
 namespace {
 
-Json translate(const Json& body, AnthropicToChat how = {}) {
-  Json out;
-  const auto e = anthropic_to_chat(body, how, &out);
+struct How {
+  bool count_only = false, onprem_extensions = true;
+};
+
+Json translate(const Json& body, How how = {}) {
+  ChatRequest r;
+  const auto e = parse_anthropic(body, {.count_only = how.count_only}, &r);
   EXPECT_FALSE(e) << (e ? e->message : "");
-  return out;
+  return onprem::protocol::chat_body(r, {.onprem_extensions = how.onprem_extensions});
 }
 
-ApiError refusal(const Json& body, AnthropicToChat how = {}) {
-  Json out;
-  const auto e = anthropic_to_chat(body, how, &out);
+ApiError refusal(const Json& body, How how = {}) {
+  ChatRequest r;
+  const auto e = parse_anthropic(body, {.count_only = how.count_only}, &r);
   EXPECT_TRUE(e) << "accepted: " << body.dump();
   return e ? *e : ApiError{};
 }
@@ -29,7 +35,7 @@ Json user(const char* text) { return {{"role", "user"}, {"content", text}}; }
 
 }  // namespace
 
-TEST(AnthropicToChat, EveryMessageFieldBecomesItsChatCounterpart) {
+TEST(AnthropicRequest, EveryMessageFieldBecomesItsChatCounterpart) {
   const Json body = Json::parse(R"({
     "model": "qwen", "max_tokens": 300,
     "system": [{"type": "text", "text": "You are "}, {"type": "text", "text": "terse."}],
@@ -68,7 +74,7 @@ TEST(AnthropicToChat, EveryMessageFieldBecomesItsChatCounterpart) {
        {"id": "toolu_2", "type": "function", "function": {"name": "now", "arguments": "{}"}}]},
     {"role": "tool", "tool_call_id": "toolu_1", "content": "12 C"},
     {"role": "tool", "tool_call_id": "toolu_2", "content": "09:00 KST"},
-    {"role": "user", "content": [{"type": "text", "text": "And tomorrow?"}]},
+    {"role": "user", "content": "And tomorrow?"},
     {"role": "system", "content": "Answer in Korean."},
     {"role": "assistant", "content": "Okay."}]})");
   const Json got = translate(body);
@@ -77,7 +83,7 @@ TEST(AnthropicToChat, EveryMessageFieldBecomesItsChatCounterpart) {
   EXPECT_EQ(got["max_tokens"], 300);
 }
 
-TEST(AnthropicToChat, EveryRequestFieldBecomesItsChatCounterpart) {
+TEST(AnthropicRequest, EveryRequestFieldBecomesItsChatCounterpart) {
   const Json body = Json::parse(R"({
     "model": "m", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}],
     "temperature": 0.3, "top_p": 0.9, "top_k": 20, "stream": true, "stop_sequences": ["END", "STOP"],
@@ -105,9 +111,12 @@ TEST(AnthropicToChat, EveryRequestFieldBecomesItsChatCounterpart) {
   EXPECT_EQ(translate(body), want);
 }
 
-TEST(AnthropicToChat, ToolChoiceEachType) {
+TEST(AnthropicRequest, ToolChoiceEachType) {
   auto choice = [](const Json& tc) {
-    Json b = {{"max_tokens", 5}, {"messages", {user("x")}}, {"tool_choice", tc}};
+    Json b = {{"max_tokens", 5},
+              {"messages", {user("x")}},
+              {"tools", Json::array({Json{{"name", "f"}}})},
+              {"tool_choice", tc}};
     return translate(b)["tool_choice"];
   };
   EXPECT_EQ(choice({{"type", "auto"}}), "auto");
@@ -116,7 +125,7 @@ TEST(AnthropicToChat, ToolChoiceEachType) {
   EXPECT_EQ(choice({{"type", "tool"}, {"name", "f"}}), Json::parse(R"({"type":"function","function":{"name":"f"}})"));
 }
 
-TEST(AnthropicToChat, ThinkingAsAnthropicDefinesIt) {
+TEST(AnthropicRequest, ThinkingAsAnthropicDefinesIt) {
   auto chat = [](Json extra) {
     Json b = {{"max_tokens", 5}, {"messages", {user("x")}}};
     for (auto& [k, v] : extra.items()) b[k] = v;
@@ -142,7 +151,7 @@ TEST(AnthropicToChat, ThinkingAsAnthropicDefinesIt) {
       chat({{"thinking", {{"type", "adaptive"}}}, {"output_config", {{"effort", "max"}}}}).contains("thinking_budget"));
 }
 
-TEST(AnthropicToChat, ExtensionsOnlyForServe) {
+TEST(AnthropicRequest, ExtensionsOnlyForServe) {
   const Json body = {{"max_tokens", 5},        {"messages", {user("x")}}, {"preset", "coding"},
                      {"ignore_eos", true},     {"loop_guard", false},     {"restore_reasoning", true},
                      {"thinking_budget", 100}, {"unknown_field", 1}};
@@ -155,13 +164,13 @@ TEST(AnthropicToChat, ExtensionsOnlyForServe) {
     EXPECT_FALSE(other.contains(k)) << k;
 }
 
-TEST(AnthropicToChat, CountTokensNeedsNoMaxTokens) {
+TEST(AnthropicRequest, CountTokensNeedsNoMaxTokens) {
   const Json body = {{"messages", {user("x")}}};
   EXPECT_EQ(refusal(body).param, "max_tokens");
   EXPECT_FALSE(translate(body, {.count_only = true}).contains("max_tokens"));
 }
 
-TEST(AnthropicToChat, RefusalsNameTheAnthropicField) {
+TEST(AnthropicRequest, RefusalsNameTheAnthropicField) {
   const Json ok = {{"max_tokens", 5}, {"messages", {user("x")}}};
   auto with = [&](const char* k, Json v) {
     Json b = ok;
