@@ -14,10 +14,10 @@ void attention_block(const LayerContext& c, int il, const std::vector<Segment>& 
   const ModelConfig& cfg = c.m.config;
   const LayerWeights& L = c.m.layers[size_t(il)];
   const int64_t D = cfg.head_dim, Hq = cfg.n_head, Hkv = cfg.n_head_kv, group = Hq / Hkv;
-  float* qg = c.ws.t0.data();  // [T][Hq][2D]: query then gate, per head
-  float* kx = c.ws.t1.data();  // [T][Hkv*D]
-  float* vx = c.ws.t2.data();  // [T][Hkv*D]
-  float* o = c.ws.t3.data();   // [T][Hq*D]
+  float* qg = c.ws.scratch[0].data();  // [T][Hq][2D]: query then gate, per head
+  float* kx = c.ws.scratch[1].data();  // [T][Hkv*D]
+  float* vx = c.ws.scratch[2].data();  // [T][Hkv*D]
+  float* o = c.ws.scratch[3].data();   // [T][Hq*D]
   c.matmul(L.wq.view, a, T, qg);
   c.matmul(L.wk.view, a, T, kx);
   c.matmul(L.wv.view, a, T, vx);

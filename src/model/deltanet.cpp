@@ -120,11 +120,11 @@ void deltanet_block(const LayerContext& c, int il, const std::vector<Segment>& s
   const LayerWeights& L = c.m.layers[size_t(il)];
   const int64_t Hk = cfg.ssm_n_group, Hv = cfg.ssm_dt_rank, dk = cfg.ssm_d_state, dv = cfg.ssm_d_state;
   const int64_t Kd = Hk * dk, Vd = cfg.ssm_d_inner, Ch = cfg.ssm_conv_channels(), K = cfg.ssm_conv_kernel;
-  float* u = c.ws.t0.data();   // [T][Ch]  projections, then (in place) conv + SiLU output
-  float* z = c.ws.t1.data();   // [T][Vd]  output gate
-  float* bg = c.ws.t2.data();  // [T][Hv]  beta, then sigmoid(beta)
-  float* ag = c.ws.t3.data();  // [T][Hv]  alpha, then the log-decay g
-  float* o = c.ws.t4.data();   // [T][Vd]
+  float* u = c.ws.scratch[0].data();   // [T][Ch]  projections, then (in place) conv + SiLU output
+  float* z = c.ws.scratch[1].data();   // [T][Vd]  output gate
+  float* bg = c.ws.scratch[2].data();  // [T][Hv]  beta, then sigmoid(beta)
+  float* ag = c.ws.scratch[3].data();  // [T][Hv]  alpha, then the log-decay g
+  float* o = c.ws.scratch[4].data();   // [T][Vd]
   c.matmul(L.qkv.view, a, T, u);
   c.matmul(L.gate.view, a, T, z);
   c.matmul(L.beta.view, a, T, bg);

@@ -30,12 +30,13 @@ void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* 
   const LayerWeights& L = c.m.layers[size_t(il)];
   const int64_t N = cfg.n_embd;
   if (!cfg.is_moe()) {
-    swiglu_ffn(c, L.ffn_gate.view, L.ffn_up.view, L.ffn_down.view, f, T, c.ws.t0.data(), c.ws.t1.data(), out);
+    swiglu_ffn(c, L.ffn_gate.view, L.ffn_up.view, L.ffn_down.view, f, T, c.ws.scratch[0].data(), c.ws.scratch[1].data(),
+               out);
     c.observe("ffn_out", il, out, T, N);
     return;
   }
   const int64_t E = cfg.n_expert, k = cfg.n_expert_used;
-  float* probs = c.ws.t2.data();  // [T][E]
+  float* probs = c.ws.scratch[2].data();  // [T][E]
   kernels::MatrixView router{reinterpret_cast<const uint8_t*>(L.router.data()), core::GgmlType::kF32, N, E};
   c.matmul(router, f, T, probs);
   c.observe("ffn_moe_logits", il, probs, T, E);
@@ -99,8 +100,9 @@ void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* 
   }
   c.observe("ffn_moe_out", il, out, T, N);
   if (L.shexp_gate.empty()) return;
-  float* sh = c.ws.t4.data();
-  swiglu_ffn(c, L.gate_shexp.view, L.up_shexp.view, L.down_shexp.view, f, T, c.ws.t0.data(), c.ws.t1.data(), sh);
+  float* sh = c.ws.scratch[4].data();
+  swiglu_ffn(c, L.gate_shexp.view, L.up_shexp.view, L.down_shexp.view, f, T, c.ws.scratch[0].data(),
+             c.ws.scratch[1].data(), sh);
   const auto dot = c.k.of(core::GgmlType::kF32).dot_f32;
   for (int64_t t = 0; t < T; ++t) {
     float gl = dot(L.shexp_gate.data(), f + t * N, N), sg;

@@ -73,8 +73,9 @@ Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads
   Workspace ws;
   ws.max_tokens = max_tokens;
   ws.n_threads = n_threads;
-  ws.x.assign(z.hidden_floats, 0), ws.a.assign(z.hidden_floats, 0);
-  for (auto* b : {&ws.t0, &ws.t1, &ws.t2, &ws.t3, &ws.t4, &ws.t5}) b->assign(z.scratch_floats, 0);
+  ws.residual.assign(z.hidden_floats, 0), ws.normed.assign(z.hidden_floats, 0);
+  for (auto& b : ws.scratch) b.assign(z.scratch_floats, 0);
+  ws.block_out.assign(z.scratch_floats, 0);
   ws.qscratch.assign(z.qscratch_bytes, 0);
   ws.scores.assign(z.score_floats, 0);
   ws.moe.assign(z.moe_floats, 0);
@@ -141,9 +142,9 @@ core::Status forward_batch(const Model& m, std::vector<BatchEntry>& batch, Works
   segs.clear();
   int64_t row = 0;
   for (auto& e : batch) segs.push_back(Segment{e.state, row, e.n, e.state->n_past}), row += e.n;
-  float* x = ws.x.data();
-  float* a = ws.a.data();
-  float* out = ws.t5.data();
+  float* x = ws.residual.data();
+  float* a = ws.normed.data();
+  float* out = ws.block_out.data();
   // Embedding rows, decoded from whatever type the table is stored in.
   const auto dequant = quant::dequantizer(m.token_embd.view.type);
   for (size_t si = 0; si < batch.size(); ++si)

@@ -3,6 +3,7 @@
 // the workspace's capacity. Not thread-safe per state; the pool parallelises inside one call.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -54,12 +55,20 @@ struct AttentionItem {
   int64_t kv_head;
 };
 
+inline constexpr int kScratchBuffers = 5;
+
 // Scratch for up to max_tokens tokens per call; allocated once. The bookkeeping vectors below
 // keep their capacity between calls, so a warm decode step allocates nothing.
 struct Workspace {
   int64_t max_tokens = 0;
-  int n_threads = 1;  // the most pool threads a call may use (per-worker scratch)
-  std::vector<float> x, a, t0, t1, t2, t3, t4, t5;
+  int n_threads = 1;             // the most pool threads a call may use (per-worker scratch)
+  std::vector<float> residual;   // [max_tokens][n_embd]: the residual stream
+  std::vector<float> normed;     // [max_tokens][n_embd]: its RMS-normed copy, each block's input
+  std::vector<float> block_out;  // [max_tokens][widest row]: a block's output, added to the residual
+  // [max_tokens][widest row] each: the blocks' own intermediates, reused block after block; each
+  // block names what it keeps in which at the top of its function (attention.cpp, deltanet.cpp,
+  // ffn.cpp).
+  std::array<std::vector<float>, kScratchBuffers> scratch;
   std::vector<uint8_t> qscratch;  // int8 activations
   std::vector<float> scores;      // attention kernel scratch, per worker thread
   std::vector<float> logits;      // multi-sequence calls: logits rows before they are scattered
@@ -80,15 +89,16 @@ Workspace make_workspace(const ModelConfig& c, int64_t max_tokens, int n_threads
 
 // What make_workspace allocates, in bytes (the planner's "compute buffers" use the same numbers).
 struct WorkspaceSizes {
-  uint64_t hidden_floats = 0;   // x and a: [max_tokens][n_embd] each
-  uint64_t scratch_floats = 0;  // each of t0..t5: [max_tokens][widest row]
+  uint64_t hidden_floats = 0;   // residual and normed: [max_tokens][n_embd] each
+  uint64_t scratch_floats = 0;  // block_out and each scratch buffer: [max_tokens][widest row]
   uint64_t qscratch_bytes = 0;  // int8 activations
   uint64_t score_floats = 0;    // attention kernel scratch, per thread (independent of the context)
   uint64_t moe_floats = 0;      // MoE: per-worker inputs and hidden rows, plus one output row per routed token
   uint64_t moe_qbytes = 0;      // MoE: per-worker int8 activations
   uint64_t moe_worker_floats = 0, moe_worker_qbytes = 0;  // one worker's share of the two above
   uint64_t total_bytes() const {
-    return 4 * (2 * hidden_floats + 6 * scratch_floats + score_floats + moe_floats) + qscratch_bytes + moe_qbytes;
+    return 4 * (2 * hidden_floats + (1 + kScratchBuffers) * scratch_floats + score_floats + moe_floats) +
+           qscratch_bytes + moe_qbytes;
   }
 };
 WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_threads);
