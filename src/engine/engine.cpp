@@ -318,7 +318,23 @@ void Engine::take_drawn(Slot& s) {
     finish_slot(s, FinishReason::kLength);
 }
 
+// One step: schedule (admit waiting requests, then choose the work: decodes first, prompt chunks
+// up to the token budget), execute (one forward pass over it) and update (positions, snapshots,
+// sampling, token events).
 bool Engine::step() {
+  const std::vector<StepWork> work = schedule();
+  if (work.empty()) return false;
+  std::vector<model::BatchEntry> batch;
+  const core::Status st = execute(work, &batch);
+  if (!st.ok()) {
+    for (const StepWork& w : work) finish_slot(slots_[w.slot], FinishReason::kError, st.error().to_string());
+    return true;
+  }
+  update(work, batch);
+  return true;
+}
+
+std::vector<StepWork> Engine::schedule() {
   admit();
   for (auto& s : slots_)
     if (s.busy && s.cancelled) finish_slot(s, FinishReason::kCancelled);
@@ -328,37 +344,36 @@ bool Engine::step() {
     load[i] = SlotLoad{s.busy, int64_t(s.req.prompt.size()), int64_t(s.prefilled), int64_t(s.pending.size()),
                        &s.req.snapshot_at};
   }
-  const std::vector<StepWork> work = plan_step(load, StepOptions{o_.ubatch, o_.prefix_cache, o_.snapshot_interval});
-  if (work.empty()) return false;
-  std::vector<model::BatchEntry> batch;
+  return plan_step(load, StepOptions{o_.ubatch, o_.prefix_cache, o_.snapshot_interval});
+}
+
+core::Status Engine::execute(const std::vector<StepWork>& work, std::vector<model::BatchEntry>* batch) {
   for (const StepWork& w : work) {
     Slot& s = slots_[w.slot];
     const int32_t* tokens = w.prefill ? s.req.prompt.data() + s.prefilled : s.pending.data();
-    batch.push_back(model::BatchEntry{&s.state, tokens, w.n, s.logits.data(), false});
+    batch->push_back(model::BatchEntry{&s.state, tokens, w.n, s.logits.data(), false});
   }
   model::ForwardContext ctx;
   ctx.pool = &pool_;
   ctx.options = o_.forward;
   const auto t0 = Clock::now();
   const double c0 = thread_cpu_seconds();
-  auto st = model::forward_batch(m_, batch, ws_, ctx);
+  auto st = model::forward_batch(m_, *batch, ws_, ctx);
   const double dt = since(t0), dc = thread_cpu_seconds() - c0;
   int64_t prompt_rows = 0, decode_rows = 0;
   for (const StepWork& w : work) (w.prefill ? prompt_rows : decode_rows) += w.n;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stats_.steps++;
-    stats_.prompt_tokens += uint64_t(prompt_rows);
-    stats_.generated_tokens += uint64_t(decode_rows);
-    const double share = prompt_rows + decode_rows ? double(prompt_rows) / double(prompt_rows + decode_rows) : 0;
-    stats_.prefill_seconds += dt * share;
-    stats_.decode_seconds += dt * (1 - share);
-    stats_.forward_cpu_seconds += dc;
-  }
-  if (!st.ok()) {
-    for (const StepWork& w : work) finish_slot(slots_[w.slot], FinishReason::kError, st.error().to_string());
-    return true;
-  }
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.steps++;
+  stats_.prompt_tokens += uint64_t(prompt_rows);
+  stats_.generated_tokens += uint64_t(decode_rows);
+  const double share = prompt_rows + decode_rows ? double(prompt_rows) / double(prompt_rows + decode_rows) : 0;
+  stats_.prefill_seconds += dt * share;
+  stats_.decode_seconds += dt * (1 - share);
+  stats_.forward_cpu_seconds += dc;
+  return st;
+}
+
+void Engine::update(const std::vector<StepWork>& work, const std::vector<model::BatchEntry>& batch) {
   std::vector<Slot*> drawing;
   for (size_t i = 0; i < batch.size(); ++i) {
     Slot& s = slots_[work[i].slot];
@@ -396,7 +411,6 @@ bool Engine::step() {
     for (Slot* s : drawing) draw(*s);
   }
   for (Slot* s : drawing) take_drawn(*s);
-  return true;
 }
 
 float Engine::rope_factor_for(const Request& r) const {

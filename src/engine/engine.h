@@ -21,6 +21,7 @@
 #include "core/thread_pool.h"
 #include "engine/prefix_cache.h"
 #include "engine/token_stream.h"
+#include "engine/schedule.h"
 #include "model/forward.h"
 #include "sample/loop_guard.h"
 #include "sample/sampler.h"
@@ -136,7 +137,10 @@ class Engine {
   };
 
   void loop();
-  bool step();
+  bool step();  // schedule -> execute -> update; false when there was nothing to do
+  std::vector<StepWork> schedule();
+  core::Status execute(const std::vector<StepWork>& work, std::vector<model::BatchEntry>* batch);
+  void update(const std::vector<StepWork>& work, const std::vector<model::BatchEntry>& batch);
   void admit();
   void pause_slot(Slot& s);  // with mu_ held
   static Finish cancelled_in_queue(const Queued& q);
