@@ -4,6 +4,7 @@
 
 #include "core/half.h"
 #include "kernels/simd_avx2.h"
+#include "kernels/simd_avx512.h"
 #include "kernels/variants.h"
 #include "quant/blocks.h"
 
@@ -56,27 +57,6 @@ template <bool kBf16>
 float dot_16bit_16bit(const void* w, const void* xq, int64_t n) {
   return dot_16bit_rows<kBf16, true>(static_cast<const uint16_t*>(w), xq, n);
 }
-
-// The float-vector operations of the shared f32-activation kernels (simd_avx2.h), 16 lanes wide.
-struct F32x16 {
-  using V = __m512;
-  static V zero() { return _mm512_setzero_ps(); }
-  static V set1(float f) { return _mm512_set1_ps(f); }
-  static V fma_codes16(__m128i codes, const float* x, V scale, V acc) {
-    return _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(codes)), _mm512_loadu_ps(x)), scale,
-                           acc);
-  }
-  static V fma_codes32(__m256i codes, const float* x, V scale, V acc) {
-    const V lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(codes)));
-    const V hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(codes, 1)));
-    const V s = _mm512_fmadd_ps(hi, _mm512_loadu_ps(x + 16), _mm512_mul_ps(lo, _mm512_loadu_ps(x)));
-    return _mm512_fmadd_ps(s, scale, acc);
-  }
-  static V fnmadd_sum32(const float* x, V scale, V acc) {
-    return _mm512_fnmadd_ps(_mm512_add_ps(_mm512_loadu_ps(x), _mm512_loadu_ps(x + 16)), scale, acc);
-  }
-  static float reduce(V v) { return _mm512_reduce_add_ps(v); }
-};
 
 // ---- int8 activations with VNNI ----
 

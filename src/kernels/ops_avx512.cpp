@@ -2,6 +2,8 @@
 #include <immintrin.h>
 
 #include "kernels/attention_tiled.h"
+#include "kernels/simd_avx512.h"
+#include "kernels/simd_poly.h"
 #include "kernels/variants.h"
 
 namespace onprem::kernels {
@@ -17,15 +19,7 @@ inline __m512 exp_ps(__m512 x) {
   x = _mm512_min_ps(_mm512_max_ps(x, lo), _mm512_set1_ps(100.0f));  // above 88.72 scalef overflows to +inf
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500E-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  const __m512 p = exp_reduced<F32x16>(exp_remainder<F32x16>(x, n));
   // scalef computes p * 2^n without leaving the exponent range early; overflow gives +inf.
   return _mm512_maskz_mov_ps(__mmask16(~under), _mm512_scalef_ps(p, n));
 }
@@ -38,20 +32,7 @@ inline __m512 log_ps(__m512 x) {
   const __mmask16 small = _mm512_cmp_ps_mask(m, _mm512_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
   e = _mm512_mask_sub_ps(e, small, e, _mm512_set1_ps(1.0f));
   m = _mm512_add_ps(_mm512_sub_ps(m, _mm512_set1_ps(1.0f)), _mm512_maskz_mov_ps(small, m));
-  const __m512 z = _mm512_mul_ps(m, m);
-  __m512 p = _mm512_set1_ps(7.0376836292E-2f);
-  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(-1.1514610310E-1f));
-  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(1.1676998740E-1f));
-  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(-1.2420140846E-1f));
-  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(1.4249322787E-1f));
-  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(-1.6668057665E-1f));
-  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(2.0000714765E-1f));
-  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(-2.4999993993E-1f));
-  p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(3.3333331174E-1f));
-  p = _mm512_mul_ps(_mm512_mul_ps(p, m), z);
-  p = _mm512_fmadd_ps(e, _mm512_set1_ps(-2.12194440e-4f), p);
-  p = _mm512_fnmadd_ps(z, _mm512_set1_ps(0.5f), p);
-  return _mm512_fmadd_ps(e, _mm512_set1_ps(0.693359375f), _mm512_add_ps(m, p));
+  return log_reduced<F32x16>(m, e);
 }
 
 inline __m512 sigmoid_v(__m512 x) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "kernels/simd_poly.h"
 #include "quant/blocks.h"
 
 namespace onprem::kernels::avx2 {
@@ -40,6 +41,39 @@ static inline int32_t hsum_i32(__m256i v) {
 // Eight int8 (the low 8 bytes of v) as floats.
 static inline __m256 i8x8_to_f32(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
 
+// The float-vector operations of the code written once for a vector type (simd_poly.h and the
+// f32-activation kernels below), eight lanes wide; simd_avx512.h has F32x16.
+namespace {
+struct F32x8 {
+  using V = __m256;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V set1(float f) { return _mm256_set1_ps(f); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V fnmadd(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }
+  static V fma_codes16(__m128i codes, const float* x, V scale, V acc) {
+    const V s = _mm256_fmadd_ps(i8x8_to_f32(_mm_srli_si128(codes, 8)), _mm256_loadu_ps(x + 8),
+                                _mm256_mul_ps(i8x8_to_f32(codes), _mm256_loadu_ps(x)));
+    return _mm256_fmadd_ps(s, scale, acc);
+  }
+  static V fma_codes32(__m256i codes, const float* x, V scale, V acc) {
+    const __m128i lo = _mm256_castsi256_si128(codes), hi = _mm256_extracti128_si256(codes, 1);
+    V s = _mm256_mul_ps(i8x8_to_f32(lo), _mm256_loadu_ps(x));
+    s = _mm256_fmadd_ps(i8x8_to_f32(_mm_srli_si128(lo, 8)), _mm256_loadu_ps(x + 8), s);
+    s = _mm256_fmadd_ps(i8x8_to_f32(hi), _mm256_loadu_ps(x + 16), s);
+    s = _mm256_fmadd_ps(i8x8_to_f32(_mm_srli_si128(hi, 8)), _mm256_loadu_ps(x + 24), s);
+    return _mm256_fmadd_ps(s, scale, acc);
+  }
+  static V fnmadd_sum32(const float* x, V scale, V acc) {
+    const V sum = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8)),
+                                _mm256_add_ps(_mm256_loadu_ps(x + 16), _mm256_loadu_ps(x + 24)));
+    return _mm256_fnmadd_ps(sum, scale, acc);
+  }
+  static float reduce(V v) { return hsum(v); }
+};
+}  // namespace
+
 // e^x to about 2 ulp (Cephes-style: x = n ln2 + r, polynomial for e^r). Inputs below -87.3
 // give 0 and above 88.7 give +inf, like expf's overflow.
 static inline __m256 exp_ps(__m256 x) {
@@ -49,15 +83,7 @@ static inline __m256 exp_ps(__m256 x) {
   x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500E-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256 p = exp_reduced<F32x8>(exp_remainder<F32x8>(x, n));
   // 2^n: n in [-126, 128]; split to stay in the normal range at both ends.
   const __m256i ni = _mm256_cvtps_epi32(n);
   const __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
@@ -78,21 +104,7 @@ static inline __m256 log_ps(__m256 x) {
   const __m256 small = _mm256_cmp_ps(m, _mm256_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
   e = _mm256_sub_ps(e, _mm256_and_ps(one, small));
   m = _mm256_add_ps(_mm256_sub_ps(m, one), _mm256_and_ps(m, small));
-  const __m256 z = _mm256_mul_ps(m, m);
-  __m256 p = _mm256_set1_ps(7.0376836292E-2f);
-  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-1.1514610310E-1f));
-  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(1.1676998740E-1f));
-  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-1.2420140846E-1f));
-  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(1.4249322787E-1f));
-  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-1.6668057665E-1f));
-  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(2.0000714765E-1f));
-  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(-2.4999993993E-1f));
-  p = _mm256_fmadd_ps(p, m, _mm256_set1_ps(3.3333331174E-1f));
-  p = _mm256_mul_ps(_mm256_mul_ps(p, m), z);
-  p = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), p);
-  p = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), p);
-  __m256 y = _mm256_add_ps(m, p);
-  return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), y);
+  return log_reduced<F32x8>(m, e);
 }
 
 // Q4_0 codes of one block as signed bytes in value order (low nibbles first).
@@ -131,8 +143,8 @@ static inline __m256i qk45_codes(__m256i raw, int h, int s, bool five, __m256i q
 
 // ---- quantised weights, f32 activations: written once for a float vector type ----
 //
-// F supplies the few float-vector operations these kernels need. AVX2 takes F32x8 below (eight
-// lanes); the AVX-512 file defines F32x16 (sixteen). Both live in anonymous namespaces, so each
+// F supplies the few float-vector operations these kernels need. AVX2 takes F32x8 above (eight
+// lanes); AVX-512 takes F32x16 (sixteen, simd_avx512.h). Both live in anonymous namespaces, so each
 // instantiation stays inside the file of its ISA (tests/isa/check_isa_objects.py).
 //   F::V zero(); F::V set1(float);
 //   F::V fma_codes32(__m256i codes, const float* x, F::V scale, F::V acc): acc + scale·Σ codes·x
@@ -140,31 +152,6 @@ static inline __m256i qk45_codes(__m256i raw, int h, int s, bool five, __m256i q
 //   F::V fnmadd_sum32(const float* x, F::V scale, F::V acc): acc − scale·Σ x over 32
 //   float reduce(F::V)
 namespace {
-
-struct F32x8 {
-  using V = __m256;
-  static V zero() { return _mm256_setzero_ps(); }
-  static V set1(float f) { return _mm256_set1_ps(f); }
-  static V fma_codes16(__m128i codes, const float* x, V scale, V acc) {
-    const V s = _mm256_fmadd_ps(i8x8_to_f32(_mm_srli_si128(codes, 8)), _mm256_loadu_ps(x + 8),
-                                _mm256_mul_ps(i8x8_to_f32(codes), _mm256_loadu_ps(x)));
-    return _mm256_fmadd_ps(s, scale, acc);
-  }
-  static V fma_codes32(__m256i codes, const float* x, V scale, V acc) {
-    const __m128i lo = _mm256_castsi256_si128(codes), hi = _mm256_extracti128_si256(codes, 1);
-    V s = _mm256_mul_ps(i8x8_to_f32(lo), _mm256_loadu_ps(x));
-    s = _mm256_fmadd_ps(i8x8_to_f32(_mm_srli_si128(lo, 8)), _mm256_loadu_ps(x + 8), s);
-    s = _mm256_fmadd_ps(i8x8_to_f32(hi), _mm256_loadu_ps(x + 16), s);
-    s = _mm256_fmadd_ps(i8x8_to_f32(_mm_srli_si128(hi, 8)), _mm256_loadu_ps(x + 24), s);
-    return _mm256_fmadd_ps(s, scale, acc);
-  }
-  static V fnmadd_sum32(const float* x, V scale, V acc) {
-    const V sum = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8)),
-                                _mm256_add_ps(_mm256_loadu_ps(x + 16), _mm256_loadu_ps(x + 24)));
-    return _mm256_fnmadd_ps(sum, scale, acc);
-  }
-  static float reduce(V v) { return hsum(v); }
-};
 
 template <class F>
 float dot_q8_0_f32(const void* w, const float* x, int64_t n) {
