@@ -150,6 +150,43 @@ struct AttentionAvx2 {
 
 }  // namespace
 
+namespace {
+
+// The reference's 16 lanes as two ymm (lanes 0-7 and 8-15); products and sums stay separate (no
+// fma) to match it, and the sum is the reference's pairwise order: lanes l and l + 8, then + 4,
+// + 2, + 1.
+inline float reduce_pairwise(__m256 lo, __m256 hi) {
+  const __m256 h8 = _mm256_add_ps(lo, hi);
+  const __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
+  const __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
+  return _mm_cvtss_f32(_mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1)));
+}
+
+void delta_rule_step_avx2(float* S, const float* k, const float* q, const float* v, float beta, float decay, int64_t dk,
+                          int64_t dv, float* o) {
+  if (dk % 16 != 0) return delta_rule_step_ref(S, k, q, v, beta, decay, dk, dv, o);
+  const __m256 vd = _mm256_set1_ps(decay);
+  for (int64_t c = 0; c < dv; ++c) {
+    float* row = S + c * dk;
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t i = 0; i < dk; i += 8) {
+      const __m256 r = _mm256_mul_ps(_mm256_loadu_ps(row + i), vd);
+      _mm256_storeu_ps(row + i, r);
+      acc[(i / 8) % 2] = _mm256_add_ps(acc[(i / 8) % 2], _mm256_mul_ps(r, _mm256_loadu_ps(k + i)));
+    }
+    const __m256 delta = _mm256_set1_ps(beta * (v[c] - reduce_pairwise(acc[0], acc[1])));
+    __m256 acc2[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t i = 0; i < dk; i += 8) {
+      const __m256 r = _mm256_add_ps(_mm256_loadu_ps(row + i), _mm256_mul_ps(delta, _mm256_loadu_ps(k + i)));
+      _mm256_storeu_ps(row + i, r);
+      acc2[(i / 8) % 2] = _mm256_add_ps(acc2[(i / 8) % 2], _mm256_mul_ps(r, _mm256_loadu_ps(q + i)));
+    }
+    o[c] = reduce_pairwise(acc2[0], acc2[1]);
+  }
+}
+
+}  // namespace
+
 void fill_avx2_ops(Kernels& k) {
   k.rms_norm = rms_norm_avx2;
   k.l2_norm = l2_norm_avx2;
@@ -158,6 +195,7 @@ void fill_avx2_ops(Kernels& k) {
   k.sigmoid = sigmoid_avx2;
   k.softplus = softplus_avx2;
   k.softmax = softmax_avx2;
+  k.delta_rule_step = delta_rule_step_avx2;
   k.attention = attention_tiled<AttentionAvx2, OneFloat<exp_row_avx2>>;
 }
 
