@@ -1,6 +1,8 @@
 // AVX-512 dot products: 16-wide FMA for f32 activations, VNNI (vpdpbusd) for int8 activations.
 // Compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni; called only when the CPU has them.
+#include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "core/half.h"
 #include "kernels/simd_avx2.h"
@@ -82,57 +84,175 @@ void dot_q4_0_rows(const void* w, const void* const* xq, int64_t n, float* out) 
 // slower and left Q4_K even (more MoE experts' leftover tokens go one by one), so both take 4.
 constexpr int kQ4kTokens = 4, kQ6kTokens = 4;
 
-// Q4_K x Q8_K over whole 64-value groups: the low and high nibbles of 32 bytes form one 512-bit
-// vector of codes matching 64 consecutive activations, so one vpdpbusd covers two sub-blocks.
-// Scales and minimums are unpacked once per super-block. T tokens share the decoded weights.
+// Q4_K x Q8_K. Every kernel of this table computes a row and a token the same way, so that the
+// single dot (decode), the token groups and the packed blocks (prefill) give the same bits: per
+// super-block the exact integers S = Σ_s sc_s · Σ code·x and M = Σ_s m_s · Σ x (minimums against
+// the Q8_K per-16 sums), then acc = fma(S, d·xd, acc) and macc = fma(M, dmin·xd, macc) in that
+// order (the single dot keeps both in one 128-bit vector, lanes 0 and 1), and the result acc − macc.
+
+// The single dot and token groups: the low and high nibbles of 32 bytes form one 512-bit vector
+// of codes matching 64 consecutive activations. vpmaddubsw gives code·x pairs (at most 15·128·2,
+// exact in 16 bits) and vpdpwssd adds each pair times its sub-block's 16-bit scale into 32-bit
+// lanes (a super-block sums to at most 15·128·63·256 < 2^31). T tokens share the decoded weights.
 template <int T>
 inline void q4k_q8_rows(const q::BlockQ4_K* blocks, const q::BlockQ8_K* const* xs, int64_t n, float* out) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
-  // Lane l of group c takes sub-block scale 2c + l / 8: four fixed permutations of the 8 scales.
+  // The 16-bit lanes of group c take sub-block scale 2c (lanes 0-15) or 2c + 1 (16-31).
   __m512i pick[4];
   for (int c = 0; c < 4; ++c)
-    pick[c] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(2 * c)), _mm256_set1_epi32(2 * c + 1), 1);
-  __m512 acc[T];
-  __m256 macc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps(), macc[t] = _mm256_setzero_ps();
+    pick[c] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(short(2 * c))),
+                                 _mm256_set1_epi16(short(2 * c + 1)), 1);
+  __m128 am[T];  // lane 0: acc, lane 1: macc
+  for (int t = 0; t < T; ++t) am[t] = _mm_setzero_ps();
   for (int64_t i = 0; i < n / 256; ++i) {
     const q::BlockQ4_K& wb = blocks[i];
     prefetch_ahead<sizeof(q::BlockQ4_K)>(&wb);
     const float d = half(wb.d), dmin = half(wb.dmin);
     const q::ScalesMinsK4 sm = q::unpack_scales_mins_k4(wb.scales);
-    const __m128i s8 = _mm_cvtsi64_si128(int64_t(sm.scales));
-    const __m512 sc = _mm512_castps256_ps512(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(s8)));
+    const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(sm.scales))));
     // Each minimum twice, against the 16 per-16 sums: m[s] * (bsum[2s] + bsum[2s+1]) in one madd.
     const __m128i m8 = _mm_cvtsi64_si128(int64_t(sm.mins));
     const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
-    __m512 blk[T][2];  // two chains per token: even and odd groups, so fmas do not wait on each other
-    for (int t = 0; t < T; ++t) {
-      const q::BlockQ8_K& b = xs[t][i];
-      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.bsums));
-      macc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(bs, m16)), _mm256_set1_ps(b.d * dmin), macc[t]);
-      blk[t][0] = blk[t][1] = _mm512_setzero_ps();
-    }
+    __m512i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
     const uint8_t* qs = wb.qs;
     for (int c = 0; c < 4; ++c) {
       const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
       const __m512i codes =
           _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(raw), _mm256_srli_epi16(raw, 4), 1), m4);
-      const __m512 scale = _mm512_permutexvar_ps(pick[c], sc);
+      const __m512i scale = _mm512_permutexvar_epi16(pick[c], sc16);
       for (int t = 0; t < T; ++t) {
         const __m512i x = _mm512_loadu_si512(xs[t][i].qs + 64 * c);
-        const __m512 part = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, x));
-        blk[t][c & 1] = _mm512_fmadd_ps(part, scale, blk[t][c & 1]);
+        isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(codes, x), scale);
       }
     }
-    for (int t = 0; t < T; ++t)
-      acc[t] = _mm512_fmadd_ps(_mm512_add_ps(blk[t][0], blk[t][1]), _mm512_set1_ps(xs[t][i].d * d), acc[t]);
+    const __m128 dm = _mm_set_ps(0, 0, dmin, d);
+    for (int t = 0; t < T; ++t) {
+      const q::BlockQ8_K& b = xs[t][i];
+      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.bsums));
+      // S and M reduced together: [S, M, S, M], exact.
+      const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(isum[t]), _mm512_extracti64x4_epi64(isum[t], 1));
+      const __m256i h = _mm256_hadd_epi32(s8, _mm256_madd_epi16(bs, m16));
+      __m128i sm2 = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+      sm2 = _mm_hadd_epi32(sm2, sm2);
+      am[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(sm2), _mm_mul_ps(dm, _mm_set1_ps(b.d)), am[t]);
+    }
   }
-  for (int t = 0; t < T; ++t) {
-    const __m256 m = macc[t];
-    const __m128 h = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-    const __m128 h2 = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    const float mins = _mm_cvtss_f32(_mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1)));
-    out[t] = _mm512_reduce_add_ps(acc[t]) - mins;
+  for (int t = 0; t < T; ++t) out[t] = _mm_cvtss_f32(am[t]) - _mm_cvtss_f32(_mm_shuffle_ps(am[t], am[t], 1));
+}
+
+// Prefill: kGemmRows rows packed once per call so that one vector holds four consecutive codes of
+// each of 16 rows; vpdpbusd then adds code·x over four values for all 16 rows against one
+// broadcast activation word. Per sub-block a row's integer sum is scaled in 32 bits (vpmulld) and
+// added to S; the minimums' M comes from vpdpwssd over (m_2k, m_2k+1) pairs against the token's
+// per-32 sums. The float steps are the single dot's, lane by lane.
+struct alignas(64) Lanes {  // one 512-bit vector
+  int32_t v[16];
+  __m512i i() const { return _mm512_load_si512(v); }
+  __m512 f() const { return _mm512_load_ps(reinterpret_cast<const float*>(v)); }
+};
+struct PackedQ4K {
+  std::vector<Lanes> codes;    // [block][sub-block][quad]: byte 4r + j = row r, value 32s + 4q + j
+  std::vector<Lanes> scales;   // [block][sub-block]: row r's 6-bit scale in 32-bit lane r
+  std::vector<Lanes> mins;     // [block][k]: row r's (m_2k, m_2k+1) as a 16-bit pair in lane r
+  std::vector<Lanes> d, dmin;  // [block]: row r's d and dmin (floats) in lane r
+};
+
+void pack_q4k(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, PackedQ4K* p) {
+  p->codes.resize(size_t(nb * 64));
+  p->scales.resize(size_t(nb * 8));
+  p->mins.resize(size_t(nb * 4));
+  p->d.resize(size_t(nb));
+  p->dmin.resize(size_t(nb));
+  if (n_rows < kGemmRows) {  // the missing rows' lanes stay zero
+    std::memset(p->codes.data(), 0, p->codes.size() * sizeof(Lanes));
+    std::memset(p->scales.data(), 0, p->scales.size() * sizeof(Lanes));
+    std::memset(p->mins.data(), 0, p->mins.size() * sizeof(Lanes));
+    std::memset(p->d.data(), 0, p->d.size() * sizeof(Lanes));
+    std::memset(p->dmin.data(), 0, p->dmin.size() * sizeof(Lanes));
+  }
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  for (int r = 0; r < n_rows; ++r) {
+    const auto* blocks = reinterpret_cast<const q::BlockQ4_K*>(w + r * row_bytes);
+    for (int64_t i = 0; i < nb; ++i) {
+      const q::BlockQ4_K& b = blocks[i];
+      const float d = half(b.d), dmin = half(b.dmin);
+      std::memcpy(&p->d[size_t(i)].v[r], &d, 4);
+      std::memcpy(&p->dmin[size_t(i)].v[r], &dmin, 4);
+      const q::ScalesMinsK4 sm = q::unpack_scales_mins_k4(b.scales);
+      for (int s = 0; s < 8; ++s) p->scales[size_t(i * 8 + s)].v[r] = int32_t((sm.scales >> (8 * s)) & 0xff);
+      for (int k = 0; k < 4; ++k)
+        p->mins[size_t(i * 4 + k)].v[r] =
+            int32_t(((sm.mins >> (16 * k)) & 0xff) | (((sm.mins >> (16 * k + 8)) & 0xff) << 16));
+      // Each group of 32 bytes holds two sub-blocks (low and high nibbles); a sub-block's codes go
+      // out four at a time, one 32-bit word per quad.
+      Lanes* codes = &p->codes[size_t(i * 64)];
+      for (int c = 0; c < 4; ++c) {
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * c));
+        alignas(32) int32_t lo[8], hi[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(lo), _mm256_and_si256(raw, m4));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(hi), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
+        for (int qd = 0; qd < 8; ++qd) codes[16 * c + qd].v[r] = lo[qd], codes[16 * c + 8 + qd].v[r] = hi[qd];
+      }
+    }
+  }
+}
+
+template <int T>
+void q4k_gemm_tokens(const PackedQ4K& p, int64_t nb, const q::BlockQ8_K* const* xs, __mmask16 rows, float* y,
+                     int64_t ldy) {
+  __m512 acc[T], macc[T];
+  for (int t = 0; t < T; ++t) acc[t] = macc[t] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    __m512i S[T];
+    for (int t = 0; t < T; ++t) S[t] = _mm512_setzero_si512();
+    for (int s = 0; s < 8; ++s) {
+      __m512i D[T];
+      for (int t = 0; t < T; ++t) D[t] = _mm512_setzero_si512();
+      const Lanes* codes = &p.codes[size_t((i * 8 + s) * 8)];
+      for (int qd = 0; qd < 8; ++qd) {
+        for (int t = 0; t < T; ++t) {
+          int32_t x4;
+          std::memcpy(&x4, xs[t][i].qs + 32 * s + 4 * qd, 4);
+          D[t] = _mm512_dpbusd_epi32(D[t], codes[qd].i(), _mm512_set1_epi32(x4));
+        }
+      }
+      const __m512i sc = p.scales[size_t(i * 8 + s)].i();
+      for (int t = 0; t < T; ++t) S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(D[t], sc));
+    }
+    for (int t = 0; t < T; ++t) {
+      const q::BlockQ8_K& b = xs[t][i];
+      __m512i M = _mm512_setzero_si512();
+      for (int k = 0; k < 4; ++k) {
+        const int32_t lo = b.bsums[4 * k] + b.bsums[4 * k + 1], hi = b.bsums[4 * k + 2] + b.bsums[4 * k + 3];
+        const __m512i pair = _mm512_set1_epi32(int32_t(uint32_t(uint16_t(lo)) | (uint32_t(uint16_t(hi)) << 16)));
+        M = _mm512_dpwssd_epi32(M, p.mins[size_t(i * 4 + k)].i(), pair);
+      }
+      const __m512 xd = _mm512_set1_ps(b.d);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[t]), _mm512_mul_ps(p.d[size_t(i)].f(), xd), acc[t]);
+      macc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(M), _mm512_mul_ps(p.dmin[size_t(i)].f(), xd), macc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, rows, _mm512_sub_ps(acc[t], macc[t]));
+}
+
+constexpr int kGemmTokens = 4;
+
+void gemm_q4_k(const uint8_t* w, int64_t row_bytes, int n_rows, const uint8_t* xq, int64_t xq_bytes, int64_t n_tokens,
+               int64_t n, float* y, int64_t ldy) {
+  thread_local PackedQ4K packed;
+  const int64_t nb = n / 256;
+  pack_q4k(w, row_bytes, n_rows, nb, &packed);
+  const __mmask16 rows = __mmask16((1u << n_rows) - 1);
+  const q::BlockQ8_K* xs[kGemmTokens];
+  int64_t t = 0;
+  for (; t + kGemmTokens <= n_tokens; t += kGemmTokens) {
+    for (int j = 0; j < kGemmTokens; ++j) xs[j] = reinterpret_cast<const q::BlockQ8_K*>(xq + (t + j) * xq_bytes);
+    q4k_gemm_tokens<kGemmTokens>(packed, nb, xs, rows, y + t * ldy, ldy);
+  }
+  for (; t < n_tokens; ++t) {
+    xs[0] = reinterpret_cast<const q::BlockQ8_K*>(xq + t * xq_bytes);
+    q4k_gemm_tokens<1>(packed, nb, xs, rows, y + t * ldy, ldy);
   }
 }
 
@@ -152,9 +272,160 @@ template <int T>
 void dot_q5_k_rows(const void* w, const void* const* xq, int64_t n, float* out) {
   qk45_q8_rows<true, T>(w, reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
 }
+// Q6_K x Q8_K. As for Q4_K, every kernel of this table computes a row and a token the same way:
+// per super-block the exact integer X = Σ_s sc_s · (Σ code·x − 32 · Σ x) over the 16-value
+// sub-blocks (codes 0..63 not re-centred: the 32 comes off against the Q8_K per-16 sums), then
+// acc = fma(X, d·xd, acc), so that the single dot, the token groups and the packed blocks give
+// the same bits.
+
+// The single dot and token groups, 64 values per instruction pair: vpmaddubsw gives code·x pairs
+// (at most 63·128·2, exact in 16 bits) and vpdpwssd adds each pair times its sub-block's 16-bit
+// scale into 32-bit lanes.
+template <int T>
+inline void q6k_q8_rows_512(const q::BlockQ6_K* a, const q::BlockQ8_K* const* xs, int64_t n, float* out) {
+  // 64 values are 4 sub-blocks of 16: 16-bit lanes 8k..8k+7 take scale 4g + k of the half's 8.
+  __m512i pick[2][2];
+  for (int hf = 0; hf < 2; ++hf)
+    for (int g = 0; g < 2; ++g) {
+      alignas(64) int16_t idx[32];
+      for (int l = 0; l < 32; ++l) idx[l] = int16_t(8 * hf + 4 * g + l / 8);
+      pick[hf][g] = _mm512_load_si512(idx);
+    }
+  __m128 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm_setzero_ps();
+  for (int64_t i = 0; i < n / 256; ++i) {
+    prefetch_ahead<sizeof(*a)>(a + i);
+    const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a[i].scales)));
+    const __m512i sc = _mm512_castsi256_si512(s16);
+    __m512i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
+    for (int hf = 0; hf < 2; ++hf) {
+      __m256i c[4];
+      q6_codes(a[i].ql + 64 * hf, a[i].qh + 32 * hf, c);
+      for (int g = 0; g < 2; ++g) {
+        const __m512i codes = _mm512_inserti64x4(_mm512_castsi256_si512(c[2 * g]), c[2 * g + 1], 1);
+        const __m512i scale = _mm512_permutexvar_epi16(pick[hf][g], sc);
+        for (int t = 0; t < T; ++t) {
+          const __m512i x = _mm512_loadu_si512(xs[t][i].qs + 128 * hf + 64 * g);
+          isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(codes, x), scale);
+        }
+      }
+    }
+    const float d = half(a[i].d);
+    for (int t = 0; t < T; ++t) {
+      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].bsums));
+      const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(isum[t]), _mm512_extracti64x4_epi64(isum[t], 1));
+      const __m256i x8 = _mm256_sub_epi32(s8, _mm256_slli_epi32(_mm256_madd_epi16(s16, bs), 5));
+      __m128i x4 = _mm_add_epi32(_mm256_castsi256_si128(x8), _mm256_extracti128_si256(x8, 1));
+      x4 = _mm_add_epi32(x4, _mm_shuffle_epi32(x4, 0x4E));
+      x4 = _mm_add_epi32(x4, _mm_shuffle_epi32(x4, 0xB1));
+      acc[t] = _mm_fmadd_ss(_mm_cvtepi32_ps(x4), _mm_set_ss(d * xs[t][i].d), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) out[t] = _mm_cvtss_f32(acc[t]);
+}
+
+// Prefill, Q6_K: 16 rows packed as gemm_q4_k's, four codes of each row per 32-bit lane, per
+// 16-value sub-block: vpdpbusd over the four quads, the row's scale applied in 32 bits (vpmulld),
+// and the 32 taken off with vpdpwssd over (sc_2k, sc_2k+1) pairs against the token's per-16 sums.
+struct PackedQ6K {
+  std::vector<Lanes> codes;   // [block][sub-block (16)][quad (4)]: byte 4r + j = row r, value 16s + 4q + j
+  std::vector<Lanes> scales;  // [block][sub-block]: row r's scale in 32-bit lane r
+  std::vector<Lanes> pairs;   // [block][k (8)]: row r's (sc_2k, sc_2k+1) as a 16-bit pair in lane r
+  std::vector<Lanes> d;       // [block]: row r's d (a float) in lane r
+};
+
+void pack_q6k(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, PackedQ6K* p) {
+  p->codes.resize(size_t(nb * 64));
+  p->scales.resize(size_t(nb * 16));
+  p->pairs.resize(size_t(nb * 8));
+  p->d.resize(size_t(nb));
+  for (int64_t i = 0; i < nb; ++i) {
+    alignas(64) uint8_t codes[16][4][64] = {};
+    alignas(64) int32_t sc[16][16] = {}, pr[8][16] = {};
+    alignas(64) float d[16] = {};
+    for (int r = 0; r < n_rows; ++r) {
+      const auto& b = reinterpret_cast<const q::BlockQ6_K*>(w + r * row_bytes)[i];
+      d[r] = half(b.d);
+      for (int s = 0; s < 16; ++s) sc[s][r] = b.scales[s];
+      for (int k = 0; k < 8; ++k)
+        pr[k][r] = int32_t(uint32_t(uint16_t(int16_t(b.scales[2 * k]))) |
+                           (uint32_t(uint16_t(int16_t(b.scales[2 * k + 1]))) << 16));
+      for (int hf = 0; hf < 2; ++hf) {
+        __m256i c[4];
+        q6_codes(b.ql + 64 * hf, b.qh + 32 * hf, c);
+        alignas(32) uint8_t vals[128];
+        for (int j = 0; j < 4; ++j) _mm256_store_si256(reinterpret_cast<__m256i*>(vals + 32 * j), c[j]);
+        for (int s = 0; s < 8; ++s)
+          for (int qd = 0; qd < 4; ++qd) std::memcpy(&codes[8 * hf + s][qd][4 * r], vals + 16 * s + 4 * qd, 4);
+      }
+    }
+    std::memcpy(&p->codes[size_t(i * 64)], codes, sizeof codes);
+    std::memcpy(&p->scales[size_t(i * 16)], sc, sizeof sc);
+    std::memcpy(&p->pairs[size_t(i * 8)], pr, sizeof pr);
+    std::memcpy(&p->d[size_t(i)], d, sizeof d);
+  }
+}
+
+template <int T>
+void q6k_gemm_tokens(const PackedQ6K& p, int64_t nb, const q::BlockQ8_K* const* xs, __mmask16 rows, float* y,
+                     int64_t ldy) {
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    __m512i S[T];
+    for (int t = 0; t < T; ++t) S[t] = _mm512_setzero_si512();
+    for (int s = 0; s < 16; ++s) {
+      __m512i D[T];
+      for (int t = 0; t < T; ++t) D[t] = _mm512_setzero_si512();
+      const Lanes* codes = &p.codes[size_t((i * 16 + s) * 4)];
+      for (int qd = 0; qd < 4; ++qd) {
+        const __m512i c = codes[qd].i();
+        for (int t = 0; t < T; ++t) {
+          int32_t x4;
+          std::memcpy(&x4, xs[t][i].qs + 16 * s + 4 * qd, 4);
+          D[t] = _mm512_dpbusd_epi32(D[t], c, _mm512_set1_epi32(x4));
+        }
+      }
+      const __m512i sc = p.scales[size_t(i * 16 + s)].i();
+      for (int t = 0; t < T; ++t) S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(D[t], sc));
+    }
+    const __m512 d = p.d[size_t(i)].f();
+    for (int t = 0; t < T; ++t) {
+      const q::BlockQ8_K& b = xs[t][i];
+      __m512i corr = _mm512_setzero_si512();
+      for (int k = 0; k < 8; ++k) {
+        const uint32_t pair = uint32_t(uint16_t(b.bsums[2 * k])) | (uint32_t(uint16_t(b.bsums[2 * k + 1])) << 16);
+        corr = _mm512_dpwssd_epi32(corr, p.pairs[size_t(i * 8 + k)].i(), _mm512_set1_epi32(int32_t(pair)));
+      }
+      const __m512i X = _mm512_sub_epi32(S[t], _mm512_slli_epi32(corr, 5));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(X), _mm512_mul_ps(d, _mm512_set1_ps(b.d)), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, rows, acc[t]);
+}
+
+void gemm_q6_k(const uint8_t* w, int64_t row_bytes, int n_rows, const uint8_t* xq, int64_t xq_bytes, int64_t n_tokens,
+               int64_t n, float* y, int64_t ldy) {
+  thread_local PackedQ6K packed;
+  const int64_t nb = n / 256;
+  pack_q6k(w, row_bytes, n_rows, nb, &packed);
+  const __mmask16 rows = __mmask16((1u << n_rows) - 1);
+  const q::BlockQ8_K* xs[kGemmTokens];
+  int64_t t = 0;
+  for (; t + kGemmTokens <= n_tokens; t += kGemmTokens) {
+    for (int j = 0; j < kGemmTokens; ++j) xs[j] = reinterpret_cast<const q::BlockQ8_K*>(xq + (t + j) * xq_bytes);
+    q6k_gemm_tokens<kGemmTokens>(packed, nb, xs, rows, y + t * ldy, ldy);
+  }
+  for (; t < n_tokens; ++t) {
+    xs[0] = reinterpret_cast<const q::BlockQ8_K*>(xq + t * xq_bytes);
+    q6k_gemm_tokens<1>(packed, nb, xs, rows, y + t * ldy, ldy);
+  }
+}
+
 template <int T>
 void dot_q6_k_rows(const void* w, const void* const* xq, int64_t n, float* out) {
-  q6k_q8_rows<T>(static_cast<const q::BlockQ6_K*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
+  q6k_q8_rows_512<T>(static_cast<const q::BlockQ6_K*>(w), reinterpret_cast<const q::BlockQ8_K* const*>(xq), n, out);
 }
 
 // Activations to Q8_K, bit-identical to quant::quantize_row_q8_k: the same first largest-magnitude
@@ -203,7 +474,8 @@ void fill_avx512(Kernels& k) {
   auto set = [&](GgmlType t, DotF32Fn f, DotQ8Fn qf) {
     auto& e = k.types[static_cast<uint32_t>(t)];
     e.dot_f32 = f;
-    if (qf) e.dot_q8 = qf;
+    // A new single dot drops the AVX2 table's packed blocks: they repeat the bits of its own dot.
+    if (qf) e.dot_q8 = qf, e.gemm_q8 = nullptr;
   };
   set(GgmlType::kF32, dot_f32, nullptr);
   set(GgmlType::kF16, dot_16bit<false>, dot_16bit_16bit<false>);
@@ -220,10 +492,12 @@ void fill_avx512(Kernels& k) {
   multi(GgmlType::kQ4_0, dot_q4_0_rows<kRowTokens>, kRowTokens);
   set(GgmlType::kQ4_K, dot_qk45_f32<F32x16, false>, dot_q4_k_q8);
   multi(GgmlType::kQ4_K, dot_q4_k_q8_multi, kQ4kTokens);
+  k.types[static_cast<uint32_t>(GgmlType::kQ4_K)].gemm_q8 = gemm_q4_k;
   multi(GgmlType::kQ6_K, dot_q6_k_rows<kQ6kTokens>, kQ6kTokens);
   set(GgmlType::kQ5_K, dot_qk45_f32<F32x16, true>, dot_one<dot_q5_k_rows<1>>);
   multi(GgmlType::kQ5_K, dot_q5_k_rows<kRowTokens>, kRowTokens);
   set(GgmlType::kQ6_K, dot_q6_k_f32<F32x16>, dot_one<dot_q6_k_rows<1>>);
+  k.types[static_cast<uint32_t>(GgmlType::kQ6_K)].gemm_q8 = gemm_q6_k;
   k.quantize_q8_k = quantize_q8_k;
   fill_avx512_ops(k);
 }

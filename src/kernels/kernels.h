@@ -28,6 +28,16 @@ using QuantizeActFn = void (*)(const float* x, void* dst, int64_t n);
 inline constexpr int kMaxDotTokens = 8;
 using DotQ8MultiFn = void (*)(const void* w_row, const void* const* xq, int64_t n, float* out);
 
+// A block of up to kGemmRows weight rows (row_bytes apart) against n_tokens activation rows
+// (xq_bytes apart): Y[t * ldy + r] = dot_q8(row r, token t) for r < n_rows, with the same bits.
+// Prefill: the kernel packs the rows once, so that one vector holds values of every row, and
+// each activation value meets all of them at once. matmat uses it from kGemmMinTokens tokens on,
+// where the packing is paid back.
+inline constexpr int kGemmRows = 16;
+inline constexpr int64_t kGemmMinTokens = 16;
+using GemmQ8Fn = void (*)(const uint8_t* w, int64_t row_bytes, int n_rows, const uint8_t* xq, int64_t xq_bytes,
+                          int64_t n_tokens, int64_t n, float* y, int64_t ldy);
+
 // Two weight rows against two activation rows (ARM64 i8mm's 2×2 int8 tiles):
 // out = {w0·x0, w0·x1, w1·x0, w1·x1}, each bit-identical to dot_q8 of the same table.
 using DotQ8x2Fn = void (*)(const void* w0, const void* w1, const void* x0, const void* x1, int64_t n, float* out);
@@ -61,6 +71,7 @@ struct TypeKernels {
   DotQ8MultiFn dot_q8_multi = nullptr;             // optional; matmat falls back to dot_q8 per token
   int multi_tokens = 0;                            // rows dot_q8_multi takes; the best count depends on registers
   DotQ8x2Fn dot_q8_2x2 = nullptr;                  // optional; matmat pairs rows and tokens with it
+  GemmQ8Fn gemm_q8 = nullptr;                      // optional; matmat's blocks of rows for long prompts
   core::GgmlType act_type = core::GgmlType::kF32;  // what dot_q8 expects: kQ8_0, kQ8_K, kF16 or kBF16
   // Where dot_f32 is the scalar table's decode-a-block-then-multiply (dot_ref.cpp): the row decoder
   // and that dot. When a table's dot_f32 is still it, matmat decodes each row once for all tokens

@@ -63,8 +63,13 @@ void matmat(const Kernels& k, const MatrixView& w, const float* X, int64_t n_tok
   // cache; threads take disjoint row ranges.
   auto work = [&](size_t r0, size_t r1) {
     constexpr size_t kRowBlock = 16;
+    static_assert(kRowBlock == kGemmRows);
     for (size_t rb0 = r0; rb0 < r1; rb0 += kRowBlock) {
       const size_t rb1 = std::min(r1, rb0 + kRowBlock);
+      if (int8 && tk.gemm_q8 && n_tokens >= kGemmMinTokens) {
+        tk.gemm_q8(w.data + int64_t(rb0) * rb, rb, int(rb1 - rb0), xq, xq_bytes, n_tokens, n, Y + rb0, w.n_rows);
+        continue;
+      }
       int64_t t = 0;
       if (int8 && tk.dot_q8_multi) {  // groups of tokens share each decoded weight row
         const int mt = tk.multi_tokens;

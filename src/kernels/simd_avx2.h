@@ -4,6 +4,7 @@
 
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -260,7 +261,6 @@ static inline __m256i q4_0_block_codes(const void* b) {
 
 // Q6_K x Q8_K for T activation rows (T tokens share the decoded codes; T = 1 is the single dot),
 // scales applied in int16 by madd (codes 0..63 times |x| <= 127 keeps maddubs's pairs exact).
-// The AVX-512 table uses it too: VNNI's vpdpbusd would need a 32-bit multiply per scale instead.
 template <int T>
 static inline void q6k_q8_rows(const quant::BlockQ6_K* a, const quant::BlockQ8_K* const* xs, int64_t n, float* out) {
   float total[T] = {};
@@ -332,7 +332,9 @@ static inline void qk45_q8_rows(const void* w, const quant::BlockQ8_K* const* xs
       const quant::BlockQ8_K& b = xs[t][i];
       const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.bsums));
       const int32_t mins = hsum_i32(_mm256_madd_epi16(bs, m16));
-      total[t] += b.d * (d * float(hsum_i32(isum[t])) - dmin * float(mins));
+      // Written as fmas so that the packed blocks of dot_avx2.cpp (gemm_q4_k) repeat it bit for bit.
+      const float inner = std::fma(d, float(hsum_i32(isum[t])), -(dmin * float(mins)));
+      total[t] = std::fma(b.d, inner, total[t]);
     }
   }
   for (int t = 0; t < T; ++t) out[t] = total[t];

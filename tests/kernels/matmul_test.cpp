@@ -13,7 +13,9 @@ namespace {
 using core::GgmlType;
 using namespace test;
 
-// matmat = the per-row dot of the same table, for any thread count, float and int8 activations.
+// matmat = the per-row dot of the same table, for any thread count, float and int8 activations,
+// for a few tokens (token groups) and for a prompt long enough for the packed row blocks
+// (kGemmMinTokens and more; 37 rows end in a partial block).
 using Matmul = PerIsa;
 ONPREM_PER_ISA(Matmul);
 
@@ -22,36 +24,38 @@ TEST_P(Matmul, MatmatIsTheRowDotForAnyThreadCount) {
   for (const Kernels* k : {&table()}) {
     for (GgmlType t : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0, GgmlType::kQ3_K,
                        GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kIQ4_XS, GgmlType::kMXFP4}) {
-      const int64_t n = 512, rows = 37, tokens = 5;
-      std::vector<uint8_t> W;
-      for (int64_t r = 0; r < rows; ++r) {
-        auto row = random_row(t, n, rng);
-        W.insert(W.end(), row.begin(), row.end());
-      }
-      MatrixView w{W.data(), t, n, rows};
-      const auto X = random_floats(n * tokens, rng);
-      for (Activations acts : {Activations::kFloat, Activations::kInt8}) {
-        std::vector<float> want(size_t(rows * tokens));
-        std::vector<uint8_t> xq(size_t(act_bytes(k->of(t).act_type, n)));
-        for (int64_t tk = 0; tk < tokens; ++tk) {
-          const bool int8 = acts == Activations::kInt8 && k->of(t).dot_q8;
-          if (int8) {
-            act_converter(*k, k->of(t).act_type)(X.data() + tk * n, xq.data(), n);
-          }
-          for (int64_t r = 0; r < rows; ++r)
-            want[size_t(tk * rows + r)] = int8 ? k->of(t).dot_q8(W.data() + r * w.row_bytes(), xq.data(), n)
-                                               : k->of(t).dot_f32(W.data() + r * w.row_bytes(), X.data() + tk * n, n);
+      for (const int64_t tokens : {int64_t(5), kGemmMinTokens + 3}) {
+        const int64_t n = 512, rows = 37;
+        std::vector<uint8_t> W;
+        for (int64_t r = 0; r < rows; ++r) {
+          auto row = random_row(t, n, rng);
+          W.insert(W.end(), row.begin(), row.end());
         }
-        for (int threads : {1, 2, 3}) {
-          core::ThreadPool pool(threads);
-          std::vector<uint8_t> scratch(size_t(matmul_scratch_bytes(*k, w, tokens, acts)));
-          std::vector<float> got(size_t(rows * tokens));
-          matmat(*k, w, X.data(), tokens, got.data(), acts, scratch.data(), &pool);
-          EXPECT_EQ(got, want) << isa_name(k->isa) << " threads " << threads << " type " << int(t) << " acts "
-                               << int(acts);
-          std::vector<float> y(static_cast<size_t>(rows));
-          matvec(*k, w, X.data(), y.data(), acts, scratch.data(), &pool);
-          EXPECT_TRUE(std::equal(y.begin(), y.end(), want.begin()));
+        MatrixView w{W.data(), t, n, rows};
+        const auto X = random_floats(n * tokens, rng);
+        for (Activations acts : {Activations::kFloat, Activations::kInt8}) {
+          std::vector<float> want(size_t(rows * tokens));
+          std::vector<uint8_t> xq(size_t(act_bytes(k->of(t).act_type, n)));
+          for (int64_t tk = 0; tk < tokens; ++tk) {
+            const bool int8 = acts == Activations::kInt8 && k->of(t).dot_q8;
+            if (int8) {
+              act_converter(*k, k->of(t).act_type)(X.data() + tk * n, xq.data(), n);
+            }
+            for (int64_t r = 0; r < rows; ++r)
+              want[size_t(tk * rows + r)] = int8 ? k->of(t).dot_q8(W.data() + r * w.row_bytes(), xq.data(), n)
+                                                 : k->of(t).dot_f32(W.data() + r * w.row_bytes(), X.data() + tk * n, n);
+          }
+          for (int threads : {1, 2, 3}) {
+            core::ThreadPool pool(threads);
+            std::vector<uint8_t> scratch(size_t(matmul_scratch_bytes(*k, w, tokens, acts)));
+            std::vector<float> got(size_t(rows * tokens));
+            matmat(*k, w, X.data(), tokens, got.data(), acts, scratch.data(), &pool);
+            EXPECT_EQ(got, want) << isa_name(k->isa) << " threads " << threads << " type " << int(t) << " acts "
+                                 << int(acts);
+            std::vector<float> y(static_cast<size_t>(rows));
+            matvec(*k, w, X.data(), y.data(), acts, scratch.data(), &pool);
+            EXPECT_TRUE(std::equal(y.begin(), y.end(), want.begin()));
+          }
         }
       }
     }
