@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/half.h"
+#include "kernels/packed_k.h"
 #include "kernels/simd_avx2.h"
 #include "kernels/simd_avx512.h"
 #include "kernels/variants.h"
@@ -141,85 +142,43 @@ inline void q4k_q8_rows(const q::BlockQ4_K* blocks, const q::BlockQ8_K* const* x
   for (int t = 0; t < T; ++t) out[t] = _mm_cvtss_f32(am[t]) - _mm_cvtss_f32(_mm_shuffle_ps(am[t], am[t], 1));
 }
 
-// Prefill: kGemmRows rows packed once per call so that one vector holds four consecutive codes of
+// S[t] += Σ_s sc_s · Σ code·x over the kSub sub-blocks (kQuads quads each) of packed super-block
+// i, for 16 rows: vpdpbusd over a sub-block's quads, then its scale applied in 32 bits (vpmulld).
+template <int T, int kSub, int kQuads>
+inline void add_scaled_sums(const Lanes<16>* codes, const Lanes<16>* scales, const q::BlockQ8_K* const* xs, int64_t i,
+                            __m512i* S) {
+  for (int s = 0; s < kSub; ++s) {
+    __m512i D[T];
+    for (int t = 0; t < T; ++t) D[t] = _mm512_setzero_si512();
+    for (int q4 = 0; q4 < kQuads; ++q4) {
+      const int qd = s * kQuads + q4;
+      const __m512i c = codes[qd].i();
+      for (int t = 0; t < T; ++t) {
+        int32_t x4;
+        std::memcpy(&x4, xs[t][i].qs + 4 * qd, 4);
+        D[t] = _mm512_dpbusd_epi32(D[t], c, _mm512_set1_epi32(x4));
+      }
+    }
+    const __m512i sc = scales[s].i();
+    for (int t = 0; t < T; ++t) S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(D[t], sc));
+  }
+}
+
+// Prefill: 16 rows packed once per call (packed_k.h), so that one vector holds four codes of
 // each of 16 rows; vpdpbusd then adds code·x over four values for all 16 rows against one
 // broadcast activation word. Per sub-block a row's integer sum is scaled in 32 bits (vpmulld) and
 // added to S; the minimums' M comes from vpdpwssd over (m_2k, m_2k+1) pairs against the token's
 // per-32 sums. The float steps are the single dot's, lane by lane.
-struct alignas(64) Lanes {  // one 512-bit vector
-  int32_t v[16];
-  __m512i i() const { return _mm512_load_si512(v); }
-  __m512 f() const { return _mm512_load_ps(reinterpret_cast<const float*>(v)); }
-};
-struct PackedQ4K {
-  std::vector<Lanes> codes;    // [block][sub-block][quad]: byte 4r + j = row r, value 32s + 4q + j
-  std::vector<Lanes> scales;   // [block][sub-block]: row r's 6-bit scale in 32-bit lane r
-  std::vector<Lanes> mins;     // [block][k]: row r's (m_2k, m_2k+1) as a 16-bit pair in lane r
-  std::vector<Lanes> d, dmin;  // [block]: row r's d and dmin (floats) in lane r
-};
-
-void pack_q4k(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, PackedQ4K* p) {
-  p->codes.resize(size_t(nb * 64));
-  p->scales.resize(size_t(nb * 8));
-  p->mins.resize(size_t(nb * 4));
-  p->d.resize(size_t(nb));
-  p->dmin.resize(size_t(nb));
-  if (n_rows < kGemmRows) {  // the missing rows' lanes stay zero
-    std::memset(p->codes.data(), 0, p->codes.size() * sizeof(Lanes));
-    std::memset(p->scales.data(), 0, p->scales.size() * sizeof(Lanes));
-    std::memset(p->mins.data(), 0, p->mins.size() * sizeof(Lanes));
-    std::memset(p->d.data(), 0, p->d.size() * sizeof(Lanes));
-    std::memset(p->dmin.data(), 0, p->dmin.size() * sizeof(Lanes));
-  }
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
-  for (int r = 0; r < n_rows; ++r) {
-    const auto* blocks = reinterpret_cast<const q::BlockQ4_K*>(w + r * row_bytes);
-    for (int64_t i = 0; i < nb; ++i) {
-      const q::BlockQ4_K& b = blocks[i];
-      const float d = half(b.d), dmin = half(b.dmin);
-      std::memcpy(&p->d[size_t(i)].v[r], &d, 4);
-      std::memcpy(&p->dmin[size_t(i)].v[r], &dmin, 4);
-      const q::ScalesMinsK4 sm = q::unpack_scales_mins_k4(b.scales);
-      for (int s = 0; s < 8; ++s) p->scales[size_t(i * 8 + s)].v[r] = int32_t((sm.scales >> (8 * s)) & 0xff);
-      for (int k = 0; k < 4; ++k)
-        p->mins[size_t(i * 4 + k)].v[r] =
-            int32_t(((sm.mins >> (16 * k)) & 0xff) | (((sm.mins >> (16 * k + 8)) & 0xff) << 16));
-      // Each group of 32 bytes holds two sub-blocks (low and high nibbles); a sub-block's codes go
-      // out four at a time, one 32-bit word per quad.
-      Lanes* codes = &p->codes[size_t(i * 64)];
-      for (int c = 0; c < 4; ++c) {
-        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * c));
-        alignas(32) int32_t lo[8], hi[8];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(lo), _mm256_and_si256(raw, m4));
-        _mm256_store_si256(reinterpret_cast<__m256i*>(hi), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
-        for (int qd = 0; qd < 8; ++qd) codes[16 * c + qd].v[r] = lo[qd], codes[16 * c + 8 + qd].v[r] = hi[qd];
-      }
-    }
-  }
-}
-
 template <int T>
-void q4k_gemm_tokens(const PackedQ4K& p, int64_t nb, const q::BlockQ8_K* const* xs, __mmask16 rows, float* y,
+void q4k_gemm_tokens(const PackedQ4K<16>& p, int64_t nb, const q::BlockQ8_K* const* xs, int n_rows, float* y,
                      int64_t ldy) {
+  const __mmask16 rows = __mmask16((1u << n_rows) - 1);
   __m512 acc[T], macc[T];
   for (int t = 0; t < T; ++t) acc[t] = macc[t] = _mm512_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     __m512i S[T];
     for (int t = 0; t < T; ++t) S[t] = _mm512_setzero_si512();
-    for (int s = 0; s < 8; ++s) {
-      __m512i D[T];
-      for (int t = 0; t < T; ++t) D[t] = _mm512_setzero_si512();
-      const Lanes* codes = &p.codes[size_t((i * 8 + s) * 8)];
-      for (int qd = 0; qd < 8; ++qd) {
-        for (int t = 0; t < T; ++t) {
-          int32_t x4;
-          std::memcpy(&x4, xs[t][i].qs + 32 * s + 4 * qd, 4);
-          D[t] = _mm512_dpbusd_epi32(D[t], codes[qd].i(), _mm512_set1_epi32(x4));
-        }
-      }
-      const __m512i sc = p.scales[size_t(i * 8 + s)].i();
-      for (int t = 0; t < T; ++t) S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(D[t], sc));
-    }
+    add_scaled_sums<T, 8, 8>(&p.codes[size_t(i * 64)], &p.scales[size_t(i * 8)], xs, i, S);
     for (int t = 0; t < T; ++t) {
       const q::BlockQ8_K& b = xs[t][i];
       __m512i M = _mm512_setzero_si512();
@@ -237,24 +196,6 @@ void q4k_gemm_tokens(const PackedQ4K& p, int64_t nb, const q::BlockQ8_K* const* 
 }
 
 constexpr int kGemmTokens = 4;
-
-void gemm_q4_k(const uint8_t* w, int64_t row_bytes, int n_rows, const uint8_t* xq, int64_t xq_bytes, int64_t n_tokens,
-               int64_t n, float* y, int64_t ldy) {
-  thread_local PackedQ4K packed;
-  const int64_t nb = n / 256;
-  pack_q4k(w, row_bytes, n_rows, nb, &packed);
-  const __mmask16 rows = __mmask16((1u << n_rows) - 1);
-  const q::BlockQ8_K* xs[kGemmTokens];
-  int64_t t = 0;
-  for (; t + kGemmTokens <= n_tokens; t += kGemmTokens) {
-    for (int j = 0; j < kGemmTokens; ++j) xs[j] = reinterpret_cast<const q::BlockQ8_K*>(xq + (t + j) * xq_bytes);
-    q4k_gemm_tokens<kGemmTokens>(packed, nb, xs, rows, y + t * ldy, ldy);
-  }
-  for (; t < n_tokens; ++t) {
-    xs[0] = reinterpret_cast<const q::BlockQ8_K*>(xq + t * xq_bytes);
-    q4k_gemm_tokens<1>(packed, nb, xs, rows, y + t * ldy, ldy);
-  }
-}
 
 float dot_q4_k_q8(const void* w, const void* xq, int64_t n) {
   const auto* x = static_cast<const q::BlockQ8_K*>(xq);
@@ -328,68 +269,16 @@ inline void q6k_q8_rows_512(const q::BlockQ6_K* a, const q::BlockQ8_K* const* xs
 // Prefill, Q6_K: 16 rows packed as gemm_q4_k's, four codes of each row per 32-bit lane, per
 // 16-value sub-block: vpdpbusd over the four quads, the row's scale applied in 32 bits (vpmulld),
 // and the 32 taken off with vpdpwssd over (sc_2k, sc_2k+1) pairs against the token's per-16 sums.
-struct PackedQ6K {
-  std::vector<Lanes> codes;   // [block][sub-block (16)][quad (4)]: byte 4r + j = row r, value 16s + 4q + j
-  std::vector<Lanes> scales;  // [block][sub-block]: row r's scale in 32-bit lane r
-  std::vector<Lanes> pairs;   // [block][k (8)]: row r's (sc_2k, sc_2k+1) as a 16-bit pair in lane r
-  std::vector<Lanes> d;       // [block]: row r's d (a float) in lane r
-};
-
-void pack_q6k(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, PackedQ6K* p) {
-  p->codes.resize(size_t(nb * 64));
-  p->scales.resize(size_t(nb * 16));
-  p->pairs.resize(size_t(nb * 8));
-  p->d.resize(size_t(nb));
-  for (int64_t i = 0; i < nb; ++i) {
-    alignas(64) uint8_t codes[16][4][64] = {};
-    alignas(64) int32_t sc[16][16] = {}, pr[8][16] = {};
-    alignas(64) float d[16] = {};
-    for (int r = 0; r < n_rows; ++r) {
-      const auto& b = reinterpret_cast<const q::BlockQ6_K*>(w + r * row_bytes)[i];
-      d[r] = half(b.d);
-      for (int s = 0; s < 16; ++s) sc[s][r] = b.scales[s];
-      for (int k = 0; k < 8; ++k)
-        pr[k][r] = int32_t(uint32_t(uint16_t(int16_t(b.scales[2 * k]))) |
-                           (uint32_t(uint16_t(int16_t(b.scales[2 * k + 1]))) << 16));
-      for (int hf = 0; hf < 2; ++hf) {
-        __m256i c[4];
-        q6_codes(b.ql + 64 * hf, b.qh + 32 * hf, c);
-        alignas(32) uint8_t vals[128];
-        for (int j = 0; j < 4; ++j) _mm256_store_si256(reinterpret_cast<__m256i*>(vals + 32 * j), c[j]);
-        for (int s = 0; s < 8; ++s)
-          for (int qd = 0; qd < 4; ++qd) std::memcpy(&codes[8 * hf + s][qd][4 * r], vals + 16 * s + 4 * qd, 4);
-      }
-    }
-    std::memcpy(&p->codes[size_t(i * 64)], codes, sizeof codes);
-    std::memcpy(&p->scales[size_t(i * 16)], sc, sizeof sc);
-    std::memcpy(&p->pairs[size_t(i * 8)], pr, sizeof pr);
-    std::memcpy(&p->d[size_t(i)], d, sizeof d);
-  }
-}
-
 template <int T>
-void q6k_gemm_tokens(const PackedQ6K& p, int64_t nb, const q::BlockQ8_K* const* xs, __mmask16 rows, float* y,
+void q6k_gemm_tokens(const PackedQ6K<16>& p, int64_t nb, const q::BlockQ8_K* const* xs, int n_rows, float* y,
                      int64_t ldy) {
+  const __mmask16 rows = __mmask16((1u << n_rows) - 1);
   __m512 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     __m512i S[T];
     for (int t = 0; t < T; ++t) S[t] = _mm512_setzero_si512();
-    for (int s = 0; s < 16; ++s) {
-      __m512i D[T];
-      for (int t = 0; t < T; ++t) D[t] = _mm512_setzero_si512();
-      const Lanes* codes = &p.codes[size_t((i * 16 + s) * 4)];
-      for (int qd = 0; qd < 4; ++qd) {
-        const __m512i c = codes[qd].i();
-        for (int t = 0; t < T; ++t) {
-          int32_t x4;
-          std::memcpy(&x4, xs[t][i].qs + 16 * s + 4 * qd, 4);
-          D[t] = _mm512_dpbusd_epi32(D[t], c, _mm512_set1_epi32(x4));
-        }
-      }
-      const __m512i sc = p.scales[size_t(i * 16 + s)].i();
-      for (int t = 0; t < T; ++t) S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(D[t], sc));
-    }
+    add_scaled_sums<T, 16, 4>(&p.codes[size_t(i * 64)], &p.scales[size_t(i * 16)], xs, i, S);
     const __m512 d = p.d[size_t(i)].f();
     for (int t = 0; t < T; ++t) {
       const q::BlockQ8_K& b = xs[t][i];
@@ -403,24 +292,6 @@ void q6k_gemm_tokens(const PackedQ6K& p, int64_t nb, const q::BlockQ8_K* const* 
     }
   }
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, rows, acc[t]);
-}
-
-void gemm_q6_k(const uint8_t* w, int64_t row_bytes, int n_rows, const uint8_t* xq, int64_t xq_bytes, int64_t n_tokens,
-               int64_t n, float* y, int64_t ldy) {
-  thread_local PackedQ6K packed;
-  const int64_t nb = n / 256;
-  pack_q6k(w, row_bytes, n_rows, nb, &packed);
-  const __mmask16 rows = __mmask16((1u << n_rows) - 1);
-  const q::BlockQ8_K* xs[kGemmTokens];
-  int64_t t = 0;
-  for (; t + kGemmTokens <= n_tokens; t += kGemmTokens) {
-    for (int j = 0; j < kGemmTokens; ++j) xs[j] = reinterpret_cast<const q::BlockQ8_K*>(xq + (t + j) * xq_bytes);
-    q6k_gemm_tokens<kGemmTokens>(packed, nb, xs, rows, y + t * ldy, ldy);
-  }
-  for (; t < n_tokens; ++t) {
-    xs[0] = reinterpret_cast<const q::BlockQ8_K*>(xq + t * xq_bytes);
-    q6k_gemm_tokens<1>(packed, nb, xs, rows, y + t * ldy, ldy);
-  }
 }
 
 template <int T>
@@ -492,12 +363,16 @@ void fill_avx512(Kernels& k) {
   multi(GgmlType::kQ4_0, dot_q4_0_rows<kRowTokens>, kRowTokens);
   set(GgmlType::kQ4_K, dot_qk45_f32<F32x16, false>, dot_q4_k_q8);
   multi(GgmlType::kQ4_K, dot_q4_k_q8_multi, kQ4kTokens);
-  k.types[static_cast<uint32_t>(GgmlType::kQ4_K)].gemm_q8 = gemm_q4_k;
+  k.types[static_cast<uint32_t>(GgmlType::kQ4_K)].gemm_q8 =
+      gemm_packed<PackedQ4K<16>, 16, pack_q4k<16, false>, kGemmTokens, q4k_gemm_tokens<kGemmTokens>,
+                  q4k_gemm_tokens<1>>;
   multi(GgmlType::kQ6_K, dot_q6_k_rows<kQ6kTokens>, kQ6kTokens);
   set(GgmlType::kQ5_K, dot_qk45_f32<F32x16, true>, dot_one<dot_q5_k_rows<1>>);
   multi(GgmlType::kQ5_K, dot_q5_k_rows<kRowTokens>, kRowTokens);
   set(GgmlType::kQ6_K, dot_q6_k_f32<F32x16>, dot_one<dot_q6_k_rows<1>>);
-  k.types[static_cast<uint32_t>(GgmlType::kQ6_K)].gemm_q8 = gemm_q6_k;
+  k.types[static_cast<uint32_t>(GgmlType::kQ6_K)].gemm_q8 =
+      gemm_packed<PackedQ6K<16>, 16, pack_q6k<16, false>, kGemmTokens, q6k_gemm_tokens<kGemmTokens>,
+                  q6k_gemm_tokens<1>>;
   k.quantize_q8_k = quantize_q8_k;
   fill_avx512_ops(k);
 }

@@ -1,0 +1,163 @@
+// Q4_K and Q6_K rows packed for the prefill kernels (Kernels::gemm_q8), written once for the AVX2
+// (R = 8 rows, one ymm) and AVX-512 (R = 16, one zmm) kernels. A block of R rows becomes, per
+// super-block, one vector of lanes per quad of four values: 32-bit lane r holds row r's four codes
+// (0..15 or 0..63, as bytes), so that one broadcast activation word meets all R rows at once.
+// Beside them, per lane: the sub-block scales, the Q4_K minimums or the Q6_K scales as 16-bit
+// pairs (for vpmaddwd / vpdpwssd against the token's per-16 sums), and the super-block's d and
+// dmin as floats. Included only by files compiled with AVX2 or wider; anonymous namespace, so each
+// instantiation stays in the file of its ISA (tests/isa/check_isa_objects.py).
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "kernels/simd_avx2.h"
+#include "quant/blocks.h"
+
+namespace onprem::kernels {
+namespace {
+
+template <int R>
+struct alignas(4 * R) Lanes {  // one vector of R 32-bit lanes
+  int32_t v[R];
+  // As the file's vector: 8 lanes are a ymm, 16 a zmm (only files built for AVX-512 ask for one).
+  auto i() const {
+    if constexpr (R == 8)
+      return _mm256_load_si256(reinterpret_cast<const __m256i*>(v));
+    else
+      return _mm512_load_si512(v);
+  }
+  auto f() const {
+    if constexpr (R == 8)
+      return _mm256_load_ps(reinterpret_cast<const float*>(v));
+    else
+      return _mm512_load_ps(reinterpret_cast<const float*>(v));
+  }
+};
+
+template <int R>
+struct PackedQ4K {
+  std::vector<Lanes<R>> codes;    // [block][sub-block (8)][quad (8)]: byte 4r + j = row r, value 32s + 4q + j
+  std::vector<Lanes<R>> scales;   // [block][sub-block]: row r's 6-bit scale
+  std::vector<Lanes<R>> mins;     // [block][k (4)]: row r's (m_2k, m_2k+1) as a 16-bit pair
+  std::vector<Lanes<R>> d, dmin;  // [block]: row r's d and dmin, as float bits
+};
+
+template <int R>
+struct PackedQ6K {
+  std::vector<Lanes<R>> codes;   // [block][sub-block (16)][quad (4)]: byte 4r + j = row r, value 16s + 4q + j
+  std::vector<Lanes<R>> scales;  // [block][sub-block]: row r's scale
+  std::vector<Lanes<R>> pairs;   // [block][k (8)]: row r's (sc_2k, sc_2k+1) as a 16-bit pair
+  std::vector<Lanes<R>> d;       // [block]: row r's d, as float bits
+};
+
+inline int32_t pair16(int32_t lo, int32_t hi) {
+  return int32_t(uint32_t(uint16_t(lo)) | (uint32_t(uint16_t(hi)) << 16));
+}
+
+inline void put_float(Lanes<8>& l, int r, float f) { std::memcpy(&l.v[r], &f, 4); }
+inline void put_float(Lanes<16>& l, int r, float f) { std::memcpy(&l.v[r], &f, 4); }
+
+// Resizes every array for nb super-blocks and zeroes them when rows are missing (their lanes
+// stay zero: zero codes, scales and d give zero sums).
+template <class Packed, int R>
+void prepare(Packed* p, int64_t nb, int64_t codes_per_block, int64_t scales_per_block, int n_rows) {
+  auto fit = [&](auto& v, int64_t n) {
+    v.resize(size_t(n));
+    if (n_rows < R) std::memset(static_cast<void*>(v.data()), 0, v.size() * sizeof(Lanes<R>));
+  };
+  fit(p->codes, nb * codes_per_block);
+  fit(p->scales, nb * scales_per_block);
+  fit(p->d, nb);
+  if constexpr (requires { p->mins; }) fit(p->mins, nb * 4), fit(p->dmin, nb);
+  if constexpr (requires { p->pairs; }) fit(p->pairs, nb * 8);
+}
+
+// kScalePairs: the scale in both 16-bit halves of its lane (AVX2 applies it with vpmaddwd to
+// 16-bit sums), else the plain value (AVX-512 applies it with vpmulld to 32-bit sums).
+template <int R, bool kScalePairs>
+void pack_q4k(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, PackedQ4K<R>* p) {
+  prepare<PackedQ4K<R>, R>(p, nb, 64, 8, n_rows);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  for (int r = 0; r < n_rows; ++r) {
+    const auto* blocks = reinterpret_cast<const quant::BlockQ4_K*>(w + r * row_bytes);
+    for (int64_t i = 0; i < nb; ++i) {
+      const quant::BlockQ4_K& b = blocks[i];
+      put_float(p->d[size_t(i)], r, _cvtsh_ss(b.d));
+      put_float(p->dmin[size_t(i)], r, _cvtsh_ss(b.dmin));
+      const quant::ScalesMinsK4 sm = quant::unpack_scales_mins_k4(b.scales);
+      for (int s = 0; s < 8; ++s) {
+        const int32_t v = int32_t((sm.scales >> (8 * s)) & 0xff);
+        p->scales[size_t(i * 8 + s)].v[r] = kScalePairs ? pair16(v, v) : v;
+      }
+      for (int k = 0; k < 4; ++k)
+        p->mins[size_t(i * 4 + k)].v[r] =
+            pair16(int32_t((sm.mins >> (16 * k)) & 0xff), int32_t((sm.mins >> (16 * k + 8)) & 0xff));
+      // Each group of 32 bytes holds two sub-blocks (low and high nibbles); a sub-block's codes go
+      // out four at a time, one 32-bit word per quad.
+      Lanes<R>* codes = &p->codes[size_t(i * 64)];
+      for (int c = 0; c < 4; ++c) {
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * c));
+        alignas(32) int32_t lo[8], hi[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(lo), _mm256_and_si256(raw, m4));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(hi), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
+        for (int qd = 0; qd < 8; ++qd) codes[16 * c + qd].v[r] = lo[qd], codes[16 * c + 8 + qd].v[r] = hi[qd];
+      }
+    }
+  }
+}
+
+template <int R, bool kScalePairs>
+void pack_q6k(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, PackedQ6K<R>* p) {
+  prepare<PackedQ6K<R>, R>(p, nb, 64, 16, n_rows);
+  for (int r = 0; r < n_rows; ++r) {
+    const auto* blocks = reinterpret_cast<const quant::BlockQ6_K*>(w + r * row_bytes);
+    for (int64_t i = 0; i < nb; ++i) {
+      const quant::BlockQ6_K& b = blocks[i];
+      put_float(p->d[size_t(i)], r, _cvtsh_ss(b.d));
+      for (int s = 0; s < 16; ++s)
+        p->scales[size_t(i * 16 + s)].v[r] = kScalePairs ? pair16(b.scales[s], b.scales[s]) : b.scales[s];
+      for (int k = 0; k < 8; ++k) p->pairs[size_t(i * 8 + k)].v[r] = pair16(b.scales[2 * k], b.scales[2 * k + 1]);
+      Lanes<R>* codes = &p->codes[size_t(i * 64)];
+      for (int hf = 0; hf < 2; ++hf) {
+        __m256i c[4];
+        avx2::q6_codes(b.ql + 64 * hf, b.qh + 32 * hf, c);
+        alignas(32) int32_t words[32];  // values 128hf + 4w .. + 3
+        for (int j = 0; j < 4; ++j) _mm256_store_si256(reinterpret_cast<__m256i*>(words + 8 * j), c[j]);
+        for (int w4 = 0; w4 < 32; ++w4) codes[32 * hf + w4].v[r] = words[w4];
+      }
+    }
+  }
+}
+
+// Kernels::gemm_q8 from a packer and a token kernel: R rows packed at a time (the AVX2 kernels
+// take a block of 16 in two halves), then every token against them, in groups of G tokens and
+// then one at a time. The packed arrays are kept per thread, so a warm prefill allocates nothing.
+template <class Packed, int R, void (*Pack)(const uint8_t*, int64_t, int, int64_t, Packed*), int G,
+          void (*Group)(const Packed&, int64_t, const quant::BlockQ8_K* const*, int, float*, int64_t),
+          void (*One)(const Packed&, int64_t, const quant::BlockQ8_K* const*, int, float*, int64_t)>
+void gemm_packed(const uint8_t* w, int64_t row_bytes, int n_rows, const uint8_t* xq, int64_t xq_bytes, int64_t n_tokens,
+                 int64_t n, float* y, int64_t ldy) {
+  thread_local Packed packed;
+  const int64_t nb = n / 256;
+  for (int r0 = 0; r0 < n_rows; r0 += R) {
+    const int rows = n_rows - r0 < R ? n_rows - r0 : R;
+    Pack(w + r0 * row_bytes, row_bytes, rows, nb, &packed);
+    const quant::BlockQ8_K* xs[G];
+    int64_t t = 0;
+    for (; t + G <= n_tokens; t += G) {
+      for (int j = 0; j < G; ++j) xs[j] = reinterpret_cast<const quant::BlockQ8_K*>(xq + (t + j) * xq_bytes);
+      Group(packed, nb, xs, rows, y + t * ldy + r0, ldy);
+    }
+    for (; t < n_tokens; ++t) {
+      xs[0] = reinterpret_cast<const quant::BlockQ8_K*>(xq + t * xq_bytes);
+      One(packed, nb, xs, rows, y + t * ldy + r0, ldy);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace onprem::kernels
