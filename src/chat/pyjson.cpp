@@ -166,6 +166,15 @@ std::string py_float_repr(double d) {
   return sign + out + eb;
 }
 
+bool py_truthy(const Json& v) {
+  if (v.is_null()) return false;
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number_integer()) return v.get<int64_t>() != 0;
+  if (v.is_number_float()) return v.get<double>() != 0;
+  if (v.is_string()) return !v.get_ref<const std::string&>().empty();
+  return !v.empty();
+}
+
 std::string py_str(const Json& v) {
   switch (v.type()) {
     case Json::value_t::string:

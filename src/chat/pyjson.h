@@ -18,6 +18,8 @@ using Json = nlohmann::ordered_json;
 std::string py_json_dumps(const Json& v, int indent = -1);
 // str(v): strings as they are, True/False/None, Python float repr.
 std::string py_str(const Json& v);
+// bool(v): false for null, false, 0, "" and empty arrays and objects.
+bool py_truthy(const Json& v);
 // repr(float): shortest round-trip digits, exponent form below 1e-4 and from 1e16.
 std::string py_float_repr(double d);
 // str.strip() with Python's Unicode whitespace.

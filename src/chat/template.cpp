@@ -30,16 +30,6 @@ struct Counters {
 
 bool has(const Json& o, const char* key) { return o.is_object() && o.contains(key); }
 
-// Jinja truthiness of a JSON value.
-bool truthy(const Json& v) {
-  if (v.is_null()) return false;
-  if (v.is_boolean()) return v.get<bool>();
-  if (v.is_number_integer()) return v.get<int64_t>() != 0;
-  if (v.is_number_float()) return v.get<double>() != 0;
-  if (v.is_string()) return !v.get_ref<const std::string&>().empty();
-  return !v.empty();
-}
-
 // render_content(content, do_vision_count, is_system_content)
 core::Expected<std::string> render_content(const Json& content, bool count, bool system, const RenderOptions& o,
                                            Counters& c) {
@@ -164,7 +154,7 @@ core::Expected<std::string> render_chat(const Json& messages, const Json& tools,
     }
   }
   if (last_query < 0) return template_error("No user query found in messages.");
-  const bool preserve = o.flavor == TemplateFlavor::kQwen36 && truthy(o.preserve_thinking);
+  const bool preserve = o.flavor == TemplateFlavor::kQwen36 && py_truthy(o.preserve_thinking);
   for (size_t i = 0; i < messages.size(); ++i) {
     const Json& m = messages[i];
     const std::string role = role_of(m);

@@ -58,8 +58,10 @@ inline int32_t pair16(int32_t lo, int32_t hi) {
   return int32_t(uint32_t(uint16_t(lo)) | (uint32_t(uint16_t(hi)) << 16));
 }
 
-inline void put_float(Lanes<8>& l, int r, float f) { std::memcpy(&l.v[r], &f, 4); }
-inline void put_float(Lanes<16>& l, int r, float f) { std::memcpy(&l.v[r], &f, 4); }
+template <int R>
+void put_float(Lanes<R>& l, int r, float f) {
+  std::memcpy(&l.v[r], &f, 4);
+}
 
 // Resizes every array for nb super-blocks and zeroes them when rows are missing (their lanes
 // stay zero: zero codes, scales and d give zero sums).

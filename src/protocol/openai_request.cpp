@@ -18,16 +18,9 @@ std::optional<ApiError> read_bool(const Json& body, const char* k, bool* out) {
   return std::nullopt;
 }
 
-// Python's truthiness, as the template reads chat_template_kwargs.
-bool truthy(const Json& v) {
-  if (v.is_null()) return false;
-  if (v.is_boolean()) return v.get<bool>();
-  if (v.is_number()) return v.get<double>() != 0;
-  if (v.is_string() || v.is_array() || v.is_object()) return !v.empty();
-  return true;
-}
+}  // namespace
 
-std::optional<ApiError> read_sampling(const Json& body, ChatRequest* out) {
+std::optional<ApiError> parse_sampling(const Json& body, ChatRequest* out) {
   sample::SamplingOverrides& o = out->sampling;
   struct F {
     const char* name;
@@ -69,10 +62,6 @@ std::optional<ApiError> read_sampling(const Json& body, ChatRequest* out) {
   return std::nullopt;
 }
 
-}  // namespace
-
-std::optional<ApiError> parse_sampling(const Json& body, ChatRequest* out) { return read_sampling(body, out); }
-
 std::optional<ApiError> parse_onprem_extensions(const Json& body, ChatRequest* out) {
   if (present(body, "preset")) {
     if (!body["preset"].is_string()) return bad_request("preset must be a string", "preset");
@@ -107,7 +96,7 @@ std::optional<ApiError> read_common(const Json& body, ChatRequest* out) {
   }
   if (present(body, "n") && (!body["n"].is_number_integer() || body["n"].get<int64_t>() != 1))
     return bad_request("only n = 1 is supported", "n");
-  if (auto e = read_sampling(body, out)) return e;
+  if (auto e = parse_sampling(body, out)) return e;
   for (const char* k : {"max_tokens", "max_completion_tokens"}) {
     if (!present(body, k)) continue;
     if (!body[k].is_number_integer() || body[k].get<int64_t>() < 0)
@@ -297,7 +286,8 @@ std::optional<ApiError> read_thinking(const Json& body, Thinking* out) {
     // The template turns thinking off only for the boolean false.
     if (kw.contains("enable_thinking") && kw["enable_thinking"].is_boolean())
       out->enabled = kw["enable_thinking"].get<bool>();
-    if (kw.contains("preserve_thinking")) out->preserve = truthy(kw["preserve_thinking"]);
+    if (kw.contains("preserve_thinking"))
+      out->preserve = chat::py_truthy(kw["preserve_thinking"]);  // as the template reads it
   }
   if (present(body, "reasoning_effort")) {
     if (!body["reasoning_effort"].is_string())
