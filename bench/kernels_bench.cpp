@@ -121,6 +121,29 @@ void BM_Matvec(benchmark::State& state, GgmlType type, kernels::Isa isa, kernels
   state.counters["bw_fraction"] = bytes * double(state.iterations()) / seconds / g_bandwidth[threads];
 }
 
+// The same product on a matrix that stays in L2 (about 1 MB): what the kernel computes per second
+// when memory is not the limit. A decode kernel reaches the DRAM roofline only if this figure is
+// well above the machine's read bandwidth.
+void BM_MatvecCached(benchmark::State& state, GgmlType type, kernels::Isa isa) {
+  const kernels::Kernels* k = kernels::kernels_for(isa);
+  if (!k) {
+    state.SkipWithError("ISA not supported by this CPU");
+    return;
+  }
+  const auto info = *core::ggml_type_info(uint32_t(type));
+  const int64_t rows = (int64_t(1) << 20) / int64_t(core::ggml_row_bytes(info, kCols));
+  const auto w = random_matrix(type, rows);
+  kernels::MatrixView mv{w.data(), type, kCols, rows};
+  std::vector<float> x(kCols, 0.25f), y(static_cast<size_t>(rows));
+  const auto acts = kernels::Activations::kInt8;
+  std::vector<uint8_t> scratch(size_t(kernels::matmul_scratch_bytes(*k, mv, 1, acts)) + 1);
+  for (auto _ : state) {
+    kernels::matvec(*k, mv, x.data(), y.data(), acts, scratch.data(), nullptr);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(double(w.size()) / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // Prefill: a [rows x 4096] matrix against `tokens` activation rows (a ubatch), as the forward pass
 // calls it; reported as GFLOP/s (2 x rows x cols x tokens per call). The matrix (16 MB of Q4_K
 // at 4096 rows) and the activations fit the outer caches, so this measures the kernels, not DRAM.
@@ -168,6 +191,13 @@ void register_all() {
               ->Unit(benchmark::kMillisecond)
               ->UseRealTime();
         }
+  for (kernels::Isa isa : kernels::built_isas())
+    for (GgmlType t : types) {
+      if (t == GgmlType::kF32 || isa == kernels::Isa::kScalar) continue;
+      const std::string name = std::string("matvec_cached/") + std::string(core::ggml_type_info(uint32_t(t))->name) +
+                               "/int8/" + kernels::isa_name(isa);
+      benchmark::RegisterBenchmark(name.c_str(), BM_MatvecCached, t, isa)->Unit(benchmark::kMicrosecond);
+    }
   for (int threads : {1, 2})
     for (kernels::Isa isa : kernels::built_isas())
       for (GgmlType t : {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,

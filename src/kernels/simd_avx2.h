@@ -39,6 +39,17 @@ static inline int32_t hsum_i32(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
+// Word `lo` of v's low 128-bit half across that half, and word `hi` of its high half across that
+// half: one vpshufb. The scales of the K-quants reach their codes this way, instead of one scalar
+// load and broadcast each (those were a third of the Q6_K single dot's instructions).
+template <int lo, int hi>
+static inline __m256i spread_words(__m256i v) {
+  static_assert(lo >= 0 && lo < 8 && hi >= 0 && hi < 8);
+  constexpr char a = char(2 * lo), b = char(2 * lo + 1), c = char(2 * hi), d = char(2 * hi + 1);
+  return _mm256_shuffle_epi8(v, _mm256_setr_epi8(a, b, a, b, a, b, a, b, a, b, a, b, a, b, a, b,  //
+                                                 c, d, c, d, c, d, c, d, c, d, c, d, c, d, c, d));
+}
+
 // Eight int8 (the low 8 bytes of v) as floats.
 static inline __m256 i8x8_to_f32(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
 
@@ -266,29 +277,31 @@ static inline void q6k_q8_rows(const quant::BlockQ6_K* a, const quant::BlockQ8_K
   float total[T] = {};
   for (int64_t i = 0; i < n / 256; ++i) {
     prefetch_ahead<sizeof(*a)>(a + i);
+    // The 16 scales as words: S0-S7 in the low half, S8-S15 in the high half.
+    const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a[i].scales)));
     __m256i isum[T];
     for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
-    for (int hf = 0; hf < 2; ++hf) {
+    auto half = [&](int hf, __m256i sh) {  // sh: this half's eight scales in both 128-bit halves
       __m256i codes[4];
       q6_codes(a[i].ql + 64 * hf, a[i].qh + 32 * hf, codes);
-      const int8_t* S = a[i].scales + 8 * hf;
-      for (int j = 0; j < 4; ++j) {
-        // maddubs lanes 0-7 cover values 0-15 (scale S[2j]), lanes 8-15 values 16-31 (S[2j+1]):
-        // one 128-bit half each.
-        const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(S[2 * j + 1]), _mm_set1_epi16(S[2 * j]));
+      // maddubs lanes 0-7 cover values 0-15 (scale S[2j]), lanes 8-15 values 16-31 (S[2j+1]).
+      const __m256i sc[4] = {spread_words<0, 1>(sh), spread_words<2, 3>(sh), spread_words<4, 5>(sh),
+                             spread_words<6, 7>(sh)};
+      for (int j = 0; j < 4; ++j)
         for (int t = 0; t < T; ++t) {
           const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs + 128 * hf + 32 * j));
-          isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(codes[j], x), sc));
+          isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(codes[j], x), sc[j]));
         }
-      }
-    }
-    // The codes were not re-centred: subtract 32 · Σ_s scale_s · Σ x over sub-block s.
-    const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a[i].scales)));
+    };
+    half(0, _mm256_permute4x64_epi64(s16, 0x44));
+    half(1, _mm256_permute4x64_epi64(s16, 0xEE));
+    // The codes were not re-centred: subtract 32 · Σ_s scale_s · Σ x over sub-block s, lane by
+    // lane before the one horizontal sum (integers, so the order does not change the sum).
     const float d = _cvtsh_ss(a[i].d);
     for (int t = 0; t < T; ++t) {
       const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].bsums));
-      const int32_t corr = hsum_i32(_mm256_madd_epi16(s16, bs));
-      total[t] += d * xs[t][i].d * float(hsum_i32(isum[t]) - 32 * corr);
+      const __m256i X = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(_mm256_madd_epi16(s16, bs), 5));
+      total[t] += d * xs[t][i].d * float(hsum_i32(X));
     }
   }
   for (int t = 0; t < T; ++t) out[t] = total[t];
@@ -308,6 +321,11 @@ static inline void qk45_q8_rows(const void* w, const quant::BlockQ8_K* const* xs
     const uint16_t dh = wb.d, mh = wb.dmin;
     const quant::ScalesMinsK4 sm = quant::unpack_scales_mins_k4(wb.scales);
     const uint8_t* qs = wb.qs;
+    // The eight scales as words in both halves, then each across a whole vector.
+    const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(sm.scales))));
+    const __m256i spread[8] = {spread_words<0, 0>(sc16), spread_words<1, 1>(sc16), spread_words<2, 2>(sc16),
+                               spread_words<3, 3>(sc16), spread_words<4, 4>(sc16), spread_words<5, 5>(sc16),
+                               spread_words<6, 6>(sc16), spread_words<7, 7>(sc16)};
     __m256i qh = _mm256_setzero_si256();
     if constexpr (kFive) qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qh));
     __m256i isum[T];
@@ -317,7 +335,7 @@ static inline void qk45_q8_rows(const void* w, const quant::BlockQ8_K* const* xs
       for (int h = 0; h < 2; ++h) {
         const int s = 2 * c + h;
         const __m256i codes = qk45_codes(raw, h, s, kFive, qh);
-        const __m256i sc = _mm256_set1_epi16(int16_t((sm.scales >> (8 * s)) & 0xff));
+        const __m256i sc = spread[s];
         for (int t = 0; t < T; ++t) {
           const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t][i].qs + 32 * s));
           isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(codes, x), sc));
