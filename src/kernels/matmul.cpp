@@ -1,6 +1,7 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <span>
 #include <vector>
 
 namespace onprem::kernels {
@@ -39,6 +40,66 @@ float dot_decoded(const float* w, const float* x, int64_t n) {
   return float(acc);
 }
 
+// Rows [r0, r1) of Y = W · X, in blocks of rows so that each weight row is read once and used for
+// every token while it is in cache. xq: X converted to the table's activation format (int8).
+void product_rows(const TypeKernels& tk, const MatrixView& w, const float* X, const uint8_t* xq, bool int8,
+                  int64_t n_tokens, float* Y, size_t r0, size_t r1) {
+  const int64_t rb = w.row_bytes(), n = w.n_cols;
+  const int64_t xq_bytes = int8 ? act_bytes(tk.act_type, n) : 0;
+  for (size_t rb0 = r0; rb0 < r1; rb0 += kGemmRows) {
+    const size_t rb1 = std::min(r1, rb0 + kGemmRows);
+    if (int8 && tk.gemm_q8 && n_tokens >= kGemmMinTokens) {
+      tk.gemm_q8(w.data + int64_t(rb0) * rb, rb, int(rb1 - rb0), xq, xq_bytes, n_tokens, n, Y + rb0, w.n_rows);
+      continue;
+    }
+    int64_t t = 0;
+    if (int8 && tk.dot_q8_multi) {  // groups of tokens share each decoded weight row
+      const int mt = tk.multi_tokens;
+      for (; t + mt <= n_tokens; t += mt) {
+        const void* xs[kMaxDotTokens];
+        for (int j = 0; j < mt; ++j) xs[j] = xq + (t + j) * xq_bytes;
+        float out[kMaxDotTokens];
+        for (size_t r = rb0; r < rb1; ++r) {
+          tk.dot_q8_multi(w.data + int64_t(r) * rb, xs, n, out);
+          for (int j = 0; j < mt; ++j) Y[(t + j) * w.n_rows + int64_t(r)] = out[j];
+        }
+      }
+    }
+    if (int8 && tk.dot_q8_2x2) {  // pairs of rows meet pairs of tokens (same bits as dot_q8)
+      for (; t + 2 <= n_tokens; t += 2) {
+        const uint8_t* x0 = xq + t * xq_bytes;
+        const uint8_t* x1 = x0 + xq_bytes;
+        size_t r = rb0;
+        for (; r + 2 <= rb1; r += 2) {
+          float out[4];
+          tk.dot_q8_2x2(w.data + int64_t(r) * rb, w.data + int64_t(r + 1) * rb, x0, x1, n, out);
+          Y[t * w.n_rows + int64_t(r)] = out[0], Y[(t + 1) * w.n_rows + int64_t(r)] = out[1];
+          Y[t * w.n_rows + int64_t(r + 1)] = out[2], Y[(t + 1) * w.n_rows + int64_t(r + 1)] = out[3];
+        }
+        for (; r < rb1; ++r) {
+          Y[t * w.n_rows + int64_t(r)] = tk.dot_q8(w.data + int64_t(r) * rb, x0, n);
+          Y[(t + 1) * w.n_rows + int64_t(r)] = tk.dot_q8(w.data + int64_t(r) * rb, x1, n);
+        }
+      }
+    }
+    if (!int8 && n_tokens - t > 1 && tk.decode_row && tk.dot_f32 == tk.decoded_dot_f32) {
+      thread_local std::vector<float> decoded;
+      decoded.resize(size_t(n));
+      for (size_t r = rb0; r < rb1; ++r) {
+        tk.decode_row(w.data + int64_t(r) * rb, decoded.data(), n);
+        for (int64_t tt = t; tt < n_tokens; ++tt)
+          Y[tt * w.n_rows + int64_t(r)] = dot_decoded(decoded.data(), X + tt * n, n);
+      }
+      t = n_tokens;
+    }
+    for (; t < n_tokens; ++t)
+      for (size_t r = rb0; r < rb1; ++r) {
+        const uint8_t* row = w.data + int64_t(r) * rb;
+        Y[t * w.n_rows + int64_t(r)] = int8 ? tk.dot_q8(row, xq + t * xq_bytes, n) : tk.dot_f32(row, X + t * n, n);
+      }
+  }
+}
+
 }  // namespace
 
 int64_t matmul_scratch_bytes(const Kernels& k, const MatrixView& w, int64_t n_tokens, Activations acts) {
@@ -53,74 +114,91 @@ void matvec(const Kernels& k, const MatrixView& w, const float* x, float* y, Act
 
 void matmat(const Kernels& k, const MatrixView& w, const float* X, int64_t n_tokens, float* Y, Activations acts,
             void* scratch, core::ThreadPool* pool) {
-  const TypeKernels& tk = k.of(w.type);
-  const int64_t rb = w.row_bytes(), n = w.n_cols;
-  const bool int8 = use_int8(k, w, acts);
-  uint8_t* xq = static_cast<uint8_t*>(scratch);
-  const int64_t xq_bytes = int8 ? act_bytes(tk.act_type, n) : 0;
-  if (int8) quantize_rows(k, tk.act_type, X, n_tokens, n, xq, pool);
-  // Blocks of rows so that each weight row is read once and used for every token while it is in
-  // cache; threads take disjoint row ranges.
-  auto work = [&](size_t r0, size_t r1) {
-    constexpr size_t kRowBlock = 16;
-    static_assert(kRowBlock == kGemmRows);
-    for (size_t rb0 = r0; rb0 < r1; rb0 += kRowBlock) {
-      const size_t rb1 = std::min(r1, rb0 + kRowBlock);
-      if (int8 && tk.gemm_q8 && n_tokens >= kGemmMinTokens) {
-        tk.gemm_q8(w.data + int64_t(rb0) * rb, rb, int(rb1 - rb0), xq, xq_bytes, n_tokens, n, Y + rb0, w.n_rows);
-        continue;
-      }
-      int64_t t = 0;
-      if (int8 && tk.dot_q8_multi) {  // groups of tokens share each decoded weight row
-        const int mt = tk.multi_tokens;
-        for (; t + mt <= n_tokens; t += mt) {
-          const void* xs[kMaxDotTokens];
-          for (int j = 0; j < mt; ++j) xs[j] = xq + (t + j) * xq_bytes;
-          float out[kMaxDotTokens];
-          for (size_t r = rb0; r < rb1; ++r) {
-            tk.dot_q8_multi(w.data + int64_t(r) * rb, xs, n, out);
-            for (int j = 0; j < mt; ++j) Y[(t + j) * w.n_rows + int64_t(r)] = out[j];
-          }
-        }
-      }
-      if (int8 && tk.dot_q8_2x2) {  // pairs of rows meet pairs of tokens (same bits as dot_q8)
-        for (; t + 2 <= n_tokens; t += 2) {
-          const uint8_t* x0 = xq + t * xq_bytes;
-          const uint8_t* x1 = x0 + xq_bytes;
-          size_t r = rb0;
-          for (; r + 2 <= rb1; r += 2) {
-            float out[4];
-            tk.dot_q8_2x2(w.data + int64_t(r) * rb, w.data + int64_t(r + 1) * rb, x0, x1, n, out);
-            Y[t * w.n_rows + int64_t(r)] = out[0], Y[(t + 1) * w.n_rows + int64_t(r)] = out[1];
-            Y[t * w.n_rows + int64_t(r + 1)] = out[2], Y[(t + 1) * w.n_rows + int64_t(r + 1)] = out[3];
-          }
-          for (; r < rb1; ++r) {
-            Y[t * w.n_rows + int64_t(r)] = tk.dot_q8(w.data + int64_t(r) * rb, x0, n);
-            Y[(t + 1) * w.n_rows + int64_t(r)] = tk.dot_q8(w.data + int64_t(r) * rb, x1, n);
-          }
-        }
-      }
-      if (!int8 && n_tokens - t > 1 && tk.decode_row && tk.dot_f32 == tk.decoded_dot_f32) {
-        thread_local std::vector<float> decoded;
-        decoded.resize(size_t(n));
-        for (size_t r = rb0; r < rb1; ++r) {
-          tk.decode_row(w.data + int64_t(r) * rb, decoded.data(), n);
-          for (int64_t tt = t; tt < n_tokens; ++tt)
-            Y[tt * w.n_rows + int64_t(r)] = dot_decoded(decoded.data(), X + tt * n, n);
-        }
-        t = n_tokens;
-      }
-      for (; t < n_tokens; ++t)
-        for (size_t r = rb0; r < rb1; ++r) {
-          const uint8_t* row = w.data + int64_t(r) * rb;
-          Y[t * w.n_rows + int64_t(r)] = int8 ? tk.dot_q8(row, xq + t * xq_bytes, n) : tk.dot_f32(row, X + t * n, n);
-        }
+  const MatmulOut one{w, Y};
+  matmat_group(k, {&one, 1}, X, n_tokens, acts, scratch, pool);
+}
+
+namespace {
+// The activation formats a group needs, each once, in order of first use.
+int distinct_act_types(const Kernels& k, std::span<const MatmulOut> outs, Activations acts, core::GgmlType* types) {
+  int n = 0;
+  for (const MatmulOut& o : outs) {
+    if (!use_int8(k, o.w, acts)) continue;
+    const core::GgmlType t = k.of(o.w.type).act_type;
+    if (std::find(types, types + n, t) == types + n) types[n++] = t;
+  }
+  return n;
+}
+}  // namespace
+
+int64_t matmul_group_scratch_bytes(const Kernels& k, std::span<const MatmulOut> outs, int64_t n_tokens,
+                                   Activations acts) {
+  if (outs.empty()) return 0;
+  if (outs.size() > size_t(kMaxGroup)) outs = outs.first(size_t(kMaxGroup));
+  core::GgmlType types[kMaxGroup];
+  const int nt = distinct_act_types(k, outs, acts, types);
+  int64_t bytes = 0;
+  for (int i = 0; i < nt; ++i) bytes += n_tokens * act_bytes(types[i], outs[0].w.n_cols);
+  return bytes;
+}
+
+void matmat_group(const Kernels& k, std::span<const MatmulOut> outs, const float* X, int64_t n_tokens,
+                  Activations acts, void* scratch, core::ThreadPool* pool) {
+  if (outs.empty()) return;
+  const int64_t n = outs[0].w.n_cols;
+  const bool same_cols =
+      std::all_of(outs.begin(), outs.end(), [&](const MatmulOut& o) { return o.w.n_cols == n; });
+  if (outs.size() > size_t(kMaxGroup) || !same_cols) {  // outside the contract: one product at a time
+    for (const MatmulOut& o : outs) matmat_group(k, {&o, 1}, X, n_tokens, acts, scratch, pool);
+    return;
+  }
+  // X converted once per activation format, into consecutive regions of the scratch.
+  core::GgmlType types[kMaxGroup];
+  const int nt = distinct_act_types(k, outs, acts, types);
+  const uint8_t* xq_of[kMaxGroup] = {};
+  uint8_t* at = static_cast<uint8_t*>(scratch);
+  for (int i = 0; i < nt; ++i) {
+    quantize_rows(k, types[i], X, n_tokens, n, at, pool);
+    xq_of[i] = at;
+    at += n_tokens * act_bytes(types[i], n);
+  }
+  // Every matrix's rows in blocks of kGemmRows, numbered across the group: one dispatch for all.
+  struct Part {
+    const TypeKernels* tk;
+    const uint8_t* xq;
+    bool int8;
+    size_t first_block, n_blocks;
+  };
+  Part parts[kMaxGroup];
+  size_t blocks = 0;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    const MatmulOut& o = outs[i];
+    const bool int8 = use_int8(k, o.w, acts);
+    const uint8_t* xq = nullptr;
+    if (int8)
+      for (int j = 0; j < nt; ++j)
+        if (types[j] == k.of(o.w.type).act_type) xq = xq_of[j];
+    const size_t nb = (size_t(o.w.n_rows) + kGemmRows - 1) / kGemmRows;
+    parts[i] = Part{&k.of(o.w.type), xq, int8, blocks, nb};
+    blocks += nb;
+  }
+  auto work = [&](size_t b0, size_t b1) {
+    for (size_t i = 0; i < outs.size() && b0 < b1; ++i) {
+      const Part& p = parts[i];
+      const size_t end = p.first_block + p.n_blocks;
+      if (b0 >= end) continue;
+      const size_t stop = std::min(b1, end);
+      const MatrixView& w = outs[i].w;
+      const size_t r0 = (b0 - p.first_block) * kGemmRows;
+      const size_t r1 = std::min(size_t(w.n_rows), (stop - p.first_block) * kGemmRows);
+      product_rows(*p.tk, w, X, p.xq, p.int8, n_tokens, outs[i].y, r0, r1);
+      b0 = stop;
     }
   };
   if (pool)
-    pool->parallel_for(size_t(w.n_rows), work);
+    pool->parallel_for(blocks, work);
   else
-    work(0, size_t(w.n_rows));
+    work(0, blocks);
 }
 
 }  // namespace onprem::kernels

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/ggml_type.h"
@@ -31,5 +32,21 @@ void matvec(const Kernels& k, const MatrixView& w, const float* x, float* y, Act
 // Y[t][r] = W[r] · X[t] for t < n_tokens; X is [n_tokens][n_cols], Y is [n_tokens][n_rows].
 void matmat(const Kernels& k, const MatrixView& w, const float* X, int64_t n_tokens, float* Y, Activations acts,
             void* scratch, core::ThreadPool* pool);
+
+// One product of a group: W and where its [n_tokens][W.n_rows] result goes.
+struct MatmulOut {
+  MatrixView w;
+  float* y = nullptr;
+};
+inline constexpr int kMaxGroup = 6;  // matrices in one group
+
+// Several products of the same X (a layer's projections, a gate and its up): X is converted once
+// per activation format, and the row blocks of every matrix go to one pool dispatch. Each Y is
+// bit for bit what matmat gives. Every W has X's n_cols; at most kMaxGroup of them.
+// scratch: matmul_group_scratch_bytes(...) bytes.
+int64_t matmul_group_scratch_bytes(const Kernels& k, std::span<const MatmulOut> outs, int64_t n_tokens,
+                                   Activations acts);
+void matmat_group(const Kernels& k, std::span<const MatmulOut> outs, const float* X, int64_t n_tokens,
+                  Activations acts, void* scratch, core::ThreadPool* pool);
 
 }  // namespace onprem::kernels

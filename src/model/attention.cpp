@@ -18,9 +18,7 @@ void attention_block(const LayerContext& c, int il, const std::vector<Segment>& 
   float* kx = c.ws.scratch[1].data();  // [T][Hkv*D]
   float* vx = c.ws.scratch[2].data();  // [T][Hkv*D]
   float* o = c.ws.scratch[3].data();   // [T][Hq*D]
-  c.matmul(L.wq.view, a, T, qg);
-  c.matmul(L.wk.view, a, T, kx);
-  c.matmul(L.wv.view, a, T, vx);
+  c.matmul_group({{L.wq.view, qg}, {L.wk.view, kx}, {L.wv.view, vx}}, a, T);
   // Norm + RoPE, then append K and V to each sequence's cache at their positions.
   for (size_t si = 0; si < segs.size(); ++si) {
     const Segment& sg = segs[si];

@@ -125,10 +125,7 @@ void deltanet_block(const LayerContext& c, int il, const std::vector<Segment>& s
   float* bg = c.ws.scratch[2].data();  // [T][Hv]  beta, then sigmoid(beta)
   float* ag = c.ws.scratch[3].data();  // [T][Hv]  alpha, then the log-decay g
   float* o = c.ws.scratch[4].data();   // [T][Vd]
-  c.matmul(L.qkv.view, a, T, u);
-  c.matmul(L.gate.view, a, T, z);
-  c.matmul(L.beta.view, a, T, bg);
-  c.matmul(L.alpha.view, a, T, ag);
+  c.matmul_group({{L.qkv.view, u}, {L.gate.view, z}, {L.beta.view, bg}, {L.alpha.view, ag}}, a, T);
   // Causal depthwise conv over the pre-activation inputs, with each sequence's rolling state of
   // K-1 inputs, then SiLU, L2 norms and the gates.
   const float qscale = 1.0f / std::sqrt(float(dk));

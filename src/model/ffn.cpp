@@ -16,11 +16,23 @@ namespace {
 // out[T][N] = down · (silu(gate · x) ⊙ (up · x))
 void swiglu_ffn(const LayerContext& c, const kernels::MatrixView& gate, const kernels::MatrixView& up,
                 const kernels::MatrixView& down, const float* x, int64_t T, float* g, float* u, float* out) {
-  const int64_t F = gate.n_rows;
-  c.matmul(gate, x, T, g);
-  c.matmul(up, x, T, u);
-  c.k.swiglu(g, u, g, T * F);
+  c.matmul_group({{gate, g}, {up, u}}, x, T);
+  c.k.swiglu(g, u, g, T * gate.n_rows);
   c.matmul(down, g, T, out);
+}
+
+// An expert's gate and up on one worker, its tokens' rows converted once when the worker's
+// scratch holds both formats they need.
+void expert_gate_up(const kernels::Kernels& k, const kernels::MatrixView& gate, const kernels::MatrixView& up,
+                    const float* xs, int64_t ne, float* g, float* u, kernels::Activations act, uint8_t* q,
+                    uint64_t q_bytes) {
+  const kernels::MatmulOut gu[] = {{gate, g}, {up, u}};
+  if (uint64_t(kernels::matmul_group_scratch_bytes(k, gu, ne, act)) <= q_bytes) {
+    kernels::matmat_group(k, gu, xs, ne, act, q, nullptr);
+    return;
+  }
+  kernels::matmat(k, gate, xs, ne, g, act, q, nullptr);
+  kernels::matmat(k, up, xs, ne, u, act, q, nullptr);
 }
 
 }  // namespace
@@ -37,8 +49,16 @@ void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* 
   }
   const int64_t E = cfg.n_expert, k = cfg.n_expert_used;
   float* probs = c.ws.scratch[2].data();  // [T][E]
+  float* g_sh = c.ws.scratch[0].data();   // [T][n_ff_shexp] the shared expert's gate, then SwiGLU
+  float* u_sh = c.ws.scratch[1].data();   // [T][n_ff_shexp] its up
+  float* sh = c.ws.scratch[4].data();     // [T][N] its output
+  const bool shared = !L.shexp_gate.empty();
   kernels::MatrixView router{reinterpret_cast<const uint8_t*>(L.router.data()), core::GgmlType::kF32, N, E};
-  c.matmul(router, f, T, probs);
+  // The router and the shared expert's gate and up read the same rows: one dispatch.
+  if (shared)
+    c.matmul_group({{router, probs}, {L.gate_shexp.view, g_sh}, {L.up_shexp.view, u_sh}}, f, T);
+  else
+    c.matmul(router, f, T, probs);
   c.observe("ffn_moe_logits", il, probs, T, E);
   // Top-k per token on the softmax probabilities (ties: lower expert id first), renormalised.
   auto& by_expert = c.ws.moe_lists;  // expert -> (token, weight)
@@ -81,9 +101,8 @@ void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* 
     for (int64_t r = 0; r < ne; ++r) std::memcpy(xs + r * N, f + list[size_t(r)].first * N, size_t(N) * sizeof(float));
     const auto act = c.opt.activations;
     c.see_matmul(L.gate_exps.expert(e), xs, ne);
-    kernels::matmat(c.k, L.gate_exps.expert(e), xs, ne, g, act, q, nullptr);
     c.see_matmul(L.up_exps.expert(e), xs, ne);
-    kernels::matmat(c.k, L.up_exps.expert(e), xs, ne, u, act, q, nullptr);
+    expert_gate_up(c.k, L.gate_exps.expert(e), L.up_exps.expert(e), xs, ne, g, u, act, q, c.ws.moe_worker_qbytes);
     c.k.swiglu(g, u, g, ne * F);
     c.see_matmul(L.down_exps.expert(e), g, ne);
     kernels::matmat(c.k, L.down_exps.expert(e), g, ne, ys + slot0[size_t(e)] * N, act, q, nullptr);
@@ -99,10 +118,9 @@ void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* 
     }
   }
   c.observe("ffn_moe_out", il, out, T, N);
-  if (L.shexp_gate.empty()) return;
-  float* sh = c.ws.scratch[4].data();
-  swiglu_ffn(c, L.gate_shexp.view, L.up_shexp.view, L.down_shexp.view, f, T, c.ws.scratch[0].data(),
-             c.ws.scratch[1].data(), sh);
+  if (!shared) return;
+  c.k.swiglu(g_sh, u_sh, g_sh, T * L.gate_shexp.view.n_rows);
+  c.matmul(L.down_shexp.view, g_sh, T, sh);
   const auto dot = c.k.of(core::GgmlType::kF32).dot_f32;
   for (int64_t t = 0; t < T; ++t) {
     float gl = dot(L.shexp_gate.data(), f + t * N, N), sg;

@@ -16,6 +16,16 @@ void LayerContext::matmul(const kernels::MatrixView& w, const float* X, int64_t 
   kernels::matmat(k, w, X, T, Y, opt.activations, ws.qscratch.data(), pool);
 }
 
+void LayerContext::matmul_group(std::initializer_list<kernels::MatmulOut> outs, const float* X, int64_t T) const {
+  const std::span<const kernels::MatmulOut> group(outs.begin(), outs.size());
+  if (kernels::matmul_group_scratch_bytes(k, group, T, opt.activations) > int64_t(ws.qscratch.size())) {
+    for (const auto& o : outs) matmul(o.w, X, T, o.y);  // a workspace sized for single products
+    return;
+  }
+  for (const auto& o : outs) see_matmul(o.w, X, T);
+  kernels::matmat_group(k, group, X, T, opt.activations, ws.qscratch.data(), pool);
+}
+
 void LayerContext::parallel(int64_t n, core::FunctionRef<void(int64_t, int)> fn) const {
   const int workers = n_workers();
   if (workers == 1 || n == 1) {
@@ -31,12 +41,14 @@ void LayerContext::parallel(int64_t n, core::FunctionRef<void(int64_t, int)> fn)
 
 namespace {
 // One MoE worker: gathered inputs [T][n_embd] and the gate / up rows [T][n_ff_exp] each; int8
-// activations of its widest input row (at most kMaxActBytesPer32 per 32 values, plus a block).
+// activations of its widest input row (at most kMaxActBytesPer32 per 32 values, plus a block), or
+// of its input rows in the two formats an expert's gate and up may need.
 uint64_t moe_worker_floats(const ModelConfig& c, int64_t max_tokens) {
   return uint64_t(max_tokens) * (uint64_t(c.n_embd) + 2 * uint64_t(c.n_ff_exp));
 }
 uint64_t moe_worker_qbytes(const ModelConfig& c, int64_t max_tokens) {
-  return uint64_t(max_tokens) * ((uint64_t(std::max(c.n_embd, c.n_ff_exp)) / 32 + 1) * kernels::kMaxActBytesPer32);
+  const uint64_t widest = std::max(2 * uint64_t(c.n_embd), uint64_t(c.n_ff_exp));  // gate and up: two formats
+  return uint64_t(max_tokens) * ((widest / 32 + 1) * kernels::kMaxActBytesPer32);
 }
 }  // namespace
 
@@ -54,8 +66,10 @@ WorkspaceSizes workspace_sizes(const ModelConfig& c, int64_t max_tokens, int n_t
   WorkspaceSizes z;
   z.hidden_floats = uint64_t(max_tokens) * c.n_embd;
   z.scratch_floats = uint64_t(max_tokens * w);
-  // Converted activations of the widest input row (F16 / BF16 rows are the widest format).
-  z.qscratch_bytes = uint64_t(max_tokens) * uint64_t((w / 32 + 1) * kernels::kMaxActBytesPer32);
+  // Converted activations of the widest input row (F16 / BF16 rows are the widest format), or of
+  // one hidden row in two formats (a projection group over weights of both Q8_0 and K-quant kind).
+  const int64_t qw = std::max(w, 2 * int64_t(c.n_embd));
+  z.qscratch_bytes = uint64_t(max_tokens) * uint64_t((qw / 32 + 1) * kernels::kMaxActBytesPer32);
   const int64_t group = c.n_head_kv > 0 ? c.n_head / c.n_head_kv : 1;
   z.score_floats =
       uint64_t(n_threads) * uint64_t(kernels::attention_scratch_floats(kAttentionRows * group, c.head_dim));

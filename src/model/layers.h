@@ -2,6 +2,8 @@
 // outputs are [T][n_embd] row-major; scratch comes from the Workspace.
 #pragma once
 
+#include <initializer_list>
+
 #include "model/forward.h"
 
 namespace onprem::model {
@@ -23,6 +25,8 @@ struct LayerContext {
   }
   // Y[T][rows] = W · X[T][cols], with int8 activations for quantised weights when asked.
   void matmul(const kernels::MatrixView& w, const float* X, int64_t T, float* Y) const;
+  // Several products of the same X in one dispatch, X converted once (kernels::matmat_group).
+  void matmul_group(std::initializer_list<kernels::MatmulOut> outs, const float* X, int64_t T) const;
   // Runs fn(i) for i in [0, n) across the pool; worker w in [0, n_workers()) gets its own scratch.
   void parallel(int64_t n, core::FunctionRef<void(int64_t i, int worker)> fn) const;
   int n_workers() const { return pool ? pool->size() : 1; }

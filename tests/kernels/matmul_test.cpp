@@ -62,6 +62,60 @@ TEST_P(Matmul, MatmatIsTheRowDotForAnyThreadCount) {
   }
 }
 
+// A group of products of the same X (weights of four formats, three activation formats, row
+// counts that do not fill a block) gives each output exactly what its own matmat gives, for any
+// thread count; the scratch it asks for holds X once per format.
+TEST_P(Matmul, GroupIsEachProductBitForBit) {
+  std::mt19937 rng(9);
+  const Kernels& k = table();
+  const int64_t n = 512;
+  const GgmlType types[] = {GgmlType::kQ4_K, GgmlType::kF32, GgmlType::kQ8_0, GgmlType::kQ6_K, GgmlType::kF16};
+  const int64_t row_counts[] = {37, 5, 16, 70, 3};
+  std::vector<std::vector<uint8_t>> weights;
+  std::vector<MatmulOut> group;
+  for (size_t i = 0; i < std::size(types); ++i) {
+    std::vector<uint8_t> W;
+    for (int64_t r = 0; r < row_counts[i]; ++r) {
+      auto row = random_row(types[i], n, rng);
+      W.insert(W.end(), row.begin(), row.end());
+    }
+    weights.push_back(std::move(W));
+  }
+  for (const int64_t tokens : {int64_t(1), int64_t(5), kGemmMinTokens + 3}) {
+    const auto X = random_floats(n * tokens, rng);
+    for (Activations acts : {Activations::kFloat, Activations::kInt8}) {
+      std::vector<std::vector<float>> want, got;
+      group.clear();
+      int64_t single_bytes = 0;
+      for (size_t i = 0; i < std::size(types); ++i) {
+        const MatrixView w{weights[i].data(), types[i], n, row_counts[i]};
+        std::vector<uint8_t> scratch(size_t(matmul_scratch_bytes(k, w, tokens, acts)) + 1);
+        single_bytes += matmul_scratch_bytes(k, w, tokens, acts);
+        want.emplace_back(size_t(row_counts[i] * tokens));
+        matmat(k, w, X.data(), tokens, want.back().data(), acts, scratch.data(), nullptr);
+        got.emplace_back(size_t(row_counts[i] * tokens), -1.0f);
+        group.push_back(MatmulOut{w, nullptr});
+      }
+      for (size_t i = 0; i < group.size(); ++i) group[i].y = got[i].data();
+      const int64_t bytes = matmul_group_scratch_bytes(k, group, tokens, acts);
+      // Q4_K and Q6_K share Q8_K activations: the group converts X three times, not four.
+      if (acts == Activations::kInt8)
+        EXPECT_LT(bytes, single_bytes);
+      else
+        EXPECT_EQ(bytes, 0);
+      for (int threads : {1, 2, 3}) {
+        core::ThreadPool pool(threads);
+        std::vector<uint8_t> scratch(size_t(bytes) + 1);
+        for (auto& g : got) std::fill(g.begin(), g.end(), -1.0f);
+        matmat_group(k, group, X.data(), tokens, acts, scratch.data(), &pool);
+        for (size_t i = 0; i < group.size(); ++i)
+          EXPECT_EQ(got[i], want[i]) << isa_name(k.isa) << " product " << i << " tokens " << tokens << " threads "
+                                     << threads << " acts " << int(acts);
+      }
+    }
+  }
+}
+
 // The engine's table is the one ONPREM_ISA names, else the widest the CPU runs; every table
 // has a dot kernel for every supported type.
 TEST(Dispatch, BestTableIsTheChosenOne) {
