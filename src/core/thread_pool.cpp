@@ -44,6 +44,7 @@ void ThreadPool::parallel_for(size_t n, FunctionRef<void(size_t, size_t)> fn) {
     fn(0, n);
     return;
   }
+  ++dispatches_;
   const uint32_t generation = uint32_t(claim_.load(std::memory_order_relaxed) >> 32) + 1;
   job_ = &fn;
   job_n_ = n;

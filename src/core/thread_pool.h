@@ -32,6 +32,9 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return n_threads_; }
+  // parallel_for calls that handed work to the workers so far (read on the calling thread): what
+  // a decoded token pays in wake-ups and waits, counted by `onprem bench`.
+  uint64_t dispatches() const { return dispatches_; }
 
   // Calls fn(begin, end) on disjoint chunks covering [0, n), each once, on whichever threads claim
   // them (at most 4 * size() chunks), and returns when all are done. Not re-entrant: fn must not
@@ -50,6 +53,7 @@ class ThreadPool {
 
   const FunctionRef<void(size_t, size_t)>* job_ = nullptr;
   size_t job_n_ = 0;
+  uint64_t dispatches_ = 0;
   // The job's generation (bits 32-63), its number of chunks (16-31) and its next unclaimed chunk
   // (0-15), in one word: a worker that wakes late cannot claim a chunk of the next job, nor one
   // past the end of its own, by mistake.

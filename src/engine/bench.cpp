@@ -41,11 +41,13 @@ core::Expected<BenchResult> run_bench(const model::Model& m, const BenchOptions&
     }
     const double tp = std::chrono::duration<double>(Clock::now() - t0).count();
     t0 = Clock::now();
+    const uint64_t dispatches0 = pool.dispatches();
     for (int64_t i = 0; i < o.n_gen; ++i) {
       const int32_t id = sample::argmax(logits.data(), int64_t(logits.size()));
       ONPREM_TRY(model::forward(m, state, ws, &id, 1, logits.data(), false, ctx));
     }
     const double tt = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (o.n_gen > 0) r.tg_dispatches_per_token = double(pool.dispatches() - dispatches0) / double(o.n_gen);
     if (rep == 0) continue;
     if (o.n_prompt > 0) pp.push_back(double(o.n_prompt) / tp);
     if (o.n_gen > 0) tg.push_back(double(o.n_gen) / tt);

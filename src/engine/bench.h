@@ -22,6 +22,7 @@ struct BenchResult {
   uint64_t tg_bytes_per_token = 0;  // weights + KV at the mean context + state r/w
   double tg_gb_per_s = 0, machine_read_gb_per_s = 0, tg_bandwidth_fraction = 0;
   uint64_t weight_bytes_per_token = 0, macs_per_token = 0;
+  double tg_dispatches_per_token = 0;  // thread-pool dispatches per decoded token
 };
 
 core::Expected<BenchResult> run_bench(const model::Model& m, const BenchOptions& o);

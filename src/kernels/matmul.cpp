@@ -142,12 +142,11 @@ int64_t matmul_group_scratch_bytes(const Kernels& k, std::span<const MatmulOut> 
   return bytes;
 }
 
-void matmat_group(const Kernels& k, std::span<const MatmulOut> outs, const float* X, int64_t n_tokens,
-                  Activations acts, void* scratch, core::ThreadPool* pool) {
+void matmat_group(const Kernels& k, std::span<const MatmulOut> outs, const float* X, int64_t n_tokens, Activations acts,
+                  void* scratch, core::ThreadPool* pool) {
   if (outs.empty()) return;
   const int64_t n = outs[0].w.n_cols;
-  const bool same_cols =
-      std::all_of(outs.begin(), outs.end(), [&](const MatmulOut& o) { return o.w.n_cols == n; });
+  const bool same_cols = std::all_of(outs.begin(), outs.end(), [&](const MatmulOut& o) { return o.w.n_cols == n; });
   if (outs.size() > size_t(kMaxGroup) || !same_cols) {  // outside the contract: one product at a time
     for (const MatmulOut& o : outs) matmat_group(k, {&o, 1}, X, n_tokens, acts, scratch, pool);
     return;

@@ -46,7 +46,7 @@ inline constexpr int kMaxGroup = 6;  // matrices in one group
 // scratch: matmul_group_scratch_bytes(...) bytes.
 int64_t matmul_group_scratch_bytes(const Kernels& k, std::span<const MatmulOut> outs, int64_t n_tokens,
                                    Activations acts);
-void matmat_group(const Kernels& k, std::span<const MatmulOut> outs, const float* X, int64_t n_tokens,
-                  Activations acts, void* scratch, core::ThreadPool* pool);
+void matmat_group(const Kernels& k, std::span<const MatmulOut> outs, const float* X, int64_t n_tokens, Activations acts,
+                  void* scratch, core::ThreadPool* pool);
 
 }  // namespace onprem::kernels

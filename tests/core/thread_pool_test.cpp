@@ -21,6 +21,8 @@ TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
         });
       for (size_t i = 0; i < n; ++i) EXPECT_EQ(hits[i].load(), 3) << threads << " " << n << " " << i;
     }
+    // Only jobs of two or more items on a pool with workers wake them: 3 reps of n = 2, 7, 1000.
+    EXPECT_EQ(pool.dispatches(), threads > 1 ? 9u : 0u) << threads;
   }
 }
 

@@ -48,7 +48,8 @@ Run add_bench(CLI::App& app) {
                           {"weight_bytes_per_token", r->weight_bytes_per_token},
                           {"tg_gb_per_s", r->tg_gb_per_s},
                           {"machine_read_gb_per_s", r->machine_read_gb_per_s},
-                          {"tg_bandwidth_fraction", r->tg_bandwidth_fraction}};
+                          {"tg_bandwidth_fraction", r->tg_bandwidth_fraction},
+                          {"tg_dispatches_per_token", r->tg_dispatches_per_token}};
       std::printf("%s\n", j.dump(2).c_str());
       return 0;
     }
@@ -59,6 +60,8 @@ Run add_bench(CLI::App& app) {
         "tg%-6lld %8.1f tokens/s   %7.1f GB/s (%.1f MB per token) = %.0f %% of the %.1f GB/s this machine reads\n",
         (long long)a->o.n_gen, r->tg_tokens_per_s, r->tg_gb_per_s, double(r->tg_bytes_per_token) / 1e6,
         100 * r->tg_bandwidth_fraction, r->machine_read_gb_per_s);
+    if (a->o.n_gen > 0 && a->o.threads > 1)
+      std::printf("        %8.0f thread-pool dispatches per decoded token\n", r->tg_dispatches_per_token);
     return 0;
   };
 }
