@@ -122,7 +122,7 @@ inline void add_scaled_sums(const Lanes<8>* codes, const Lanes<8>* scales, const
   }
 }
 
-// Prefill, Q4_K: blocks of 8 rows packed once per call (packed_k.h). Per four values, vpmaddubsw
+// Prefill, Q4_K and Q5_K: blocks of 8 rows packed once per call (packed_k.h). Per four values, vpmaddubsw
 // against one broadcast activation word gives code·x pairs for all 8 rows; two quads' pairs add up
 // in 16 bits and one vpmaddwd by the row's scale takes them to 32 (summing more quads in 16 bits
 // first was slower: one longer chain). The minimums' sum comes from vpmaddwd over (m_2k, m_2k+1)
@@ -220,8 +220,12 @@ void fill_avx2(Kernels& k) {
   multi(GgmlType::kQ4_K, dot_qk45_f32<F32x8, false>, dot_one<dot_qk45_rows<false, 1>>,
         dot_qk45_rows<false, kRowTokens>);
   k.types[static_cast<uint32_t>(GgmlType::kQ4_K)].gemm_q8 =
-      gemm_packed<PackedQ4K<8>, 8, pack_q4k<8, true>, kGemmTokens, q4k8_gemm_tokens<kGemmTokens>, q4k8_gemm_tokens<1>>;
+      gemm_packed<PackedQ4K<8>, 8, pack_qk45<8, true>, kGemmTokens, q4k8_gemm_tokens<kGemmTokens>, q4k8_gemm_tokens<1>>;
   multi(GgmlType::kQ5_K, dot_qk45_f32<F32x8, true>, dot_one<dot_qk45_rows<true, 1>>, dot_qk45_rows<true, kRowTokens>);
+  // Q5_K packs as Q4_K with its fifth bit in the codes; its float steps are Q4_K's (qk45_q8_rows).
+  k.types[static_cast<uint32_t>(GgmlType::kQ5_K)].gemm_q8 =
+      gemm_packed<PackedQ4K<8>, 8, pack_qk45<8, true, true>, kGemmTokens, q4k8_gemm_tokens<kGemmTokens>,
+                  q4k8_gemm_tokens<1>>;
   multi(GgmlType::kQ6_K, dot_q6_k_f32<F32x8>, dot_one<dot_q6_k_rows<1>>, dot_q6_k_rows<kRowTokens>);
   k.types[static_cast<uint32_t>(GgmlType::kQ6_K)].gemm_q8 =
       gemm_packed<PackedQ6K<8>, 8, pack_q6k<8, true>, kGemmTokens, q6k8_gemm_tokens<kGemmTokens>, q6k8_gemm_tokens<1>>;

@@ -168,8 +168,9 @@ inline void add_scaled_sums(const Lanes<16>* codes, const Lanes<16>* scales, con
 // each of 16 rows; vpdpbusd then adds code·x over four values for all 16 rows against one
 // broadcast activation word. Per sub-block a row's integer sum is scaled in 32 bits (vpmulld) and
 // added to S; the minimums' M comes from vpdpwssd over (m_2k, m_2k+1) pairs against the token's
-// per-32 sums. The float steps are the single dot's, lane by lane.
-template <int T>
+// per-32 sums. The float steps are the single dot's, lane by lane: q4k_q8_rows's for Q4_K, or
+// with kQk45Floats qk45_q8_rows's, the single dot of Q5_K (packed with its fifth bit in the codes).
+template <int T, bool kQk45Floats = false>
 void q4k_gemm_tokens(const PackedQ4K<16>& p, int64_t nb, const q::BlockQ8_K* const* xs, int n_rows, float* y,
                      int64_t ldy) {
   const __mmask16 rows = __mmask16((1u << n_rows) - 1);
@@ -188,11 +189,18 @@ void q4k_gemm_tokens(const PackedQ4K<16>& p, int64_t nb, const q::BlockQ8_K* con
         M = _mm512_dpwssd_epi32(M, p.mins[size_t(i * 4 + k)].i(), pair);
       }
       const __m512 xd = _mm512_set1_ps(b.d);
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[t]), _mm512_mul_ps(p.d[size_t(i)].f(), xd), acc[t]);
-      macc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(M), _mm512_mul_ps(p.dmin[size_t(i)].f(), xd), macc[t]);
+      if constexpr (kQk45Floats) {
+        const __m512 inner = _mm512_fmsub_ps(p.d[size_t(i)].f(), _mm512_cvtepi32_ps(S[t]),
+                                             _mm512_mul_ps(p.dmin[size_t(i)].f(), _mm512_cvtepi32_ps(M)));
+        acc[t] = _mm512_fmadd_ps(xd, inner, acc[t]);
+      } else {
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[t]), _mm512_mul_ps(p.d[size_t(i)].f(), xd), acc[t]);
+        macc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(M), _mm512_mul_ps(p.dmin[size_t(i)].f(), xd), macc[t]);
+      }
     }
   }
-  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, rows, _mm512_sub_ps(acc[t], macc[t]));
+  for (int t = 0; t < T; ++t)
+    _mm512_mask_storeu_ps(y + t * ldy, rows, kQk45Floats ? acc[t] : _mm512_sub_ps(acc[t], macc[t]));
 }
 
 constexpr int kGemmTokens = 4;
@@ -364,11 +372,14 @@ void fill_avx512(Kernels& k) {
   set(GgmlType::kQ4_K, dot_qk45_f32<F32x16, false>, dot_q4_k_q8);
   multi(GgmlType::kQ4_K, dot_q4_k_q8_multi, kQ4kTokens);
   k.types[static_cast<uint32_t>(GgmlType::kQ4_K)].gemm_q8 =
-      gemm_packed<PackedQ4K<16>, 16, pack_q4k<16, false>, kGemmTokens, q4k_gemm_tokens<kGemmTokens>,
+      gemm_packed<PackedQ4K<16>, 16, pack_qk45<16, false>, kGemmTokens, q4k_gemm_tokens<kGemmTokens>,
                   q4k_gemm_tokens<1>>;
   multi(GgmlType::kQ6_K, dot_q6_k_rows<kQ6kTokens>, kQ6kTokens);
   set(GgmlType::kQ5_K, dot_qk45_f32<F32x16, true>, dot_one<dot_q5_k_rows<1>>);
   multi(GgmlType::kQ5_K, dot_q5_k_rows<kRowTokens>, kRowTokens);
+  k.types[static_cast<uint32_t>(GgmlType::kQ5_K)].gemm_q8 =
+      gemm_packed<PackedQ4K<16>, 16, pack_qk45<16, false, true>, kGemmTokens, q4k_gemm_tokens<kGemmTokens, true>,
+                  q4k_gemm_tokens<1, true>>;
   set(GgmlType::kQ6_K, dot_q6_k_f32<F32x16>, dot_one<dot_q6_k_rows<1>>);
   k.types[static_cast<uint32_t>(GgmlType::kQ6_K)].gemm_q8 =
       gemm_packed<PackedQ6K<16>, 16, pack_q6k<16, false>, kGemmTokens, q6k_gemm_tokens<kGemmTokens>,

@@ -1,7 +1,7 @@
-// Q4_K and Q6_K rows packed for the prefill kernels (Kernels::gemm_q8), written once for the AVX2
+// Q4_K, Q5_K and Q6_K rows packed for the prefill kernels (Kernels::gemm_q8), written once for the AVX2
 // (R = 8 rows, one ymm) and AVX-512 (R = 16, one zmm) kernels. A block of R rows becomes, per
 // super-block, one vector of lanes per quad of four values: 32-bit lane r holds row r's four codes
-// (0..15 or 0..63, as bytes), so that one broadcast activation word meets all R rows at once.
+// (0..15, 0..31 or 0..63, as bytes), so that one broadcast activation word meets all R rows at once.
 // Beside them, per lane: the sub-block scales, the Q4_K minimums or the Q6_K scales as 16-bit
 // pairs (for vpmaddwd / vpdpwssd against the token's per-16 sums), and the super-block's d and
 // dmin as floats. Included only by files compiled with AVX2 or wider; anonymous namespace, so each
@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/simd_avx2.h"
@@ -78,16 +79,17 @@ void prepare(Packed* p, int64_t nb, int64_t codes_per_block, int64_t scales_per_
   if constexpr (requires { p->pairs; }) fit(p->pairs, nb * 8);
 }
 
-// kScalePairs: the scale in both 16-bit halves of its lane (AVX2 applies it with vpmaddwd to
-// 16-bit sums), else the plain value (AVX-512 applies it with vpmulld to 32-bit sums).
-template <int R, bool kScalePairs>
-void pack_q4k(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, PackedQ4K<R>* p) {
+// Q4_K (kFive false) or Q5_K rows: the same packed form, Q5_K's codes carrying their fifth bit
+// (0..31). kScalePairs: the scale in both 16-bit halves of its lane (AVX2 applies it with vpmaddwd
+// to 16-bit sums), else the plain value (AVX-512 applies it with vpmulld to 32-bit sums).
+template <int R, bool kScalePairs, bool kFive = false>
+void pack_qk45(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, PackedQ4K<R>* p) {
+  using Block = std::conditional_t<kFive, quant::BlockQ5_K, quant::BlockQ4_K>;
   prepare<PackedQ4K<R>, R>(p, nb, 64, 8, n_rows);
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
   for (int r = 0; r < n_rows; ++r) {
-    const auto* blocks = reinterpret_cast<const quant::BlockQ4_K*>(w + r * row_bytes);
+    const auto* blocks = reinterpret_cast<const Block*>(w + r * row_bytes);
     for (int64_t i = 0; i < nb; ++i) {
-      const quant::BlockQ4_K& b = blocks[i];
+      const Block& b = blocks[i];
       put_float(p->d[size_t(i)], r, _cvtsh_ss(b.d));
       put_float(p->dmin[size_t(i)], r, _cvtsh_ss(b.dmin));
       const quant::ScalesMinsK4 sm = quant::unpack_scales_mins_k4(b.scales);
@@ -98,14 +100,16 @@ void pack_q4k(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, Packe
       for (int k = 0; k < 4; ++k)
         p->mins[size_t(i * 4 + k)].v[r] =
             pair16(int32_t((sm.mins >> (16 * k)) & 0xff), int32_t((sm.mins >> (16 * k + 8)) & 0xff));
+      __m256i qh = _mm256_setzero_si256();
+      if constexpr (kFive) qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh));
       // Each group of 32 bytes holds two sub-blocks (low and high nibbles); a sub-block's codes go
       // out four at a time, one 32-bit word per quad.
       Lanes<R>* codes = &p->codes[size_t(i * 64)];
       for (int c = 0; c < 4; ++c) {
         const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * c));
         alignas(32) int32_t lo[8], hi[8];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(lo), _mm256_and_si256(raw, m4));
-        _mm256_store_si256(reinterpret_cast<__m256i*>(hi), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(lo), avx2::qk45_codes(raw, 0, 2 * c, kFive, qh));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(hi), avx2::qk45_codes(raw, 1, 2 * c + 1, kFive, qh));
         for (int qd = 0; qd < 8; ++qd) codes[16 * c + qd].v[r] = lo[qd], codes[16 * c + 8 + qd].v[r] = hi[qd];
       }
     }
