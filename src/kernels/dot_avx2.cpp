@@ -161,8 +161,9 @@ constexpr int kGemmTokens = 4;
 
 // Prefill, Q6_K: blocks of 8 rows packed (packed_k.h), four 6-bit codes (0..63, not re-centred)
 // of each row per 32-bit lane, per 16-value sub-block, summed by add_scaled_sums. The exact
-// integers S − 32·Σ_s sc_s·bsum_s and the float steps are q6k_q8_rows's, lane by lane.
-template <int T>
+// integers S − 32·Σ_s sc_s·bsum_s and the float steps are q6k_q8_rows's, lane by lane. Q3_K
+// (kOffsetShift 2: codes 0..7 less 4) has the same integers and float steps in q3_k_rows.
+template <int T, int kOffsetShift = 5>
 void q6k8_gemm_tokens(const PackedQ6K<8>& p, int64_t nb, const q::BlockQ8_K* const* xs, int n_rows, float* y,
                       int64_t ldy) {
   __m256 total[T];
@@ -180,7 +181,7 @@ void q6k8_gemm_tokens(const PackedQ6K<8>& p, int64_t nb, const q::BlockQ8_K* con
         corr =
             _mm256_add_epi32(corr, _mm256_madd_epi16(p.pairs[size_t(i * 8 + k)].i(), _mm256_set1_epi32(int32_t(pair))));
       }
-      const __m256i X = _mm256_sub_epi32(S[t], _mm256_slli_epi32(corr, 5));
+      const __m256i X = _mm256_sub_epi32(S[t], _mm256_slli_epi32(corr, kOffsetShift));
       total[t] = _mm256_add_ps(total[t], _mm256_mul_ps(_mm256_mul_ps(d, _mm256_set1_ps(b.d)), _mm256_cvtepi32_ps(X)));
     }
   }
@@ -230,6 +231,9 @@ void fill_avx2(Kernels& k) {
   k.types[static_cast<uint32_t>(GgmlType::kQ6_K)].gemm_q8 =
       gemm_packed<PackedQ6K<8>, 8, pack_q6k<8, true>, kGemmTokens, q6k8_gemm_tokens<kGemmTokens>, q6k8_gemm_tokens<1>>;
   fill_avx2_lowbit(k);
+  k.types[static_cast<uint32_t>(GgmlType::kQ3_K)].gemm_q8 =
+      gemm_packed<PackedQ6K<8>, 8, pack_q3k<8, true>, kGemmTokens, q6k8_gemm_tokens<kGemmTokens, 2>,
+                  q6k8_gemm_tokens<1, 2>>;
   fill_avx2_ops(k);
 }
 

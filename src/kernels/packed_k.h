@@ -1,4 +1,4 @@
-// Q4_K, Q5_K and Q6_K rows packed for the prefill kernels (Kernels::gemm_q8), written once for the AVX2
+// Q4_K, Q5_K, Q6_K and Q3_K rows packed for the prefill kernels (Kernels::gemm_q8), written once for the AVX2
 // (R = 8 rows, one ymm) and AVX-512 (R = 16, one zmm) kernels. A block of R rows becomes, per
 // super-block, one vector of lanes per quad of four values: 32-bit lane r holds row r's four codes
 // (0..15, 0..31 or 0..63, as bytes), so that one broadcast activation word meets all R rows at once.
@@ -134,6 +134,41 @@ void pack_q6k(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, Packe
         alignas(32) int32_t words[32];  // values 128hf + 4w .. + 3
         for (int j = 0; j < 4; ++j) _mm256_store_si256(reinterpret_cast<__m256i*>(words + 8 * j), c[j]);
         for (int w4 = 0; w4 < 32; ++w4) codes[32 * hf + w4].v[r] = words[w4];
+      }
+    }
+  }
+}
+
+// Q3_K rows in the Q6_K form: codes 0..7 (the value + 4), the signed scales (6-bit, less 32) and
+// their pairs, d. The kernel takes 4 (not 32) times the scaled per-16 sums off.
+template <int R, bool kScalePairs>
+void pack_q3k(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, PackedQ6K<R>* p) {
+  prepare<PackedQ6K<R>, R>(p, nb, 64, 16, n_rows);
+  const __m256i three = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+  for (int r = 0; r < n_rows; ++r) {
+    const auto* blocks = reinterpret_cast<const quant::BlockQ3_K*>(w + r * row_bytes);
+    for (int64_t i = 0; i < nb; ++i) {
+      const quant::BlockQ3_K& b = blocks[i];
+      put_float(p->d[size_t(i)], r, _cvtsh_ss(b.d));
+      int8_t sc[16];
+      quant::unpack_scales_q3_k(b.scales, sc);
+      for (int s = 0; s < 16; ++s) {
+        const int32_t v = sc[s] - 32;
+        p->scales[size_t(i * 16 + s)].v[r] = kScalePairs ? pair16(v, v) : v;
+      }
+      for (int k = 0; k < 8; ++k) p->pairs[size_t(i * 8 + k)].v[r] = pair16(sc[2 * k] - 32, sc[2 * k + 1] - 32);
+      // Values 32k..32k+31: two bits of qs byte j (of its half) at shift 2(k % 4), the third from
+      // bit k of hmask byte j.
+      const __m256i hm = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.hmask));
+      Lanes<R>* codes = &p->codes[size_t(i * 64)];
+      for (int k = 0; k < 8; ++k) {
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * (k / 4)));
+        const __m256i bit = _mm256_set1_epi8(char(1 << k));
+        const __m256i low = _mm256_and_si256(_mm256_srli_epi16(raw, 2 * (k % 4)), three);
+        const __m256i high = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit), four);
+        alignas(32) int32_t words[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(words), _mm256_or_si256(low, high));
+        for (int q4 = 0; q4 < 8; ++q4) codes[8 * k + q4].v[r] = words[q4];
       }
     }
   }
