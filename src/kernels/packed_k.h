@@ -1,4 +1,4 @@
-// Q4_K, Q5_K, Q6_K and Q3_K rows packed for the prefill kernels (Kernels::gemm_q8), written once for the AVX2
+// Q4_K, Q5_K, Q6_K, Q3_K and IQ4_XS rows packed for the prefill kernels (Kernels::gemm_q8), written once for the AVX2
 // (R = 8 rows, one ymm) and AVX-512 (R = 16, one zmm) kernels. A block of R rows becomes, per
 // super-block, one vector of lanes per quad of four values: 32-bit lane r holds row r's four codes
 // (0..15, 0..31 or 0..63, as bytes), so that one broadcast activation word meets all R rows at once.
@@ -169,6 +169,39 @@ void pack_q3k(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, Packe
         alignas(32) int32_t words[8];
         _mm256_store_si256(reinterpret_cast<__m256i*>(words), _mm256_or_si256(low, high));
         for (int q4 = 0; q4 < 8; ++q4) codes[8 * k + q4].v[r] = words[q4];
+      }
+    }
+  }
+}
+
+// IQ4_XS rows in the Q4_K form, for vpdpbusd (AVX-512 only: the codes reach 241, and AVX2's
+// vpmaddubsw would saturate their pairs): codes are the codebook values plus 128 (0..241), the
+// scales are signed (6-bit, less 32), and `mins` holds the scales as pairs (sc_2k, sc_2k+1), so
+// that the kernel takes 128 · Σ_s sc_s · Σ x back off against the token's per-32 sums.
+template <int R>
+void pack_iq4xs(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, PackedQ4K<R>* p) {
+  prepare<PackedQ4K<R>, R>(p, nb, 64, 8, n_rows);
+  const __m256i lut = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(quant::kIq4Levels)));
+  const __m128i m4 = _mm_set1_epi8(0x0F);
+  for (int r = 0; r < n_rows; ++r) {
+    const auto* blocks = reinterpret_cast<const quant::BlockIQ4_XS*>(w + r * row_bytes);
+    for (int64_t i = 0; i < nb; ++i) {
+      const quant::BlockIQ4_XS& b = blocks[i];
+      put_float(p->d[size_t(i)], r, _cvtsh_ss(b.d));
+      int32_t sc[8];
+      for (int s = 0; s < 8; ++s)
+        sc[s] = (((b.scales_l[s / 2] >> (4 * (s % 2))) & 0x0F) | (((b.scales_h >> (2 * s)) & 3) << 4)) - 32;
+      for (int s = 0; s < 8; ++s) p->scales[size_t(i * 8 + s)].v[r] = sc[s];
+      for (int k = 0; k < 4; ++k) p->mins[size_t(i * 4 + k)].v[r] = pair16(sc[2 * k], sc[2 * k + 1]);
+      // Sub-block s: 16 bytes, low nibbles values 0-15, high nibbles 16-31.
+      Lanes<R>* codes = &p->codes[size_t(i * 64)];
+      for (int s = 0; s < 8; ++s) {
+        const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 16 * s));
+        const __m256i idx = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), m4), _mm_and_si128(raw, m4));
+        const __m256i v = _mm256_xor_si256(_mm256_shuffle_epi8(lut, idx), _mm256_set1_epi8(char(0x80)));
+        alignas(32) int32_t words[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(words), v);
+        for (int q4 = 0; q4 < 8; ++q4) codes[8 * s + q4].v[r] = words[q4];
       }
     }
   }
