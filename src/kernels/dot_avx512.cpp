@@ -81,6 +81,69 @@ void dot_q4_0_rows(const void* w, const void* const* xq, int64_t n, float* out) 
                                            reinterpret_cast<const q::BlockQ8_0* const*>(xq), n, out);
 }
 
+// Prefill, Q8_0 and Q4_0: 16 rows packed once per call, per 32-value block eight vectors of four
+// codes per row, each code plus 128 so that vpdpbusd takes it as unsigned; the token's -128 · Σ x
+// over the quad starts the sum, so it is exactly Σ code·x. The single dot (q32_q8_rows) keeps
+// eight float lanes, one per quad, and sums them at the end; here each quad has its own vector of
+// 16 rows and the same float steps, then the same order of sums, so every result has its bits.
+struct PackedQ32 {
+  std::vector<Lanes<16>> codes;  // [block][quad (8)]: byte 4r + j = row r, value 4q + j, plus 128
+  std::vector<Lanes<16>> d;      // [block]: row r's d, as float bits
+};
+
+template <__m256i (*Codes)(const void* block), int64_t kBlockBytes>
+void pack_q32(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, PackedQ32* p) {
+  p->codes.resize(size_t(nb * 8)), p->d.resize(size_t(nb));
+  if (n_rows < 16) {  // missing rows: zero codes and d give zero sums
+    std::memset(static_cast<void*>(p->codes.data()), 0, p->codes.size() * sizeof(Lanes<16>));
+    std::memset(static_cast<void*>(p->d.data()), 0, p->d.size() * sizeof(Lanes<16>));
+  }
+  const __m256i bias = _mm256_set1_epi8(char(0x80));
+  for (int r = 0; r < n_rows; ++r)
+    for (int64_t i = 0; i < nb; ++i) {
+      const uint8_t* block = w + r * row_bytes + i * kBlockBytes;
+      uint16_t dh;
+      std::memcpy(&dh, block, 2);  // both block types begin with their fp16 scale
+      put_float(p->d[size_t(i)], r, half(dh));
+      alignas(32) int32_t words[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(words), _mm256_xor_si256(Codes(block), bias));
+      for (int q4 = 0; q4 < 8; ++q4) p->codes[size_t(i * 8 + q4)].v[r] = words[q4];
+    }
+}
+
+template <int T>
+void q32_gemm_tokens(const PackedQ32& p, int64_t nb, const q::BlockQ8_0* const* xs, int n_rows, float* y, int64_t ldy) {
+  const __mmask16 rows = __mmask16((1u << n_rows) - 1);
+  const __m256i ones = _mm256_set1_epi8(1);
+  __m512 acc[T][8];
+  for (int t = 0; t < T; ++t)
+    for (int q4 = 0; q4 < 8; ++q4) acc[t][q4] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const __m512 d = p.d[size_t(i)].f();
+    const Lanes<16>* codes = &p.codes[size_t(i * 8)];
+    for (int t = 0; t < T; ++t) {
+      const q::BlockQ8_0& b = xs[t][i];
+      const __m256i sums = dpbusd(ones, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)));
+      alignas(32) int32_t start[8];  // -128 · Σ x per quad
+      _mm256_store_si256(reinterpret_cast<__m256i*>(start),
+                         _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 7)));
+      const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(half(b.d)));
+      for (int q4 = 0; q4 < 8; ++q4) {
+        int32_t xw;
+        std::memcpy(&xw, b.qs + 4 * q4, 4);
+        const __m512i D = _mm512_dpbusd_epi32(_mm512_set1_epi32(start[q4]), codes[q4].i(), _mm512_set1_epi32(xw));
+        acc[t][q4] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(D), dd, acc[t][q4]);
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t) {  // hsum's order over the eight lanes
+    const __m512 lo = _mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][4]), _mm512_add_ps(acc[t][2], acc[t][6]));
+    const __m512 hi = _mm512_add_ps(_mm512_add_ps(acc[t][1], acc[t][5]), _mm512_add_ps(acc[t][3], acc[t][7]));
+    _mm512_mask_storeu_ps(y + t * ldy, rows, _mm512_add_ps(lo, hi));
+  }
+}
+constexpr int kQ32GemmTokens = 2;  // 16 accumulators: 4 tokens would not fit the 32 registers
+
 // Tokens per multi-row call, chosen with onprem bench on the 35B-A3B-shaped file: 8 made Q6_K
 // slower and left Q4_K even (more MoE experts' leftover tokens go one by one), so both take 4.
 constexpr int kQ4kTokens = 4, kQ6kTokens = 4;
@@ -399,6 +462,12 @@ void fill_avx512(Kernels& k) {
   multi(GgmlType::kQ8_0, dot_q8_0_rows<kRowTokens>, kRowTokens);
   set(GgmlType::kQ4_0, dot_q4_0_f32<F32x16>, dot_one<dot_q4_0_rows<1>>);
   multi(GgmlType::kQ4_0, dot_q4_0_rows<kRowTokens>, kRowTokens);
+  k.types[static_cast<uint32_t>(GgmlType::kQ8_0)].gemm_q8 =
+      gemm_packed<PackedQ32, 16, pack_q32<q8_0_block_codes, sizeof(q::BlockQ8_0)>, kQ32GemmTokens,
+                  q32_gemm_tokens<kQ32GemmTokens>, q32_gemm_tokens<1>, q::BlockQ8_0, 32>;
+  k.types[static_cast<uint32_t>(GgmlType::kQ4_0)].gemm_q8 =
+      gemm_packed<PackedQ32, 16, pack_q32<q4_0_block_codes, sizeof(q::BlockQ4_0)>, kQ32GemmTokens,
+                  q32_gemm_tokens<kQ32GemmTokens>, q32_gemm_tokens<1>, q::BlockQ8_0, 32>;
   set(GgmlType::kQ4_K, dot_qk45_f32<F32x16, false>, dot_q4_k_q8);
   multi(GgmlType::kQ4_K, dot_q4_k_q8_multi, kQ4kTokens);
   k.types[static_cast<uint32_t>(GgmlType::kQ4_K)].gemm_q8 =

@@ -210,24 +210,24 @@ void pack_iq4xs(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, Pac
 // Kernels::gemm_q8 from a packer and a token kernel: R rows packed at a time (the AVX2 kernels
 // take a block of 16 in two halves), then every token against them, in groups of G tokens and
 // then one at a time. The packed arrays are kept per thread, so a warm prefill allocates nothing.
+// XBlock / kBlockValues: the activation blocks (Q8_K of 256 values, or Q8_0 of 32).
 template <class Packed, int R, void (*Pack)(const uint8_t*, int64_t, int, int64_t, Packed*), int G,
-          void (*Group)(const Packed&, int64_t, const quant::BlockQ8_K* const*, int, float*, int64_t),
-          void (*One)(const Packed&, int64_t, const quant::BlockQ8_K* const*, int, float*, int64_t)>
+          auto Group, auto One, class XBlock = quant::BlockQ8_K, int kBlockValues = 256>
 void gemm_packed(const uint8_t* w, int64_t row_bytes, int n_rows, const uint8_t* xq, int64_t xq_bytes, int64_t n_tokens,
                  int64_t n, float* y, int64_t ldy) {
   thread_local Packed packed;
-  const int64_t nb = n / 256;
+  const int64_t nb = n / kBlockValues;
   for (int r0 = 0; r0 < n_rows; r0 += R) {
     const int rows = n_rows - r0 < R ? n_rows - r0 : R;
     Pack(w + r0 * row_bytes, row_bytes, rows, nb, &packed);
-    const quant::BlockQ8_K* xs[G];
+    const XBlock* xs[G];
     int64_t t = 0;
     for (; t + G <= n_tokens; t += G) {
-      for (int j = 0; j < G; ++j) xs[j] = reinterpret_cast<const quant::BlockQ8_K*>(xq + (t + j) * xq_bytes);
+      for (int j = 0; j < G; ++j) xs[j] = reinterpret_cast<const XBlock*>(xq + (t + j) * xq_bytes);
       Group(packed, nb, xs, rows, y + t * ldy + r0, ldy);
     }
     for (; t < n_tokens; ++t) {
-      xs[0] = reinterpret_cast<const quant::BlockQ8_K*>(xq + t * xq_bytes);
+      xs[0] = reinterpret_cast<const XBlock*>(xq + t * xq_bytes);
       One(packed, nb, xs, rows, y + t * ldy + r0, ldy);
     }
   }

@@ -22,8 +22,9 @@ ONPREM_PER_ISA(Matmul);
 TEST_P(Matmul, MatmatIsTheRowDotForAnyThreadCount) {
   std::mt19937 rng(5);
   for (const Kernels* k : {&table()}) {
-    for (GgmlType t : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0, GgmlType::kQ3_K,
-                       GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kIQ4_XS, GgmlType::kMXFP4}) {
+    for (GgmlType t :
+         {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ3_K,
+          GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kIQ4_XS, GgmlType::kMXFP4}) {
       for (const int64_t tokens : {int64_t(5), kGemmMinTokens + 3}) {
         const int64_t n = 512, rows = 37;
         std::vector<uint8_t> W;
