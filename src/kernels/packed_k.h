@@ -211,8 +211,8 @@ void pack_iq4xs(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, Pac
 // take a block of 16 in two halves), then every token against them, in groups of G tokens and
 // then one at a time. The packed arrays are kept per thread, so a warm prefill allocates nothing.
 // XBlock / kBlockValues: the activation blocks (Q8_K of 256 values, or Q8_0 of 32).
-template <class Packed, int R, void (*Pack)(const uint8_t*, int64_t, int, int64_t, Packed*), int G,
-          auto Group, auto One, class XBlock = quant::BlockQ8_K, int kBlockValues = 256>
+template <class Packed, int R, void (*Pack)(const uint8_t*, int64_t, int, int64_t, Packed*), int G, auto Group,
+          auto One, class XBlock = quant::BlockQ8_K, int kBlockValues = 256>
 void gemm_packed(const uint8_t* w, int64_t row_bytes, int n_rows, const uint8_t* xq, int64_t xq_bytes, int64_t n_tokens,
                  int64_t n, float* y, int64_t ldy) {
   thread_local Packed packed;
