@@ -268,36 +268,6 @@ void q4k_gemm_tokens(const PackedQ4K<16>& p, int64_t nb, const q::BlockQ8_K* con
 
 constexpr int kGemmTokens = 4;
 
-// Prefill, IQ4_XS (the AVX2 table's single dot, iq4_xs_rows, on every AVX-512 machine): 16 rows
-// packed by pack_iq4xs, codebook values plus 128 summed by vpdpbusd and scaled per 32-value
-// sub-block, then 128 · Σ_s sc_s · Σ x taken off through vpdpwssd over the scale pairs. The exact
-// integers and the float steps, total += (d · d_x) · X, are the single dot's, lane by lane.
-template <int T>
-void iq4xs_gemm_tokens(const PackedQ4K<16>& p, int64_t nb, const q::BlockQ8_K* const* xs, int n_rows, float* y,
-                       int64_t ldy) {
-  const __mmask16 rows = __mmask16((1u << n_rows) - 1);
-  __m512 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  for (int64_t i = 0; i < nb; ++i) {
-    __m512i S[T];
-    for (int t = 0; t < T; ++t) S[t] = _mm512_setzero_si512();
-    add_scaled_sums<T, 8, 8>(&p.codes[size_t(i * 64)], &p.scales[size_t(i * 8)], xs, i, S);
-    const __m512 d = p.d[size_t(i)].f();
-    for (int t = 0; t < T; ++t) {
-      const q::BlockQ8_K& b = xs[t][i];
-      __m512i corr = _mm512_setzero_si512();
-      for (int k = 0; k < 4; ++k) {
-        const int32_t lo = b.bsums[4 * k] + b.bsums[4 * k + 1], hi = b.bsums[4 * k + 2] + b.bsums[4 * k + 3];
-        const __m512i pair = _mm512_set1_epi32(int32_t(uint32_t(uint16_t(lo)) | (uint32_t(uint16_t(hi)) << 16)));
-        corr = _mm512_dpwssd_epi32(corr, p.mins[size_t(i * 4 + k)].i(), pair);
-      }
-      const __m512i X = _mm512_sub_epi32(S[t], _mm512_slli_epi32(corr, 7));
-      acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_mul_ps(d, _mm512_set1_ps(b.d)), _mm512_cvtepi32_ps(X)));
-    }
-  }
-  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, rows, acc[t]);
-}
-
 float dot_q4_k_q8(const void* w, const void* xq, int64_t n) {
   const auto* x = static_cast<const q::BlockQ8_K*>(xq);
   float out;
@@ -367,29 +337,37 @@ inline void q6k_q8_rows_512(const q::BlockQ6_K* a, const q::BlockQ8_K* const* xs
   for (int t = 0; t < T; ++t) out[t] = _mm_cvtss_f32(acc[t]);
 }
 
-// Prefill, Q6_K: 16 rows packed as gemm_q4_k's, four codes of each row per 32-bit lane, per
-// 16-value sub-block: vpdpbusd over the four quads, the row's scale applied in 32 bits (vpmulld),
-// and the 32 taken off with vpdpwssd over (sc_2k, sc_2k+1) pairs against the token's per-16 sums.
-template <int T>
-void q6k_gemm_tokens(const PackedQ6K<16>& p, int64_t nb, const q::BlockQ8_K* const* xs, int n_rows, float* y,
-                     int64_t ldy) {
+// Prefill, codes stored with an offset (PackedQ6K): Q6_K (kSub 16 sub-blocks of 16, offset 2^5,
+// the single dot's fma) and IQ4_XS (8 of 32, codebook values plus 2^7, iq4_xs_rows's
+// total += (d · d_x) · X: the AVX2 table's single dot, on every AVX-512 machine). Per sub-block,
+// vpdpbusd over its quads and the row's scale in 32 bits (vpmulld); the offset comes off with
+// vpdpwssd over (sc_2k, sc_2k+1) pairs against the token's per-16 or per-32 sums. The exact
+// integers and the float steps are the single dot's, lane by lane.
+template <int T, int kSub, int kShift, bool kFma>
+void offset_gemm_tokens(const PackedQ6K<16>& p, int64_t nb, const q::BlockQ8_K* const* xs, int n_rows, float* y,
+                        int64_t ldy) {
+  constexpr int kQuads = 64 / kSub, kPairs = kSub / 2;
   const __mmask16 rows = __mmask16((1u << n_rows) - 1);
   __m512 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     __m512i S[T];
     for (int t = 0; t < T; ++t) S[t] = _mm512_setzero_si512();
-    add_scaled_sums<T, 16, 4>(&p.codes[size_t(i * 64)], &p.scales[size_t(i * 16)], xs, i, S);
+    add_scaled_sums<T, kSub, kQuads>(&p.codes[size_t(i * 64)], &p.scales[size_t(i * kSub)], xs, i, S);
     const __m512 d = p.d[size_t(i)].f();
     for (int t = 0; t < T; ++t) {
       const q::BlockQ8_K& b = xs[t][i];
       __m512i corr = _mm512_setzero_si512();
-      for (int k = 0; k < 8; ++k) {
-        const uint32_t pair = uint32_t(uint16_t(b.bsums[2 * k])) | (uint32_t(uint16_t(b.bsums[2 * k + 1])) << 16);
-        corr = _mm512_dpwssd_epi32(corr, p.pairs[size_t(i * 8 + k)].i(), _mm512_set1_epi32(int32_t(pair)));
+      for (int k = 0; k < kPairs; ++k) {
+        const int32_t lo = kSub == 16 ? b.bsums[2 * k] : b.bsums[4 * k] + b.bsums[4 * k + 1];
+        const int32_t hi = kSub == 16 ? b.bsums[2 * k + 1] : b.bsums[4 * k + 2] + b.bsums[4 * k + 3];
+        corr = _mm512_dpwssd_epi32(corr, p.pairs[size_t(i * kPairs + k)].i(), _mm512_set1_epi32(pair16(lo, hi)));
       }
-      const __m512i X = _mm512_sub_epi32(S[t], _mm512_slli_epi32(corr, 5));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(X), _mm512_mul_ps(d, _mm512_set1_ps(b.d)), acc[t]);
+      const __m512 X = _mm512_cvtepi32_ps(_mm512_sub_epi32(S[t], _mm512_slli_epi32(corr, kShift)));
+      if constexpr (kFma)
+        acc[t] = _mm512_fmadd_ps(X, _mm512_mul_ps(d, _mm512_set1_ps(b.d)), acc[t]);
+      else
+        acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_mul_ps(d, _mm512_set1_ps(b.d)), X));
     }
   }
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, rows, acc[t]);
@@ -481,10 +459,11 @@ void fill_avx512(Kernels& k) {
                   q4k_gemm_tokens<1, true>>;
   set(GgmlType::kQ6_K, dot_q6_k_f32<F32x16>, dot_one<dot_q6_k_rows<1>>);
   k.types[static_cast<uint32_t>(GgmlType::kQ6_K)].gemm_q8 =
-      gemm_packed<PackedQ6K<16>, 16, pack_q6k<16, false>, kGemmTokens, q6k_gemm_tokens<kGemmTokens>,
-                  q6k_gemm_tokens<1>>;
+      gemm_packed<PackedQ6K<16>, 16, pack_q6k<16, false>, kGemmTokens, offset_gemm_tokens<kGemmTokens, 16, 5, true>,
+                  offset_gemm_tokens<1, 16, 5, true>>;
   k.types[static_cast<uint32_t>(GgmlType::kIQ4_XS)].gemm_q8 =
-      gemm_packed<PackedQ4K<16>, 16, pack_iq4xs<16>, kGemmTokens, iq4xs_gemm_tokens<kGemmTokens>, iq4xs_gemm_tokens<1>>;
+      gemm_packed<PackedQ6K<16>, 16, pack_iq4xs<16>, kGemmTokens, offset_gemm_tokens<kGemmTokens, 8, 7, false>,
+                  offset_gemm_tokens<1, 8, 7, false>>;
   k.quantize_q8_k = quantize_q8_k;
   fill_avx512_ops(k);
 }

@@ -47,11 +47,13 @@ struct PackedQ4K {
   std::vector<Lanes<R>> d, dmin;  // [block]: row r's d and dmin, as float bits
 };
 
+// Codes stored with an offset that the kernel takes back off against the token's sums: Q6_K (32),
+// Q3_K (4), IQ4_XS (128, 8 sub-blocks of 32 instead of 16 of 16).
 template <int R>
 struct PackedQ6K {
-  std::vector<Lanes<R>> codes;   // [block][sub-block (16)][quad (4)]: byte 4r + j = row r, value 16s + 4q + j
+  std::vector<Lanes<R>> codes;   // [block][sub-block][quad]: byte 4r + j = row r, value 4 · quad index + j
   std::vector<Lanes<R>> scales;  // [block][sub-block]: row r's scale
-  std::vector<Lanes<R>> pairs;   // [block][k (8)]: row r's (sc_2k, sc_2k+1) as a 16-bit pair
+  std::vector<Lanes<R>> pairs;   // [block][k (sub-blocks / 2)]: row r's (sc_2k, sc_2k+1) as a 16-bit pair
   std::vector<Lanes<R>> d;       // [block]: row r's d, as float bits
 };
 
@@ -76,7 +78,7 @@ void prepare(Packed* p, int64_t nb, int64_t codes_per_block, int64_t scales_per_
   fit(p->scales, nb * scales_per_block);
   fit(p->d, nb);
   if constexpr (requires { p->mins; }) fit(p->mins, nb * 4), fit(p->dmin, nb);
-  if constexpr (requires { p->pairs; }) fit(p->pairs, nb * 8);
+  if constexpr (requires { p->pairs; }) fit(p->pairs, nb * scales_per_block / 2);
 }
 
 // Q4_K (kFive false) or Q5_K rows: the same packed form, Q5_K's codes carrying their fifth bit
@@ -174,13 +176,13 @@ void pack_q3k(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, Packe
   }
 }
 
-// IQ4_XS rows in the Q4_K form, for vpdpbusd (AVX-512 only: the codes reach 241, and AVX2's
+// IQ4_XS rows in the offset form, for vpdpbusd (AVX-512 only: the codes reach 241, and AVX2's
 // vpmaddubsw would saturate their pairs): codes are the codebook values plus 128 (0..241), the
-// scales are signed (6-bit, less 32), and `mins` holds the scales as pairs (sc_2k, sc_2k+1), so
-// that the kernel takes 128 · Σ_s sc_s · Σ x back off against the token's per-32 sums.
+// scales are signed (6-bit, less 32), with their pairs for taking 128 · Σ_s sc_s · Σ x back off
+// against the token's per-32 sums.
 template <int R>
-void pack_iq4xs(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, PackedQ4K<R>* p) {
-  prepare<PackedQ4K<R>, R>(p, nb, 64, 8, n_rows);
+void pack_iq4xs(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, PackedQ6K<R>* p) {
+  prepare<PackedQ6K<R>, R>(p, nb, 64, 8, n_rows);
   const __m256i lut = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(quant::kIq4Levels)));
   const __m128i m4 = _mm_set1_epi8(0x0F);
   for (int r = 0; r < n_rows; ++r) {
@@ -192,7 +194,7 @@ void pack_iq4xs(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, Pac
       for (int s = 0; s < 8; ++s)
         sc[s] = (((b.scales_l[s / 2] >> (4 * (s % 2))) & 0x0F) | (((b.scales_h >> (2 * s)) & 3) << 4)) - 32;
       for (int s = 0; s < 8; ++s) p->scales[size_t(i * 8 + s)].v[r] = sc[s];
-      for (int k = 0; k < 4; ++k) p->mins[size_t(i * 4 + k)].v[r] = pair16(sc[2 * k], sc[2 * k + 1]);
+      for (int k = 0; k < 4; ++k) p->pairs[size_t(i * 4 + k)].v[r] = pair16(sc[2 * k], sc[2 * k + 1]);
       // Sub-block s: 16 bytes, low nibbles values 0-15, high nibbles 16-31.
       Lanes<R>* codes = &p->codes[size_t(i * 64)];
       for (int s = 0; s < 8; ++s) {
