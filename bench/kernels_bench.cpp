@@ -207,6 +207,8 @@ void register_all() {
                                  kernels::isa_name(isa) + "/threads:" + std::to_string(threads);
         benchmark::RegisterBenchmark(name.c_str(), BM_Matmat, t, isa, threads)
             ->Args({4096, 512})
+            ->Args({4096, 16})
+            ->Args({4096, 15})
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
       }
