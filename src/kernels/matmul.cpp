@@ -107,17 +107,6 @@ int64_t matmul_scratch_bytes(const Kernels& k, const MatrixView& w, int64_t n_to
   return n_tokens * act_bytes(k.of(w.type).act_type, w.n_cols);
 }
 
-void matvec(const Kernels& k, const MatrixView& w, const float* x, float* y, Activations acts, void* scratch,
-            core::ThreadPool* pool) {
-  matmat(k, w, x, 1, y, acts, scratch, pool);
-}
-
-void matmat(const Kernels& k, const MatrixView& w, const float* X, int64_t n_tokens, float* Y, Activations acts,
-            void* scratch, core::ThreadPool* pool) {
-  const MatmulOut one{w, Y};
-  matmat_group(k, {&one, 1}, X, n_tokens, acts, scratch, pool);
-}
-
 namespace {
 // The activation formats a group needs, each once, in order of first use.
 int distinct_act_types(const Kernels& k, std::span<const MatmulOut> outs, Activations acts, core::GgmlType* types) {
@@ -142,15 +131,12 @@ int64_t matmul_group_scratch_bytes(const Kernels& k, std::span<const MatmulOut> 
   return bytes;
 }
 
-void matmat_group(const Kernels& k, std::span<const MatmulOut> outs, const float* X, int64_t n_tokens, Activations acts,
-                  void* scratch, core::ThreadPool* pool) {
-  if (outs.empty()) return;
+namespace {
+
+// The group's products, its formats known to fit the scratch.
+void run_group(const Kernels& k, std::span<const MatmulOut> outs, const float* X, int64_t n_tokens, Activations acts,
+               void* scratch, core::ThreadPool* pool) {
   const int64_t n = outs[0].w.n_cols;
-  const bool same_cols = std::all_of(outs.begin(), outs.end(), [&](const MatmulOut& o) { return o.w.n_cols == n; });
-  if (outs.size() > size_t(kMaxGroup) || !same_cols) {  // outside the contract: one product at a time
-    for (const MatmulOut& o : outs) matmat_group(k, {&o, 1}, X, n_tokens, acts, scratch, pool);
-    return;
-  }
   // X converted once per activation format, into consecutive regions of the scratch.
   core::GgmlType types[kMaxGroup];
   const int nt = distinct_act_types(k, outs, acts, types);
@@ -198,6 +184,33 @@ void matmat_group(const Kernels& k, std::span<const MatmulOut> outs, const float
     pool->parallel_for(blocks, work);
   else
     work(0, blocks);
+}
+
+}  // namespace
+
+void matmat_group(const Kernels& k, std::span<const MatmulOut> outs, const float* X, int64_t n_tokens, Activations acts,
+                  void* scratch, int64_t scratch_bytes, core::ThreadPool* pool) {
+  if (outs.empty()) return;
+  const int64_t n = outs[0].w.n_cols;
+  const bool grouped = outs.size() <= size_t(kMaxGroup) &&
+                       std::all_of(outs.begin(), outs.end(), [&](const MatmulOut& o) { return o.w.n_cols == n; }) &&
+                       matmul_group_scratch_bytes(k, outs, n_tokens, acts) <= scratch_bytes;
+  if (grouped) {
+    run_group(k, outs, X, n_tokens, acts, scratch, pool);
+    return;
+  }
+  for (const MatmulOut& o : outs) run_group(k, {&o, 1}, X, n_tokens, acts, scratch, pool);
+}
+
+void matvec(const Kernels& k, const MatrixView& w, const float* x, float* y, Activations acts, void* scratch,
+            core::ThreadPool* pool) {
+  matmat(k, w, x, 1, y, acts, scratch, pool);
+}
+
+void matmat(const Kernels& k, const MatrixView& w, const float* X, int64_t n_tokens, float* Y, Activations acts,
+            void* scratch, core::ThreadPool* pool) {
+  const MatmulOut one{w, Y};
+  run_group(k, {&one, 1}, X, n_tokens, acts, scratch, pool);
 }
 
 }  // namespace onprem::kernels

@@ -42,11 +42,12 @@ inline constexpr int kMaxGroup = 6;  // matrices in one group
 
 // Several products of the same X (a layer's projections, a gate and its up): X is converted once
 // per activation format, and the row blocks of every matrix go to one pool dispatch. Each Y is
-// bit for bit what matmat gives. Every W has X's n_cols; at most kMaxGroup of them.
-// scratch: matmul_group_scratch_bytes(...) bytes.
+// bit for bit what matmat gives. scratch holds scratch_bytes; the group needs
+// matmul_group_scratch_bytes(...). With less, or with more than kMaxGroup products, or with
+// products of other widths than X's, they run one at a time (each needs matmul_scratch_bytes).
 int64_t matmul_group_scratch_bytes(const Kernels& k, std::span<const MatmulOut> outs, int64_t n_tokens,
                                    Activations acts);
 void matmat_group(const Kernels& k, std::span<const MatmulOut> outs, const float* X, int64_t n_tokens, Activations acts,
-                  void* scratch, core::ThreadPool* pool);
+                  void* scratch, int64_t scratch_bytes, core::ThreadPool* pool);
 
 }  // namespace onprem::kernels

@@ -21,20 +21,6 @@ void swiglu_ffn(const LayerContext& c, const kernels::MatrixView& gate, const ke
   c.matmul(down, g, T, out);
 }
 
-// An expert's gate and up on one worker, its tokens' rows converted once when the worker's
-// scratch holds both formats they need.
-void expert_gate_up(const kernels::Kernels& k, const kernels::MatrixView& gate, const kernels::MatrixView& up,
-                    const float* xs, int64_t ne, float* g, float* u, kernels::Activations act, uint8_t* q,
-                    uint64_t q_bytes) {
-  const kernels::MatmulOut gu[] = {{gate, g}, {up, u}};
-  if (uint64_t(kernels::matmul_group_scratch_bytes(k, gu, ne, act)) <= q_bytes) {
-    kernels::matmat_group(k, gu, xs, ne, act, q, nullptr);
-    return;
-  }
-  kernels::matmat(k, gate, xs, ne, g, act, q, nullptr);
-  kernels::matmat(k, up, xs, ne, u, act, q, nullptr);
-}
-
 }  // namespace
 
 void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* out) {
@@ -102,7 +88,8 @@ void ffn_block(const LayerContext& c, int il, const float* f, int64_t T, float* 
     const auto act = c.opt.activations;
     c.see_matmul(L.gate_exps.expert(e), xs, ne);
     c.see_matmul(L.up_exps.expert(e), xs, ne);
-    expert_gate_up(c.k, L.gate_exps.expert(e), L.up_exps.expert(e), xs, ne, g, u, act, q, c.ws.moe_worker_qbytes);
+    const kernels::MatmulOut gate_up[] = {{L.gate_exps.expert(e), g}, {L.up_exps.expert(e), u}};
+    kernels::matmat_group(c.k, gate_up, xs, ne, act, q, int64_t(c.ws.moe_worker_qbytes), nullptr);
     c.k.swiglu(g, u, g, ne * F);
     c.see_matmul(L.down_exps.expert(e), g, ne);
     kernels::matmat(c.k, L.down_exps.expert(e), g, ne, ys + slot0[size_t(e)] * N, act, q, nullptr);

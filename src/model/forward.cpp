@@ -17,13 +17,9 @@ void LayerContext::matmul(const kernels::MatrixView& w, const float* X, int64_t 
 }
 
 void LayerContext::matmul_group(std::initializer_list<kernels::MatmulOut> outs, const float* X, int64_t T) const {
-  const std::span<const kernels::MatmulOut> group(outs.begin(), outs.size());
-  if (kernels::matmul_group_scratch_bytes(k, group, T, opt.activations) > int64_t(ws.qscratch.size())) {
-    for (const auto& o : outs) matmul(o.w, X, T, o.y);  // a workspace sized for single products
-    return;
-  }
   for (const auto& o : outs) see_matmul(o.w, X, T);
-  kernels::matmat_group(k, group, X, T, opt.activations, ws.qscratch.data(), pool);
+  kernels::matmat_group(k, {outs.begin(), outs.size()}, X, T, opt.activations, ws.qscratch.data(),
+                        int64_t(ws.qscratch.size()), pool);
 }
 
 void LayerContext::parallel(int64_t n, core::FunctionRef<void(int64_t, int)> fn) const {

@@ -87,11 +87,12 @@ TEST_P(Matmul, GroupIsEachProductBitForBit) {
     for (Activations acts : {Activations::kFloat, Activations::kInt8}) {
       std::vector<std::vector<float>> want, got;
       group.clear();
-      int64_t single_bytes = 0;
+      int64_t single_bytes = 0, widest_single = 0;
       for (size_t i = 0; i < std::size(types); ++i) {
         const MatrixView w{weights[i].data(), types[i], n, row_counts[i]};
         std::vector<uint8_t> scratch(size_t(matmul_scratch_bytes(k, w, tokens, acts)) + 1);
         single_bytes += matmul_scratch_bytes(k, w, tokens, acts);
+        widest_single = std::max(widest_single, matmul_scratch_bytes(k, w, tokens, acts));
         want.emplace_back(size_t(row_counts[i] * tokens));
         matmat(k, w, X.data(), tokens, want.back().data(), acts, scratch.data(), nullptr);
         got.emplace_back(size_t(row_counts[i] * tokens), -1.0f);
@@ -108,10 +109,17 @@ TEST_P(Matmul, GroupIsEachProductBitForBit) {
         core::ThreadPool pool(threads);
         std::vector<uint8_t> scratch(size_t(bytes) + 1);
         for (auto& g : got) std::fill(g.begin(), g.end(), -1.0f);
-        matmat_group(k, group, X.data(), tokens, acts, scratch.data(), &pool);
+        matmat_group(k, group, X.data(), tokens, acts, scratch.data(), bytes, &pool);
         for (size_t i = 0; i < group.size(); ++i)
           EXPECT_EQ(got[i], want[i]) << isa_name(k.isa) << " product " << i << " tokens " << tokens << " threads "
                                      << threads << " acts " << int(acts);
+      }
+      // A scratch that holds one product's conversion but not the group's: one product at a time.
+      if (widest_single < bytes) {
+        std::vector<uint8_t> scratch(size_t(widest_single) + 1);
+        for (auto& g : got) std::fill(g.begin(), g.end(), -1.0f);
+        matmat_group(k, group, X.data(), tokens, acts, scratch.data(), widest_single, nullptr);
+        for (size_t i = 0; i < group.size(); ++i) EXPECT_EQ(got[i], want[i]) << "one at a time, product " << i;
       }
     }
   }
