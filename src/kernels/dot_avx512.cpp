@@ -99,18 +99,16 @@ void pack_q32(const uint8_t* w, int64_t row_bytes, int n_rows, int64_t nb, Packe
     std::memset(static_cast<void*>(p->d.data()), 0, p->d.size() * sizeof(Lanes<16>));
   }
   const __m256i bias = _mm256_set1_epi8(char(0x80));
-  for (int64_t i0 = 0; i0 < nb;
-       i0 += 8 * kPackBlocks)  // as packed_k.h's packers: 8 blocks of 32 hold the lanes of one of 256
-    for (int r = 0; r < n_rows; ++r)
-      for (int64_t i = i0; i < std::min(nb, i0 + 8 * kPackBlocks); ++i) {
-        const uint8_t* block = w + r * row_bytes + i * kBlockBytes;
-        uint16_t dh;
-        std::memcpy(&dh, block, 2);  // both block types begin with their fp16 scale
-        put_float(p->d[size_t(i)], r, half(dh));
-        alignas(32) int32_t words[8];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(words), _mm256_xor_si256(Codes(block), bias));
-        for (int q4 = 0; q4 < 8; ++q4) p->codes[size_t(i * 8 + q4)].v[r] = words[q4];
-      }
+  // Eight blocks of 32 hold as many lanes as one K-quant block of 256.
+  fill_blocks<8 * kPackBlocks>(nb, n_rows, [&](int r, int64_t i) {
+    const uint8_t* block = w + r * row_bytes + i * kBlockBytes;
+    uint16_t dh;
+    std::memcpy(&dh, block, 2);  // both block types begin with their fp16 scale
+    put_float(p->d[size_t(i)], r, half(dh));
+    alignas(32) int32_t words[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(words), _mm256_xor_si256(Codes(block), bias));
+    for (int q4 = 0; q4 < 8; ++q4) p->codes[size_t(i * 8 + q4)].v[r] = words[q4];
+  });
 }
 
 template <int T>
