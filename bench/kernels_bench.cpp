@@ -96,16 +96,33 @@ std::vector<uint8_t> random_matrix(GgmlType t, int64_t rows) {
   return w;
 }
 
-void BM_Matvec(benchmark::State& state, GgmlType type, kernels::Isa isa, kernels::Activations acts, int threads) {
+// The matrix in the table's repacked groups (TypeKernels::packed_rows), as model::repack_weights
+// leaves it, when `packed`; rows must be a multiple of the group.
+kernels::MatrixView view_of(const kernels::Kernels& k, std::vector<uint8_t>& w, GgmlType type, int64_t rows,
+                            bool packed) {
+  kernels::MatrixView mv{w.data(), type, kCols, rows};
+  const kernels::TypeKernels& tk = k.of(type);
+  if (!packed || !tk.packed_rows) return mv;
+  std::vector<uint8_t> p(w.size());
+  const int64_t rb = mv.row_bytes();
+  for (int64_t g = 0; g + tk.packed_rows <= rows; g += tk.packed_rows)
+    tk.pack_rows(w.data() + g * rb, rb, kCols, p.data() + g * rb);
+  w.swap(p);
+  mv.data = w.data(), mv.packed_rows = tk.packed_rows;
+  return mv;
+}
+
+void BM_Matvec(benchmark::State& state, GgmlType type, kernels::Isa isa, kernels::Activations acts, int threads,
+               bool packed) {
   const kernels::Kernels* k = kernels::kernels_for(isa);
   if (!k) {
     state.SkipWithError("ISA not supported by this CPU");
     return;
   }
   const auto info = *core::ggml_type_info(uint32_t(type));
-  const int64_t rows = kWeightBytes / int64_t(core::ggml_row_bytes(info, kCols));
-  const auto w = random_matrix(type, rows);
-  kernels::MatrixView mv{w.data(), type, kCols, rows};
+  const int64_t rows = kWeightBytes / int64_t(core::ggml_row_bytes(info, kCols)) / 16 * 16;
+  auto w = random_matrix(type, rows);
+  const kernels::MatrixView mv = view_of(*k, w, type, rows, packed);
   std::vector<float> x(kCols, 0.25f), y(static_cast<size_t>(rows));
   std::vector<uint8_t> scratch(size_t(kernels::matmul_scratch_bytes(*k, mv, 1, acts)) + 1);
   core::ThreadPool pool(threads);
@@ -124,16 +141,16 @@ void BM_Matvec(benchmark::State& state, GgmlType type, kernels::Isa isa, kernels
 // The same product on a matrix that stays in L2 (about 1 MB): what the kernel computes per second
 // when memory is not the limit. A decode kernel reaches the DRAM roofline only if this figure is
 // well above the machine's read bandwidth.
-void BM_MatvecCached(benchmark::State& state, GgmlType type, kernels::Isa isa) {
+void BM_MatvecCached(benchmark::State& state, GgmlType type, kernels::Isa isa, bool packed) {
   const kernels::Kernels* k = kernels::kernels_for(isa);
   if (!k) {
     state.SkipWithError("ISA not supported by this CPU");
     return;
   }
   const auto info = *core::ggml_type_info(uint32_t(type));
-  const int64_t rows = (int64_t(1) << 20) / int64_t(core::ggml_row_bytes(info, kCols));
-  const auto w = random_matrix(type, rows);
-  kernels::MatrixView mv{w.data(), type, kCols, rows};
+  const int64_t rows = (int64_t(1) << 20) / int64_t(core::ggml_row_bytes(info, kCols)) / 16 * 16;
+  auto w = random_matrix(type, rows);
+  const kernels::MatrixView mv = view_of(*k, w, type, rows, packed);
   std::vector<float> x(kCols, 0.25f), y(static_cast<size_t>(rows));
   const auto acts = kernels::Activations::kInt8;
   std::vector<uint8_t> scratch(size_t(kernels::matmul_scratch_bytes(*k, mv, 1, acts)) + 1);
@@ -147,15 +164,15 @@ void BM_MatvecCached(benchmark::State& state, GgmlType type, kernels::Isa isa) {
 // Prefill: a [rows x 4096] matrix against `tokens` activation rows (a ubatch), as the forward pass
 // calls it; reported as GFLOP/s (2 x rows x cols x tokens per call). The matrix (16 MB of Q4_K
 // at 4096 rows) and the activations fit the outer caches, so this measures the kernels, not DRAM.
-void BM_Matmat(benchmark::State& state, GgmlType type, kernels::Isa isa, int threads) {
+void BM_Matmat(benchmark::State& state, GgmlType type, kernels::Isa isa, int threads, bool packed) {
   const kernels::Kernels* k = kernels::kernels_for(isa);
   if (!k) {
     state.SkipWithError("ISA not supported by this CPU");
     return;
   }
   const int64_t rows = state.range(0), tokens = state.range(1);
-  const auto w = random_matrix(type, rows);
-  kernels::MatrixView mv{w.data(), type, kCols, rows};
+  auto w = random_matrix(type, rows);
+  const kernels::MatrixView mv = view_of(*k, w, type, rows, packed);
   std::vector<float> x(size_t(kCols * tokens)), y(size_t(rows * tokens));
   std::mt19937 rng(2);
   std::uniform_real_distribution<float> u(-1, 1);
@@ -169,6 +186,12 @@ void BM_Matmat(benchmark::State& state, GgmlType type, kernels::Isa isa, int thr
   }
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(rows) * double(kCols) * double(tokens) / 1e9,
                                                  benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Whether the table of isa (on this CPU) repacks type t: its benchmarks get a /packed twin.
+bool has_packed(kernels::Isa isa, GgmlType t) {
+  const kernels::Kernels* k = kernels::kernels_for(isa);
+  return k && k->of(t).packed_rows;
 }
 
 void register_all() {
@@ -187,16 +210,24 @@ void register_all() {
           const std::string name = std::string("matvec/") + std::string(core::ggml_type_info(uint32_t(t))->name) + "/" +
                                    (int8 ? "int8" : "f32") + "/" + kernels::isa_name(isa) +
                                    "/threads:" + std::to_string(threads);
-          benchmark::RegisterBenchmark(name.c_str(), BM_Matvec, t, isa, acts, threads)
-              ->Unit(benchmark::kMillisecond)
-              ->UseRealTime();
+          for (bool packed : {false, true}) {
+            if (packed && !(int8 && has_packed(isa, t))) continue;
+            benchmark::RegisterBenchmark((name + (packed ? "/packed" : "")).c_str(), BM_Matvec, t, isa, acts, threads,
+                                         packed)
+                ->Unit(benchmark::kMillisecond)
+                ->UseRealTime();
+          }
         }
   for (kernels::Isa isa : kernels::built_isas())
     for (GgmlType t : types) {
       if (t == GgmlType::kF32 || isa == kernels::Isa::kScalar) continue;
       const std::string name = std::string("matvec_cached/") + std::string(core::ggml_type_info(uint32_t(t))->name) +
                                "/int8/" + kernels::isa_name(isa);
-      benchmark::RegisterBenchmark(name.c_str(), BM_MatvecCached, t, isa)->Unit(benchmark::kMicrosecond);
+      for (bool packed : {false, true}) {
+        if (packed && !has_packed(isa, t)) continue;
+        benchmark::RegisterBenchmark((name + (packed ? "/packed" : "")).c_str(), BM_MatvecCached, t, isa, packed)
+            ->Unit(benchmark::kMicrosecond);
+      }
     }
   for (int threads : {1, 2})
     for (kernels::Isa isa : kernels::built_isas())
@@ -205,12 +236,17 @@ void register_all() {
         if (isa == kernels::Isa::kScalar) continue;
         const std::string name = std::string("matmat/") + std::string(core::ggml_type_info(uint32_t(t))->name) + "/" +
                                  kernels::isa_name(isa) + "/threads:" + std::to_string(threads);
-        benchmark::RegisterBenchmark(name.c_str(), BM_Matmat, t, isa, threads)
-            ->Args({4096, 512})
-            ->Args({4096, 16})
-            ->Args({4096, 15})
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime();
+        for (bool packed : {false, true}) {
+          if (packed && !has_packed(isa, t)) continue;
+          benchmark::RegisterBenchmark((name + (packed ? "/packed" : "")).c_str(), BM_Matmat, t, isa, threads, packed)
+              ->Args({4096, 512})
+              ->Args({4096, 64})
+              ->Args({4096, 32})
+              ->Args({4096, 16})
+              ->Args({4096, 15})
+              ->Unit(benchmark::kMillisecond)
+              ->UseRealTime();
+        }
       }
 }
 

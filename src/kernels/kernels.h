@@ -38,6 +38,14 @@ inline constexpr int64_t kGemmMinTokens = 16;
 using GemmQ8Fn = void (*)(const uint8_t* w, int64_t row_bytes, int n_rows, const uint8_t* xq, int64_t xq_bytes,
                           int64_t n_tokens, int64_t n, float* y, int64_t ldy);
 
+// Weights repacked at load into groups of TypeKernels::packed_rows rows (kernels/packed_rows.h).
+// PackRowsFn: that many rows (row_bytes apart, n values each) into one group at out, which takes
+// their bytes. PackedProductFn: a group against n_tokens activation rows (xq_bytes apart):
+// Y[t * ldy + r] = dot_q8(row r, token t) with the same bits, for any n_tokens.
+using PackRowsFn = void (*)(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
+using PackedProductFn = void (*)(const uint8_t* group, const uint8_t* xq, int64_t xq_bytes, int64_t n_tokens, int64_t n,
+                                 float* y, int64_t ldy);
+
 // Two weight rows against two activation rows (ARM64 i8mm's 2×2 int8 tiles):
 // out = {w0·x0, w0·x1, w1·x0, w1·x1}, each bit-identical to dot_q8 of the same table.
 using DotQ8x2Fn = void (*)(const void* w0, const void* w1, const void* x0, const void* x1, int64_t n, float* out);
@@ -67,11 +75,14 @@ inline constexpr int64_t attention_scratch_floats(int64_t queries, int64_t d) {
 
 struct TypeKernels {
   DotF32Fn dot_f32 = nullptr;
-  DotQ8Fn dot_q8 = nullptr;                        // nullptr for F32 (its activations stay float)
-  DotQ8MultiFn dot_q8_multi = nullptr;             // optional; matmat falls back to dot_q8 per token
-  int multi_tokens = 0;                            // rows dot_q8_multi takes; the best count depends on registers
-  DotQ8x2Fn dot_q8_2x2 = nullptr;                  // optional; matmat pairs rows and tokens with it
-  GemmQ8Fn gemm_q8 = nullptr;                      // optional; matmat's blocks of rows for long prompts
+  DotQ8Fn dot_q8 = nullptr;             // nullptr for F32 (its activations stay float)
+  DotQ8MultiFn dot_q8_multi = nullptr;  // optional; matmat falls back to dot_q8 per token
+  int multi_tokens = 0;                 // rows dot_q8_multi takes; the best count depends on registers
+  DotQ8x2Fn dot_q8_2x2 = nullptr;       // optional; matmat pairs rows and tokens with it
+  GemmQ8Fn gemm_q8 = nullptr;           // optional; matmat's blocks of rows for long prompts
+  int packed_rows = 0;                  // rows per repacked group; 0: this table keeps the file's layout
+  PackRowsFn pack_rows = nullptr;
+  PackedProductFn packed_product = nullptr;
   core::GgmlType act_type = core::GgmlType::kF32;  // what dot_q8 expects: kQ8_0, kQ8_K, kF16 or kBF16
   // Where dot_f32 is the scalar table's decode-a-block-then-multiply (dot_ref.cpp): the row decoder
   // and that dot. When a table's dot_f32 is still it, matmat decodes each row once for all tokens

@@ -1,6 +1,8 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <span>
 #include <vector>
 
@@ -46,6 +48,11 @@ void product_rows(const TypeKernels& tk, const MatrixView& w, const float* X, co
                   int64_t n_tokens, float* Y, size_t r0, size_t r1) {
   const int64_t rb = w.row_bytes(), n = w.n_cols;
   const int64_t xq_bytes = int8 ? act_bytes(tk.act_type, n) : 0;
+  if (w.packed_rows) {  // whole groups: row blocks start at multiples of kGemmRows, and n_rows is one of groups
+    for (size_t g = r0; g < r1; g += size_t(w.packed_rows))
+      tk.packed_product(w.data + int64_t(g) * rb, xq, xq_bytes, n_tokens, n, Y + g, w.n_rows);
+    return;
+  }
   for (size_t rb0 = r0; rb0 < r1; rb0 += kGemmRows) {
     const size_t rb1 = std::min(r1, rb0 + kGemmRows);
     if (int8 && tk.gemm_q8 && n_tokens >= kGemmMinTokens) {
@@ -159,6 +166,13 @@ void run_group(const Kernels& k, std::span<const MatmulOut> outs, const float* X
   for (size_t i = 0; i < outs.size(); ++i) {
     const MatmulOut& o = outs[i];
     const bool int8 = use_int8(k, o.w, acts);
+    if (o.w.packed_rows && (!int8 || k.of(o.w.type).packed_rows != o.w.packed_rows)) {
+      // Repacked weights are multiplied only by the table they were packed for, on int8 activations
+      // (model::repack_weights and forward check both); anything else is a bug, not an input.
+      std::fprintf(stderr, "onprem: weights packed in groups of %d rows reached another kernel table\n",
+                   o.w.packed_rows);
+      std::abort();
+    }
     const uint8_t* xq = nullptr;
     if (int8)
       for (int j = 0; j < nt; ++j)

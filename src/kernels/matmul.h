@@ -17,6 +17,9 @@ struct MatrixView {
   core::GgmlType type = core::GgmlType::kF32;
   int64_t n_cols = 0;  // values per row (the input dimension)
   int64_t n_rows = 0;  // outputs
+  // Rows in groups of this many, repacked for the table that multiplies them (its
+  // TypeKernels::packed_rows); 0: the file's layout.
+  int packed_rows = 0;
   int64_t row_bytes() const;
 };
 

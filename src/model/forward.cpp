@@ -147,6 +147,11 @@ core::Status forward_batch(const Model& m, std::vector<BatchEntry>& batch, Works
   int64_t n = 0;
   ONPREM_TRY(check_batch(m, batch, ws, ctx.pool ? ctx.pool->size() : 1, &n));
   const kernels::Kernels& k = ctx.kernels ? *ctx.kernels : kernels::best_kernels();
+  if (m.packed_for && (m.packed_for != &k || ctx.options.activations != kernels::Activations::kInt8))
+    return make_error(ErrorCode::kInvalidArgument,
+                      std::string("the weights were repacked for the ") + kernels::isa_name(m.packed_for->isa) +
+                          " kernels and int8 activations; this call asks for " + kernels::isa_name(k.isa) +
+                          (ctx.options.activations == kernels::Activations::kInt8 ? "" : " with float activations"));
   const LayerContext c{m, k, ctx.pool, ctx.options, ws, ctx.observer, ctx.matmul_observer};
   std::vector<Segment>& segs = ws.segs;
   segs.clear();

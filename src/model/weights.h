@@ -53,6 +53,10 @@ struct Model {
   std::vector<float> output_norm;
   Matrix output;                     // LM head (token_embd when the file has none)
   std::vector<LayerWeights> layers;  // main layers only (MTP blocks are not run)
+  // Set by repack_weights (model/repack.h): the kernel table the repacked matrices are laid out
+  // for, and the memory that holds them.
+  const kernels::Kernels* packed_for = nullptr;
+  std::vector<std::shared_ptr<uint8_t>> packed_storage;
 };
 
 // Bytes of weights one decoded token reads: every matrix once, one row of the embedding table,

@@ -125,6 +125,62 @@ TEST_P(Matmul, GroupIsEachProductBitForBit) {
   }
 }
 
+// Weights repacked in groups (TypeKernels::packed_rows) give, through matmat and matmat_group,
+// exactly the file layout's results of the same table, for every token count (1 to 4 at once,
+// the leftovers, and a prompt) and thread count, and for groups beside unpacked products. The
+// packed group keeps the rows' bytes: a view into it at a multiple of the group stays valid.
+TEST_P(Matmul, RepackedGroupsAreTheFileLayoutBitForBit) {
+  std::mt19937 rng(13);
+  const Kernels& k = table();
+  int tested = 0;
+  for (uint32_t id = 0; id < std::size(k.types); ++id) {
+    const TypeKernels& tk = k.types[id];
+    if (!tk.packed_rows) continue;
+    ASSERT_TRUE(tk.pack_rows && tk.packed_product && tk.dot_q8) << "type " << id;
+    ++tested;
+    const auto t = GgmlType(id);
+    const int64_t n = 768, rows = 3 * tk.packed_rows, R = tk.packed_rows;
+    std::vector<uint8_t> W;
+    for (int64_t r = 0; r < rows; ++r) {
+      auto row = random_row(t, n, rng);
+      W.insert(W.end(), row.begin(), row.end());
+    }
+    const MatrixView file{W.data(), t, n, rows};
+    const int64_t rb = file.row_bytes();
+    std::vector<uint8_t> P(W.size());
+    for (int64_t g = 0; g < rows; g += R) tk.pack_rows(W.data() + g * rb, rb, n, P.data() + g * rb);
+    EXPECT_NE(P, W);
+    MatrixView packed = file;
+    packed.data = P.data(), packed.packed_rows = int(R);
+    for (const int64_t tokens : {int64_t(1), int64_t(2), int64_t(3), int64_t(7), kGemmMinTokens + 3}) {
+      const auto X = random_floats(n * tokens, rng);
+      std::vector<float> want(size_t(rows * tokens)), got(want.size());
+      std::vector<uint8_t> scratch(size_t(matmul_scratch_bytes(k, file, tokens, Activations::kInt8)) + 1);
+      matmat(k, file, X.data(), tokens, want.data(), Activations::kInt8, scratch.data(), nullptr);
+      for (int threads : {1, 2, 3}) {
+        core::ThreadPool pool(threads);
+        std::fill(got.begin(), got.end(), -1.0f);
+        matmat(k, packed, X.data(), tokens, got.data(), Activations::kInt8, scratch.data(), &pool);
+        EXPECT_EQ(got, want) << isa_name(k.isa) << " type " << id << " tokens " << tokens << " threads " << threads;
+      }
+      // The second group alone (a view at R rows) beside the unpacked file, in one dispatch.
+      MatrixView second = packed;
+      second.data += R * rb, second.n_rows = R;
+      std::vector<float> g1(size_t(R * tokens)), g2(want.size());
+      const MatmulOut outs[] = {{second, g1.data()}, {file, g2.data()}};
+      const int64_t bytes = matmul_group_scratch_bytes(k, outs, tokens, Activations::kInt8);
+      std::vector<uint8_t> gs(size_t(bytes) + 1);
+      core::ThreadPool pool(2);
+      matmat_group(k, outs, X.data(), tokens, Activations::kInt8, gs.data(), bytes, &pool);
+      EXPECT_EQ(g2, want);
+      for (int64_t tt = 0; tt < tokens; ++tt)
+        for (int64_t r = 0; r < R; ++r)
+          EXPECT_EQ(g1[size_t(tt * R + r)], want[size_t(tt * rows + R + r)]) << "token " << tt << " row " << r;
+    }
+  }
+  if (!tested) GTEST_SKIP() << isa_name(k.isa) << " keeps every type in the file's layout";
+}
+
 // The engine's table is the one ONPREM_ISA names, else the widest the CPU runs; every table
 // has a dot kernel for every supported type.
 TEST(Dispatch, BestTableIsTheChosenOne) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/forward.h"
+#include "model/repack.h"
 
 namespace onprem::model {
 namespace {
@@ -261,6 +262,52 @@ INSTANTIATE_TEST_SUITE_P(HubFiles, RealFiles, ::testing::ValuesIn(realfile_names
     if (ch == '-') ch = '_';
   return s;
 });
+
+// Weights repacked at load for the engine's table (model/repack.h) give the same logits, bit for
+// bit, as the file's layout: batched and token by token, on the public set and the hub's files
+// (their types repacked or not). Somewhere in the set a tensor must be repacked when the table
+// repacks any type, so the test cannot pass by repacking nothing.
+TEST(Repack, SameLogitsAsTheFileLayout) {
+  const kernels::Kernels& k = kernels::best_kernels();
+  std::vector<fs::path> files;
+  for (const char* n : {"qwen35-tiny-Q4_K_M", "qwen35moe-tiny-Q4_K_M", "qwen35-tiny-Q6_K", "qwen35moe-tiny-Q6_K"})
+    files.push_back(kConf / "models" / (std::string(n) + ".gguf"));
+  for (const std::string& name : realfile_names())
+    if (name != "none" && !name.ends_with("-split")) files.push_back(kReal / "models" / (name + ".gguf"));
+  int64_t repacked = 0;
+  core::ThreadPool pool(2);
+  for (const fs::path& file : files) {
+    auto plain = load_model(file.string());
+    if (!plain && plain.error().code == core::ErrorCode::kUnsupported) continue;
+    ASSERT_TRUE(plain.ok()) << plain.error().to_string();
+    auto packed = load_model(file.string());
+    ASSERT_TRUE(packed.ok());
+    const RepackStats st = repack_weights(*packed, k, 2);
+    repacked += st.tensors;
+    if (!st.tensors) continue;
+    std::vector<int32_t> ids;
+    for (int i = 0; i < 24; ++i) ids.push_back(int32_t((i * 7919 + 13) % plain->config.n_vocab));
+    for (Mode mode : {Mode::kBatch, Mode::kIncremental})
+      EXPECT_EQ(run(*packed, ids, mode, pool), run(*plain, ids, mode, pool))
+          << file.filename() << (mode == Mode::kBatch ? " batched" : " token by token");
+    // Another table, or float activations, on the repacked weights: a clear error, not wrong logits.
+    auto st2 = make_state(packed->config, 8);
+    auto ws = make_workspace(packed->config, 1, 1);
+    ForwardContext ctx;
+    ctx.options.activations = kernels::Activations::kFloat;
+    std::vector<float> logits(size_t(packed->config.n_vocab));
+    const auto r = forward(*packed, st2, ws, ids.data(), 1, logits.data(), false, ctx);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("repacked"), std::string::npos) << r.error().to_string();
+  }
+  std::printf("%lld tensors repacked across %zu files\n", (long long)repacked, files.size());
+  bool table_repacks = false;
+  for (const auto& tk : k.types) table_repacks = table_repacks || tk.packed_rows;
+  if (table_repacks)
+    EXPECT_GT(repacked, 0) << "no file of the set had a tensor repacked";
+  else
+    GTEST_SKIP() << kernels::isa_name(k.isa) << " keeps every type in the file's layout";
+}
 
 }  // namespace
 }  // namespace onprem::model

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "load.h"
 #include "commands.h"
 #include "engine/bench.h"
 
@@ -34,6 +35,7 @@ Run add_bench(CLI::App& app) {
   return [a]() -> int {
     auto m = model::load_model(a->model);
     if (!m) return fail(m.error().to_string());
+    repack_for_engine(*m, a->o.threads, true);
     auto r = engine::run_bench(*m, a->o);
     if (!r) return fail(r.error().to_string());
     if (a->json) {

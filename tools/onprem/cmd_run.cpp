@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "load.h"
 #include "chat/json_schema.h"
 #include "chat/token_mask.h"
 #include "commands.h"
@@ -27,6 +28,7 @@ struct RunOptions {
 int run_generation(const RunOptions& o) {
   auto m = model::load_model(o.model);
   if (!m) return fail(m.error().to_string());
+  repack_for_engine(*m, o.threads, false);
   auto vocab = text::load_vocab(*m->file);
   if (!vocab) return fail(o.model + ": " + vocab.error().to_string());
   auto tok = text::Tokenizer::create(std::move(*vocab));

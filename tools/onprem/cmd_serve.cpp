@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "load.h"
 #include "api/server.h"
 #include "chat/template_file.h"
 #include "commands.h"
@@ -73,6 +74,7 @@ int serve(const ServeOptions& o) {
   std::fprintf(stderr, "loading %s ...\n", o.model.c_str());
   auto m = model::load_model(o.model);
   if (!m) return fail(m.error().to_string());
+  repack_for_engine(*m, o.engine.threads, true);
   auto vocab = text::load_vocab(*m->file);
   if (!vocab) return fail(o.model + ": " + vocab.error().to_string());
   auto tok = text::Tokenizer::create(std::move(*vocab));

@@ -1,5 +1,8 @@
 #include "load.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -19,6 +22,18 @@ core::Expected<LoadedModel> load_model_and_tokenizer(const std::string& path) {
   if (!vocab) return core::make_error(vocab.error().code, path + ": " + vocab.error().to_string());
   ONPREM_TRY_ASSIGN(tok, text::Tokenizer::create(std::move(*vocab)));
   return LoadedModel{std::move(m), std::move(tok)};
+}
+
+model::RepackStats repack_for_engine(model::Model& m, int threads, bool say) {
+  const char* env = std::getenv("ONPREM_REPACK");
+  if (env && std::strcmp(env, "0") == 0) return {};
+  const kernels::Kernels& k = kernels::best_kernels();
+  const model::RepackStats st = model::repack_weights(m, k, core::threads_or_all(threads));
+  if (say && st.tensors)
+    std::fprintf(stderr, "weights repacked for the %s kernels: %lld tensors, %.2f GB in %.2f s\n",
+                 std::string(kernels::isa_name(k.isa)).c_str(), (long long)st.tensors, double(st.bytes) / 1e9,
+                 st.seconds);
+  return st;
 }
 
 }  // namespace onprem::tools

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "model/repack.h"
 #include "model/weights.h"
 #include "text/tokenizer.h"
 
@@ -16,5 +17,10 @@ struct LoadedModel {
   text::Tokenizer tokenizer;
 };
 core::Expected<LoadedModel> load_model_and_tokenizer(const std::string& path);
+
+// For the commands that run the engine (run, serve, bench): the weights repacked for the
+// engine's kernel table (model/repack.h), unless ONPREM_REPACK=0 keeps the file's layout (to
+// compare the two). With `say`, says what it did on stderr.
+model::RepackStats repack_for_engine(model::Model& m, int threads, bool say);
 
 }  // namespace onprem::tools

@@ -1,0 +1,283 @@
+// AVX-512 kernels on weights repacked at load (kernels/packed_rows.h): groups of 16 rows, one
+// 32-bit lane per row, so that vpdpbusd adds four code·x products for all 16 rows against one
+// broadcast activation word, and each row's scale is applied in its own lane. Same flags and
+// rules as dot_avx512.cpp.
+#include <cstring>
+#include <vector>
+
+#include "kernels/gemm_avx512.h"
+#include "kernels/packed_rows.h"
+#include "kernels/variants.h"
+#include "quant/blocks.h"
+
+#include <immintrin.h>
+
+namespace onprem::kernels {
+
+namespace {
+
+inline __m512i widen16(const uint8_t* p) {  // 16 bytes to 16 lanes
+  return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline __m512i word_of(const int8_t* p) {  // four activation bytes, broadcast
+  int32_t w;
+  std::memcpy(&w, p, 4);
+  return _mm512_set1_epi32(w);
+}
+
+// How far ahead of the block in use the kernels ask for lines: a group is one sequential stream.
+constexpr int64_t kPrefetchBytes = 1152;
+
+// Q4_K x Q8_K, T tokens. Per super-block the exact integers of the single dot (dot_avx512.cpp):
+// S = Σ_s sc_s · Σ code·x and M = Σ_s m_s · Σ x, then acc = fma(S, d·xd, acc) and
+// macc = fma(M, dmin·xd, macc) per row, so every result has the single dot's bits.
+template <int T>
+void q4k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* xs, float* y, int64_t ldy) {
+  using G = Q4kGroup<16>;
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m15 = _mm512_set1_epi32(15), m3 = _mm512_set1_epi32(3);
+  __m512 acc[T], macc[T];
+  for (int t = 0; t < T; ++t) acc[t] = macc[t] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* b = g + i * G::kBlockBytes;
+    const char* ahead = reinterpret_cast<const char*>(b) + kPrefetchBytes;
+    for (int64_t o = 0; o < G::kCodes; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
+    __m512i S[T], M[T];
+    for (int t = 0; t < T; ++t) S[t] = M[t] = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      // Sub-blocks 2c (low nibbles) and 2c + 1 (high): their scales and minimums, a lane per row.
+      const __m512i l0 = widen16(b + G::kLow + 16 * (2 * c)), l1 = widen16(b + G::kLow + 16 * (2 * c + 1));
+      const __m512i h = widen16(b + G::kHigh + 16 * c);
+      const __m512i sc0 = _mm512_or_si512(_mm512_and_si512(l0, m15), _mm512_slli_epi32(_mm512_and_si512(h, m3), 4));
+      const __m512i sc1 = _mm512_or_si512(_mm512_and_si512(l1, m15),
+                                          _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 4), m3), 4));
+      // The two minimums as one 16-bit pair per lane, for vpdpwssd against the pair of per-32 sums.
+      const __m512i mn0 =
+          _mm512_or_si512(_mm512_srli_epi32(l0, 4), _mm512_slli_epi32(_mm512_and_si512(h, _mm512_set1_epi32(12)), 2));
+      const __m512i mn1 = _mm512_or_si512(_mm512_srli_epi32(l1, 4), _mm512_slli_epi32(_mm512_srli_epi32(h, 6), 4));
+      const __m512i mpair = _mm512_or_si512(mn0, _mm512_slli_epi32(mn1, 16));
+      __m512i D0[T], D1[T];
+      for (int t = 0; t < T; ++t) D0[t] = D1[t] = _mm512_setzero_si512();
+      for (int qd = 0; qd < 8; ++qd) {
+        _mm_prefetch(ahead + G::kCodes + 64 * (8 * c + qd), _MM_HINT_T0);
+        const __m512i raw = _mm512_loadu_si512(b + G::kCodes + 64 * (8 * c + qd));
+        const __m512i lo = _mm512_and_si512(raw, m4), hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+        for (int t = 0; t < T; ++t) {
+          const int8_t* x = xs[t][i].qs + 64 * c + 4 * qd;
+          D0[t] = _mm512_dpbusd_epi32(D0[t], lo, word_of(x));
+          D1[t] = _mm512_dpbusd_epi32(D1[t], hi, word_of(x + 32));
+        }
+      }
+      for (int t = 0; t < T; ++t) {
+        S[t] = _mm512_add_epi32(S[t], _mm512_add_epi32(_mm512_mullo_epi32(D0[t], sc0), _mm512_mullo_epi32(D1[t], sc1)));
+        const int16_t* bs = xs[t][i].bsums + 4 * c;
+        const int32_t s0 = bs[0] + bs[1], s1 = bs[2] + bs[3];
+        M[t] = _mm512_dpwssd_epi32(M[t], mpair,
+                                   _mm512_set1_epi32(int32_t(uint32_t(uint16_t(s0)) | uint32_t(uint16_t(s1)) << 16)));
+      }
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kD)));
+    const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kDmin)));
+    for (int t = 0; t < T; ++t) {
+      const __m512 xd = _mm512_set1_ps(xs[t][i].d);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[t]), _mm512_mul_ps(d, xd), acc[t]);
+      macc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(M[t]), _mm512_mul_ps(dmin, xd), macc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, _mm512_sub_ps(acc[t], macc[t]));
+}
+
+// Q6_K x Q8_K, T tokens: per super-block the single dot's exact X = Σ_s sc_s · (Σ code·x − 32 · Σ x)
+// (dot_avx512.cpp), then acc = fma(X, d·xd, acc) per row. A pass over (h, qg) covers the four
+// sub-blocks 8h + qg + {0, 2, 4, 6}, each four quads long.
+template <int T>
+void q6k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* xs, float* y, int64_t ldy) {
+  using G = Q6kGroup<16>;
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* b = g + i * G::kBlockBytes;
+    const char* ahead = reinterpret_cast<const char*>(b) + kPrefetchBytes;
+    for (int64_t o = 0; o < G::kLow; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
+    __m512i S[T], M[T];
+    for (int t = 0; t < T; ++t) S[t] = M[t] = _mm512_setzero_si512();
+    for (int h = 0; h < 2; ++h) {
+      // The pairs (sc_2k, sc_2k+1) for k = 4h + m: the offset's vpdpwssd, and each scale on its own.
+      __m512i pair[4];
+      for (int m = 0; m < 4; ++m)
+        pair[m] = _mm512_cvtepi8_epi16(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kScales + 32 * (4 * h + m))));
+      for (int t = 0; t < T; ++t)
+        for (int m = 0; m < 4; ++m) {
+          const int16_t* bs = xs[t][i].bsums + 2 * (4 * h + m);
+          M[t] = _mm512_dpwssd_epi32(
+              M[t], pair[m], _mm512_set1_epi32(int32_t(uint32_t(uint16_t(bs[0])) | uint32_t(uint16_t(bs[1])) << 16)));
+        }
+      for (int qg = 0; qg < 2; ++qg) {
+        // D[m]: sub-block 8h + qg + 2m (m = 0, 1: the low nibbles of j = m; 2, 3: the high ones).
+        __m512i D[4][T];
+        for (int m = 0; m < 4; ++m)
+          for (int t = 0; t < T; ++t) D[m][t] = _mm512_setzero_si512();
+        for (int q4 = 0; q4 < 4; ++q4) {
+          const int qd = 4 * qg + q4;
+          _mm_prefetch(ahead + G::kLow + 64 * (16 * h + qd), _MM_HINT_T0);
+          _mm_prefetch(ahead + G::kLow + 64 * (16 * h + 8 + qd), _MM_HINT_T0);
+          _mm_prefetch(ahead + G::kHigh + 64 * (8 * h + qd), _MM_HINT_T0);
+          const __m512i hb = _mm512_loadu_si512(b + G::kHigh + 64 * (8 * h + qd));
+          // The four 2-bit fields of qh, each moved to bits 4-5 of its byte.
+          const __m512i f[4] = {_mm512_and_si512(_mm512_slli_epi16(hb, 4), m30),
+                                _mm512_and_si512(_mm512_slli_epi16(hb, 2), m30), _mm512_and_si512(hb, m30),
+                                _mm512_and_si512(_mm512_srli_epi16(hb, 2), m30)};
+          __m512i codes[4];
+          for (int j = 0; j < 2; ++j) {
+            const __m512i raw = _mm512_loadu_si512(b + G::kLow + 64 * (16 * h + 8 * j + qd));
+            codes[j] = _mm512_or_si512(_mm512_and_si512(raw, m4), f[j]);
+            codes[2 + j] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(raw, 4), m4), f[2 + j]);
+          }
+          for (int m = 0; m < 4; ++m)
+            for (int t = 0; t < T; ++t)
+              D[m][t] = _mm512_dpbusd_epi32(D[m][t], codes[m], word_of(xs[t][i].qs + 128 * h + 32 * m + 4 * qd));
+        }
+        for (int m = 0; m < 4; ++m) {
+          const __m512i sc =
+              qg ? _mm512_srai_epi32(pair[m], 16) : _mm512_srai_epi32(_mm512_slli_epi32(pair[m], 16), 16);
+          for (int t = 0; t < T; ++t) S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(D[m][t], sc));
+        }
+      }
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kD)));
+    for (int t = 0; t < T; ++t) {
+      const __m512i X = _mm512_sub_epi32(S[t], _mm512_slli_epi32(M[t], 5));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(X), _mm512_mul_ps(d, _mm512_set1_ps(xs[t][i].d)), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+// Prefill: from kGemmMinTokens tokens on, a group is unpacked into the prefill kernels' form (one
+// code per byte, scales in 32-bit lanes: packed_k.h) and multiplied there, as rows from the file
+// are; the group kernels above would decode nibbles and scales again for every few tokens. At 16
+// tokens the unpacked form was already as fast for Q4_K and 1.2x faster for Q6_K.
+
+void unpack_q4k(const uint8_t* g, int64_t nb, PackedQ4K<16>* p) {
+  using G = Q4kGroup<16>;
+  prepare<PackedQ4K<16>, 16>(p, nb, 64, 8, 16);
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m15 = _mm512_set1_epi32(15), m3 = _mm512_set1_epi32(3);
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* b = g + i * G::kBlockBytes;
+    for (int c = 0; c < 4; ++c) {
+      const __m512i l0 = widen16(b + G::kLow + 16 * (2 * c)), l1 = widen16(b + G::kLow + 16 * (2 * c + 1));
+      const __m512i h = widen16(b + G::kHigh + 16 * c);
+      _mm512_store_si512(p->scales[size_t(i * 8 + 2 * c)].v,
+                         _mm512_or_si512(_mm512_and_si512(l0, m15), _mm512_slli_epi32(_mm512_and_si512(h, m3), 4)));
+      _mm512_store_si512(p->scales[size_t(i * 8 + 2 * c + 1)].v,
+                         _mm512_or_si512(_mm512_and_si512(l1, m15),
+                                         _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 4), m3), 4)));
+      const __m512i mn0 =
+          _mm512_or_si512(_mm512_srli_epi32(l0, 4), _mm512_slli_epi32(_mm512_and_si512(h, _mm512_set1_epi32(12)), 2));
+      const __m512i mn1 = _mm512_or_si512(_mm512_srli_epi32(l1, 4), _mm512_slli_epi32(_mm512_srli_epi32(h, 6), 4));
+      _mm512_store_si512(p->mins[size_t(i * 4 + c)].v, _mm512_or_si512(mn0, _mm512_slli_epi32(mn1, 16)));
+      for (int qd = 0; qd < 8; ++qd) {
+        const __m512i raw = _mm512_loadu_si512(b + G::kCodes + 64 * (8 * c + qd));
+        _mm512_store_si512(p->codes[size_t(i * 64 + 8 * (2 * c) + qd)].v, _mm512_and_si512(raw, m4));
+        _mm512_store_si512(p->codes[size_t(i * 64 + 8 * (2 * c + 1) + qd)].v,
+                           _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4));
+      }
+    }
+    _mm512_store_ps(p->d[size_t(i)].v,
+                    _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kD))));
+    _mm512_store_ps(p->dmin[size_t(i)].v,
+                    _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kDmin))));
+  }
+}
+
+void unpack_q6k(const uint8_t* g, int64_t nb, PackedQ6K<16>* p) {
+  using G = Q6kGroup<16>;
+  prepare<PackedQ6K<16>, 16>(p, nb, 64, 16, 16);
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* b = g + i * G::kBlockBytes;
+    for (int k = 0; k < 8; ++k) {
+      const __m512i pair =
+          _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kScales + 32 * k)));
+      _mm512_store_si512(p->pairs[size_t(i * 8 + k)].v, pair);
+      _mm512_store_si512(p->scales[size_t(i * 16 + 2 * k)].v, _mm512_srai_epi32(_mm512_slli_epi32(pair, 16), 16));
+      _mm512_store_si512(p->scales[size_t(i * 16 + 2 * k + 1)].v, _mm512_srai_epi32(pair, 16));
+    }
+    for (int h = 0; h < 2; ++h)
+      for (int qd = 0; qd < 8; ++qd) {
+        const __m512i hb = _mm512_loadu_si512(b + G::kHigh + 64 * (8 * h + qd));
+        const __m512i f[4] = {_mm512_and_si512(_mm512_slli_epi16(hb, 4), m30),
+                              _mm512_and_si512(_mm512_slli_epi16(hb, 2), m30), _mm512_and_si512(hb, m30),
+                              _mm512_and_si512(_mm512_srli_epi16(hb, 2), m30)};
+        for (int j = 0; j < 2; ++j) {
+          const __m512i raw = _mm512_loadu_si512(b + G::kLow + 64 * (16 * h + 8 * j + qd));
+          _mm512_store_si512(p->codes[size_t(i * 64 + 32 * h + 8 * j + qd)].v,
+                             _mm512_or_si512(_mm512_and_si512(raw, m4), f[j]));
+          _mm512_store_si512(p->codes[size_t(i * 64 + 32 * h + 8 * (2 + j) + qd)].v,
+                             _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(raw, 4), m4), f[2 + j]));
+        }
+      }
+    _mm512_store_ps(p->d[size_t(i)].v,
+                    _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kD))));
+  }
+}
+
+// Kernels::packed_product from a group kernel K (groups of kTokens tokens, then pairs, then one)
+// and, for prompts, an unpacker and the prefill token kernels.
+template <template <int> class K, int kTokens, class Packed, void (*Unpack)(const uint8_t*, int64_t, Packed*),
+          auto Gemm, auto GemmOne>
+void group_product(const uint8_t* group, const uint8_t* xq, int64_t xq_bytes, int64_t n_tokens, int64_t n, float* y,
+                   int64_t ldy) {
+  const int64_t nb = n / 256;
+  int64_t t = 0;
+  if (n_tokens >= kGemmMinTokens) {
+    thread_local Packed packed;
+    Unpack(group, nb, &packed);
+    const q::BlockQ8_K* xs[kGemmTokens];
+    for (; t + kGemmTokens <= n_tokens; t += kGemmTokens) {
+      for (int j = 0; j < kGemmTokens; ++j) xs[j] = reinterpret_cast<const q::BlockQ8_K*>(xq + (t + j) * xq_bytes);
+      Gemm(packed, nb, xs, 16, y + t * ldy, ldy);
+    }
+    for (; t < n_tokens; ++t) {
+      xs[0] = reinterpret_cast<const q::BlockQ8_K*>(xq + t * xq_bytes);
+      GemmOne(packed, nb, xs, 16, y + t * ldy, ldy);
+    }
+    return;
+  }
+  auto run = [&]<int T>(int64_t t0) {
+    const q::BlockQ8_K* xs[T];
+    for (int j = 0; j < T; ++j) xs[j] = reinterpret_cast<const q::BlockQ8_K*>(xq + (t0 + j) * xq_bytes);
+    K<T>::run(group, nb, xs, y + t0 * ldy, ldy);
+  };
+  for (; t + kTokens <= n_tokens; t += kTokens) run.template operator()<kTokens>(t);
+  for (; t + 2 <= n_tokens; t += 2) run.template operator()<2>(t);
+  for (; t < n_tokens; ++t) run.template operator()<1>(t);
+}
+template <int T>
+struct Q4k {
+  static void run(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* xs, float* y, int64_t ldy) {
+    q4k_group_tokens<T>(g, nb, xs, y, ldy);
+  }
+};
+template <int T>
+struct Q6k {
+  static void run(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* xs, float* y, int64_t ldy) {
+    q6k_group_tokens<T>(g, nb, xs, y, ldy);
+  }
+};
+
+}  // namespace
+
+void fill_avx512_packed(Kernels& k) {
+  TypeKernels& q4k = k.types[static_cast<uint32_t>(core::GgmlType::kQ4_K)];
+  q4k.packed_rows = 16, q4k.pack_rows = pack_q4k_x16,
+  q4k.packed_product =
+      group_product<Q4k, 4, PackedQ4K<16>, unpack_q4k, q4k_gemm_tokens<kGemmTokens>, q4k_gemm_tokens<1>>;
+  TypeKernels& q6k = k.types[static_cast<uint32_t>(core::GgmlType::kQ6_K)];
+  q6k.packed_rows = 16, q6k.pack_rows = pack_q6k_x16,
+  q6k.packed_product = group_product<Q6k, 4, PackedQ6K<16>, unpack_q6k, offset_gemm_tokens<kGemmTokens, 16, 5, true>,
+                                     offset_gemm_tokens<1, 16, 5, true>>;
+}
+
+}  // namespace onprem::kernels
