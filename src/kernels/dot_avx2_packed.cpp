@@ -16,8 +16,10 @@ namespace onprem::kernels {
 
 namespace {
 
-// How far ahead of the block in use the kernels ask for lines: a group is one sequential stream.
-constexpr int64_t kPrefetchBytes = 1152;
+// How far ahead of the block in use the kernels ask for lines, into L2 (_MM_HINT_T1): a group is
+// one sequential stream. On AVX-512, 4,608 bytes into L2 decoded the 27B-shaped file 12-15 % faster
+// than 1,152 into L1 (2,304 to 6,912 were alike); on AVX2, whose kernels compute slower, alike.
+constexpr int64_t kPrefetchBytes = 4608;
 
 inline __m256i widen8(const uint8_t* p) {  // 8 bytes to 8 lanes
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
@@ -44,7 +46,7 @@ void q4k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* x
   for (int64_t i = 0; i < nb; ++i) {
     const uint8_t* b = g + i * G::kBlockBytes;
     const char* ahead = reinterpret_cast<const char*>(b) + kPrefetchBytes;
-    for (int64_t o = 0; o < G::kBlockBytes; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
+    for (int64_t o = 0; o < G::kBlockBytes; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T1);
     __m256i S[T], M[T];
     for (int t = 0; t < T; ++t) S[t] = M[t] = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
@@ -103,7 +105,7 @@ void q6k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* x
   for (int64_t i = 0; i < nb; ++i) {
     const uint8_t* b = g + i * G::kBlockBytes;
     const char* ahead = reinterpret_cast<const char*>(b) + kPrefetchBytes;
-    for (int64_t o = 0; o < G::kBlockBytes; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
+    for (int64_t o = 0; o < G::kBlockBytes; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T1);
     __m256i S[T], corr[T];
     for (int t = 0; t < T; ++t) S[t] = corr[t] = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {
