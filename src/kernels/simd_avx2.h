@@ -17,12 +17,14 @@ namespace onprem::kernels::avx2 {
 // Decode reads each weight byte once. Left to the hardware prefetchers, the int8 kernels read
 // only 5-6 GB/s per thread on a Xeon whose plain streaming loop reads 15 (kernels_bench matvec:
 // they wait on memory, not on arithmetic); asking for the lines kPrefetchAhead bytes ahead of the
-// block in hand doubled that. Every int8 kernel calls this once per weight block.
-inline constexpr int64_t kPrefetchAhead = 1152;
+// block in hand doubled that. Every int8 kernel calls this once per weight block. Into L2
+// (_MM_HINT_T1) 4,608 bytes ahead decoded the 35B-A3B-shaped Q8_0 file 7 % (AVX2) and 14 % or more
+// (AVX-512) faster than into L1 1,152 bytes ahead, in alternating runs.
+inline constexpr int64_t kPrefetchAhead = 4608;
 template <int64_t kBlockBytes>
 static inline void prefetch_ahead(const void* block) {
   const char* p = static_cast<const char*>(block) + kPrefetchAhead;
-  for (int64_t o = 0; o < kBlockBytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+  for (int64_t o = 0; o < kBlockBytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T1);
 }
 
 static inline float hsum(__m256 v) {
