@@ -34,12 +34,20 @@ inline __m256i pair_of(int32_t lo, int32_t hi) {
   return _mm256_set1_epi32(int32_t(uint32_t(uint16_t(lo)) | uint32_t(uint16_t(hi)) << 16));
 }
 
-// Q4_K x Q8_K, T tokens. The exact S = Σ_s sc_s · Σ code·x and M = Σ_s m_s · Σ x per row, then
-// qk45_q8_rows's float steps: total += xd · (d·S − dmin·M). A sub-block's eight quads add up in
-// 16 bits: at most 8 · 2 · 15 · 128 < 2^15.
-template <int T>
+// The fifth bits of a Q5_K group's codes: bit s of each qh byte, as 16 (0 or 16 per byte).
+inline __m256i fifth(__m256i qh, int s) {
+  const __m256i bit = _mm256_set1_epi8(char(1 << s));
+  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), _mm256_set1_epi8(16));
+}
+
+// Q4_K (or with kFive Q5_K) x Q8_K, T tokens. The exact S = Σ_s sc_s · Σ code·x and
+// M = Σ_s m_s · Σ x per row, then qk45_q8_rows's float steps: total += xd · (d·S − dmin·M). A
+// sub-block's quads add up in 16 bits before the scale takes them to 32: all eight for Q4_K (at
+// most 8 · 2 · 15 · 128 < 2^15), four at a time for Q5_K's codes to 31.
+template <int T, bool kFive = false>
 void q4k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* xs, float* y, int64_t ldy) {
-  using G = Q4kGroup<8>;
+  using G = Q4kGroup<8, kFive>;
+  constexpr int kQuadsIn16 = kFive ? 4 : 8;
   const __m256i m4 = _mm256_set1_epi8(0x0F), m15 = _mm256_set1_epi32(15), m3 = _mm256_set1_epi32(3);
   __m256 total[T];
   for (int t = 0; t < T; ++t) total[t] = _mm256_setzero_ps();
@@ -58,21 +66,29 @@ void q4k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* x
       const __m256i mn0 =
           _mm256_or_si256(_mm256_srli_epi32(l0, 4), _mm256_slli_epi32(_mm256_and_si256(h, _mm256_set1_epi32(12)), 2));
       const __m256i mn1 = _mm256_or_si256(_mm256_srli_epi32(l1, 4), _mm256_slli_epi32(_mm256_srli_epi32(h, 6), 4));
-      __m256i A0[T], A1[T];
-      for (int t = 0; t < T; ++t) A0[t] = A1[t] = _mm256_setzero_si256();
-      for (int qd = 0; qd < 8; ++qd) {
-        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kCodes + 32 * (8 * c + qd)));
-        const __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
-        for (int t = 0; t < T; ++t) {
-          const int8_t* x = xs[t][i].qs + 64 * c + 4 * qd;
-          A0[t] = _mm256_add_epi16(A0[t], _mm256_maddubs_epi16(lo, word_of(x)));
-          A1[t] = _mm256_add_epi16(A1[t], _mm256_maddubs_epi16(hi, word_of(x + 32)));
+      const __m256i scp0 = twice(sc0), scp1 = twice(sc1);
+      for (int q0 = 0; q0 < 8; q0 += kQuadsIn16) {
+        __m256i A0[T], A1[T];
+        for (int t = 0; t < T; ++t) A0[t] = A1[t] = _mm256_setzero_si256();
+        for (int qd = q0; qd < q0 + kQuadsIn16; ++qd) {
+          const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kCodes + 32 * (8 * c + qd)));
+          __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+          if constexpr (kFive) {
+            const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kQh + 32 * qd));
+            lo = _mm256_or_si256(lo, fifth(qh, 2 * c)), hi = _mm256_or_si256(hi, fifth(qh, 2 * c + 1));
+          }
+          for (int t = 0; t < T; ++t) {
+            const int8_t* x = xs[t][i].qs + 64 * c + 4 * qd;
+            A0[t] = _mm256_add_epi16(A0[t], _mm256_maddubs_epi16(lo, word_of(x)));
+            A1[t] = _mm256_add_epi16(A1[t], _mm256_maddubs_epi16(hi, word_of(x + 32)));
+          }
         }
+        for (int t = 0; t < T; ++t)
+          S[t] =
+              _mm256_add_epi32(S[t], _mm256_add_epi32(_mm256_madd_epi16(A0[t], scp0), _mm256_madd_epi16(A1[t], scp1)));
       }
       const __m256i mpair = _mm256_or_si256(mn0, _mm256_slli_epi32(mn1, 16));
       for (int t = 0; t < T; ++t) {
-        S[t] = _mm256_add_epi32(
-            S[t], _mm256_add_epi32(_mm256_madd_epi16(A0[t], twice(sc0)), _mm256_madd_epi16(A1[t], twice(sc1))));
         const int16_t* bs = xs[t][i].bsums + 4 * c;
         M[t] = _mm256_add_epi32(M[t], _mm256_madd_epi16(mpair, pair_of(bs[0] + bs[1], bs[2] + bs[3])));
       }
@@ -161,8 +177,9 @@ void q6k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* x
 // Prefill: from kGemmMinTokens tokens on, a group is unpacked into the prefill kernels' form
 // (gemm_avx2.h: one code per byte, each scale in both 16-bit halves of its lane) and multiplied
 // there, as rows from the file are. The group kernels above were 1.1-2x slower on prompts.
-void unpack_q4k(const uint8_t* g, int64_t nb, PackedQ4K<8>* p) {
-  using G = Q4kGroup<8>;
+template <bool kFive>
+void unpack_qk45(const uint8_t* g, int64_t nb, PackedQ4K<8>* p) {
+  using G = Q4kGroup<8, kFive>;
   prepare<PackedQ4K<8>, 8>(p, nb, 64, 8, 8);
   const __m256i m4 = _mm256_set1_epi8(0x0F), m15 = _mm256_set1_epi32(15), m3 = _mm256_set1_epi32(3);
   auto store = [](Lanes<8>& l, __m256i v) { _mm256_store_si256(reinterpret_cast<__m256i*>(l.v), v); };
@@ -182,8 +199,13 @@ void unpack_q4k(const uint8_t* g, int64_t nb, PackedQ4K<8>* p) {
       store(p->mins[size_t(i * 4 + c)], _mm256_or_si256(mn0, _mm256_slli_epi32(mn1, 16)));
       for (int qd = 0; qd < 8; ++qd) {
         const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kCodes + 32 * (8 * c + qd)));
-        store(p->codes[size_t(i * 64 + 8 * (2 * c) + qd)], _mm256_and_si256(raw, m4));
-        store(p->codes[size_t(i * 64 + 8 * (2 * c + 1) + qd)], _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
+        __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+        if constexpr (kFive) {
+          const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kQh + 32 * qd));
+          lo = _mm256_or_si256(lo, fifth(qh, 2 * c)), hi = _mm256_or_si256(hi, fifth(qh, 2 * c + 1));
+        }
+        store(p->codes[size_t(i * 64 + 8 * (2 * c) + qd)], lo);
+        store(p->codes[size_t(i * 64 + 8 * (2 * c + 1) + qd)], hi);
       }
     }
     _mm256_store_ps(reinterpret_cast<float*>(p->d[size_t(i)].v),
@@ -268,8 +290,12 @@ void group_product(const uint8_t* group, const uint8_t* xq, int64_t xq_bytes, in
 void fill_avx2_packed(Kernels& k) {
   TypeKernels& q4k = k.types[static_cast<uint32_t>(core::GgmlType::kQ4_K)];
   q4k.packed_rows = 8, q4k.pack_rows = pack_q4k_x8;
-  q4k.packed_product = group_product<q4k_group_tokens<2>, q4k_group_tokens<1>, PackedQ4K<8>, unpack_q4k,
+  q4k.packed_product = group_product<q4k_group_tokens<2>, q4k_group_tokens<1>, PackedQ4K<8>, unpack_qk45<false>,
                                      q4k8_gemm_tokens<kGemmTokens>, q4k8_gemm_tokens<1>>;
+  TypeKernels& q5k = k.types[static_cast<uint32_t>(core::GgmlType::kQ5_K)];
+  q5k.packed_rows = 8, q5k.pack_rows = pack_q5k_x8;
+  q5k.packed_product = group_product<q4k_group_tokens<2, true>, q4k_group_tokens<1, true>, PackedQ4K<8>,
+                                     unpack_qk45<true>, q4k8_gemm_tokens<kGemmTokens>, q4k8_gemm_tokens<1>>;
   TypeKernels& q6k = k.types[static_cast<uint32_t>(core::GgmlType::kQ6_K)];
   q6k.packed_rows = 8, q6k.pack_rows = pack_q6k_x8;
   q6k.packed_product = group_product<q6k_group_tokens<2>, q6k_group_tokens<1>, PackedQ6K<8>, unpack_q6k,

@@ -30,12 +30,18 @@ inline __m512i word_of(const int8_t* p) {  // four activation bytes, broadcast
 // than 1,152 into L1 (2,304 to 6,912 were alike); on AVX2, whose kernels compute slower, alike.
 constexpr int64_t kPrefetchBytes = 4608;
 
-// Q4_K x Q8_K, T tokens. Per super-block the exact integers of the single dot (dot_avx512.cpp):
-// S = Σ_s sc_s · Σ code·x and M = Σ_s m_s · Σ x, then acc = fma(S, d·xd, acc) and
-// macc = fma(M, dmin·xd, macc) per row, so every result has the single dot's bits.
-template <int T>
+// The fifth bits of a Q5_K group's codes: bit s of each qh byte, as 16 (0 or 16 per byte).
+inline __m512i fifth(__m512i qh, int s) {
+  return _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(qh, _mm512_set1_epi8(char(1 << s))), _mm512_set1_epi8(16));
+}
+
+// Q4_K (or with kFive Q5_K) x Q8_K, T tokens. Per super-block the exact integers of the single
+// dot (dot_avx512.cpp): S = Σ_s sc_s · Σ code·x and M = Σ_s m_s · Σ x, then per row that dot's
+// float steps: for Q4_K acc = fma(S, d·xd, acc) and macc = fma(M, dmin·xd, macc), for Q5_K
+// (qk45_q8_rows) acc = fma(xd, d·S − dmin·M, acc). So every result has the single dot's bits.
+template <int T, bool kFive = false>
 void q4k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* xs, float* y, int64_t ldy) {
-  using G = Q4kGroup<16>;
+  using G = Q4kGroup<16, kFive>;
   const __m512i m4 = _mm512_set1_epi8(0x0F), m15 = _mm512_set1_epi32(15), m3 = _mm512_set1_epi32(3);
   __m512 acc[T], macc[T];
   for (int t = 0; t < T; ++t) acc[t] = macc[t] = _mm512_setzero_ps();
@@ -62,7 +68,11 @@ void q4k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* x
       for (int qd = 0; qd < 8; ++qd) {
         _mm_prefetch(ahead + G::kCodes + 64 * (8 * c + qd), _MM_HINT_T1);
         const __m512i raw = _mm512_loadu_si512(b + G::kCodes + 64 * (8 * c + qd));
-        const __m512i lo = _mm512_and_si512(raw, m4), hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+        __m512i lo = _mm512_and_si512(raw, m4), hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+        if constexpr (kFive) {
+          const __m512i qh = _mm512_loadu_si512(b + G::kQh + 64 * qd);
+          lo = _mm512_or_si512(lo, fifth(qh, 2 * c)), hi = _mm512_or_si512(hi, fifth(qh, 2 * c + 1));
+        }
         for (int t = 0; t < T; ++t) {
           const int8_t* x = xs[t][i].qs + 64 * c + 4 * qd;
           D0[t] = _mm512_dpbusd_epi32(D0[t], lo, word_of(x));
@@ -81,11 +91,17 @@ void q4k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* x
     const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kDmin)));
     for (int t = 0; t < T; ++t) {
       const __m512 xd = _mm512_set1_ps(xs[t][i].d);
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[t]), _mm512_mul_ps(d, xd), acc[t]);
-      macc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(M[t]), _mm512_mul_ps(dmin, xd), macc[t]);
+      if constexpr (kFive) {
+        const __m512 inner =
+            _mm512_fmsub_ps(d, _mm512_cvtepi32_ps(S[t]), _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(M[t])));
+        acc[t] = _mm512_fmadd_ps(xd, inner, acc[t]);
+      } else {
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[t]), _mm512_mul_ps(d, xd), acc[t]);
+        macc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(M[t]), _mm512_mul_ps(dmin, xd), macc[t]);
+      }
     }
   }
-  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, _mm512_sub_ps(acc[t], macc[t]));
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, kFive ? acc[t] : _mm512_sub_ps(acc[t], macc[t]));
 }
 
 // Q6_K x Q8_K, T tokens: per super-block the single dot's exact X = Σ_s sc_s · (Σ code·x − 32 · Σ x)
@@ -161,8 +177,9 @@ void q6k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* x
 // are; the group kernels above would decode nibbles and scales again for every few tokens. At 16
 // tokens the unpacked form was already as fast for Q4_K and 1.2x faster for Q6_K.
 
-void unpack_q4k(const uint8_t* g, int64_t nb, PackedQ4K<16>* p) {
-  using G = Q4kGroup<16>;
+template <bool kFive>
+void unpack_qk45(const uint8_t* g, int64_t nb, PackedQ4K<16>* p) {
+  using G = Q4kGroup<16, kFive>;
   prepare<PackedQ4K<16>, 16>(p, nb, 64, 8, 16);
   const __m512i m4 = _mm512_set1_epi8(0x0F), m15 = _mm512_set1_epi32(15), m3 = _mm512_set1_epi32(3);
   for (int64_t i = 0; i < nb; ++i) {
@@ -181,9 +198,13 @@ void unpack_q4k(const uint8_t* g, int64_t nb, PackedQ4K<16>* p) {
       _mm512_store_si512(p->mins[size_t(i * 4 + c)].v, _mm512_or_si512(mn0, _mm512_slli_epi32(mn1, 16)));
       for (int qd = 0; qd < 8; ++qd) {
         const __m512i raw = _mm512_loadu_si512(b + G::kCodes + 64 * (8 * c + qd));
-        _mm512_store_si512(p->codes[size_t(i * 64 + 8 * (2 * c) + qd)].v, _mm512_and_si512(raw, m4));
-        _mm512_store_si512(p->codes[size_t(i * 64 + 8 * (2 * c + 1) + qd)].v,
-                           _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4));
+        __m512i lo = _mm512_and_si512(raw, m4), hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+        if constexpr (kFive) {
+          const __m512i qh = _mm512_loadu_si512(b + G::kQh + 64 * qd);
+          lo = _mm512_or_si512(lo, fifth(qh, 2 * c)), hi = _mm512_or_si512(hi, fifth(qh, 2 * c + 1));
+        }
+        _mm512_store_si512(p->codes[size_t(i * 64 + 8 * (2 * c) + qd)].v, lo);
+        _mm512_store_si512(p->codes[size_t(i * 64 + 8 * (2 * c + 1) + qd)].v, hi);
       }
     }
     _mm512_store_ps(p->d[size_t(i)].v,
@@ -263,6 +284,12 @@ struct Q4k {
   }
 };
 template <int T>
+struct Q5k {
+  static void run(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* xs, float* y, int64_t ldy) {
+    q4k_group_tokens<T, true>(g, nb, xs, y, ldy);
+  }
+};
+template <int T>
 struct Q6k {
   static void run(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* xs, float* y, int64_t ldy) {
     q6k_group_tokens<T>(g, nb, xs, y, ldy);
@@ -275,7 +302,11 @@ void fill_avx512_packed(Kernels& k) {
   TypeKernels& q4k = k.types[static_cast<uint32_t>(core::GgmlType::kQ4_K)];
   q4k.packed_rows = 16, q4k.pack_rows = pack_q4k_x16,
   q4k.packed_product =
-      group_product<Q4k, 4, PackedQ4K<16>, unpack_q4k, q4k_gemm_tokens<kGemmTokens>, q4k_gemm_tokens<1>>;
+      group_product<Q4k, 4, PackedQ4K<16>, unpack_qk45<false>, q4k_gemm_tokens<kGemmTokens>, q4k_gemm_tokens<1>>;
+  TypeKernels& q5k = k.types[static_cast<uint32_t>(core::GgmlType::kQ5_K)];
+  q5k.packed_rows = 16, q5k.pack_rows = pack_q5k_x16;
+  q5k.packed_product = group_product<Q5k, 4, PackedQ4K<16>, unpack_qk45<true>, q4k_gemm_tokens<kGemmTokens, true>,
+                                     q4k_gemm_tokens<1, true>>;
   TypeKernels& q6k = k.types[static_cast<uint32_t>(core::GgmlType::kQ6_K)];
   q6k.packed_rows = 16, q6k.pack_rows = pack_q6k_x16,
   q6k.packed_product = group_product<Q6k, 4, PackedQ6K<16>, unpack_q6k, offset_gemm_tokens<kGemmTokens, 16, 5, true>,

@@ -1,6 +1,7 @@
 #include "kernels/packed_rows.h"
 
 #include <cstring>
+#include <type_traits>
 
 #include "quant/blocks.h"
 
@@ -16,10 +17,11 @@ void each_block(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out, Fi
       fill(out + i * R * int64_t(sizeof(Block)), r, reinterpret_cast<const Block*>(w + r * row_bytes)[i]);
 }
 
-template <int R>
-void pack_q4k(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
-  using G = Q4kGroup<R>;
-  each_block<R, quant::BlockQ4_K>(w, row_bytes, n, out, [](uint8_t* g, int r, const quant::BlockQ4_K& b) {
+template <int R, bool kFive>
+void pack_qk45(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
+  using G = Q4kGroup<R, kFive>;
+  using Block = std::conditional_t<kFive, quant::BlockQ5_K, quant::BlockQ4_K>;
+  each_block<R, Block>(w, row_bytes, n, out, [](uint8_t* g, int r, const Block& b) {
     std::memcpy(g + G::kD + 2 * r, &b.d, 2);
     std::memcpy(g + G::kDmin + 2 * r, &b.dmin, 2);
     const quant::ScalesMinsK4 sm = quant::unpack_scales_mins_k4(b.scales);
@@ -29,6 +31,8 @@ void pack_q4k(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
     for (int k = 0; k < 4; ++k)
       g[G::kHigh + R * k + r] =
           uint8_t(sc[2 * k] >> 4 | (m[2 * k] >> 4) << 2 | (sc[2 * k + 1] >> 4) << 4 | (m[2 * k + 1] >> 4) << 6);
+    if constexpr (kFive)
+      for (int q = 0; q < 8; ++q) std::memcpy(g + G::kQh + 4 * R * q + 4 * r, b.qh + 4 * q, 4);
     for (int cq = 0; cq < 32; ++cq) std::memcpy(g + G::kCodes + 4 * R * cq + 4 * r, b.qs + 4 * cq, 4);
   });
 }
@@ -49,7 +53,17 @@ void pack_q6k(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
 void pack_q6k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) { pack_q6k<8>(w, row_bytes, n, out); }
 void pack_q6k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) { pack_q6k<16>(w, row_bytes, n, out); }
 
-void pack_q4k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) { pack_q4k<8>(w, row_bytes, n, out); }
-void pack_q4k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) { pack_q4k<16>(w, row_bytes, n, out); }
+void pack_q4k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
+  pack_qk45<8, false>(w, row_bytes, n, out);
+}
+void pack_q4k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
+  pack_qk45<16, false>(w, row_bytes, n, out);
+}
+void pack_q5k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
+  pack_qk45<8, true>(w, row_bytes, n, out);
+}
+void pack_q5k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
+  pack_qk45<16, true>(w, row_bytes, n, out);
+}
 
 }  // namespace onprem::kernels

@@ -21,10 +21,14 @@ namespace onprem::kernels {
 //   [kHigh, +4R)    byte R·k + r: the high 2 bits of sc_2k, m_2k, sc_2k+1 and m_2k+1, from bit 0 up
 //   [kCodes, +128R) for c < 4, q < 8, 4R bytes at kCodes + 4R·(8c + q): byte 4r + j is row r's
 //                   qs[32c + 4q + j] (low nibble: value 64c + 4q + j; high: 64c + 32 + 4q + j)
-template <int R>
+// Q5_K (R · 176 bytes) is Q4_K's group with each row's qh between the scales and the codes:
+//   [kQh, +32R)     for q < 8, 4R bytes at kQh + 4R·q: byte 4r + b is row r's qh[4q + b] (bit 2c: the
+//                   fifth bit of value 64c + 4q + b; bit 2c + 1: of value 64c + 32 + 4q + b)
+template <int R, bool kFive = false>
 struct Q4kGroup {
-  static constexpr int64_t kBlockBytes = 144 * R;
-  static constexpr int64_t kD = 0, kDmin = 2 * R, kLow = 4 * R, kHigh = 12 * R, kCodes = 16 * R;
+  static constexpr int64_t kBlockBytes = (kFive ? 176 : 144) * R;
+  static constexpr int64_t kD = 0, kDmin = 2 * R, kLow = 4 * R, kHigh = 12 * R, kQh = 16 * R;
+  static constexpr int64_t kCodes = (kFive ? 48 : 16) * R;
 };
 
 // Q6_K, per super-block of a group of R rows (R · 210 bytes):
@@ -45,6 +49,8 @@ struct Q6kGroup {
 // R rows (row_bytes apart, n values each) into one group at out (R · row_bytes bytes).
 void pack_q4k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q4k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
+void pack_q5k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
+void pack_q5k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q6k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q6k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 
