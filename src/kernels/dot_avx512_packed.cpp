@@ -172,6 +172,62 @@ void q6k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* x
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
+// Q8_0 x Q8_0, T tokens: the single dot's float steps (q32_q8_rows, with vpdpbusd): per block and
+// quad q the exact D = Σ code·x, then acc_q = fma(D, d·xd, acc_q), and at the end hsum's order over
+// the eight quads. The codes are stored plus 128, so D starts at −128 · Σ x over the quad. This
+// kernel serves prompts too: the prefill kernel of the file's layout (q32_gemm_tokens) does the
+// same work per token after packing the rows into this form.
+template <int T>
+void q8_0_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_0* const* xs, float* y, int64_t ldy) {
+  using G = Q8Group<16>;
+  const __m256i ones = _mm256_set1_epi8(1);
+  __m512 acc[T][8];
+  for (int t = 0; t < T; ++t)
+    for (int q4 = 0; q4 < 8; ++q4) acc[t][q4] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* b = g + i * G::kBlockBytes;
+    const char* ahead = reinterpret_cast<const char*>(b) + kPrefetchBytes;
+    for (int64_t o = 0; o < G::kBlockBytes; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T1);
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kD)));
+    for (int t = 0; t < T; ++t) {
+      const q::BlockQ8_0& x = xs[t][i];
+      const __m256i sums =
+          _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs)));
+      alignas(32) int32_t start[8];  // −128 · Σ x per quad
+      _mm256_store_si256(reinterpret_cast<__m256i*>(start),
+                         _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 7)));
+      const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(_cvtsh_ss(x.d)));
+      for (int q4 = 0; q4 < 8; ++q4) {
+        const __m512i D = _mm512_dpbusd_epi32(_mm512_set1_epi32(start[q4]), _mm512_loadu_si512(b + G::kCodes + 64 * q4),
+                                              word_of(x.qs + 4 * q4));
+        acc[t][q4] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(D), dd, acc[t][q4]);
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t) {  // hsum's order over the eight quads
+    const __m512 lo = _mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][4]), _mm512_add_ps(acc[t][2], acc[t][6]));
+    const __m512 hi = _mm512_add_ps(_mm512_add_ps(acc[t][1], acc[t][5]), _mm512_add_ps(acc[t][3], acc[t][7]));
+    _mm512_storeu_ps(y + t * ldy, _mm512_add_ps(lo, hi));
+  }
+}
+
+// Kernels::packed_product for Q8_0: pairs of tokens (16 accumulators of 32), then one.
+void q8_0_group_product(const uint8_t* group, const uint8_t* xq, int64_t xq_bytes, int64_t n_tokens, int64_t n,
+                        float* y, int64_t ldy) {
+  const int64_t nb = n / 32;
+  const q::BlockQ8_0* xs[2];
+  auto x = [&](int64_t t) { return reinterpret_cast<const q::BlockQ8_0*>(xq + t * xq_bytes); };
+  int64_t t = 0;
+  for (; t + 2 <= n_tokens; t += 2) {
+    xs[0] = x(t), xs[1] = x(t + 1);
+    q8_0_group_tokens<2>(group, nb, xs, y + t * ldy, ldy);
+  }
+  for (; t < n_tokens; ++t) {
+    xs[0] = x(t);
+    q8_0_group_tokens<1>(group, nb, xs, y + t * ldy, ldy);
+  }
+}
+
 // Prefill: from kGemmMinTokens tokens on, a group is unpacked into the prefill kernels' form (one
 // code per byte, scales in 32-bit lanes: packed_k.h) and multiplied there, as rows from the file
 // are; the group kernels above would decode nibbles and scales again for every few tokens. At 16
@@ -307,6 +363,8 @@ void fill_avx512_packed(Kernels& k) {
   q5k.packed_rows = 16, q5k.pack_rows = pack_q5k_x16;
   q5k.packed_product = group_product<Q5k, 4, PackedQ4K<16>, unpack_qk45<true>, q4k_gemm_tokens<kGemmTokens, true>,
                                      q4k_gemm_tokens<1, true>>;
+  TypeKernels& q8 = k.types[static_cast<uint32_t>(core::GgmlType::kQ8_0)];
+  q8.packed_rows = 16, q8.pack_rows = pack_q8_0_x16, q8.packed_product = q8_0_group_product;
   TypeKernels& q6k = k.types[static_cast<uint32_t>(core::GgmlType::kQ6_K)];
   q6k.packed_rows = 16, q6k.pack_rows = pack_q6k_x16,
   q6k.packed_product = group_product<Q6k, 4, PackedQ6K<16>, unpack_q6k, offset_gemm_tokens<kGemmTokens, 16, 5, true>,

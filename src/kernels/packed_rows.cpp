@@ -9,10 +9,10 @@ namespace onprem::kernels {
 
 namespace {
 
-// fill(g, r, b) for every super-block: g its group's bytes, r < R a row, b that row's block.
-template <int R, class Block, class Fill>
+// fill(g, r, b) for every block (super-block): g its group's bytes, r < R a row, b that row's block.
+template <int R, class Block, int64_t kValues = 256, class Fill>
 void each_block(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out, Fill fill) {
-  for (int64_t i = 0; i < n / 256; ++i)
+  for (int64_t i = 0; i < n / kValues; ++i)
     for (int r = 0; r < R; ++r)
       fill(out + i * R * int64_t(sizeof(Block)), r, reinterpret_cast<const Block*>(w + r * row_bytes)[i]);
 }
@@ -48,7 +48,20 @@ void pack_q6k(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
   });
 }
 
+template <int R>
+void pack_q8_0(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
+  using G = Q8Group<R>;
+  each_block<R, quant::BlockQ8_0, 32>(w, row_bytes, n, out, [](uint8_t* g, int r, const quant::BlockQ8_0& b) {
+    std::memcpy(g + G::kD + 2 * r, &b.d, 2);
+    for (int v = 0; v < 32; ++v) g[G::kCodes + 4 * R * (v / 4) + 4 * r + v % 4] = uint8_t(b.qs[v] ^ 0x80);
+  });
+}
+
 }  // namespace
+
+void pack_q8_0_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
+  pack_q8_0<16>(w, row_bytes, n, out);
+}
 
 void pack_q6k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) { pack_q6k<8>(w, row_bytes, n, out); }
 void pack_q6k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) { pack_q6k<16>(w, row_bytes, n, out); }

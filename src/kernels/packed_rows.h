@@ -46,11 +46,22 @@ struct Q6kGroup {
   static constexpr int64_t kD = 0, kScales = 2 * R, kLow = 18 * R, kHigh = 146 * R;
 };
 
+// Q8_0, per 32-value block of a group of R rows (R · 34 bytes):
+//   [kD, +2R)        d of row r at 2r (fp16)
+//   [kCodes, +32R)   for q < 8, 4R bytes at kCodes + 4R·q: byte 4r + b is row r's code 4q + b plus
+//                    128 (as unsigned, for vpdpbusd; the kernel takes 128 · Σ x back off)
+template <int R>
+struct Q8Group {
+  static constexpr int64_t kBlockBytes = 34 * R;
+  static constexpr int64_t kD = 0, kCodes = 2 * R;
+};
+
 // R rows (row_bytes apart, n values each) into one group at out (R · row_bytes bytes).
 void pack_q4k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q4k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q5k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q5k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
+void pack_q8_0_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q6k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q6k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 
