@@ -228,6 +228,77 @@ void q8_0_group_product(const uint8_t* group, const uint8_t* xq, int64_t xq_byte
   }
 }
 
+// IQ4_XS: the scales of sub-block s (signed, 6 bits less 32), a lane per row.
+inline __m512i iq4xs_scales(const uint8_t* b, int s) {
+  using G = Iq4xsGroup<16>;
+  const __m512i low =
+      _mm512_and_si512(_mm512_srli_epi32(widen16(b + G::kLow + 16 * (s / 2)), 4 * (s % 2)), _mm512_set1_epi32(15));
+  const __m512i high = _mm512_and_si512(
+      _mm512_srli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kHigh))),
+                        2 * s),
+      _mm512_set1_epi32(3));
+  return _mm512_sub_epi32(_mm512_or_si512(low, _mm512_slli_epi32(high, 4)), _mm512_set1_epi32(32));
+}
+// The codebook plus 128 (unsigned for vpdpbusd), in each 128-bit lane for vpshufb.
+inline __m512i iq4_levels_plus_128() {
+  return _mm512_broadcast_i32x4(
+      _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q::kIq4Levels)), _mm_set1_epi8(char(0x80))));
+}
+
+// IQ4_XS x Q8_K, T tokens: offset_gemm_tokens's integers and float steps (the single dot of this
+// table): X = Σ_s sc_s · Σ (level + 128)·x − 128 · Σ_s sc_s · Σ x, then acc += (d·xd)·X per row.
+template <int T>
+void iq4xs_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* xs, float* y, int64_t ldy) {
+  using G = Iq4xsGroup<16>;
+  const __m512i m4 = _mm512_set1_epi8(0x0F), lut = iq4_levels_plus_128();
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* b = g + i * G::kBlockBytes;
+    const char* ahead = reinterpret_cast<const char*>(b) + kPrefetchBytes;
+    for (int64_t o = 0; o < G::kCodes; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T1);
+    __m512i S[T], corr[T];
+    for (int t = 0; t < T; ++t) S[t] = corr[t] = _mm512_setzero_si512();
+    __m512i sc_even = _mm512_setzero_si512();
+    for (int s = 0; s < 8; ++s) {
+      const __m512i sc = iq4xs_scales(b, s);
+      __m512i D[T];
+      for (int t = 0; t < T; ++t) D[t] = _mm512_setzero_si512();
+      for (int qd = 0; qd < 4; ++qd) {
+        _mm_prefetch(ahead + G::kCodes + 64 * (4 * s + qd), _MM_HINT_T1);
+        const __m512i raw = _mm512_loadu_si512(b + G::kCodes + 64 * (4 * s + qd));
+        const __m512i lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(raw, m4));
+        const __m512i hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4));
+        for (int t = 0; t < T; ++t) {
+          const int8_t* x = xs[t][i].qs + 32 * s + 4 * qd;
+          D[t] = _mm512_dpbusd_epi32(D[t], lo, word_of(x));
+          D[t] = _mm512_dpbusd_epi32(D[t], hi, word_of(x + 16));
+        }
+      }
+      for (int t = 0; t < T; ++t) S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(D[t], sc));
+      if (s % 2 == 0) {
+        sc_even = sc;
+        continue;
+      }
+      // The pair (sc_2k, sc_2k+1) against the pair of per-32 sums.
+      const __m512i pair =
+          _mm512_or_si512(_mm512_and_si512(sc_even, _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(sc, 16));
+      for (int t = 0; t < T; ++t) {
+        const int16_t* bs = xs[t][i].bsums + 2 * (s - 1);
+        const int32_t lo = bs[0] + bs[1], hi = bs[2] + bs[3];
+        corr[t] = _mm512_dpwssd_epi32(
+            corr[t], pair, _mm512_set1_epi32(int32_t(uint32_t(uint16_t(lo)) | uint32_t(uint16_t(hi)) << 16)));
+      }
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kD)));
+    for (int t = 0; t < T; ++t) {
+      const __m512 X = _mm512_cvtepi32_ps(_mm512_sub_epi32(S[t], _mm512_slli_epi32(corr[t], 7)));
+      acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_mul_ps(d, _mm512_set1_ps(xs[t][i].d)), X));
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
 // Prefill: from kGemmMinTokens tokens on, a group is unpacked into the prefill kernels' form (one
 // code per byte, scales in 32-bit lanes: packed_k.h) and multiplied there, as rows from the file
 // are; the group kernels above would decode nibbles and scales again for every few tokens. At 16
@@ -302,6 +373,35 @@ void unpack_q6k(const uint8_t* g, int64_t nb, PackedQ6K<16>* p) {
   }
 }
 
+void unpack_iq4xs(const uint8_t* g, int64_t nb, PackedQ6K<16>* p) {
+  using G = Iq4xsGroup<16>;
+  prepare<PackedQ6K<16>, 16>(p, nb, 64, 8, 16);
+  const __m512i m4 = _mm512_set1_epi8(0x0F), lut = iq4_levels_plus_128();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* b = g + i * G::kBlockBytes;
+    __m512i sc[8];
+    for (int s = 0; s < 8; ++s) {
+      sc[s] = iq4xs_scales(b, s);
+      _mm512_store_si512(p->scales[size_t(i * 8 + s)].v, sc[s]);
+    }
+    for (int k = 0; k < 4; ++k)
+      _mm512_store_si512(p->pairs[size_t(i * 4 + k)].v,
+                         _mm512_or_si512(_mm512_and_si512(sc[2 * k], _mm512_set1_epi32(0xFFFF)),
+                                         _mm512_slli_epi32(sc[2 * k + 1], 16)));
+    // Packed codes: [sub-block][quad of 8]: quads 0-3 the low nibbles, 4-7 the high ones.
+    for (int s = 0; s < 8; ++s)
+      for (int qd = 0; qd < 4; ++qd) {
+        const __m512i raw = _mm512_loadu_si512(b + G::kCodes + 64 * (4 * s + qd));
+        _mm512_store_si512(p->codes[size_t(i * 64 + 8 * s + qd)].v,
+                           _mm512_shuffle_epi8(lut, _mm512_and_si512(raw, m4)));
+        _mm512_store_si512(p->codes[size_t(i * 64 + 8 * s + 4 + qd)].v,
+                           _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4)));
+      }
+    _mm512_store_ps(p->d[size_t(i)].v,
+                    _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kD))));
+  }
+}
+
 // Kernels::packed_product from a group kernel K (groups of kTokens tokens, then pairs, then one)
 // and, for prompts, an unpacker and the prefill token kernels.
 template <template <int> class K, int kTokens, class Packed, void (*Unpack)(const uint8_t*, int64_t, Packed*),
@@ -340,6 +440,12 @@ struct Q4k {
   }
 };
 template <int T>
+struct Iq4xs {
+  static void run(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* xs, float* y, int64_t ldy) {
+    iq4xs_group_tokens<T>(g, nb, xs, y, ldy);
+  }
+};
+template <int T>
 struct Q5k {
   static void run(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* xs, float* y, int64_t ldy) {
     q4k_group_tokens<T, true>(g, nb, xs, y, ldy);
@@ -363,6 +469,10 @@ void fill_avx512_packed(Kernels& k) {
   q5k.packed_rows = 16, q5k.pack_rows = pack_q5k_x16;
   q5k.packed_product = group_product<Q5k, 4, PackedQ4K<16>, unpack_qk45<true>, q4k_gemm_tokens<kGemmTokens, true>,
                                      q4k_gemm_tokens<1, true>>;
+  TypeKernels& iq4 = k.types[static_cast<uint32_t>(core::GgmlType::kIQ4_XS)];
+  iq4.packed_rows = 16, iq4.pack_rows = pack_iq4xs_x16;
+  iq4.packed_product = group_product<Iq4xs, 4, PackedQ6K<16>, unpack_iq4xs,
+                                     offset_gemm_tokens<kGemmTokens, 8, 7, false>, offset_gemm_tokens<1, 8, 7, false>>;
   TypeKernels& q8 = k.types[static_cast<uint32_t>(core::GgmlType::kQ8_0)];
   q8.packed_rows = 16, q8.pack_rows = pack_q8_0_x16, q8.packed_product = q8_0_group_product;
   TypeKernels& q6k = k.types[static_cast<uint32_t>(core::GgmlType::kQ6_K)];

@@ -57,7 +57,22 @@ void pack_q8_0(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
   });
 }
 
+template <int R>
+void pack_iq4xs(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
+  using G = Iq4xsGroup<R>;
+  each_block<R, quant::BlockIQ4_XS>(w, row_bytes, n, out, [](uint8_t* g, int r, const quant::BlockIQ4_XS& b) {
+    std::memcpy(g + G::kD + 2 * r, &b.d, 2);
+    for (int k = 0; k < 4; ++k) g[G::kLow + R * k + r] = b.scales_l[k];
+    std::memcpy(g + G::kHigh + 2 * r, &b.scales_h, 2);
+    for (int v = 0; v < 32; ++v) std::memcpy(g + G::kCodes + 4 * R * v + 4 * r, b.qs + 4 * v, 4);
+  });
+}
+
 }  // namespace
+
+void pack_iq4xs_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
+  pack_iq4xs<16>(w, row_bytes, n, out);
+}
 
 void pack_q8_0_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
   pack_q8_0<16>(w, row_bytes, n, out);

@@ -56,11 +56,25 @@ struct Q8Group {
   static constexpr int64_t kD = 0, kCodes = 2 * R;
 };
 
+// IQ4_XS, per super-block of a group of R rows (R · 136 bytes):
+//   [kD, +2R)        d of row r at 2r (fp16)
+//   [kLow, +4R)      byte R·k + r: row r's scales_l[k] (low 4 bits of the scales of sub-blocks 2k and
+//                    2k + 1)
+//   [kHigh, +2R)     row r's scales_h at 2r (2 bits per sub-block)
+//   [kCodes, +128R)  for s < 8, q < 4, 4R bytes at kCodes + 4R·(4s + q): byte 4r + b is row r's
+//                    qs[16s + 4q + b] (low nibble: value 32s + 4q + b; high: value 32s + 16 + 4q + b)
+template <int R>
+struct Iq4xsGroup {
+  static constexpr int64_t kBlockBytes = 136 * R;
+  static constexpr int64_t kD = 0, kLow = 2 * R, kHigh = 6 * R, kCodes = 8 * R;
+};
+
 // R rows (row_bytes apart, n values each) into one group at out (R · row_bytes bytes).
 void pack_q4k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q4k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q5k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q5k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
+void pack_iq4xs_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q8_0_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q6k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q6k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
