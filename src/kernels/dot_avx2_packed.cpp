@@ -174,6 +174,52 @@ void q6k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* x
   for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy, total[t]);
 }
 
+// IQ4_XS x Q8_K, T tokens: iq4_xs_rows's integers and float steps (dot_avx2_lowbit.cpp), per row:
+// X = Σ_s (sc_s − 32) · Σ level·x, then total += (d·xd)·X. The levels are signed, so the
+// unsigned side of vpmaddubsw is |level| and each broadcast activation word takes the level's sign
+// row by row (vpsignb); a pair is at most 2 · 127 · 127 < 2^15, and vpmaddwd by the row's scale
+// takes it to 32 bits.
+template <int T>
+void iq4xs_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* xs, float* y, int64_t ldy) {
+  using G = Iq4xsGroup<8>;
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m15 = _mm256_set1_epi32(15), m3 = _mm256_set1_epi32(3);
+  const __m256i lut = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q::kIq4Levels)));
+  __m256 total[T];
+  for (int t = 0; t < T; ++t) total[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* b = g + i * G::kBlockBytes;
+    const char* ahead = reinterpret_cast<const char*>(b) + kPrefetchBytes;
+    for (int64_t o = 0; o < G::kBlockBytes; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T1);
+    const __m256i high = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + G::kHigh)));
+    __m256i S[T];
+    for (int t = 0; t < T; ++t) S[t] = _mm256_setzero_si256();
+    for (int s = 0; s < 8; ++s) {
+      const __m256i low = _mm256_and_si256(_mm256_srli_epi32(widen8(b + G::kLow + 8 * (s / 2)), 4 * (s % 2)), m15);
+      const __m256i sc = _mm256_sub_epi32(
+          _mm256_or_si256(low, _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(high, 2 * s), m3), 4)),
+          _mm256_set1_epi32(32));
+      const __m256i scp = _mm256_or_si256(_mm256_and_si256(sc, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(sc, 16));
+      for (int qd = 0; qd < 4; ++qd) {
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kCodes + 32 * (4 * s + qd)));
+        const __m256i w[2] = {_mm256_shuffle_epi8(lut, _mm256_and_si256(raw, m4)),
+                              _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4))};
+        for (int e = 0; e < 2; ++e) {
+          const __m256i mag = _mm256_sign_epi8(w[e], w[e]);
+          for (int t = 0; t < T; ++t) {
+            const __m256i x = _mm256_sign_epi8(word_of(xs[t][i].qs + 32 * s + 16 * e + 4 * qd), w[e]);
+            S[t] = _mm256_add_epi32(S[t], _mm256_madd_epi16(_mm256_maddubs_epi16(mag, x), scp));
+          }
+        }
+      }
+    }
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + G::kD)));
+    for (int t = 0; t < T; ++t)
+      total[t] = _mm256_add_ps(total[t],
+                               _mm256_mul_ps(_mm256_mul_ps(d, _mm256_set1_ps(xs[t][i].d)), _mm256_cvtepi32_ps(S[t])));
+  }
+  for (int t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy, total[t]);
+}
+
 // Prefill: from kGemmMinTokens tokens on, a group is unpacked into the prefill kernels' form
 // (gemm_avx2.h: one code per byte, each scale in both 16-bit halves of its lane) and multiplied
 // there, as rows from the file are. The group kernels above were 1.1-2x slower on prompts.
@@ -251,8 +297,9 @@ void unpack_q6k(const uint8_t* g, int64_t nb, PackedQ6K<8>* p) {
 
 using GroupFn = void (*)(const uint8_t*, int64_t, const q::BlockQ8_K* const*, float*, int64_t);
 
-// Kernels::packed_product: for prompts, the unpacked group and the prefill token kernels; else the
-// group kernel on pairs of tokens (the 16 ymm registers hold no more accumulators), then one.
+// Kernels::packed_product: for prompts, the unpacked group and the prefill token kernels (for the
+// types that have them); else the group kernel on pairs of tokens (the 16 ymm registers hold no
+// more accumulators), then one.
 template <GroupFn K2, GroupFn K1, class Packed, void (*Unpack)(const uint8_t*, int64_t, Packed*), auto Gemm,
           auto GemmOne>
 void group_product(const uint8_t* group, const uint8_t* xq, int64_t xq_bytes, int64_t n_tokens, int64_t n, float* y,
@@ -260,19 +307,21 @@ void group_product(const uint8_t* group, const uint8_t* xq, int64_t xq_bytes, in
   const int64_t nb = n / 256;
   int64_t t = 0;
   auto x = [&](int64_t tt) { return reinterpret_cast<const q::BlockQ8_K*>(xq + tt * xq_bytes); };
-  if (n_tokens >= kGemmMinTokens) {
-    thread_local Packed packed;
-    Unpack(group, nb, &packed);
-    const q::BlockQ8_K* xs[kGemmTokens];
-    for (; t + kGemmTokens <= n_tokens; t += kGemmTokens) {
-      for (int j = 0; j < kGemmTokens; ++j) xs[j] = x(t + j);
-      Gemm(packed, nb, xs, 8, y + t * ldy, ldy);
+  if constexpr (Unpack != nullptr) {
+    if (n_tokens >= kGemmMinTokens) {
+      thread_local Packed packed;
+      Unpack(group, nb, &packed);
+      const q::BlockQ8_K* xs[kGemmTokens];
+      for (; t + kGemmTokens <= n_tokens; t += kGemmTokens) {
+        for (int j = 0; j < kGemmTokens; ++j) xs[j] = x(t + j);
+        Gemm(packed, nb, xs, 8, y + t * ldy, ldy);
+      }
+      for (; t < n_tokens; ++t) {
+        xs[0] = x(t);
+        GemmOne(packed, nb, xs, 8, y + t * ldy, ldy);
+      }
+      return;
     }
-    for (; t < n_tokens; ++t) {
-      xs[0] = x(t);
-      GemmOne(packed, nb, xs, 8, y + t * ldy, ldy);
-    }
-    return;
   }
   const q::BlockQ8_K* xs[2];
   for (; t + 2 <= n_tokens; t += 2) {
@@ -296,6 +345,11 @@ void fill_avx2_packed(Kernels& k) {
   q5k.packed_rows = 8, q5k.pack_rows = pack_q5k_x8;
   q5k.packed_product = group_product<q4k_group_tokens<2, true>, q4k_group_tokens<1, true>, PackedQ4K<8>,
                                      unpack_qk45<true>, q4k8_gemm_tokens<kGemmTokens>, q4k8_gemm_tokens<1>>;
+  // IQ4_XS: the group kernel on every token count (this table has no packed-block prefill for it).
+  TypeKernels& iq4 = k.types[static_cast<uint32_t>(core::GgmlType::kIQ4_XS)];
+  iq4.packed_rows = 8, iq4.pack_rows = pack_iq4xs_x8;
+  iq4.packed_product =
+      group_product<iq4xs_group_tokens<2>, iq4xs_group_tokens<1>, PackedQ4K<8>, nullptr, nullptr, nullptr>;
   TypeKernels& q6k = k.types[static_cast<uint32_t>(core::GgmlType::kQ6_K)];
   q6k.packed_rows = 8, q6k.pack_rows = pack_q6k_x8;
   q6k.packed_product = group_product<q6k_group_tokens<2>, q6k_group_tokens<1>, PackedQ6K<8>, unpack_q6k,

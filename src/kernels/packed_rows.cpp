@@ -70,6 +70,9 @@ void pack_iq4xs(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
 
 }  // namespace
 
+void pack_iq4xs_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
+  pack_iq4xs<8>(w, row_bytes, n, out);
+}
 void pack_iq4xs_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out) {
   pack_iq4xs<16>(w, row_bytes, n, out);
 }

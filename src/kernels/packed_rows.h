@@ -74,6 +74,7 @@ void pack_q4k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q4k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q5k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q5k_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
+void pack_iq4xs_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_iq4xs_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q8_0_x16(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
 void pack_q6k_x8(const uint8_t* w, int64_t row_bytes, int64_t n, uint8_t* out);
