@@ -34,6 +34,25 @@ inline __m256i pair_of(int32_t lo, int32_t hi) {
   return _mm256_set1_epi32(int32_t(uint32_t(uint16_t(lo)) | uint32_t(uint16_t(hi)) << 16));
 }
 
+// Sub-blocks 2c and 2c + 1 of a Q4_K / Q5_K super-block at b (group layout G): their scales, and
+// their minimums as one 16-bit pair, a lane per row.
+struct Qk45Scales {
+  __m256i sc0, sc1, mpair;
+};
+template <class G>
+inline Qk45Scales qk45_scales(const uint8_t* b, int c) {
+  const __m256i m15 = _mm256_set1_epi32(15), m3 = _mm256_set1_epi32(3);
+  const __m256i l0 = widen8(b + G::kLow + 8 * (2 * c)), l1 = widen8(b + G::kLow + 8 * (2 * c + 1));
+  const __m256i h = widen8(b + G::kHigh + 8 * c);
+  const __m256i mn0 =
+      _mm256_or_si256(_mm256_srli_epi32(l0, 4), _mm256_slli_epi32(_mm256_and_si256(h, _mm256_set1_epi32(12)), 2));
+  const __m256i mn1 = _mm256_or_si256(_mm256_srli_epi32(l1, 4), _mm256_slli_epi32(_mm256_srli_epi32(h, 6), 4));
+  return {
+      _mm256_or_si256(_mm256_and_si256(l0, m15), _mm256_slli_epi32(_mm256_and_si256(h, m3), 4)),
+      _mm256_or_si256(_mm256_and_si256(l1, m15), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 4), m3), 4)),
+      _mm256_or_si256(mn0, _mm256_slli_epi32(mn1, 16))};
+}
+
 // The fifth bits of a Q5_K group's codes: bit s of each qh byte, as 16 (0 or 16 per byte).
 inline __m256i fifth(__m256i qh, int s) {
   const __m256i bit = _mm256_set1_epi8(char(1 << s));
@@ -48,7 +67,7 @@ template <int T, bool kFive = false>
 void q4k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* xs, float* y, int64_t ldy) {
   using G = Q4kGroup<8, kFive>;
   constexpr int kQuadsIn16 = kFive ? 4 : 8;
-  const __m256i m4 = _mm256_set1_epi8(0x0F), m15 = _mm256_set1_epi32(15), m3 = _mm256_set1_epi32(3);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
   __m256 total[T];
   for (int t = 0; t < T; ++t) total[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
@@ -58,15 +77,8 @@ void q4k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* x
     __m256i S[T], M[T];
     for (int t = 0; t < T; ++t) S[t] = M[t] = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
-      const __m256i l0 = widen8(b + G::kLow + 8 * (2 * c)), l1 = widen8(b + G::kLow + 8 * (2 * c + 1));
-      const __m256i h = widen8(b + G::kHigh + 8 * c);
-      const __m256i sc0 = _mm256_or_si256(_mm256_and_si256(l0, m15), _mm256_slli_epi32(_mm256_and_si256(h, m3), 4));
-      const __m256i sc1 = _mm256_or_si256(_mm256_and_si256(l1, m15),
-                                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 4), m3), 4));
-      const __m256i mn0 =
-          _mm256_or_si256(_mm256_srli_epi32(l0, 4), _mm256_slli_epi32(_mm256_and_si256(h, _mm256_set1_epi32(12)), 2));
-      const __m256i mn1 = _mm256_or_si256(_mm256_srli_epi32(l1, 4), _mm256_slli_epi32(_mm256_srli_epi32(h, 6), 4));
-      const __m256i scp0 = twice(sc0), scp1 = twice(sc1);
+      const Qk45Scales q = qk45_scales<G>(b, c);
+      const __m256i scp0 = twice(q.sc0), scp1 = twice(q.sc1);
       for (int q0 = 0; q0 < 8; q0 += kQuadsIn16) {
         __m256i A0[T], A1[T];
         for (int t = 0; t < T; ++t) A0[t] = A1[t] = _mm256_setzero_si256();
@@ -87,10 +99,9 @@ void q4k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* x
           S[t] =
               _mm256_add_epi32(S[t], _mm256_add_epi32(_mm256_madd_epi16(A0[t], scp0), _mm256_madd_epi16(A1[t], scp1)));
       }
-      const __m256i mpair = _mm256_or_si256(mn0, _mm256_slli_epi32(mn1, 16));
       for (int t = 0; t < T; ++t) {
         const int16_t* bs = xs[t][i].bsums + 4 * c;
-        M[t] = _mm256_add_epi32(M[t], _mm256_madd_epi16(mpair, pair_of(bs[0] + bs[1], bs[2] + bs[3])));
+        M[t] = _mm256_add_epi32(M[t], _mm256_madd_epi16(q.mpair, pair_of(bs[0] + bs[1], bs[2] + bs[3])));
       }
     }
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + G::kD)));
@@ -227,22 +238,15 @@ template <bool kFive>
 void unpack_qk45(const uint8_t* g, int64_t nb, PackedQ4K<8>* p) {
   using G = Q4kGroup<8, kFive>;
   prepare<PackedQ4K<8>, 8>(p, nb, 64, 8, 8);
-  const __m256i m4 = _mm256_set1_epi8(0x0F), m15 = _mm256_set1_epi32(15), m3 = _mm256_set1_epi32(3);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
   auto store = [](Lanes<8>& l, __m256i v) { _mm256_store_si256(reinterpret_cast<__m256i*>(l.v), v); };
   for (int64_t i = 0; i < nb; ++i) {
     const uint8_t* b = g + i * G::kBlockBytes;
     for (int c = 0; c < 4; ++c) {
-      const __m256i l0 = widen8(b + G::kLow + 8 * (2 * c)), l1 = widen8(b + G::kLow + 8 * (2 * c + 1));
-      const __m256i h = widen8(b + G::kHigh + 8 * c);
-      store(p->scales[size_t(i * 8 + 2 * c)],
-            twice(_mm256_or_si256(_mm256_and_si256(l0, m15), _mm256_slli_epi32(_mm256_and_si256(h, m3), 4))));
-      store(p->scales[size_t(i * 8 + 2 * c + 1)],
-            twice(_mm256_or_si256(_mm256_and_si256(l1, m15),
-                                  _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h, 4), m3), 4))));
-      const __m256i mn0 =
-          _mm256_or_si256(_mm256_srli_epi32(l0, 4), _mm256_slli_epi32(_mm256_and_si256(h, _mm256_set1_epi32(12)), 2));
-      const __m256i mn1 = _mm256_or_si256(_mm256_srli_epi32(l1, 4), _mm256_slli_epi32(_mm256_srli_epi32(h, 6), 4));
-      store(p->mins[size_t(i * 4 + c)], _mm256_or_si256(mn0, _mm256_slli_epi32(mn1, 16)));
+      const Qk45Scales q = qk45_scales<G>(b, c);
+      store(p->scales[size_t(i * 8 + 2 * c)], twice(q.sc0));
+      store(p->scales[size_t(i * 8 + 2 * c + 1)], twice(q.sc1));
+      store(p->mins[size_t(i * 4 + c)], q.mpair);
       for (int qd = 0; qd < 8; ++qd) {
         const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + G::kCodes + 32 * (8 * c + qd)));
         __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);

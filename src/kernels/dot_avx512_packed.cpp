@@ -30,6 +30,25 @@ inline __m512i word_of(const int8_t* p) {  // four activation bytes, broadcast
 // than 1,152 into L1 (2,304 to 6,912 were alike); on AVX2, whose kernels compute slower, alike.
 constexpr int64_t kPrefetchBytes = 4608;
 
+// Sub-blocks 2c and 2c + 1 of a Q4_K / Q5_K super-block at b (group layout G): their scales, and
+// their minimums as one 16-bit pair (for vpdpwssd against the pair of per-32 sums), a lane per row.
+struct Qk45Scales {
+  __m512i sc0, sc1, mpair;
+};
+template <class G>
+inline Qk45Scales qk45_scales(const uint8_t* b, int c) {
+  const __m512i m15 = _mm512_set1_epi32(15), m3 = _mm512_set1_epi32(3);
+  const __m512i l0 = widen16(b + G::kLow + 16 * (2 * c)), l1 = widen16(b + G::kLow + 16 * (2 * c + 1));
+  const __m512i h = widen16(b + G::kHigh + 16 * c);
+  const __m512i mn0 =
+      _mm512_or_si512(_mm512_srli_epi32(l0, 4), _mm512_slli_epi32(_mm512_and_si512(h, _mm512_set1_epi32(12)), 2));
+  const __m512i mn1 = _mm512_or_si512(_mm512_srli_epi32(l1, 4), _mm512_slli_epi32(_mm512_srli_epi32(h, 6), 4));
+  return {
+      _mm512_or_si512(_mm512_and_si512(l0, m15), _mm512_slli_epi32(_mm512_and_si512(h, m3), 4)),
+      _mm512_or_si512(_mm512_and_si512(l1, m15), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 4), m3), 4)),
+      _mm512_or_si512(mn0, _mm512_slli_epi32(mn1, 16))};
+}
+
 // The fifth bits of a Q5_K group's codes: bit s of each qh byte, as 16 (0 or 16 per byte).
 inline __m512i fifth(__m512i qh, int s) {
   return _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(qh, _mm512_set1_epi8(char(1 << s))), _mm512_set1_epi8(16));
@@ -42,7 +61,7 @@ inline __m512i fifth(__m512i qh, int s) {
 template <int T, bool kFive = false>
 void q4k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* xs, float* y, int64_t ldy) {
   using G = Q4kGroup<16, kFive>;
-  const __m512i m4 = _mm512_set1_epi8(0x0F), m15 = _mm512_set1_epi32(15), m3 = _mm512_set1_epi32(3);
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
   __m512 acc[T], macc[T];
   for (int t = 0; t < T; ++t) acc[t] = macc[t] = _mm512_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
@@ -52,17 +71,7 @@ void q4k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* x
     __m512i S[T], M[T];
     for (int t = 0; t < T; ++t) S[t] = M[t] = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) {
-      // Sub-blocks 2c (low nibbles) and 2c + 1 (high): their scales and minimums, a lane per row.
-      const __m512i l0 = widen16(b + G::kLow + 16 * (2 * c)), l1 = widen16(b + G::kLow + 16 * (2 * c + 1));
-      const __m512i h = widen16(b + G::kHigh + 16 * c);
-      const __m512i sc0 = _mm512_or_si512(_mm512_and_si512(l0, m15), _mm512_slli_epi32(_mm512_and_si512(h, m3), 4));
-      const __m512i sc1 = _mm512_or_si512(_mm512_and_si512(l1, m15),
-                                          _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 4), m3), 4));
-      // The two minimums as one 16-bit pair per lane, for vpdpwssd against the pair of per-32 sums.
-      const __m512i mn0 =
-          _mm512_or_si512(_mm512_srli_epi32(l0, 4), _mm512_slli_epi32(_mm512_and_si512(h, _mm512_set1_epi32(12)), 2));
-      const __m512i mn1 = _mm512_or_si512(_mm512_srli_epi32(l1, 4), _mm512_slli_epi32(_mm512_srli_epi32(h, 6), 4));
-      const __m512i mpair = _mm512_or_si512(mn0, _mm512_slli_epi32(mn1, 16));
+      const Qk45Scales q = qk45_scales<G>(b, c);
       __m512i D0[T], D1[T];
       for (int t = 0; t < T; ++t) D0[t] = D1[t] = _mm512_setzero_si512();
       for (int qd = 0; qd < 8; ++qd) {
@@ -80,10 +89,11 @@ void q4k_group_tokens(const uint8_t* g, int64_t nb, const q::BlockQ8_K* const* x
         }
       }
       for (int t = 0; t < T; ++t) {
-        S[t] = _mm512_add_epi32(S[t], _mm512_add_epi32(_mm512_mullo_epi32(D0[t], sc0), _mm512_mullo_epi32(D1[t], sc1)));
+        S[t] = _mm512_add_epi32(S[t],
+                                _mm512_add_epi32(_mm512_mullo_epi32(D0[t], q.sc0), _mm512_mullo_epi32(D1[t], q.sc1)));
         const int16_t* bs = xs[t][i].bsums + 4 * c;
         const int32_t s0 = bs[0] + bs[1], s1 = bs[2] + bs[3];
-        M[t] = _mm512_dpwssd_epi32(M[t], mpair,
+        M[t] = _mm512_dpwssd_epi32(M[t], q.mpair,
                                    _mm512_set1_epi32(int32_t(uint32_t(uint16_t(s0)) | uint32_t(uint16_t(s1)) << 16)));
       }
     }
@@ -308,21 +318,14 @@ template <bool kFive>
 void unpack_qk45(const uint8_t* g, int64_t nb, PackedQ4K<16>* p) {
   using G = Q4kGroup<16, kFive>;
   prepare<PackedQ4K<16>, 16>(p, nb, 64, 8, 16);
-  const __m512i m4 = _mm512_set1_epi8(0x0F), m15 = _mm512_set1_epi32(15), m3 = _mm512_set1_epi32(3);
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (int64_t i = 0; i < nb; ++i) {
     const uint8_t* b = g + i * G::kBlockBytes;
     for (int c = 0; c < 4; ++c) {
-      const __m512i l0 = widen16(b + G::kLow + 16 * (2 * c)), l1 = widen16(b + G::kLow + 16 * (2 * c + 1));
-      const __m512i h = widen16(b + G::kHigh + 16 * c);
-      _mm512_store_si512(p->scales[size_t(i * 8 + 2 * c)].v,
-                         _mm512_or_si512(_mm512_and_si512(l0, m15), _mm512_slli_epi32(_mm512_and_si512(h, m3), 4)));
-      _mm512_store_si512(p->scales[size_t(i * 8 + 2 * c + 1)].v,
-                         _mm512_or_si512(_mm512_and_si512(l1, m15),
-                                         _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 4), m3), 4)));
-      const __m512i mn0 =
-          _mm512_or_si512(_mm512_srli_epi32(l0, 4), _mm512_slli_epi32(_mm512_and_si512(h, _mm512_set1_epi32(12)), 2));
-      const __m512i mn1 = _mm512_or_si512(_mm512_srli_epi32(l1, 4), _mm512_slli_epi32(_mm512_srli_epi32(h, 6), 4));
-      _mm512_store_si512(p->mins[size_t(i * 4 + c)].v, _mm512_or_si512(mn0, _mm512_slli_epi32(mn1, 16)));
+      const Qk45Scales q = qk45_scales<G>(b, c);
+      _mm512_store_si512(p->scales[size_t(i * 8 + 2 * c)].v, q.sc0);
+      _mm512_store_si512(p->scales[size_t(i * 8 + 2 * c + 1)].v, q.sc1);
+      _mm512_store_si512(p->mins[size_t(i * 4 + c)].v, q.mpair);
       for (int qd = 0; qd < 8; ++qd) {
         const __m512i raw = _mm512_loadu_si512(b + G::kCodes + 64 * (8 * c + qd));
         __m512i lo = _mm512_and_si512(raw, m4), hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
