@@ -24,5 +24,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends --no-remove "${missing[@]}"
 fi
 cmake -S "$root" -B "$root/build-arm64" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64-linux-gnu.cmake" -DONPREM_ENGINE_ONLY=ON -DONPREM_BENCH=OFF >/dev/null
+  -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64-linux-gnu.cmake" -DONPREM_ENGINE_ONLY=ON -DONPREM_BENCH=OFF -DONPREM_VULKAN=OFF >/dev/null
 cmake --build "$root/build-arm64" -j"$(nproc)" --target kernels_test model_test

@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
   libcpp-httplib-dev libssl-dev libsqlite3-dev   # HTTP(S), the router's ledger
   libzstd-dev                            # zstd request bodies (gzip, br: zlib and brotli come with cpp-httplib)
+  glslc libvulkan-dev mesa-vulkan-drivers # the Vulkan backend: shader compiler, headers, lavapipe (a CPU driver for its tests)
   qemu-user                              # tests/isa: every kernel path under emulation (x86-64 and ARM64)
   openssl                                # the router test's TLS front (a self-signed certificate)
   python3 python3-numpy python3-jinja2 python3-jsonschema   # oracles for tests (/usr/bin/python3)

@@ -3,7 +3,7 @@
 # (design.md: each folder links only to lower layers). Usage: check_includes.sh SRC_DIR
 set -uo pipefail
 src=${1:?usage: check_includes.sh SRC_DIR}
-declare -A layer=([core]=0 [gguf]=1 [quant]=1 [kernels]=2 [model]=3 [sample]=4 [text]=4
+declare -A layer=([core]=0 [gguf]=1 [quant]=1 [kernels]=2 [backend]=2 [model]=3 [sample]=4 [text]=4
                   [engine]=5 [chat]=5 [protocol]=6 [api]=7 [router]=8 [planner]=9)
 # planner is a side layer: it may use core, gguf and model only; only router (the ledger's TCO costs) includes it.
 declare -A planner_ok=([core]=1 [gguf]=1 [model]=1 [planner]=1)

@@ -12,6 +12,9 @@
 #include "model/memory.h"
 #include "model/tensor_table.h"
 #include "text/vocab.h"
+#ifdef ONPREM_HAS_VULKAN
+#include "backend/vulkan/device.h"
+#endif
 
 namespace onprem::tools {
 
@@ -118,6 +121,20 @@ void print_memory(const gguf::File& f, const model::ModelConfig& c, uint64_t ctx
               human_bytes(double(weights + f16.per_sequence_bytes(ctx))).c_str());
 }
 
+// The Vulkan devices, numbered as --device vulkan:N will take them.
+void print_gpus() {
+#ifdef ONPREM_HAS_VULKAN
+  const auto list = vulkan::list_devices();
+  if (list.devices.empty()) std::printf("vulkan devices    none (%s)\n", list.error.c_str());
+  for (const auto& d : list.devices)
+    std::printf("vulkan:%u          %s (%s, Vulkan %u.%u, %s device-local%s)\n", d.index, d.name.c_str(),
+                d.type.c_str(), d.api_major, d.api_minor, human_bytes(double(d.device_local_bytes)).c_str(),
+                d.has_compute_queue ? "" : ", no compute queue");
+#else
+  std::printf("vulkan devices    not built (this build has no Vulkan backend: cmake -DONPREM_VULKAN=ON)\n");
+#endif
+}
+
 // The machine as the engine sees it: what to check first when a model runs slower than expected
 // or an ISA is refused.
 int print_system(bool bandwidth) {
@@ -139,6 +156,7 @@ int print_system(bool bandwidth) {
               human_bytes(double(mem.available_bytes)).c_str());
   if (mem.cgroup_limit_bytes) std::printf(", cgroup limit %s", human_bytes(double(mem.cgroup_limit_bytes)).c_str());
   std::printf("\n");
+  print_gpus();
   if (!bandwidth) return 0;
   // Decode reads every weight once per token, so this bounds decode speed (docs/performance.md).
   const int all = int(core::threads_or_all(0));

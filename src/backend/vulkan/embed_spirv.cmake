@@ -1,0 +1,21 @@
+# cmake -DOUT=file.cpp -DNAMES=a,b -DFILES=a.spv,b.spv -P embed_spirv.cmake
+# Writes the compiled shaders into one C++ file, as word arrays the backend hands to Vulkan.
+set(body "// Generated at build time from shaders/*.comp by glslc; do not edit.\n#include \"backend/vulkan/shaders.h\"\n\nnamespace onprem::vulkan {\n\nnamespace {\n\n")
+set(table "")
+string(REPLACE "," ";" NAMES "${NAMES}")
+string(REPLACE "," ";" FILES "${FILES}")
+list(LENGTH NAMES n)
+math(EXPR last "${n} - 1")
+foreach(i RANGE ${last})
+  list(GET NAMES ${i} name)
+  list(GET FILES ${i} file)
+  file(READ "${file}" hex HEX)
+  string(LENGTH "${hex}" len)
+  math(EXPR words "${len} / 8")
+  # SPIR-V is little-endian 32-bit words; each 8 hex digits are one word's bytes in file order.
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])([0-9a-f][0-9a-f])([0-9a-f][0-9a-f])([0-9a-f][0-9a-f])" "0x\\4\\3\\2\\1u," words_text "${hex}")
+  string(APPEND body "const uint32_t k_${name}[] = {${words_text}};\n")
+  string(APPEND table "    {\"${name}\", k_${name}, ${words}},\n")
+endforeach()
+string(APPEND body "\n}  // namespace\n\nstd::span<const Shader> shaders() {\n  static const Shader all[] = {\n${table}  };\n  return all;\n}\n\n}  // namespace onprem::vulkan\n")
+file(WRITE "${OUT}" "${body}")

@@ -1,0 +1,126 @@
+// One block of each weight type: its value count, its bytes, and its dot product with 32-bit
+// float activations. Formats: ../shared/spec (GGUF block layouts). The CPU's dequantisers
+// (src/quant/dequant.cpp) are the reference the tests hold these to.
+
+#if defined(TYPE_F32)
+const uint BLOCK_VALUES = 1u;
+const uint BLOCK_BYTES = 4u;
+float block_dot(uint off, uint xi) { return uintBitsToFloat(w[off >> 2]) * x[xi]; }
+
+#elif defined(TYPE_F16)
+const uint BLOCK_VALUES = 2u;  // two halves per word: every row of an F16 matrix has an even length here
+const uint BLOCK_BYTES = 4u;
+float block_dot(uint off, uint xi) {
+  const uint v = u16_at(off) | (u16_at(off + 2u) << 16);
+  return half_bits(v & 0xFFFFu) * x[xi] + half_bits(v >> 16) * x[xi + 1u];
+}
+
+#elif defined(TYPE_BF16)
+const uint BLOCK_VALUES = 2u;
+const uint BLOCK_BYTES = 4u;
+float block_dot(uint off, uint xi) {
+  const uint v = u16_at(off) | (u16_at(off + 2u) << 16);
+  return uintBitsToFloat(v << 16) * x[xi] + uintBitsToFloat(v & 0xFFFF0000u) * x[xi + 1u];
+}
+
+#elif defined(TYPE_Q8_0)
+// d (half), 32 signed bytes.
+const uint BLOCK_VALUES = 32u;
+const uint BLOCK_BYTES = 34u;
+float block_dot(uint off, uint xi) {
+  float s = 0.0;
+  for (uint j = 0u; j < 32u; ++j) s += float(sbyte_at(off + 2u + j)) * x[xi + j];
+  return half_at(off) * s;
+}
+
+#elif defined(TYPE_Q4_0)
+// d (half), 16 bytes: value j is the low nibble of byte j, value 16 + j the high one, minus 8.
+const uint BLOCK_VALUES = 32u;
+const uint BLOCK_BYTES = 18u;
+float block_dot(uint off, uint xi) {
+  float s = 0.0;
+  for (uint j = 0u; j < 16u; ++j) {
+    const uint q = byte_at(off + 2u + j);
+    s += float(int(q & 0xFu) - 8) * x[xi + j] + float(int(q >> 4) - 8) * x[xi + 16u + j];
+  }
+  return half_at(off) * s;
+}
+
+#elif defined(TYPE_Q4_K) || defined(TYPE_Q5_K)
+// d, dmin (halves), 12 bytes of 6-bit scales and minimums for 8 sub-blocks of 32, [Q5_K: 32 bytes
+// of fifth bits], 128 bytes of nibbles: sub-block 2i is the low nibbles of bytes 32i..32i+31,
+// sub-block 2i+1 their high nibbles. value = d * scale * q - dmin * min.
+const uint BLOCK_VALUES = 256u;
+#if defined(TYPE_Q5_K)
+const uint BLOCK_BYTES = 176u;
+const uint QS = 48u;
+#else
+const uint BLOCK_BYTES = 144u;
+const uint QS = 16u;
+#endif
+
+// Sub-block j's 6-bit scale (.x) and minimum (.y).
+uvec2 scale_min(uint off, uint j) {
+  const uint s = off + 4u;
+  if (j < 4u) return uvec2(byte_at(s + j) & 63u, byte_at(s + j + 4u) & 63u);
+  const uint hi = byte_at(s + j + 4u);
+  return uvec2((hi & 0xFu) | ((byte_at(s + j - 4u) >> 6) << 4), (hi >> 4) | ((byte_at(s + j) >> 6) << 4));
+}
+
+float block_dot(uint off, uint xi) {
+  const float d = half_at(off), dmin = half_at(off + 2u);
+  float total = 0.0;
+  for (uint i = 0u; i < 4u; ++i) {
+    const uvec2 lo = scale_min(off, 2u * i), hi = scale_min(off, 2u * i + 1u);
+    float q_lo = 0.0, q_hi = 0.0, x_lo = 0.0, x_hi = 0.0;
+    for (uint l = 0u; l < 32u; ++l) {
+      const uint q = byte_at(off + QS + 32u * i + l);
+      uint a = q & 0xFu, b = q >> 4;
+#if defined(TYPE_Q5_K)
+      const uint h = byte_at(off + 16u + l);
+      a |= ((h >> (2u * i)) & 1u) << 4;
+      b |= ((h >> (2u * i + 1u)) & 1u) << 4;
+#endif
+      const float xa = x[xi + 64u * i + l], xb = x[xi + 64u * i + 32u + l];
+      q_lo += float(a) * xa;
+      q_hi += float(b) * xb;
+      x_lo += xa;
+      x_hi += xb;
+    }
+    total += d * (float(lo.x) * q_lo + float(hi.x) * q_hi) - dmin * (float(lo.y) * x_lo + float(hi.y) * x_hi);
+  }
+  return total;
+}
+
+#elif defined(TYPE_Q6_K)
+// 128 bytes of low nibbles, 64 bytes of high bit pairs, 16 signed scales, d (half), for two
+// halves of 128 values: within half n, value 32k + l (k = 0..3) takes its low nibble from byte
+// l (k even) or l + 32 (k odd), low or high nibble by k / 2, and bits 2k..2k+1 of high byte l;
+// minus 32, times scale 8n + 2k + l / 16.
+const uint BLOCK_VALUES = 256u;
+const uint BLOCK_BYTES = 210u;
+float block_dot(uint off, uint xi) {
+  const float d = half_at(off + 208u);
+  float total = 0.0;
+  for (uint n = 0u; n < 2u; ++n) {
+    const uint ql = off + 64u * n, qh = off + 128u + 32u * n, sc = off + 192u + 8u * n;
+    for (uint k = 0u; k < 4u; ++k) {
+      for (uint half16 = 0u; half16 < 2u; ++half16) {
+        float s = 0.0;
+        for (uint m = 0u; m < 16u; ++m) {
+          const uint l = 16u * half16 + m;
+          const uint low = byte_at(ql + l + 32u * (k & 1u));
+          const uint nib = (k < 2u) ? (low & 0xFu) : (low >> 4);
+          const int q = int(nib | (((byte_at(qh + l) >> (2u * k)) & 3u) << 4)) - 32;
+          s += float(q) * x[xi + 128u * n + 32u * k + l];
+        }
+        total += d * float(sbyte_at(sc + 2u * k + half16)) * s;
+      }
+    }
+  }
+  return total;
+}
+
+#else
+#error "define one TYPE_*"
+#endif
