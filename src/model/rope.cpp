@@ -22,7 +22,7 @@ float yarn_ramp(const YarnParams& y, int pair) {
   return 1 - std::min(1.0f, std::max(0.0f, t));
 }
 
-void rope_neox(float* x, int64_t pos, const ModelConfig& c, float yarn_factor) {
+void rope_cos_sin(int64_t pos, const ModelConfig& c, float yarn_factor, float* cos_sin) {
   const int half = int(c.n_rot / 2);
   const auto& sec = c.rope_sections;
   const int sect_dims = sec[0] + sec[1] + sec[2] + sec[3];
@@ -45,10 +45,19 @@ void rope_neox(float* x, int64_t pos, const ModelConfig& c, float yarn_factor) {
       th = th / y.factor * (1 - ramp) + th * ramp;
       m = y.mscale;
     }
-    const float cs = std::cos(th) * m, sn = std::sin(th) * m;
+    cos_sin[2 * j] = std::cos(th) * m;
+    cos_sin[2 * j + 1] = std::sin(th) * m;
+  }
+}
+
+void rope_neox(float* x, int64_t pos, const ModelConfig& c, float yarn_factor) {
+  const int half = int(c.n_rot / 2);
+  float cs[512];  // n_rot <= head_dim <= 512 (checked at load)
+  rope_cos_sin(pos, c, yarn_factor, cs);
+  for (int j = 0; j < half; ++j) {
     const float x0 = x[j], x1 = x[j + half];
-    x[j] = x0 * cs - x1 * sn;
-    x[j + half] = x0 * sn + x1 * cs;
+    x[j] = x0 * cs[2 * j] - x1 * cs[2 * j + 1];
+    x[j + half] = x0 * cs[2 * j + 1] + x1 * cs[2 * j];
   }
 }
 

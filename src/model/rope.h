@@ -20,6 +20,10 @@ YarnParams yarn_params(const ModelConfig& c, float factor);
 // 1 for pairs that keep their frequency, 0 for pairs fully interpolated.
 float yarn_ramp(const YarnParams& y, int pair);
 
+// cos_sin[2j], cos_sin[2j + 1]: the cosine and sine (YaRN's mscale included) that turn pair
+// (j, j + n_rot / 2) at this position; n_rot / 2 pairs. The GPU backends take this table.
+void rope_cos_sin(int64_t pos, const ModelConfig& c, float yarn_factor, float* cos_sin);
+
 void rope_neox(float* x, int64_t pos, const ModelConfig& c, float yarn_factor = 1);
 
 }  // namespace onprem::model

@@ -1,6 +1,7 @@
 #include "backend/vulkan/ops.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace onprem::vulkan {
 
@@ -8,98 +9,246 @@ namespace {
 
 using core::GgmlType;
 
-// Must match the push-constant blocks of shaders/matmul.comp and shaders/rms_norm.comp.
+// Each must match the push-constant block of its shader.
 struct MatmulPush {
-  uint32_t rows, cols, row_bytes, w_offset, x_offset, x_stride, y_offset, y_stride;
+  uint32_t rows, cols, row_bytes, w_offset, x_offset, x_stride, y_offset, y_stride, expert_bytes, x_div;
 };
 struct RmsNormPush {
   uint32_t n, x_offset, x_stride, y_offset, y_stride;
   float eps;
 };
+struct L2NormPush {
+  uint32_t n, rows_per_token, token_stride, offset;
+  float eps, scale;
+};
+struct RopePush {
+  uint32_t heads, head_stride, token_stride, offset, half;
+};
+struct EltwisePush {
+  uint32_t n, a_offset, b_offset, y_offset;
+};
+struct AttentionPush {
+  uint32_t d, hq, hkv, pos0, score_stride;
+  float scale;
+};
+struct ConvPush {
+  uint32_t tokens, channels, taps;
+};
+struct GatesPush {
+  uint32_t n, heads;
+};
+struct RulePush {
+  uint32_t tokens, channels, hk, hv, dk, dv;
+};
+struct MoePush {
+  uint32_t tokens, n, k;
+};
 
 constexpr uint32_t kRowsPerX = 32768;  // matmul.comp's kRowsPerX
+constexpr uint32_t kEltwiseGroup = 256, kMaxGroupsX = 65535;
 
-const char* matmul_shader(GgmlType t) {
+const char* matmul_type(GgmlType t) {
   switch (t) {
     case GgmlType::kF32:
-      return "matmul_f32";
+      return "f32";
     case GgmlType::kF16:
-      return "matmul_f16";
+      return "f16";
     case GgmlType::kBF16:
-      return "matmul_bf16";
+      return "bf16";
     case GgmlType::kQ8_0:
-      return "matmul_q8_0";
+      return "q8_0";
     case GgmlType::kQ4_0:
-      return "matmul_q4_0";
+      return "q4_0";
     case GgmlType::kQ4_K:
-      return "matmul_q4_k";
+      return "q4_k";
     case GgmlType::kQ5_K:
-      return "matmul_q5_k";
+      return "q5_k";
     case GgmlType::kQ6_K:
-      return "matmul_q6_k";
+      return "q6_k";
     default:
       return nullptr;
   }
 }
 
-// The shader addresses bytes and floats with 32-bit integers.
+// The shaders address bytes and floats with 32-bit integers.
 bool fits_u32(uint64_t v) { return v <= 0xFFFFFFFFull; }
+
+// Whether floats [0, end) lie in the buffer.
+bool holds(const Buffer& b, uint64_t end_floats) { return end_floats * 4 <= b.bytes; }
+
+bool refuse(std::string* error, const std::string& what) {
+  if (error) *error = "Vulkan " + what + " overruns its buffers";
+  return false;
+}
 
 }  // namespace
 
-bool matmul_supports(GgmlType type) { return matmul_shader(type) != nullptr; }
+bool matmul_supports(GgmlType type) { return matmul_type(type) != nullptr; }
 
-const Pipeline* Ops::pipeline(std::unique_ptr<Pipeline>& slot, const std::string& shader, uint32_t n_buffers,
-                              uint32_t push_bytes, std::string* error) {
-  if (!slot) slot = make_pipeline(d_, shader, n_buffers, push_bytes, error);
-  return slot.get();
+bool Ops::dispatch(Graph& g, const std::string& shader, std::initializer_list<const Buffer*> buffers, const void* push,
+                   uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz, std::string* error) {
+  auto& slot = pipelines_[shader];
+  if (!slot) slot = make_pipeline(d_, shader, uint32_t(buffers.size()), push_bytes, error);
+  if (!slot) {
+    pipelines_.erase(shader);
+    return false;
+  }
+  const std::vector<const Buffer*> list(buffers);
+  return g.dispatch(*slot, list, push, gx, gy, gz, error);
 }
 
 bool Ops::matmul(Graph& g, const Buffer& w, const Buffer& x, const Buffer& y, const MatmulArgs& a, std::string* error) {
-  const char* shader = matmul_shader(a.type);
+  const char* type = matmul_type(a.type);
   const auto info = core::ggml_type_info(uint32_t(a.type));
-  if (!shader || !info) {
+  if (!type || !info) {
     if (error) *error = "the Vulkan backend has no matmul for " + core::ggml_type_name(a.type);
     return false;
   }
   // The F16/BF16 shaders read two values per word.
   const uint32_t values_per_step = (a.type == GgmlType::kF16 || a.type == GgmlType::kBF16) ? 2 : info->block_size;
-  if (a.rows == 0 || a.tokens == 0 || a.cols == 0 || a.cols % values_per_step != 0) {
+  if (a.rows == 0 || a.tokens == 0 || a.cols == 0 || a.cols % values_per_step != 0 || a.x_div == 0) {
     if (error)
       *error = "Vulkan matmul: " + std::to_string(a.rows) + " rows of " + std::to_string(a.cols) +
                " values is not a whole number of " + core::ggml_type_name(a.type) + " blocks";
     return false;
   }
-  const uint64_t last_byte = a.w_offset + uint64_t(a.rows - 1) * a.row_bytes + core::ggml_row_bytes(*info, a.cols);
-  const uint64_t last_x = a.x_offset + uint64_t(a.tokens - 1) * a.x_stride + a.cols;
+  const uint64_t experts = a.ids ? a.n_expert : 1;
+  const uint64_t last_byte = a.w_offset + (experts - 1) * a.expert_bytes + uint64_t(a.rows - 1) * a.row_bytes +
+                             core::ggml_row_bytes(*info, a.cols);
+  const uint64_t x_rows = a.ids ? (a.tokens - 1) / a.x_div + 1 : a.tokens;
+  const uint64_t last_x = a.x_offset + (x_rows - 1) * a.x_stride + a.cols;
   const uint64_t last_y = a.y_offset + uint64_t(a.tokens - 1) * a.y_stride + a.rows;
-  if (last_byte > w.bytes || last_x * 4 > x.bytes || last_y * 4 > y.bytes || !fits_u32(a.row_bytes) ||
-      !fits_u32(a.w_offset) || !fits_u32(last_byte)) {
-    if (error) *error = "Vulkan matmul overruns its buffers (or a 4 GiB weight buffer)";
-    return false;
-  }
-  const Pipeline* p = pipeline(matmul_[uint32_t(a.type)], shader, 3, sizeof(MatmulPush), error);
-  if (!p) return false;
-  const MatmulPush push{a.rows,     a.cols,    uint32_t(a.row_bytes), uint32_t(a.w_offset), a.x_offset, a.x_stride,
-                        a.y_offset, a.y_stride};
-  const Buffer* bufs[] = {&w, &x, &y};
-  return g.dispatch(*p, bufs, &push, std::min(a.rows, kRowsPerX), a.tokens, (a.rows + kRowsPerX - 1) / kRowsPerX,
+  if (last_byte > w.bytes || !holds(x, last_x) || !holds(y, last_y) || (a.ids && !holds(*a.ids, a.tokens)) ||
+      !fits_u32(a.row_bytes) || !fits_u32(a.expert_bytes) || !fits_u32(last_byte))
+    return refuse(error, "matmul (or a weight buffer over 4 GiB)");
+  const MatmulPush push{a.rows,
+                        a.cols,
+                        uint32_t(a.row_bytes),
+                        uint32_t(a.w_offset),
+                        a.x_offset,
+                        a.x_stride,
+                        a.y_offset,
+                        a.y_stride,
+                        uint32_t(a.expert_bytes),
+                        a.x_div};
+  const uint32_t gx = std::min(a.rows, kRowsPerX), gz = (a.rows + kRowsPerX - 1) / kRowsPerX;
+  if (a.ids)
+    return dispatch(g, std::string("matmul_id_") + type, {&w, &x, &y, a.ids}, &push, sizeof push, gx, a.tokens, gz,
                     error);
+  return dispatch(g, std::string("matmul_") + type, {&w, &x, &y}, &push, sizeof push, gx, a.tokens, gz, error);
 }
 
 bool Ops::rms_norm(Graph& g, const Buffer& weight, const Buffer& x, const Buffer& y, const RmsNormArgs& a,
                    std::string* error) {
-  const uint64_t last_x = a.x_offset + uint64_t(a.tokens - 1) * a.x_stride + a.n;
-  const uint64_t last_y = a.y_offset + uint64_t(a.tokens - 1) * a.y_stride + a.n;
-  if (a.n == 0 || a.tokens == 0 || uint64_t(a.n) * 4 > weight.bytes || last_x * 4 > x.bytes || last_y * 4 > y.bytes) {
-    if (error) *error = "Vulkan rms_norm overruns its buffers";
-    return false;
-  }
-  const Pipeline* p = pipeline(rms_norm_, "rms_norm", 3, sizeof(RmsNormPush), error);
-  if (!p) return false;
+  if (a.n == 0 || a.tokens == 0 || !holds(weight, a.n) ||
+      !holds(x, a.x_offset + uint64_t(a.tokens - 1) * a.x_stride + a.n) ||
+      !holds(y, a.y_offset + uint64_t(a.tokens - 1) * a.y_stride + a.n))
+    return refuse(error, "rms_norm");
   const RmsNormPush push{a.n, a.x_offset, a.x_stride, a.y_offset, a.y_stride, a.eps};
-  const Buffer* bufs[] = {&weight, &x, &y};
-  return g.dispatch(*p, bufs, &push, a.tokens, 1, 1, error);
+  return dispatch(g, "rms_norm", {&weight, &x, &y}, &push, sizeof push, a.tokens, 1, 1, error);
+}
+
+bool Ops::l2_norm(Graph& g, const Buffer& x, uint32_t n, uint32_t rows, uint32_t rows_per_token, uint32_t token_stride,
+                  uint32_t offset, float eps, float scale, std::string* error) {
+  if (n == 0 || rows == 0 || rows_per_token == 0 ||
+      !holds(x, offset + uint64_t((rows - 1) / rows_per_token) * token_stride + uint64_t(rows_per_token) * n))
+    return refuse(error, "l2_norm");
+  const L2NormPush push{n, rows_per_token, token_stride, offset, eps, scale};
+  return dispatch(g, "l2_norm", {&x}, &push, sizeof push, rows, 1, 1, error);
+}
+
+bool Ops::rope(Graph& g, const Buffer& x, const Buffer& table, uint32_t tokens, uint32_t heads, uint32_t head_stride,
+               uint32_t token_stride, uint32_t offset, uint32_t half, std::string* error) {
+  if (tokens == 0 || heads == 0 || half == 0 || !holds(table, uint64_t(tokens) * half * 2) ||
+      !holds(x, offset + uint64_t(tokens - 1) * token_stride + uint64_t(heads - 1) * head_stride + 2 * half))
+    return refuse(error, "rope");
+  const RopePush push{heads, head_stride, token_stride, offset, half};
+  return dispatch(g, "rope", {&x, &table}, &push, sizeof push, tokens * heads, 1, 1, error);
+}
+
+bool Ops::eltwise(Graph& g, Eltwise op, const Buffer& a, uint32_t a_offset, const Buffer& b, uint32_t b_offset,
+                  const Buffer& y, uint32_t y_offset, uint32_t n, std::string* error) {
+  if (n == 0 || !holds(a, uint64_t(a_offset) + n) || !holds(y, uint64_t(y_offset) + n) ||
+      (op != Eltwise::kCopy && !holds(b, uint64_t(b_offset) + n)))
+    return refuse(error, "element-wise op");
+  const char* shader = op == Eltwise::kAdd ? "add" : op == Eltwise::kSwiglu ? "swiglu" : "copy";
+  const EltwisePush push{n, a_offset, b_offset, y_offset};
+  const uint32_t groups = (n + kEltwiseGroup - 1) / kEltwiseGroup;
+  return dispatch(g, shader, {&a, &b, &y}, &push, sizeof push, std::min(groups, kMaxGroupsX),
+                  (groups + kMaxGroupsX - 1) / kMaxGroupsX, 1, error);
+}
+
+bool Ops::attention(Graph& g, const Buffer& q, const Buffer& qg, const Buffer& k, const Buffer& v, const Buffer& scores,
+                    const Buffer& o, const AttentionArgs& a, std::string* error) {
+  if (a.tokens == 0 || a.head_dim == 0 || a.n_head_kv == 0 || a.n_head % a.n_head_kv != 0 ||
+      a.score_stride < a.pos0 + a.tokens)
+    return refuse(error, "attention");
+  const uint64_t rows = uint64_t(a.tokens) * a.n_head, kv = uint64_t(a.pos0 + a.tokens) * a.n_head_kv * a.head_dim;
+  if (!holds(q, rows * a.head_dim) || !holds(qg, rows * 2 * a.head_dim) || !holds(k, kv) || !holds(v, kv) ||
+      !holds(scores, rows * a.score_stride) || !holds(o, rows * a.head_dim))
+    return refuse(error, "attention");
+  const AttentionPush push{a.head_dim, a.n_head, a.n_head_kv, a.pos0, a.score_stride, a.scale};
+  return dispatch(g, "attention", {&q, &qg, &k, &v, &scores, &o}, &push, sizeof push, a.n_head, a.tokens, 1, error);
+}
+
+bool Ops::deltanet_conv(Graph& g, const Buffer& u, const Buffer& taps, const Buffer& state, const Buffer& y,
+                        const DeltaNetArgs& a, std::string* error) {
+  const uint64_t n = uint64_t(a.tokens) * a.channels;
+  if (a.taps < 2 || n == 0 || !holds(u, n) || !holds(y, n) || !holds(taps, uint64_t(a.channels) * a.taps) ||
+      !holds(state, uint64_t(a.channels) * (a.taps - 1)))
+    return refuse(error, "DeltaNet conv");
+  const ConvPush push{a.tokens, a.channels, a.taps};
+  return dispatch(g, "deltanet_conv", {&u, &taps, &state, &y}, &push, sizeof push, (a.channels + 63) / 64, 1, 1, error);
+}
+
+bool Ops::deltanet_gates(Graph& g, const Buffer& beta, const Buffer& alpha, const Buffer& dt_bias, const Buffer& ssm_a,
+                         const DeltaNetArgs& a, std::string* error) {
+  const uint64_t n = uint64_t(a.tokens) * a.hv;
+  if (n == 0 || !holds(beta, n) || !holds(alpha, n) || !holds(dt_bias, a.hv) || !holds(ssm_a, a.hv))
+    return refuse(error, "DeltaNet gates");
+  const GatesPush push{uint32_t(n), a.hv};
+  return dispatch(g, "deltanet_gates", {&beta, &alpha, &dt_bias, &ssm_a}, &push, sizeof push, uint32_t((n + 63) / 64),
+                  1, 1, error);
+}
+
+bool Ops::deltanet_rule(Graph& g, const Buffer& u, const Buffer& beta, const Buffer& decay, const Buffer& state,
+                        const Buffer& o, const DeltaNetArgs& a, std::string* error) {
+  const uint64_t gates = uint64_t(a.tokens) * a.hv;
+  if (a.tokens == 0 || a.hk == 0 || a.hv % a.hk != 0 || a.channels < 2 * a.hk * a.dk + a.hv * a.dv ||
+      !holds(u, uint64_t(a.tokens) * a.channels) || !holds(beta, gates) || !holds(decay, gates) ||
+      !holds(state, uint64_t(a.hv) * a.dv * a.dk) || !holds(o, gates * a.dv))
+    return refuse(error, "DeltaNet rule");
+  const RulePush push{a.tokens, a.channels, a.hk, a.hv, a.dk, a.dv};
+  return dispatch(g, "deltanet_rule", {&u, &beta, &decay, &state, &o}, &push, sizeof push, a.hv, 1, 1, error);
+}
+
+bool Ops::moe_route(Graph& g, const Buffer& logits, const Buffer& ids, const Buffer& weights, uint32_t tokens,
+                    uint32_t experts, uint32_t k, std::string* error) {
+  if (tokens == 0 || k == 0 || k > experts || !holds(logits, uint64_t(tokens) * experts) ||
+      !holds(ids, uint64_t(tokens) * k) || !holds(weights, uint64_t(tokens) * k))
+    return refuse(error, "MoE routing");
+  const uint32_t push[3] = {tokens, experts, k};
+  return dispatch(g, "moe_route", {&logits, &ids, &weights}, push, sizeof push, (tokens + 63) / 64, 1, 1, error);
+}
+
+bool Ops::moe_combine(Graph& g, const Buffer& ys, const Buffer& weights, const Buffer& o, uint32_t tokens, uint32_t n,
+                      uint32_t k, std::string* error) {
+  const uint64_t total = uint64_t(tokens) * n;
+  if (total == 0 || k == 0 || !holds(ys, total * k) || !holds(weights, uint64_t(tokens) * k) || !holds(o, total) ||
+      !fits_u32(total))
+    return refuse(error, "MoE combination");
+  const MoePush push{tokens, n, k};
+  return dispatch(g, "moe_combine", {&ys, &weights, &o}, &push, sizeof push, uint32_t((total + 63) / 64), 1, 1, error);
+}
+
+bool Ops::moe_shared(Graph& g, const Buffer& sh, const Buffer& gate_logit, const Buffer& o, uint32_t tokens, uint32_t n,
+                     std::string* error) {
+  const uint64_t total = uint64_t(tokens) * n;
+  if (total == 0 || !holds(sh, total) || !holds(gate_logit, tokens) || !holds(o, total) || !fits_u32(total))
+    return refuse(error, "MoE shared expert");
+  const MoePush push{tokens, n, 1};
+  return dispatch(g, "moe_shared", {&sh, &gate_logit, &o}, &push, sizeof push, uint32_t((total + 63) / 64), 1, 1,
+                  error);
 }
 
 }  // namespace onprem::vulkan

@@ -1,9 +1,12 @@
 // The model's operations on a Vulkan device, as dispatches recorded into a Graph. Each has a CPU
-// counterpart in kernels/ that the tests hold it to (tests/backend/vulkan_test.cpp).
+// counterpart that the tests hold it to (tests/backend/vulkan_test.cpp; the whole forward pass in
+// tests/model/vulkan_forward_test.cpp). Offsets and strides are in elements (floats) except for
+// weights, which are in bytes. Every call checks its ranges against the buffers and refuses, with
+// a message, what would read or write past them.
 #pragma once
 
-#include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -16,19 +19,37 @@ namespace onprem::vulkan {
 bool matmul_supports(core::GgmlType type);
 
 // y[y_offset + t * y_stride + r] = dot(row r of W, x[x_offset + t * x_stride ...]) for r < rows,
-// t < tokens. W's rows are `row_bytes` apart from byte `w_offset` (an expert's slice). Offsets and
-// strides are in elements of y and x (floats).
+// t < tokens. W's rows are `row_bytes` apart from byte `w_offset` (an expert's slice).
+// With `ids` (a buffer of `tokens` expert ids), "token" t is an expert slot: its rows start
+// ids[t] * expert_bytes further (n_expert experts), and it reads activation row t / x_div.
 struct MatmulArgs {
   core::GgmlType type = core::GgmlType::kF32;
   uint32_t rows = 0, cols = 0, tokens = 1;
   uint64_t row_bytes = 0, w_offset = 0;
   uint32_t x_offset = 0, x_stride = 0, y_offset = 0, y_stride = 0;
+  const Buffer* ids = nullptr;
+  uint64_t expert_bytes = 0;
+  uint32_t n_expert = 1, x_div = 1;
 };
 
 struct RmsNormArgs {
   uint32_t n = 0, tokens = 1;
   uint32_t x_offset = 0, x_stride = 0, y_offset = 0, y_stride = 0;
   float eps = 1e-6f;
+};
+
+enum class Eltwise { kAdd, kSwiglu, kCopy };  // y = a + b, silu(a) * b, a
+
+struct AttentionArgs {
+  uint32_t tokens = 1, head_dim = 0, n_head = 0, n_head_kv = 0;
+  uint32_t pos0 = 0;          // the first token's position; token t sees keys 0 .. pos0 + t
+  uint32_t score_stride = 0;  // floats per (token, head) in the scores buffer: at least pos0 + tokens
+  float scale = 1;
+};
+
+struct DeltaNetArgs {
+  uint32_t tokens = 1, channels = 0, taps = 0;  // conv
+  uint32_t hk = 0, hv = 0, dk = 0, dv = 0;      // heads and their sizes
 };
 
 // The pipelines of one device, made on first use.
@@ -39,14 +60,45 @@ class Ops {
   bool matmul(Graph& g, const Buffer& w, const Buffer& x, const Buffer& y, const MatmulArgs& a, std::string* error);
   bool rms_norm(Graph& g, const Buffer& weight, const Buffer& x, const Buffer& y, const RmsNormArgs& a,
                 std::string* error);
+  // In place: rows of n floats, rows_per_token of them n apart within a token, tokens token_stride
+  // apart, from offset; each scaled to unit length (floor eps), times scale.
+  bool l2_norm(Graph& g, const Buffer& x, uint32_t n, uint32_t rows, uint32_t rows_per_token, uint32_t token_stride,
+               uint32_t offset, float eps, float scale, std::string* error);
+  // In place: `heads` rows per token (head_stride apart; tokens token_stride apart, from offset),
+  // pairs (j, j + half) turned by table[t][j] = (cos, sin).
+  bool rope(Graph& g, const Buffer& x, const Buffer& table, uint32_t tokens, uint32_t heads, uint32_t head_stride,
+            uint32_t token_stride, uint32_t offset, uint32_t half, std::string* error);
+  bool eltwise(Graph& g, Eltwise op, const Buffer& a, uint32_t a_offset, const Buffer& b, uint32_t b_offset,
+               const Buffer& y, uint32_t y_offset, uint32_t n, std::string* error);
+  // q [T][Hq][D]; qg [T][Hq][2D] (the gate in each head's second half); caches [ctx][Hkv][D];
+  // scores [T][Hq][score_stride]; o [T][Hq][D].
+  bool attention(Graph& g, const Buffer& q, const Buffer& qg, const Buffer& k, const Buffer& v, const Buffer& scores,
+                 const Buffer& o, const AttentionArgs& a, std::string* error);
+  // u [T][channels] -> y [T][channels]: causal conv with state [channels][taps - 1], then SiLU.
+  bool deltanet_conv(Graph& g, const Buffer& u, const Buffer& taps, const Buffer& state, const Buffer& y,
+                     const DeltaNetArgs& a, std::string* error);
+  // In place over [T][hv]: beta logits -> beta; alpha -> log-decay.
+  bool deltanet_gates(Graph& g, const Buffer& beta, const Buffer& alpha, const Buffer& dt_bias, const Buffer& ssm_a,
+                      const DeltaNetArgs& a, std::string* error);
+  // u [T][channels] (q | k | v), gates [T][hv] each, state [hv][dv][dk] -> o [T][hv * dv].
+  bool deltanet_rule(Graph& g, const Buffer& u, const Buffer& beta, const Buffer& decay, const Buffer& state,
+                     const Buffer& o, const DeltaNetArgs& a, std::string* error);
+  // logits [T][experts] -> ids, weights [T][k].
+  bool moe_route(Graph& g, const Buffer& logits, const Buffer& ids, const Buffer& weights, uint32_t tokens,
+                 uint32_t experts, uint32_t k, std::string* error);
+  // o[t] = sum_s weights[t][s] * ys[t * k + s]  (rows of n).
+  bool moe_combine(Graph& g, const Buffer& ys, const Buffer& weights, const Buffer& o, uint32_t tokens, uint32_t n,
+                   uint32_t k, std::string* error);
+  // o[t] += sigmoid(gate_logit[t]) * sh[t]  (rows of n).
+  bool moe_shared(Graph& g, const Buffer& sh, const Buffer& gate_logit, const Buffer& o, uint32_t tokens, uint32_t n,
+                  std::string* error);
 
  private:
-  const Pipeline* pipeline(std::unique_ptr<Pipeline>& slot, const std::string& shader, uint32_t n_buffers,
-                           uint32_t push_bytes, std::string* error);
+  bool dispatch(Graph& g, const std::string& shader, std::initializer_list<const Buffer*> buffers, const void* push,
+                uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz, std::string* error);
 
   Device& d_;
-  std::array<std::unique_ptr<Pipeline>, 40> matmul_;  // by GgmlType id
-  std::unique_ptr<Pipeline> rms_norm_;
+  std::map<std::string, std::unique_ptr<Pipeline>> pipelines_;
 };
 
 }  // namespace onprem::vulkan

@@ -2,6 +2,8 @@
 // y[t][r] = dot(row r of W, x[t]) for every row r and token t: one workgroup per (row, token),
 // its threads splitting the row's blocks, then a tree sum in shared memory. Compiled once per
 // weight type (-DTYPE_...). Rows beyond 32,768 use the z dimension (the vocabulary has 151K).
+// With -DMATMUL_ID, "token" t is an expert slot: its weights start ids[t] * expert_bytes further,
+// and it reads activation row t / x_div (gate and up: the slot's token; down: the slot itself).
 #extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x = 64) in;
@@ -9,6 +11,9 @@ layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer Weights { uint w[]; };
 layout(std430, binding = 1) readonly buffer Acts { float x[]; };
 layout(std430, binding = 2) writeonly buffer Out { float y[]; };
+#if defined(MATMUL_ID)
+layout(std430, binding = 3) readonly buffer Ids { uint ids[]; };
+#endif
 
 layout(push_constant) uniform Params {
   uint rows;
@@ -19,6 +24,8 @@ layout(push_constant) uniform Params {
   uint x_stride;   // floats between tokens of x
   uint y_offset;
   uint y_stride;
+  uint expert_bytes;
+  uint x_div;
 } p;
 
 #include "bytes.glsl"
@@ -33,8 +40,13 @@ void main() {
   const uint lid = gl_LocalInvocationID.x;
   float acc = 0.0;
   if (row < p.rows) {
+#if defined(MATMUL_ID)
+    const uint base = p.w_offset + ids[t] * p.expert_bytes + row * p.row_bytes;
+    const uint xbase = p.x_offset + (t / p.x_div) * p.x_stride;
+#else
     const uint base = p.w_offset + row * p.row_bytes;
     const uint xbase = p.x_offset + t * p.x_stride;
+#endif
     const uint blocks = p.cols / BLOCK_VALUES;
     for (uint b = lid; b < blocks; b += 64u) acc += block_dot(base + b * BLOCK_BYTES, xbase + b * BLOCK_VALUES);
   }

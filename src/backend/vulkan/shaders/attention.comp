@@ -1,0 +1,81 @@
+#version 450
+// Gated causal attention for one (token, query head) per workgroup over the KV cache (model.md
+// §6): scores q.k * scale for the keys up to the token's own position, softmax, the weighted sum
+// of V, times sigmoid(gate). Scores go through a scratch row of the context's length; a tiled
+// (flash) form is for the speed work on a real GPU.
+
+layout(local_size_x = 64) in;
+
+layout(std430, binding = 0) readonly buffer Q { float q[]; };     // [T][Hq][D], normed and turned
+layout(std430, binding = 1) readonly buffer G { float qg[]; };    // [T][Hq][2D]: the gate is the second half
+layout(std430, binding = 2) readonly buffer K { float kc[]; };    // [n_ctx][Hkv][D]
+layout(std430, binding = 3) readonly buffer V { float vc[]; };    // [n_ctx][Hkv][D]
+layout(std430, binding = 4) buffer S { float scores[]; };         // [T][Hq][score_stride]
+layout(std430, binding = 5) writeonly buffer O { float o[]; };    // [T][Hq][D]
+
+layout(push_constant) uniform Params {
+  uint d;
+  uint hq;
+  uint hkv;
+  uint pos0;          // the first token's position
+  uint score_stride;
+  float scale;
+} p;
+
+shared float red[64];
+
+float reduce_max(float v, uint lid) {
+  red[lid] = v;
+  barrier();
+  for (uint s = 32u; s > 0u; s >>= 1) {
+    if (lid < s) red[lid] = max(red[lid], red[lid + s]);
+    barrier();
+  }
+  const float r = red[0];
+  barrier();
+  return r;
+}
+
+float reduce_sum(float v, uint lid) {
+  red[lid] = v;
+  barrier();
+  for (uint s = 32u; s > 0u; s >>= 1) {
+    if (lid < s) red[lid] += red[lid + s];
+    barrier();
+  }
+  const float r = red[0];
+  barrier();
+  return r;
+}
+
+void main() {
+  const uint t = gl_WorkGroupID.y, h = gl_WorkGroupID.x, lid = gl_LocalInvocationID.x;
+  const uint kvh = h / (p.hq / p.hkv);
+  const uint n_kv = p.pos0 + t + 1u;
+  const uint qb = (t * p.hq + h) * p.d, sb = (t * p.hq + h) * p.score_stride;
+  float mx = -3.402823466e38;
+  for (uint j = lid; j < n_kv; j += 64u) {
+    const uint kb = (j * p.hkv + kvh) * p.d;
+    float s = 0.0;
+    for (uint i = 0u; i < p.d; ++i) s += q[qb + i] * kc[kb + i];
+    s *= p.scale;
+    scores[sb + j] = s;
+    mx = max(mx, s);
+  }
+  mx = reduce_max(mx, lid);
+  float sum = 0.0;
+  for (uint j = lid; j < n_kv; j += 64u) {
+    const float e = exp(scores[sb + j] - mx);
+    scores[sb + j] = e;
+    sum += e;
+  }
+  sum = reduce_sum(sum, lid);  // its barriers also order the score writes before the reads below
+  const float inv = 1.0 / sum;
+  const uint gb = (t * p.hq + h) * 2u * p.d + p.d;
+  for (uint i = lid; i < p.d; i += 64u) {
+    float acc = 0.0;
+    for (uint j = 0u; j < n_kv; ++j) acc += scores[sb + j] * vc[(j * p.hkv + kvh) * p.d + i];
+    const float gate = qg[gb + i];
+    o[qb + i] = acc * inv / (1.0 + exp(-gate));
+  }
+}

@@ -1,0 +1,445 @@
+#include "model/forward_vulkan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <vector>
+
+#include "backend/vulkan/buffer.h"
+#include "backend/vulkan/device.h"
+#include "backend/vulkan/ops.h"
+#include "backend/vulkan/pipeline.h"
+#include "model/rope.h"
+#include "quant/dequant.h"
+
+namespace onprem::model {
+
+using core::ErrorCode;
+using core::make_error;
+using vulkan::Buffer;
+
+namespace {
+
+// A weight matrix on the device: its rows (all experts of a stack) in one buffer.
+struct DeviceMatrix {
+  Buffer buf;
+  core::GgmlType type = core::GgmlType::kF32;
+  uint32_t rows = 0, cols = 0, n_expert = 1;
+  uint64_t row_bytes = 0, expert_bytes = 0;
+};
+
+struct DeviceLayer {
+  Buffer attn_norm, post_norm;
+  DeviceMatrix qkv, gate, beta, alpha, ssm_out;
+  Buffer conv, dt_bias, ssm_a, ssm_norm;
+  DeviceMatrix wq, wk, wv, wo;
+  Buffer q_norm, k_norm;
+  DeviceMatrix ffn_gate, ffn_up, ffn_down;
+  DeviceMatrix router, gate_exps, up_exps, down_exps, shexp_gate, gate_shexp, up_shexp, down_shexp;
+};
+
+// The device side of one sequence.
+struct DeviceState {
+  std::vector<Buffer> k, v, conv, ssm;  // by layer; unused kinds stay empty
+};
+
+// Scratch for max_tokens tokens, named for what forward_vulkan keeps in them.
+struct Scratch {
+  Buffer x, a, out;                               // [T][n_embd]: residual, normed, block output
+  Buffer u0, u1, z, o, o2, beta, alpha;           // DeltaNet
+  Buffer qg, qn, kx, vx, att, scores, table;      // attention
+  Buffer g, u;                                    // FFN hidden rows (dense, and the shared expert)
+  Buffer logits_e, ids, wts, ge, ue, ys, sh, gl;  // MoE
+  Buffer logits;                                  // [T][n_vocab]
+};
+
+}  // namespace
+
+struct VulkanEngine {
+  const Model* model = nullptr;
+  std::unique_ptr<vulkan::Device> device;
+  std::unique_ptr<vulkan::Ops> ops;
+  std::vector<DeviceLayer> layers;
+  Buffer output_norm;
+  DeviceMatrix output;
+  Scratch s;
+  int64_t max_tokens = 0, max_ctx = 0;
+};
+
+namespace {
+
+struct Uploader {
+  vulkan::Device& d;
+  const VulkanOptions& o;
+  uint64_t done = 0, total = 0;
+
+  core::Status bytes(Buffer& b, const void* src, uint64_t n) {
+    std::string error;
+    if (!vulkan::create_buffer(d, n, vulkan::Memory::kDevice, b, &error) || !vulkan::upload(b, 0, src, n, &error))
+      return make_error(ErrorCode::kResourceExhausted, error);
+    done += n;
+    if (o.progress) o.progress(done, total);
+    return core::Ok{};
+  }
+  core::Status floats(Buffer& b, const std::vector<float>& v) {
+    if (v.empty()) return core::Ok{};
+    return bytes(b, v.data(), v.size() * 4);
+  }
+  core::Status matrix(DeviceMatrix& dm, const Matrix& m) {
+    if (!m.present()) return core::Ok{};
+    const auto& v = m.view;
+    if (!vulkan::matmul_supports(v.type))
+      return make_error(ErrorCode::kUnsupported, "the Vulkan backend cannot read " + core::ggml_type_name(v.type) +
+                                                     " weights yet (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_K, "
+                                                     "Q5_K, Q6_K)");
+    dm.type = v.type;
+    dm.rows = uint32_t(v.n_rows);
+    dm.cols = uint32_t(v.n_cols);
+    dm.row_bytes = uint64_t(v.row_bytes());
+    dm.n_expert = uint32_t(m.n_expert);
+    dm.expert_bytes = uint64_t(m.expert_bytes);
+    const uint64_t n = m.n_expert > 1 ? uint64_t(m.n_expert) * dm.expert_bytes : dm.rows * dm.row_bytes;
+    return bytes(dm.buf, v.data, n);
+  }
+  // An f32 vector [rows][cols] as a matrix (the MoE router, the shared expert's gate row).
+  core::Status f32_matrix(DeviceMatrix& dm, const std::vector<float>& v, uint32_t rows, uint32_t cols) {
+    if (v.empty()) return core::Ok{};
+    dm.type = core::GgmlType::kF32;
+    dm.rows = rows;
+    dm.cols = cols;
+    dm.row_bytes = uint64_t(cols) * 4;
+    return bytes(dm.buf, v.data(), v.size() * 4);
+  }
+};
+
+uint64_t matrix_bytes(const Matrix& m) {
+  if (!m.present()) return 0;
+  return m.n_expert > 1 ? uint64_t(m.n_expert) * uint64_t(m.expert_bytes)
+                        : uint64_t(m.view.n_rows) * uint64_t(m.view.row_bytes());
+}
+
+core::Status scratch_buffer(vulkan::Device& d, Buffer& b, uint64_t floats) {
+  std::string error;
+  if (!vulkan::create_buffer(d, std::max<uint64_t>(floats, 1) * 4, vulkan::Memory::kDevice, b, &error))
+    return make_error(ErrorCode::kResourceExhausted, error);
+  return core::Ok{};
+}
+
+core::Status zeroed(vulkan::Device& d, Buffer& b, uint64_t floats) {
+  ONPREM_TRY(scratch_buffer(d, b, floats));
+  const std::vector<float> zeros(floats, 0.0f);
+  std::string error;
+  if (!vulkan::upload(b, 0, zeros.data(), floats * 4, &error)) return make_error(ErrorCode::kResourceExhausted, error);
+  return core::Ok{};
+}
+
+}  // namespace
+
+core::Expected<std::shared_ptr<VulkanEngine>> make_vulkan_engine(const Model& m, const VulkanOptions& o) {
+  if (m.packed_for)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the weights were repacked for a CPU table; load the model without repacking for the GPU");
+  if (o.max_tokens <= 0 || o.max_ctx <= 0)
+    return make_error(ErrorCode::kInvalidArgument, "max_tokens and max_ctx must be positive");
+  std::string error;
+  auto e = std::make_shared<VulkanEngine>();
+  e->model = &m;
+  e->max_tokens = o.max_tokens;
+  e->max_ctx = o.max_ctx;
+  e->device = vulkan::open_device(o.device, &error);
+  if (!e->device) return make_error(ErrorCode::kIo, error);
+  e->ops = std::make_unique<vulkan::Ops>(*e->device);
+  const ModelConfig& c = m.config;
+  Uploader up{*e->device, o};
+  for (const auto& L : m.layers)
+    for (const Matrix* x :
+         {&L.qkv, &L.gate, &L.beta, &L.alpha, &L.ssm_out, &L.wq, &L.wk, &L.wv, &L.wo, &L.ffn_gate, &L.ffn_up,
+          &L.ffn_down, &L.gate_exps, &L.up_exps, &L.down_exps, &L.gate_shexp, &L.up_shexp, &L.down_shexp})
+      up.total += matrix_bytes(*x);
+  up.total += matrix_bytes(m.output);
+  e->layers.resize(m.layers.size());
+  for (size_t il = 0; il < m.layers.size(); ++il) {
+    const LayerWeights& L = m.layers[il];
+    DeviceLayer& D = e->layers[il];
+    ONPREM_TRY(up.floats(D.attn_norm, L.attn_norm));
+    ONPREM_TRY(up.floats(D.post_norm, L.post_norm));
+    for (auto [dst, src] : {std::pair{&D.qkv, &L.qkv},
+                            {&D.gate, &L.gate},
+                            {&D.beta, &L.beta},
+                            {&D.alpha, &L.alpha},
+                            {&D.ssm_out, &L.ssm_out},
+                            {&D.wq, &L.wq},
+                            {&D.wk, &L.wk},
+                            {&D.wv, &L.wv},
+                            {&D.wo, &L.wo},
+                            {&D.ffn_gate, &L.ffn_gate},
+                            {&D.ffn_up, &L.ffn_up},
+                            {&D.ffn_down, &L.ffn_down},
+                            {&D.gate_exps, &L.gate_exps},
+                            {&D.up_exps, &L.up_exps},
+                            {&D.down_exps, &L.down_exps},
+                            {&D.gate_shexp, &L.gate_shexp},
+                            {&D.up_shexp, &L.up_shexp},
+                            {&D.down_shexp, &L.down_shexp}})
+      ONPREM_TRY(up.matrix(*dst, *src));
+    for (auto [dst, src] : {std::pair{&D.conv, &L.conv},
+                            {&D.dt_bias, &L.dt_bias},
+                            {&D.ssm_a, &L.ssm_a},
+                            {&D.ssm_norm, &L.ssm_norm},
+                            {&D.q_norm, &L.q_norm},
+                            {&D.k_norm, &L.k_norm}})
+      ONPREM_TRY(up.floats(*dst, *src));
+    ONPREM_TRY(up.f32_matrix(D.router, L.router, c.n_expert, c.n_embd));
+    ONPREM_TRY(up.f32_matrix(D.shexp_gate, L.shexp_gate, 1, c.n_embd));
+  }
+  ONPREM_TRY(up.floats(e->output_norm, m.output_norm));
+  ONPREM_TRY(up.matrix(e->output, m.output));
+
+  // Scratch, sized as the CPU workspace is, for max_tokens tokens.
+  vulkan::Device& d = *e->device;
+  Scratch& s = e->s;
+  const uint64_t T = uint64_t(o.max_tokens), N = c.n_embd, D = c.head_dim;
+  const uint64_t k_used = std::max<uint32_t>(c.n_expert_used, 1);
+  for (Buffer* b : {&s.x, &s.a, &s.out, &s.sh}) ONPREM_TRY(scratch_buffer(d, *b, T * N));
+  for (Buffer* b : {&s.u0, &s.u1}) ONPREM_TRY(scratch_buffer(d, *b, T * c.ssm_conv_channels()));
+  for (Buffer* b : {&s.z, &s.o, &s.o2}) ONPREM_TRY(scratch_buffer(d, *b, T * c.ssm_d_inner));
+  for (Buffer* b : {&s.beta, &s.alpha}) ONPREM_TRY(scratch_buffer(d, *b, T * c.ssm_dt_rank));
+  ONPREM_TRY(scratch_buffer(d, s.qg, T * c.n_head * 2 * D));
+  for (Buffer* b : {&s.qn, &s.att}) ONPREM_TRY(scratch_buffer(d, *b, T * c.n_head * D));
+  for (Buffer* b : {&s.kx, &s.vx}) ONPREM_TRY(scratch_buffer(d, *b, T * c.n_head_kv * D));
+  ONPREM_TRY(scratch_buffer(d, s.scores, T * c.n_head * uint64_t(o.max_ctx)));
+  ONPREM_TRY(scratch_buffer(d, s.table, T * c.n_rot));
+  const uint64_t hidden = std::max<uint64_t>(c.n_ff, c.n_ff_shexp);
+  for (Buffer* b : {&s.g, &s.u}) ONPREM_TRY(scratch_buffer(d, *b, T * hidden));
+  ONPREM_TRY(scratch_buffer(d, s.logits_e, T * c.n_expert));
+  for (Buffer* b : {&s.ids, &s.wts}) ONPREM_TRY(scratch_buffer(d, *b, T * k_used));
+  for (Buffer* b : {&s.ge, &s.ue}) ONPREM_TRY(scratch_buffer(d, *b, T * k_used * c.n_ff_exp));
+  ONPREM_TRY(scratch_buffer(d, s.ys, T * k_used * N));
+  ONPREM_TRY(scratch_buffer(d, s.gl, T));
+  ONPREM_TRY(scratch_buffer(d, s.logits, T * c.n_vocab));
+  return e;
+}
+
+core::Expected<VulkanSequence> make_vulkan_sequence(VulkanEngine& e, int64_t n_ctx) {
+  if (n_ctx <= 0 || n_ctx > e.max_ctx)
+    return make_error(ErrorCode::kInvalidArgument, "a Vulkan sequence of " + std::to_string(n_ctx) +
+                                                       " tokens: the engine was made for at most " +
+                                                       std::to_string(e.max_ctx));
+  const ModelConfig& c = e.model->config;
+  auto st = std::make_shared<DeviceState>();
+  const size_t L = e.model->layers.size();
+  st->k.resize(L), st->v.resize(L), st->conv.resize(L), st->ssm.resize(L);
+  for (size_t il = 0; il < L; ++il) {
+    vulkan::Device& d = *e.device;
+    if (e.model->layers[il].recurrent) {
+      ONPREM_TRY(zeroed(d, st->conv[il], uint64_t(c.ssm_conv_channels()) * (c.ssm_conv_kernel - 1)));
+      ONPREM_TRY(zeroed(d, st->ssm[il], uint64_t(c.ssm_dt_rank) * c.ssm_d_state * c.ssm_d_state));
+    } else {
+      const uint64_t kv = uint64_t(n_ctx) * c.n_head_kv * c.head_dim;
+      ONPREM_TRY(zeroed(d, st->k[il], kv));
+      ONPREM_TRY(zeroed(d, st->v[il], kv));
+    }
+  }
+  VulkanSequence s;
+  s.n_ctx = n_ctx;
+  s.buffers = st;
+  return s;
+}
+
+std::string vulkan_engine_device(const VulkanEngine& e) { return e.device->info.name + ", " + e.device->info.type; }
+
+namespace {
+
+// Records one forward call; every op reports the first failure through `error`.
+struct Recorder {
+  VulkanEngine& e;
+  vulkan::Graph& g;
+  std::string error;
+  bool ok = true;
+
+  void check(bool r) { ok = ok && r; }
+  void matmul(const DeviceMatrix& w, const Buffer& x, uint32_t x_stride, const Buffer& y, uint32_t y_stride,
+              uint32_t tokens, uint32_t x_offset = 0) {
+    if (!ok) return;
+    vulkan::MatmulArgs a;
+    a.type = w.type;
+    a.rows = w.rows;
+    a.cols = w.cols;
+    a.tokens = tokens;
+    a.row_bytes = w.row_bytes;
+    a.x_offset = x_offset;
+    a.x_stride = x_stride;
+    a.y_stride = y_stride;
+    check(e.ops->matmul(g, w.buf, x, y, a, &error));
+  }
+  void experts(const DeviceMatrix& w, const Buffer& x, uint32_t x_stride, uint32_t x_div, const Buffer& y,
+               uint32_t slots) {
+    if (!ok) return;
+    vulkan::MatmulArgs a;
+    a.type = w.type;
+    a.rows = w.rows;
+    a.cols = w.cols;
+    a.tokens = slots;
+    a.row_bytes = w.row_bytes;
+    a.x_stride = x_stride;
+    a.y_stride = w.rows;
+    a.ids = &e.s.ids;
+    a.expert_bytes = w.expert_bytes;
+    a.n_expert = w.n_expert;
+    a.x_div = x_div;
+    check(e.ops->matmul(g, w.buf, x, y, a, &error));
+  }
+  void norm(const Buffer& w, const Buffer& x, const Buffer& y, uint32_t n, uint32_t tokens, uint32_t x_stride,
+            uint32_t y_stride, uint32_t x_offset = 0, uint32_t y_offset = 0) {
+    if (!ok) return;
+    vulkan::RmsNormArgs a;
+    a.n = n;
+    a.tokens = tokens;
+    a.x_offset = x_offset;
+    a.x_stride = x_stride;
+    a.y_offset = y_offset;
+    a.y_stride = y_stride;
+    a.eps = e.model->config.rms_eps;
+    check(e.ops->rms_norm(g, w, x, y, a, &error));
+  }
+  void elt(vulkan::Eltwise op, const Buffer& a, const Buffer& b, const Buffer& y, uint64_t n, uint32_t y_offset = 0) {
+    if (!ok) return;
+    check(e.ops->eltwise(g, op, a, 0, b, 0, y, y_offset, uint32_t(n), &error));
+  }
+};
+
+void deltanet(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, uint32_t T) {
+  const ModelConfig& c = r.e.model->config;
+  Scratch& s = r.e.s;
+  const uint32_t Ch = c.ssm_conv_channels(), Vd = c.ssm_d_inner, Hv = c.ssm_dt_rank, Hk = c.ssm_n_group;
+  const uint32_t dk = c.ssm_d_state, dv = c.ssm_d_state;
+  r.matmul(L.qkv, s.a, c.n_embd, s.u0, Ch, T);
+  r.matmul(L.gate, s.a, c.n_embd, s.z, Vd, T);
+  r.matmul(L.beta, s.a, c.n_embd, s.beta, Hv, T);
+  r.matmul(L.alpha, s.a, c.n_embd, s.alpha, Hv, T);
+  vulkan::DeltaNetArgs a;
+  a.tokens = T, a.channels = Ch, a.taps = c.ssm_conv_kernel, a.hk = Hk, a.hv = Hv, a.dk = dk, a.dv = dv;
+  if (!r.ok) return;
+  auto& ops = *r.e.ops;
+  r.check(ops.deltanet_conv(r.g, s.u0, L.conv, st.conv[il], s.u1, a, &r.error));
+  if (r.ok) r.check(ops.l2_norm(r.g, s.u1, dk, T * Hk, Hk, Ch, 0, c.rms_eps, 1.0f / std::sqrt(float(dk)), &r.error));
+  if (r.ok) r.check(ops.l2_norm(r.g, s.u1, dk, T * Hk, Hk, Ch, Hk * dk, c.rms_eps, 1.0f, &r.error));
+  if (r.ok) r.check(ops.deltanet_gates(r.g, s.beta, s.alpha, L.dt_bias, L.ssm_a, a, &r.error));
+  if (r.ok) r.check(ops.deltanet_rule(r.g, s.u1, s.beta, s.alpha, st.ssm[il], s.o, a, &r.error));
+  // Gated RMSNorm per v head: rms_norm(o) * ssm_norm * silu(z).
+  r.norm(L.ssm_norm, s.o, s.o2, dv, T * Hv, dv, dv);
+  r.elt(vulkan::Eltwise::kSwiglu, s.z, s.o2, s.o2, uint64_t(T) * Vd);
+  r.matmul(L.ssm_out, s.o2, Vd, s.out, c.n_embd, T);
+}
+
+void attention(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, uint32_t T, uint32_t pos0) {
+  const ModelConfig& c = r.e.model->config;
+  Scratch& s = r.e.s;
+  const uint32_t D = c.head_dim, Hq = c.n_head, Hkv = c.n_head_kv, half = c.n_rot / 2;
+  r.matmul(L.wq, s.a, c.n_embd, s.qg, Hq * 2 * D, T);
+  r.matmul(L.wk, s.a, c.n_embd, s.kx, Hkv * D, T);
+  r.matmul(L.wv, s.a, c.n_embd, s.vx, Hkv * D, T);
+  r.norm(L.q_norm, s.qg, s.qn, D, T * Hq, 2 * D, D);
+  const uint32_t at = pos0 * Hkv * D;  // this call's first cache row
+  r.norm(L.k_norm, s.kx, st.k[il], D, T * Hkv, D, D, 0, at);
+  if (!r.ok) return;
+  auto& ops = *r.e.ops;
+  r.check(ops.rope(r.g, s.qn, s.table, T, Hq, D, Hq * D, 0, half, &r.error));
+  if (r.ok) r.check(ops.rope(r.g, st.k[il], s.table, T, Hkv, D, Hkv * D, at, half, &r.error));
+  r.elt(vulkan::Eltwise::kCopy, s.vx, s.vx, st.v[il], uint64_t(T) * Hkv * D, at);
+  vulkan::AttentionArgs a;
+  a.tokens = T, a.head_dim = D, a.n_head = Hq, a.n_head_kv = Hkv, a.pos0 = pos0;
+  a.score_stride = uint32_t(r.e.max_ctx);
+  a.scale = 1.0f / std::sqrt(float(D));
+  if (r.ok) r.check(ops.attention(r.g, s.qn, s.qg, st.k[il], st.v[il], s.scores, s.att, a, &r.error));
+  r.matmul(L.wo, s.att, Hq * D, s.out, c.n_embd, T);
+}
+
+void ffn(Recorder& r, const DeviceLayer& L, uint32_t T) {
+  const ModelConfig& c = r.e.model->config;
+  Scratch& s = r.e.s;
+  const uint32_t N = c.n_embd;
+  if (!c.is_moe()) {
+    r.matmul(L.ffn_gate, s.a, N, s.g, c.n_ff, T);
+    r.matmul(L.ffn_up, s.a, N, s.u, c.n_ff, T);
+    r.elt(vulkan::Eltwise::kSwiglu, s.g, s.u, s.g, uint64_t(T) * c.n_ff);
+    r.matmul(L.ffn_down, s.g, c.n_ff, s.out, N, T);
+    return;
+  }
+  const uint32_t E = c.n_expert, k = c.n_expert_used, F = c.n_ff_exp;
+  r.matmul(L.router, s.a, N, s.logits_e, E, T);
+  if (r.ok) r.check(r.e.ops->moe_route(r.g, s.logits_e, s.ids, s.wts, T, E, k, &r.error));
+  r.experts(L.gate_exps, s.a, N, k, s.ge, T * k);
+  r.experts(L.up_exps, s.a, N, k, s.ue, T * k);
+  r.elt(vulkan::Eltwise::kSwiglu, s.ge, s.ue, s.ge, uint64_t(T) * k * F);
+  r.experts(L.down_exps, s.ge, F, 1, s.ys, T * k);
+  if (r.ok) r.check(r.e.ops->moe_combine(r.g, s.ys, s.wts, s.out, T, N, k, &r.error));
+  if (!L.shexp_gate.buf.buffer) return;
+  const uint32_t Fs = c.n_ff_shexp;
+  r.matmul(L.gate_shexp, s.a, N, s.g, Fs, T);
+  r.matmul(L.up_shexp, s.a, N, s.u, Fs, T);
+  r.elt(vulkan::Eltwise::kSwiglu, s.g, s.u, s.g, uint64_t(T) * Fs);
+  r.matmul(L.down_shexp, s.g, Fs, s.sh, N, T);
+  r.matmul(L.shexp_gate, s.a, N, s.gl, 1, T);
+  if (r.ok) r.check(r.e.ops->moe_shared(r.g, s.sh, s.gl, s.out, T, N, &r.error));
+}
+
+}  // namespace
+
+core::Status forward_vulkan(VulkanEngine& e, VulkanSequence& seq, const int32_t* tokens, int64_t n, float* logits,
+                            bool all_logits) {
+  const Model& m = *e.model;
+  const ModelConfig& c = m.config;
+  const int64_t N = c.n_embd, V = c.n_vocab;
+  if (n <= 0 || n > e.max_tokens)
+    return make_error(ErrorCode::kInvalidArgument,
+                      std::to_string(n) + " tokens: a Vulkan call takes 1 to " + std::to_string(e.max_tokens));
+  if (seq.n_past + n > seq.n_ctx)
+    return make_error(ErrorCode::kInvalidArgument, "context full: " + std::to_string(seq.n_past) + " + " +
+                                                       std::to_string(n) + " tokens exceed n_ctx " +
+                                                       std::to_string(seq.n_ctx));
+  for (int64_t t = 0; t < n; ++t)
+    if (tokens[t] < 0 || tokens[t] >= int32_t(V))
+      return make_error(ErrorCode::kInvalidArgument, "token id " + std::to_string(tokens[t]) + " at position " +
+                                                         std::to_string(t) + " is outside the vocabulary (0.." +
+                                                         std::to_string(V - 1) + ")");
+  auto& st = *static_cast<DeviceState*>(seq.buffers.get());
+  Scratch& s = e.s;
+  const uint32_t T = uint32_t(n), pos0 = uint32_t(seq.n_past);
+  std::string error;
+  // Embedding rows and the RoPE table: computed here, uploaded before the graph runs.
+  std::vector<float> host(size_t(n * N));
+  const auto dequant = quant::dequantizer(m.token_embd.view.type);
+  for (int64_t t = 0; t < n; ++t)
+    dequant(m.token_embd.view.data + int64_t(tokens[t]) * m.token_embd.view.row_bytes(), host.data() + t * N, N);
+  if (!vulkan::upload(s.x, 0, host.data(), host.size() * 4, &error)) return make_error(ErrorCode::kIo, error);
+  if (c.n_attention_layers() > 0) {
+    std::vector<float> table(size_t(n) * c.n_rot);
+    for (int64_t t = 0; t < n; ++t) rope_cos_sin(pos0 + t, c, seq.rope_factor, table.data() + t * c.n_rot);
+    if (!vulkan::upload(s.table, 0, table.data(), table.size() * 4, &error)) return make_error(ErrorCode::kIo, error);
+  }
+  vulkan::Graph g(*e.device);
+  Recorder r{e, g, {}, true};
+  for (size_t il = 0; il < m.layers.size(); ++il) {
+    const DeviceLayer& L = e.layers[il];
+    r.norm(L.attn_norm, s.x, s.a, N, T, N, N);
+    if (m.layers[il].recurrent)
+      deltanet(r, L, st, il, T);
+    else
+      attention(r, L, st, il, T, pos0);
+    r.elt(vulkan::Eltwise::kAdd, s.x, s.out, s.x, uint64_t(T) * N);
+    r.norm(L.post_norm, s.x, s.a, N, T, N, N);
+    ffn(r, L, T);
+    r.elt(vulkan::Eltwise::kAdd, s.x, s.out, s.x, uint64_t(T) * N);
+  }
+  const uint32_t rows = all_logits ? T : 1, first = all_logits ? 0 : T - 1;
+  r.norm(e.output_norm, s.x, s.a, N, rows, N, N, first * N, 0);
+  r.matmul(e.output, s.a, N, s.logits, V, rows);
+  if (!r.ok) return make_error(ErrorCode::kInvalidArgument, r.error);
+  if (!g.run(&error)) return make_error(ErrorCode::kIo, error);
+  seq.n_past += n;
+  if (!vulkan::download(s.logits, 0, logits, uint64_t(rows) * V * 4, &error)) return make_error(ErrorCode::kIo, error);
+  return core::Ok{};
+}
+
+}  // namespace onprem::model

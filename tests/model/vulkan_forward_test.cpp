@@ -1,0 +1,222 @@
+// The forward pass on a Vulkan device against llama.cpp's logits (shared/conformance), at the CPU
+// conformance test's tolerances: F32 files within 1e-3 with every argmax equal and the 32-step
+// greedy continuation identical; quantised files mean KL <= 2e-3 and the same top token wherever
+// llama.cpp's leads by half a logit. Every file also against the CPU's float-activation forward.
+// Whole prompts in one call (prefill) and token by token (decode). CI runs it on Mesa's lavapipe;
+// ONPREM_REQUIRE_VULKAN=1 turns a missing device into a failure instead of a skip.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "backend/vulkan/device.h"
+#include "model/forward.h"
+#include "model/forward_vulkan.h"
+#include "model/repack.h"
+
+namespace onprem::model {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kConf = fs::path(ONPREM_SHARED_DIR) / "conformance";
+
+std::vector<float> read_f32(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  in.seekg(0, std::ios::end);
+  std::vector<float> v(static_cast<size_t>(in.tellg()) / 4);
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(v.data()), std::streamsize(v.size() * 4));
+  return v;
+}
+
+int64_t argmax(const float* x, int64_t n) { return std::max_element(x, x + n) - x; }
+
+double kl(const float* p_logits, const float* q_logits, int64_t n) {
+  auto lse = [n](const float* x) {
+    double m = *std::max_element(x, x + n), s = 0;
+    for (int64_t i = 0; i < n; ++i) s += std::exp(double(x[i]) - m);
+    return m + std::log(s);
+  };
+  const double lp = lse(p_logits), lq = lse(q_logits);
+  double k = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double a = double(p_logits[i]) - lp, b = double(q_logits[i]) - lq;
+    k += std::exp(a) * (a - b);
+  }
+  return k;
+}
+
+// The reference's lead of its top token over the second.
+double margin(const float* x, int64_t n) {
+  float a = -INFINITY, b = -INFINITY;
+  for (int64_t i = 0; i < n; ++i)
+    if (x[i] > a)
+      b = a, a = x[i];
+    else if (x[i] > b)
+      b = x[i];
+  return double(a) - double(b);
+}
+
+bool have_device() {
+  if (!vulkan::list_devices().devices.empty()) return true;
+  const char* v = std::getenv("ONPREM_REQUIRE_VULKAN");
+  return !(v && std::string(v) == "1");  // false: required and missing
+}
+
+class VulkanConformance : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(VulkanConformance, MatchesLlamaCpp) {
+  const std::string name = GetParam();
+  if (vulkan::list_devices().devices.empty()) {
+    if (!have_device()) FAIL() << "ONPREM_REQUIRE_VULKAN=1 and no Vulkan device";
+    GTEST_SKIP() << "no Vulkan device";
+  }
+  if (!fs::exists(kConf / "models" / (name + ".gguf"))) GTEST_SKIP();
+  const bool f32 = name.find("F32") != std::string::npos;
+  auto m = load_model((kConf / "models" / (name + ".gguf")).string());
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  const int64_t V = m->config.n_vocab;
+  VulkanOptions o;
+  o.max_tokens = 640;
+  o.max_ctx = 704;
+  auto engine = make_vulkan_engine(*m, o);
+  ASSERT_TRUE(engine.ok()) << engine.error().to_string();
+  VulkanEngine& e = **engine;
+  // The 600-token prompt (long attention, many DeltaNet steps) on the F32 files; the quantised
+  // files differ only in the matmul shaders, which the short prompt covers (lavapipe is slow).
+  for (const char* prompt : {"p64", "p600"}) {
+    if (!f32 && std::string(prompt) == "p600") continue;
+    std::ifstream side(kConf / "golden" / (name + "." + prompt + ".json"));
+    const auto j = nlohmann::json::parse(side);
+    const auto ids = j["tokens"].get<std::vector<int32_t>>();
+    const auto gold = read_f32(kConf / "golden" / (name + "." + prompt + ".logits.f32"));
+    const int64_t n = int64_t(ids.size());
+    // Prefill: the whole prompt in one call. Decode: token by token (the short prompt only; the
+    // long one's 600 single-token graphs take minutes on a CPU driver).
+    for (const bool incremental : {false, true}) {
+      if (incremental && n > 64) continue;
+      auto seq = make_vulkan_sequence(e, n + 40);
+      ASSERT_TRUE(seq.ok()) << seq.error().to_string();
+      std::vector<float> ours(size_t(n * V));
+      const int64_t step = incremental ? 1 : n;
+      for (int64_t i = 0; i < n; i += step) {
+        auto r = forward_vulkan(e, *seq, ids.data() + i, step, ours.data() + i * V, true);
+        ASSERT_TRUE(r.ok()) << r.error().to_string();
+      }
+      // The same math on the CPU: float activations (llama.cpp's CPU path, and ours by default,
+      // round activations to 8 bits for quantised weights; GPU backends do not).
+      std::vector<float> cpu(size_t(n * V));
+      {
+        auto st = make_state(m->config, n);
+        auto ws = make_workspace(m->config, n, 1);
+        ForwardContext ctx;
+        ctx.options.activations = kernels::Activations::kFloat;
+        ASSERT_TRUE(forward(*m, st, ws, ids.data(), n, cpu.data(), true, ctx).ok());
+      }
+      double max_abs = 0, cpu_abs = 0, kl_sum = 0;
+      int64_t same = 0, clear = 0, clear_same = 0, cpu_same = 0;
+      for (int64_t t = 0; t < n; ++t) {
+        const float *o = ours.data() + t * V, *r = gold.data() + t * V, *f = cpu.data() + t * V;
+        for (int64_t i = 0; i < V; ++i) {
+          max_abs = std::max(max_abs, double(std::fabs(o[i] - r[i])));
+          cpu_abs = std::max(cpu_abs, double(std::fabs(o[i] - f[i])));
+        }
+        const bool agree = argmax(o, V) == argmax(r, V);
+        same += agree;
+        cpu_same += argmax(o, V) == argmax(f, V);
+        if (margin(r, V) >= 0.5) ++clear, clear_same += agree;
+        kl_sum += kl(r, o, V);
+      }
+      const char* mode = incremental ? "decode" : "prefill";
+      std::printf("%-22s %-4s %-7s vs llama.cpp: max|d| %.3g  argmax %lld/%lld  KL %.3g; vs CPU float: max|d| %.3g\n",
+                  name.c_str(), prompt, mode, max_abs, (long long)same, (long long)n, kl_sum / double(n), cpu_abs);
+      // Against the CPU's float-activation forward pass: the same logits to float rounding.
+      EXPECT_LE(cpu_abs, 1e-3) << prompt << " " << mode;
+      EXPECT_EQ(cpu_same, n) << prompt << " " << mode;
+      if (f32) {
+        EXPECT_LE(max_abs, 1e-3) << prompt << " " << mode;
+        EXPECT_EQ(same, n) << prompt << " " << mode;
+      } else {
+        // Against llama.cpp's int8-activation logits: its distribution, and its top token wherever
+        // that token leads by half a logit (activation rounding moves near-ties only: the largest
+        // margin flipped on these files is 0.12).
+        EXPECT_LE(kl_sum / double(n), 2e-3) << prompt << " " << mode;
+        EXPECT_EQ(clear_same, clear) << prompt << " " << mode;
+      }
+      if (incremental) continue;
+      // Greedy continuation after the prefill: one token per call, as a server decodes.
+      const auto want = j["gen"]["ids"].get<std::vector<int32_t>>();
+      const auto margins = j["gen"]["top1_margin"].get<std::vector<double>>();
+      std::vector<float> last(ours.end() - V, ours.end());
+      std::vector<int32_t> gen;
+      for (size_t k = 0; k < want.size() && k < 32; ++k) {
+        const int32_t id = int32_t(argmax(last.data(), V));
+        gen.push_back(id);
+        auto r = forward_vulkan(e, *seq, &id, 1, last.data(), false);
+        ASSERT_TRUE(r.ok()) << r.error().to_string();
+      }
+      size_t agree = 0;
+      while (agree < gen.size() && gen[agree] == want[agree]) ++agree;
+      size_t must = gen.size();  // quantised: up to the first step whose golden margin is < 0.5
+      if (!f32) {
+        must = 0;
+        while (must < margins.size() && must < gen.size() && margins[must] >= 0.5) ++must;
+      }
+      EXPECT_GE(agree, must) << prompt << ": greedy continuation";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(PublicSet, VulkanConformance,
+                         ::testing::Values("qwen35-tiny-F32", "qwen35moe-tiny-F32", "qwen35-tiny-Q8_0",
+                                           "qwen35moe-tiny-Q8_0", "qwen35-tiny-Q6_K", "qwen35moe-tiny-Q6_K",
+                                           "qwen35-tiny-Q4_K_M", "qwen35moe-tiny-Q4_K_M"),
+                         [](const auto& info) {
+                           std::string s = info.param;
+                           for (auto& ch : s)
+                             if (ch == '-') ch = '_';
+                           return s;
+                         });
+
+TEST(VulkanForward, RefusesWhatItCannotRun) {
+  if (vulkan::list_devices().devices.empty()) {
+    if (!have_device()) FAIL() << "ONPREM_REQUIRE_VULKAN=1 and no Vulkan device";
+    GTEST_SKIP() << "no Vulkan device";
+  }
+  auto m = load_model((kConf / "models" / "qwen35-tiny-Q8_0.gguf").string());
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  VulkanOptions o;
+  o.max_tokens = 8;
+  o.max_ctx = 16;
+  auto engine = make_vulkan_engine(*m, o);
+  ASSERT_TRUE(engine.ok()) << engine.error().to_string();
+  EXPECT_FALSE(make_vulkan_sequence(**engine, 17).ok());
+  auto seq = make_vulkan_sequence(**engine, 10);
+  ASSERT_TRUE(seq.ok());
+  std::vector<float> logits(size_t(m->config.n_vocab) * 16);
+  const int32_t bad = int32_t(m->config.n_vocab);
+  auto r = forward_vulkan(**engine, *seq, &bad, 1, logits.data(), false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("outside the vocabulary"), std::string::npos) << r.error().message;
+  const std::vector<int32_t> many(9, 1);
+  EXPECT_FALSE(forward_vulkan(**engine, *seq, many.data(), 9, logits.data(), true).ok());  // > max_tokens
+  const std::vector<int32_t> eight(8, 1);
+  ASSERT_TRUE(forward_vulkan(**engine, *seq, eight.data(), 8, logits.data(), true).ok());
+  r = forward_vulkan(**engine, *seq, eight.data(), 3, logits.data(), true);  // 8 + 3 > n_ctx 10
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("context full"), std::string::npos) << r.error().message;
+  EXPECT_EQ(seq->n_past, 8);
+  // A bad device index is an error naming it.
+  o.device = 99;
+  auto none = make_vulkan_engine(*m, o);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message.find("no Vulkan device 99"), std::string::npos) << none.error().message;
+}
+
+}  // namespace
+}  // namespace onprem::model
