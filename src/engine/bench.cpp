@@ -11,14 +11,27 @@
 
 namespace onprem::engine {
 
-namespace {
-double median(std::vector<double> v) {
+double bench_median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
-}  // namespace
+
+void fill_per_token_costs(const model::Model& m, const BenchOptions& o, int64_t ubatch, BenchResult& r) {
+  r.weight_bytes_per_token = model::weight_bytes_per_token(m);
+  r.macs_per_token = model::weight_macs_per_token(m);
+  const auto st = model::state_sizes(m.config, 4, 1);  // our KV cache is f32
+  r.tg_bytes_per_token = r.weight_bytes_per_token + st.kv_bytes_per_token * uint64_t(o.n_prompt + o.n_gen / 2) +
+                         2 * st.fixed_state_bytes();
+  const double head_macs = double(m.output.view.n_rows) * double(m.output.view.n_cols);
+  const double ubatches = double((o.n_prompt + ubatch - 1) / std::max<int64_t>(ubatch, 1));
+  const double pp_macs_per_token =
+      o.n_prompt > 0 ? double(r.macs_per_token) - head_macs + head_macs * ubatches / double(o.n_prompt) : 0;
+  r.pp_gflops = 2.0 * pp_macs_per_token * r.pp_tokens_per_s / 1e9;
+  r.tg_gb_per_s = r.tg_tokens_per_s * double(r.tg_bytes_per_token) / 1e9;
+}
 
 core::Expected<BenchResult> run_bench(const model::Model& m, const BenchOptions& o) {
+  if (o.vulkan_device >= 0) return run_bench_vulkan(m, o);
   BenchResult r;
   core::ThreadPool pool(o.threads);
   const int64_t n_ctx = o.n_prompt + o.n_gen + 8;
@@ -52,22 +65,9 @@ core::Expected<BenchResult> run_bench(const model::Model& m, const BenchOptions&
     if (o.n_prompt > 0) pp.push_back(double(o.n_prompt) / tp);
     if (o.n_gen > 0) tg.push_back(double(o.n_gen) / tt);
   }
-  r.weight_bytes_per_token = model::weight_bytes_per_token(m);
-  r.macs_per_token = model::weight_macs_per_token(m);
-  const auto st = model::state_sizes(m.config, 4, 1);  // our KV cache is f32
-  // Decode reads the weights, the KV cache at its mean length over the run, and reads and writes
-  // the DeltaNet state.
-  r.tg_bytes_per_token = r.weight_bytes_per_token + st.kv_bytes_per_token * uint64_t(o.n_prompt + o.n_gen / 2) +
-                         2 * st.fixed_state_bytes();
-  // Prefill runs the output head only for the last row of each ubatch, so its multiply-adds are
-  // counted once per ubatch, not once per prompt token.
-  const double head_macs = double(m.output.view.n_rows) * double(m.output.view.n_cols);
-  const double ubatches = double((o.n_prompt + ws.max_tokens - 1) / std::max<int64_t>(ws.max_tokens, 1));
-  const double pp_macs_per_token =
-      o.n_prompt > 0 ? double(r.macs_per_token) - head_macs + head_macs * ubatches / double(o.n_prompt) : 0;
-  if (!pp.empty()) r.pp_tokens_per_s = median(pp), r.pp_gflops = 2.0 * pp_macs_per_token * r.pp_tokens_per_s / 1e9;
-  if (!tg.empty()) r.tg_tokens_per_s = median(tg);
-  r.tg_gb_per_s = r.tg_tokens_per_s * double(r.tg_bytes_per_token) / 1e9;
+  if (!pp.empty()) r.pp_tokens_per_s = bench_median(pp);
+  if (!tg.empty()) r.tg_tokens_per_s = bench_median(tg);
+  fill_per_token_costs(m, o, ws.max_tokens, r);
   r.machine_read_gb_per_s = kernels::measure_read_bandwidth(pool).bytes_per_second / 1e9;
   r.tg_bandwidth_fraction = r.machine_read_gb_per_s > 0 ? r.tg_gb_per_s / r.machine_read_gb_per_s : 0;
   return r;

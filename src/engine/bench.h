@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "model/weights.h"
@@ -14,6 +15,7 @@ struct BenchOptions {
   int64_t n_prompt = 512, n_gen = 128;
   int threads = 2, reps = 3;
   int64_t ubatch = 512;
+  int vulkan_device = -1;  // >= 0: run on that Vulkan device (--device vulkan:N) instead of the CPU
 };
 
 struct BenchResult {
@@ -23,8 +25,21 @@ struct BenchResult {
   double tg_gb_per_s = 0, machine_read_gb_per_s = 0, tg_bandwidth_fraction = 0;
   uint64_t weight_bytes_per_token = 0, macs_per_token = 0;
   double tg_dispatches_per_token = 0;  // thread-pool dispatches per decoded token
+  // On a Vulkan device: its name, and machine_read_gb_per_s is the device's copy-kernel read rate.
+  std::string device;
 };
 
 core::Expected<BenchResult> run_bench(const model::Model& m, const BenchOptions& o);
+
+// The same measurement on a Vulkan device (bench_vulkan.cpp); an error where the build has none.
+core::Expected<BenchResult> run_bench_vulkan(const model::Model& m, const BenchOptions& o);
+
+// What a decoded token reads (weights, the KV cache at its mean length over the run, the DeltaNet
+// state read and written), and the prefill multiply-adds per prompt token (the output head once
+// per ubatch): one accounting for the CPU and the GPU.
+// The median of the repetitions (the upper one of an even count).
+double bench_median(std::vector<double> v);
+
+void fill_per_token_costs(const model::Model& m, const BenchOptions& o, int64_t ubatch, BenchResult& r);
 
 }  // namespace onprem::engine

@@ -36,4 +36,15 @@ model::RepackStats repack_for_engine(model::Model& m, int threads, bool say) {
   return st;
 }
 
+core::Expected<int> parse_device(const std::string& device) {
+  if (device == "cpu") return -1;
+  const std::string prefix = "vulkan:";
+  if (device.rfind(prefix, 0) == 0 && device.size() > prefix.size() && device.size() <= prefix.size() + 3 &&
+      device.find_first_not_of("0123456789", prefix.size()) == std::string::npos)
+    return std::stoi(device.substr(prefix.size()));
+  return core::make_error(
+      core::ErrorCode::kInvalidArgument,
+      "--device " + device + ": expected cpu or vulkan:N (onprem inspect --system lists the devices)");
+}
+
 }  // namespace onprem::tools

@@ -23,4 +23,7 @@ core::Expected<LoadedModel> load_model_and_tokenizer(const std::string& path);
 // compare the two). With `say`, says what it did on stderr.
 model::RepackStats repack_for_engine(model::Model& m, int threads, bool say);
 
+// --device: "cpu" is -1, "vulkan:N" is N; anything else is an error that says what is accepted.
+core::Expected<int> parse_device(const std::string& device);
+
 }  // namespace onprem::tools

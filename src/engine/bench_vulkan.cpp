@@ -1,0 +1,73 @@
+// `onprem bench --device vulkan:N`: the CPU bench's measurement on a Vulkan device, with the
+// device's own copy bandwidth, measured in the same run, as the decode roofline.
+#include <chrono>
+#include <vector>
+
+#include "engine/bench.h"
+#include "sample/sampler.h"
+
+#ifdef ONPREM_HAS_VULKAN
+#include "backend/vulkan/bandwidth.h"
+#include "model/forward_vulkan.h"
+#endif
+
+namespace onprem::engine {
+
+#ifndef ONPREM_HAS_VULKAN
+core::Expected<BenchResult> run_bench_vulkan(const model::Model&, const BenchOptions&) {
+  return core::make_error(core::ErrorCode::kUnsupported,
+                          "this build has no Vulkan backend (install glslc and libvulkan-dev, then rebuild)");
+}
+#else
+core::Expected<BenchResult> run_bench_vulkan(const model::Model& m, const BenchOptions& o) {
+  BenchResult r;
+  model::VulkanOptions vo;
+  vo.device = uint32_t(o.vulkan_device);
+  vo.max_tokens = std::min(o.ubatch, std::max<int64_t>(o.n_prompt, 1));
+  vo.max_ctx = o.n_prompt + o.n_gen + 8;
+  ONPREM_TRY_ASSIGN(engine, model::make_vulkan_engine(m, vo));
+  r.device = model::vulkan_engine_device(*engine);
+  ONPREM_TRY_ASSIGN(seq, model::make_vulkan_sequence(*engine, vo.max_ctx));
+  std::vector<float> logits(size_t(m.config.n_vocab));
+  std::vector<int32_t> prompt(size_t(std::max<int64_t>(o.n_prompt, 1)));
+  for (size_t i = 0; i < prompt.size(); ++i)
+    prompt[i] = int32_t((i * 7919 + 13) % std::min<uint32_t>(m.config.n_vocab, 240000));
+  std::vector<double> pp, tg;
+  using Clock = std::chrono::steady_clock;
+  for (int rep = 0; rep < o.reps + 1; ++rep) {  // the first repetition warms pipelines and pages
+    ONPREM_TRY_ASSIGN(fresh, model::make_vulkan_sequence(*engine, vo.max_ctx));
+    seq = std::move(fresh);
+    auto t0 = Clock::now();
+    for (int64_t i = 0; i < o.n_prompt; i += vo.max_tokens) {
+      const int64_t n = std::min<int64_t>(vo.max_tokens, o.n_prompt - i);
+      ONPREM_TRY(model::forward_vulkan(*engine, seq, prompt.data() + i, n, logits.data(), false));
+    }
+    const double tp = std::chrono::duration<double>(Clock::now() - t0).count();
+    t0 = Clock::now();
+    for (int64_t i = 0; i < o.n_gen; ++i) {
+      const int32_t id = sample::argmax(logits.data(), int64_t(logits.size()));
+      ONPREM_TRY(model::forward_vulkan(*engine, seq, &id, 1, logits.data(), false));
+    }
+    const double tt = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (rep == 0) continue;
+    if (o.n_prompt > 0) pp.push_back(double(o.n_prompt) / tp);
+    if (o.n_gen > 0) tg.push_back(double(o.n_gen) / tt);
+  }
+  if (!pp.empty()) r.pp_tokens_per_s = bench_median(pp);
+  if (!tg.empty()) r.tg_tokens_per_s = bench_median(tg);
+  fill_per_token_costs(m, o, vo.max_tokens, r);
+  // The device's roofline: a copy kernel over 1 GiB, best of 5.
+  auto device = vulkan::open_device(vo.device, nullptr);
+  if (device) {
+    vulkan::Ops ops(*device);
+    vulkan::CopyBandwidth bw;
+    std::string error;
+    if (vulkan::measure_copy_bandwidth(*device, ops, uint64_t(1) << 30, 5, bw, &error))
+      r.machine_read_gb_per_s = bw.read_bytes_per_second / 1e9;
+  }
+  r.tg_bandwidth_fraction = r.machine_read_gb_per_s > 0 ? r.tg_gb_per_s / r.machine_read_gb_per_s : 0;
+  return r;
+}
+#endif
+
+}  // namespace onprem::engine
