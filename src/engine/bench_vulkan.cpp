@@ -6,19 +6,10 @@
 #include "engine/bench.h"
 #include "sample/sampler.h"
 
-#ifdef ONPREM_HAS_VULKAN
-#include "backend/vulkan/bandwidth.h"
 #include "model/forward_vulkan.h"
-#endif
 
 namespace onprem::engine {
 
-#ifndef ONPREM_HAS_VULKAN
-core::Expected<BenchResult> run_bench_vulkan(const model::Model&, const BenchOptions&) {
-  return core::make_error(core::ErrorCode::kUnsupported,
-                          "this build has no Vulkan backend (install glslc and libvulkan-dev, then rebuild)");
-}
-#else
 core::Expected<BenchResult> run_bench_vulkan(const model::Model& m, const BenchOptions& o) {
   BenchResult r;
   model::VulkanOptions vo;
@@ -56,18 +47,10 @@ core::Expected<BenchResult> run_bench_vulkan(const model::Model& m, const BenchO
   if (!pp.empty()) r.pp_tokens_per_s = bench_median(pp);
   if (!tg.empty()) r.tg_tokens_per_s = bench_median(tg);
   fill_per_token_costs(m, o, vo.max_tokens, r);
-  // The device's roofline: a copy kernel over 1 GiB, best of 5.
-  auto device = vulkan::open_device(vo.device, nullptr);
-  if (device) {
-    vulkan::Ops ops(*device);
-    vulkan::CopyBandwidth bw;
-    std::string error;
-    if (vulkan::measure_copy_bandwidth(*device, ops, uint64_t(1) << 30, 5, bw, &error))
-      r.machine_read_gb_per_s = bw.read_bytes_per_second / 1e9;
-  }
+  // The device's roofline: a copy kernel over 1 GiB, best of 5, in the same run.
+  r.machine_read_gb_per_s = model::vulkan_copy_bandwidth(*engine, uint64_t(1) << 30) / 1e9;
   r.tg_bandwidth_fraction = r.machine_read_gb_per_s > 0 ? r.tg_gb_per_s / r.machine_read_gb_per_s : 0;
   return r;
 }
-#endif
 
 }  // namespace onprem::engine

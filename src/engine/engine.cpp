@@ -42,7 +42,19 @@ Engine::Engine(const model::Model& m, EngineOptions o)
       pool_(core::threads_or_all(o.threads)),
       ws_(model::make_workspace(m.config, std::max<int64_t>(o.ubatch, o.parallel), core::threads_or_all(o.threads))),
       slots_(size_t(std::max(1, o.parallel))) {
-  for (auto& s : slots_) s.state = model::make_state(m.config, o.ctx_size), s.logits.resize(m.config.n_vocab);
+  for (auto& s : slots_) {
+    // On a GPU the KV cache lives on the device; the host state keeps positions and the
+    // recurrent state for the prefix cache's snapshots.
+    s.state = model::make_state(m.config, o.ctx_size, /*with_kv=*/!o.gpu);
+    s.logits.resize(m.config.n_vocab);
+    if (o.gpu && status_.ok()) {
+      auto g = model::make_vulkan_sequence(*o.gpu, o.ctx_size);
+      if (g)
+        s.gpu_state = std::move(*g);
+      else
+        status_ = g.error();
+    }
+  }
   stats_.slots = slots_.size();
   thread_ = std::thread([this] { loop(); });
 }
@@ -70,6 +82,7 @@ void Engine::shutdown() {
 }
 
 core::Expected<uint64_t> Engine::submit(Request r) {
+  if (!status_.ok()) return status_.error();
   if (r.prompt.empty()) return make_error(ErrorCode::kInvalidArgument, "the prompt is empty");
   if (int64_t(r.prompt.size()) >= o_.ctx_size)
     return make_error(ErrorCode::kInvalidArgument, "the prompt has " + std::to_string(r.prompt.size()) +
@@ -200,11 +213,22 @@ void Engine::admit() {
       s.busy = true, s.cancelled = false, s.id = q.id, s.req = std::move(q.req), s.submitted = q.submitted;
       s.admitted = Clock::now();
       s.last_used = ++clock_;
+      const size_t kept = s.history.size();
       restore(s.state, s.history, s.snapshots, reuse, ++clock_);
       s.state.rope_factor = factor;
       s.prefilled = size_t(reuse);
       s.pending.clear();
       stats_.active++;
+      // On a GPU, a sequence that restarts (from a snapshot or from nothing) takes the host's
+      // recurrent state; one that extends all it kept is already right on the device.
+      if (o_.gpu && (reuse == 0 || size_t(reuse) < kept)) {
+        const core::Status w = model::vulkan_write_recurrent(*o_.gpu, s.gpu_state, s.state);
+        if (!w.ok()) {
+          s.history.clear(), s.snapshots.clear();  // the device state is unknown: keep nothing
+          finish_slot(s, FinishReason::kError, w.error().to_string());
+          continue;
+        }
+      }
       s.resumed = q.paused.has_value();
       if (s.resumed) {  // as it was when paused; its clients' figures stay its own
         s.sampler = std::move(q.paused->sampler);
@@ -358,7 +382,20 @@ core::Status Engine::execute(const std::vector<StepWork>& work, std::vector<mode
   ctx.options = o_.forward;
   const auto t0 = Clock::now();
   const double c0 = thread_cpu_seconds();
-  auto st = model::forward_batch(m_, *batch, ws_, ctx);
+  core::Status st = core::Ok{};
+  if (o_.gpu) {
+    // One sequence at a time on the device; the host state keeps the positions.
+    for (size_t i = 0; i < batch->size() && st.ok(); ++i) {
+      model::BatchEntry& e = (*batch)[i];
+      model::VulkanSequence& g = slots_[work[i].slot].gpu_state;
+      g.n_past = e.state->n_past;
+      g.rope_factor = e.state->rope_factor;
+      st = model::forward_vulkan(*o_.gpu, g, e.tokens, e.n, e.logits, e.all_logits);
+      if (st.ok()) e.state->n_past += e.n;
+    }
+  } else {
+    st = model::forward_batch(m_, *batch, ws_, ctx);
+  }
   const double dt = since(t0), dc = thread_cpu_seconds() - c0;
   int64_t prompt_rows = 0, decode_rows = 0;
   for (const StepWork& w : work) (w.prefill ? prompt_rows : decode_rows) += w.n;
@@ -443,6 +480,8 @@ Engine::Slot* Engine::pick_slot(const std::vector<int32_t>& prompt, float rope_f
 void Engine::keep_snapshot(Slot& s) {
   for (const auto& x : s.snapshots)
     if (x.pos == s.state.n_past) return;
+  // On a GPU the recurrent state is on the device: bring it to the host copy first.
+  if (o_.gpu && !model::vulkan_read_recurrent(*o_.gpu, s.gpu_state, s.state).ok()) return;
   s.snapshots.push_back(take_snapshot(s.state, ++clock_));
   std::vector<std::vector<Snapshot>*> lists;
   for (auto& slot : slots_) lists.push_back(&slot.snapshots);

@@ -23,6 +23,7 @@
 #include "engine/token_stream.h"
 #include "engine/schedule.h"
 #include "model/forward.h"
+#include "model/forward_vulkan.h"
 #include "sample/loop_guard.h"
 #include "sample/sampler.h"
 
@@ -70,6 +71,11 @@ struct EngineOptions {
   // slot of the generation that has run longest (at least as long); that one waits in the queue and
   // resumes by re-prefilling its tokens (engine/schedule.h, choose_preemption). 0: off.
   double preempt_after_s = 0;
+  // Set: every forward pass runs on this Vulkan device (model/forward_vulkan.h), one sequence
+  // after another within a step; the slots' KV caches and recurrent state live there. Made by the
+  // caller (which reports a missing device or memory); its max_tokens must be at least ubatch and
+  // its max_ctx at least ctx_size.
+  std::shared_ptr<model::VulkanEngine> gpu;
 };
 
 struct EngineStats {
@@ -97,13 +103,17 @@ class Engine {
   core::Expected<uint64_t> submit(Request r);
   void cancel(uint64_t id);  // finishes with kCancelled; frees the slot at the next step
   EngineStats stats() const;
+  // Not ok when the engine could not start (a GPU sequence could not be allocated); every submit
+  // then answers this error.
+  const core::Status& status() const { return status_; }
   int64_t context_size() const { return o_.ctx_size; }  // tokens per slot
   void shutdown();                                      // cancels everything, joins the thread
 
  private:
   struct Slot {
     model::SequenceState state;
-    std::vector<int32_t> history;  // the tokens the state holds, in order
+    model::VulkanSequence gpu_state;  // with EngineOptions::gpu: the device side of `state`
+    std::vector<int32_t> history;     // the tokens the state holds, in order
     std::vector<Snapshot> snapshots;
     bool busy = false;
     uint64_t id = 0;
@@ -158,6 +168,7 @@ class Engine {
   EngineOptions o_;
   core::ThreadPool pool_;
   model::Workspace ws_;
+  core::Status status_ = core::Ok{};
   std::vector<Slot> slots_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -5,6 +5,7 @@
 #include <map>
 #include <vector>
 
+#include "backend/vulkan/bandwidth.h"
 #include "backend/vulkan/buffer.h"
 #include "backend/vulkan/device.h"
 #include "backend/vulkan/ops.h"
@@ -244,6 +245,39 @@ core::Expected<VulkanSequence> make_vulkan_sequence(VulkanEngine& e, int64_t n_c
   s.n_ctx = n_ctx;
   s.buffers = st;
   return s;
+}
+
+core::Status vulkan_read_recurrent(VulkanEngine&, const VulkanSequence& s, SequenceState& host) {
+  const auto& st = *static_cast<const DeviceState*>(s.buffers.get());
+  std::string error;
+  for (size_t il = 0; il < host.conv.size() && il < st.conv.size(); ++il) {
+    if (host.conv[il].empty()) continue;
+    if (!vulkan::download(st.conv[il], 0, host.conv[il].data(), host.conv[il].size() * 4, &error) ||
+        !vulkan::download(st.ssm[il], 0, host.ssm[il].data(), host.ssm[il].size() * 4, &error))
+      return make_error(ErrorCode::kIo, error);
+  }
+  host.n_past = s.n_past;
+  return core::Ok{};
+}
+
+core::Status vulkan_write_recurrent(VulkanEngine&, VulkanSequence& s, const SequenceState& host) {
+  auto& st = *static_cast<DeviceState*>(s.buffers.get());
+  std::string error;
+  for (size_t il = 0; il < host.conv.size() && il < st.conv.size(); ++il) {
+    if (host.conv[il].empty()) continue;
+    if (!vulkan::upload(st.conv[il], 0, host.conv[il].data(), host.conv[il].size() * 4, &error) ||
+        !vulkan::upload(st.ssm[il], 0, host.ssm[il].data(), host.ssm[il].size() * 4, &error))
+      return make_error(ErrorCode::kIo, error);
+  }
+  s.n_past = host.n_past;
+  s.rope_factor = host.rope_factor;
+  return core::Ok{};
+}
+
+double vulkan_copy_bandwidth(VulkanEngine& e, uint64_t bytes) {
+  vulkan::CopyBandwidth bw;
+  std::string error;
+  return vulkan::measure_copy_bandwidth(*e.device, *e.ops, bytes, 5, bw, &error) ? bw.read_bytes_per_second : 0;
 }
 
 std::string vulkan_engine_device(const VulkanEngine& e) { return e.device->info.name + ", " + e.device->info.type; }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "model/state.h"
 #include "model/weights.h"
 
 namespace onprem::model {
@@ -31,8 +32,9 @@ struct VulkanOptions {
   std::function<void(uint64_t, uint64_t)> progress;
 };
 
-// Uploads the model's weights. Fails with a message for a model whose weights were repacked for a
-// CPU table, a weight type the device cannot read, or a device that is missing or out of memory.
+// An engine serves one thread at a time (one queue, one set of scratch buffers): the generation
+// engine's step thread, or a benchmark. Uploads the model's weights. Fails with a message for a model whose weights
+// were repacked for a CPU table, a weight type the device cannot read, or a device that is missing or out of memory.
 core::Expected<std::shared_ptr<VulkanEngine>> make_vulkan_engine(const Model& m, const VulkanOptions& o);
 
 // A zeroed sequence of up to n_ctx tokens (at most the engine's max_ctx).
@@ -42,6 +44,15 @@ core::Expected<VulkanSequence> make_vulkan_sequence(VulkanEngine& e, int64_t n_c
 // logits: [n][n_vocab] when all_logits, else [n_vocab] for the last token.
 core::Status forward_vulkan(VulkanEngine& e, VulkanSequence& s, const int32_t* tokens, int64_t n, float* logits,
                             bool all_logits);
+
+// The recurrent layers' conv and DeltaNet state between the device and a host SequenceState
+// (made with the same config): read for the prefix cache's snapshots, written when a sequence
+// restarts from one (or from nothing). Writing also sets the device sequence's position.
+core::Status vulkan_read_recurrent(VulkanEngine& e, const VulkanSequence& s, SequenceState& host);
+core::Status vulkan_write_recurrent(VulkanEngine& e, VulkanSequence& s, const SequenceState& host);
+
+// The device's read rate in bytes/s: a copy kernel over `bytes`, best of 5 (0 if it cannot run).
+double vulkan_copy_bandwidth(VulkanEngine& e, uint64_t bytes);
 
 // "llvmpipe (LLVM 15.0.6, 256 bits), CPU" for messages.
 std::string vulkan_engine_device(const VulkanEngine& e);

@@ -22,6 +22,8 @@ struct SequenceState {
   void clear();  // back to an empty sequence, keeping the memory
 };
 
-SequenceState make_state(const ModelConfig& c, int64_t n_ctx);
+// with_kv false: no KV cache on the host (a GPU sequence keeps it on the device; the host state
+// then holds the positions and a copy of the recurrent state for the prefix cache's snapshots).
+SequenceState make_state(const ModelConfig& c, int64_t n_ctx, bool with_kv = true);
 
 }  // namespace onprem::model

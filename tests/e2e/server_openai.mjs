@@ -15,8 +15,10 @@ mkdirSync(work, { recursive: true });
 const model = path.join(work, "server-model.gguf");
 execFileSync(onprem, ["gen-model", "--preset", "tiny-moe", "--type", "Q8_0", "-o", model], { stdio: "ignore" });
 const port = 20000 + Math.floor(Math.random() * 20000);
+// ONPREM_E2E_DEVICE=vulkan:0 serves from a Vulkan device (CI: lavapipe).
+const device = process.env.ONPREM_E2E_DEVICE ? ["--device", process.env.ONPREM_E2E_DEVICE] : [];
 const server = spawn(onprem, ["serve", "-m", model, "--port", String(port), "--parallel", "1", "--ctx-size", "16384",
-  "--api-key", "secret", "--max-tokens", "64", "--header-timeout", String(3 * Number(process.env.ONPREM_E2E_SLOWDOWN || 1))], { stdio: ["ignore", "ignore", "pipe"] });
+  "--api-key", "secret", "--max-tokens", "64", "--header-timeout", String(3 * Number(process.env.ONPREM_E2E_SLOWDOWN || 1)), ...device], { stdio: ["ignore", "ignore", "pipe"] });
 let log = "";
 server.stderr.on("data", (d) => (log += d));
 const base = `http://127.0.0.1:${port}`;

@@ -32,8 +32,7 @@ Run add_bench(CLI::App& app) {
   cmd->add_option("-b,--ubatch", a->o.ubatch, "Prefill tokens per forward call")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--device", a->device, "Where to run: cpu, or vulkan:N (onprem inspect --system lists them)")
-      ->capture_default_str();
+  add_device_option(cmd, a->device);
   cmd->add_flag("--json", a->json, "Print a JSON object");
   return [a]() -> int {
     auto device = parse_device(a->device);

@@ -17,7 +17,7 @@ namespace onprem::tools {
 namespace {
 
 struct RunOptions {
-  std::string model, prompt, json_schema, preset;
+  std::string model, prompt, json_schema, preset, device = "cpu";
   int n_predict = 64, threads = 0;
   int64_t ctx = 4096, ubatch = 512;
   bool output_only = false, no_loop_guard = false;
@@ -28,7 +28,6 @@ struct RunOptions {
 int run_generation(const RunOptions& o) {
   auto m = model::load_model(o.model);
   if (!m) return fail(m.error().to_string());
-  repack_for_engine(*m, o.threads, false);
   auto vocab = text::load_vocab(*m->file);
   if (!vocab) return fail(o.model + ": " + vocab.error().to_string());
   auto tok = text::Tokenizer::create(std::move(*vocab));
@@ -77,7 +76,9 @@ int run_generation(const RunOptions& o) {
   eo.ctx_size = std::min<int64_t>(o.ctx, int64_t(prompt.size()) + std::max(o.n_predict, 1));
   eo.ubatch = o.ubatch;
   eo.threads = threads;
+  if (auto placed = place_engine(*m, o.device, eo, false); !placed) return fail(placed.error().to_string());
   engine::Engine eng(*m, eo);
+  if (!eng.status()) return fail(eng.status().error().to_string());
   engine::Request r;
   r.prompt = prompt;
   r.sampling = params;
@@ -147,6 +148,7 @@ Run add_run(CLI::App& app) {
   cmd->add_flag("--no-loop-guard", o->no_loop_guard, "Do not stop when the output repeats itself");
   cmd->add_option("-c,--ctx", o->ctx, "Context length")->check(CLI::PositiveNumber)->capture_default_str();
   add_threads_option(cmd, o->threads);
+  add_device_option(cmd, o->device);
   return [o]() { return run_generation(*o); };
 }
 

@@ -31,6 +31,7 @@ struct ServeOptions {
   engine::EngineOptions engine;
   std::string test_script;
   std::string chat_template = "builtin";
+  std::string device = "cpu";
 };
 
 // --chat-template: builtin (null), file (the GGUF's own, through our Jinja interpreter) or a path.
@@ -74,14 +75,15 @@ int serve(const ServeOptions& o) {
   std::fprintf(stderr, "loading %s ...\n", o.model.c_str());
   auto m = model::load_model(o.model);
   if (!m) return fail(m.error().to_string());
-  repack_for_engine(*m, o.engine.threads, true);
+  engine::EngineOptions eo = o.engine;
+  if (auto placed = place_engine(*m, o.device, eo, true); !placed) return fail(placed.error().to_string());
   auto vocab = text::load_vocab(*m->file);
   if (!vocab) return fail(o.model + ": " + vocab.error().to_string());
   auto tok = text::Tokenizer::create(std::move(*vocab));
   if (!tok) return fail(tok.error().to_string());
-  const engine::EngineOptions& eo = o.engine;
   std::fprintf(stderr, "allocating %d sequence slots of %lld tokens ...\n", eo.parallel, (long long)eo.ctx_size);
   engine::Engine eng(*m, eo);
+  if (!eng.status()) return fail(eng.status().error().to_string());
   api::ServiceOptions so;
   so.model_id = o.model_id.empty() ? "onprem" : o.model_id;
   so.aliases = o.aliases;
@@ -162,6 +164,7 @@ Run add_serve(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   add_threads_option(cmd, o->engine.threads);
+  add_device_option(cmd, o->device);
   cmd->add_option("--http-threads", o->http_threads,
                   "Most HTTP worker threads, one per open connection, started as connections arrive (default: 512, or "
                   "2 x parallel + 4 if more)");

@@ -47,4 +47,29 @@ core::Expected<int> parse_device(const std::string& device) {
       "--device " + device + ": expected cpu or vulkan:N (onprem inspect --system lists the devices)");
 }
 
+core::Status place_engine(model::Model& m, const std::string& device, engine::EngineOptions& eo, bool say) {
+  ONPREM_TRY_ASSIGN(index, parse_device(device));
+  if (index < 0) {
+    repack_for_engine(m, eo.threads, say);
+    return core::Ok{};
+  }
+  model::VulkanOptions vo;
+  vo.device = uint32_t(index);
+  vo.max_tokens = eo.ubatch;
+  vo.max_ctx = eo.ctx_size;
+  int last = -1;
+  if (say)
+    vo.progress = [&last](uint64_t done, uint64_t total) {
+      const int pct = total ? int(100 * done / total) : 100;
+      if (pct / 10 == last / 10) return;
+      last = pct;
+      std::fprintf(stderr, "\ruploading weights: %3d %%", pct);
+      if (done >= total) std::fprintf(stderr, "\n");
+    };
+  ONPREM_TRY_ASSIGN(gpu, model::make_vulkan_engine(m, vo));
+  if (say) std::fprintf(stderr, "running on %s (%s)\n", model::vulkan_engine_device(*gpu).c_str(), device.c_str());
+  eo.gpu = gpu;
+  return core::Ok{};
+}
+
 }  // namespace onprem::tools

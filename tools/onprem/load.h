@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "engine/engine.h"
 #include "model/repack.h"
 #include "model/weights.h"
 #include "text/tokenizer.h"
@@ -25,5 +26,10 @@ model::RepackStats repack_for_engine(model::Model& m, int threads, bool say);
 
 // --device: "cpu" is -1, "vulkan:N" is N; anything else is an error that says what is accepted.
 core::Expected<int> parse_device(const std::string& device);
+
+// For run and serve: puts the engine where --device says. cpu: the weights repacked for the CPU
+// tables (repack_for_engine). vulkan:N: the weights uploaded to that device (with a progress line
+// on stderr when `say`) and eo.gpu set; an error for a device that is missing or too small.
+core::Status place_engine(model::Model& m, const std::string& device, engine::EngineOptions& eo, bool say);
 
 }  // namespace onprem::tools

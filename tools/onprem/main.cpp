@@ -13,6 +13,12 @@ CLI::Option* add_threads_option(CLI::App* cmd, int& threads) {
   return cmd->add_option("-t,--threads", threads, "Threads (default: all cores)")->check(CLI::Range(0, 4096));
 }
 
+CLI::Option* add_device_option(CLI::App* cmd, std::string& device) {
+  return cmd
+      ->add_option("--device", device, "Where the model runs: cpu, or vulkan:N (onprem inspect --system lists them)")
+      ->capture_default_str();
+}
+
 int fail(const std::string& message) {
   std::fprintf(stderr, "onprem: %s\n", message.c_str());
   return 1;

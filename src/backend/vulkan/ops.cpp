@@ -11,7 +11,7 @@ using core::GgmlType;
 
 // Each must match the push-constant block of its shader.
 struct MatmulPush {
-  uint32_t rows, cols, row_bytes, w_offset, x_offset, x_stride, y_offset, y_stride, expert_bytes, x_div;
+  uint32_t rows, cols, row_bytes, w_offset, x_offset, x_stride, y_offset, y_stride, expert_bytes, x_div, tokens;
 };
 struct RmsNormPush {
   uint32_t n, x_offset, x_stride, y_offset, y_stride;
@@ -44,7 +44,8 @@ struct MoePush {
   uint32_t tokens, n, k;
 };
 
-constexpr uint32_t kRowsPerX = 32768;  // matmul.comp's kRowsPerX
+constexpr uint32_t kRowsPerX = 32768;    // matmul.comp's kRowsPerX
+constexpr uint32_t kTokensPerGroup = 8;  // matmul.comp's kTokens
 constexpr uint32_t kEltwiseGroup = 256, kMaxGroupsX = 65535;
 
 const char* matmul_type(GgmlType t) {
@@ -130,12 +131,13 @@ bool Ops::matmul(Graph& g, const Buffer& w, const Buffer& x, const Buffer& y, co
                         a.y_offset,
                         a.y_stride,
                         uint32_t(a.expert_bytes),
-                        a.x_div};
+                        a.x_div,
+                        a.tokens};
   const uint32_t gx = std::min(a.rows, kRowsPerX), gz = (a.rows + kRowsPerX - 1) / kRowsPerX;
+  const uint32_t gy = (a.tokens + kTokensPerGroup - 1) / kTokensPerGroup;
   if (a.ids)
-    return dispatch(g, std::string("matmul_id_") + type, {&w, &x, &y, a.ids}, &push, sizeof push, gx, a.tokens, gz,
-                    error);
-  return dispatch(g, std::string("matmul_") + type, {&w, &x, &y}, &push, sizeof push, gx, a.tokens, gz, error);
+    return dispatch(g, std::string("matmul_id_") + type, {&w, &x, &y, a.ids}, &push, sizeof push, gx, gy, gz, error);
+  return dispatch(g, std::string("matmul_") + type, {&w, &x, &y}, &push, sizeof push, gx, gy, gz, error);
 }
 
 bool Ops::rms_norm(Graph& g, const Buffer& weight, const Buffer& x, const Buffer& y, const RmsNormArgs& a,
