@@ -1,0 +1,296 @@
+// Every shader other than matmul and RMSNorm (vulkan_test.cpp) against the CPU: the scalar
+// reference kernels where the CPU has one (L2 norm, the delta-rule step), else the formula of
+// model.md in double precision. Tolerances come from float arithmetic: a sum of n terms is off by
+// at most about n units of 2^-24 of the sum of its terms' magnitudes, and exp, sigmoid and the
+// square root by a few units more; they are spelled out at each check.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "backend/vulkan/buffer.h"
+#include "backend/vulkan/device.h"
+#include "backend/vulkan/ops.h"
+#include "kernels/kernels.h"
+
+namespace onprem::vulkan {
+namespace {
+
+constexpr double kUnit = 1.0 / 16777216.0;  // 2^-24
+
+Device* device() {
+  static std::unique_ptr<Device> d = open_device(0, nullptr);
+  return d.get();
+}
+
+#define NEED_DEVICE()                                                                     \
+  do {                                                                                    \
+    if (!device()) {                                                                      \
+      const char* req = std::getenv("ONPREM_REQUIRE_VULKAN");                             \
+      if (req && std::string(req) == "1") FAIL() << "ONPREM_REQUIRE_VULKAN=1, no device"; \
+      GTEST_SKIP() << "no Vulkan device on this machine";                                 \
+    }                                                                                     \
+  } while (0)
+
+Buffer with(const std::vector<float>& v) {
+  Buffer b;
+  std::string error;
+  EXPECT_TRUE(create_buffer(*device(), std::max<size_t>(v.size(), 1) * 4, Memory::kDevice, b, &error)) << error;
+  if (!v.empty()) {
+    EXPECT_TRUE(upload(b, 0, v.data(), v.size() * 4, &error)) << error;
+  }
+  return b;
+}
+
+template <typename T>
+std::vector<T> read(const Buffer& b, size_t n) {
+  std::vector<T> out(n);
+  std::string error;
+  EXPECT_TRUE(download(b, 0, out.data(), n * sizeof(T), &error)) << error;
+  return out;
+}
+
+std::vector<float> normal(size_t n, float sd, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, sd);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// Records one op with `record`, runs it, and fails the test on any error.
+template <typename F>
+void run(F&& record) {
+  Ops ops(*device());
+  Graph g(*device());
+  std::string error;
+  ASSERT_TRUE(record(ops, g, &error)) << error;
+  ASSERT_TRUE(g.run(&error)) << error;
+}
+
+TEST(VulkanOps, L2NormMatchesTheCpuReference) {
+  NEED_DEVICE();
+  // q heads of a DeltaNet layer: 3 tokens of 2 heads of 32, 100 floats apart, from offset 5.
+  const uint32_t n = 32, heads = 2, tokens = 3, stride = 100, offset = 5;
+  auto x = normal(offset + tokens * stride, 1.5f, 1);
+  Buffer b = with(x);
+  const float eps = 1e-6f, scale = 0.17677669f;
+  run([&](Ops& o, Graph& g, std::string* e) {
+    return o.l2_norm(g, b, n, tokens * heads, heads, stride, offset, eps, scale, e);
+  });
+  const auto y = read<float>(b, x.size());
+  const auto& ref = *kernels::kernels_for(kernels::Isa::kScalar);
+  for (uint32_t t = 0; t < tokens; ++t)
+    for (uint32_t h = 0; h < heads; ++h) {
+      const uint32_t base = offset + t * stride + h * n;
+      std::vector<float> want(n);
+      ref.l2_norm(x.data() + base, want.data(), n, eps);
+      for (uint32_t i = 0; i < n; ++i)
+        EXPECT_NEAR(y[base + i], want[i] * scale, (n + 16) * kUnit * std::fabs(want[i] * scale)) << t << "," << h;
+    }
+  // Outside the rows nothing moved.
+  for (uint32_t i = 0; i < offset; ++i) EXPECT_EQ(y[i], x[i]);
+  EXPECT_EQ(y[offset + heads * n], x[offset + heads * n]);
+}
+
+TEST(VulkanOps, RopeTurnsEachPairByItsTokensAngle) {
+  NEED_DEVICE();
+  const uint32_t tokens = 3, heads = 2, d = 16, half = 4, head_stride = d, token_stride = heads * d + 3, offset = 7;
+  auto x = normal(offset + tokens * token_stride, 1.0f, 2);
+  std::vector<float> table(tokens * half * 2);
+  for (uint32_t t = 0; t < tokens; ++t)
+    for (uint32_t j = 0; j < half; ++j) {
+      const double th = 0.3 * (t + 1) * (j + 1);
+      table[(t * half + j) * 2] = float(std::cos(th)), table[(t * half + j) * 2 + 1] = float(std::sin(th));
+    }
+  Buffer xb = with(x), tb = with(table);
+  run([&](Ops& o, Graph& g, std::string* e) {
+    return o.rope(g, xb, tb, tokens, heads, head_stride, token_stride, offset, half, e);
+  });
+  const auto y = read<float>(xb, x.size());
+  for (uint32_t t = 0; t < tokens; ++t)
+    for (uint32_t h = 0; h < heads; ++h) {
+      const uint32_t b = offset + t * token_stride + h * head_stride;
+      for (uint32_t j = 0; j < half; ++j) {
+        const double c = table[(t * half + j) * 2], s = table[(t * half + j) * 2 + 1];
+        const double x0 = x[b + j], x1 = x[b + j + half];
+        const double tol = 4 * kUnit * (std::fabs(x0) + std::fabs(x1));
+        EXPECT_NEAR(y[b + j], x0 * c - x1 * s, tol);
+        EXPECT_NEAR(y[b + j + half], x0 * s + x1 * c, tol);
+      }
+      for (uint32_t j = 2 * half; j < d; ++j) EXPECT_EQ(y[b + j], x[b + j]);  // beyond n_rot: untouched
+    }
+}
+
+TEST(VulkanOps, AttentionIsCausalGqaSoftmaxTimesTheGate) {
+  NEED_DEVICE();
+  const uint32_t T = 5, D = 64, Hq = 4, Hkv = 2, pos0 = 7, ctx = pos0 + T, stride = ctx + 3;
+  const float scale = 0.125f;
+  auto q = normal(T * Hq * D, 1.0f, 3), qg = normal(T * Hq * 2 * D, 1.0f, 4);
+  auto k = normal(ctx * Hkv * D, 1.0f, 5), v = normal(ctx * Hkv * D, 1.0f, 6);
+  Buffer qb = with(q), gb = with(qg), kb = with(k), vb = with(v), sb = with(std::vector<float>(T * Hq * stride)),
+         ob = with(std::vector<float>(T * Hq * D));
+  AttentionArgs a;
+  a.tokens = T, a.head_dim = D, a.n_head = Hq, a.n_head_kv = Hkv, a.pos0 = pos0, a.score_stride = stride,
+  a.scale = scale;
+  run([&](Ops& o, Graph& g, std::string* e) { return o.attention(g, qb, gb, kb, vb, sb, ob, a, e); });
+  const auto out = read<float>(ob, T * Hq * D);
+  for (uint32_t t = 0; t < T; ++t)
+    for (uint32_t h = 0; h < Hq; ++h) {
+      const uint32_t kvh = h / (Hq / Hkv), n_kv = pos0 + t + 1;
+      std::vector<double> p(n_kv);
+      double mx = -1e300, sum = 0;
+      for (uint32_t j = 0; j < n_kv; ++j) {
+        double s = 0;
+        for (uint32_t i = 0; i < D; ++i) s += double(q[(t * Hq + h) * D + i]) * k[(j * Hkv + kvh) * D + i];
+        p[j] = s * scale, mx = std::max(mx, p[j]);
+      }
+      for (auto& x : p) sum += x = std::exp(x - mx);
+      for (uint32_t i = 0; i < D; ++i) {
+        double acc = 0, mag = 0;
+        for (uint32_t j = 0; j < n_kv; ++j) {
+          acc += p[j] / sum * v[(j * Hkv + kvh) * D + i];
+          mag += p[j] / sum * std::fabs(v[(j * Hkv + kvh) * D + i]);
+        }
+        const double gate = 1 / (1 + std::exp(-double(qg[(t * Hq + h) * 2 * D + D + i])));
+        // Scores (D terms, then exp of an error scaled by up to |score|), the weighted sum (n_kv).
+        EXPECT_NEAR(out[(t * Hq + h) * D + i], acc * gate, (D + n_kv + 32) * 8 * kUnit * mag + 1e-7)
+            << "token " << t << " head " << h << " dim " << i;
+      }
+    }
+}
+
+TEST(VulkanOps, DeltaNetConvGatesAndRuleMatchTheCpu) {
+  NEED_DEVICE();
+  const uint32_t T = 4, hk = 2, hv = 4, dk = 16, dv = 16, K = 4;
+  const uint32_t Ch = 2 * hk * dk + hv * dv;
+  auto u = normal(T * Ch, 1.0f, 7), w = normal(Ch * K, 0.5f, 8), st = normal(Ch * (K - 1), 1.0f, 9);
+  DeltaNetArgs a;
+  a.tokens = T, a.channels = Ch, a.taps = K, a.hk = hk, a.hv = hv, a.dk = dk, a.dv = dv;
+  // Conv + SiLU, with the state rolling.
+  Buffer ub = with(u), wb = with(w), sb = with(st), yb = with(std::vector<float>(T * Ch));
+  run([&](Ops& o, Graph& g, std::string* e) { return o.deltanet_conv(g, ub, wb, sb, yb, a, e); });
+  const auto y = read<float>(yb, T * Ch), st_out = read<float>(sb, Ch * (K - 1));
+  for (uint32_t ch = 0; ch < Ch; ++ch) {
+    std::vector<double> hist(st.begin() + ch * (K - 1), st.begin() + (ch + 1) * (K - 1));
+    for (uint32_t t = 0; t < T; ++t) {
+      double acc = double(w[ch * K + K - 1]) * u[t * Ch + ch], mag = std::fabs(acc);
+      for (uint32_t j = 0; j + 1 < K; ++j) acc += w[ch * K + j] * hist[j], mag += std::fabs(w[ch * K + j] * hist[j]);
+      hist.erase(hist.begin()), hist.push_back(u[t * Ch + ch]);
+      const double want = acc / (1 + std::exp(-acc));
+      EXPECT_NEAR(y[t * Ch + ch], want, (K + 8) * 4 * kUnit * mag + 1e-7) << "conv ch " << ch << " t " << t;
+    }
+    for (uint32_t j = 0; j + 1 < K; ++j) EXPECT_EQ(st_out[ch * (K - 1) + j], float(hist[j]));
+  }
+  // Gates: beta = sigmoid(b); g = max(softplus(a + dt_bias) * ssm_a, -88) (model.md §7).
+  auto bl = normal(T * hv, 2.0f, 10), al = normal(T * hv, 3.0f, 11), bias = normal(hv, 1.0f, 12);
+  std::vector<float> ssm_a = {-0.5f, -2.0f, -8.0f, -1e30f};  // the last one hits the floor
+  al[0] = 30.0f;                                             // softplus's linear branch
+  Buffer bb = with(bl), ab = with(al), biasb = with(bias), ssmb = with(ssm_a);
+  run([&](Ops& o, Graph& g, std::string* e) { return o.deltanet_gates(g, bb, ab, biasb, ssmb, a, e); });
+  const auto beta = read<float>(bb, T * hv), gam = read<float>(ab, T * hv);
+  for (uint32_t i = 0; i < T * hv; ++i) {
+    const double x = double(al[i]) + bias[i % hv];
+    const double sp = x > 20 ? x : std::log1p(std::exp(x));
+    EXPECT_NEAR(beta[i], 1 / (1 + std::exp(-double(bl[i]))), 8 * kUnit);
+    EXPECT_NEAR(gam[i], std::max(sp * ssm_a[i % hv], -88.0),
+                16 * kUnit * std::fabs(std::max(sp * ssm_a[i % hv], -88.0)) + 1e-6)
+        << i;
+  }
+  // The rule, token by token, against the CPU's scalar step (value-major state).
+  std::vector<float> qkv = normal(T * Ch, 0.3f, 13), S0 = normal(hv * dv * dk, 0.5f, 14), bt(T * hv), gt(T * hv);
+  for (uint32_t i = 0; i < T * hv; ++i) bt[i] = 0.2f + 0.1f * float(i % 5), gt[i] = -0.05f * float(1 + i % 3);
+  Buffer qb = with(qkv), btb = with(bt), gtb = with(gt), Sb = with(S0), ob = with(std::vector<float>(T * hv * dv));
+  run([&](Ops& o, Graph& g, std::string* e) { return o.deltanet_rule(g, qb, btb, gtb, Sb, ob, a, e); });
+  const auto o = read<float>(ob, T * hv * dv), S = read<float>(Sb, hv * dv * dk);
+  const auto& ref = *kernels::kernels_for(kernels::Isa::kScalar);
+  std::vector<float> Sr = S0, orow(dv);
+  for (uint32_t j = 0; j < hv; ++j)
+    for (uint32_t t = 0; t < T; ++t) {
+      const float* base = qkv.data() + t * Ch;
+      const uint32_t kh = j % hk;
+      ref.delta_rule_step(Sr.data() + j * dv * dk, base + hk * dk + kh * dk, base + kh * dk,
+                          base + 2 * hk * dk + j * dv, bt[t * hv + j], std::exp(gt[t * hv + j]), dk, dv, orow.data());
+      for (uint32_t c = 0; c < dv; ++c)
+        EXPECT_NEAR(o[t * hv * dv + j * dv + c], orow[c], 1e-5 * (1 + std::fabs(orow[c]))) << j << "," << t << "," << c;
+    }
+  for (size_t i = 0; i < S.size(); ++i) EXPECT_NEAR(S[i], Sr[i], 1e-5 * (1 + std::fabs(Sr[i])));
+}
+
+TEST(VulkanOps, MoeRoutesCombinesAndAddsTheSharedExpert) {
+  NEED_DEVICE();
+  const uint32_t T = 3, E = 8, k = 3, N = 10;
+  auto logits = normal(T * E, 1.0f, 15);
+  // Token 1: a three-way tie for first place and a tie at the cut (lower ids first).
+  for (uint32_t e : {2u, 5u, 6u}) logits[1 * E + e] = 2.0f;
+  logits[1 * E + 0] = 1.0f, logits[1 * E + 7] = 1.0f;
+  Buffer lb = with(logits), ib = with(std::vector<float>(T * k)), wb = with(std::vector<float>(T * k));
+  run([&](Ops& o, Graph& g, std::string* e) { return o.moe_route(g, lb, ib, wb, T, E, k, e); });
+  const auto ids = read<uint32_t>(ib, T * k);
+  const auto w = read<float>(wb, T * k);
+  for (uint32_t t = 0; t < T; ++t) {
+    std::vector<double> p(E);
+    double mx = *std::max_element(logits.begin() + t * E, logits.begin() + (t + 1) * E), sum = 0;
+    for (uint32_t e = 0; e < E; ++e) sum += p[e] = std::exp(logits[t * E + e] - mx);
+    std::vector<uint32_t> order(E);
+    std::iota(order.begin(), order.end(), 0u);
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return p[a] > p[b]; });
+    double picked = 0;
+    for (uint32_t s = 0; s < k; ++s) picked += p[order[s]] / sum;
+    for (uint32_t s = 0; s < k; ++s) {
+      EXPECT_EQ(ids[t * k + s], order[s]) << "token " << t << " slot " << s;
+      EXPECT_NEAR(w[t * k + s], p[order[s]] / sum / picked, 64 * kUnit);
+    }
+  }
+  // Combination: out[t] = sum_s w[t][s] * ys[t*k+s]; then + sigmoid(gl[t]) * sh[t].
+  auto ys = normal(T * k * N, 1.0f, 16), sh = normal(T * N, 1.0f, 17), gl = normal(T, 2.0f, 18);
+  Buffer yb = with(ys), ob = with(std::vector<float>(T * N)), shb = with(sh), glb = with(gl);
+  run([&](Ops& o, Graph& g, std::string* e) {
+    return o.moe_combine(g, yb, wb, ob, T, N, k, e) && o.moe_shared(g, shb, glb, ob, T, N, e);
+  });
+  const auto out = read<float>(ob, T * N);
+  for (uint32_t t = 0; t < T; ++t)
+    for (uint32_t c = 0; c < N; ++c) {
+      double want = 0, mag = 0;
+      for (uint32_t s = 0; s < k; ++s)
+        want += double(w[t * k + s]) * ys[(t * k + s) * N + c],
+            mag += std::fabs(w[t * k + s] * ys[(t * k + s) * N + c]);
+      const double sg = 1 / (1 + std::exp(-double(gl[t])));
+      want += sg * sh[t * N + c], mag += std::fabs(sg * sh[t * N + c]);
+      EXPECT_NEAR(out[t * N + c], want, (k + 8) * 4 * kUnit * mag) << t << "," << c;
+    }
+}
+
+TEST(VulkanOps, ElementWiseOpsInPlaceAndAtOffsets) {
+  NEED_DEVICE();
+  const uint32_t n = 70000;  // 274 workgroups, every operand at its own offset
+  auto a = normal(n + 3, 2.0f, 19), b = normal(n + 5, 2.0f, 20);
+  Buffer ab = with(a), bb = with(b), yb = with(std::vector<float>(n + 9, 7.0f));
+  run([&](Ops& o, Graph& g, std::string* e) {
+    return o.eltwise(g, Eltwise::kSwiglu, ab, 3, bb, 5, yb, 9, n, e) &&
+           o.eltwise(g, Eltwise::kAdd, yb, 9, bb, 5, yb, 9, n, e);  // in place: y = silu(a) * b + b
+  });
+  const auto y = read<float>(yb, n + 9);
+  for (uint32_t i = 0; i < 9; ++i) EXPECT_EQ(y[i], 7.0f);
+  for (uint32_t i = 0; i < n; ++i) {
+    const double x = a[3 + i], want = x / (1 + std::exp(-x)) * b[5 + i] + b[5 + i];
+    ASSERT_NEAR(y[9 + i], want, 16 * kUnit * (std::fabs(want) + std::fabs(b[5 + i]) * (1 + std::fabs(x)))) << i;
+  }
+  // A copy, and refusals past the end.
+  Buffer cb = with(std::vector<float>(n));
+  run([&](Ops& o, Graph& g, std::string* e) { return o.eltwise(g, Eltwise::kCopy, ab, 3, ab, 3, cb, 0, n, e); });
+  const auto c = read<float>(cb, n);
+  EXPECT_TRUE(std::equal(c.begin(), c.end(), a.begin() + 3));
+  Ops ops(*device());
+  Graph g(*device());
+  std::string error;
+  EXPECT_FALSE(ops.eltwise(g, Eltwise::kAdd, ab, 4, bb, 0, cb, 0, n, &error));
+  EXPECT_NE(error.find("overruns"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace onprem::vulkan
