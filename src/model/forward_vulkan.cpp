@@ -42,6 +42,10 @@ struct DeviceLayer {
 // The device side of one sequence.
 struct DeviceState {
   std::vector<Buffer> k, v, conv, ssm;  // by layer; unused kinds stay empty
+  // The position of the call's first token, written before each run: the attention layers read it
+  // on the device, so the one-token graph is recorded once and replayed at every position.
+  Buffer pos;
+  std::unique_ptr<vulkan::Graph> decode;
 };
 
 // Scratch for max_tokens tokens, named for what forward_vulkan keeps in them.
@@ -241,6 +245,7 @@ core::Expected<VulkanSequence> make_vulkan_sequence(VulkanEngine& e, int64_t n_c
       ONPREM_TRY(zeroed(d, st->v[il], kv));
     }
   }
+  ONPREM_TRY(zeroed(*e.device, st->pos, 1));
   VulkanSequence s;
   s.n_ctx = n_ctx;
   s.buffers = st;
@@ -366,7 +371,7 @@ void deltanet(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, uin
   r.matmul(L.ssm_out, s.o2, Vd, s.out, c.n_embd, T);
 }
 
-void attention(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, uint32_t T, uint32_t pos0) {
+void attention(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, uint32_t T, uint32_t n_ctx) {
   const ModelConfig& c = r.e.model->config;
   Scratch& s = r.e.s;
   const uint32_t D = c.head_dim, Hq = c.n_head, Hkv = c.n_head_kv, half = c.n_rot / 2;
@@ -374,15 +379,21 @@ void attention(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, ui
   r.matmul(L.wk, s.a, c.n_embd, s.kx, Hkv * D, T);
   r.matmul(L.wv, s.a, c.n_embd, s.vx, Hkv * D, T);
   r.norm(L.q_norm, s.qg, s.qn, D, T * Hq, 2 * D, D);
-  const uint32_t at = pos0 * Hkv * D;  // this call's first cache row
-  r.norm(L.k_norm, s.kx, st.k[il], D, T * Hkv, D, D, 0, at);
+  // This call's cache rows start at the position in st.pos (at most n_ctx - T).
+  const vulkan::DevicePos pos{&st.pos, n_ctx - T};
+  const uint32_t row = Hkv * D;
   if (!r.ok) return;
   auto& ops = *r.e.ops;
-  r.check(ops.rope(r.g, s.qn, s.table, T, Hq, D, Hq * D, 0, half, &r.error));
-  if (r.ok) r.check(ops.rope(r.g, st.k[il], s.table, T, Hkv, D, Hkv * D, at, half, &r.error));
-  r.elt(vulkan::Eltwise::kCopy, s.vx, s.vx, st.v[il], uint64_t(T) * Hkv * D, at);
+  vulkan::RmsNormArgs kn;
+  kn.n = D, kn.tokens = T * Hkv, kn.x_stride = D, kn.y_stride = D, kn.eps = c.rms_eps, kn.pos = pos,
+  kn.pos_stride = row;
+  r.check(ops.rms_norm(r.g, L.k_norm, s.kx, st.k[il], kn, &r.error));
+  if (r.ok) r.check(ops.rope(r.g, s.qn, s.table, T, Hq, D, Hq * D, 0, half, &r.error));
+  if (r.ok) r.check(ops.rope(r.g, st.k[il], s.table, T, Hkv, D, row, 0, half, &r.error, pos, row));
+  if (r.ok)
+    r.check(ops.eltwise(r.g, vulkan::Eltwise::kCopy, s.vx, 0, s.vx, 0, st.v[il], 0, T * row, &r.error, pos, row));
   vulkan::AttentionArgs a;
-  a.tokens = T, a.head_dim = D, a.n_head = Hq, a.n_head_kv = Hkv, a.pos0 = pos0;
+  a.tokens = T, a.head_dim = D, a.n_head = Hq, a.n_head_kv = Hkv, a.pos = pos;
   a.score_stride = uint32_t(r.e.max_ctx);
   a.scale = 1.0f / std::sqrt(float(D));
   if (r.ok) r.check(ops.attention(r.g, s.qn, s.qg, st.k[il], st.v[il], s.scores, s.att, a, &r.error));
@@ -452,25 +463,35 @@ core::Status forward_vulkan(VulkanEngine& e, VulkanSequence& seq, const int32_t*
     for (int64_t t = 0; t < n; ++t) rope_cos_sin(pos0 + t, c, seq.rope_factor, table.data() + t * c.n_rot);
     if (!vulkan::upload(s.table, 0, table.data(), table.size() * 4, &error)) return make_error(ErrorCode::kIo, error);
   }
-  vulkan::Graph g(*e.device);
-  Recorder r{e, g, {}, true};
-  for (size_t il = 0; il < m.layers.size(); ++il) {
-    const DeviceLayer& L = e.layers[il];
-    r.norm(L.attn_norm, s.x, s.a, N, T, N, N);
-    if (m.layers[il].recurrent)
-      deltanet(r, L, st, il, T);
-    else
-      attention(r, L, st, il, T, pos0);
-    r.elt(vulkan::Eltwise::kAdd, s.x, s.out, s.x, uint64_t(T) * N);
-    r.norm(L.post_norm, s.x, s.a, N, T, N, N);
-    ffn(r, L, T);
-    r.elt(vulkan::Eltwise::kAdd, s.x, s.out, s.x, uint64_t(T) * N);
+  if (!vulkan::upload(st.pos, 0, &pos0, 4, &error)) return make_error(ErrorCode::kIo, error);
+  // One token: the sequence's recorded graph, replayed; more: a graph for this call.
+  std::unique_ptr<vulkan::Graph> fresh;
+  vulkan::Graph* g = st.decode.get();
+  if (!g || T != 1) {
+    fresh = std::make_unique<vulkan::Graph>(*e.device);
+    Recorder r{e, *fresh, {}, true};
+    const uint32_t n_ctx = uint32_t(seq.n_ctx);
+    for (size_t il = 0; il < m.layers.size(); ++il) {
+      const DeviceLayer& L = e.layers[il];
+      r.norm(L.attn_norm, s.x, s.a, N, T, N, N);
+      if (m.layers[il].recurrent)
+        deltanet(r, L, st, il, T);
+      else
+        attention(r, L, st, il, T, n_ctx);
+      r.elt(vulkan::Eltwise::kAdd, s.x, s.out, s.x, uint64_t(T) * N);
+      r.norm(L.post_norm, s.x, s.a, N, T, N, N);
+      ffn(r, L, T);
+      r.elt(vulkan::Eltwise::kAdd, s.x, s.out, s.x, uint64_t(T) * N);
+    }
+    const uint32_t rows = all_logits ? T : 1, first = all_logits ? 0 : T - 1;
+    r.norm(e.output_norm, s.x, s.a, N, rows, N, N, first * N, 0);
+    r.matmul(e.output, s.a, N, s.logits, V, rows);
+    if (!r.ok) return make_error(ErrorCode::kInvalidArgument, r.error);
+    g = fresh.get();
+    if (T == 1) st.decode = std::move(fresh);
   }
-  const uint32_t rows = all_logits ? T : 1, first = all_logits ? 0 : T - 1;
-  r.norm(e.output_norm, s.x, s.a, N, rows, N, N, first * N, 0);
-  r.matmul(e.output, s.a, N, s.logits, V, rows);
-  if (!r.ok) return make_error(ErrorCode::kInvalidArgument, r.error);
-  if (!g.run(&error)) return make_error(ErrorCode::kIo, error);
+  if (!g->run(&error)) return make_error(ErrorCode::kIo, error);
+  const uint32_t rows = all_logits ? T : 1;
   seq.n_past += n;
   if (!vulkan::download(s.logits, 0, logits, uint64_t(rows) * V * 4, &error)) return make_error(ErrorCode::kIo, error);
   return core::Ok{};

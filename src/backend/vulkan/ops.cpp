@@ -16,16 +16,17 @@ struct MatmulPush {
 struct RmsNormPush {
   uint32_t n, x_offset, x_stride, y_offset, y_stride;
   float eps;
+  uint32_t pos_stride;
 };
 struct L2NormPush {
   uint32_t n, rows_per_token, token_stride, offset;
   float eps, scale;
 };
 struct RopePush {
-  uint32_t heads, head_stride, token_stride, offset, half;
+  uint32_t heads, head_stride, token_stride, offset, half, pos_stride;
 };
 struct EltwisePush {
-  uint32_t n, a_offset, b_offset, y_offset;
+  uint32_t n, a_offset, b_offset, y_offset, pos_stride;
 };
 struct AttentionPush {
   uint32_t d, hq, hkv, pos0, score_stride;
@@ -86,6 +87,22 @@ bool refuse(std::string* error, const std::string& what) {
 
 bool matmul_supports(GgmlType type) { return matmul_type(type) != nullptr; }
 
+const Buffer* Ops::pos_buffer(const DevicePos& pos, std::string* error) {
+  if (pos.buffer) {
+    if (pos.buffer->bytes < 4) {
+      refuse(error, "position");
+      return nullptr;
+    }
+    return pos.buffer;
+  }
+  if (!zero_pos_.buffer) {
+    const uint32_t zero = 0;
+    if (!create_buffer(d_, 4, Memory::kDevice, zero_pos_, error) || !upload(zero_pos_, 0, &zero, 4, error))
+      return nullptr;
+  }
+  return &zero_pos_;
+}
+
 bool Ops::dispatch(Graph& g, const std::string& shader, std::initializer_list<const Buffer*> buffers, const void* push,
                    uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz, std::string* error) {
   auto& slot = pipelines_[shader];
@@ -142,12 +159,14 @@ bool Ops::matmul(Graph& g, const Buffer& w, const Buffer& x, const Buffer& y, co
 
 bool Ops::rms_norm(Graph& g, const Buffer& weight, const Buffer& x, const Buffer& y, const RmsNormArgs& a,
                    std::string* error) {
+  const uint64_t y_end = a.y_offset + uint64_t(a.pos.max) * a.pos_stride + uint64_t(a.tokens - 1) * a.y_stride + a.n;
   if (a.n == 0 || a.tokens == 0 || !holds(weight, a.n) ||
-      !holds(x, a.x_offset + uint64_t(a.tokens - 1) * a.x_stride + a.n) ||
-      !holds(y, a.y_offset + uint64_t(a.tokens - 1) * a.y_stride + a.n))
+      !holds(x, a.x_offset + uint64_t(a.tokens - 1) * a.x_stride + a.n) || !holds(y, y_end))
     return refuse(error, "rms_norm");
-  const RmsNormPush push{a.n, a.x_offset, a.x_stride, a.y_offset, a.y_stride, a.eps};
-  return dispatch(g, "rms_norm", {&weight, &x, &y}, &push, sizeof push, a.tokens, 1, 1, error);
+  const Buffer* pos = pos_buffer(a.pos, error);
+  if (!pos) return false;
+  const RmsNormPush push{a.n, a.x_offset, a.x_stride, a.y_offset, a.y_stride, a.eps, a.pos_stride};
+  return dispatch(g, "rms_norm", {&weight, &x, &y, pos}, &push, sizeof push, a.tokens, 1, 1, error);
 }
 
 bool Ops::l2_norm(Graph& g, const Buffer& x, uint32_t n, uint32_t rows, uint32_t rows_per_token, uint32_t token_stride,
@@ -160,37 +179,47 @@ bool Ops::l2_norm(Graph& g, const Buffer& x, uint32_t n, uint32_t rows, uint32_t
 }
 
 bool Ops::rope(Graph& g, const Buffer& x, const Buffer& table, uint32_t tokens, uint32_t heads, uint32_t head_stride,
-               uint32_t token_stride, uint32_t offset, uint32_t half, std::string* error) {
+               uint32_t token_stride, uint32_t offset, uint32_t half, std::string* error, DevicePos pos,
+               uint32_t pos_stride) {
   if (tokens == 0 || heads == 0 || half == 0 || !holds(table, uint64_t(tokens) * half * 2) ||
-      !holds(x, offset + uint64_t(tokens - 1) * token_stride + uint64_t(heads - 1) * head_stride + 2 * half))
+      !holds(x, offset + uint64_t(pos.max) * pos_stride + uint64_t(tokens - 1) * token_stride +
+                    uint64_t(heads - 1) * head_stride + 2 * half))
     return refuse(error, "rope");
-  const RopePush push{heads, head_stride, token_stride, offset, half};
-  return dispatch(g, "rope", {&x, &table}, &push, sizeof push, tokens * heads, 1, 1, error);
+  const Buffer* pb = pos_buffer(pos, error);
+  if (!pb) return false;
+  const RopePush push{heads, head_stride, token_stride, offset, half, pos_stride};
+  return dispatch(g, "rope", {&x, &table, pb}, &push, sizeof push, tokens * heads, 1, 1, error);
 }
 
 bool Ops::eltwise(Graph& g, Eltwise op, const Buffer& a, uint32_t a_offset, const Buffer& b, uint32_t b_offset,
-                  const Buffer& y, uint32_t y_offset, uint32_t n, std::string* error) {
-  if (n == 0 || !holds(a, uint64_t(a_offset) + n) || !holds(y, uint64_t(y_offset) + n) ||
+                  const Buffer& y, uint32_t y_offset, uint32_t n, std::string* error, DevicePos pos,
+                  uint32_t pos_stride) {
+  if (n == 0 || !holds(a, uint64_t(a_offset) + n) ||
+      !holds(y, uint64_t(y_offset) + uint64_t(pos.max) * pos_stride + n) ||
       (op != Eltwise::kCopy && !holds(b, uint64_t(b_offset) + n)))
     return refuse(error, "element-wise op");
+  const Buffer* pb = pos_buffer(pos, error);
+  if (!pb) return false;
   const char* shader = op == Eltwise::kAdd ? "add" : op == Eltwise::kSwiglu ? "swiglu" : "copy";
-  const EltwisePush push{n, a_offset, b_offset, y_offset};
+  const EltwisePush push{n, a_offset, b_offset, y_offset, pos_stride};
   const uint32_t groups = (n + kEltwiseGroup - 1) / kEltwiseGroup;
-  return dispatch(g, shader, {&a, &b, &y}, &push, sizeof push, std::min(groups, kMaxGroupsX),
+  return dispatch(g, shader, {&a, &b, &y, pb}, &push, sizeof push, std::min(groups, kMaxGroupsX),
                   (groups + kMaxGroupsX - 1) / kMaxGroupsX, 1, error);
 }
 
 bool Ops::attention(Graph& g, const Buffer& q, const Buffer& qg, const Buffer& k, const Buffer& v, const Buffer& scores,
                     const Buffer& o, const AttentionArgs& a, std::string* error) {
-  if (a.tokens == 0 || a.head_dim == 0 || a.n_head_kv == 0 || a.n_head % a.n_head_kv != 0 ||
-      a.score_stride < a.pos0 + a.tokens)
+  const uint64_t last_pos = uint64_t(a.pos0) + a.pos.max + a.tokens;
+  if (a.tokens == 0 || a.head_dim == 0 || a.n_head_kv == 0 || a.n_head % a.n_head_kv != 0 || a.score_stride < last_pos)
     return refuse(error, "attention");
-  const uint64_t rows = uint64_t(a.tokens) * a.n_head, kv = uint64_t(a.pos0 + a.tokens) * a.n_head_kv * a.head_dim;
+  const uint64_t rows = uint64_t(a.tokens) * a.n_head, kv = last_pos * a.n_head_kv * a.head_dim;
   if (!holds(q, rows * a.head_dim) || !holds(qg, rows * 2 * a.head_dim) || !holds(k, kv) || !holds(v, kv) ||
       !holds(scores, rows * a.score_stride) || !holds(o, rows * a.head_dim))
     return refuse(error, "attention");
+  const Buffer* pb = pos_buffer(a.pos, error);
+  if (!pb) return false;
   const AttentionPush push{a.head_dim, a.n_head, a.n_head_kv, a.pos0, a.score_stride, a.scale};
-  return dispatch(g, "attention", {&q, &qg, &k, &v, &scores, &o}, &push, sizeof push, a.n_head, a.tokens, 1, error);
+  return dispatch(g, "attention", {&q, &qg, &k, &v, &scores, &o, pb}, &push, sizeof push, a.n_head, a.tokens, 1, error);
 }
 
 bool Ops::deltanet_conv(Graph& g, const Buffer& u, const Buffer& taps, const Buffer& state, const Buffer& y,

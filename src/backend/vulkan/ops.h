@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "backend/vulkan/buffer.h"
 #include "backend/vulkan/pipeline.h"
 #include "core/ggml_type.h"
 
@@ -32,19 +33,31 @@ struct MatmulArgs {
   uint32_t n_expert = 1, x_div = 1;
 };
 
+// A position that the device reads when the graph runs (from a 4-byte buffer), so that a graph
+// recorded once can be replayed at the next position; `max` is the largest value the caller will
+// store there (the range checks use it). An output that follows it starts pos * pos_stride
+// further. No buffer: position 0.
+struct DevicePos {
+  const Buffer* buffer = nullptr;
+  uint32_t max = 0;
+};
+
 struct RmsNormArgs {
   uint32_t n = 0, tokens = 1;
   uint32_t x_offset = 0, x_stride = 0, y_offset = 0, y_stride = 0;
   float eps = 1e-6f;
+  DevicePos pos;
+  uint32_t pos_stride = 0;
 };
 
 enum class Eltwise { kAdd, kSwiglu, kCopy };  // y = a + b, silu(a) * b, a
 
 struct AttentionArgs {
   uint32_t tokens = 1, head_dim = 0, n_head = 0, n_head_kv = 0;
-  uint32_t pos0 = 0;          // the first token's position; token t sees keys 0 .. pos0 + t
-  uint32_t score_stride = 0;  // floats per (token, head) in the scores buffer: at least pos0 + tokens
+  uint32_t pos0 = 0;          // the first token's position (plus `pos`): token t sees keys 0 .. pos0 + t
+  uint32_t score_stride = 0;  // floats per (token, head) in the scores buffer: at least pos0 + pos.max + tokens
   float scale = 1;
+  DevicePos pos;
 };
 
 struct DeltaNetArgs {
@@ -67,9 +80,11 @@ class Ops {
   // In place: `heads` rows per token (head_stride apart; tokens token_stride apart, from offset),
   // pairs (j, j + half) turned by table[t][j] = (cos, sin).
   bool rope(Graph& g, const Buffer& x, const Buffer& table, uint32_t tokens, uint32_t heads, uint32_t head_stride,
-            uint32_t token_stride, uint32_t offset, uint32_t half, std::string* error);
+            uint32_t token_stride, uint32_t offset, uint32_t half, std::string* error, DevicePos pos = {},
+            uint32_t pos_stride = 0);
   bool eltwise(Graph& g, Eltwise op, const Buffer& a, uint32_t a_offset, const Buffer& b, uint32_t b_offset,
-               const Buffer& y, uint32_t y_offset, uint32_t n, std::string* error);
+               const Buffer& y, uint32_t y_offset, uint32_t n, std::string* error, DevicePos pos = {},
+               uint32_t pos_stride = 0);
   // q [T][Hq][D]; qg [T][Hq][2D] (the gate in each head's second half); caches [ctx][Hkv][D];
   // scores [T][Hq][score_stride]; o [T][Hq][D].
   bool attention(Graph& g, const Buffer& q, const Buffer& qg, const Buffer& k, const Buffer& v, const Buffer& scores,
@@ -94,11 +109,14 @@ class Ops {
                   std::string* error);
 
  private:
+  // The buffer a DevicePos reads: its own, or a zero the Ops keep.
+  const Buffer* pos_buffer(const DevicePos& pos, std::string* error);
   bool dispatch(Graph& g, const std::string& shader, std::initializer_list<const Buffer*> buffers, const void* push,
                 uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz, std::string* error);
 
   Device& d_;
   std::map<std::string, std::unique_ptr<Pipeline>> pipelines_;
+  Buffer zero_pos_;
 };
 
 }  // namespace onprem::vulkan

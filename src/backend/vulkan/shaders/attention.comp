@@ -12,6 +12,7 @@ layout(std430, binding = 2) readonly buffer K { float kc[]; };    // [n_ctx][Hkv
 layout(std430, binding = 3) readonly buffer V { float vc[]; };    // [n_ctx][Hkv][D]
 layout(std430, binding = 4) buffer S { float scores[]; };         // [T][Hq][score_stride]
 layout(std430, binding = 5) writeonly buffer O { float o[]; };    // [T][Hq][D]
+layout(std430, binding = 6) readonly buffer Step { uint pos0; } step;  // added to the push constant's
 
 layout(push_constant) uniform Params {
   uint d;
@@ -51,7 +52,7 @@ float reduce_sum(float v, uint lid) {
 void main() {
   const uint t = gl_WorkGroupID.y, h = gl_WorkGroupID.x, lid = gl_LocalInvocationID.x;
   const uint kvh = h / (p.hq / p.hkv);
-  const uint n_kv = p.pos0 + t + 1u;
+  const uint n_kv = p.pos0 + step.pos0 + t + 1u;
   const uint qb = (t * p.hq + h) * p.d, sb = (t * p.hq + h) * p.score_stride;
   float mx = -3.402823466e38;
   for (uint j = lid; j < n_kv; j += 64u) {

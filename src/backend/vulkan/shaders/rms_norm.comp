@@ -1,11 +1,14 @@
 #version 450
 // y[t] = x[t] / sqrt(mean(x[t]^2) + eps) * weight, one workgroup per token (model.md: RMSNorm).
+// The output starts pos_stride * step.pos0 further (a K-cache row at the sequence's position,
+// read from a buffer so that a recorded decode graph can be replayed at the next position).
 
 layout(local_size_x = 64) in;
 
 layout(std430, binding = 0) readonly buffer Weights { float w[]; };
 layout(std430, binding = 1) readonly buffer Acts { float x[]; };
 layout(std430, binding = 2) writeonly buffer Out { float y[]; };
+layout(std430, binding = 3) readonly buffer Step { uint pos0; } step;
 
 layout(push_constant) uniform Params {
   uint n;
@@ -14,6 +17,7 @@ layout(push_constant) uniform Params {
   uint y_offset;
   uint y_stride;
   float eps;
+  uint pos_stride;
 } p;
 
 shared float partial[64];
@@ -21,7 +25,7 @@ shared float partial[64];
 void main() {
   const uint t = gl_WorkGroupID.x;
   const uint lid = gl_LocalInvocationID.x;
-  const uint xb = p.x_offset + t * p.x_stride, yb = p.y_offset + t * p.y_stride;
+  const uint xb = p.x_offset + t * p.x_stride, yb = p.y_offset + step.pos0 * p.pos_stride + t * p.y_stride;
   float acc = 0.0;
   for (uint i = lid; i < p.n; i += 64u) acc += x[xb + i] * x[xb + i];
   partial[lid] = acc;
