@@ -208,16 +208,15 @@ TEST_P(VulkanMatmul, MatchesTheCpuDequantisation) {
                 core::ggml_type_name(type).c_str());
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryType, VulkanMatmul,
-                         ::testing::Values(TypeCase{GgmlType::kF32, 96}, TypeCase{GgmlType::kF16, 130},
-                                           TypeCase{GgmlType::kBF16, 130}, TypeCase{GgmlType::kQ8_0, 320},
-                                           TypeCase{GgmlType::kQ4_0, 320}, TypeCase{GgmlType::kQ4_K, 768},
-                                           TypeCase{GgmlType::kQ5_K, 768}, TypeCase{GgmlType::kQ6_K, 768},
-                                           // More blocks than a workgroup has threads.
-                                           TypeCase{GgmlType::kQ8_0, 32 * 70}, TypeCase{GgmlType::kF32, 4100}),
-                         [](const auto& info) {
-                           return core::ggml_type_name(info.param.type) + "_" + std::to_string(info.param.cols);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    EveryType, VulkanMatmul,
+    ::testing::Values(TypeCase{GgmlType::kF32, 96}, TypeCase{GgmlType::kF16, 130}, TypeCase{GgmlType::kBF16, 130},
+                      TypeCase{GgmlType::kQ8_0, 320}, TypeCase{GgmlType::kQ4_0, 320}, TypeCase{GgmlType::kQ4_1, 320},
+                      TypeCase{GgmlType::kQ5_0, 320}, TypeCase{GgmlType::kQ5_1, 320}, TypeCase{GgmlType::kQ4_K, 768},
+                      TypeCase{GgmlType::kQ5_K, 768}, TypeCase{GgmlType::kQ6_K, 768},
+                      // More blocks than a workgroup has threads.
+                      TypeCase{GgmlType::kQ8_0, 32 * 70}, TypeCase{GgmlType::kF32, 4100}),
+    [](const auto& info) { return core::ggml_type_name(info.param.type) + "_" + std::to_string(info.param.cols); });
 
 TEST(Vulkan, MatmulCoversRowsBeyondOneDispatchDimension) {
   NEED_DEVICE();

@@ -4,15 +4,49 @@
 
 #include "core/thread_pool.h"
 #include "commands.h"
+#include "load.h"
 #include "model/forward.h"
+#include "model/forward_vulkan.h"
 
 namespace onprem::tools {
+
+namespace {
+
+int write_floats(const std::string& path, const std::vector<float>& v) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(v.data()), std::streamsize(v.size() * sizeof(float)));
+  if (!out) return fail("cannot write '" + path + "'");
+  return 0;
+}
+
+// --device vulkan:N: the same logits from model/forward_vulkan.h, `step` tokens per call.
+int logits_on_gpu(const model::Model& m, const std::vector<int32_t>& ids, int device, int64_t step,
+                  const std::string& out) {
+  const int64_t n = int64_t(ids.size()), V = m.config.n_vocab;
+  model::VulkanOptions vo;
+  vo.device = uint32_t(device);
+  vo.max_tokens = std::min(step, n);
+  vo.max_ctx = n;
+  auto gpu = model::make_vulkan_engine(m, vo);
+  if (!gpu) return fail(gpu.error().to_string());
+  auto seq = model::make_vulkan_sequence(**gpu, n);
+  if (!seq) return fail(seq.error().to_string());
+  std::vector<float> logits(static_cast<size_t>(n * V));
+  for (int64_t i = 0; i < n; i += vo.max_tokens) {
+    const int64_t cnt = std::min(vo.max_tokens, n - i);
+    auto st = model::forward_vulkan(**gpu, *seq, ids.data() + i, cnt, logits.data() + i * V, true);
+    if (!st) return fail(st.error().to_string());
+  }
+  return write_floats(out, logits);
+}
+
+}  // namespace
 
 Run add_logits(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "logits", "Evaluate token ids and write the logits of every position (float32 [n_tokens][n_vocab])");
   struct Options {
-    std::string model, tokens, out, mode = "batch", prefill = "sequential", acts = "int8", dump;
+    std::string model, tokens, out, mode = "batch", prefill = "sequential", acts, dump, device = "cpu";
     int64_t ubatch = 512;
     int threads = 0;
   };
@@ -29,10 +63,11 @@ Run add_logits(CLI::App& app) {
   cmd->add_option("--prefill", o->prefill, "DeltaNet prefill: sequential or chunked")
       ->check(CLI::IsMember({"sequential", "chunked"}))
       ->capture_default_str();
-  cmd->add_option("--activations", o->acts, "Quantised weights: int8 (llama.cpp's CPU path) or f32 activations")
-      ->check(CLI::IsMember({"int8", "f32"}))
-      ->capture_default_str();
+  cmd->add_option("--activations", o->acts,
+                  "Quantised weights: int8 (llama.cpp's CPU path; the CPU's default) or f32 activations (a GPU's)")
+      ->check(CLI::IsMember({"int8", "f32"}));
   add_threads_option(cmd, o->threads);
+  add_device_option(cmd, o->device);
   cmd->add_option("--dump", o->dump,
                   "Also write every named intermediate to this file: records of u32 name length, name, i32 layer, "
                   "i64 rows, i64 cols, float32 data [rows][cols]");
@@ -50,6 +85,14 @@ Run add_logits(CLI::App& app) {
     if (ids.empty()) return fail(o->tokens + " holds no token ids");
     auto m = model::load_model(o->model);
     if (!m) return fail(m.error().to_string());
+    auto device = parse_device(o->device);
+    if (!device) return fail(device.error().to_string());
+    if (*device >= 0) {
+      if (o->acts == "int8") return fail("--activations int8 is the CPU's path; on a GPU activations are f32");
+      if (!o->dump.empty() || o->prefill == "chunked")
+        return fail("--dump and --prefill chunked are CPU options (the GPU runs the sequential rule)");
+      return logits_on_gpu(*m, ids, *device, o->mode == "incremental" ? 1 : o->ubatch, o->out);
+    }
     const int threads = core::threads_or_all(o->threads);
     core::ThreadPool pool(threads);
     const int64_t n = int64_t(ids.size()), V = m->config.n_vocab;
@@ -60,7 +103,7 @@ Run add_logits(CLI::App& app) {
     ctx.pool = &pool;
     ctx.options.prefill =
         o->prefill == "chunked" ? model::DeltaNetPrefill::kChunked : model::DeltaNetPrefill::kSequential;
-    ctx.options.activations = o->acts == "int8" ? kernels::Activations::kInt8 : kernels::Activations::kFloat;
+    ctx.options.activations = o->acts == "f32" ? kernels::Activations::kFloat : kernels::Activations::kInt8;
     std::vector<float> logits(static_cast<size_t>(n * V));
     std::ofstream dump;
     model::Observer observer;
@@ -82,10 +125,7 @@ Run add_logits(CLI::App& app) {
       auto st = model::forward(*m, state, ws, ids.data() + i, cnt, logits.data() + i * V, true, ctx);
       if (!st) return fail(st.error().to_string());
     }
-    std::ofstream out(o->out, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(logits.data()), std::streamsize(logits.size() * sizeof(float)));
-    if (!out) return fail("cannot write '" + o->out + "'");
-    return 0;
+    return write_floats(o->out, logits);
   };
 }
 

@@ -61,6 +61,12 @@ const char* matmul_type(GgmlType t) {
       return "q8_0";
     case GgmlType::kQ4_0:
       return "q4_0";
+    case GgmlType::kQ4_1:
+      return "q4_1";
+    case GgmlType::kQ5_0:
+      return "q5_0";
+    case GgmlType::kQ5_1:
+      return "q5_1";
     case GgmlType::kQ4_K:
       return "q4_k";
     case GgmlType::kQ5_K:

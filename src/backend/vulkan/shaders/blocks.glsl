@@ -46,6 +46,54 @@ float block_dot(uint off, uint xi) {
   return half_at(off) * s;
 }
 
+#elif defined(TYPE_Q4_1)
+// d, m (halves), 16 bytes: value j the low nibble of byte j, value 16 + j its high one; d * q + m.
+const uint BLOCK_VALUES = 32u;
+const uint BLOCK_BYTES = 20u;
+float block_dot(uint off, uint xi) {
+  float s = 0.0, sx = 0.0;
+  for (uint j = 0u; j < 16u; ++j) {
+    const uint q = byte_at(off + 4u + j);
+    const float a = x[xi + j], b = x[xi + 16u + j];
+    s += float(q & 0xFu) * a + float(q >> 4) * b;
+    sx += a + b;
+  }
+  return half_at(off) * s + half_at(off + 2u) * sx;
+}
+
+#elif defined(TYPE_Q5_0) || defined(TYPE_Q5_1)
+// d [, m] (halves), 4 bytes of fifth bits (bit j for value j), 16 bytes of nibbles as Q4_0's.
+// Q5_0: d * (q - 16); Q5_1: d * q + m.
+const uint BLOCK_VALUES = 32u;
+#if defined(TYPE_Q5_1)
+const uint BLOCK_BYTES = 24u;
+const uint QH = 4u;
+#else
+const uint BLOCK_BYTES = 22u;
+const uint QH = 2u;
+#endif
+float block_dot(uint off, uint xi) {
+  const uint qh = byte_at(off + QH) | (byte_at(off + QH + 1u) << 8) | (byte_at(off + QH + 2u) << 16) |
+                  (byte_at(off + QH + 3u) << 24);
+  float s = 0.0, sx = 0.0;
+  for (uint j = 0u; j < 16u; ++j) {
+    const uint q = byte_at(off + QH + 4u + j);
+    const uint lo = (q & 0xFu) | (((qh >> j) & 1u) << 4), hi = (q >> 4) | (((qh >> (j + 16u)) & 1u) << 4);
+    const float a = x[xi + j], b = x[xi + 16u + j];
+#if defined(TYPE_Q5_1)
+    s += float(lo) * a + float(hi) * b;
+    sx += a + b;
+#else
+    s += float(int(lo) - 16) * a + float(int(hi) - 16) * b;
+#endif
+  }
+#if defined(TYPE_Q5_1)
+  return half_at(off) * s + half_at(off + 2u) * sx;
+#else
+  return half_at(off) * s;
+#endif
+}
+
 #elif defined(TYPE_Q4_K) || defined(TYPE_Q5_K)
 // d, dmin (halves), 12 bytes of 6-bit scales and minimums for 8 sub-blocks of 32, [Q5_K: 32 bytes
 // of fifth bits], 128 bytes of nibbles: sub-block 2i is the low nibbles of bytes 32i..32i+31,
