@@ -11,6 +11,13 @@
 
 namespace onprem::engine {
 
+std::vector<int32_t> bench_prompt(const model::Model& m, int64_t n) {
+  std::vector<int32_t> prompt(size_t(std::max<int64_t>(n, 1)));
+  for (size_t i = 0; i < prompt.size(); ++i)
+    prompt[i] = int32_t((i * 7919 + 13) % std::min<uint32_t>(m.config.n_vocab, 240000));
+  return prompt;
+}
+
 double bench_median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -40,9 +47,7 @@ core::Expected<BenchResult> run_bench(const model::Model& m, const BenchOptions&
   model::ForwardContext ctx;
   ctx.pool = &pool;
   std::vector<float> logits(size_t(m.config.n_vocab));
-  std::vector<int32_t> prompt(size_t(std::max<int64_t>(o.n_prompt, 1)));
-  for (size_t i = 0; i < prompt.size(); ++i)
-    prompt[i] = int32_t((i * 7919 + 13) % std::min<uint32_t>(m.config.n_vocab, 240000));
+  const std::vector<int32_t> prompt = bench_prompt(m, o.n_prompt);
   std::vector<double> pp, tg;
   using Clock = std::chrono::steady_clock;
   for (int rep = 0; rep < o.reps + 1; ++rep) {  // the first repetition warms caches and pages

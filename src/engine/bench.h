@@ -37,6 +37,9 @@ core::Expected<BenchResult> run_bench_vulkan(const model::Model& m, const BenchO
 // What a decoded token reads (weights, the KV cache at its mean length over the run, the DeltaNet
 // state read and written), and the prefill multiply-adds per prompt token (the output head once
 // per ubatch): one accounting for the CPU and the GPU.
+// The prompt both benches evaluate: n ids spread over the vocabulary (at least one).
+std::vector<int32_t> bench_prompt(const model::Model& m, int64_t n);
+
 // The median of the repetitions (the upper one of an even count).
 double bench_median(std::vector<double> v);
 

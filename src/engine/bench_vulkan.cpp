@@ -20,9 +20,7 @@ core::Expected<BenchResult> run_bench_vulkan(const model::Model& m, const BenchO
   r.device = model::vulkan_engine_device(*engine);
   ONPREM_TRY_ASSIGN(seq, model::make_vulkan_sequence(*engine, vo.max_ctx));
   std::vector<float> logits(size_t(m.config.n_vocab));
-  std::vector<int32_t> prompt(size_t(std::max<int64_t>(o.n_prompt, 1)));
-  for (size_t i = 0; i < prompt.size(); ++i)
-    prompt[i] = int32_t((i * 7919 + 13) % std::min<uint32_t>(m.config.n_vocab, 240000));
+  const std::vector<int32_t> prompt = bench_prompt(m, o.n_prompt);
   std::vector<double> pp, tg;
   using Clock = std::chrono::steady_clock;
   for (int rep = 0; rep < o.reps + 1; ++rep) {  // the first repetition warms pipelines and pages

@@ -13,21 +13,16 @@
 
 #include "model/forward.h"
 #include "model/repack.h"
+#include "support/logit_rows.h"
 
 namespace onprem::model {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_support::argmax;
+using testing_support::kl;
+using testing_support::read_f32;
 const fs::path kConf = fs::path(ONPREM_SHARED_DIR) / "conformance";
-
-std::vector<float> read_f32(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  in.seekg(0, std::ios::end);
-  std::vector<float> v(static_cast<size_t>(in.tellg()) / 4);
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(v.data()), std::streamsize(v.size() * 4));
-  return v;
-}
 
 struct Stats {
   double max_abs = 0, kl_sum = 0;
@@ -35,31 +30,6 @@ struct Stats {
   double kl_mean() const { return rows ? kl_sum / double(rows) : 0; }
   double argmax_rate() const { return rows ? double(argmax_same) / double(rows) : 0; }
 };
-
-int64_t argmax(const float* x, int64_t n) {
-  int64_t b = 0;
-  for (int64_t i = 1; i < n; ++i)
-    if (x[i] > x[b]) b = i;
-  return b;
-}
-
-// KL(p ‖ q) of the softmaxes of two logit rows.
-double kl(const float* p_logits, const float* q_logits, int64_t n) {
-  auto lse = [n](const float* x) {
-    double m = x[0];
-    for (int64_t i = 1; i < n; ++i) m = std::max(m, double(x[i]));
-    double s = 0;
-    for (int64_t i = 0; i < n; ++i) s += std::exp(double(x[i]) - m);
-    return m + std::log(s);
-  };
-  const double lp = lse(p_logits), lq = lse(q_logits);
-  double k = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double a = double(p_logits[i]) - lp, b = double(q_logits[i]) - lq;
-    k += std::exp(a) * (a - b);
-  }
-  return k;
-}
 
 void accumulate(Stats& s, const float* ours, const float* ref, int64_t rows, int64_t V) {
   for (int64_t r = 0; r < rows; ++r) {

@@ -18,38 +18,16 @@
 #include "model/forward.h"
 #include "model/forward_vulkan.h"
 #include "model/repack.h"
+#include "support/logit_rows.h"
 
 namespace onprem::model {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_support::argmax;
+using testing_support::kl;
+using testing_support::read_f32;
 const fs::path kConf = fs::path(ONPREM_SHARED_DIR) / "conformance";
-
-std::vector<float> read_f32(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  in.seekg(0, std::ios::end);
-  std::vector<float> v(static_cast<size_t>(in.tellg()) / 4);
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(v.data()), std::streamsize(v.size() * 4));
-  return v;
-}
-
-int64_t argmax(const float* x, int64_t n) { return std::max_element(x, x + n) - x; }
-
-double kl(const float* p_logits, const float* q_logits, int64_t n) {
-  auto lse = [n](const float* x) {
-    double m = *std::max_element(x, x + n), s = 0;
-    for (int64_t i = 0; i < n; ++i) s += std::exp(double(x[i]) - m);
-    return m + std::log(s);
-  };
-  const double lp = lse(p_logits), lq = lse(q_logits);
-  double k = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double a = double(p_logits[i]) - lp, b = double(q_logits[i]) - lq;
-    k += std::exp(a) * (a - b);
-  }
-  return k;
-}
 
 // The reference's lead of its top token over the second.
 double margin(const float* x, int64_t n) {
