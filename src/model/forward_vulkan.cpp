@@ -69,6 +69,7 @@ struct VulkanEngine {
   DeviceMatrix output;
   Scratch s;
   int64_t max_tokens = 0, max_ctx = 0;
+  uint32_t attention_chunk = 1;  // tokens per attention dispatch (the score scratch's rows)
 };
 
 namespace {
@@ -212,7 +213,9 @@ core::Expected<std::shared_ptr<VulkanEngine>> make_vulkan_engine(const Model& m,
   ONPREM_TRY(scratch_buffer(d, s.qg, T * c.n_head * 2 * D));
   for (Buffer* b : {&s.qn, &s.att}) ONPREM_TRY(scratch_buffer(d, *b, T * c.n_head * D));
   for (Buffer* b : {&s.kx, &s.vx}) ONPREM_TRY(scratch_buffer(d, *b, T * c.n_head_kv * D));
-  ONPREM_TRY(scratch_buffer(d, s.scores, T * c.n_head * uint64_t(o.max_ctx)));
+  const uint64_t row_floats = uint64_t(std::max<uint32_t>(c.n_head, 1)) * uint64_t(o.max_ctx);
+  e->attention_chunk = uint32_t(std::clamp<uint64_t>(o.attention_score_bytes / 4 / row_floats, 1, T));
+  ONPREM_TRY(scratch_buffer(d, s.scores, e->attention_chunk * row_floats));
   ONPREM_TRY(scratch_buffer(d, s.table, T * c.n_rot));
   const uint64_t hidden = std::max<uint64_t>(c.n_ff, c.n_ff_shexp);
   for (Buffer* b : {&s.g, &s.u}) ONPREM_TRY(scratch_buffer(d, *b, T * hidden));
@@ -396,7 +399,11 @@ void attention(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, ui
   a.tokens = T, a.head_dim = D, a.n_head = Hq, a.n_head_kv = Hkv, a.pos = pos;
   a.score_stride = uint32_t(r.e.max_ctx);
   a.scale = 1.0f / std::sqrt(float(D));
-  if (r.ok) r.check(ops.attention(r.g, s.qn, s.qg, st.k[il], st.v[il], s.scores, s.att, a, &r.error));
+  for (uint32_t t0 = 0; t0 < T && r.ok; t0 += r.e.attention_chunk) {
+    a.first_token = t0;
+    a.tokens = std::min(r.e.attention_chunk, T - t0);
+    r.check(ops.attention(r.g, s.qn, s.qg, st.k[il], st.v[il], s.scores, s.att, a, &r.error));
+  }
   r.matmul(L.wo, s.att, Hq * D, s.out, c.n_embd, T);
 }
 

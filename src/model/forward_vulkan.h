@@ -28,6 +28,10 @@ struct VulkanOptions {
   uint32_t device = 0;       // --device vulkan:N
   int64_t max_tokens = 512;  // tokens per forward call
   int64_t max_ctx = 4096;    // the longest sequence a state may hold
+  // Attention's score scratch: a prompt's tokens go through it in chunks of at most this many
+  // bytes (tokens x heads x max_ctx floats each), so a long context does not need
+  // ubatch x heads x context floats at once.
+  uint64_t attention_score_bytes = uint64_t(256) << 20;
   // Called while weights upload: bytes done and total.
   std::function<void(uint64_t, uint64_t)> progress;
 };

@@ -62,6 +62,8 @@ TEST_P(VulkanConformance, MatchesLlamaCpp) {
   VulkanOptions o;
   o.max_tokens = 640;
   o.max_ctx = 704;
+  // Attention in chunks of 100 tokens (the 600-token prompt takes six), as a long context would.
+  o.attention_score_bytes = uint64_t(100) * m->config.n_head * 704 * 4;
   auto engine = make_vulkan_engine(*m, o);
   ASSERT_TRUE(engine.ok()) << engine.error().to_string();
   VulkanEngine& e = **engine;

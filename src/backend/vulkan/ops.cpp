@@ -31,6 +31,7 @@ struct EltwisePush {
 struct AttentionPush {
   uint32_t d, hq, hkv, pos0, score_stride;
   float scale;
+  uint32_t t0;
 };
 struct ConvPush {
   uint32_t tokens, channels, taps;
@@ -224,7 +225,7 @@ bool Ops::attention(Graph& g, const Buffer& q, const Buffer& qg, const Buffer& k
     return refuse(error, "attention");
   const Buffer* pb = pos_buffer(a.pos, error);
   if (!pb) return false;
-  const AttentionPush push{a.head_dim, a.n_head, a.n_head_kv, a.pos0, a.score_stride, a.scale};
+  const AttentionPush push{a.head_dim, a.n_head, a.n_head_kv, a.pos0, a.score_stride, a.scale, a.first_token};
   return dispatch(g, "attention", {&q, &qg, &k, &v, &scores, &o, pb}, &push, sizeof push, a.n_head, a.tokens, 1, error);
 }
 

@@ -53,8 +53,9 @@ struct RmsNormArgs {
 enum class Eltwise { kAdd, kSwiglu, kCopy };  // y = a + b, silu(a) * b, a
 
 struct AttentionArgs {
+  uint32_t first_token = 0;  // rows of q, qg and o from here; the scores buffer holds `tokens` rows
   uint32_t tokens = 1, head_dim = 0, n_head = 0, n_head_kv = 0;
-  uint32_t pos0 = 0;          // the first token's position (plus `pos`): token t sees keys 0 .. pos0 + t
+  uint32_t pos0 = 0;          // token 0's position (plus `pos`): token t sees keys 0 .. pos0 + t
   uint32_t score_stride = 0;  // floats per (token, head) in the scores buffer: at least pos0 + pos.max + tokens
   float scale = 1;
   DevicePos pos;

@@ -1,7 +1,8 @@
 #version 450
 // Gated causal attention for one (token, query head) per workgroup over the KV cache (model.md
 // §6): scores q.k * scale for the keys up to the token's own position, softmax, the weighted sum
-// of V, times sigmoid(gate). Scores go through a scratch row of the context's length; a tiled
+// of V, times sigmoid(gate). Scores go through a scratch row of the context's length, for the
+// tokens of one dispatch (a long prompt takes several, so the scratch stays bounded); a tiled
 // (flash) form is for the speed work on a real GPU.
 
 layout(local_size_x = 64) in;
@@ -21,6 +22,7 @@ layout(push_constant) uniform Params {
   uint pos0;          // the first token's position
   uint score_stride;
   float scale;
+  uint t0;            // this dispatch's first token: q, the gate and o rows start there; scores do not
 } p;
 
 shared float red[64];
@@ -50,10 +52,10 @@ float reduce_sum(float v, uint lid) {
 }
 
 void main() {
-  const uint t = gl_WorkGroupID.y, h = gl_WorkGroupID.x, lid = gl_LocalInvocationID.x;
+  const uint tc = gl_WorkGroupID.y, t = p.t0 + tc, h = gl_WorkGroupID.x, lid = gl_LocalInvocationID.x;
   const uint kvh = h / (p.hq / p.hkv);
   const uint n_kv = p.pos0 + step.pos0 + t + 1u;
-  const uint qb = (t * p.hq + h) * p.d, sb = (t * p.hq + h) * p.score_stride;
+  const uint qb = (t * p.hq + h) * p.d, sb = (tc * p.hq + h) * p.score_stride;
   float mx = -3.402823466e38;
   for (uint j = lid; j < n_kv; j += 64u) {
     const uint kb = (j * p.hkv + kvh) * p.d;
