@@ -216,7 +216,10 @@ core::Expected<std::shared_ptr<VulkanEngine>> make_vulkan_engine(const Model& m,
   const uint64_t row_floats = uint64_t(std::max<uint32_t>(c.n_head, 1)) * uint64_t(o.max_ctx);
   e->attention_chunk = uint32_t(std::clamp<uint64_t>(o.attention_score_bytes / 4 / row_floats, 1, T));
   ONPREM_TRY(scratch_buffer(d, s.scores, e->attention_chunk * row_floats));
-  ONPREM_TRY(scratch_buffer(d, s.table, T * c.n_rot));
+  // Written by the host before every call and read a few times: host-visible, so that a decode
+  // step writes it with a copy in memory instead of a staged transfer.
+  if (!vulkan::create_buffer(d, std::max<uint64_t>(T * c.n_rot, 1) * 4, vulkan::Memory::kHost, s.table, &error))
+    return make_error(ErrorCode::kResourceExhausted, error);
   const uint64_t hidden = std::max<uint64_t>(c.n_ff, c.n_ff_shexp);
   for (Buffer* b : {&s.g, &s.u}) ONPREM_TRY(scratch_buffer(d, *b, T * hidden));
   ONPREM_TRY(scratch_buffer(d, s.logits_e, T * c.n_expert));
@@ -248,7 +251,11 @@ core::Expected<VulkanSequence> make_vulkan_sequence(VulkanEngine& e, int64_t n_c
       ONPREM_TRY(zeroed(d, st->v[il], kv));
     }
   }
-  ONPREM_TRY(zeroed(*e.device, st->pos, 1));
+  std::string error;  // the position: host-visible, rewritten before every call (see Scratch::table)
+  const uint32_t zero = 0;
+  if (!vulkan::create_buffer(*e.device, 4, vulkan::Memory::kHost, st->pos, &error) ||
+      !vulkan::upload(st->pos, 0, &zero, 4, &error))
+    return make_error(ErrorCode::kResourceExhausted, error);
   VulkanSequence s;
   s.n_ctx = n_ctx;
   s.buffers = st;
