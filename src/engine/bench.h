@@ -16,6 +16,8 @@ struct BenchOptions {
   int threads = 2, reps = 3;
   int64_t ubatch = 512;
   int vulkan_device = -1;  // >= 0: run on that Vulkan device (--device vulkan:N) instead of the CPU
+  int gpu_layers = -1;     // with it: --gpu-layers and --cpu-moe (model::VulkanOptions)
+  bool cpu_moe = false;
 };
 
 struct BenchResult {

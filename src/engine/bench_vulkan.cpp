@@ -14,6 +14,9 @@ core::Expected<BenchResult> run_bench_vulkan(const model::Model& m, const BenchO
   BenchResult r;
   model::VulkanOptions vo;
   vo.device = uint32_t(o.vulkan_device);
+  vo.gpu_layers = o.gpu_layers;
+  vo.cpu_moe = o.cpu_moe;
+  vo.threads = o.threads;
   vo.max_tokens = std::min(o.ubatch, std::max<int64_t>(o.n_prompt, 1));
   vo.max_ctx = o.n_prompt + o.n_gen + 8;
   ONPREM_TRY_ASSIGN(engine, model::make_vulkan_engine(m, vo));
@@ -48,6 +51,13 @@ core::Expected<BenchResult> run_bench_vulkan(const model::Model& m, const BenchO
   // The device's roofline: a copy kernel over 1 GiB, best of 5, in the same run.
   r.machine_read_gb_per_s = model::vulkan_copy_bandwidth(*engine, uint64_t(1) << 30) / 1e9;
   r.tg_bandwidth_fraction = r.machine_read_gb_per_s > 0 ? r.tg_gb_per_s / r.machine_read_gb_per_s : 0;
+  // Partly offloaded, a token reads from two memories: the device's copy rate is no roofline.
+  const model::VulkanPlacement p = model::vulkan_placement(*engine);
+  if (p.gpu_layers < p.n_layers || p.moe_on_cpu) {
+    r.tg_bandwidth_fraction = 0;
+    r.device += ", " + std::to_string(p.gpu_layers) + " of " + std::to_string(p.n_layers) + " layers" +
+                (p.moe_on_cpu ? " less their experts" : "") + " on it";
+  }
   return r;
 }
 

@@ -43,9 +43,9 @@ Engine::Engine(const model::Model& m, EngineOptions o)
       ws_(model::make_workspace(m.config, std::max<int64_t>(o.ubatch, o.parallel), core::threads_or_all(o.threads))),
       slots_(size_t(std::max(1, o.parallel))) {
   for (auto& s : slots_) {
-    // On a GPU the KV cache lives on the device; the host state keeps positions and the
-    // recurrent state for the prefix cache's snapshots.
-    s.state = model::make_state(m.config, o.ctx_size, /*with_kv=*/!o.gpu);
+    // On a GPU the KV cache lives in the device sequence (in host memory for layers left on the
+    // CPU); the host state keeps positions and the recurrent state for the prefix cache's snapshots.
+    s.state = model::make_state(m.config, o.ctx_size, o.gpu ? int(m.config.n_main()) : 0);
     s.logits.resize(m.config.n_vocab);
     if (o.gpu && status_.ok()) {
       auto g = model::make_vulkan_sequence(*o.gpu, o.ctx_size);

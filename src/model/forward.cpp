@@ -139,36 +139,27 @@ core::Status check_batch(const Model& m, const std::vector<BatchEntry>& batch, c
   return core::Ok{};
 }
 
-}  // namespace
-
-core::Status forward_batch(const Model& m, std::vector<BatchEntry>& batch, Workspace& ws, const ForwardContext& ctx) {
-  const ModelConfig& cfg = m.config;
-  const int64_t N = cfg.n_embd, V = cfg.n_vocab;
-  int64_t n = 0;
-  ONPREM_TRY(check_batch(m, batch, ws, ctx.pool ? ctx.pool->size() : 1, &n));
-  const kernels::Kernels& k = ctx.kernels ? *ctx.kernels : kernels::best_kernels();
+// Weights repacked for one kernel table are read only by that table, with int8 activations.
+core::Status check_kernels(const Model& m, const kernels::Kernels& k, const ForwardContext& ctx) {
   if (m.packed_for && (m.packed_for != &k || ctx.options.activations != kernels::Activations::kInt8))
     return make_error(ErrorCode::kInvalidArgument,
                       std::string("the weights were repacked for the ") + kernels::isa_name(m.packed_for->isa) +
                           " kernels and int8 activations; this call asks for " + kernels::isa_name(k.isa) +
                           (ctx.options.activations == kernels::Activations::kInt8 ? "" : " with float activations"));
-  const LayerContext c{m, k, ctx.pool, ctx.options, ws, ctx.observer, ctx.matmul_observer};
-  std::vector<Segment>& segs = ws.segs;
-  segs.clear();
-  int64_t row = 0;
-  for (auto& e : batch) segs.push_back(Segment{e.state, row, e.n, e.state->n_past}), row += e.n;
-  float* x = ws.residual.data();
-  float* a = ws.normed.data();
-  float* out = ws.block_out.data();
-  // Embedding rows, decoded from whatever type the table is stored in.
-  const auto dequant = quant::dequantizer(m.token_embd.view.type);
-  for (size_t si = 0; si < batch.size(); ++si)
-    for (int64_t t = 0; t < batch[si].n; ++t)
-      dequant(m.token_embd.view.data + int64_t(batch[si].tokens[t]) * m.token_embd.view.row_bytes(),
-              x + (segs[si].row0 + t) * N, N);
-  c.observe("inp_embd", -1, x, n, N);
-  for (int il = 0; il < int(cfg.n_main()); ++il) {
-    const LayerWeights& L = m.layers[size_t(il)];
+  return core::Ok{};
+}
+
+// Layers [first, last) over the n rows of ws.residual: attention or DeltaNet, then the FFN, each
+// added to the residual stream.
+void run_layers(const LayerContext& c, const std::vector<Segment>& segs, int first, int last, int64_t n) {
+  const ModelConfig& cfg = c.m.config;
+  const kernels::Kernels& k = c.k;
+  const int64_t N = cfg.n_embd;
+  float* x = c.ws.residual.data();
+  float* a = c.ws.normed.data();
+  float* out = c.ws.block_out.data();
+  for (int il = first; il < last; ++il) {
+    const LayerWeights& L = c.m.layers[size_t(il)];
     for (int64_t t = 0; t < n; ++t) k.rms_norm(x + t * N, L.attn_norm.data(), a + t * N, N, cfg.rms_eps);
     c.observe("attn_norm", il, a, n, N);
     if (L.recurrent)
@@ -182,6 +173,32 @@ core::Status forward_batch(const Model& m, std::vector<BatchEntry>& batch, Works
     for (int64_t i = 0; i < n * N; ++i) x[i] += out[i];
     c.observe("l_out", il, x, n, N);
   }
+}
+
+}  // namespace
+
+core::Status forward_batch(const Model& m, std::vector<BatchEntry>& batch, Workspace& ws, const ForwardContext& ctx) {
+  const ModelConfig& cfg = m.config;
+  const int64_t N = cfg.n_embd, V = cfg.n_vocab;
+  int64_t n = 0;
+  ONPREM_TRY(check_batch(m, batch, ws, ctx.pool ? ctx.pool->size() : 1, &n));
+  const kernels::Kernels& k = ctx.kernels ? *ctx.kernels : kernels::best_kernels();
+  ONPREM_TRY(check_kernels(m, k, ctx));
+  const LayerContext c{m, k, ctx.pool, ctx.options, ws, ctx.observer, ctx.matmul_observer};
+  std::vector<Segment>& segs = ws.segs;
+  segs.clear();
+  int64_t row = 0;
+  for (auto& e : batch) segs.push_back(Segment{e.state, row, e.n, e.state->n_past}), row += e.n;
+  float* x = ws.residual.data();
+  float* a = ws.normed.data();
+  // Embedding rows, decoded from whatever type the table is stored in.
+  const auto dequant = quant::dequantizer(m.token_embd.view.type);
+  for (size_t si = 0; si < batch.size(); ++si)
+    for (int64_t t = 0; t < batch[si].n; ++t)
+      dequant(m.token_embd.view.data + int64_t(batch[si].tokens[t]) * m.token_embd.view.row_bytes(),
+              x + (segs[si].row0 + t) * N, N);
+  c.observe("inp_embd", -1, x, n, N);
+  run_layers(c, segs, 0, int(cfg.n_main()), n);
   for (auto& e : batch) e.state->n_past += e.n;
   // Final norm and LM head only for the rows whose logits are wanted, gathered contiguously.
   int64_t rows = 0;
@@ -207,6 +224,37 @@ core::Status forward_batch(const Model& m, std::vector<BatchEntry>& batch, Works
     r += cnt;
   }
   return core::Ok{};
+}
+
+core::Status forward_layers(const Model& m, SequenceState& state, Workspace& ws, int64_t n, int first, int last,
+                            const ForwardContext& ctx) {
+  if (n <= 0 || n > ws.max_tokens || first < 0 || first > last || last > int(m.config.n_main()))
+    return make_error(ErrorCode::kInvalidArgument, "forward_layers: " + std::to_string(n) + " rows, layers " +
+                                                       std::to_string(first) + ".." + std::to_string(last));
+  if (state.n_past + n > state.n_ctx) return make_error(ErrorCode::kInvalidArgument, "context full");
+  const kernels::Kernels& k = ctx.kernels ? *ctx.kernels : kernels::best_kernels();
+  ONPREM_TRY(check_kernels(m, k, ctx));
+  const LayerContext c{m, k, ctx.pool, ctx.options, ws, ctx.observer, ctx.matmul_observer};
+  ws.segs.assign(1, Segment{&state, 0, n, state.n_past});
+  run_layers(c, ws.segs, first, last, n);
+  return core::Ok{};
+}
+
+void forward_ffn(const Model& m, Workspace& ws, int layer, int64_t n, const ForwardContext& ctx) {
+  const kernels::Kernels& k = ctx.kernels ? *ctx.kernels : kernels::best_kernels();
+  const LayerContext c{m, k, ctx.pool, ctx.options, ws, ctx.observer, ctx.matmul_observer};
+  ffn_block(c, layer, ws.normed.data(), n, ws.block_out.data());
+}
+
+void forward_head(const Model& m, Workspace& ws, int64_t first, int64_t n, float* logits, const ForwardContext& ctx) {
+  const ModelConfig& cfg = m.config;
+  const int64_t N = cfg.n_embd;
+  const kernels::Kernels& k = ctx.kernels ? *ctx.kernels : kernels::best_kernels();
+  const LayerContext c{m, k, ctx.pool, ctx.options, ws, ctx.observer, ctx.matmul_observer};
+  float* a = ws.normed.data();
+  for (int64_t t = first; t < n; ++t)
+    k.rms_norm(ws.residual.data() + t * N, m.output_norm.data(), a + (t - first) * N, N, cfg.rms_eps);
+  c.matmul(m.output.view, a, n - first, logits);
 }
 
 }  // namespace onprem::model

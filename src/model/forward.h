@@ -124,4 +124,17 @@ core::Status forward(const Model& m, SequenceState& state, Workspace& ws, const 
 // Several sequences in one call (see forward_batch).
 core::Status forward_batch(const Model& m, std::vector<BatchEntry>& batch, Workspace& ws, const ForwardContext& ctx);
 
+// A forward pass in pieces, for a backend that runs only some layers here (model/forward_vulkan.cpp,
+// --gpu-layers and --cpu-moe). Each works on the Workspace's rows in place; none advances a state.
+//   forward_layers: layers [first, last) over the n hidden rows in ws.residual, one sequence at
+//     positions state.n_past ...
+//   forward_ffn: one layer's FFN block (a MoE layer: router, routed experts, shared expert) from
+//     the normed rows in ws.normed into ws.block_out.
+//   forward_head: the final norm and the output head for rows [first, n) of ws.residual into
+//     logits[n - first][n_vocab].
+core::Status forward_layers(const Model& m, SequenceState& state, Workspace& ws, int64_t n, int first, int last,
+                            const ForwardContext& ctx);
+void forward_ffn(const Model& m, Workspace& ws, int layer, int64_t n, const ForwardContext& ctx);
+void forward_head(const Model& m, Workspace& ws, int64_t first, int64_t n, float* logits, const ForwardContext& ctx);
+
 }  // namespace onprem::model

@@ -10,6 +10,8 @@
 #include "backend/vulkan/device.h"
 #include "backend/vulkan/ops.h"
 #include "backend/vulkan/pipeline.h"
+#include "core/thread_pool.h"
+#include "model/forward.h"
 #include "model/rope.h"
 #include "quant/dequant.h"
 
@@ -39,13 +41,22 @@ struct DeviceLayer {
   DeviceMatrix router, gate_exps, up_exps, down_exps, shexp_gate, gate_shexp, up_shexp, down_shexp;
 };
 
+// A forward call as recorded: graphs[i] runs, then (for i < cpu_ffn.size()) the CPU runs layer
+// cpu_ffn[i]'s FFN between it and graphs[i + 1] (--cpu-moe).
+struct Steps {
+  std::vector<std::unique_ptr<vulkan::Graph>> graphs;
+  std::vector<int> cpu_ffn;
+};
+
 // The device side of one sequence.
 struct DeviceState {
-  std::vector<Buffer> k, v, conv, ssm;  // by layer; unused kinds stay empty
+  std::vector<Buffer> k, v, conv, ssm;  // by layer; unused kinds and layers on the CPU stay empty
   // The position of the call's first token, written before each run: the attention layers read it
-  // on the device, so the one-token graph is recorded once and replayed at every position.
+  // on the device, so the one-token steps are recorded once and replayed at every position.
   Buffer pos;
-  std::unique_ptr<vulkan::Graph> decode;
+  Steps decode;
+  // Layers on the CPU (partial offload): their KV cache and recurrent state.
+  SequenceState host;
 };
 
 // Scratch for max_tokens tokens, named for what forward_vulkan keeps in them.
@@ -70,6 +81,14 @@ struct VulkanEngine {
   Scratch s;
   int64_t max_tokens = 0, max_ctx = 0;
   uint32_t attention_chunk = 1;  // tokens per attention dispatch (the score scratch's rows)
+  VulkanPlacement place;
+  // The CPU's share (partial offload): its pool and workspace, and host-visible rows that carry
+  // the hidden state (host_x) and a MoE layer's input and output (host_a, host_out) across.
+  std::unique_ptr<core::ThreadPool> pool;
+  Workspace ws;
+  ForwardContext cpu;
+  Buffer host_x, host_a, host_out;
+  bool host_work() const { return place.gpu_layers < place.n_layers || place.moe_on_cpu; }
 };
 
 namespace {
@@ -77,9 +96,14 @@ namespace {
 struct Uploader {
   vulkan::Device& d;
   const VulkanOptions& o;
+  bool dry = false;  // counts the bytes (and checks the types) without allocating
   uint64_t done = 0, total = 0;
 
   core::Status bytes(Buffer& b, const void* src, uint64_t n) {
+    if (dry) {
+      done += n;
+      return core::Ok{};
+    }
     std::string error;
     if (!vulkan::create_buffer(d, n, vulkan::Memory::kDevice, b, &error) || !vulkan::upload(b, 0, src, n, &error))
       return make_error(ErrorCode::kResourceExhausted, error);
@@ -156,50 +180,84 @@ core::Expected<std::shared_ptr<VulkanEngine>> make_vulkan_engine(const Model& m,
   if (!e->device) return make_error(ErrorCode::kIo, error);
   e->ops = std::make_unique<vulkan::Ops>(*e->device);
   const ModelConfig& c = m.config;
-  Uploader up{*e->device, o};
-  for (const auto& L : m.layers)
-    for (const Matrix* x :
-         {&L.qkv, &L.gate, &L.beta, &L.alpha, &L.ssm_out, &L.wq, &L.wk, &L.wv, &L.wo, &L.ffn_gate, &L.ffn_up,
-          &L.ffn_down, &L.gate_exps, &L.up_exps, &L.down_exps, &L.gate_shexp, &L.up_shexp, &L.down_shexp})
-      up.total += matrix_bytes(*x);
-  up.total += matrix_bytes(m.output);
-  e->layers.resize(m.layers.size());
-  for (size_t il = 0; il < m.layers.size(); ++il) {
-    const LayerWeights& L = m.layers[il];
-    DeviceLayer& D = e->layers[il];
-    ONPREM_TRY(up.floats(D.attn_norm, L.attn_norm));
-    ONPREM_TRY(up.floats(D.post_norm, L.post_norm));
-    for (auto [dst, src] : {std::pair{&D.qkv, &L.qkv},
-                            {&D.gate, &L.gate},
-                            {&D.beta, &L.beta},
-                            {&D.alpha, &L.alpha},
-                            {&D.ssm_out, &L.ssm_out},
-                            {&D.wq, &L.wq},
-                            {&D.wk, &L.wk},
-                            {&D.wv, &L.wv},
-                            {&D.wo, &L.wo},
-                            {&D.ffn_gate, &L.ffn_gate},
-                            {&D.ffn_up, &L.ffn_up},
-                            {&D.ffn_down, &L.ffn_down},
-                            {&D.gate_exps, &L.gate_exps},
-                            {&D.up_exps, &L.up_exps},
-                            {&D.down_exps, &L.down_exps},
-                            {&D.gate_shexp, &L.gate_shexp},
-                            {&D.up_shexp, &L.up_shexp},
-                            {&D.down_shexp, &L.down_shexp}})
-      ONPREM_TRY(up.matrix(*dst, *src));
-    for (auto [dst, src] : {std::pair{&D.conv, &L.conv},
-                            {&D.dt_bias, &L.dt_bias},
-                            {&D.ssm_a, &L.ssm_a},
-                            {&D.ssm_norm, &L.ssm_norm},
-                            {&D.q_norm, &L.q_norm},
-                            {&D.k_norm, &L.k_norm}})
-      ONPREM_TRY(up.floats(*dst, *src));
-    ONPREM_TRY(up.f32_matrix(D.router, L.router, c.n_expert, c.n_embd));
-    ONPREM_TRY(up.f32_matrix(D.shexp_gate, L.shexp_gate, 1, c.n_embd));
+  if (o.gpu_layers < -1)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--gpu-layers " + std::to_string(o.gpu_layers) + ": expected 0 or more (-1: all)");
+  VulkanPlacement& p = e->place;
+  p.n_layers = int(m.layers.size());
+  p.gpu_layers = o.gpu_layers < 0 ? p.n_layers : std::min(o.gpu_layers, p.n_layers);
+  p.head_on_device = p.gpu_layers == p.n_layers;
+  p.moe_on_cpu = o.cpu_moe && c.is_moe();
+  // The FFN weights that stay in host memory with --cpu-moe (ffn_block reads them all there).
+  const auto moe_ffn = [](const LayerWeights& L) {
+    return std::vector<const Matrix*>{&L.gate_exps,  &L.up_exps,  &L.down_exps,
+                                      &L.gate_shexp, &L.up_shexp, &L.down_shexp};
+  };
+  // What stays in host memory: the layers left on the CPU, the MoE FFNs with --cpu-moe, the head.
+  for (int il = 0; il < p.n_layers; ++il) {
+    const LayerWeights& L = m.layers[size_t(il)];
+    for (const Matrix* x : {&L.qkv, &L.gate, &L.beta, &L.alpha, &L.ssm_out, &L.wq, &L.wk, &L.wv, &L.wo, &L.ffn_gate,
+                            &L.ffn_up, &L.ffn_down})
+      if (il >= p.gpu_layers) p.host_weight_bytes += matrix_bytes(*x);
+    if (il >= p.gpu_layers || p.moe_on_cpu)
+      for (const Matrix* x : moe_ffn(L)) p.host_weight_bytes += matrix_bytes(*x);
   }
-  ONPREM_TRY(up.floats(e->output_norm, m.output_norm));
-  ONPREM_TRY(up.matrix(e->output, m.output));
+  if (!p.head_on_device) p.host_weight_bytes += matrix_bytes(m.output);
+  e->layers.resize(m.layers.size());
+  // Run twice: a dry pass for the total (the progress line's 100 %) and the weight types, then the upload.
+  const auto upload_weights = [&](Uploader& up) -> core::Status {
+    for (size_t il = 0; il < size_t(p.gpu_layers); ++il) {
+      const LayerWeights& L = m.layers[il];
+      DeviceLayer& D = e->layers[il];
+      const bool moe_here = !p.moe_on_cpu;
+      ONPREM_TRY(up.floats(D.attn_norm, L.attn_norm));
+      ONPREM_TRY(up.floats(D.post_norm, L.post_norm));
+      for (auto [dst, src] : {std::pair{&D.qkv, &L.qkv},
+                              {&D.gate, &L.gate},
+                              {&D.beta, &L.beta},
+                              {&D.alpha, &L.alpha},
+                              {&D.ssm_out, &L.ssm_out},
+                              {&D.wq, &L.wq},
+                              {&D.wk, &L.wk},
+                              {&D.wv, &L.wv},
+                              {&D.wo, &L.wo},
+                              {&D.ffn_gate, &L.ffn_gate},
+                              {&D.ffn_up, &L.ffn_up},
+                              {&D.ffn_down, &L.ffn_down}})
+        ONPREM_TRY(up.matrix(*dst, *src));
+      if (moe_here)
+        for (auto [dst, src] : {std::pair{&D.gate_exps, &L.gate_exps},
+                                {&D.up_exps, &L.up_exps},
+                                {&D.down_exps, &L.down_exps},
+                                {&D.gate_shexp, &L.gate_shexp},
+                                {&D.up_shexp, &L.up_shexp},
+                                {&D.down_shexp, &L.down_shexp}})
+          ONPREM_TRY(up.matrix(*dst, *src));
+      for (auto [dst, src] : {std::pair{&D.conv, &L.conv},
+                              {&D.dt_bias, &L.dt_bias},
+                              {&D.ssm_a, &L.ssm_a},
+                              {&D.ssm_norm, &L.ssm_norm},
+                              {&D.q_norm, &L.q_norm},
+                              {&D.k_norm, &L.k_norm}})
+        ONPREM_TRY(up.floats(*dst, *src));
+      if (moe_here) {
+        ONPREM_TRY(up.f32_matrix(D.router, L.router, c.n_expert, c.n_embd));
+        ONPREM_TRY(up.f32_matrix(D.shexp_gate, L.shexp_gate, 1, c.n_embd));
+      }
+    }
+    if (p.head_on_device) {
+      ONPREM_TRY(up.floats(e->output_norm, m.output_norm));
+      ONPREM_TRY(up.matrix(e->output, m.output));
+    }
+    return core::Ok{};
+  };
+  Uploader count{*e->device, o};
+  count.dry = true;
+  ONPREM_TRY(upload_weights(count));
+  Uploader up{*e->device, o};
+  up.total = count.done;
+  ONPREM_TRY(upload_weights(up));
+  p.device_weight_bytes = up.done;
 
   // Scratch, sized as the CPU workspace is, for max_tokens tokens.
   vulkan::Device& d = *e->device;
@@ -228,8 +286,18 @@ core::Expected<std::shared_ptr<VulkanEngine>> make_vulkan_engine(const Model& m,
   ONPREM_TRY(scratch_buffer(d, s.ys, T * k_used * N));
   ONPREM_TRY(scratch_buffer(d, s.gl, T));
   ONPREM_TRY(scratch_buffer(d, s.logits, T * c.n_vocab));
+  if (e->host_work()) {
+    e->pool = std::make_unique<core::ThreadPool>(core::threads_or_all(o.threads));
+    e->ws = make_workspace(c, o.max_tokens, e->pool->size());
+    e->cpu.pool = e->pool.get();
+    for (Buffer* b : {&e->host_x, &e->host_a, &e->host_out})
+      if (!vulkan::create_buffer(d, T * N * 4, vulkan::Memory::kHost, *b, &error))
+        return make_error(ErrorCode::kResourceExhausted, error);
+  }
   return e;
 }
+
+VulkanPlacement vulkan_placement(const VulkanEngine& e) { return e.place; }
 
 core::Expected<VulkanSequence> make_vulkan_sequence(VulkanEngine& e, int64_t n_ctx) {
   if (n_ctx <= 0 || n_ctx > e.max_ctx)
@@ -240,7 +308,7 @@ core::Expected<VulkanSequence> make_vulkan_sequence(VulkanEngine& e, int64_t n_c
   auto st = std::make_shared<DeviceState>();
   const size_t L = e.model->layers.size();
   st->k.resize(L), st->v.resize(L), st->conv.resize(L), st->ssm.resize(L);
-  for (size_t il = 0; il < L; ++il) {
+  for (size_t il = 0; il < size_t(e.place.gpu_layers); ++il) {
     vulkan::Device& d = *e.device;
     if (e.model->layers[il].recurrent) {
       ONPREM_TRY(zeroed(d, st->conv[il], uint64_t(c.ssm_conv_channels()) * (c.ssm_conv_kernel - 1)));
@@ -256,6 +324,7 @@ core::Expected<VulkanSequence> make_vulkan_sequence(VulkanEngine& e, int64_t n_c
   if (!vulkan::create_buffer(*e.device, 4, vulkan::Memory::kHost, st->pos, &error) ||
       !vulkan::upload(st->pos, 0, &zero, 4, &error))
     return make_error(ErrorCode::kResourceExhausted, error);
+  if (e.host_work()) st->host = make_state(c, n_ctx, e.place.gpu_layers);
   VulkanSequence s;
   s.n_ctx = n_ctx;
   s.buffers = st;
@@ -267,6 +336,10 @@ core::Status vulkan_read_recurrent(VulkanEngine&, const VulkanSequence& s, Seque
   std::string error;
   for (size_t il = 0; il < host.conv.size() && il < st.conv.size(); ++il) {
     if (host.conv[il].empty()) continue;
+    if (!st.conv[il].buffer) {  // a layer on the CPU
+      host.conv[il] = st.host.conv[il], host.ssm[il] = st.host.ssm[il];
+      continue;
+    }
     if (!vulkan::download(st.conv[il], 0, host.conv[il].data(), host.conv[il].size() * 4, &error) ||
         !vulkan::download(st.ssm[il], 0, host.ssm[il].data(), host.ssm[il].size() * 4, &error))
       return make_error(ErrorCode::kIo, error);
@@ -280,6 +353,10 @@ core::Status vulkan_write_recurrent(VulkanEngine&, VulkanSequence& s, const Sequ
   std::string error;
   for (size_t il = 0; il < host.conv.size() && il < st.conv.size(); ++il) {
     if (host.conv[il].empty()) continue;
+    if (!st.conv[il].buffer) {  // a layer on the CPU
+      st.host.conv[il] = host.conv[il], st.host.ssm[il] = host.ssm[il];
+      continue;
+    }
     if (!vulkan::upload(st.conv[il], 0, host.conv[il].data(), host.conv[il].size() * 4, &error) ||
         !vulkan::upload(st.ssm[il], 0, host.ssm[il].data(), host.ssm[il].size() * 4, &error))
       return make_error(ErrorCode::kIo, error);
@@ -302,7 +379,7 @@ namespace {
 // Records one forward call; every op reports the first failure through `error`.
 struct Recorder {
   VulkanEngine& e;
-  vulkan::Graph& g;
+  vulkan::Graph* g;  // the graph being recorded (a --cpu-moe call has several)
   std::string error;
   bool ok = true;
 
@@ -319,7 +396,7 @@ struct Recorder {
     a.x_offset = x_offset;
     a.x_stride = x_stride;
     a.y_stride = y_stride;
-    check(e.ops->matmul(g, w.buf, x, y, a, &error));
+    check(e.ops->matmul(*g, w.buf, x, y, a, &error));
   }
   void experts(const DeviceMatrix& w, const Buffer& x, uint32_t x_stride, uint32_t x_div, const Buffer& y,
                uint32_t slots) {
@@ -336,7 +413,7 @@ struct Recorder {
     a.expert_bytes = w.expert_bytes;
     a.n_expert = w.n_expert;
     a.x_div = x_div;
-    check(e.ops->matmul(g, w.buf, x, y, a, &error));
+    check(e.ops->matmul(*g, w.buf, x, y, a, &error));
   }
   void norm(const Buffer& w, const Buffer& x, const Buffer& y, uint32_t n, uint32_t tokens, uint32_t x_stride,
             uint32_t y_stride, uint32_t x_offset = 0, uint32_t y_offset = 0) {
@@ -349,11 +426,11 @@ struct Recorder {
     a.y_offset = y_offset;
     a.y_stride = y_stride;
     a.eps = e.model->config.rms_eps;
-    check(e.ops->rms_norm(g, w, x, y, a, &error));
+    check(e.ops->rms_norm(*g, w, x, y, a, &error));
   }
   void elt(vulkan::Eltwise op, const Buffer& a, const Buffer& b, const Buffer& y, uint64_t n, uint32_t y_offset = 0) {
     if (!ok) return;
-    check(e.ops->eltwise(g, op, a, 0, b, 0, y, y_offset, uint32_t(n), &error));
+    check(e.ops->eltwise(*g, op, a, 0, b, 0, y, y_offset, uint32_t(n), &error));
   }
 };
 
@@ -370,11 +447,11 @@ void deltanet(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, uin
   a.tokens = T, a.channels = Ch, a.taps = c.ssm_conv_kernel, a.hk = Hk, a.hv = Hv, a.dk = dk, a.dv = dv;
   if (!r.ok) return;
   auto& ops = *r.e.ops;
-  r.check(ops.deltanet_conv(r.g, s.u0, L.conv, st.conv[il], s.u1, a, &r.error));
-  if (r.ok) r.check(ops.l2_norm(r.g, s.u1, dk, T * Hk, Hk, Ch, 0, c.rms_eps, 1.0f / std::sqrt(float(dk)), &r.error));
-  if (r.ok) r.check(ops.l2_norm(r.g, s.u1, dk, T * Hk, Hk, Ch, Hk * dk, c.rms_eps, 1.0f, &r.error));
-  if (r.ok) r.check(ops.deltanet_gates(r.g, s.beta, s.alpha, L.dt_bias, L.ssm_a, a, &r.error));
-  if (r.ok) r.check(ops.deltanet_rule(r.g, s.u1, s.beta, s.alpha, st.ssm[il], s.o, a, &r.error));
+  r.check(ops.deltanet_conv(*r.g, s.u0, L.conv, st.conv[il], s.u1, a, &r.error));
+  if (r.ok) r.check(ops.l2_norm(*r.g, s.u1, dk, T * Hk, Hk, Ch, 0, c.rms_eps, 1.0f / std::sqrt(float(dk)), &r.error));
+  if (r.ok) r.check(ops.l2_norm(*r.g, s.u1, dk, T * Hk, Hk, Ch, Hk * dk, c.rms_eps, 1.0f, &r.error));
+  if (r.ok) r.check(ops.deltanet_gates(*r.g, s.beta, s.alpha, L.dt_bias, L.ssm_a, a, &r.error));
+  if (r.ok) r.check(ops.deltanet_rule(*r.g, s.u1, s.beta, s.alpha, st.ssm[il], s.o, a, &r.error));
   // Gated RMSNorm per v head: rms_norm(o) * ssm_norm * silu(z).
   r.norm(L.ssm_norm, s.o, s.o2, dv, T * Hv, dv, dv);
   r.elt(vulkan::Eltwise::kSwiglu, s.z, s.o2, s.o2, uint64_t(T) * Vd);
@@ -397,11 +474,11 @@ void attention(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, ui
   vulkan::RmsNormArgs kn;
   kn.n = D, kn.tokens = T * Hkv, kn.x_stride = D, kn.y_stride = D, kn.eps = c.rms_eps, kn.pos = pos,
   kn.pos_stride = row;
-  r.check(ops.rms_norm(r.g, L.k_norm, s.kx, st.k[il], kn, &r.error));
-  if (r.ok) r.check(ops.rope(r.g, s.qn, s.table, T, Hq, D, Hq * D, 0, half, &r.error));
-  if (r.ok) r.check(ops.rope(r.g, st.k[il], s.table, T, Hkv, D, row, 0, half, &r.error, pos, row));
+  r.check(ops.rms_norm(*r.g, L.k_norm, s.kx, st.k[il], kn, &r.error));
+  if (r.ok) r.check(ops.rope(*r.g, s.qn, s.table, T, Hq, D, Hq * D, 0, half, &r.error));
+  if (r.ok) r.check(ops.rope(*r.g, st.k[il], s.table, T, Hkv, D, row, 0, half, &r.error, pos, row));
   if (r.ok)
-    r.check(ops.eltwise(r.g, vulkan::Eltwise::kCopy, s.vx, 0, s.vx, 0, st.v[il], 0, T * row, &r.error, pos, row));
+    r.check(ops.eltwise(*r.g, vulkan::Eltwise::kCopy, s.vx, 0, s.vx, 0, st.v[il], 0, T * row, &r.error, pos, row));
   vulkan::AttentionArgs a;
   a.tokens = T, a.head_dim = D, a.n_head = Hq, a.n_head_kv = Hkv, a.pos = pos;
   a.score_stride = uint32_t(r.e.max_ctx);
@@ -409,7 +486,7 @@ void attention(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, ui
   for (uint32_t t0 = 0; t0 < T && r.ok; t0 += r.e.attention_chunk) {
     a.first_token = t0;
     a.tokens = std::min(r.e.attention_chunk, T - t0);
-    r.check(ops.attention(r.g, s.qn, s.qg, st.k[il], st.v[il], s.scores, s.att, a, &r.error));
+    r.check(ops.attention(*r.g, s.qn, s.qg, st.k[il], st.v[il], s.scores, s.att, a, &r.error));
   }
   r.matmul(L.wo, s.att, Hq * D, s.out, c.n_embd, T);
 }
@@ -427,12 +504,12 @@ void ffn(Recorder& r, const DeviceLayer& L, uint32_t T) {
   }
   const uint32_t E = c.n_expert, k = c.n_expert_used, F = c.n_ff_exp;
   r.matmul(L.router, s.a, N, s.logits_e, E, T);
-  if (r.ok) r.check(r.e.ops->moe_route(r.g, s.logits_e, s.ids, s.wts, T, E, k, &r.error));
+  if (r.ok) r.check(r.e.ops->moe_route(*r.g, s.logits_e, s.ids, s.wts, T, E, k, &r.error));
   r.experts(L.gate_exps, s.a, N, k, s.ge, T * k);
   r.experts(L.up_exps, s.a, N, k, s.ue, T * k);
   r.elt(vulkan::Eltwise::kSwiglu, s.ge, s.ue, s.ge, uint64_t(T) * k * F);
   r.experts(L.down_exps, s.ge, F, 1, s.ys, T * k);
-  if (r.ok) r.check(r.e.ops->moe_combine(r.g, s.ys, s.wts, s.out, T, N, k, &r.error));
+  if (r.ok) r.check(r.e.ops->moe_combine(*r.g, s.ys, s.wts, s.out, T, N, k, &r.error));
   if (!L.shexp_gate.buf.buffer) return;
   const uint32_t Fs = c.n_ff_shexp;
   r.matmul(L.gate_shexp, s.a, N, s.g, Fs, T);
@@ -440,7 +517,64 @@ void ffn(Recorder& r, const DeviceLayer& L, uint32_t T) {
   r.elt(vulkan::Eltwise::kSwiglu, s.g, s.u, s.g, uint64_t(T) * Fs);
   r.matmul(L.down_shexp, s.g, Fs, s.sh, N, T);
   r.matmul(L.shexp_gate, s.a, N, s.gl, 1, T);
-  if (r.ok) r.check(r.e.ops->moe_shared(r.g, s.sh, s.gl, s.out, T, N, &r.error));
+  if (r.ok) r.check(r.e.ops->moe_shared(*r.g, s.sh, s.gl, s.out, T, N, &r.error));
+}
+
+// Records a call of T tokens: the device's layers, then the head there or the last hidden rows
+// copied to the host for the layers left on the CPU. A --cpu-moe call is cut at every MoE FFN.
+core::Status record(VulkanEngine& e, DeviceState& st, uint32_t T, bool all_logits, uint32_t n_ctx, Steps& out) {
+  const Model& m = *e.model;
+  const ModelConfig& c = m.config;
+  const uint32_t N = c.n_embd;
+  const uint64_t rows_n = uint64_t(T) * N;
+  Scratch& s = e.s;
+  if (e.place.gpu_layers == 0) return core::Ok{};  // everything on the CPU
+  out.graphs.push_back(std::make_unique<vulkan::Graph>(*e.device));
+  Recorder r{e, out.graphs.back().get(), {}, true};
+  for (int il = 0; il < e.place.gpu_layers; ++il) {
+    const DeviceLayer& L = e.layers[size_t(il)];
+    r.norm(L.attn_norm, s.x, s.a, N, T, N, N);
+    if (m.layers[size_t(il)].recurrent)
+      deltanet(r, L, st, size_t(il), T);
+    else
+      attention(r, L, st, size_t(il), T, n_ctx);
+    r.elt(vulkan::Eltwise::kAdd, s.x, s.out, s.x, rows_n);
+    r.norm(L.post_norm, s.x, s.a, N, T, N, N);
+    if (e.place.moe_on_cpu) {
+      // The FFN's input goes to the host and its output comes back: the CPU runs it between graphs.
+      r.elt(vulkan::Eltwise::kCopy, s.a, s.a, e.host_a, rows_n);
+      out.cpu_ffn.push_back(il);
+      out.graphs.push_back(std::make_unique<vulkan::Graph>(*e.device));
+      r.g = out.graphs.back().get();
+      r.elt(vulkan::Eltwise::kCopy, e.host_out, e.host_out, s.out, rows_n);
+    } else {
+      ffn(r, L, T);
+    }
+    r.elt(vulkan::Eltwise::kAdd, s.x, s.out, s.x, rows_n);
+  }
+  if (e.place.head_on_device) {
+    const uint32_t rows = all_logits ? T : 1, first = all_logits ? 0 : T - 1;
+    r.norm(e.output_norm, s.x, s.a, N, rows, N, N, first * N, 0);
+    r.matmul(e.output, s.a, N, s.logits, c.n_vocab, rows);
+  } else {
+    r.elt(vulkan::Eltwise::kCopy, s.x, s.x, e.host_x, rows_n);
+  }
+  if (!r.ok) return make_error(ErrorCode::kInvalidArgument, r.error);
+  return core::Ok{};
+}
+
+// Runs recorded steps, with the CPU's MoE FFNs between the graphs.
+core::Status run_steps(VulkanEngine& e, Steps& steps, uint32_t T) {
+  std::string error;
+  const uint64_t bytes = uint64_t(T) * e.model->config.n_embd * 4;
+  for (size_t i = 0; i < steps.graphs.size(); ++i) {
+    if (!steps.graphs[i]->run(&error)) return make_error(ErrorCode::kIo, error);
+    if (i >= steps.cpu_ffn.size()) continue;
+    if (!vulkan::download(e.host_a, 0, e.ws.normed.data(), bytes, &error)) return make_error(ErrorCode::kIo, error);
+    forward_ffn(*e.model, e.ws, steps.cpu_ffn[i], T, e.cpu);
+    if (!vulkan::upload(e.host_out, 0, e.ws.block_out.data(), bytes, &error)) return make_error(ErrorCode::kIo, error);
+  }
+  return core::Ok{};
 }
 
 }  // namespace
@@ -478,36 +612,34 @@ core::Status forward_vulkan(VulkanEngine& e, VulkanSequence& seq, const int32_t*
     if (!vulkan::upload(s.table, 0, table.data(), table.size() * 4, &error)) return make_error(ErrorCode::kIo, error);
   }
   if (!vulkan::upload(st.pos, 0, &pos0, 4, &error)) return make_error(ErrorCode::kIo, error);
-  // One token: the sequence's recorded graph, replayed; more: a graph for this call.
-  std::unique_ptr<vulkan::Graph> fresh;
-  vulkan::Graph* g = st.decode.get();
-  if (!g || T != 1) {
-    fresh = std::make_unique<vulkan::Graph>(*e.device);
-    Recorder r{e, *fresh, {}, true};
-    const uint32_t n_ctx = uint32_t(seq.n_ctx);
-    for (size_t il = 0; il < m.layers.size(); ++il) {
-      const DeviceLayer& L = e.layers[il];
-      r.norm(L.attn_norm, s.x, s.a, N, T, N, N);
-      if (m.layers[il].recurrent)
-        deltanet(r, L, st, il, T);
-      else
-        attention(r, L, st, il, T, n_ctx);
-      r.elt(vulkan::Eltwise::kAdd, s.x, s.out, s.x, uint64_t(T) * N);
-      r.norm(L.post_norm, s.x, s.a, N, T, N, N);
-      ffn(r, L, T);
-      r.elt(vulkan::Eltwise::kAdd, s.x, s.out, s.x, uint64_t(T) * N);
-    }
-    const uint32_t rows = all_logits ? T : 1, first = all_logits ? 0 : T - 1;
-    r.norm(e.output_norm, s.x, s.a, N, rows, N, N, first * N, 0);
-    r.matmul(e.output, s.a, N, s.logits, V, rows);
-    if (!r.ok) return make_error(ErrorCode::kInvalidArgument, r.error);
-    g = fresh.get();
-    if (T == 1) st.decode = std::move(fresh);
+  // One token: the sequence's recorded steps, replayed; more: steps for this call.
+  Steps fresh;
+  Steps* steps = &st.decode;
+  if (st.decode.graphs.empty() || T != 1) {
+    ONPREM_TRY(record(e, st, T, all_logits, uint32_t(seq.n_ctx), fresh));
+    steps = &fresh;
   }
-  if (!g->run(&error)) return make_error(ErrorCode::kIo, error);
+  ONPREM_TRY(run_steps(e, *steps, T));
+  if (T == 1 && steps == &fresh) st.decode = std::move(fresh);
   const uint32_t rows = all_logits ? T : 1;
+  if (e.place.head_on_device) {
+    if (!vulkan::download(s.logits, 0, logits, uint64_t(rows) * V * 4, &error))
+      return make_error(ErrorCode::kIo, error);
+  } else {
+    // The layers left on the CPU, then the head, from the device's last hidden rows.
+    Workspace& ws = e.ws;
+    if (e.place.gpu_layers > 0) {
+      if (!vulkan::download(e.host_x, 0, ws.residual.data(), uint64_t(n) * N * 4, &error))
+        return make_error(ErrorCode::kIo, error);
+    } else {
+      std::copy(host.begin(), host.end(), ws.residual.begin());
+    }
+    st.host.n_past = seq.n_past, st.host.rope_factor = seq.rope_factor;
+    ONPREM_TRY(forward_layers(m, st.host, ws, n, e.place.gpu_layers, e.place.n_layers, e.cpu));
+    forward_head(m, ws, n - rows, n, logits, e.cpu);
+  }
   seq.n_past += n;
-  if (!vulkan::download(s.logits, 0, logits, uint64_t(rows) * V * 4, &error)) return make_error(ErrorCode::kIo, error);
+  st.host.n_past = seq.n_past;
   return core::Ok{};
 }
 

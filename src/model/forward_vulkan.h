@@ -32,6 +32,14 @@ struct VulkanOptions {
   // bytes (tokens x heads x max_ctx floats each), so a long context does not need
   // ubatch x heads x context floats at once.
   uint64_t attention_score_bytes = uint64_t(256) << 20;
+  // Partial offload (docs/gpu.md). The first gpu_layers layers run on the device; -1 (or as many
+  // as the model has) puts every layer and the output head there. Layers left behind, and then the
+  // head, run on the CPU with `threads` threads (0: every core). cpu_moe keeps the MoE layers'
+  // FFN weights (router, routed and shared experts) in host memory and runs those FFNs on the CPU:
+  // the device holds attention, DeltaNet and the head, a few GB for the 35B-A3B.
+  int gpu_layers = -1;
+  bool cpu_moe = false;
+  int threads = 0;
   // Called while weights upload: bytes done and total.
   std::function<void(uint64_t, uint64_t)> progress;
 };
@@ -48,6 +56,14 @@ core::Expected<VulkanSequence> make_vulkan_sequence(VulkanEngine& e, int64_t n_c
 // logits: [n][n_vocab] when all_logits, else [n_vocab] for the last token.
 core::Status forward_vulkan(VulkanEngine& e, VulkanSequence& s, const int32_t* tokens, int64_t n, float* logits,
                             bool all_logits);
+
+// What the engine holds where: layers on the device, whether the head and the MoE FFNs are there.
+struct VulkanPlacement {
+  int gpu_layers = 0, n_layers = 0;
+  bool head_on_device = false, moe_on_cpu = false;
+  uint64_t device_weight_bytes = 0, host_weight_bytes = 0;
+};
+VulkanPlacement vulkan_placement(const VulkanEngine& e);
 
 // The recurrent layers' conv and DeltaNet state between the device and a host SequenceState
 // (made with the same config): read for the prefix cache's snapshots, written when a sequence

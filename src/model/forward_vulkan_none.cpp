@@ -24,5 +24,6 @@ core::Status vulkan_read_recurrent(VulkanEngine&, const VulkanSequence&, Sequenc
 core::Status vulkan_write_recurrent(VulkanEngine&, VulkanSequence&, const SequenceState&) { return not_built(); }
 double vulkan_copy_bandwidth(VulkanEngine&, uint64_t) { return 0; }
 std::string vulkan_engine_device(const VulkanEngine&) { return "none"; }
+VulkanPlacement vulkan_placement(const VulkanEngine&) { return {}; }
 
 }  // namespace onprem::model

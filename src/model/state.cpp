@@ -4,7 +4,7 @@
 
 namespace onprem::model {
 
-SequenceState make_state(const ModelConfig& c, int64_t n_ctx, bool with_kv) {
+SequenceState make_state(const ModelConfig& c, int64_t n_ctx, int first_kv_layer) {
   SequenceState s;
   s.n_ctx = n_ctx;
   const size_t L = c.n_main();
@@ -14,7 +14,7 @@ SequenceState make_state(const ModelConfig& c, int64_t n_ctx, bool with_kv) {
     if (c.recurrent[i]) {
       s.conv[i].assign(size_t(c.ssm_conv_channels()) * (c.ssm_conv_kernel - 1), 0.0f);
       s.ssm[i].assign(size_t(c.ssm_dt_rank) * c.ssm_d_state * c.ssm_d_state, 0.0f);
-    } else if (with_kv) {
+    } else if (int64_t(i) >= first_kv_layer) {
       s.k[i].assign(kv, 0.0f);
       s.v[i].assign(kv, 0.0f);
     }

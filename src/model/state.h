@@ -22,8 +22,9 @@ struct SequenceState {
   void clear();  // back to an empty sequence, keeping the memory
 };
 
-// with_kv false: no KV cache on the host (a GPU sequence keeps it on the device; the host state
-// then holds the positions and a copy of the recurrent state for the prefix cache's snapshots).
-SequenceState make_state(const ModelConfig& c, int64_t n_ctx, bool with_kv = true);
+// Attention layers from first_kv_layer on get a KV cache here; those before it keep theirs on a
+// GPU (model/forward_vulkan.h). The engine's host state for a GPU sequence has none: it holds the
+// positions and a copy of the recurrent state for the prefix cache's snapshots.
+SequenceState make_state(const ModelConfig& c, int64_t n_ctx, int first_kv_layer = 0);
 
 }  // namespace onprem::model

@@ -16,10 +16,21 @@ namespace {
 
 const std::string kModel = std::string(ONPREM_SHARED_DIR) + "/conformance/models/qwen35moe-tiny-Q4_K_M.gguf";
 
-std::shared_ptr<model::VulkanEngine> gpu_or_skip(const model::Model& m, std::string* why) {
+// Where the layers run: all on the device, or (--gpu-layers 2 --cpu-moe) the MoE FFNs of the first
+// two layers on the CPU between device graphs and the last two layers (a DeltaNet layer, then the
+// attention layer) with the head on the CPU, their state in the device sequence's host part.
+struct Placement {
+  int gpu_layers = -1;
+  bool cpu_moe = false;
+};
+
+std::shared_ptr<model::VulkanEngine> gpu_or_skip(const model::Model& m, Placement p, std::string* why) {
   model::VulkanOptions vo;
   vo.max_tokens = 16;
   vo.max_ctx = 256;
+  vo.gpu_layers = p.gpu_layers;
+  vo.cpu_moe = p.cpu_moe;
+  vo.threads = 2;
   auto g = model::make_vulkan_engine(m, vo);
   if (!g) {
     *why = g.error().to_string();
@@ -76,17 +87,19 @@ Request greedy(const std::vector<int32_t>& prompt, int64_t max_tokens, std::shar
   return r;
 }
 
-TEST(EngineOnVulkan, BatchesAndPrefixCacheGenerateWhatAStandaloneRunDoes) {
+class EngineOnVulkan : public ::testing::TestWithParam<Placement> {};
+
+TEST_P(EngineOnVulkan, BatchesAndPrefixCacheGenerateWhatAStandaloneRunDoes) {
   auto m = *model::load_model(kModel);
   std::string why;
-  auto gpu = gpu_or_skip(m, &why);
+  auto gpu = gpu_or_skip(m, GetParam(), &why);
   if (!gpu) {
     if (required()) FAIL() << "ONPREM_REQUIRE_VULKAN=1: " << why;
     GTEST_SKIP() << why;
   }
   // The standalone runs use a second engine (its own device queue and scratch): a VulkanEngine
   // serves one thread, and the engine's thread is using the first one meanwhile.
-  auto ref = gpu_or_skip(m, &why);
+  auto ref = gpu_or_skip(m, GetParam(), &why);
   ASSERT_TRUE(ref) << why;
   EngineOptions o;
   o.parallel = 2, o.ctx_size = 256, o.ubatch = 16, o.threads = 2, o.snapshot_interval = 16, o.max_queue = 8;
@@ -149,6 +162,9 @@ TEST(EngineOnVulkan, BatchesAndPrefixCacheGenerateWhatAStandaloneRunDoes) {
   EXPECT_GT(e.stats().reused_prompt_tokens, s1.reused_prompt_tokens);  // from a snapshot
   EXPECT_GT(e.stats().snapshot_bytes, 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Placements, EngineOnVulkan, ::testing::Values(Placement{}, Placement{2, true}),
+                         [](const auto& info) { return info.param.gpu_layers < 0 ? "AllOnDevice" : "Split"; });
 
 }  // namespace
 }  // namespace onprem::engine

@@ -14,7 +14,7 @@ Run add_bench(CLI::App& app) {
   struct Args {
     std::string model;
     engine::BenchOptions o;
-    std::string device = "cpu";
+    DeviceOptions device;
     bool json = false;
   };
   auto a = std::make_shared<Args>();
@@ -32,12 +32,14 @@ Run add_bench(CLI::App& app) {
   cmd->add_option("-b,--ubatch", a->o.ubatch, "Prefill tokens per forward call")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  add_device_option(cmd, a->device);
+  add_device_options(cmd, a->device);
   cmd->add_flag("--json", a->json, "Print a JSON object");
   return [a]() -> int {
     auto device = parse_device(a->device);
     if (!device) return fail(device.error().to_string());
     a->o.vulkan_device = *device;
+    a->o.gpu_layers = a->device.gpu_layers;
+    a->o.cpu_moe = a->device.cpu_moe;
     auto m = model::load_model(a->model);
     if (!m) return fail(m.error().to_string());
     if (*device < 0) repack_for_engine(*m, a->o.threads, true);  // the GPU reads the file's layout
@@ -67,6 +69,11 @@ Run add_bench(CLI::App& app) {
       std::printf("model %s, on %s (vulkan:%d)\n", a->model.c_str(), r->device.c_str(), *device);
     std::printf("pp%-6lld %8.1f tokens/s   %7.1f GFLOP/s\n", (long long)a->o.n_prompt, r->pp_tokens_per_s,
                 r->pp_gflops);
+    if (!r->device.empty() && r->tg_bandwidth_fraction == 0) {  // split between the GPU and the CPU
+      std::printf("tg%-6lld %8.1f tokens/s   %7.1f GB/s (%.1f MB per token) from the device's and the host's memory\n",
+                  (long long)a->o.n_gen, r->tg_tokens_per_s, r->tg_gb_per_s, double(r->tg_bytes_per_token) / 1e6);
+      return 0;
+    }
     std::printf("tg%-6lld %8.1f tokens/s   %7.1f GB/s (%.1f MB per token) = %.0f %% of the %.1f GB/s %s\n",
                 (long long)a->o.n_gen, r->tg_tokens_per_s, r->tg_gb_per_s, double(r->tg_bytes_per_token) / 1e6,
                 100 * r->tg_bandwidth_fraction, r->machine_read_gb_per_s,

@@ -20,11 +20,9 @@ int write_floats(const std::string& path, const std::vector<float>& v) {
 }
 
 // --device vulkan:N: the same logits from model/forward_vulkan.h, `step` tokens per call.
-int logits_on_gpu(const model::Model& m, const std::vector<int32_t>& ids, int device, int64_t step,
+int logits_on_gpu(const model::Model& m, const std::vector<int32_t>& ids, model::VulkanOptions vo, int64_t step,
                   const std::string& out) {
   const int64_t n = int64_t(ids.size()), V = m.config.n_vocab;
-  model::VulkanOptions vo;
-  vo.device = uint32_t(device);
   vo.max_tokens = std::min(step, n);
   vo.max_ctx = n;
   auto gpu = model::make_vulkan_engine(m, vo);
@@ -46,7 +44,8 @@ Run add_logits(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "logits", "Evaluate token ids and write the logits of every position (float32 [n_tokens][n_vocab])");
   struct Options {
-    std::string model, tokens, out, mode = "batch", prefill = "sequential", acts, dump, device = "cpu";
+    std::string model, tokens, out, mode = "batch", prefill = "sequential", acts, dump;
+    DeviceOptions device;
     int64_t ubatch = 512;
     int threads = 0;
   };
@@ -67,7 +66,7 @@ Run add_logits(CLI::App& app) {
                   "Quantised weights: int8 (llama.cpp's CPU path; the CPU's default) or f32 activations (a GPU's)")
       ->check(CLI::IsMember({"int8", "f32"}));
   add_threads_option(cmd, o->threads);
-  add_device_option(cmd, o->device);
+  add_device_options(cmd, o->device);
   cmd->add_option("--dump", o->dump,
                   "Also write every named intermediate to this file: records of u32 name length, name, i32 layer, "
                   "i64 rows, i64 cols, float32 data [rows][cols]");
@@ -91,7 +90,9 @@ Run add_logits(CLI::App& app) {
       if (o->acts == "int8") return fail("--activations int8 is the CPU's path; on a GPU activations are f32");
       if (!o->dump.empty() || o->prefill == "chunked")
         return fail("--dump and --prefill chunked are CPU options (the GPU runs the sequential rule)");
-      return logits_on_gpu(*m, ids, *device, o->mode == "incremental" ? 1 : o->ubatch, o->out);
+      model::VulkanOptions vo = vulkan_options(o->device, *device);
+      vo.threads = o->threads;
+      return logits_on_gpu(*m, ids, vo, o->mode == "incremental" ? 1 : o->ubatch, o->out);
     }
     const int threads = core::threads_or_all(o->threads);
     core::ThreadPool pool(threads);

@@ -17,7 +17,8 @@ namespace onprem::tools {
 namespace {
 
 struct RunOptions {
-  std::string model, prompt, json_schema, preset, device = "cpu";
+  std::string model, prompt, json_schema, preset;
+  DeviceOptions device;
   int n_predict = 64, threads = 0;
   int64_t ctx = 4096, ubatch = 512;
   bool output_only = false, no_loop_guard = false;
@@ -148,7 +149,7 @@ Run add_run(CLI::App& app) {
   cmd->add_flag("--no-loop-guard", o->no_loop_guard, "Do not stop when the output repeats itself");
   cmd->add_option("-c,--ctx", o->ctx, "Context length")->check(CLI::PositiveNumber)->capture_default_str();
   add_threads_option(cmd, o->threads);
-  add_device_option(cmd, o->device);
+  add_device_options(cmd, o->device);
   return [o]() { return run_generation(*o); };
 }
 

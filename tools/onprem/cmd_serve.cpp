@@ -31,7 +31,7 @@ struct ServeOptions {
   engine::EngineOptions engine;
   std::string test_script;
   std::string chat_template = "builtin";
-  std::string device = "cpu";
+  DeviceOptions device;
 };
 
 // --chat-template: builtin (null), file (the GGUF's own, through our Jinja interpreter) or a path.
@@ -164,7 +164,7 @@ Run add_serve(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   add_threads_option(cmd, o->engine.threads);
-  add_device_option(cmd, o->device);
+  add_device_options(cmd, o->device);
   cmd->add_option("--http-threads", o->http_threads,
                   "Most HTTP worker threads, one per open connection, started as connections arrive (default: 512, or "
                   "2 x parallel + 4 if more)");

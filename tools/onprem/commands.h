@@ -31,7 +31,9 @@ Run add_imatrix(CLI::App& app);
 // (0, the default: every core; core::threads_or_all resolves it).
 CLI::Option* add_model_option(CLI::App* cmd, std::string& path, const std::string& help = "GGUF model");
 CLI::Option* add_threads_option(CLI::App* cmd, int& threads);
-CLI::Option* add_device_option(CLI::App* cmd, std::string& device);  // --device cpu|vulkan:N
+// --device cpu|vulkan:N, with --gpu-layers N and --cpu-moe for a partly offloaded model.
+struct DeviceOptions;
+void add_device_options(CLI::App* cmd, DeviceOptions& d);
 
 // Prints "onprem: <message>" on stderr and returns the exit code 1.
 int fail(const std::string& message);

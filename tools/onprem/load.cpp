@@ -1,5 +1,6 @@
 #include "load.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -36,8 +37,15 @@ model::RepackStats repack_for_engine(model::Model& m, int threads, bool say) {
   return st;
 }
 
-core::Expected<int> parse_device(const std::string& device) {
-  if (device == "cpu") return -1;
+core::Expected<int> parse_device(const DeviceOptions& d) {
+  const std::string& device = d.device;
+  if (device == "cpu") {
+    if (d.gpu_layers >= 0 || d.cpu_moe)
+      return core::make_error(core::ErrorCode::kInvalidArgument,
+                              std::string(d.cpu_moe ? "--cpu-moe" : "--gpu-layers") +
+                                  " splits a model between a GPU and the CPU: add --device vulkan:N");
+    return -1;
+  }
   const std::string prefix = "vulkan:";
   if (device.rfind(prefix, 0) == 0 && device.size() > prefix.size() && device.size() <= prefix.size() + 3 &&
       device.find_first_not_of("0123456789", prefix.size()) == std::string::npos)
@@ -47,14 +55,22 @@ core::Expected<int> parse_device(const std::string& device) {
       "--device " + device + ": expected cpu or vulkan:N (onprem inspect --system lists the devices)");
 }
 
-core::Status place_engine(model::Model& m, const std::string& device, engine::EngineOptions& eo, bool say) {
-  ONPREM_TRY_ASSIGN(index, parse_device(device));
+model::VulkanOptions vulkan_options(const DeviceOptions& d, int index) {
+  model::VulkanOptions vo;
+  vo.device = uint32_t(std::max(index, 0));
+  vo.gpu_layers = d.gpu_layers;
+  vo.cpu_moe = d.cpu_moe;
+  return vo;
+}
+
+core::Status place_engine(model::Model& m, const DeviceOptions& d, engine::EngineOptions& eo, bool say) {
+  ONPREM_TRY_ASSIGN(index, parse_device(d));
   if (index < 0) {
     repack_for_engine(m, eo.threads, say);
     return core::Ok{};
   }
-  model::VulkanOptions vo;
-  vo.device = uint32_t(index);
+  model::VulkanOptions vo = vulkan_options(d, index);
+  vo.threads = eo.threads;
   vo.max_tokens = eo.ubatch;
   vo.max_ctx = eo.ctx_size;
   int last = -1;
@@ -67,7 +83,21 @@ core::Status place_engine(model::Model& m, const std::string& device, engine::En
       if (done >= total) std::fprintf(stderr, "\n");
     };
   ONPREM_TRY_ASSIGN(gpu, model::make_vulkan_engine(m, vo));
-  if (say) std::fprintf(stderr, "running on %s (%s)\n", model::vulkan_engine_device(*gpu).c_str(), device.c_str());
+  if (say) {
+    const model::VulkanPlacement p = model::vulkan_placement(*gpu);
+    std::fprintf(stderr, "running on %s (%s)", model::vulkan_engine_device(*gpu).c_str(), d.device.c_str());
+    const auto size = [](uint64_t b) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, b >= 1000000000 ? "%.2f GB" : "%.1f MB",
+                    double(b) / (b >= 1000000000 ? 1e9 : 1e6));
+      return std::string(buf);
+    };
+    if (p.gpu_layers < p.n_layers || p.moe_on_cpu)
+      std::fprintf(stderr, ": %d of %d layers%s on the GPU (%s of weights), %s of weights on the CPU", p.gpu_layers,
+                   p.n_layers, p.moe_on_cpu ? " less their experts" : "", size(p.device_weight_bytes).c_str(),
+                   size(p.host_weight_bytes).c_str());
+    std::fprintf(stderr, "\n");
+  }
   eo.gpu = gpu;
   return core::Ok{};
 }

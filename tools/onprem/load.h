@@ -24,12 +24,23 @@ core::Expected<LoadedModel> load_model_and_tokenizer(const std::string& path);
 // compare the two). With `say`, says what it did on stderr.
 model::RepackStats repack_for_engine(model::Model& m, int threads, bool say);
 
-// --device: "cpu" is -1, "vulkan:N" is N; anything else is an error that says what is accepted.
-core::Expected<int> parse_device(const std::string& device);
+// Where a command runs its model (docs/gpu.md): --device, and on a GPU the partial offload options.
+struct DeviceOptions {
+  std::string device = "cpu";
+  int gpu_layers = -1;  // -1: every layer on the GPU
+  bool cpu_moe = false;
+};
+
+// --device: "cpu" is -1, "vulkan:N" is N; anything else is an error that says what is accepted,
+// as are --gpu-layers or --cpu-moe without a GPU.
+core::Expected<int> parse_device(const DeviceOptions& d);
+
+// The Vulkan options for device `index` (parse_device's), with the partial offload options.
+model::VulkanOptions vulkan_options(const DeviceOptions& d, int index);
 
 // For run and serve: puts the engine where --device says. cpu: the weights repacked for the CPU
 // tables (repack_for_engine). vulkan:N: the weights uploaded to that device (with a progress line
 // on stderr when `say`) and eo.gpu set; an error for a device that is missing or too small.
-core::Status place_engine(model::Model& m, const std::string& device, engine::EngineOptions& eo, bool say);
+core::Status place_engine(model::Model& m, const DeviceOptions& d, engine::EngineOptions& eo, bool say);
 
 }  // namespace onprem::tools

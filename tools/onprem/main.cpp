@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "load.h"
 #include "kernels/cpu.h"
 
 namespace onprem::tools {
@@ -13,10 +14,15 @@ CLI::Option* add_threads_option(CLI::App* cmd, int& threads) {
   return cmd->add_option("-t,--threads", threads, "Threads (default: all cores)")->check(CLI::Range(0, 4096));
 }
 
-CLI::Option* add_device_option(CLI::App* cmd, std::string& device) {
-  return cmd
-      ->add_option("--device", device, "Where the model runs: cpu, or vulkan:N (onprem inspect --system lists them)")
+void add_device_options(CLI::App* cmd, DeviceOptions& d) {
+  cmd->add_option("--device", d.device, "Where the model runs: cpu, or vulkan:N (onprem inspect --system lists them)")
       ->capture_default_str();
+  cmd->add_option("--gpu-layers", d.gpu_layers,
+                  "With --device vulkan:N: the first N layers on the GPU, the rest and the output head on the CPU "
+                  "(default: all on the GPU)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--cpu-moe", d.cpu_moe,
+                "With --device vulkan:N: keep the MoE layers' experts in host memory and run them on the CPU");
 }
 
 int fail(const std::string& message) {

@@ -198,6 +198,13 @@ bool Graph::run(std::string* error) {
     return false;
   }
   if (!ended_) {
+    // What the shaders wrote to host-visible buffers is read by the host once the run ends.
+    VkMemoryBarrier to_host{};
+    to_host.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+    to_host.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+    to_host.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+    d_.vk.vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0,
+                               nullptr, 0, nullptr);
     const VkResult r = d_.vk.vkEndCommandBuffer(cb_);
     if (r != VK_SUCCESS) {
       if (error) *error = "vkEndCommandBuffer: " + result_name(r);
