@@ -3,12 +3,17 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <tuple>
+
+#include "planner/offload.h"
 
 namespace onprem::planner {
 
 const std::vector<Device>& devices() {
   // name, GB, GB/s, kind, usable fraction, decode efficiency, price USD, power W
   static const std::vector<Device> k = {
+      {"RTX 4080", 16, 717, DeviceKind::kGpu, 1.0, 0.75, 1100, 320},
+      {"RTX 5080", 16, 960, DeviceKind::kGpu, 1.0, 0.75, 1100, 360},
       {"RTX 4090", 24, 1008, DeviceKind::kGpu, 1.0, 0.75, 1800, 450},
       {"RTX 5090", 32, 1792, DeviceKind::kGpu, 1.0, 0.75, 2000, 575},
       {"RTX 6000 Ada", 48, 960, DeviceKind::kGpu, 1.0, 0.75, 6800, 300},
@@ -65,7 +70,22 @@ Fit fit(const Device& d, const ModelSizing& m, const MemoryOptions& o) {
   return f;
 }
 
-DeviceReport device_report(const Device& d, const MemoryOptions& o) {
+namespace {
+// "35B-A3B Q4_K_M split with --cpu-moe: 4.1 GB on the GPU, 22.0 GB in host memory, ~52 tokens/s",
+// or empty where no split fits either.
+std::string split_advice(const Device& d, const char* model, const char* label, const MemoryOptions& o,
+                         const HostMemory& host) {
+  const auto f = plan_offload(d, *builtin_model(model, model::FileType::kQ4_K_M), o, host);
+  if (!f) return "";
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%s Q4_K_M split with %s: %.1f GB on the GPU, %.1f GB in host memory, ~%.0f tokens/s",
+                label, f->flags().c_str(), double(f->device_bytes) / 1e9, double(f->host_bytes) / 1e9,
+                f->decode_tokens_per_s);
+  return buf;
+}
+}  // namespace
+
+DeviceReport device_report(const Device& d, const MemoryOptions& o, const HostMemory& host) {
   DeviceReport r;
   r.device = d;
   const model::FileType presets[] = {model::FileType::kBF16,   model::FileType::kQ8_0,   model::FileType::kQ6_K,
@@ -99,6 +119,13 @@ DeviceReport device_report(const Device& d, const MemoryOptions& o) {
                   b->model.c_str(), b->quant.c_str(), b->decode_tokens_per_s);
   }
   r.recommendation = buf;
+  // What does not fit whole may still run split with the host (--cpu-moe, --gpu-layers).
+  for (auto [best, model, label] :
+       {std::tuple{best35, "qwen3.6-35b-a3b", "35B-A3B"}, std::tuple{best27, "qwen3.6-27b", "27B"}}) {
+    if (best) continue;
+    const std::string split = split_advice(d, model, label, o, host);
+    if (!split.empty()) r.recommendation += "; " + split;
+  }
   return r;
 }
 

@@ -46,6 +46,17 @@ struct DeviceReport {
   std::vector<Fit> fits;
   std::string recommendation;
 };
-DeviceReport device_report(const Device& d, const MemoryOptions& o);
+// The machine a GPU sits in, for a model split between the two (planner/offload.h). Defaults: a
+// workstation with 64 GB of dual-channel DDR5 (2 x 8 bytes x 5,200 MT/s = 83 GB/s peak, rounded
+// down); CPU decode reaches ~80 % of it.
+struct HostMemory {
+  double memory_gb = 64;
+  double bandwidth_gb_s = 80;
+  double efficiency = 0.8;
+  uint64_t usable_bytes() const { return memory_gb > 8 ? uint64_t((memory_gb - 4) * 1e9) : 0; }  // less the OS's
+};
+
+// A model that fits no preset whole is offered its Q4_K_M split with `host` (planner/offload.h).
+DeviceReport device_report(const Device& d, const MemoryOptions& o, const HostMemory& host = {});
 
 }  // namespace onprem::planner

@@ -27,6 +27,7 @@ core::Expected<ModelSizing> builtin_model(const std::string& name, model::FileTy
     const uint64_t b = model::tensor_bytes(table[i], types[i]);
     m.weights_bytes += b;
     if (table[i].role == model::TensorRole::kEmbedding) m.embd_bytes += b;
+    if (table[i].role == model::TensorRole::kOutput) m.head_bytes += b;
     if (table[i].routed_expert) m.expert_bytes += b;
   }
   return m;
@@ -44,6 +45,7 @@ core::Expected<ModelSizing> gguf_model(const std::string& path) {
     m.weights_bytes += t.n_bytes;
     const std::string name(t.name);
     if (name == "token_embd.weight") m.embd_bytes += t.n_bytes;
+    if (name == "output.weight") m.head_bytes += t.n_bytes;
     if (experts.count(name)) m.expert_bytes += t.n_bytes;
     by_type[core::ggml_type_name(t.type)] += t.n_bytes;
   }

@@ -18,6 +18,7 @@ struct ModelSizing {
   uint64_t weights_bytes = 0;  // every tensor
   uint64_t embd_bytes = 0;     // token_embd: decode reads one row of it per token
   uint64_t expert_bytes = 0;   // routed experts: decode reads n_expert_used / n_expert of them
+  uint64_t head_bytes = 0;     // output.weight: the LM head, read whole per token
 };
 
 // Built-in names: "qwen3.6-27b", "qwen3.6-35b-a3b" (main layers only; a file with the MTP block

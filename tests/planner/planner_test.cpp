@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "planner/hardware.h"
+#include "planner/offload.h"
 #include "planner/quality.h"
 #include "planner/recommend.h"
 #include "planner/tco.h"
@@ -92,6 +93,57 @@ TEST(Planner, HardwareFit) {
   const DeviceReport rep = device_report(*find_device("RTX 5090"), o);
   EXPECT_FALSE(rep.recommendation.empty());
   EXPECT_EQ(rep.fits.size(), 12u);
+}
+
+// Partial offload, from the plan's own terms. 35B-A3B Q4_K_M on a 16 GB card with --cpu-moe: the
+// device holds everything but the embedding table and the routed experts, the host those two and
+// its own compute buffers; a token reads n_expert_used / n_expert of the experts from the host.
+TEST(Offload, MoeOnA16GbCardKeepsItsExpertsInHostMemory) {
+  auto m = *builtin_model("qwen3.6-35b-a3b", FileType::kQ4_K_M);
+  MemoryOptions o;
+  o.ctx = 32768;
+  const Device& d = *find_device("RTX 4080");
+  ASSERT_FALSE(fit(d, m, o).fits);
+  const HostMemory host;
+  const auto split = plan_offload(d, m, o, host);
+  ASSERT_TRUE(split.has_value());
+  EXPECT_TRUE(split->cpu_moe);
+  EXPECT_EQ(split->gpu_layers, 40);
+  EXPECT_EQ(split->flags(), "--cpu-moe");
+  const MemoryPlan p = plan_memory(m, o);
+  EXPECT_NEAR(double(split->device_bytes), double(p.total_bytes() - m.embd_bytes - m.expert_bytes), 64);
+  EXPECT_NEAR(double(split->host_bytes), double(m.embd_bytes + m.expert_bytes + p.compute_bytes + p.overhead_bytes),
+              64);
+  EXPECT_LE(double(split->device_bytes), 0.9 * double(d.usable_bytes()));
+  const double routed = double(m.expert_bytes) * 8 / 256;
+  const double device_read = double(p.decode_bytes_per_token) - routed - double(m.embd_bytes) / 248320;
+  const double want = 1 / (device_read / (717e9 * 0.75) + routed / (80e9 * 0.8));
+  EXPECT_NEAR(split->decode_tokens_per_s, want, 0.01 * want);
+  // A host that cannot hold the experts (nor the layers a dense split would leave it): no split.
+  EXPECT_FALSE(plan_offload(d, m, o, HostMemory{8, 80, 0.8}).has_value());
+}
+
+// A dense model: the most layers whose weights, KV cache and state fit in 90 % of the card, the
+// rest and the head on the host. One more layer would not fit.
+TEST(Offload, DenseModelLeavesItsLastLayersOnTheHost) {
+  auto m = *builtin_model("qwen3.6-27b", FileType::kQ4_K_M);
+  MemoryOptions o;
+  o.ctx = 32768;
+  const Device& d = *find_device("RTX 4080");
+  const auto split = plan_offload(d, m, o);
+  ASSERT_TRUE(split.has_value());
+  EXPECT_FALSE(split->cpu_moe);
+  const MemoryPlan p = plan_memory(m, o);
+  const double per_layer =
+      double(m.weights_bytes - m.embd_bytes - m.head_bytes + p.kv_cache_bytes + p.state_bytes) / 64;
+  const int want = int((0.9 * double(d.usable_bytes()) - double(p.compute_bytes + p.overhead_bytes)) / per_layer);
+  EXPECT_EQ(split->gpu_layers, want);
+  EXPECT_EQ(split->flags(), "--gpu-layers " + std::to_string(want));
+  EXPECT_LT(split->decode_tokens_per_s, fit(*find_device("RTX 4090"), m, o).decode_tokens_per_s);
+  // Whole where it fits; never on unified memory.
+  EXPECT_FALSE(plan_offload(*find_device("RTX 5090"), m, o).has_value());
+  EXPECT_FALSE(plan_offload(*find_device("Apple M5 Max"), m, o).has_value());
+  EXPECT_NE(device_report(d, o).recommendation.find("split with --gpu-layers"), std::string::npos);
 }
 
 TEST(Tco, HandDerivedBreakEven) {

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "planner/hardware.h"
+#include "planner/offload.h"
 #include "planner/quality.h"
 #include "planner/recommend.h"
 #include "planner/tco.h"
@@ -17,21 +18,27 @@ struct PlanOptions {
   std::string model = "qwen3.6-27b", quant = "Q4_K_M", kv_type = "F16", device, svg;
   planner::MemoryOptions mem;
   double cpu_gb = 0, cpu_bw = 50;
+  planner::HostMemory host;
   bool json = false;
   planner::TcoInputs tco;
   bool price_set = false, power_set = false;
 };
 
-nlohmann::json fit_json(const planner::Fit& f, const planner::Device& d) {
-  return {{"device", d.name},
-          {"model", f.model},
-          {"quant", f.quant},
-          {"fits", f.fits},
-          {"headroom_bytes", f.headroom_bytes},
-          {"total_bytes", f.plan.total_bytes()},
-          {"max_ctx", f.max_ctx},
-          {"decode_tokens_per_s", f.decode_tokens_per_s},
-          {"decode_roofline_tokens_per_s", f.decode_roofline}};
+nlohmann::json fit_json(const planner::Fit& f, const planner::Device& d, const std::optional<planner::Offload>& split) {
+  nlohmann::json j = {{"device", d.name},
+                      {"model", f.model},
+                      {"quant", f.quant},
+                      {"fits", f.fits},
+                      {"headroom_bytes", f.headroom_bytes},
+                      {"total_bytes", f.plan.total_bytes()},
+                      {"max_ctx", f.max_ctx},
+                      {"decode_tokens_per_s", f.decode_tokens_per_s},
+                      {"decode_roofline_tokens_per_s", f.decode_roofline}};
+  if (split)
+    j["split"] = {{"flags", split->flags()},         {"cpu_moe", split->cpu_moe},
+                  {"gpu_layers", split->gpu_layers}, {"device_bytes", split->device_bytes},
+                  {"host_bytes", split->host_bytes}, {"decode_tokens_per_s", split->decode_tokens_per_s}};
+  return j;
 }
 
 int run_plan(PlanOptions& o) {
@@ -78,7 +85,8 @@ int run_plan(PlanOptions& o) {
                         {"decode_bytes_per_token", plan.decode_bytes_per_token},
                         {"arithmetic", plan.arithmetic}};
     j["devices"] = nlohmann::json::array();
-    for (const auto& d : devs) j["devices"].push_back(fit_json(planner::fit(d, *m, o.mem), d));
+    for (const auto& d : devs)
+      j["devices"].push_back(fit_json(planner::fit(d, *m, o.mem), d, planner::plan_offload(d, *m, o.mem, o.host)));
     j["tco"] = {{"onprem_usd_per_month", tco.onprem_usd_per_month},
                 {"depreciation_usd", tco.depreciation_usd},
                 {"energy_usd", tco.energy_usd},
@@ -107,9 +115,15 @@ int run_plan(PlanOptions& o) {
     std::printf("%-20s %7.0f G %7.1f G %8.1f G %9llu %12.1f %s\n", d.name.c_str(), d.memory_gb,
                 double(f.plan.total_bytes()) / 1e9, double(f.headroom_bytes) / 1e9, (unsigned long long)f.max_ctx,
                 f.decode_tokens_per_s, f.fits ? "" : "  (does not fit)");
+    // Short of 10 % headroom on a GPU: the split with the host that fits (onprem's --cpu-moe, --gpu-layers).
+    if (const auto split = planner::plan_offload(d, *m, o.mem, o.host))
+      std::printf("%-20s split with %s: %.1f G on the GPU + %.1f G in host memory, ~%.1f tokens/s\n", "",
+                  split->flags().c_str(), double(split->device_bytes) / 1e9, double(split->host_bytes) / 1e9,
+                  split->decode_tokens_per_s);
   }
   if (chosen)
-    std::printf("\n%s: %s\n", chosen->name.c_str(), planner::device_report(*chosen, o.mem).recommendation.c_str());
+    std::printf("\n%s: %s\n", chosen->name.c_str(),
+                planner::device_report(*chosen, o.mem, o.host).recommendation.c_str());
   std::printf(
       "\nTCO (one unit: $%.0f over %.0f years, %.0f W at $%.2f/kWh, staff $%.0f/month, %.0f tokens/s at %.0f%% use)\n",
       o.tco.hardware_usd, o.tco.depreciation_years, o.tco.power_w, o.tco.electricity_usd_per_kwh,
@@ -153,6 +167,12 @@ Run add_plan(CLI::App& app) {
   cmd->add_option("--device", o->device, "Use this device's price and power for the TCO and print its recommendation");
   cmd->add_option("--cpu-gb", o->cpu_gb, "Add a CPU-only machine with this much memory to the table");
   cmd->add_option("--cpu-bw", o->cpu_bw, "Its read bandwidth in GB/s")->capture_default_str();
+  cmd->add_option("--host-gb", o->host.memory_gb, "A GPU's host: system memory in GB, for a model split between them")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--host-bw", o->host.bandwidth_gb_s, "The host's memory read bandwidth in GB/s")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_flag("--json", o->json, "Print a JSON object (documented in docs/planner.md)");
   cmd->add_option("--svg", o->svg, "Write the two monthly cost curves (API vs owned) as an SVG plot");
   cmd->add_option("--hw-price", o->tco.hardware_usd, "TCO: hardware price per unit, USD")
