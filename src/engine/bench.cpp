@@ -23,10 +23,11 @@ double bench_median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-void fill_per_token_costs(const model::Model& m, const BenchOptions& o, int64_t ubatch, BenchResult& r) {
+void fill_per_token_costs(const model::Model& m, const BenchOptions& o, int64_t ubatch, BenchResult& r,
+                          uint64_t kv_num, uint64_t kv_den) {
   r.weight_bytes_per_token = model::weight_bytes_per_token(m);
   r.macs_per_token = model::weight_macs_per_token(m);
-  const auto st = model::state_sizes(m.config, 4, 1);  // our KV cache is f32
+  const auto st = model::state_sizes(m.config, kv_num, kv_den);
   r.tg_bytes_per_token = r.weight_bytes_per_token + st.kv_bytes_per_token * uint64_t(o.n_prompt + o.n_gen / 2) +
                          2 * st.fixed_state_bytes();
   const double head_macs = double(m.output.view.n_rows) * double(m.output.view.n_cols);

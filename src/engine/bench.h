@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "model/forward_vulkan.h"
 #include "model/weights.h"
 
 namespace onprem::engine {
@@ -16,8 +17,9 @@ struct BenchOptions {
   int threads = 2, reps = 3;
   int64_t ubatch = 512;
   int vulkan_device = -1;  // >= 0: run on that Vulkan device (--device vulkan:N) instead of the CPU
-  int gpu_layers = -1;     // with it: --gpu-layers and --cpu-moe (model::VulkanOptions)
-  bool cpu_moe = false;
+  // With it: the partial offload and KV cache options (its device, token and context sizes and
+  // threads are the bench's own).
+  model::VulkanOptions gpu;
 };
 
 struct BenchResult {
@@ -45,6 +47,8 @@ std::vector<int32_t> bench_prompt(const model::Model& m, int64_t n);
 // The median of the repetitions (the upper one of an even count).
 double bench_median(std::vector<double> v);
 
-void fill_per_token_costs(const model::Model& m, const BenchOptions& o, int64_t ubatch, BenchResult& r);
+// The KV cache's bytes per value: kv_num / kv_den (F32 4/1, the CPU's; F16 2/1; Q8_0 34/32).
+void fill_per_token_costs(const model::Model& m, const BenchOptions& o, int64_t ubatch, BenchResult& r,
+                          uint64_t kv_num = 4, uint64_t kv_den = 1);
 
 }  // namespace onprem::engine

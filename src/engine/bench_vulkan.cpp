@@ -12,10 +12,8 @@ namespace onprem::engine {
 
 core::Expected<BenchResult> run_bench_vulkan(const model::Model& m, const BenchOptions& o) {
   BenchResult r;
-  model::VulkanOptions vo;
+  model::VulkanOptions vo = o.gpu;
   vo.device = uint32_t(o.vulkan_device);
-  vo.gpu_layers = o.gpu_layers;
-  vo.cpu_moe = o.cpu_moe;
   vo.threads = o.threads;
   vo.max_tokens = std::min(o.ubatch, std::max<int64_t>(o.n_prompt, 1));
   vo.max_ctx = o.n_prompt + o.n_gen + 8;
@@ -47,7 +45,8 @@ core::Expected<BenchResult> run_bench_vulkan(const model::Model& m, const BenchO
   }
   if (!pp.empty()) r.pp_tokens_per_s = bench_median(pp);
   if (!tg.empty()) r.tg_tokens_per_s = bench_median(tg);
-  fill_per_token_costs(m, o, vo.max_tokens, r);
+  const bool f16 = vo.kv_type == core::GgmlType::kF16, q8 = vo.kv_type == core::GgmlType::kQ8_0;
+  fill_per_token_costs(m, o, vo.max_tokens, r, f16 ? 2 : q8 ? 34 : 4, q8 ? 32 : 1);
   // The device's roofline: a copy kernel over 1 GiB, best of 5, in the same run.
   r.machine_read_gb_per_s = model::vulkan_copy_bandwidth(*engine, uint64_t(1) << 30) / 1e9;
   r.tg_bandwidth_fraction = r.machine_read_gb_per_s > 0 ? r.tg_gb_per_s / r.machine_read_gb_per_s : 0;

@@ -63,7 +63,7 @@ struct DeviceState {
 struct Scratch {
   Buffer x, a, out;                               // [T][n_embd]: residual, normed, block output
   Buffer u0, u1, z, o, o2, beta, alpha;           // DeltaNet
-  Buffer qg, qn, kx, vx, att, scores, table;      // attention
+  Buffer qg, qn, kx, kn, vx, att, scores, table;  // attention
   Buffer g, u;                                    // FFN hidden rows (dense, and the shared expert)
   Buffer logits_e, ids, wts, ge, ue, ys, sh, gl;  // MoE
   Buffer logits;                                  // [T][n_vocab]
@@ -81,6 +81,7 @@ struct VulkanEngine {
   Scratch s;
   int64_t max_tokens = 0, max_ctx = 0;
   uint32_t attention_chunk = 1;  // tokens per attention dispatch (the score scratch's rows)
+  core::GgmlType kv_type = core::GgmlType::kF32;
   VulkanPlacement place;
   // The CPU's share (partial offload): its pool and workspace, and host-visible rows that carry
   // the hidden state (host_x) and a MoE layer's input and output (host_a, host_out) across.
@@ -171,11 +172,18 @@ core::Expected<std::shared_ptr<VulkanEngine>> make_vulkan_engine(const Model& m,
                       "the weights were repacked for a CPU table; load the model without repacking for the GPU");
   if (o.max_tokens <= 0 || o.max_ctx <= 0)
     return make_error(ErrorCode::kInvalidArgument, "max_tokens and max_ctx must be positive");
+  if (m.config.n_attention_layers() > 0 && vulkan::kv_row_bytes(o.kv_type, m.config.n_head_kv * m.config.head_dim) == 0)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a KV cache of " + core::ggml_type_name(o.kv_type) + " for " +
+                          std::to_string(m.config.n_head_kv * m.config.head_dim) +
+                          " values a token: the GPU keeps it in F32, F16, or Q8_0 (rows of a multiple of 64, at most "
+                          "4,096)");
   std::string error;
   auto e = std::make_shared<VulkanEngine>();
   e->model = &m;
   e->max_tokens = o.max_tokens;
   e->max_ctx = o.max_ctx;
+  e->kv_type = o.kv_type;
   e->device = vulkan::open_device(o.device, &error);
   if (!e->device) return make_error(ErrorCode::kIo, error);
   e->ops = std::make_unique<vulkan::Ops>(*e->device);
@@ -270,7 +278,7 @@ core::Expected<std::shared_ptr<VulkanEngine>> make_vulkan_engine(const Model& m,
   for (Buffer* b : {&s.beta, &s.alpha}) ONPREM_TRY(scratch_buffer(d, *b, T * c.ssm_dt_rank));
   ONPREM_TRY(scratch_buffer(d, s.qg, T * c.n_head * 2 * D));
   for (Buffer* b : {&s.qn, &s.att}) ONPREM_TRY(scratch_buffer(d, *b, T * c.n_head * D));
-  for (Buffer* b : {&s.kx, &s.vx}) ONPREM_TRY(scratch_buffer(d, *b, T * c.n_head_kv * D));
+  for (Buffer* b : {&s.kx, &s.kn, &s.vx}) ONPREM_TRY(scratch_buffer(d, *b, T * c.n_head_kv * D));
   const uint64_t row_floats = uint64_t(std::max<uint32_t>(c.n_head, 1)) * uint64_t(o.max_ctx);
   e->attention_chunk = uint32_t(std::clamp<uint64_t>(o.attention_score_bytes / 4 / row_floats, 1, T));
   ONPREM_TRY(scratch_buffer(d, s.scores, e->attention_chunk * row_floats));
@@ -314,7 +322,7 @@ core::Expected<VulkanSequence> make_vulkan_sequence(VulkanEngine& e, int64_t n_c
       ONPREM_TRY(zeroed(d, st->conv[il], uint64_t(c.ssm_conv_channels()) * (c.ssm_conv_kernel - 1)));
       ONPREM_TRY(zeroed(d, st->ssm[il], uint64_t(c.ssm_dt_rank) * c.ssm_d_state * c.ssm_d_state));
     } else {
-      const uint64_t kv = uint64_t(n_ctx) * c.n_head_kv * c.head_dim;
+      const uint64_t kv = uint64_t(n_ctx) * vulkan::kv_row_bytes(e.kv_type, c.n_head_kv * c.head_dim) / 4;
       ONPREM_TRY(zeroed(d, st->k[il], kv));
       ONPREM_TRY(zeroed(d, st->v[il], kv));
     }
@@ -466,20 +474,20 @@ void attention(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, ui
   r.matmul(L.wk, s.a, c.n_embd, s.kx, Hkv * D, T);
   r.matmul(L.wv, s.a, c.n_embd, s.vx, Hkv * D, T);
   r.norm(L.q_norm, s.qg, s.qn, D, T * Hq, 2 * D, D);
-  // This call's cache rows start at the position in st.pos (at most n_ctx - T).
+  r.norm(L.k_norm, s.kx, s.kn, D, T * Hkv, D, D);
+  // This call's cache rows start at the position in st.pos (at most n_ctx - T); K and V go there
+  // in the cache's type once K is normed and turned.
   const vulkan::DevicePos pos{&st.pos, n_ctx - T};
   const uint32_t row = Hkv * D;
   if (!r.ok) return;
   auto& ops = *r.e.ops;
-  vulkan::RmsNormArgs kn;
-  kn.n = D, kn.tokens = T * Hkv, kn.x_stride = D, kn.y_stride = D, kn.eps = c.rms_eps, kn.pos = pos,
-  kn.pos_stride = row;
-  r.check(ops.rms_norm(*r.g, L.k_norm, s.kx, st.k[il], kn, &r.error));
-  if (r.ok) r.check(ops.rope(*r.g, s.qn, s.table, T, Hq, D, Hq * D, 0, half, &r.error));
-  if (r.ok) r.check(ops.rope(*r.g, st.k[il], s.table, T, Hkv, D, row, 0, half, &r.error, pos, row));
-  if (r.ok)
-    r.check(ops.eltwise(*r.g, vulkan::Eltwise::kCopy, s.vx, 0, s.vx, 0, st.v[il], 0, T * row, &r.error, pos, row));
+  const core::GgmlType kv = r.e.kv_type;
+  r.check(ops.rope(*r.g, s.qn, s.table, T, Hq, D, Hq * D, 0, half, &r.error));
+  if (r.ok) r.check(ops.rope(*r.g, s.kn, s.table, T, Hkv, D, row, 0, half, &r.error));
+  if (r.ok) r.check(ops.kv_store(*r.g, s.kn, 0, st.k[il], kv, row, T, pos, &r.error));
+  if (r.ok) r.check(ops.kv_store(*r.g, s.vx, 0, st.v[il], kv, row, T, pos, &r.error));
   vulkan::AttentionArgs a;
+  a.kv_type = kv;
   a.tokens = T, a.head_dim = D, a.n_head = Hq, a.n_head_kv = Hkv, a.pos = pos;
   a.score_stride = uint32_t(r.e.max_ctx);
   a.scale = 1.0f / std::sqrt(float(D));

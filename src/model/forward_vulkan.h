@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "core/ggml_type.h"
 #include "core/status.h"
 #include "model/state.h"
 #include "model/weights.h"
@@ -40,6 +41,9 @@ struct VulkanOptions {
   int gpu_layers = -1;
   bool cpu_moe = false;
   int threads = 0;
+  // The device's KV cache: F16 (llama.cpp's default, and the planner's), F32 (the CPU's, twice the
+  // memory) or Q8_0 (ggml's blocks of 32: 34 bytes per 32 values). Layers on the CPU keep theirs in F32.
+  core::GgmlType kv_type = core::GgmlType::kF16;
   // Called while weights upload: bytes done and total.
   std::function<void(uint64_t, uint64_t)> progress;
 };

@@ -15,7 +15,10 @@
 #include "backend/vulkan/buffer.h"
 #include "backend/vulkan/device.h"
 #include "backend/vulkan/ops.h"
+#include "core/half.h"
 #include "kernels/kernels.h"
+#include "quant/dequant.h"
+#include "quant/quantize.h"
 
 namespace onprem::vulkan {
 namespace {
@@ -126,19 +129,11 @@ TEST(VulkanOps, RopeTurnsEachPairByItsTokensAngle) {
     }
 }
 
-TEST(VulkanOps, AttentionIsCausalGqaSoftmaxTimesTheGate) {
-  NEED_DEVICE();
-  const uint32_t T = 5, D = 64, Hq = 4, Hkv = 2, pos0 = 7, ctx = pos0 + T, stride = ctx + 3;
-  const float scale = 0.125f;
-  auto q = normal(T * Hq * D, 1.0f, 3), qg = normal(T * Hq * 2 * D, 1.0f, 4);
-  auto k = normal(ctx * Hkv * D, 1.0f, 5), v = normal(ctx * Hkv * D, 1.0f, 6);
-  Buffer qb = with(q), gb = with(qg), kb = with(k), vb = with(v), sb = with(std::vector<float>(T * Hq * stride)),
-         ob = with(std::vector<float>(T * Hq * D));
-  AttentionArgs a;
-  a.tokens = T, a.head_dim = D, a.n_head = Hq, a.n_head_kv = Hkv, a.pos0 = pos0, a.score_stride = stride,
-  a.scale = scale;
-  run([&](Ops& o, Graph& g, std::string* e) { return o.attention(g, qb, gb, kb, vb, sb, ob, a, e); });
-  const auto out = read<float>(ob, T * Hq * D);
+// Attention over caches that hold k and v (as floats, after any rounding of the cache's type)
+// against the formula in double precision.
+void expect_attention(const std::vector<float>& out, const std::vector<float>& q, const std::vector<float>& qg,
+                      const std::vector<float>& k, const std::vector<float>& v, uint32_t T, uint32_t D, uint32_t Hq,
+                      uint32_t Hkv, uint32_t pos0, float scale) {
   for (uint32_t t = 0; t < T; ++t)
     for (uint32_t h = 0; h < Hq; ++h) {
       const uint32_t kvh = h / (Hq / Hkv), n_kv = pos0 + t + 1;
@@ -162,6 +157,95 @@ TEST(VulkanOps, AttentionIsCausalGqaSoftmaxTimesTheGate) {
             << "token " << t << " head " << h << " dim " << i;
       }
     }
+}
+
+TEST(VulkanOps, AttentionIsCausalGqaSoftmaxTimesTheGate) {
+  NEED_DEVICE();
+  const uint32_t T = 5, D = 64, Hq = 4, Hkv = 2, pos0 = 7, ctx = pos0 + T, stride = ctx + 3;
+  const float scale = 0.125f;
+  auto q = normal(T * Hq * D, 1.0f, 3), qg = normal(T * Hq * 2 * D, 1.0f, 4);
+  auto k = normal(ctx * Hkv * D, 1.0f, 5), v = normal(ctx * Hkv * D, 1.0f, 6);
+  Buffer qb = with(q), gb = with(qg), kb = with(k), vb = with(v), sb = with(std::vector<float>(T * Hq * stride)),
+         ob = with(std::vector<float>(T * Hq * D));
+  AttentionArgs a;
+  a.tokens = T, a.head_dim = D, a.n_head = Hq, a.n_head_kv = Hkv, a.pos0 = pos0, a.score_stride = stride,
+  a.scale = scale;
+  run([&](Ops& o, Graph& g, std::string* e) { return o.attention(g, qb, gb, kb, vb, sb, ob, a, e); });
+  expect_attention(read<float>(ob, T * Hq * D), q, qg, k, v, T, D, Hq, Hkv, pos0, scale);
+}
+
+// The KV cache in F16 and Q8_0: kv_store writes, at the device position, the very bytes of the
+// CPU's conversions (core/half.h's rounding; quant's Q8_0, llama.cpp's), and attention reads
+// them back as the CPU's dequantisation does. Rows hold a zero block (scale 0) and values below
+// F16's normal range; a row of values at and past F16's largest is stored on its own.
+TEST(VulkanOps, KvCacheInF16AndQ8_0HoldsTheCpusBytes) {
+  NEED_DEVICE();
+  const uint32_t T = 3, D = 64, Hq = 4, Hkv = 2, row = Hkv * D, pos = 5, ctx = pos + T, stride = ctx + 2;
+  const float scale = 0.125f;
+  auto q = normal(T * Hq * D, 1.0f, 13), qg = normal(T * Hq * 2 * D, 1.0f, 14);
+  auto k = normal(ctx * row, 1.0f, 15), v = normal(ctx * row, 1.0f, 16);
+  for (uint32_t i = 0; i < 32; ++i) k[pos * row + 64 + i] = 0;  // a zero block in the first stored row
+  k[pos * row + 3] = 3e-6f, k[pos * row + 4] = -7e-8f;            // F16 subnormals
+  Buffer pb = with(std::vector<float>{0});
+  {
+    std::string error;
+    const uint32_t p = pos;
+    ASSERT_TRUE(upload(pb, 0, &p, 4, &error)) << error;
+  }
+  for (const core::GgmlType type : {core::GgmlType::kF16, core::GgmlType::kQ8_0}) {
+    const uint64_t rb = kv_row_bytes(type, row);
+    ASSERT_GT(rb, 0u);
+    // The rows before the position are written on the host; the call stores T rows at `pos`.
+    std::vector<uint8_t> kbytes(ctx * rb), vbytes(ctx * rb);
+    const auto to_type = [&](const float* x, uint8_t* dst) {
+      if (type == core::GgmlType::kF16)
+        quant::quantize_row_f16(x, dst, row);
+      else
+        quant::quantize_row_q8_0(x, dst, row);
+    };
+    for (uint32_t j = 0; j < pos; ++j) to_type(&k[j * row], &kbytes[j * rb]), to_type(&v[j * row], &vbytes[j * rb]);
+    Buffer kc, vc, xk = with(std::vector<float>(k.begin() + pos * row, k.end())),
+                   xv = with(std::vector<float>(v.begin() + pos * row, v.end()));
+    std::string error;
+    for (Buffer* b : {&kc, &vc}) ASSERT_TRUE(create_buffer(*device(), ctx * rb, Memory::kDevice, *b, &error)) << error;
+    ASSERT_TRUE(upload(kc, 0, kbytes.data(), pos * rb, &error)) << error;
+    ASSERT_TRUE(upload(vc, 0, vbytes.data(), pos * rb, &error)) << error;
+    Buffer qb = with(q), gb = with(qg), sb = with(std::vector<float>(T * Hq * stride)),
+           ob = with(std::vector<float>(T * Hq * D));
+    AttentionArgs a;
+    a.kv_type = type, a.tokens = T, a.head_dim = D, a.n_head = Hq, a.n_head_kv = Hkv, a.score_stride = stride;
+    a.scale = scale, a.pos = DevicePos{&pb, pos};
+    run([&](Ops& o, Graph& g, std::string* e) {
+      return o.kv_store(g, xk, 0, kc, type, row, T, a.pos, e) && o.kv_store(g, xv, 0, vc, type, row, T, a.pos, e) &&
+             o.attention(g, qb, gb, kc, vc, sb, ob, a, e);
+    });
+    for (uint32_t j = pos; j < ctx; ++j) to_type(&k[j * row], &kbytes[j * rb]), to_type(&v[j * row], &vbytes[j * rb]);
+    const auto kd = read<uint8_t>(kc, ctx * rb), vd = read<uint8_t>(vc, ctx * rb);
+    for (uint32_t j = pos; j < ctx; ++j)
+      for (uint64_t b = 0; b < rb; ++b) {
+        ASSERT_EQ(kd[j * rb + b], kbytes[j * rb + b]) << core::ggml_type_name(type) << " K row " << j << " byte " << b;
+        ASSERT_EQ(vd[j * rb + b], vbytes[j * rb + b]) << core::ggml_type_name(type) << " V row " << j << " byte " << b;
+      }
+    // Attention over what the cache holds, as the CPU reads it.
+    std::vector<float> kq(ctx * row), vq(ctx * row);
+    const auto from_type = type == core::GgmlType::kF16 ? quant::dequantize_row_f16 : quant::dequantize_row_q8_0;
+    for (uint32_t j = 0; j < ctx; ++j) from_type(&kbytes[j * rb], &kq[j * row], row), from_type(&vbytes[j * rb], &vq[j * row], row);
+    expect_attention(read<float>(ob, T * Hq * D), q, qg, kq, vq, T, D, Hq, Hkv, pos, scale);
+    // Large values: 65,504 (F16's largest), 65,519.9 (rounds down to it), 65,520 and 1e5
+    // (infinity), their negatives, among ordinary ones; no position buffer (row 0).
+    std::vector<float> big = normal(row, 100.0f, 17);
+    const float edges[] = {65504.0f, 65519.9f, 65520.0f, 1e5f, -65504.0f, -65519.9f, -65520.0f, -1e5f};
+    std::copy(std::begin(edges), std::end(edges), big.begin() + 40);
+    std::vector<uint8_t> want(rb);
+    to_type(big.data(), want.data());
+    Buffer xb = with(big), cb;
+    ASSERT_TRUE(create_buffer(*device(), rb, Memory::kDevice, cb, &error)) << error;
+    run([&](Ops& o, Graph& g, std::string* e) { return o.kv_store(g, xb, 0, cb, type, row, 1, DevicePos{}, e); });
+    EXPECT_EQ(read<uint8_t>(cb, rb), want) << core::ggml_type_name(type) << ": large values";
+  }
+  // A row the Q8_0 cache cannot hold (not a multiple of 64) is refused.
+  EXPECT_EQ(kv_row_bytes(core::GgmlType::kQ8_0, 96), 0u);
+  EXPECT_EQ(kv_row_bytes(core::GgmlType::kQ4_0, 128), 0u);
 }
 
 TEST(VulkanOps, DeltaNetConvGatesAndRuleMatchTheCpu) {

@@ -72,10 +72,11 @@ for (const shape of shapes) {
     await model.dispose();
     // Log-probabilities of every position, ours (int8 activations, as llama.cpp's CPU path) or the
     // file's own weights decoded exactly with float activations: the model this file stores.
-    // With a device, ours come from it (its activations are f32) and the exact model from the CPU.
+    // With a device, ours come from it (its activations are f32, its KV cache f32 as the CPU's) and
+    // the exact model from the CPU.
     const ourRows = (mode, acts, cpu = false) => {
       const out = path.join(work, "logits.bin");
-      const where = device && !cpu ? ["--device", device, "--activations", "f32"] : ["--activations", acts];
+      const where = device && !cpu ? ["--device", device, "--activations", "f32", "--kv-type", "f32"] : ["--activations", acts];
       execFileSync(onprem, ["logits", "-m", file, "--tokens", idsFile, "--out", out, "--mode", mode, ...where]);
       const buf = readFileSync(out);
       const all = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);

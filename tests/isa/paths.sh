@@ -56,13 +56,22 @@ run_path() {  # name, expected ISA, runner prefix (empty: native), conformance t
   if [ "$chosen" != "$want" ]; then
     summary+=("$name: chose '$chosen', expected $want: FAILED"); failed=1; return
   fi
+  # scripts/test.sh runs CTest first, natively: every test below has run on this path already.
+  if [ -z "$prefix" ] && [ "${ONPREM_CTEST_RAN:-0}" = 1 ]; then
+    summary+=("$name ($want): its tests ran in CTest"); return
+  fi
   # shellcheck disable=SC2086
   step "$name kernels ($want)" "$work/$name-kernels.log" $prefix "$build/tests/kernels/kernels_test"
   # shellcheck disable=SC2086
   step "$name conformance" "$work/$name-conf.log" $prefix "$build/tests/model/model_test" \
     --gtest_filter="$files"
+  # The engine on a Vulkan device (lavapipe) is left out under emulation: its kernels are the
+  # driver's, not this path's, and an emulated CPU driver takes minutes for seconds of work.
+  local engine_filter="*"
+  [ -n "$prefix" ] && engine_filter="-*OnVulkan*"
   # shellcheck disable=SC2086
-  step "$name engine" "$work/$name-engine.log" $prefix "$build/tests/engine/engine_test"
+  step "$name engine" "$work/$name-engine.log" $prefix "$build/tests/engine/engine_test" \
+    --gtest_filter="$engine_filter"
   # Under emulation: the smoke set of the server test, and the client waits 10x longer before it
   # calls a request lost. Natively CTest has run the whole test already; this is the smoke set too.
   local slow=1

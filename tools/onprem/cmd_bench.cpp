@@ -38,8 +38,7 @@ Run add_bench(CLI::App& app) {
     auto device = parse_device(a->device);
     if (!device) return fail(device.error().to_string());
     a->o.vulkan_device = *device;
-    a->o.gpu_layers = a->device.gpu_layers;
-    a->o.cpu_moe = a->device.cpu_moe;
+    a->o.gpu = vulkan_options(a->device, *device);
     auto m = model::load_model(a->model);
     if (!m) return fail(m.error().to_string());
     if (*device < 0) repack_for_engine(*m, a->o.threads, true);  // the GPU reads the file's layout

@@ -37,9 +37,23 @@ model::RepackStats repack_for_engine(model::Model& m, int threads, bool say) {
   return st;
 }
 
+namespace {
+core::Expected<core::GgmlType> kv_type(const std::string& name) {
+  if (name.empty() || name == "f16") return core::GgmlType::kF16;
+  if (name == "f32") return core::GgmlType::kF32;
+  if (name == "q8_0") return core::GgmlType::kQ8_0;
+  return core::make_error(core::ErrorCode::kInvalidArgument, "--kv-type " + name + ": expected f16, f32 or q8_0");
+}
+}  // namespace
+
 core::Expected<int> parse_device(const DeviceOptions& d) {
   const std::string& device = d.device;
+  ONPREM_TRY(kv_type(d.kv_type));
   if (device == "cpu") {
+    if (!d.kv_type.empty() && d.kv_type != "f32")
+      return core::make_error(core::ErrorCode::kInvalidArgument,
+                              "--kv-type " + d.kv_type + ": the CPU keeps its KV cache in f32 (other types are for "
+                                                         "--device vulkan:N)");
     if (d.gpu_layers >= 0 || d.cpu_moe)
       return core::make_error(core::ErrorCode::kInvalidArgument,
                               std::string(d.cpu_moe ? "--cpu-moe" : "--gpu-layers") +
@@ -60,6 +74,8 @@ model::VulkanOptions vulkan_options(const DeviceOptions& d, int index) {
   vo.device = uint32_t(std::max(index, 0));
   vo.gpu_layers = d.gpu_layers;
   vo.cpu_moe = d.cpu_moe;
+  const auto kv = kv_type(d.kv_type);
+  vo.kv_type = kv ? *kv : core::GgmlType::kF16;
   return vo;
 }
 

@@ -29,13 +29,15 @@ struct DeviceOptions {
   std::string device = "cpu";
   int gpu_layers = -1;  // -1: every layer on the GPU
   bool cpu_moe = false;
+  std::string kv_type;  // the GPU's KV cache: f16 (empty: the default), f32 or q8_0; the CPU's is f32
 };
 
 // --device: "cpu" is -1, "vulkan:N" is N; anything else is an error that says what is accepted,
-// as are --gpu-layers or --cpu-moe without a GPU.
+// as are --gpu-layers, --cpu-moe or a --kv-type other than f32 without a GPU.
 core::Expected<int> parse_device(const DeviceOptions& d);
 
-// The Vulkan options for device `index` (parse_device's), with the partial offload options.
+// The Vulkan options for device `index` (parse_device's, which checked them), with the partial
+// offload options and the KV cache type.
 model::VulkanOptions vulkan_options(const DeviceOptions& d, int index);
 
 // For run and serve: puts the engine where --device says. cpu: the weights repacked for the CPU

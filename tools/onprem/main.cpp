@@ -23,6 +23,8 @@ void add_device_options(CLI::App* cmd, DeviceOptions& d) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--cpu-moe", d.cpu_moe,
                 "With --device vulkan:N: keep the MoE layers' experts in host memory and run them on the CPU");
+  cmd->add_option("--kv-type", d.kv_type,
+                  "With --device vulkan:N: the KV cache's type, f16 (default), f32 or q8_0 (the CPU's is f32)");
 }
 
 int fail(const std::string& message) {

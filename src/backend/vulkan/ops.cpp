@@ -214,19 +214,51 @@ bool Ops::eltwise(Graph& g, Eltwise op, const Buffer& a, uint32_t a_offset, cons
                   (groups + kMaxGroupsX - 1) / kMaxGroupsX, 1, error);
 }
 
+uint64_t kv_row_bytes(core::GgmlType type, uint32_t row) {
+  switch (type) {
+    case core::GgmlType::kF32:
+      return uint64_t(row) * 4;
+    case core::GgmlType::kF16:
+      return row % 2 == 0 ? uint64_t(row) * 2 : 0;
+    case core::GgmlType::kQ8_0:
+      return row % 64 == 0 && row <= 4096 ? uint64_t(row) / 32 * 34 : 0;
+    default:
+      return 0;
+  }
+}
+
+bool Ops::kv_store(Graph& g, const Buffer& x, uint32_t x_offset, const Buffer& cache, core::GgmlType kv_type,
+                   uint32_t row, uint32_t tokens, DevicePos pos, std::string* error) {
+  const uint64_t row_bytes = kv_row_bytes(kv_type, row);
+  if (kv_type == core::GgmlType::kF32)
+    return eltwise(g, Eltwise::kCopy, x, x_offset, x, x_offset, cache, 0, tokens * row, error, pos, row);
+  if (row_bytes == 0 || tokens == 0 || !holds(x, uint64_t(x_offset) + uint64_t(tokens) * row) ||
+      (uint64_t(pos.max) + tokens) * row_bytes > cache.bytes)
+    return refuse(error, "KV store");
+  const Buffer* pb = pos_buffer(pos, error);
+  if (!pb) return false;
+  const uint32_t push[2] = {row, x_offset};
+  return dispatch(g, kv_type == core::GgmlType::kF16 ? "kv_store_f16" : "kv_store_q8_0", {&x, &cache, pb}, push,
+                  sizeof push, tokens, 1, 1, error);
+}
+
 bool Ops::attention(Graph& g, const Buffer& q, const Buffer& qg, const Buffer& k, const Buffer& v, const Buffer& scores,
                     const Buffer& o, const AttentionArgs& a, std::string* error) {
   const uint64_t last_pos = uint64_t(a.pos0) + a.pos.max + a.tokens;
   if (a.tokens == 0 || a.head_dim == 0 || a.n_head_kv == 0 || a.n_head % a.n_head_kv != 0 || a.score_stride < last_pos)
     return refuse(error, "attention");
-  const uint64_t rows = uint64_t(a.tokens) * a.n_head, kv = last_pos * a.n_head_kv * a.head_dim;
-  if (!holds(q, rows * a.head_dim) || !holds(qg, rows * 2 * a.head_dim) || !holds(k, kv) || !holds(v, kv) ||
-      !holds(scores, rows * a.score_stride) || !holds(o, rows * a.head_dim))
+  const uint64_t rows = uint64_t(a.tokens) * a.n_head;
+  const uint64_t row_bytes = kv_row_bytes(a.kv_type, a.n_head_kv * a.head_dim), kv = last_pos * row_bytes;
+  if (row_bytes == 0 || !holds(q, rows * a.head_dim) || !holds(qg, rows * 2 * a.head_dim) || kv > k.bytes ||
+      kv > v.bytes || !holds(scores, rows * a.score_stride) || !holds(o, rows * a.head_dim))
     return refuse(error, "attention");
   const Buffer* pb = pos_buffer(a.pos, error);
   if (!pb) return false;
   const AttentionPush push{a.head_dim, a.n_head, a.n_head_kv, a.pos0, a.score_stride, a.scale, a.first_token};
-  return dispatch(g, "attention", {&q, &qg, &k, &v, &scores, &o, pb}, &push, sizeof push, a.n_head, a.tokens, 1, error);
+  const char* shader = a.kv_type == core::GgmlType::kF16    ? "attention_f16"
+                       : a.kv_type == core::GgmlType::kQ8_0 ? "attention_q8_0"
+                                                            : "attention";
+  return dispatch(g, shader, {&q, &qg, &k, &v, &scores, &o, pb}, &push, sizeof push, a.n_head, a.tokens, 1, error);
 }
 
 bool Ops::deltanet_conv(Graph& g, const Buffer& u, const Buffer& taps, const Buffer& state, const Buffer& y,

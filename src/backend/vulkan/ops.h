@@ -52,7 +52,13 @@ struct RmsNormArgs {
 
 enum class Eltwise { kAdd, kSwiglu, kCopy };  // y = a + b, silu(a) * b, a
 
+// The KV cache's element types: F32, F16 and Q8_0 (ggml's blocks of 32). A token's row of `row`
+// values takes kv_row_bytes; 0 for a type or row the cache cannot hold (Q8_0: a multiple of 64
+// values, at most 4,096).
+uint64_t kv_row_bytes(core::GgmlType type, uint32_t row);
+
 struct AttentionArgs {
+  core::GgmlType kv_type = core::GgmlType::kF32;  // what the caches hold
   uint32_t first_token = 0;  // rows of q, qg and o from here; the scores buffer holds `tokens` rows
   uint32_t tokens = 1, head_dim = 0, n_head = 0, n_head_kv = 0;
   uint32_t pos0 = 0;          // token 0's position (plus `pos`): token t sees keys 0 .. pos0 + t
@@ -86,6 +92,9 @@ class Ops {
   bool eltwise(Graph& g, Eltwise op, const Buffer& a, uint32_t a_offset, const Buffer& b, uint32_t b_offset,
                const Buffer& y, uint32_t y_offset, uint32_t n, std::string* error, DevicePos pos = {},
                uint32_t pos_stride = 0);
+  // Rows x[x_offset + t * row ...] for t < tokens into a cache of kv_type at rows pos.., converted.
+  bool kv_store(Graph& g, const Buffer& x, uint32_t x_offset, const Buffer& cache, core::GgmlType kv_type, uint32_t row,
+                uint32_t tokens, DevicePos pos, std::string* error);
   // q [T][Hq][D]; qg [T][Hq][2D] (the gate in each head's second half); caches [ctx][Hkv][D];
   // scores [T][Hq][score_stride]; o [T][Hq][D].
   bool attention(Graph& g, const Buffer& q, const Buffer& qg, const Buffer& k, const Buffer& v, const Buffer& scores,

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Gated causal attention for one (token, query head) per workgroup over the KV cache (model.md
 // §6): scores q.k * scale for the keys up to the token's own position, softmax, the weighted sum
 // of V, times sigmoid(gate). Scores go through a scratch row of the context's length, for the
@@ -9,8 +10,14 @@ layout(local_size_x = 64) in;
 
 layout(std430, binding = 0) readonly buffer Q { float q[]; };     // [T][Hq][D], normed and turned
 layout(std430, binding = 1) readonly buffer G { float qg[]; };    // [T][Hq][2D]: the gate is the second half
-layout(std430, binding = 2) readonly buffer K { float kc[]; };    // [n_ctx][Hkv][D]
-layout(std430, binding = 3) readonly buffer V { float vc[]; };    // [n_ctx][Hkv][D]
+// The caches, [n_ctx][Hkv][D] in the type they are kept in (-DKV_F16, -DKV_Q8_0; F32 without).
+#if defined(KV_F16) || defined(KV_Q8_0)
+layout(std430, binding = 2) readonly buffer K { uint kc[]; };
+layout(std430, binding = 3) readonly buffer V { uint vc[]; };
+#else
+layout(std430, binding = 2) readonly buffer K { float kc[]; };
+layout(std430, binding = 3) readonly buffer V { float vc[]; };
+#endif
 layout(std430, binding = 4) buffer S { float scores[]; };         // [T][Hq][score_stride]
 layout(std430, binding = 5) writeonly buffer O { float o[]; };    // [T][Hq][D]
 layout(std430, binding = 6) readonly buffer Step { uint pos0; } step;  // added to the push constant's
@@ -24,6 +31,29 @@ layout(push_constant) uniform Params {
   float scale;
   uint t0;            // this dispatch's first token: q, the gate and o rows start there; scores do not
 } p;
+
+#include "half.glsl"
+
+// Element i of a cache, counted over the whole cache as floats.
+#if defined(KV_F16)
+float k_at(uint i) { return half_bits((kc[i >> 1] >> ((i & 1u) * 16u)) & 0xFFFFu); }
+float v_at(uint i) { return half_bits((vc[i >> 1] >> ((i & 1u) * 16u)) & 0xFFFFu); }
+#elif defined(KV_Q8_0)
+// Blocks of 32: an f16 scale, then 32 int8 (34 bytes).
+uint kbyte(uint off) { return (kc[off >> 2] >> ((off & 3u) * 8u)) & 0xFFu; }
+uint vbyte(uint off) { return (vc[off >> 2] >> ((off & 3u) * 8u)) & 0xFFu; }
+float k_at(uint i) {
+  const uint off = (i >> 5) * 34u;
+  return half_bits(kbyte(off) | (kbyte(off + 1u) << 8)) * float(int(kbyte(off + 2u + (i & 31u)) << 24) >> 24);
+}
+float v_at(uint i) {
+  const uint off = (i >> 5) * 34u;
+  return half_bits(vbyte(off) | (vbyte(off + 1u) << 8)) * float(int(vbyte(off + 2u + (i & 31u)) << 24) >> 24);
+}
+#else
+float k_at(uint i) { return kc[i]; }
+float v_at(uint i) { return vc[i]; }
+#endif
 
 shared float red[64];
 
@@ -60,7 +90,7 @@ void main() {
   for (uint j = lid; j < n_kv; j += 64u) {
     const uint kb = (j * p.hkv + kvh) * p.d;
     float s = 0.0;
-    for (uint i = 0u; i < p.d; ++i) s += q[qb + i] * kc[kb + i];
+    for (uint i = 0u; i < p.d; ++i) s += q[qb + i] * k_at(kb + i);
     s *= p.scale;
     scores[sb + j] = s;
     mx = max(mx, s);
@@ -77,7 +107,7 @@ void main() {
   const uint gb = (t * p.hq + h) * 2u * p.d + p.d;
   for (uint i = lid; i < p.d; i += 64u) {
     float acc = 0.0;
-    for (uint j = 0u; j < n_kv; ++j) acc += scores[sb + j] * vc[(j * p.hkv + kvh) * p.d + i];
+    for (uint j = 0u; j < n_kv; ++j) acc += scores[sb + j] * v_at((j * p.hkv + kvh) * p.d + i);
     const float gate = qg[gb + i];
     o[qb + i] = acc * inv / (1.0 + exp(-gate));
   }
