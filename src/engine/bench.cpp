@@ -23,8 +23,8 @@ double bench_median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-void fill_per_token_costs(const model::Model& m, const BenchOptions& o, int64_t ubatch, BenchResult& r,
-                          uint64_t kv_num, uint64_t kv_den) {
+void fill_per_token_costs(const model::Model& m, const BenchOptions& o, int64_t ubatch, BenchResult& r, uint64_t kv_num,
+                          uint64_t kv_den) {
   r.weight_bytes_per_token = model::weight_bytes_per_token(m);
   r.macs_per_token = model::weight_macs_per_token(m);
   const auto st = model::state_sizes(m.config, kv_num, kv_den);

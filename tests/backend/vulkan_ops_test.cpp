@@ -185,7 +185,7 @@ TEST(VulkanOps, KvCacheInF16AndQ8_0HoldsTheCpusBytes) {
   auto q = normal(T * Hq * D, 1.0f, 13), qg = normal(T * Hq * 2 * D, 1.0f, 14);
   auto k = normal(ctx * row, 1.0f, 15), v = normal(ctx * row, 1.0f, 16);
   for (uint32_t i = 0; i < 32; ++i) k[pos * row + 64 + i] = 0;  // a zero block in the first stored row
-  k[pos * row + 3] = 3e-6f, k[pos * row + 4] = -7e-8f;            // F16 subnormals
+  k[pos * row + 3] = 3e-6f, k[pos * row + 4] = -7e-8f;          // F16 subnormals
   Buffer pb = with(std::vector<float>{0});
   {
     std::string error;
@@ -229,7 +229,8 @@ TEST(VulkanOps, KvCacheInF16AndQ8_0HoldsTheCpusBytes) {
     // Attention over what the cache holds, as the CPU reads it.
     std::vector<float> kq(ctx * row), vq(ctx * row);
     const auto from_type = type == core::GgmlType::kF16 ? quant::dequantize_row_f16 : quant::dequantize_row_q8_0;
-    for (uint32_t j = 0; j < ctx; ++j) from_type(&kbytes[j * rb], &kq[j * row], row), from_type(&vbytes[j * rb], &vq[j * row], row);
+    for (uint32_t j = 0; j < ctx; ++j)
+      from_type(&kbytes[j * rb], &kq[j * row], row), from_type(&vbytes[j * rb], &vq[j * row], row);
     expect_attention(read<float>(ob, T * Hq * D), q, qg, kq, vq, T, D, Hq, Hkv, pos, scale);
     // Large values: 65,504 (F16's largest), 65,519.9 (rounds down to it), 65,520 and 1e5
     // (infinity), their negatives, among ordinary ones; no position buffer (row 0).

@@ -130,8 +130,7 @@ void conformance(const std::string& name, Placement place) {
           "%-22s %2d%s KV %s %-4s %-7s vs llama.cpp: max|d| %.3g  argmax %lld/%lld  KL %.3g; vs CPU float: max|d| "
           "%.3g\n",
           name.c_str(), place.gpu_layers, place.cpu_moe ? " cpu-moe" : "", core::ggml_type_name(place.kv).c_str(),
-          prompt, mode, max_abs, (long long)same,
-          (long long)n, kl_sum / double(n), cpu_abs);
+          prompt, mode, max_abs, (long long)same, (long long)n, kl_sum / double(n), cpu_abs);
       // Against the CPU's float-activation forward pass: the same logits to float rounding (split
       // with the CPU, a quantised file's CPU layers round activations to 8 bits, as llama.cpp's).
       if (place.kv == core::GgmlType::kF32 && (f32 || place.all_on_device())) {
@@ -225,7 +224,8 @@ INSTANTIATE_TEST_SUITE_P(Types, VulkanKvCache,
                                            std::tuple{"qwen35moe-tiny-Q4_K_M", core::GgmlType::kF16},
                                            std::tuple{"qwen35-tiny-Q6_K", core::GgmlType::kQ8_0}),
                          [](const auto& info) {
-                           std::string s = std::get<0>(info.param) + "_kv_" + core::ggml_type_name(std::get<1>(info.param));
+                           std::string s =
+                               std::get<0>(info.param) + "_kv_" + core::ggml_type_name(std::get<1>(info.param));
                            for (auto& ch : s)
                              if (ch == '-') ch = '_';
                            return s;

@@ -52,8 +52,9 @@ core::Expected<int> parse_device(const DeviceOptions& d) {
   if (device == "cpu") {
     if (!d.kv_type.empty() && d.kv_type != "f32")
       return core::make_error(core::ErrorCode::kInvalidArgument,
-                              "--kv-type " + d.kv_type + ": the CPU keeps its KV cache in f32 (other types are for "
-                                                         "--device vulkan:N)");
+                              "--kv-type " + d.kv_type +
+                                  ": the CPU keeps its KV cache in f32 (other types are for "
+                                  "--device vulkan:N)");
     if (d.gpu_layers >= 0 || d.cpu_moe)
       return core::make_error(core::ErrorCode::kInvalidArgument,
                               std::string(d.cpu_moe ? "--cpu-moe" : "--gpu-layers") +
