@@ -327,6 +327,8 @@ struct Server::Impl {
          "Prompt tokens served from the prefix cache", "counter");
     line("onprem_prefix_cache_snapshot_bytes", double(st.snapshot_bytes), "Memory held by DeltaNet state snapshots",
          "gauge");
+    line("onprem_prefix_cache_snapshot_device_bytes", double(st.snapshot_device_bytes),
+         "Of which on the GPU (--device vulkan:N)", "gauge");
     auto hist = [&](const std::string& name, const char* help, const std::vector<double>& bounds,
                     const std::vector<uint64_t>& counts, double sum, uint64_t n) {
       m += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";

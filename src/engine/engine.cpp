@@ -219,10 +219,15 @@ void Engine::admit() {
       s.prefilled = size_t(reuse);
       s.pending.clear();
       stats_.active++;
-      // On a GPU, a sequence that restarts (from a snapshot or from nothing) takes the host's
-      // recurrent state; one that extends all it kept is already right on the device.
+      // On a GPU, a sequence that restarts takes its recurrent state from a device snapshot (a
+      // copy on the device), or else from the host's (a host snapshot, or nothing); one that
+      // extends all it kept is already right on the device.
       if (o_.gpu && (reuse == 0 || size_t(reuse) < kept)) {
-        const core::Status w = model::vulkan_write_recurrent(*o_.gpu, s.gpu_state, s.state);
+        const Snapshot* on_device = nullptr;
+        for (const auto& x : s.snapshots)
+          if (reuse > 0 && x.pos == reuse && x.on_device()) on_device = &x;
+        const core::Status w = on_device ? model::vulkan_restore_snapshot(*o_.gpu, s.gpu_state, on_device->gpu, reuse)
+                                         : model::vulkan_write_recurrent(*o_.gpu, s.gpu_state, s.state);
         if (!w.ok()) {
           s.history.clear(), s.snapshots.clear();  // the device state is unknown: keep nothing
           finish_slot(s, FinishReason::kError, w.error().to_string());
@@ -480,14 +485,31 @@ Engine::Slot* Engine::pick_slot(const std::vector<int32_t>& prompt, float rope_f
 void Engine::keep_snapshot(Slot& s) {
   for (const auto& x : s.snapshots)
     if (x.pos == s.state.n_past) return;
-  // On a GPU the recurrent state is on the device: bring it to the host copy first.
-  if (o_.gpu && !model::vulkan_read_recurrent(*o_.gpu, s.gpu_state, s.state).ok()) return;
-  s.snapshots.push_back(take_snapshot(s.state, ++clock_));
+  // On a GPU the snapshot is a copy on the device; where the device has no room for one, a copy of
+  // the state brought to the host.
+  if (o_.gpu) {
+    s.gpu_state.n_past = s.state.n_past;
+    if (auto snap = model::vulkan_take_snapshot(*o_.gpu, s.gpu_state)) {
+      Snapshot x;
+      x.pos = s.state.n_past, x.last_used = ++clock_, x.gpu = std::move(*snap);
+      s.snapshots.push_back(std::move(x));
+    } else if (model::vulkan_read_recurrent(*o_.gpu, s.gpu_state, s.state).ok()) {
+      s.snapshots.push_back(take_snapshot(s.state, ++clock_));
+    } else {
+      return;
+    }
+  } else {
+    s.snapshots.push_back(take_snapshot(s.state, ++clock_));
+  }
   std::vector<std::vector<Snapshot>*> lists;
   for (auto& slot : slots_) lists.push_back(&slot.snapshots);
   const uint64_t total = evict_to_budget(lists, o_.cache_ram);
+  uint64_t on_device = 0;
+  for (const auto* list : lists)
+    for (const auto& x : *list) on_device += x.gpu.device_bytes;
   std::lock_guard<std::mutex> lock(mu_);
   stats_.snapshot_bytes = total;
+  stats_.snapshot_device_bytes = on_device;
 }
 
 }  // namespace onprem::engine

@@ -60,7 +60,9 @@ struct EngineOptions {
   // Prefix cache. A slot keeps its sequence after a request; the next request that shares a
   // prefix restarts from there. Recurrent state cannot be truncated, so DeltaNet state snapshots
   // are taken at message boundaries (snapshot_at), at the end of each prompt and every
-  // snapshot_interval tokens; together at most cache_ram bytes, least recently used out first.
+  // snapshot_interval tokens; together at most cache_ram bytes, least recently used out first. On
+  // a GPU the snapshots are copies in device memory (host memory where the device has no room):
+  // cache_ram then caps device memory.
   // Long context: static YaRN with this factor for a sequence whose prompt + max_tokens exceeds
   // the model's native (training) context, plain RoPE for every other sequence.
   float yarn_factor = 4;
@@ -82,9 +84,10 @@ struct EngineStats {
   size_t queued = 0, active = 0, slots = 0;
   uint64_t prompt_tokens = 0, generated_tokens = 0, requests = 0, steps = 0;
   uint64_t submitted_prompt_tokens = 0, reused_prompt_tokens = 0;  // prefix cache hit rate
-  uint64_t snapshot_bytes = 0;
-  uint64_t preemptions = 0;                        // generations paused for a waiting request
-  double prefill_seconds = 0, decode_seconds = 0;  // forward passes, split by their rows
+  uint64_t snapshot_bytes = 0;                                     // host and device together, within cache_ram
+  uint64_t snapshot_device_bytes = 0;                              // of which on a GPU
+  uint64_t preemptions = 0;                                        // generations paused for a waiting request
+  double prefill_seconds = 0, decode_seconds = 0;                  // forward passes, split by their rows
   // The engine thread's whole steps (admission, planning, forward pass, sampling, callbacks):
   // step_seconds - prefill_seconds - decode_seconds is its time outside the forward pass.
   double step_seconds = 0;

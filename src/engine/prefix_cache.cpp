@@ -8,7 +8,7 @@ uint64_t Snapshot::bytes() const {
   uint64_t b = 0;
   for (const auto& v : conv) b += v.size() * sizeof(float);
   for (const auto& v : ssm) b += v.size() * sizeof(float);
-  return b;
+  return b + gpu.device_bytes + gpu.host_bytes;
 }
 
 int64_t reusable_prefix(const std::vector<int32_t>& history, const std::vector<Snapshot>& snapshots,
@@ -41,7 +41,7 @@ void restore(model::SequenceState& st, std::vector<int32_t>& history, std::vecto
   } else if (pos < int64_t(history.size())) {
     // KV entries below pos hold the same tokens; the recurrent state comes from the snapshot.
     for (const auto& snap : snapshots) {
-      if (snap.pos != pos) continue;
+      if (snap.pos != pos || snap.on_device()) continue;
       for (size_t l = 0; l < st.conv.size(); ++l) {
         if (st.conv[l].empty()) continue;
         st.conv[l] = snap.conv[l];

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/forward_vulkan.h"
 #include "model/state.h"
 
 namespace onprem::engine {
@@ -16,8 +17,10 @@ namespace onprem::engine {
 struct Snapshot {
   int64_t pos = 0;                            // tokens the state had taken in
   std::vector<std::vector<float>> conv, ssm;  // recurrent layers only; empty for the others
+  model::VulkanSnapshot gpu;                  // on a GPU: the state kept on the device instead
   uint64_t last_used = 0;                     // a clock value: the smallest goes first
   uint64_t bytes() const;
+  bool on_device() const { return gpu.data != nullptr; }
 };
 
 // How many leading tokens of `prompt` a kept sequence can supply: its whole history if the prompt
@@ -30,8 +33,9 @@ int64_t reusable_prefix(const std::vector<int32_t>& history, const std::vector<S
 Snapshot take_snapshot(const model::SequenceState& st, uint64_t clock);
 
 // Rewinds a kept sequence to `pos` (0, its own length, or a snapshot's position): the recurrent
-// state from that snapshot, history and n_past cut there, and the snapshots past it dropped (they
-// describe a future that is being rewritten). The snapshot used is stamped `clock`.
+// state from that snapshot (a host one: a device snapshot is the engine's to restore), history and
+// n_past cut there, and the snapshots past it dropped (they describe a future that is being
+// rewritten). The snapshot used is stamped `clock`.
 void restore(model::SequenceState& st, std::vector<int32_t>& history, std::vector<Snapshot>& snapshots, int64_t pos,
              uint64_t clock);
 

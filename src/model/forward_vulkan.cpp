@@ -374,6 +374,68 @@ core::Status vulkan_write_recurrent(VulkanEngine&, VulkanSequence& s, const Sequ
   return core::Ok{};
 }
 
+namespace {
+// A snapshot's contents: the device layers' conv and recurrent state back to back in one buffer
+// (layer by layer, conv then state), and the CPU layers' on the host.
+struct SnapshotData {
+  Buffer device;
+  std::vector<std::vector<float>> conv, ssm;  // the CPU's layers
+};
+
+// Records copies between a sequence's recurrent buffers and a snapshot buffer, either way.
+core::Status copy_recurrent(VulkanEngine& e, DeviceState& st, Buffer& snap, bool to_snapshot) {
+  vulkan::Graph g(*e.device);
+  std::string error;
+  uint32_t at = 0;
+  for (size_t il = 0; il < st.conv.size(); ++il)
+    for (Buffer* b : {&st.conv[il], &st.ssm[il]}) {
+      if (!b->buffer) continue;
+      const uint32_t n = uint32_t(b->bytes / 4);
+      const bool ok = to_snapshot ? e.ops->eltwise(g, vulkan::Eltwise::kCopy, *b, 0, *b, 0, snap, at, n, &error)
+                                  : e.ops->eltwise(g, vulkan::Eltwise::kCopy, snap, at, snap, at, *b, 0, n, &error);
+      if (!ok) return make_error(ErrorCode::kIo, error);
+      at += n;
+    }
+  if (at > 0 && !g.run(&error)) return make_error(ErrorCode::kIo, error);
+  return core::Ok{};
+}
+}  // namespace
+
+core::Expected<VulkanSnapshot> vulkan_take_snapshot(VulkanEngine& e, const VulkanSequence& s) {
+  auto& st = *static_cast<DeviceState*>(s.buffers.get());
+  auto data = std::make_shared<SnapshotData>();
+  VulkanSnapshot snap;
+  for (size_t il = 0; il < st.conv.size(); ++il) {
+    if (st.conv[il].buffer) snap.device_bytes += st.conv[il].bytes + st.ssm[il].bytes;
+  }
+  std::string error;
+  if (snap.device_bytes > 0) {
+    if (!vulkan::create_buffer(*e.device, snap.device_bytes, vulkan::Memory::kDevice, data->device, &error))
+      return make_error(ErrorCode::kResourceExhausted, error);
+    ONPREM_TRY(copy_recurrent(e, st, data->device, true));
+  }
+  if (e.host_work()) {
+    data->conv = st.host.conv, data->ssm = st.host.ssm;
+    for (size_t il = 0; il < st.conv.size(); ++il)
+      if (!st.conv[il].buffer) snap.host_bytes += (data->conv[il].size() + data->ssm[il].size()) * 4;
+  }
+  snap.data = data;
+  return snap;
+}
+
+core::Status vulkan_restore_snapshot(VulkanEngine& e, VulkanSequence& s, const VulkanSnapshot& snap, int64_t pos) {
+  auto& st = *static_cast<DeviceState*>(s.buffers.get());
+  auto* data = static_cast<SnapshotData*>(snap.data.get());
+  if (!data) return make_error(ErrorCode::kInvalidArgument, "an empty snapshot");
+  if (data->device.buffer) ONPREM_TRY(copy_recurrent(e, st, data->device, false));
+  for (size_t il = 0; il < st.conv.size() && il < data->conv.size(); ++il)
+    if (!st.conv[il].buffer && !data->conv[il].empty())
+      st.host.conv[il] = data->conv[il], st.host.ssm[il] = data->ssm[il];
+  s.n_past = pos;
+  st.host.n_past = pos;
+  return core::Ok{};
+}
+
 double vulkan_copy_bandwidth(VulkanEngine& e, uint64_t bytes) {
   vulkan::CopyBandwidth bw;
   std::string error;

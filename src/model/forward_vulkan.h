@@ -75,6 +75,18 @@ VulkanPlacement vulkan_placement(const VulkanEngine& e);
 core::Status vulkan_read_recurrent(VulkanEngine& e, const VulkanSequence& s, SequenceState& host);
 core::Status vulkan_write_recurrent(VulkanEngine& e, VulkanSequence& s, const SequenceState& host);
 
+// A copy of a sequence's recurrent state made and kept on the device (the prefix cache's
+// snapshots): a device-to-device copy each way, where a host snapshot crosses the bus twice. The
+// layers left on the CPU are copied on the host. Empty (no buffer) until taken.
+struct VulkanSnapshot {
+  std::shared_ptr<void> data;
+  uint64_t device_bytes = 0, host_bytes = 0;
+};
+// Fails, and the caller keeps a host snapshot instead, when the device is out of memory.
+core::Expected<VulkanSnapshot> vulkan_take_snapshot(VulkanEngine& e, const VulkanSequence& s);
+// The sequence's recurrent state from a snapshot, and its position set to `pos`.
+core::Status vulkan_restore_snapshot(VulkanEngine& e, VulkanSequence& s, const VulkanSnapshot& snap, int64_t pos);
+
 // The device's read rate in bytes/s: a copy kernel over `bytes`, best of 5 (0 if it cannot run).
 double vulkan_copy_bandwidth(VulkanEngine& e, uint64_t bytes);
 

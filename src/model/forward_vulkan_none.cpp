@@ -22,6 +22,10 @@ core::Status forward_vulkan(VulkanEngine&, VulkanSequence&, const int32_t*, int6
 }
 core::Status vulkan_read_recurrent(VulkanEngine&, const VulkanSequence&, SequenceState&) { return not_built(); }
 core::Status vulkan_write_recurrent(VulkanEngine&, VulkanSequence&, const SequenceState&) { return not_built(); }
+core::Expected<VulkanSnapshot> vulkan_take_snapshot(VulkanEngine&, const VulkanSequence&) { return not_built(); }
+core::Status vulkan_restore_snapshot(VulkanEngine&, VulkanSequence&, const VulkanSnapshot&, int64_t) {
+  return not_built();
+}
 double vulkan_copy_bandwidth(VulkanEngine&, uint64_t) { return 0; }
 std::string vulkan_engine_device(const VulkanEngine&) { return "none"; }
 VulkanPlacement vulkan_placement(const VulkanEngine&) { return {}; }

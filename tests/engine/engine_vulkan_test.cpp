@@ -1,6 +1,6 @@
 // The engine on a Vulkan device (EngineOptions::gpu): continuous batching across slots, and the
-// prefix cache (a kept sequence extended, one restored from a DeltaNet snapshot whose state went
-// device -> host -> device), each generating exactly the tokens of a standalone greedy run on the
+// prefix cache (a kept sequence extended, one restored from a DeltaNet snapshot copied on the
+// device), each generating exactly the tokens of a standalone greedy run on the
 // same device. The device's kernels give every (row, token) the same arithmetic whatever the
 // chunking, so "exactly" holds here as it does on the CPU. Skips without a Vulkan device, unless
 // ONPREM_REQUIRE_VULKAN=1 (CI, on lavapipe).
@@ -161,6 +161,11 @@ TEST_P(EngineOnVulkan, BatchesAndPrefixCacheGenerateWhatAStandaloneRunDoes) {
   EXPECT_EQ(run(div), standalone(*ref, m, div, 5));
   EXPECT_GT(e.stats().reused_prompt_tokens, s1.reused_prompt_tokens);  // from a snapshot
   EXPECT_GT(e.stats().snapshot_bytes, 0u);
+  // The snapshots are copies on the device (the split keeps its CPU layers' part on the host).
+  EXPECT_GT(e.stats().snapshot_device_bytes, 0u);
+  if (GetParam().gpu_layers < 0) {
+    EXPECT_EQ(e.stats().snapshot_device_bytes, e.stats().snapshot_bytes);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Placements, EngineOnVulkan, ::testing::Values(Placement{}, Placement{2, true}),
