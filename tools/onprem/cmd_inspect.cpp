@@ -126,10 +126,12 @@ void print_gpus() {
 #ifdef ONPREM_HAS_VULKAN
   const auto list = vulkan::list_devices();
   if (list.devices.empty()) std::printf("vulkan devices    none (%s)\n", list.error.c_str());
+  // Portability drivers (MoltenVK) are listed only when the loader can enumerate them.
+  std::printf("vulkan loader     portability enumeration %s\n", list.portability_enumeration ? "on" : "not offered");
   for (const auto& d : list.devices)
-    std::printf("vulkan:%u          %s (%s, Vulkan %u.%u, %s device-local%s)\n", d.index, d.name.c_str(),
+    std::printf("vulkan:%u          %s (%s, Vulkan %u.%u, %s device-local%s%s)\n", d.index, d.name.c_str(),
                 d.type.c_str(), d.api_major, d.api_minor, human_bytes(double(d.device_local_bytes)).c_str(),
-                d.has_compute_queue ? "" : ", no compute queue");
+                d.has_compute_queue ? "" : ", no compute queue", d.portability ? ", portability subset" : "");
 #else
   std::printf("vulkan devices    not built (this build has no Vulkan backend: cmake -DONPREM_VULKAN=ON)\n");
 #endif

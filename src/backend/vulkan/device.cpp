@@ -1,6 +1,7 @@
 #include "backend/vulkan/device.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace onprem::vulkan {
 
@@ -23,9 +24,36 @@ const char* type_name(VkPhysicalDeviceType t) {
   }
 }
 
-// An instance with no layers and no extensions: compute needs neither. MoltenVK's portability
-// enumeration is left to a later change (no Mac to test it on).
-VkInstance create_instance(const GlobalFns& g, std::string* error) {
+bool has_extension(const std::vector<VkExtensionProperties>& list, const char* name) {
+  for (const auto& e : list)
+    if (std::strcmp(e.extensionName, name) == 0) return true;
+  return false;
+}
+
+std::vector<VkExtensionProperties> instance_extensions(const GlobalFns& g) {
+  uint32_t n = 0;
+  if (!g.vkEnumerateInstanceExtensionProperties ||
+      g.vkEnumerateInstanceExtensionProperties(nullptr, &n, nullptr) != VK_SUCCESS)
+    return {};
+  std::vector<VkExtensionProperties> out(n);
+  if (g.vkEnumerateInstanceExtensionProperties(nullptr, &n, out.data()) != VK_SUCCESS) return {};
+  out.resize(n);
+  return out;
+}
+
+std::vector<VkExtensionProperties> device_extensions(const InstanceFns& vki, VkPhysicalDevice pd) {
+  uint32_t n = 0;
+  if (vki.vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, nullptr) != VK_SUCCESS) return {};
+  std::vector<VkExtensionProperties> out(n);
+  if (vki.vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, out.data()) != VK_SUCCESS) return {};
+  out.resize(n);
+  return out;
+}
+
+// An instance with no layers; compute needs no extension. Where the loader offers portability
+// enumeration, it is asked for: without it a loader hides portability drivers (MoltenVK, the
+// Vulkan of Apple GPUs), and a Mac would list no device.
+VkInstance create_instance(const GlobalFns& g, std::string* error, bool* portability = nullptr) {
   uint32_t version = VK_API_VERSION_1_0;
   if (g.vkEnumerateInstanceVersion) g.vkEnumerateInstanceVersion(&version);
   VkApplicationInfo app{};
@@ -36,6 +64,14 @@ VkInstance create_instance(const GlobalFns& g, std::string* error) {
   VkInstanceCreateInfo ci{};
   ci.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
   ci.pApplicationInfo = &app;
+  const char* portability_ext = VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME;
+  const bool enumerate = has_extension(instance_extensions(g), portability_ext);
+  if (enumerate) {
+    ci.flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
+    ci.enabledExtensionCount = 1;
+    ci.ppEnabledExtensionNames = &portability_ext;
+  }
+  if (portability) *portability = enumerate;
   VkInstance instance = VK_NULL_HANDLE;
   const VkResult r = g.vkCreateInstance(&ci, nullptr, &instance);
   if (r != VK_SUCCESS) {
@@ -80,6 +116,7 @@ DeviceInfo describe(const InstanceFns& vki, VkPhysicalDevice pd, uint32_t index)
     if ((m.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) && m.memoryHeaps[h].size > info.device_local_bytes)
       info.device_local_bytes = m.memoryHeaps[h].size;
   info.has_compute_queue = compute_family(vki, pd) >= 0;
+  info.portability = has_extension(device_extensions(vki, pd), "VK_KHR_portability_subset");
   return info;
 }
 
@@ -89,7 +126,7 @@ DeviceList list_devices() {
   DeviceList list;
   const GlobalFns* g = global_fns(&list.error);
   if (!g) return list;
-  VkInstance instance = create_instance(*g, &list.error);
+  VkInstance instance = create_instance(*g, &list.error, &list.portability_enumeration);
   if (!instance) return list;
   InstanceFns vki;
   if (load_instance_fns(*g, instance, vki, &list.error)) {
@@ -145,6 +182,12 @@ std::unique_ptr<Device> open_device(uint32_t index, std::string* error) {
   dci.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
   dci.queueCreateInfoCount = 1;
   dci.pQueueCreateInfos = &qci;
+  // A portability driver must be told that its subset is understood (the Vulkan spec).
+  const char* subset = "VK_KHR_portability_subset";
+  if (d->info.portability) {
+    dci.enabledExtensionCount = 1;
+    dci.ppEnabledExtensionNames = &subset;
+  }
   VkResult r = d->vki.vkCreateDevice(d->physical, &dci, nullptr, &d->device);
   if (r != VK_SUCCESS) {
     if (error) *error = "vkCreateDevice failed on " + d->info.name + ": " + result_name(r);

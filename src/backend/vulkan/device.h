@@ -17,11 +17,14 @@ struct DeviceInfo {
   uint32_t api_major = 0, api_minor = 0;
   uint64_t device_local_bytes = 0;  // the largest device-local heap
   bool has_compute_queue = false;
+  bool portability = false;  // a portability driver (MoltenVK on Apple GPUs): VK_KHR_portability_subset
 };
 
 struct DeviceList {
   std::vector<DeviceInfo> devices;
   std::string error;  // why the list is empty: no loader, no driver, instance refused
+  // The loader offers VK_KHR_portability_enumeration, so portability drivers are listed too.
+  bool portability_enumeration = false;
 };
 
 DeviceList list_devices();

@@ -11,9 +11,10 @@
 namespace onprem::vulkan {
 
 // Entry points resolved without an instance.
-#define ONPREM_VK_GLOBAL(X) \
-  X(vkCreateInstance)       \
-  X(vkEnumerateInstanceVersion)
+#define ONPREM_VK_GLOBAL(X)     \
+  X(vkCreateInstance)           \
+  X(vkEnumerateInstanceVersion) \
+  X(vkEnumerateInstanceExtensionProperties)
 
 // Entry points resolved with the instance.
 #define ONPREM_VK_INSTANCE(X)                 \
@@ -23,6 +24,7 @@ namespace onprem::vulkan {
   X(vkGetPhysicalDeviceMemoryProperties)      \
   X(vkGetPhysicalDeviceQueueFamilyProperties) \
   X(vkCreateDevice)                           \
+  X(vkEnumerateDeviceExtensionProperties)     \
   X(vkGetDeviceProcAddr)
 
 // Entry points resolved with the device (no loader trampoline on the hot path).
