@@ -62,7 +62,7 @@ struct DeviceState {
 // Scratch for max_tokens tokens, named for what forward_vulkan keeps in them.
 struct Scratch {
   Buffer x, a, out;                               // [T][n_embd]: residual, normed, block output
-  Buffer u0, u1, z, o, o2, beta, alpha;           // DeltaNet
+  Buffer u0, u1, z, o, o2, beta, alpha, chunk;    // DeltaNet (chunk: the chunked rule's work rows)
   Buffer qg, qn, kx, kn, vx, att, scores, table;  // attention
   Buffer g, u;                                    // FFN hidden rows (dense, and the shared expert)
   Buffer logits_e, ids, wts, ge, ue, ys, sh, gl;  // MoE
@@ -82,6 +82,7 @@ struct VulkanEngine {
   int64_t max_tokens = 0, max_ctx = 0;
   uint32_t attention_chunk = 1;  // tokens per attention dispatch (the score scratch's rows)
   core::GgmlType kv_type = core::GgmlType::kF32;
+  DeltaNetPrefill prefill = DeltaNetPrefill::kSequential;
   VulkanPlacement place;
   // The CPU's share (partial offload): its pool and workspace, and host-visible rows that carry
   // the hidden state (host_x) and a MoE layer's input and output (host_a, host_out) across.
@@ -184,6 +185,7 @@ core::Expected<std::shared_ptr<VulkanEngine>> make_vulkan_engine(const Model& m,
   e->max_tokens = o.max_tokens;
   e->max_ctx = o.max_ctx;
   e->kv_type = o.kv_type;
+  e->prefill = o.prefill;
   e->device = vulkan::open_device(o.device, &error);
   if (!e->device) return make_error(ErrorCode::kIo, error);
   e->ops = std::make_unique<vulkan::Ops>(*e->device);
@@ -276,6 +278,9 @@ core::Expected<std::shared_ptr<VulkanEngine>> make_vulkan_engine(const Model& m,
   for (Buffer* b : {&s.u0, &s.u1}) ONPREM_TRY(scratch_buffer(d, *b, T * c.ssm_conv_channels()));
   for (Buffer* b : {&s.z, &s.o, &s.o2}) ONPREM_TRY(scratch_buffer(d, *b, T * c.ssm_d_inner));
   for (Buffer* b : {&s.beta, &s.alpha}) ONPREM_TRY(scratch_buffer(d, *b, T * c.ssm_dt_rank));
+  if (o.prefill == DeltaNetPrefill::kChunked)
+    ONPREM_TRY(
+        scratch_buffer(d, s.chunk, uint64_t(c.ssm_dt_rank) * 64 * (2 * c.ssm_d_state + 1)));  // [Hv][64][dv + dk + 1]
   ONPREM_TRY(scratch_buffer(d, s.qg, T * c.n_head * 2 * D));
   for (Buffer* b : {&s.qn, &s.att}) ONPREM_TRY(scratch_buffer(d, *b, T * c.n_head * D));
   for (Buffer* b : {&s.kx, &s.kn, &s.vx}) ONPREM_TRY(scratch_buffer(d, *b, T * c.n_head_kv * D));
@@ -521,7 +526,10 @@ void deltanet(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, uin
   if (r.ok) r.check(ops.l2_norm(*r.g, s.u1, dk, T * Hk, Hk, Ch, 0, c.rms_eps, 1.0f / std::sqrt(float(dk)), &r.error));
   if (r.ok) r.check(ops.l2_norm(*r.g, s.u1, dk, T * Hk, Hk, Ch, Hk * dk, c.rms_eps, 1.0f, &r.error));
   if (r.ok) r.check(ops.deltanet_gates(*r.g, s.beta, s.alpha, L.dt_bias, L.ssm_a, a, &r.error));
-  if (r.ok) r.check(ops.deltanet_rule(*r.g, s.u1, s.beta, s.alpha, st.ssm[il], s.o, a, &r.error));
+  if (r.ok && T > 1 && r.e.prefill == DeltaNetPrefill::kChunked)
+    r.check(ops.deltanet_rule_chunked(*r.g, s.u1, s.beta, s.alpha, st.ssm[il], s.o, s.chunk, a, &r.error));
+  else if (r.ok)
+    r.check(ops.deltanet_rule(*r.g, s.u1, s.beta, s.alpha, st.ssm[il], s.o, a, &r.error));
   // Gated RMSNorm per v head: rms_norm(o) * ssm_norm * silu(z).
   r.norm(L.ssm_norm, s.o, s.o2, dv, T * Hv, dv, dv);
   r.elt(vulkan::Eltwise::kSwiglu, s.z, s.o2, s.o2, uint64_t(T) * Vd);

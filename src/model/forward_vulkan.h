@@ -11,6 +11,7 @@
 
 #include "core/ggml_type.h"
 #include "core/status.h"
+#include "model/forward.h"
 #include "model/state.h"
 #include "model/weights.h"
 
@@ -44,6 +45,9 @@ struct VulkanOptions {
   // The device's KV cache: F16 (llama.cpp's default, and the planner's), F32 (the CPU's, twice the
   // memory) or Q8_0 (ggml's blocks of 32: 34 bytes per 32 values). Layers on the CPU keep theirs in F32.
   core::GgmlType kv_type = core::GgmlType::kF16;
+  // A prompt's delta rule: token by token (llama.cpp's op), or in chunks of 64 in matrix form
+  // (model.md §7.3, the CPU's --prefill chunked). Decode steps always take the recurrent step.
+  DeltaNetPrefill prefill = DeltaNetPrefill::kSequential;
   // Called while weights upload: bytes done and total.
   std::function<void(uint64_t, uint64_t)> progress;
 };

@@ -306,6 +306,63 @@ TEST(VulkanOps, DeltaNetConvGatesAndRuleMatchTheCpu) {
   for (size_t i = 0; i < S.size(); ++i) EXPECT_NEAR(S[i], Sr[i], 1e-5 * (1 + std::fabs(Sr[i])));
 }
 
+// The chunked rule (a prompt in chunks of 64, matrix form) against the scalar step token by
+// token: the same math, reassociated, so the bar is the CPU's for its own chunked form (1e-4 of
+// the outputs' scale, deltanet_test). 400 tokens in two calls of 270 and 130, so a call holds
+// five chunks (a shader that looped over its chunks lost the fifth on lavapipe), chunks end
+// mid-call, and the state carries over; q and k L2-normed as the model's are; gates from no decay
+// to e^-30 in one token, and beta from 0 to 1.
+TEST(VulkanOps, DeltaNetChunkedRuleMatchesTheStepByStepRule) {
+  NEED_DEVICE();
+  const uint32_t T = 400, hk = 2, hv = 4, dk = 32, dv = 32, Ch = 2 * hk * dk + hv * dv;
+  std::vector<float> qkv = normal(T * Ch, 1.0f, 21), S0 = normal(hv * dv * dk, 0.3f, 22), bt(T * hv), gt(T * hv);
+  for (uint32_t t = 0; t < T; ++t)
+    for (uint32_t h = 0; h < 2 * hk; ++h) {  // q heads (scaled by 1/sqrt(dk)), then k heads
+      float* x = qkv.data() + t * Ch + h * dk;
+      double n = 0;
+      for (uint32_t i = 0; i < dk; ++i) n += double(x[i]) * x[i];
+      const float scale = float((h < hk ? 1 / std::sqrt(double(dk)) : 1.0) / std::sqrt(n));
+      for (uint32_t i = 0; i < dk; ++i) x[i] *= scale;
+    }
+  for (uint32_t i = 0; i < T * hv; ++i) {
+    bt[i] = float(i % 11) / 10.0f;
+    gt[i] = i % 37 == 5 ? -30.0f : i % 13 == 0 ? 0.0f : -0.02f * float(1 + i % 7);
+  }
+  Buffer Sb = with(S0), ob = with(std::vector<float>(T * hv * dv)),
+         work = with(std::vector<float>(hv * 64 * (dv + dk + 1)));
+  for (const auto& [t0, n] : {std::pair<uint32_t, uint32_t>{0, 270}, {270, 130}}) {
+    // Each call reads its tokens from the start of its own buffers, as the forward pass lays them out.
+    Buffer qc = with(std::vector<float>(qkv.begin() + t0 * Ch, qkv.begin() + (t0 + n) * Ch)),
+           bc = with(std::vector<float>(bt.begin() + t0 * hv, bt.begin() + (t0 + n) * hv)),
+           gc = with(std::vector<float>(gt.begin() + t0 * hv, gt.begin() + (t0 + n) * hv)),
+           oc = with(std::vector<float>(n * hv * dv));
+    DeltaNetArgs a;
+    a.tokens = n, a.channels = Ch, a.hk = hk, a.hv = hv, a.dk = dk, a.dv = dv;
+    run([&](Ops& o, Graph& g, std::string* e) { return o.deltanet_rule_chunked(g, qc, bc, gc, Sb, oc, work, a, e); });
+    const auto part = read<float>(oc, n * hv * dv);
+    std::string error;
+    ASSERT_TRUE(upload(ob, uint64_t(t0) * hv * dv * 4, part.data(), part.size() * 4, &error)) << error;
+  }
+  const auto o = read<float>(ob, T * hv * dv), S = read<float>(Sb, hv * dv * dk);
+  const auto& ref = *kernels::kernels_for(kernels::Isa::kScalar);
+  std::vector<float> Sr = S0, want(T * hv * dv);
+  for (uint32_t j = 0; j < hv; ++j)
+    for (uint32_t t = 0; t < T; ++t) {
+      const float* base = qkv.data() + t * Ch;
+      const uint32_t kh = j % hk;
+      ref.delta_rule_step(Sr.data() + j * dv * dk, base + hk * dk + kh * dk, base + kh * dk,
+                          base + 2 * hk * dk + j * dv, bt[t * hv + j], std::exp(gt[t * hv + j]), dk, dv,
+                          want.data() + t * hv * dv + j * dv);
+    }
+  double max_o = 0, max_d = 0, max_sd = 0;
+  for (size_t i = 0; i < o.size(); ++i)
+    max_o = std::max(max_o, double(std::fabs(want[i]))), max_d = std::max(max_d, double(std::fabs(o[i] - want[i])));
+  for (size_t i = 0; i < S.size(); ++i) max_sd = std::max(max_sd, double(std::fabs(S[i] - Sr[i])));
+  std::printf("chunked on the device: max |o| %.3g, max |o - step| %.3g, max state diff %.3g\n", max_o, max_d, max_sd);
+  EXPECT_LE(max_d, 1e-4 * std::max(1.0, max_o));
+  EXPECT_LE(max_sd, 1e-4);
+}
+
 TEST(VulkanOps, MoeRoutesCombinesAndAddsTheSharedExpert) {
   NEED_DEVICE();
   const uint32_t T = 3, E = 8, k = 3, N = 10;

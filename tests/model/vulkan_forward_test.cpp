@@ -53,6 +53,7 @@ struct Placement {
   int gpu_layers = -1;
   bool cpu_moe = false;
   core::GgmlType kv = core::GgmlType::kF32;
+  DeltaNetPrefill prefill = DeltaNetPrefill::kSequential;
   bool all_on_device() const { return gpu_layers < 0 && !cpu_moe; }
 };
 
@@ -74,6 +75,7 @@ void conformance(const std::string& name, Placement place) {
   o.gpu_layers = place.gpu_layers;
   o.cpu_moe = place.cpu_moe;
   o.kv_type = place.kv;
+  o.prefill = place.prefill;
   o.threads = 2;
   // Attention in chunks of 100 tokens (the 600-token prompt takes six), as a long context would.
   o.attention_score_bytes = uint64_t(100) * m->config.n_head * 704 * 4;
@@ -206,6 +208,22 @@ INSTANTIATE_TEST_SUITE_P(Placements, VulkanOffload,
                            std::string s = std::get<0>(info.param) + "_gpu_layers_" +
                                            (g < 0 ? std::string("all") : std::to_string(g)) +
                                            (std::get<2>(info.param) ? "_cpu_moe" : "");
+                           for (auto& ch : s)
+                             if (ch == '-') ch = '_';
+                           return s;
+                         });
+
+// A prompt's delta rule in chunks of 64 (model.md §7.3) on the device: the 600-token prompt
+// crosses nine chunk boundaries in one call; decode keeps the recurrent step.
+class VulkanChunkedPrefill : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(VulkanChunkedPrefill, MatchesLlamaCpp) {
+  conformance(GetParam(), Placement{-1, false, core::GgmlType::kF32, DeltaNetPrefill::kChunked});
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, VulkanChunkedPrefill, ::testing::Values("qwen35-tiny-F32", "qwen35moe-tiny-Q4_K_M"),
+                         [](const auto& info) {
+                           std::string s = info.param;
                            for (auto& ch : s)
                              if (ch == '-') ch = '_';
                            return s;

@@ -88,10 +88,10 @@ Run add_logits(CLI::App& app) {
     if (!device) return fail(device.error().to_string());
     if (*device >= 0) {
       if (o->acts == "int8") return fail("--activations int8 is the CPU's path; on a GPU activations are f32");
-      if (!o->dump.empty() || o->prefill == "chunked")
-        return fail("--dump and --prefill chunked are CPU options (the GPU runs the sequential rule)");
+      if (!o->dump.empty()) return fail("--dump is a CPU option");
       model::VulkanOptions vo = vulkan_options(o->device, *device);
       vo.threads = o->threads;
+      if (o->prefill == "chunked") vo.prefill = model::DeltaNetPrefill::kChunked;
       return logits_on_gpu(*m, ids, vo, o->mode == "incremental" ? 1 : o->ubatch, o->out);
     }
     const int threads = core::threads_or_all(o->threads);

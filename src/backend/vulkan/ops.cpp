@@ -49,6 +49,7 @@ struct MoePush {
 constexpr uint32_t kRowsPerX = 32768;    // matmul.comp's kRowsPerX
 constexpr uint32_t kTokensPerGroup = 8;  // matmul.comp's kTokens
 constexpr uint32_t kEltwiseGroup = 256, kMaxGroupsX = 65535;
+constexpr uint64_t kChunk = 64;  // the chunked delta rule's tokens per chunk (deltanet.comp)
 
 const char* matmul_type(GgmlType t) {
   switch (t) {
@@ -290,6 +291,23 @@ bool Ops::deltanet_rule(Graph& g, const Buffer& u, const Buffer& beta, const Buf
     return refuse(error, "DeltaNet rule");
   const RulePush push{a.tokens, a.channels, a.hk, a.hv, a.dk, a.dv};
   return dispatch(g, "deltanet_rule", {&u, &beta, &decay, &state, &o}, &push, sizeof push, a.hv, 1, 1, error);
+}
+
+bool Ops::deltanet_rule_chunked(Graph& g, const Buffer& u, const Buffer& beta, const Buffer& decay, const Buffer& state,
+                                const Buffer& o, const Buffer& work, const DeltaNetArgs& a, std::string* error) {
+  const uint64_t gates = uint64_t(a.tokens) * a.hv;
+  if (a.tokens == 0 || a.hk == 0 || a.hv % a.hk != 0 || a.channels < 2 * a.hk * a.dk + a.hv * a.dv ||
+      !holds(u, uint64_t(a.tokens) * a.channels) || !holds(beta, gates) || !holds(decay, gates) ||
+      !holds(state, uint64_t(a.hv) * a.dv * a.dk) || !holds(o, gates * a.dv) ||
+      !holds(work, uint64_t(a.hv) * kChunk * (a.dv + a.dk + 1)))
+    return refuse(error, "DeltaNet rule (chunked)");
+  // One dispatch per chunk: each waits for the one before (Graph's barrier), which holds the state.
+  for (uint32_t c0 = 0; c0 < a.tokens; c0 += uint32_t(kChunk)) {
+    const uint32_t push[7] = {a.tokens, a.channels, a.hk, a.hv, a.dk, a.dv, c0};
+    if (!dispatch(g, "deltanet_chunked", {&u, &beta, &decay, &state, &o, &work}, push, sizeof push, a.hv, 1, 1, error))
+      return false;
+  }
+  return true;
 }
 
 bool Ops::moe_route(Graph& g, const Buffer& logits, const Buffer& ids, const Buffer& weights, uint32_t tokens,

@@ -108,6 +108,9 @@ class Ops {
   // u [T][channels] (q | k | v), gates [T][hv] each, state [hv][dv][dk] -> o [T][hv * dv].
   bool deltanet_rule(Graph& g, const Buffer& u, const Buffer& beta, const Buffer& decay, const Buffer& state,
                      const Buffer& o, const DeltaNetArgs& a, std::string* error);
+  // The same, in chunks of 64 tokens in matrix form (a prompt); work holds hv x 64 x (dv + dk + 1) floats.
+  bool deltanet_rule_chunked(Graph& g, const Buffer& u, const Buffer& beta, const Buffer& decay, const Buffer& state,
+                             const Buffer& o, const Buffer& work, const DeltaNetArgs& a, std::string* error);
   // logits [T][experts] -> ids, weights [T][k].
   bool moe_route(Graph& g, const Buffer& logits, const Buffer& ids, const Buffer& weights, uint32_t tokens,
                  uint32_t experts, uint32_t k, std::string* error);

@@ -102,7 +102,8 @@ void main() {
     scores[sb + j] = e;
     sum += e;
   }
-  sum = reduce_sum(sum, lid);  // its barriers also order the score writes before the reads below
+  memoryBarrierBuffer();       // the score writes (a buffer), made visible to the workgroup
+  sum = reduce_sum(sum, lid);  // whose barriers order them before the reads below
   const float inv = 1.0 / sum;
   const uint gb = (t * p.hq + h) * 2u * p.d + p.d;
   for (uint i = lid; i < p.d; i += 64u) {
