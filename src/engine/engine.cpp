@@ -389,14 +389,28 @@ core::Status Engine::execute(const std::vector<StepWork>& work, std::vector<mode
   const double c0 = thread_cpu_seconds();
   core::Status st = core::Ok{};
   if (o_.gpu) {
-    // One sequence at a time on the device; the host state keeps the positions.
-    for (size_t i = 0; i < batch->size() && st.ok(); ++i) {
-      model::BatchEntry& e = (*batch)[i];
+    // The host state keeps the positions. Every sequence in one device pass; a model split with
+    // the CPU one sequence at a time.
+    for (size_t i = 0; i < batch->size(); ++i) {
       model::VulkanSequence& g = slots_[work[i].slot].gpu_state;
-      g.n_past = e.state->n_past;
-      g.rope_factor = e.state->rope_factor;
-      st = model::forward_vulkan(*o_.gpu, g, e.tokens, e.n, e.logits, e.all_logits);
-      if (st.ok()) e.state->n_past += e.n;
+      g.n_past = (*batch)[i].state->n_past;
+      g.rope_factor = (*batch)[i].state->rope_factor;
+    }
+    if (batch->size() > 1 && model::vulkan_batches(*o_.gpu)) {
+      std::vector<model::VulkanBatchEntry> on_device;
+      for (size_t i = 0; i < batch->size(); ++i) {
+        const model::BatchEntry& e = (*batch)[i];
+        on_device.push_back({&slots_[work[i].slot].gpu_state, e.tokens, e.n, e.logits, e.all_logits});
+      }
+      st = model::forward_vulkan_batch(*o_.gpu, on_device);
+      if (st.ok())
+        for (auto& e : *batch) e.state->n_past += e.n;
+    } else {
+      for (size_t i = 0; i < batch->size() && st.ok(); ++i) {
+        model::BatchEntry& e = (*batch)[i];
+        st = model::forward_vulkan(*o_.gpu, slots_[work[i].slot].gpu_state, e.tokens, e.n, e.logits, e.all_logits);
+        if (st.ok()) e.state->n_past += e.n;
+      }
     }
   } else {
     st = model::forward_batch(m_, *batch, ws_, ctx);

@@ -509,7 +509,17 @@ struct Recorder {
   }
 };
 
-void deltanet(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, uint32_t T) {
+// One sequence's rows in a call: rows [row0, row0 + n) of the scratch buffers, its device state
+// and capacity, and whether every row's logits are wanted (else its last row's).
+struct Seg {
+  DeviceState* st;
+  uint32_t row0, n, n_ctx;
+  bool all_logits;
+};
+
+// Projections, norms and the FFN run over every row of the call at once (one pass over the
+// weights for all sequences); the conv, the rules, the cache writes and attention per sequence.
+void deltanet(Recorder& r, const DeviceLayer& L, const std::vector<Seg>& segs, size_t il, uint32_t T) {
   const ModelConfig& c = r.e.model->config;
   Scratch& s = r.e.s;
   const uint32_t Ch = c.ssm_conv_channels(), Vd = c.ssm_d_inner, Hv = c.ssm_dt_rank, Hk = c.ssm_n_group;
@@ -522,21 +532,29 @@ void deltanet(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, uin
   a.tokens = T, a.channels = Ch, a.taps = c.ssm_conv_kernel, a.hk = Hk, a.hv = Hv, a.dk = dk, a.dv = dv;
   if (!r.ok) return;
   auto& ops = *r.e.ops;
-  r.check(ops.deltanet_conv(*r.g, s.u0, L.conv, st.conv[il], s.u1, a, &r.error));
+  for (const Seg& sg : segs) {
+    vulkan::DeltaNetArgs one = a;
+    one.row0 = sg.row0, one.tokens = sg.n;
+    if (r.ok) r.check(ops.deltanet_conv(*r.g, s.u0, L.conv, sg.st->conv[il], s.u1, one, &r.error));
+  }
   if (r.ok) r.check(ops.l2_norm(*r.g, s.u1, dk, T * Hk, Hk, Ch, 0, c.rms_eps, 1.0f / std::sqrt(float(dk)), &r.error));
   if (r.ok) r.check(ops.l2_norm(*r.g, s.u1, dk, T * Hk, Hk, Ch, Hk * dk, c.rms_eps, 1.0f, &r.error));
   if (r.ok) r.check(ops.deltanet_gates(*r.g, s.beta, s.alpha, L.dt_bias, L.ssm_a, a, &r.error));
-  if (r.ok && T > 1 && r.e.prefill == DeltaNetPrefill::kChunked)
-    r.check(ops.deltanet_rule_chunked(*r.g, s.u1, s.beta, s.alpha, st.ssm[il], s.o, s.chunk, a, &r.error));
-  else if (r.ok)
-    r.check(ops.deltanet_rule(*r.g, s.u1, s.beta, s.alpha, st.ssm[il], s.o, a, &r.error));
+  for (const Seg& sg : segs) {
+    vulkan::DeltaNetArgs one = a;
+    one.row0 = sg.row0, one.tokens = sg.n;
+    if (r.ok && sg.n > 1 && r.e.prefill == DeltaNetPrefill::kChunked)
+      r.check(ops.deltanet_rule_chunked(*r.g, s.u1, s.beta, s.alpha, sg.st->ssm[il], s.o, s.chunk, one, &r.error));
+    else if (r.ok)
+      r.check(ops.deltanet_rule(*r.g, s.u1, s.beta, s.alpha, sg.st->ssm[il], s.o, one, &r.error));
+  }
   // Gated RMSNorm per v head: rms_norm(o) * ssm_norm * silu(z).
   r.norm(L.ssm_norm, s.o, s.o2, dv, T * Hv, dv, dv);
   r.elt(vulkan::Eltwise::kSwiglu, s.z, s.o2, s.o2, uint64_t(T) * Vd);
   r.matmul(L.ssm_out, s.o2, Vd, s.out, c.n_embd, T);
 }
 
-void attention(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, uint32_t T, uint32_t n_ctx) {
+void attention(Recorder& r, const DeviceLayer& L, const std::vector<Seg>& segs, size_t il, uint32_t T) {
   const ModelConfig& c = r.e.model->config;
   Scratch& s = r.e.s;
   const uint32_t D = c.head_dim, Hq = c.n_head, Hkv = c.n_head_kv, half = c.n_rot / 2;
@@ -545,26 +563,29 @@ void attention(Recorder& r, const DeviceLayer& L, DeviceState& st, size_t il, ui
   r.matmul(L.wv, s.a, c.n_embd, s.vx, Hkv * D, T);
   r.norm(L.q_norm, s.qg, s.qn, D, T * Hq, 2 * D, D);
   r.norm(L.k_norm, s.kx, s.kn, D, T * Hkv, D, D);
-  // This call's cache rows start at the position in st.pos (at most n_ctx - T); K and V go there
-  // in the cache's type once K is normed and turned.
-  const vulkan::DevicePos pos{&st.pos, n_ctx - T};
   const uint32_t row = Hkv * D;
   if (!r.ok) return;
   auto& ops = *r.e.ops;
   const core::GgmlType kv = r.e.kv_type;
   r.check(ops.rope(*r.g, s.qn, s.table, T, Hq, D, Hq * D, 0, half, &r.error));
   if (r.ok) r.check(ops.rope(*r.g, s.kn, s.table, T, Hkv, D, row, 0, half, &r.error));
-  if (r.ok) r.check(ops.kv_store(*r.g, s.kn, 0, st.k[il], kv, row, T, pos, &r.error));
-  if (r.ok) r.check(ops.kv_store(*r.g, s.vx, 0, st.v[il], kv, row, T, pos, &r.error));
-  vulkan::AttentionArgs a;
-  a.kv_type = kv;
-  a.tokens = T, a.head_dim = D, a.n_head = Hq, a.n_head_kv = Hkv, a.pos = pos;
-  a.score_stride = uint32_t(r.e.max_ctx);
-  a.scale = 1.0f / std::sqrt(float(D));
-  for (uint32_t t0 = 0; t0 < T && r.ok; t0 += r.e.attention_chunk) {
-    a.first_token = t0;
-    a.tokens = std::min(r.e.attention_chunk, T - t0);
-    r.check(ops.attention(*r.g, s.qn, s.qg, st.k[il], st.v[il], s.scores, s.att, a, &r.error));
+  for (const Seg& sg : segs) {
+    // The sequence's cache rows start at the position in its pos buffer (at most n_ctx - n); K
+    // and V go there in the cache's type once K is normed and turned.
+    const vulkan::DevicePos pos{&sg.st->pos, sg.n_ctx - sg.n};
+    DeviceState& st = *sg.st;
+    if (r.ok) r.check(ops.kv_store(*r.g, s.kn, sg.row0 * row, st.k[il], kv, row, sg.n, pos, &r.error));
+    if (r.ok) r.check(ops.kv_store(*r.g, s.vx, sg.row0 * row, st.v[il], kv, row, sg.n, pos, &r.error));
+    vulkan::AttentionArgs a;
+    a.kv_type = kv;
+    a.row0 = sg.row0, a.head_dim = D, a.n_head = Hq, a.n_head_kv = Hkv, a.pos = pos;
+    a.score_stride = uint32_t(r.e.max_ctx);
+    a.scale = 1.0f / std::sqrt(float(D));
+    for (uint32_t t0 = 0; t0 < sg.n && r.ok; t0 += r.e.attention_chunk) {
+      a.first_token = t0;
+      a.tokens = std::min(r.e.attention_chunk, sg.n - t0);
+      r.check(ops.attention(*r.g, s.qn, s.qg, st.k[il], st.v[il], s.scores, s.att, a, &r.error));
+    }
   }
   r.matmul(L.wo, s.att, Hq * D, s.out, c.n_embd, T);
 }
@@ -598,9 +619,10 @@ void ffn(Recorder& r, const DeviceLayer& L, uint32_t T) {
   if (r.ok) r.check(r.e.ops->moe_shared(*r.g, s.sh, s.gl, s.out, T, N, &r.error));
 }
 
-// Records a call of T tokens: the device's layers, then the head there or the last hidden rows
-// copied to the host for the layers left on the CPU. A --cpu-moe call is cut at every MoE FFN.
-core::Status record(VulkanEngine& e, DeviceState& st, uint32_t T, bool all_logits, uint32_t n_ctx, Steps& out) {
+// Records a call of T rows (one or more sequences): the device's layers, then the head there (the
+// wanted rows of every sequence, in order) or the last hidden rows copied to the host for the
+// layers left on the CPU (one sequence). A --cpu-moe call is cut at every MoE FFN.
+core::Status record(VulkanEngine& e, const std::vector<Seg>& segs, uint32_t T, Steps& out) {
   const Model& m = *e.model;
   const ModelConfig& c = m.config;
   const uint32_t N = c.n_embd;
@@ -613,9 +635,9 @@ core::Status record(VulkanEngine& e, DeviceState& st, uint32_t T, bool all_logit
     const DeviceLayer& L = e.layers[size_t(il)];
     r.norm(L.attn_norm, s.x, s.a, N, T, N, N);
     if (m.layers[size_t(il)].recurrent)
-      deltanet(r, L, st, size_t(il), T);
+      deltanet(r, L, segs, size_t(il), T);
     else
-      attention(r, L, st, size_t(il), T, n_ctx);
+      attention(r, L, segs, size_t(il), T);
     r.elt(vulkan::Eltwise::kAdd, s.x, s.out, s.x, rows_n);
     r.norm(L.post_norm, s.x, s.a, N, T, N, N);
     if (e.place.moe_on_cpu) {
@@ -631,8 +653,12 @@ core::Status record(VulkanEngine& e, DeviceState& st, uint32_t T, bool all_logit
     r.elt(vulkan::Eltwise::kAdd, s.x, s.out, s.x, rows_n);
   }
   if (e.place.head_on_device) {
-    const uint32_t rows = all_logits ? T : 1, first = all_logits ? 0 : T - 1;
-    r.norm(e.output_norm, s.x, s.a, N, rows, N, N, first * N, 0);
+    uint32_t rows = 0;  // the wanted rows, gathered in s.a
+    for (const Seg& sg : segs) {
+      const uint32_t first = sg.all_logits ? 0 : sg.n - 1;
+      r.norm(e.output_norm, s.x, s.a, N, sg.n - first, N, N, (sg.row0 + first) * N, rows * N);
+      rows += sg.n - first;
+    }
     r.matmul(e.output, s.a, N, s.logits, c.n_vocab, rows);
   } else {
     r.elt(vulkan::Eltwise::kCopy, s.x, s.x, e.host_x, rows_n);
@@ -657,14 +683,15 @@ core::Status run_steps(VulkanEngine& e, Steps& steps, uint32_t T) {
 
 }  // namespace
 
-core::Status forward_vulkan(VulkanEngine& e, VulkanSequence& seq, const int32_t* tokens, int64_t n, float* logits,
-                            bool all_logits) {
-  const Model& m = *e.model;
-  const ModelConfig& c = m.config;
-  const int64_t N = c.n_embd, V = c.n_vocab;
+namespace {
+
+// A sequence's part of a call: n tokens (1 to the engine's max), room in its context, ids in the vocabulary.
+core::Status check_call(const VulkanEngine& e, const VulkanSequence& seq, const int32_t* tokens, int64_t n) {
+  const int64_t V = e.model->config.n_vocab;
   if (n <= 0 || n > e.max_tokens)
     return make_error(ErrorCode::kInvalidArgument,
                       std::to_string(n) + " tokens: a Vulkan call takes 1 to " + std::to_string(e.max_tokens));
+  if (!seq.buffers) return make_error(ErrorCode::kInvalidArgument, "a Vulkan sequence that was never made");
   if (seq.n_past + n > seq.n_ctx)
     return make_error(ErrorCode::kInvalidArgument, "context full: " + std::to_string(seq.n_past) + " + " +
                                                        std::to_string(n) + " tokens exceed n_ctx " +
@@ -674,27 +701,98 @@ core::Status forward_vulkan(VulkanEngine& e, VulkanSequence& seq, const int32_t*
       return make_error(ErrorCode::kInvalidArgument, "token id " + std::to_string(tokens[t]) + " at position " +
                                                          std::to_string(t) + " is outside the vocabulary (0.." +
                                                          std::to_string(V - 1) + ")");
+  return core::Ok{};
+}
+
+// Embedding rows (decoded on the host) and RoPE rows for n tokens at row0.. of the host copies.
+void embed_rows(const VulkanEngine& e, const VulkanSequence& seq, const int32_t* tokens, int64_t n, int64_t row0,
+                std::vector<float>& x, std::vector<float>& table) {
+  const Model& m = *e.model;
+  const ModelConfig& c = m.config;
+  const int64_t N = c.n_embd;
+  const auto dequant = quant::dequantizer(m.token_embd.view.type);
+  for (int64_t t = 0; t < n; ++t)
+    dequant(m.token_embd.view.data + int64_t(tokens[t]) * m.token_embd.view.row_bytes(), x.data() + (row0 + t) * N, N);
+  if (c.n_attention_layers() > 0)
+    for (int64_t t = 0; t < n; ++t)
+      rope_cos_sin(seq.n_past + t, c, seq.rope_factor, table.data() + (row0 + t) * c.n_rot);
+}
+
+}  // namespace
+
+bool vulkan_batches(const VulkanEngine& e) { return !e.host_work(); }
+
+core::Status forward_vulkan_batch(VulkanEngine& e, std::vector<VulkanBatchEntry>& batch) {
+  const ModelConfig& c = e.model->config;
+  const int64_t N = c.n_embd, V = c.n_vocab;
+  if (e.host_work())
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a batch of sequences needs every layer on the device (no --gpu-layers or --cpu-moe split)");
+  int64_t rows = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const VulkanBatchEntry& b = batch[i];
+    if (!b.seq) return make_error(ErrorCode::kInvalidArgument, "a batch entry without a sequence");
+    ONPREM_TRY(check_call(e, *b.seq, b.tokens, b.n));
+    for (size_t j = 0; j < i; ++j)
+      if (batch[j].seq->buffers == b.seq->buffers)
+        return make_error(ErrorCode::kInvalidArgument, "a sequence twice in one batch");
+    rows += b.n;
+  }
+  if (rows == 0) return make_error(ErrorCode::kInvalidArgument, "an empty batch");
+  if (rows > e.max_tokens)
+    return make_error(ErrorCode::kInvalidArgument, std::to_string(rows) + " tokens in a batch: a Vulkan call takes " +
+                                                       "at most " + std::to_string(e.max_tokens));
+  Scratch& s = e.s;
+  std::vector<float> x(size_t(rows * N)), table(size_t(rows) * c.n_rot);
+  std::vector<Seg> segs;
+  std::string error;
+  int64_t row0 = 0;
+  for (auto& b : batch) {
+    auto& st = *static_cast<DeviceState*>(b.seq->buffers.get());
+    embed_rows(e, *b.seq, b.tokens, b.n, row0, x, table);
+    const uint32_t pos0 = uint32_t(b.seq->n_past);
+    if (!vulkan::upload(st.pos, 0, &pos0, 4, &error)) return make_error(ErrorCode::kIo, error);
+    segs.push_back(Seg{&st, uint32_t(row0), uint32_t(b.n), uint32_t(b.seq->n_ctx), b.all_logits});
+    row0 += b.n;
+  }
+  if (!vulkan::upload(s.x, 0, x.data(), x.size() * 4, &error)) return make_error(ErrorCode::kIo, error);
+  if (c.n_attention_layers() > 0 && !vulkan::upload(s.table, 0, table.data(), table.size() * 4, &error))
+    return make_error(ErrorCode::kIo, error);
+  Steps steps;
+  ONPREM_TRY(record(e, segs, uint32_t(rows), steps));
+  ONPREM_TRY(run_steps(e, steps, uint32_t(rows)));
+  uint64_t at = 0;  // the wanted rows come back in the batch's order
+  for (auto& b : batch) {
+    const uint64_t n = b.all_logits ? uint64_t(b.n) : 1;
+    if (!vulkan::download(s.logits, at * V * 4, b.logits, n * V * 4, &error)) return make_error(ErrorCode::kIo, error);
+    at += n;
+    b.seq->n_past += b.n;
+  }
+  return core::Ok{};
+}
+
+core::Status forward_vulkan(VulkanEngine& e, VulkanSequence& seq, const int32_t* tokens, int64_t n, float* logits,
+                            bool all_logits) {
+  const Model& m = *e.model;
+  const ModelConfig& c = m.config;
+  const int64_t N = c.n_embd, V = c.n_vocab;
+  ONPREM_TRY(check_call(e, seq, tokens, n));
   auto& st = *static_cast<DeviceState*>(seq.buffers.get());
   Scratch& s = e.s;
   const uint32_t T = uint32_t(n), pos0 = uint32_t(seq.n_past);
   std::string error;
   // Embedding rows and the RoPE table: computed here, uploaded before the graph runs.
-  std::vector<float> host(size_t(n * N));
-  const auto dequant = quant::dequantizer(m.token_embd.view.type);
-  for (int64_t t = 0; t < n; ++t)
-    dequant(m.token_embd.view.data + int64_t(tokens[t]) * m.token_embd.view.row_bytes(), host.data() + t * N, N);
+  std::vector<float> host(size_t(n * N)), table(size_t(n) * c.n_rot);
+  embed_rows(e, seq, tokens, n, 0, host, table);
   if (!vulkan::upload(s.x, 0, host.data(), host.size() * 4, &error)) return make_error(ErrorCode::kIo, error);
-  if (c.n_attention_layers() > 0) {
-    std::vector<float> table(size_t(n) * c.n_rot);
-    for (int64_t t = 0; t < n; ++t) rope_cos_sin(pos0 + t, c, seq.rope_factor, table.data() + t * c.n_rot);
-    if (!vulkan::upload(s.table, 0, table.data(), table.size() * 4, &error)) return make_error(ErrorCode::kIo, error);
-  }
+  if (c.n_attention_layers() > 0 && !vulkan::upload(s.table, 0, table.data(), table.size() * 4, &error))
+    return make_error(ErrorCode::kIo, error);
   if (!vulkan::upload(st.pos, 0, &pos0, 4, &error)) return make_error(ErrorCode::kIo, error);
   // One token: the sequence's recorded steps, replayed; more: steps for this call.
   Steps fresh;
   Steps* steps = &st.decode;
   if (st.decode.graphs.empty() || T != 1) {
-    ONPREM_TRY(record(e, st, T, all_logits, uint32_t(seq.n_ctx), fresh));
+    ONPREM_TRY(record(e, {Seg{&st, 0, T, uint32_t(seq.n_ctx), all_logits}}, T, fresh));
     steps = &fresh;
   }
   ONPREM_TRY(run_steps(e, *steps, T));

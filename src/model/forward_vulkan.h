@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/ggml_type.h"
 #include "core/status.h"
@@ -72,6 +73,20 @@ struct VulkanPlacement {
   uint64_t device_weight_bytes = 0, host_weight_bytes = 0;
 };
 VulkanPlacement vulkan_placement(const VulkanEngine& e);
+
+// Several sequences in one call (continuous batching): their rows share every weight read, each
+// with its own KV cache and DeltaNet state, as in model::forward_batch. Needs every layer on the
+// device (vulkan_batches: no --gpu-layers or --cpu-moe split, which forward_vulkan runs one
+// sequence at a time) and at most max_tokens rows in all. Entries are checked before anything runs.
+struct VulkanBatchEntry {
+  VulkanSequence* seq = nullptr;
+  const int32_t* tokens = nullptr;
+  int64_t n = 0;
+  float* logits = nullptr;  // [n][n_vocab] when all_logits, else [n_vocab]
+  bool all_logits = false;
+};
+bool vulkan_batches(const VulkanEngine& e);
+core::Status forward_vulkan_batch(VulkanEngine& e, std::vector<VulkanBatchEntry>& batch);
 
 // The recurrent layers' conv and DeltaNet state between the device and a host SequenceState
 // (made with the same config): read for the prefix cache's snapshots, written when a sequence

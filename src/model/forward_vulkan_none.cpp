@@ -20,6 +20,8 @@ core::Expected<VulkanSequence> make_vulkan_sequence(VulkanEngine&, int64_t) { re
 core::Status forward_vulkan(VulkanEngine&, VulkanSequence&, const int32_t*, int64_t, float*, bool) {
   return not_built();
 }
+bool vulkan_batches(const VulkanEngine&) { return false; }
+core::Status forward_vulkan_batch(VulkanEngine&, std::vector<VulkanBatchEntry>&) { return not_built(); }
 core::Status vulkan_read_recurrent(VulkanEngine&, const VulkanSequence&, SequenceState&) { return not_built(); }
 core::Status vulkan_write_recurrent(VulkanEngine&, VulkanSequence&, const SequenceState&) { return not_built(); }
 core::Expected<VulkanSnapshot> vulkan_take_snapshot(VulkanEngine&, const VulkanSequence&) { return not_built(); }

@@ -116,12 +116,26 @@ TEST_P(EngineOnVulkan, BatchesAndPrefixCacheGenerateWhatAStandaloneRunDoes) {
   std::vector<std::shared_ptr<TokenStream>> streams;
   for (const auto& p : prompts) {
     streams.push_back(std::make_shared<TokenStream>());
-    ASSERT_TRUE(e.submit(greedy(p, 8, streams.back())).ok());
+    Request r = greedy(p, 8, streams.back());
+    r.top_logprobs = 0;
+    ASSERT_TRUE(e.submit(r).ok());
   }
+  // The two slots' sequences share device passes (forward_vulkan_batch where every layer is on
+  // the device): each must still get, bit for bit, the log-probabilities it gets alone.
+  EngineOptions alone_o = o;
+  alone_o.parallel = 1, alone_o.prefix_cache = false, alone_o.gpu = ref;
   for (size_t i = 0; i < prompts.size(); ++i) {
     Finish f;
-    EXPECT_EQ(drain(streams[i], &f), standalone(*ref, m, prompts[i], 8)) << "request " << i;
+    std::vector<float> lp, alone_lp;
+    EXPECT_EQ(drain(streams[i], &f, &lp), standalone(*ref, m, prompts[i], 8)) << "request " << i;
     EXPECT_EQ(f.reason, FinishReason::kLength);
+    Engine alone(m, alone_o);
+    auto s = std::make_shared<TokenStream>();
+    Request r = greedy(prompts[i], 8, s);
+    r.top_logprobs = 0;
+    ASSERT_TRUE(alone.submit(r).ok());
+    drain(s, &f, &alone_lp);
+    EXPECT_EQ(lp, alone_lp) << "request " << i << ": log-probabilities in a batch";
   }
   // The prefix cache: extend the kept sequence of a 40-token prompt, then diverge inside it.
   std::vector<int32_t> base;

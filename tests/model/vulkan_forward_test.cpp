@@ -249,6 +249,66 @@ INSTANTIATE_TEST_SUITE_P(Types, VulkanKvCache,
                            return s;
                          });
 
+// Continuous batching on the device: several sequences in one call give each the very logits
+// it gets alone (each row's arithmetic is the same whatever else is in the call): three prompts
+// of different lengths in one call, then decode steps with all three, then with two of them.
+TEST(VulkanForward, ABatchOfSequencesGivesEachItsOwnLogits) {
+  if (vulkan::list_devices().devices.empty()) {
+    if (!have_device()) FAIL() << "ONPREM_REQUIRE_VULKAN=1 and no Vulkan device";
+    GTEST_SKIP() << "no Vulkan device";
+  }
+  auto m = load_model((kConf / "models" / "qwen35moe-tiny-Q4_K_M.gguf").string());
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  const int64_t V = m->config.n_vocab;
+  VulkanOptions o;
+  o.max_tokens = 32;
+  o.max_ctx = 64;
+  auto engine = make_vulkan_engine(*m, o);
+  ASSERT_TRUE(engine.ok()) << engine.error().to_string();
+  VulkanEngine& e = **engine;
+  ASSERT_TRUE(vulkan_batches(e));
+  const std::vector<std::vector<int32_t>> prompts = {{5, 17, 300, 2, 41}, {9, 8, 7, 6, 5, 4, 3, 2, 1}, {100, 200, 50}};
+  std::vector<VulkanSequence> together, alone;
+  for (size_t i = 0; i < prompts.size(); ++i)
+    together.push_back(*make_vulkan_sequence(e, 64)), alone.push_back(*make_vulkan_sequence(e, 64));
+  // Prompts: all logits of the middle one, the last row of the others.
+  std::vector<std::vector<float>> got(3), want(3);
+  std::vector<VulkanBatchEntry> batch;
+  for (size_t i = 0; i < 3; ++i) {
+    const bool all = i == 1;
+    const int64_t n = int64_t(prompts[i].size());
+    got[i].resize(size_t((all ? n : 1) * V)), want[i].resize(got[i].size());
+    batch.push_back({&together[i], prompts[i].data(), n, got[i].data(), all});
+    ASSERT_TRUE(forward_vulkan(e, alone[i], prompts[i].data(), n, want[i].data(), all).ok());
+  }
+  ASSERT_TRUE(forward_vulkan_batch(e, batch).ok());
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(got[i], want[i]) << "prompt " << i;
+  // Decode: three steps with all three, then two with the first and the last.
+  for (int step = 0; step < 5; ++step) {
+    batch.clear();
+    const std::vector<size_t> who = step < 3 ? std::vector<size_t>{0, 1, 2} : std::vector<size_t>{2, 0};
+    std::vector<int32_t> ids(3);
+    for (size_t i : who) {
+      ids[i] = int32_t(argmax(want[i].data() + want[i].size() - size_t(V), V));
+      got[i].assign(size_t(V), 0), want[i].assign(size_t(V), 0);
+      batch.push_back({&together[i], &ids[i], 1, got[i].data(), false});
+      ASSERT_TRUE(forward_vulkan(e, alone[i], &ids[i], 1, want[i].data(), false).ok());
+    }
+    ASSERT_TRUE(forward_vulkan_batch(e, batch).ok());
+    for (size_t i : who) EXPECT_EQ(got[i], want[i]) << "step " << step << " sequence " << i;
+  }
+  // Refused before anything runs: a sequence twice, more rows than the engine takes.
+  std::vector<float> l(static_cast<size_t>(V));
+  std::vector<VulkanBatchEntry> twice = {{&together[0], prompts[0].data(), 1, l.data(), false},
+                                         {&together[0], prompts[0].data(), 1, l.data(), false}};
+  EXPECT_FALSE(forward_vulkan_batch(e, twice).ok());
+  const std::vector<int32_t> many(20, 3);
+  std::vector<VulkanBatchEntry> big = {{&together[1], many.data(), 20, l.data(), false},
+                                       {&together[2], many.data(), 20, l.data(), false}};
+  EXPECT_FALSE(forward_vulkan_batch(e, big).ok());
+  EXPECT_EQ(together[1].n_past, int64_t(prompts[1].size()) + 3);
+}
+
 TEST(VulkanForward, RefusesWhatItCannotRun) {
   if (vulkan::list_devices().devices.empty()) {
     if (!have_device()) FAIL() << "ONPREM_REQUIRE_VULKAN=1 and no Vulkan device";

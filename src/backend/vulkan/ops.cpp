@@ -31,16 +31,16 @@ struct EltwisePush {
 struct AttentionPush {
   uint32_t d, hq, hkv, pos0, score_stride;
   float scale;
-  uint32_t t0;
+  uint32_t t0, row0;
 };
 struct ConvPush {
-  uint32_t tokens, channels, taps;
+  uint32_t tokens, channels, taps, row0;
 };
 struct GatesPush {
   uint32_t n, heads;
 };
 struct RulePush {
-  uint32_t tokens, channels, hk, hv, dk, dv;
+  uint32_t tokens, channels, hk, hv, dk, dv, row0;
 };
 struct MoePush {
   uint32_t tokens, n, k;
@@ -248,14 +248,14 @@ bool Ops::attention(Graph& g, const Buffer& q, const Buffer& qg, const Buffer& k
   const uint64_t last_pos = uint64_t(a.pos0) + a.pos.max + a.tokens;
   if (a.tokens == 0 || a.head_dim == 0 || a.n_head_kv == 0 || a.n_head % a.n_head_kv != 0 || a.score_stride < last_pos)
     return refuse(error, "attention");
-  const uint64_t rows = uint64_t(a.tokens) * a.n_head;
+  const uint64_t rows = (uint64_t(a.row0) + a.first_token + a.tokens) * a.n_head;
   const uint64_t row_bytes = kv_row_bytes(a.kv_type, a.n_head_kv * a.head_dim), kv = last_pos * row_bytes;
   if (row_bytes == 0 || !holds(q, rows * a.head_dim) || !holds(qg, rows * 2 * a.head_dim) || kv > k.bytes ||
-      kv > v.bytes || !holds(scores, rows * a.score_stride) || !holds(o, rows * a.head_dim))
+      kv > v.bytes || !holds(scores, uint64_t(a.tokens) * a.n_head * a.score_stride) || !holds(o, rows * a.head_dim))
     return refuse(error, "attention");
   const Buffer* pb = pos_buffer(a.pos, error);
   if (!pb) return false;
-  const AttentionPush push{a.head_dim, a.n_head, a.n_head_kv, a.pos0, a.score_stride, a.scale, a.first_token};
+  const AttentionPush push{a.head_dim, a.n_head, a.n_head_kv, a.pos0, a.score_stride, a.scale, a.first_token, a.row0};
   const char* shader = a.kv_type == core::GgmlType::kF16    ? "attention_f16"
                        : a.kv_type == core::GgmlType::kQ8_0 ? "attention_q8_0"
                                                             : "attention";
@@ -264,11 +264,11 @@ bool Ops::attention(Graph& g, const Buffer& q, const Buffer& qg, const Buffer& k
 
 bool Ops::deltanet_conv(Graph& g, const Buffer& u, const Buffer& taps, const Buffer& state, const Buffer& y,
                         const DeltaNetArgs& a, std::string* error) {
-  const uint64_t n = uint64_t(a.tokens) * a.channels;
-  if (a.taps < 2 || n == 0 || !holds(u, n) || !holds(y, n) || !holds(taps, uint64_t(a.channels) * a.taps) ||
+  const uint64_t n = (uint64_t(a.row0) + a.tokens) * a.channels;
+  if (a.taps < 2 || a.tokens == 0 || !holds(u, n) || !holds(y, n) || !holds(taps, uint64_t(a.channels) * a.taps) ||
       !holds(state, uint64_t(a.channels) * (a.taps - 1)))
     return refuse(error, "DeltaNet conv");
-  const ConvPush push{a.tokens, a.channels, a.taps};
+  const ConvPush push{a.tokens, a.channels, a.taps, a.row0};
   return dispatch(g, "deltanet_conv", {&u, &taps, &state, &y}, &push, sizeof push, (a.channels + 63) / 64, 1, 1, error);
 }
 
@@ -284,26 +284,26 @@ bool Ops::deltanet_gates(Graph& g, const Buffer& beta, const Buffer& alpha, cons
 
 bool Ops::deltanet_rule(Graph& g, const Buffer& u, const Buffer& beta, const Buffer& decay, const Buffer& state,
                         const Buffer& o, const DeltaNetArgs& a, std::string* error) {
-  const uint64_t gates = uint64_t(a.tokens) * a.hv;
+  const uint64_t rows = uint64_t(a.row0) + a.tokens, gates = rows * a.hv;
   if (a.tokens == 0 || a.hk == 0 || a.hv % a.hk != 0 || a.channels < 2 * a.hk * a.dk + a.hv * a.dv ||
-      !holds(u, uint64_t(a.tokens) * a.channels) || !holds(beta, gates) || !holds(decay, gates) ||
+      !holds(u, rows * a.channels) || !holds(beta, gates) || !holds(decay, gates) ||
       !holds(state, uint64_t(a.hv) * a.dv * a.dk) || !holds(o, gates * a.dv))
     return refuse(error, "DeltaNet rule");
-  const RulePush push{a.tokens, a.channels, a.hk, a.hv, a.dk, a.dv};
+  const RulePush push{a.tokens, a.channels, a.hk, a.hv, a.dk, a.dv, a.row0};
   return dispatch(g, "deltanet_rule", {&u, &beta, &decay, &state, &o}, &push, sizeof push, a.hv, 1, 1, error);
 }
 
 bool Ops::deltanet_rule_chunked(Graph& g, const Buffer& u, const Buffer& beta, const Buffer& decay, const Buffer& state,
                                 const Buffer& o, const Buffer& work, const DeltaNetArgs& a, std::string* error) {
-  const uint64_t gates = uint64_t(a.tokens) * a.hv;
+  const uint64_t rows = uint64_t(a.row0) + a.tokens, gates = rows * a.hv;
   if (a.tokens == 0 || a.hk == 0 || a.hv % a.hk != 0 || a.channels < 2 * a.hk * a.dk + a.hv * a.dv ||
-      !holds(u, uint64_t(a.tokens) * a.channels) || !holds(beta, gates) || !holds(decay, gates) ||
+      !holds(u, rows * a.channels) || !holds(beta, gates) || !holds(decay, gates) ||
       !holds(state, uint64_t(a.hv) * a.dv * a.dk) || !holds(o, gates * a.dv) ||
       !holds(work, uint64_t(a.hv) * kChunk * (a.dv + a.dk + 1)))
     return refuse(error, "DeltaNet rule (chunked)");
   // One dispatch per chunk: each waits for the one before (Graph's barrier), which holds the state.
   for (uint32_t c0 = 0; c0 < a.tokens; c0 += uint32_t(kChunk)) {
-    const uint32_t push[7] = {a.tokens, a.channels, a.hk, a.hv, a.dk, a.dv, c0};
+    const uint32_t push[8] = {a.tokens, a.channels, a.hk, a.hv, a.dk, a.dv, a.row0, c0};
     if (!dispatch(g, "deltanet_chunked", {&u, &beta, &decay, &state, &o, &work}, push, sizeof push, a.hv, 1, 1, error))
       return false;
   }

@@ -61,6 +61,7 @@ struct AttentionArgs {
   core::GgmlType kv_type = core::GgmlType::kF32;  // what the caches hold
   uint32_t first_token = 0;  // rows of q, qg and o from here; the scores buffer holds `tokens` rows
   uint32_t tokens = 1, head_dim = 0, n_head = 0, n_head_kv = 0;
+  uint32_t row0 = 0;          // the sequence's first row of q, qg and o (a batch shares them)
   uint32_t pos0 = 0;          // token 0's position (plus `pos`): token t sees keys 0 .. pos0 + t
   uint32_t score_stride = 0;  // floats per (token, head) in the scores buffer: at least pos0 + pos.max + tokens
   float scale = 1;
@@ -70,6 +71,7 @@ struct AttentionArgs {
 struct DeltaNetArgs {
   uint32_t tokens = 1, channels = 0, taps = 0;  // conv
   uint32_t hk = 0, hv = 0, dk = 0, dv = 0;      // heads and their sizes
+  uint32_t row0 = 0;                            // conv and rules: the sequence's rows start here in u, the gates and o
 };
 
 // The pipelines of one device, made on first use.

@@ -30,6 +30,7 @@ layout(push_constant) uniform Params {
   uint score_stride;
   float scale;
   uint t0;            // this dispatch's first token: q, the gate and o rows start there; scores do not
+  uint row0;          // the sequence's first row in q, the gate and o (a batch of sequences shares them)
 } p;
 
 #include "half.glsl"
@@ -85,7 +86,7 @@ void main() {
   const uint tc = gl_WorkGroupID.y, t = p.t0 + tc, h = gl_WorkGroupID.x, lid = gl_LocalInvocationID.x;
   const uint kvh = h / (p.hq / p.hkv);
   const uint n_kv = p.pos0 + step.pos0 + t + 1u;
-  const uint qb = (t * p.hq + h) * p.d, sb = (tc * p.hq + h) * p.score_stride;
+  const uint qb = ((p.row0 + t) * p.hq + h) * p.d, sb = (tc * p.hq + h) * p.score_stride;
   float mx = -3.402823466e38;
   for (uint j = lid; j < n_kv; j += 64u) {
     const uint kb = (j * p.hkv + kvh) * p.d;
@@ -105,7 +106,7 @@ void main() {
   memoryBarrierBuffer();       // the score writes (a buffer), made visible to the workgroup
   sum = reduce_sum(sum, lid);  // whose barriers order them before the reads below
   const float inv = 1.0 / sum;
-  const uint gb = (t * p.hq + h) * 2u * p.d + p.d;
+  const uint gb = ((p.row0 + t) * p.hq + h) * 2u * p.d + p.d;
   for (uint i = lid; i < p.d; i += 64u) {
     float acc = 0.0;
     for (uint j = 0u; j < n_kv; ++j) acc += scores[sb + j] * v_at((j * p.hkv + kvh) * p.d + i);

@@ -7,6 +7,8 @@
 //   STEP_RULE   the delta rule, token by token; one workgroup per v head, one thread per value
 //               row of the head's state (value-major S[c][i], as the CPU keeps it).
 //   STEP_CHUNKED the same rule over a prompt in chunks of 64 tokens (below).
+// The conv and the rules work on one sequence's rows, from row0 of the buffers (a batch of
+// sequences shares them), with that sequence's state.
 
 #if defined(STEP_CONV)
 layout(local_size_x = 64) in;
@@ -14,12 +16,12 @@ layout(std430, binding = 0) readonly buffer U { float u[]; };       // [T][Ch] p
 layout(std430, binding = 1) readonly buffer W { float w[]; };       // [Ch][K] taps, K-1 = current
 layout(std430, binding = 2) buffer State { float st[]; };           // [Ch][K-1], oldest first
 layout(std430, binding = 3) writeonly buffer Out { float y[]; };    // [T][Ch]
-layout(push_constant) uniform Params { uint tokens; uint channels; uint taps; } p;
+layout(push_constant) uniform Params { uint tokens; uint channels; uint taps; uint row0; } p;
 void main() {
   const uint ch = gl_GlobalInvocationID.x;
   if (ch >= p.channels) return;
   const uint K = p.taps, sb = ch * (K - 1u);
-  for (uint t = 0u; t < p.tokens; ++t) {
+  for (uint t = p.row0; t < p.row0 + p.tokens; ++t) {
     const float cur = u[t * p.channels + ch];
     float acc = w[ch * K + K - 1u] * cur;
     for (uint j = 0u; j + 1u < K; ++j) acc += w[ch * K + j] * st[sb + j];
@@ -53,12 +55,12 @@ layout(std430, binding = 1) readonly buffer B { float beta[]; };    // [T][Hv]
 layout(std430, binding = 2) readonly buffer G { float g[]; };       // [T][Hv]
 layout(std430, binding = 3) buffer State { float S[]; };            // [Hv][dv][dk]
 layout(std430, binding = 4) writeonly buffer O { float o[]; };      // [T][Hv * dv]
-layout(push_constant) uniform Params { uint tokens; uint channels; uint hk; uint hv; uint dk; uint dv; } p;
+layout(push_constant) uniform Params { uint tokens; uint channels; uint hk; uint hv; uint dk; uint dv; uint row0; } p;
 void main() {
   const uint j = gl_WorkGroupID.x, kh = j % p.hk, kd = p.hk * p.dk;
   for (uint c = gl_LocalInvocationID.x; c < p.dv; c += 64u) {
     const uint row = (j * p.dv + c) * p.dk;
-    for (uint t = 0u; t < p.tokens; ++t) {
+    for (uint t = p.row0; t < p.row0 + p.tokens; ++t) {
       const uint ub = t * p.channels;
       const uint qb = ub + kh * p.dk, kb = ub + kd + kh * p.dk;
       const float decay = exp(g[t * p.hv + j]);
@@ -98,7 +100,7 @@ layout(std430, binding = 2) readonly buffer G { float g[]; };       // [T][Hv]
 layout(std430, binding = 3) buffer State { float S[]; };            // [Hv][dv][dk]
 layout(std430, binding = 4) writeonly buffer O { float o[]; };      // [T][Hv * dv]
 layout(std430, binding = 5) buffer Work { float work[]; };          // [Hv][64][dv + dk + 1]: U (then Vnew) | W | gam
-layout(push_constant) uniform Params { uint tokens; uint channels; uint hk; uint hv; uint dk; uint dv; uint c0; } p;
+layout(push_constant) uniform Params { uint tokens; uint channels; uint hk; uint hv; uint dk; uint dv; uint row0; uint c0; } p;
 const uint C = 64u;
 shared float m[C * C];
 
@@ -111,8 +113,9 @@ float gam(uint j, uint r) { return work[(j * C + r) * work_row() + work_row() - 
 void main() {
   const uint j = gl_WorkGroupID.x, kh = j % p.hk, kd = p.hk * p.dk, lid = gl_LocalInvocationID.x;
   const uint wrow = p.dv + p.dk + 1u, wb = j * C * wrow, gcol = p.dv + p.dk;
-  // This dispatch's chunk, from token p.c0; the dispatches' order carries the state across.
-  const uint c0 = p.c0, L = min(C, p.tokens - c0);
+  // This dispatch's chunk, from token p.c0 of the rows from p.row0; the dispatches' order carries
+  // the state across. c0 counts rows of the buffers from here on.
+  const uint c0 = p.row0 + p.c0, L = min(C, p.tokens - p.c0);
   if (lid == 0u) {  // gam, each row's last column
     float acc = 0.0;
     for (uint r = 0u; r < L; ++r) {
