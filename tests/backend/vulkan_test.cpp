@@ -213,7 +213,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(TypeCase{GgmlType::kF32, 96}, TypeCase{GgmlType::kF16, 130}, TypeCase{GgmlType::kBF16, 130},
                       TypeCase{GgmlType::kQ8_0, 320}, TypeCase{GgmlType::kQ4_0, 320}, TypeCase{GgmlType::kQ4_1, 320},
                       TypeCase{GgmlType::kQ5_0, 320}, TypeCase{GgmlType::kQ5_1, 320}, TypeCase{GgmlType::kQ4_K, 768},
-                      TypeCase{GgmlType::kQ5_K, 768}, TypeCase{GgmlType::kQ6_K, 768},
+                      TypeCase{GgmlType::kQ5_K, 768}, TypeCase{GgmlType::kQ6_K, 768}, TypeCase{GgmlType::kQ2_K, 768},
+                      TypeCase{GgmlType::kQ3_K, 768}, TypeCase{GgmlType::kIQ4_NL, 320},
+                      TypeCase{GgmlType::kIQ4_XS, 768}, TypeCase{GgmlType::kMXFP4, 320},
                       // More blocks than a workgroup has threads.
                       TypeCase{GgmlType::kQ8_0, 32 * 70}, TypeCase{GgmlType::kF32, 4100}),
     [](const auto& info) { return core::ggml_type_name(info.param.type) + "_" + std::to_string(info.param.cols); });

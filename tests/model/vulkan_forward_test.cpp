@@ -188,6 +188,64 @@ INSTANTIATE_TEST_SUITE_P(PublicSet, VulkanConformance,
                            return s;
                          });
 
+// Files written by llama.cpp's own tools in the published low-bit types the device reads (Q2_K,
+// Q3_K_M's Q3_K, IQ4_NL, IQ4_XS, MXFP4): the first 128 tokens of the 600-token prompt in one call
+// (these shaders are slow on a CPU driver; a position's logits depend only on the tokens before
+// it, so the golden rows stand), at the CPU's bar for these files (conformance_test's RealFiles):
+// no further from the file's F32 model than llama.cpp is (KL <= 1.25 x llama.cpp's + 1e-4), and
+// its top token on 85 % of the positions.
+class VulkanRealFiles : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(VulkanRealFiles, AsCloseToTheF32ModelAsLlamaCpp) {
+  if (vulkan::list_devices().devices.empty()) {
+    if (!have_device()) FAIL() << "ONPREM_REQUIRE_VULKAN=1 and no Vulkan device";
+    GTEST_SKIP() << "no Vulkan device";
+  }
+  const std::string name = GetParam();
+  const fs::path real = kConf / "realfiles";
+  if (!fs::exists(real / "models" / (name + ".gguf"))) GTEST_SKIP() << "no " << name << " in " << real;
+  auto m = load_model((real / "models" / (name + ".gguf")).string());
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  std::ifstream side(real / "golden" / (name + ".p600.json"));
+  auto ids = nlohmann::json::parse(side)["tokens"].get<std::vector<int32_t>>();
+  ids.resize(std::min<size_t>(ids.size(), 128));
+  const auto gold = read_f32(real / "golden" / (name + ".p600.logits.f32"));
+  const std::string family = name.substr(0, name.find("-tiny") + 5);
+  const auto f32_gold = read_f32(kConf / "golden" / (family + "-F32.p600.logits.f32"));
+  const int64_t V = m->config.n_vocab, n = int64_t(ids.size());
+  VulkanOptions o;
+  o.max_tokens = n;
+  o.max_ctx = n;
+  auto engine = make_vulkan_engine(*m, o);
+  ASSERT_TRUE(engine.ok()) << engine.error().to_string();
+  auto seq = make_vulkan_sequence(**engine, n);
+  ASSERT_TRUE(seq.ok()) << seq.error().to_string();
+  std::vector<float> ours(size_t(n * V));
+  ASSERT_TRUE(forward_vulkan(**engine, *seq, ids.data(), n, ours.data(), true).ok());
+  double kl_ours = 0, kl_ref = 0;
+  int64_t same = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    kl_ours += kl(f32_gold.data() + t * V, ours.data() + t * V, V);
+    kl_ref += kl(f32_gold.data() + t * V, gold.data() + t * V, V);
+    same += argmax(ours.data() + t * V, V) == argmax(gold.data() + t * V, V);
+  }
+  kl_ours /= double(n), kl_ref /= double(n);
+  std::printf("%-30s top-1 vs llama.cpp %.4f  KL vs the F32 model: ours %.4g, llama.cpp %.4g\n", name.c_str(),
+              double(same) / double(n), kl_ours, kl_ref);
+  EXPECT_LE(kl_ours, 1.25 * kl_ref + 1e-4);
+  EXPECT_GE(double(same) / double(n), 0.85);
+}
+
+INSTANTIATE_TEST_SUITE_P(HubFiles, VulkanRealFiles,
+                         ::testing::Values("qwen35-tiny-Q2_K", "qwen35-tiny-Q3_K_M", "qwen35-tiny-IQ4_XS",
+                                           "qwen35moe-tiny-IQ4_NL", "qwen35moe-tiny-MXFP4_MOE"),
+                         [](const auto& info) {
+                           std::string s = info.param;
+                           for (auto& ch : s)
+                             if (ch == '-') ch = '_';
+                           return s;
+                         });
+
 // Partial offload at the same tolerances: the first layers on the device and the rest with the
 // head on the CPU, the MoE FFNs on the CPU between device graphs, both, and nothing on the device.
 // The tiny files have four layers: three DeltaNet, then attention.

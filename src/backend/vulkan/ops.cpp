@@ -75,6 +75,16 @@ const char* matmul_type(GgmlType t) {
       return "q5_k";
     case GgmlType::kQ6_K:
       return "q6_k";
+    case GgmlType::kQ2_K:
+      return "q2_k";
+    case GgmlType::kQ3_K:
+      return "q3_k";
+    case GgmlType::kIQ4_NL:
+      return "iq4_nl";
+    case GgmlType::kIQ4_XS:
+      return "iq4_xs";
+    case GgmlType::kMXFP4:
+      return "mxfp4";
     default:
       return nullptr;
   }

@@ -169,6 +169,104 @@ float block_dot(uint off, uint xi) {
   return total;
 }
 
+#elif defined(TYPE_Q2_K)
+// 16 bytes of scales (low nibble: scale, high: minimum), 64 bytes of 2-bit codes, d, dmin
+// (halves). Group g of 16 values (g = 8 * half + 2 * j + part) takes bits 2j..2j+1 of bytes
+// 32 * half + 16 * part + l: d * scale * q - dmin * min.
+const uint BLOCK_VALUES = 256u;
+const uint BLOCK_BYTES = 84u;
+float block_dot(uint off, uint xi) {
+  const float d = half_at(off + 80u), dmin = half_at(off + 82u);
+  float total = 0.0;
+  for (uint g = 0u; g < 16u; ++g) {
+    const uint shift = 2u * ((g / 2u) % 4u), q0 = off + 16u + 32u * (g / 8u) + 16u * (g % 2u);
+    const uint sc = byte_at(off + g);
+    float s = 0.0, sx = 0.0;
+    for (uint l = 0u; l < 16u; ++l) {
+      const float xv = x[xi + 16u * g + l];
+      s += float((byte_at(q0 + l) >> shift) & 3u) * xv;
+      sx += xv;
+    }
+    total += d * float(sc & 15u) * s - dmin * float(sc >> 4) * sx;
+  }
+  return total;
+}
+
+#elif defined(TYPE_Q3_K)
+// 32 bytes of high bits (hmask), 64 bytes of 2-bit codes (as Q2_K's), 12 bytes of 16 six-bit
+// scales biased by 32 (low 4 bits in bytes 0-7, two per byte; high 2 bits in bytes 8-11), d
+// (half). The code is signed: 4 is subtracted where the group's hmask bit (4 * half + j) is clear.
+const uint BLOCK_VALUES = 256u;
+const uint BLOCK_BYTES = 110u;
+float block_dot(uint off, uint xi) {
+  const float d = half_at(off + 108u);
+  float total = 0.0;
+  for (uint g = 0u; g < 16u; ++g) {
+    const uint j = (g / 2u) % 4u, bit = 4u * (g / 8u) + j, part = g % 2u, q0 = off + 32u + 32u * (g / 8u);
+    const uint low = g < 8u ? (byte_at(off + 96u + g) & 15u) : (byte_at(off + 88u + g) >> 4);
+    const uint high = (byte_at(off + 104u + g % 4u) >> (2u * (g / 4u))) & 3u;
+    float s = 0.0;
+    for (uint l = 0u; l < 16u; ++l) {
+      const uint k = 16u * part + l;
+      const int code = int((byte_at(q0 + k) >> (2u * j)) & 3u) - (((byte_at(off + k) >> bit) & 1u) != 0u ? 0 : 4);
+      s += float(code) * x[xi + 16u * g + l];
+    }
+    total += d * float(int(low | (high << 4)) - 32) * s;
+  }
+  return total;
+}
+
+#elif defined(TYPE_IQ4_NL) || defined(TYPE_IQ4_XS)
+// A fixed non-uniform codebook of 16 levels, nibbles as Q4_0's. IQ4_NL: d (half), 16 bytes, 32
+// values. IQ4_XS: d (half), 2 bytes of high scale bits, 4 bytes of low ones, 128 bytes: eight
+// sub-blocks of 32 with a 6-bit scale biased by 32 (low 4 bits: nibble s % 2 of byte s / 2; high
+// 2 bits: bits 2s..2s+1 of the 16-bit word), times d.
+const int kLevels[16] = int[16](-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+float levels_dot(uint qs, uint xi) {
+  float s = 0.0;
+  for (uint j = 0u; j < 16u; ++j) {
+    const uint q = byte_at(qs + j);
+    s += float(kLevels[q & 15u]) * x[xi + j] + float(kLevels[q >> 4]) * x[xi + 16u + j];
+  }
+  return s;
+}
+#if defined(TYPE_IQ4_NL)
+const uint BLOCK_VALUES = 32u;
+const uint BLOCK_BYTES = 18u;
+float block_dot(uint off, uint xi) { return half_at(off) * levels_dot(off + 2u, xi); }
+#else
+const uint BLOCK_VALUES = 256u;
+const uint BLOCK_BYTES = 136u;
+float block_dot(uint off, uint xi) {
+  const float d = half_at(off);
+  const uint high = u16_at(off + 2u);
+  float total = 0.0;
+  for (uint s = 0u; s < 8u; ++s) {
+    const uint scale = ((byte_at(off + 4u + s / 2u) >> (4u * (s % 2u))) & 15u) | (((high >> (2u * s)) & 3u) << 4);
+    total += d * float(int(scale) - 32) * levels_dot(off + 8u + 16u * s, xi + 32u * s);
+  }
+  return total;
+}
+#endif
+
+#elif defined(TYPE_MXFP4)
+// OCP microscaling FP4: an E8M0 exponent byte, 16 bytes of E2M1 nibbles as Q4_0's; the levels
+// are twice the E2M1 values and the scale 2^(e - 128) (quant/blocks.h), e = 0 and 1 subnormal.
+const uint BLOCK_VALUES = 32u;
+const uint BLOCK_BYTES = 17u;
+const float kLevels[16] = float[16](0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 0.0, -1.0, -2.0, -3.0, -4.0, -6.0, -8.0,
+                                    -12.0);
+float block_dot(uint off, uint xi) {
+  const uint e = byte_at(off);
+  const float d = uintBitsToFloat(e < 2u ? (0x00200000u << e) : ((e - 1u) << 23));
+  float s = 0.0;
+  for (uint j = 0u; j < 16u; ++j) {
+    const uint q = byte_at(off + 1u + j);
+    s += kLevels[q & 15u] * x[xi + j] + kLevels[q >> 4] * x[xi + 16u + j];
+  }
+  return d * s;
+}
+
 #else
 #error "define one TYPE_*"
 #endif
