@@ -30,6 +30,12 @@ using testing_support::kl;
 using testing_support::read_f32;
 const fs::path kConf = fs::path(ONPREM_SHARED_DIR) / "conformance";
 
+// A test name from a file name ("qwen35-tiny-F32" -> "qwen35_tiny_F32"): gtest allows no '-'.
+std::string test_name(std::string s) {
+  std::replace(s.begin(), s.end(), '-', '_');
+  return s;
+}
+
 // The reference's lead of its top token over the second.
 double margin(const float* x, int64_t n) {
   float a = -INFINITY, b = -INFINITY;
@@ -181,12 +187,7 @@ INSTANTIATE_TEST_SUITE_P(PublicSet, VulkanConformance,
                          ::testing::Values("qwen35-tiny-F32", "qwen35moe-tiny-F32", "qwen35-tiny-Q8_0",
                                            "qwen35moe-tiny-Q8_0", "qwen35-tiny-Q6_K", "qwen35moe-tiny-Q6_K",
                                            "qwen35-tiny-Q4_K_M", "qwen35moe-tiny-Q4_K_M"),
-                         [](const auto& info) {
-                           std::string s = info.param;
-                           for (auto& ch : s)
-                             if (ch == '-') ch = '_';
-                           return s;
-                         });
+                         [](const auto& info) { return test_name(info.param); });
 
 // Files written by llama.cpp's own tools in the published low-bit types the device reads (Q2_K,
 // Q3_K_M's Q3_K, IQ4_NL, IQ4_XS, MXFP4): the first 128 tokens of the 600-token prompt in one call
@@ -239,12 +240,7 @@ TEST_P(VulkanRealFiles, AsCloseToTheF32ModelAsLlamaCpp) {
 INSTANTIATE_TEST_SUITE_P(HubFiles, VulkanRealFiles,
                          ::testing::Values("qwen35-tiny-Q2_K", "qwen35-tiny-Q3_K_M", "qwen35-tiny-IQ4_XS",
                                            "qwen35moe-tiny-IQ4_NL", "qwen35moe-tiny-MXFP4_MOE"),
-                         [](const auto& info) {
-                           std::string s = info.param;
-                           for (auto& ch : s)
-                             if (ch == '-') ch = '_';
-                           return s;
-                         });
+                         [](const auto& info) { return test_name(info.param); });
 
 // Partial offload at the same tolerances: the first layers on the device and the rest with the
 // head on the CPU, the MoE FFNs on the CPU between device graphs, both, and nothing on the device.
@@ -255,21 +251,16 @@ TEST_P(VulkanOffload, MatchesLlamaCpp) {
   conformance(std::get<0>(GetParam()), Placement{std::get<1>(GetParam()), std::get<2>(GetParam())});
 }
 
-INSTANTIATE_TEST_SUITE_P(Placements, VulkanOffload,
-                         ::testing::Values(std::tuple{"qwen35-tiny-F32", 2, false},
-                                           std::tuple{"qwen35moe-tiny-F32", -1, true},
-                                           std::tuple{"qwen35moe-tiny-Q4_K_M", 1, true},
-                                           std::tuple{"qwen35-tiny-Q8_0", 3, false},
-                                           std::tuple{"qwen35-tiny-Q6_K", 0, false}),
-                         [](const auto& info) {
-                           const int g = std::get<1>(info.param);
-                           std::string s = std::get<0>(info.param) + "_gpu_layers_" +
-                                           (g < 0 ? std::string("all") : std::to_string(g)) +
-                                           (std::get<2>(info.param) ? "_cpu_moe" : "");
-                           for (auto& ch : s)
-                             if (ch == '-') ch = '_';
-                           return s;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Placements, VulkanOffload,
+    ::testing::Values(std::tuple{"qwen35-tiny-F32", 2, false}, std::tuple{"qwen35moe-tiny-F32", -1, true},
+                      std::tuple{"qwen35moe-tiny-Q4_K_M", 1, true}, std::tuple{"qwen35-tiny-Q8_0", 3, false},
+                      std::tuple{"qwen35-tiny-Q6_K", 0, false}),
+    [](const auto& info) {
+      const int g = std::get<1>(info.param);
+      return test_name(std::get<0>(info.param) + "_gpu_layers_" + (g < 0 ? std::string("all") : std::to_string(g)) +
+                       (std::get<2>(info.param) ? "_cpu_moe" : ""));
+    });
 
 // A prompt's delta rule in chunks of 64 (model.md §7.3) on the device: the 600-token prompt
 // crosses nine chunk boundaries in one call; decode keeps the recurrent step.
@@ -280,12 +271,7 @@ TEST_P(VulkanChunkedPrefill, MatchesLlamaCpp) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, VulkanChunkedPrefill, ::testing::Values("qwen35-tiny-F32", "qwen35moe-tiny-Q4_K_M"),
-                         [](const auto& info) {
-                           std::string s = info.param;
-                           for (auto& ch : s)
-                             if (ch == '-') ch = '_';
-                           return s;
-                         });
+                         [](const auto& info) { return test_name(info.param); });
 
 // The device's KV cache in F16 (the default of the CLI, llama.cpp's, the planner's) and Q8_0.
 class VulkanKvCache : public ::testing::TestWithParam<std::tuple<std::string, core::GgmlType>> {};
@@ -300,11 +286,8 @@ INSTANTIATE_TEST_SUITE_P(Types, VulkanKvCache,
                                            std::tuple{"qwen35moe-tiny-Q4_K_M", core::GgmlType::kF16},
                                            std::tuple{"qwen35-tiny-Q6_K", core::GgmlType::kQ8_0}),
                          [](const auto& info) {
-                           std::string s =
-                               std::get<0>(info.param) + "_kv_" + core::ggml_type_name(std::get<1>(info.param));
-                           for (auto& ch : s)
-                             if (ch == '-') ch = '_';
-                           return s;
+                           return test_name(std::get<0>(info.param) + "_kv_" +
+                                            core::ggml_type_name(std::get<1>(info.param)));
                          });
 
 // Continuous batching on the device: several sequences in one call give each the very logits
