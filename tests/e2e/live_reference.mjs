@@ -6,7 +6,7 @@
 // to the file's exact model (its weights decoded, float activations) against llama.cpp's own.
 // Usage: node live_reference.mjs ONPREM_BINARY WORK_DIR [--full | --real-shapes [SHAPE:TYPE,...]]
 // ONPREM_LIVE_DEVICE=vulkan:N: our logits from that Vulkan device (float activations), on the
-// four shapes with F32 and Q4_K_M files and at most 192 tokens each (CI runs it on lavapipe, a CPU
+// four shapes with F32 and Q4_K_M files and at most 128 tokens each (CI runs it on lavapipe, a CPU
 // driver; the bars are the same).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -34,7 +34,7 @@ if (real) shapes.splice(0, shapes.length,
   { name: "35b-a3b-4l", args: ["--preset", "35b-a3b", "--layers", "4", "--experts", "32", "--vocab-size", "1024"], tokens: 96, only: "lowbit" });
 if (real && only) shapes.splice(0, shapes.length, ...shapes.filter((s) => only.startsWith(s.name + ":")));
 const device = process.env.ONPREM_LIVE_DEVICE;
-if (device) for (const s of shapes) s.tokens = Math.min(s.tokens, 192);
+if (device) for (const s of shapes) s.tokens = Math.min(s.tokens, 128);
 const types = device ? ["F32", "Q4_K_M"] : full ? ["F32", "F16", "Q8_0", "Q6_K", "Q4_K_M"] : ["F32", "Q8_0", "Q4_K_M"];
 // The presets written with the types below 4 bits, the older 32-value ones and the lattice ones (onprem quantize's
 // fits, no importance matrix: gen-model's random weights have no activations to weigh), on the MoE
