@@ -3,7 +3,8 @@
 # corpus: the GGUF reader for SECONDS (default 60), the request path (JSON bounds, parse, the
 # sovereignty guard's scan) for half as long, compressed-body decoding and chat templates (the
 # Jinja interpreter, seeded also with the spec's templates) for a quarter. Exits non-zero on any
-# finding.
+# finding. `run.sh --build-only` builds the fuzzers and stops (scripts/test.sh builds them beside
+# the emulated kernel paths, then fuzzes).
 set -euo pipefail
 seconds=${1:-60}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -11,6 +12,7 @@ build="$root/build-fuzz"
 cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++-14 \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONPREM_FUZZ=ON -DONPREM_BENCH=OFF >/dev/null
 cmake --build "$build" --target gguf_fuzz request_fuzz body_fuzz template_fuzz -j"$(nproc)" >/dev/null
+[ "$seconds" = --build-only ] && exit 0
 artifacts="$build/artifacts"   # kept: a finding is written here to be reproduced
 mkdir -p "$artifacts"
 
