@@ -122,9 +122,7 @@ struct Uploader {
     const auto& v = m.view;
     if (!vulkan::matmul_supports(v.type))
       return make_error(ErrorCode::kUnsupported, "the Vulkan backend cannot read " + core::ggml_type_name(v.type) +
-                                                     " weights yet (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, "
-                                                     "Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, "
-                                                     "MXFP4)");
+                                                     " weights; the CPU path can (--device cpu)");
     dm.type = v.type;
     dm.rows = uint32_t(v.n_rows);
     dm.cols = uint32_t(v.n_cols);

@@ -216,6 +216,10 @@ INSTANTIATE_TEST_SUITE_P(
                       TypeCase{GgmlType::kQ5_K, 768}, TypeCase{GgmlType::kQ6_K, 768}, TypeCase{GgmlType::kQ2_K, 768},
                       TypeCase{GgmlType::kQ3_K, 768}, TypeCase{GgmlType::kIQ4_NL, 320},
                       TypeCase{GgmlType::kIQ4_XS, 768}, TypeCase{GgmlType::kMXFP4, 320},
+                      TypeCase{GgmlType::kIQ3_S, 768}, TypeCase{GgmlType::kIQ3_XXS, 768},
+                      TypeCase{GgmlType::kIQ2_S, 768}, TypeCase{GgmlType::kIQ2_XS, 768},
+                      TypeCase{GgmlType::kIQ2_XXS, 768}, TypeCase{GgmlType::kIQ1_M, 768},
+                      TypeCase{GgmlType::kIQ1_S, 768},
                       // More blocks than a workgroup has threads.
                       TypeCase{GgmlType::kQ8_0, 32 * 70}, TypeCase{GgmlType::kF32, 4100}),
     [](const auto& info) { return core::ggml_type_name(info.param.type) + "_" + std::to_string(info.param.cols); });
@@ -341,7 +345,7 @@ TEST(Vulkan, BadMatmulsAreRefused) {
   a.rows = 100;  // 14,400 bytes of weights in a 1 KiB buffer
   EXPECT_FALSE(ops.matmul(g, wb, xb, yb, a, &error));
   EXPECT_NE(error.find("overruns"), std::string::npos) << error;
-  a.type = GgmlType::kIQ2_XXS;
+  a.type = GgmlType::kTQ1_0;  // a type the CPU does not read either
   EXPECT_FALSE(ops.matmul(g, wb, xb, yb, a, &error));
   EXPECT_NE(error.find("no matmul"), std::string::npos) << error;
   EXPECT_EQ(g.dispatches(), 0u);

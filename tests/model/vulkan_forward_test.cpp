@@ -189,8 +189,9 @@ INSTANTIATE_TEST_SUITE_P(PublicSet, VulkanConformance,
                                            "qwen35-tiny-Q4_K_M", "qwen35moe-tiny-Q4_K_M"),
                          [](const auto& info) { return test_name(info.param); });
 
-// Files written by llama.cpp's own tools in the published low-bit types the device reads (Q2_K,
-// Q3_K_M's Q3_K, IQ4_NL, IQ4_XS, MXFP4): the first 128 tokens of the 600-token prompt in one call
+// Files written by llama.cpp's own tools in the published low-bit types (Q2_K, Q3_K_M's Q3_K,
+// IQ4_NL, IQ4_XS, MXFP4, and the lattice types IQ3_S, IQ3_XXS, IQ2_S, IQ2_XS, IQ2_XXS, IQ1_S,
+// IQ1_M, dense and MoE between them): the first 128 tokens of the 600-token prompt in one call
 // (these shaders are slow on a CPU driver; a position's logits depend only on the tokens before
 // it, so the golden rows stand), at the CPU's bar for these files (conformance_test's RealFiles):
 // no further from the file's F32 model than llama.cpp is (KL <= 1.25 x llama.cpp's + 1e-4), and
@@ -239,7 +240,9 @@ TEST_P(VulkanRealFiles, AsCloseToTheF32ModelAsLlamaCpp) {
 
 INSTANTIATE_TEST_SUITE_P(HubFiles, VulkanRealFiles,
                          ::testing::Values("qwen35-tiny-Q2_K", "qwen35-tiny-Q3_K_M", "qwen35-tiny-IQ4_XS",
-                                           "qwen35moe-tiny-IQ4_NL", "qwen35moe-tiny-MXFP4_MOE"),
+                                           "qwen35moe-tiny-IQ4_NL", "qwen35moe-tiny-MXFP4_MOE", "qwen35-tiny-IQ3_S",
+                                           "qwen35-tiny-IQ2_XXS", "qwen35moe-tiny-IQ3_XXS", "qwen35moe-tiny-IQ2_S",
+                                           "qwen35moe-tiny-IQ2_XS", "qwen35moe-tiny-IQ1_S", "qwen35moe-tiny-IQ1_M"),
                          [](const auto& info) { return test_name(info.param); });
 
 // Partial offload at the same tolerances: the first layers on the device and the rest with the

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "quant/iq_grids.h"
+
 namespace onprem::vulkan {
 
 namespace {
@@ -85,6 +87,67 @@ const char* matmul_type(GgmlType t) {
       return "iq4_xs";
     case GgmlType::kMXFP4:
       return "mxfp4";
+    case GgmlType::kIQ3_S:
+      return "iq3_s";
+    case GgmlType::kIQ3_XXS:
+      return "iq3_xxs";
+    case GgmlType::kIQ2_S:
+      return "iq2_s";
+    case GgmlType::kIQ2_XS:
+      return "iq2_xs";
+    case GgmlType::kIQ2_XXS:
+      return "iq2_xxs";
+    case GgmlType::kIQ1_M:
+      return "iq1_m";
+    case GgmlType::kIQ1_S:
+      return "iq1_s";
+    default:
+      return nullptr;
+  }
+}
+
+// A lattice as blocks.glsl reads it: each entry's values as signed bytes, four to a word.
+template <size_t kN, size_t kValues>
+std::vector<uint32_t> lattice_words(const std::array<std::array<int8_t, kValues>, kN>& grid) {
+  std::vector<uint32_t> words;
+  words.reserve(kN * kValues / 4);
+  for (const auto& entry : grid)
+    for (size_t j = 0; j < kValues; j += 4) {
+      uint32_t w = 0;
+      for (size_t b = 0; b < 4; ++b) w |= uint32_t(uint8_t(entry[j + b])) << (8 * b);
+      words.push_back(w);
+    }
+  return words;
+}
+
+// The lattice of an IQ type, packed once; nullptr for the other types.
+const std::vector<uint32_t>* lattice_of(GgmlType t) {
+  switch (t) {
+    case GgmlType::kIQ2_XXS: {
+      static const auto words = lattice_words(quant::kIq2xxsGrid);
+      return &words;
+    }
+    case GgmlType::kIQ2_XS: {
+      static const auto words = lattice_words(quant::kIq2xsGrid);
+      return &words;
+    }
+    case GgmlType::kIQ2_S: {
+      static const auto words = lattice_words(quant::kIq2sGrid);
+      return &words;
+    }
+    case GgmlType::kIQ3_XXS: {
+      static const auto words = lattice_words(quant::kIq3xxsGrid);
+      return &words;
+    }
+    case GgmlType::kIQ3_S: {
+      static const auto words = lattice_words(quant::kIq3sGrid);
+      return &words;
+    }
+    case GgmlType::kIQ1_S:
+    case GgmlType::kIQ1_M: {
+      static const auto words = lattice_words(quant::kIq1sGrid);
+      return &words;
+    }
     default:
       return nullptr;
   }
@@ -104,6 +167,18 @@ bool refuse(std::string* error, const std::string& what) {
 }  // namespace
 
 bool matmul_supports(GgmlType type) { return matmul_type(type) != nullptr; }
+
+const Buffer* Ops::lattice_buffer(GgmlType type, std::string* error) {
+  auto it = lattices_.find(type);
+  if (it != lattices_.end()) return &it->second;
+  const std::vector<uint32_t>* words = lattice_of(type);
+  if (!words) return nullptr;
+  Buffer b;
+  if (!create_buffer(d_, words->size() * 4, Memory::kDevice, b, error) ||
+      !upload(b, 0, words->data(), words->size() * 4, error))
+    return nullptr;
+  return &lattices_.emplace(type, std::move(b)).first->second;
+}
 
 const Buffer* Ops::pos_buffer(const DevicePos& pos, std::string* error) {
   if (pos.buffer) {
@@ -170,9 +245,13 @@ bool Ops::matmul(Graph& g, const Buffer& w, const Buffer& x, const Buffer& y, co
                         a.tokens};
   const uint32_t gx = std::min(a.rows, kRowsPerX), gz = (a.rows + kRowsPerX - 1) / kRowsPerX;
   const uint32_t gy = (a.tokens + kTokensPerGroup - 1) / kTokensPerGroup;
-  if (a.ids)
-    return dispatch(g, std::string("matmul_id_") + type, {&w, &x, &y, a.ids}, &push, sizeof push, gx, gy, gz, error);
-  return dispatch(g, std::string("matmul_") + type, {&w, &x, &y}, &push, sizeof push, gx, gy, gz, error);
+  const Buffer* lattice = lattice_buffer(a.type, error);
+  if (!lattice && lattice_of(a.type)) return false;
+  const std::string name = std::string(a.ids ? "matmul_id_" : "matmul_") + type;
+  if (a.ids && lattice) return dispatch(g, name, {&w, &x, &y, a.ids, lattice}, &push, sizeof push, gx, gy, gz, error);
+  if (a.ids) return dispatch(g, name, {&w, &x, &y, a.ids}, &push, sizeof push, gx, gy, gz, error);
+  if (lattice) return dispatch(g, name, {&w, &x, &y, lattice}, &push, sizeof push, gx, gy, gz, error);
+  return dispatch(g, name, {&w, &x, &y}, &push, sizeof push, gx, gy, gz, error);
 }
 
 bool Ops::rms_norm(Graph& g, const Buffer& weight, const Buffer& x, const Buffer& y, const RmsNormArgs& a,

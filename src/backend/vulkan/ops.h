@@ -126,12 +126,16 @@ class Ops {
  private:
   // The buffer a DevicePos reads: its own, or a zero the Ops keep.
   const Buffer* pos_buffer(const DevicePos& pos, std::string* error);
+  // The lattice an IQ type's matmul reads (uploaded on first use); nullptr for other types, or
+  // with *error set when the upload fails.
+  const Buffer* lattice_buffer(core::GgmlType type, std::string* error);
   bool dispatch(Graph& g, const std::string& shader, std::initializer_list<const Buffer*> buffers, const void* push,
                 uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz, std::string* error);
 
   Device& d_;
   std::map<std::string, std::unique_ptr<Pipeline>> pipelines_;
   Buffer zero_pos_;
+  std::map<core::GgmlType, Buffer> lattices_;
 };
 
 }  // namespace onprem::vulkan

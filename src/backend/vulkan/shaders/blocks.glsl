@@ -267,6 +267,192 @@ float block_dot(uint off, uint xi) {
   return d * s;
 }
 
+#elif defined(TYPE_IQ2_XXS) || defined(TYPE_IQ2_XS) || defined(TYPE_IQ2_S) || defined(TYPE_IQ3_XXS) || \
+    defined(TYPE_IQ3_S) || defined(TYPE_IQ1_S) || defined(TYPE_IQ1_M)
+// The lattice formats: 256 values per block, in groups of 8 (or 4, IQ3) that are entries of a
+// fixed lattice, with signs and small group scales (quant/dequant_iq.cpp decodes them on the CPU).
+// The lattice is a buffer the host fills from quant/iq_grids.h: each entry's values as signed
+// bytes, four to a word. (A constant array in the shader would be a second copy of those tables,
+// and a CPU driver took minutes to compile the largest.)
+const uint BLOCK_VALUES = 256u;
+#if defined(TYPE_IQ2_XXS)
+const uint BLOCK_BYTES = 66u;
+#elif defined(TYPE_IQ2_XS)
+const uint BLOCK_BYTES = 74u;
+#elif defined(TYPE_IQ2_S)
+const uint BLOCK_BYTES = 82u;
+#elif defined(TYPE_IQ3_XXS)
+const uint BLOCK_BYTES = 98u;
+#elif defined(TYPE_IQ3_S)
+const uint BLOCK_BYTES = 110u;
+#elif defined(TYPE_IQ1_S)
+const uint BLOCK_BYTES = 50u;
+#else
+const uint BLOCK_BYTES = 56u;
+#endif
+#if defined(TYPE_IQ3_XXS) || defined(TYPE_IQ3_S)
+const uint GRID_VALUES = 4u;
+#else
+const uint GRID_VALUES = 8u;
+#endif
+layout(std430, binding = GRID_BINDING) readonly buffer Grid { uint grid[]; };
+
+// The sign pattern of 8 values from 7 stored bits: the 8th makes the count of minus signs even.
+uint iq_signs(uint seven) { return (seven & 127u) | ((uint(bitCount(seven & 127u)) & 1u) << 7); }
+
+// Entry e times x[xi..], value j negated where bit j of `signs` is set.
+float grid_dot(uint e, uint signs, uint xi) {
+  float s = 0.0;
+  for (uint j = 0u; j < GRID_VALUES; ++j) {
+    const int level = bitfieldExtract(int(grid[e * (GRID_VALUES / 4u) + j / 4u]), int(8u * (j % 4u)), 8);
+    const float v = float(level) * x[xi + j];
+    s += ((signs >> j) & 1u) != 0u ? -v : v;
+  }
+  return s;
+}
+
+#if defined(TYPE_IQ2_XXS)
+// d (half); per 32 values two words: four 8-bit entries; four 7-bit sign sets and a 4-bit scale.
+float block_dot(uint off, uint xi) {
+  const float d = half_at(off);
+  float total = 0.0;
+  for (uint g = 0u; g < 8u; ++g) {
+    const uint w0 = u32_at(off + 2u + 8u * g), w1 = u32_at(off + 6u + 8u * g);
+    float s = 0.0;
+    for (uint l = 0u; l < 4u; ++l) s += grid_dot((w0 >> (8u * l)) & 255u, iq_signs(w1 >> (7u * l)), xi + 32u * g + 8u * l);
+    total += d * (0.5 + float(w1 >> 28)) * 0.25 * s;
+  }
+  return total;
+}
+#elif defined(TYPE_IQ2_XS) || defined(TYPE_IQ2_S)
+// A byte of two 4-bit scales, (0.5 + scale) / 4, for the sums of two halves of 32 values.
+float two_scales(uint sc, float s0, float s1) {
+  return (0.5 + float(sc & 15u)) * 0.25 * s0 + (0.5 + float(sc >> 4)) * 0.25 * s1;
+}
+#if defined(TYPE_IQ2_XS)
+// d (half); per 8 values a 16-bit word: a 9-bit entry and 7 sign bits; then 8 bytes of two 4-bit
+// scales (one per 16 values).
+float block_dot(uint off, uint xi) {
+  const float d = half_at(off);
+  float total = 0.0;
+  for (uint g = 0u; g < 8u; ++g) {
+    const uint sc = byte_at(off + 66u + g);
+    float s[2] = float[2](0.0, 0.0);
+    for (uint l = 0u; l < 4u; ++l) {
+      const uint q = u16_at(off + 2u + 2u * (4u * g + l));
+      s[l / 2u] += grid_dot(q & 511u, iq_signs(q >> 9), xi + 32u * g + 8u * l);
+    }
+    total += d * two_scales(sc, s[0], s[1]);
+  }
+  return total;
+}
+#elif defined(TYPE_IQ2_S)
+// d (half); 32 low bytes of 10-bit entries; 32 sign bytes (one per 8 values, all 8 bits stored);
+// 8 bytes of the entries' top 2 bits; 8 bytes of two 4-bit scales.
+float block_dot(uint off, uint xi) {
+  const float d = half_at(off);
+  float total = 0.0;
+  for (uint g = 0u; g < 8u; ++g) {
+    const uint qh = byte_at(off + 66u + g), sc = byte_at(off + 74u + g);
+    float s[2] = float[2](0.0, 0.0);
+    for (uint l = 0u; l < 4u; ++l) {
+      const uint e = byte_at(off + 2u + 4u * g + l) | (((qh >> (2u * l)) & 3u) << 8);
+      s[l / 2u] += grid_dot(e, byte_at(off + 34u + 4u * g + l), xi + 32u * g + 8u * l);
+    }
+    total += d * two_scales(sc, s[0], s[1]);
+  }
+  return total;
+}
+#endif
+#elif defined(TYPE_IQ3_XXS)
+// d (half); 64 8-bit entries of 4 values; per 32 values a word: four 7-bit sign sets (each for
+// two entries) and a 4-bit scale.
+float block_dot(uint off, uint xi) {
+  const float d = half_at(off);
+  float total = 0.0;
+  for (uint g = 0u; g < 8u; ++g) {
+    const uint w = u32_at(off + 66u + 4u * g);
+    float s = 0.0;
+    for (uint l = 0u; l < 4u; ++l) {
+      const uint signs = iq_signs(w >> (7u * l)), q = off + 2u + 8u * g + 2u * l, x0 = xi + 32u * g + 8u * l;
+      s += grid_dot(byte_at(q), signs, x0) + grid_dot(byte_at(q + 1u), signs >> 4, x0 + 4u);
+    }
+    total += d * (0.5 + float(w >> 28)) * 0.5 * s;
+  }
+  return total;
+}
+#elif defined(TYPE_IQ3_S)
+// d (half); 64 low bytes of 9-bit entries of 4 values; 8 bytes of their top bits; 32 sign bytes
+// (one per 8 values); 4 bytes of two 4-bit scales (one per 32 values): d * (1 + 2 * scale).
+float block_dot(uint off, uint xi) {
+  const float d = half_at(off);
+  float total = 0.0;
+  for (uint g = 0u; g < 8u; ++g) {
+    const uint sb = byte_at(off + 106u + g / 2u), high = byte_at(off + 66u + g);
+    const uint scale4 = (g % 2u) != 0u ? sb >> 4 : sb & 15u;
+    float s = 0.0;
+    for (uint l = 0u; l < 4u; ++l) {
+      const uint q = off + 2u + 8u * g + 2u * l, signs = byte_at(off + 74u + 4u * g + l), x0 = xi + 32u * g + 8u * l;
+      const uint e0 = byte_at(q) | (((high >> (2u * l)) & 1u) << 8);
+      const uint e1 = byte_at(q + 1u) | (((high >> (2u * l + 1u)) & 1u) << 8);
+      s += grid_dot(e0, signs, x0) + grid_dot(e1, signs >> 4, x0 + 4u);
+    }
+    total += d * float(1u + 2u * scale4) * s;
+  }
+  return total;
+}
+#else
+// IQ1: lattice values in {-1, 0, 1}, each shifted by +-1/8, times an odd group scale.
+const float kDelta = 0.125;
+float entry_sum(uint xi) {
+  float s = 0.0;
+  for (uint j = 0u; j < 8u; ++j) s += x[xi + j];
+  return s;
+}
+#if defined(TYPE_IQ1_S)
+// d (half); 32 low bytes of 11-bit entries; per 32 values a 16-bit word: four 3-bit top parts of
+// the entries, a 3-bit scale and the shift's sign.
+float block_dot(uint off, uint xi) {
+  const float d = half_at(off);
+  float total = 0.0;
+  for (uint g = 0u; g < 8u; ++g) {
+    const uint h = u16_at(off + 34u + 2u * g);
+    const float delta = (h & 0x8000u) != 0u ? -kDelta : kDelta;
+    float s = 0.0;
+    for (uint l = 0u; l < 4u; ++l) {
+      const uint x0 = xi + 32u * g + 8u * l;
+      s += grid_dot(byte_at(off + 2u + 4u * g + l) | (((h >> (3u * l)) & 7u) << 8), 0u, x0) + delta * entry_sum(x0);
+    }
+    total += d * float(2u * ((h >> 12) & 7u) + 1u) * s;
+  }
+  return total;
+}
+#else
+// 32 low bytes of 11-bit entries; per 8 values 4 bits (3 top entry bits, the shift's sign); four
+// 16-bit words of 3-bit scales (one per 16 values) whose top 4 bits together hold d (half).
+float block_dot(uint off, uint xi) {
+  uint sc[4];
+  for (uint k = 0u; k < 4u; ++k) sc[k] = u16_at(off + 48u + 2u * k);
+  const float d = half_bits((sc[0] >> 12) | ((sc[1] >> 8) & 0xF0u) | ((sc[2] >> 4) & 0xF00u) | (sc[3] & 0xF000u));
+  float total = 0.0;
+  for (uint g = 0u; g < 8u; ++g) {
+    const uint shift = 6u * (g % 2u);
+    float s[2] = float[2](0.0, 0.0);
+    for (uint l = 0u; l < 4u; ++l) {
+      const uint h = byte_at(off + 32u + 2u * g + l / 2u) >> (4u * (l % 2u));
+      const uint x0 = xi + 32u * g + 8u * l;
+      s[l / 2u] += grid_dot(byte_at(off + 4u * g + l) | ((h & 7u) << 8), 0u, x0) +
+                   ((h & 8u) != 0u ? -kDelta : kDelta) * entry_sum(x0);
+    }
+    total += d * (float(2u * ((sc[g / 2u] >> shift) & 7u) + 1u) * s[0] +
+                  float(2u * ((sc[g / 2u] >> (shift + 3u)) & 7u) + 1u) * s[1]);
+  }
+  return total;
+}
+#endif
+#endif
+
 #else
 #error "define one TYPE_*"
 #endif
+

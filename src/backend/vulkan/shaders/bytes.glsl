@@ -8,6 +8,8 @@ int sbyte_at(uint off) { return int(byte_at(off) << 24) >> 24; }
 
 uint u16_at(uint off) { return byte_at(off) | (byte_at(off + 1u) << 8); }
 
+uint u32_at(uint off) { return u16_at(off) | (u16_at(off + 2u) << 16); }
+
 #include "half.glsl"
 
 float half_at(uint off) { return half_bits(u16_at(off)); }

@@ -4,6 +4,7 @@
 // weight type (-DTYPE_...). Rows beyond 32,768 use the z dimension (the vocabulary has 151K).
 // With -DMATMUL_ID, "token" t is an expert slot: its weights start ids[t] * expert_bytes further,
 // and it reads activation row t / x_div (gate and up: the slot's token; down: the slot itself).
+// The IQ lattice types read their lattice from one more buffer, after the others.
 #extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x = 64) in;
@@ -13,6 +14,9 @@ layout(std430, binding = 1) readonly buffer Acts { float x[]; };
 layout(std430, binding = 2) writeonly buffer Out { float y[]; };
 #if defined(MATMUL_ID)
 layout(std430, binding = 3) readonly buffer Ids { uint ids[]; };
+#define GRID_BINDING 4
+#else
+#define GRID_BINDING 3
 #endif
 
 layout(push_constant) uniform Params {
