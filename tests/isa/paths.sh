@@ -76,12 +76,13 @@ run_path() {  # name, expected ISA, runner prefix (empty: native), conformance t
   # shellcheck disable=SC2086
   step "$name engine" "$work/$name-engine.log" $prefix "$build/tests/engine/engine_test" \
     --gtest_filter="$engine_filter"
-  # Under emulation: the smoke set of the server test, and the client waits 10x longer before it
-  # calls a request lost. Natively CTest has run the whole test already; this is the smoke set too.
-  local slow=1
-  [ -n "$prefix" ] && slow=10
+  # Under emulation: the kernels' smoke set of the server test (no long tool-call generation), and
+  # the client waits 10x longer before it calls a request lost. Natively CTest has run the whole
+  # test already; this is the smoke set.
+  local slow=1 smoke=1
+  [ -n "$prefix" ] && slow=10 smoke=kernels
   step "$name server (openai client)" "$work/$name-server.log" \
-    bash -c "cd '$root/tests' && ONPREM_E2E_SMOKE=1 ONPREM_E2E_SLOWDOWN=$slow node e2e/server_openai.mjs '$bin' '$work/$name-server'"
+    bash -c "cd '$root/tests' && ONPREM_E2E_SMOKE=$smoke ONPREM_E2E_SLOWDOWN=$slow node e2e/server_openai.mjs '$bin' '$work/$name-server'"
   # The README demo natively only: emulated, it took three minutes of the AVX2 path, and the
   # server test there has just run the same engine and kernels.
   [ -z "$prefix" ] && step "$name README demo" "$work/$name-demo.log" "${demo[@]}"
@@ -97,12 +98,11 @@ case "$(uname -m)" in
     fi
     # Emulation runs ~25x slower: one file of the public set each, MoE on one path, dense on the
     # other, so that between them Q4_K, Q6_K and Q8_0 weights and both architectures are covered,
-    # and two hub files (Q2_K with Q3_K; IQ4_XS) on the scalar path, which qemu runs about twice
-    # as fast as AVX2 code. The AVX2 kernels of those types are checked in its kernel test.
+    # and one hub file each (Q2_K with Q3_K; IQ4_XS).
     run_path haswell avx2 "qemu-x86_64 -cpu $haswell" \
-      "PublicSet/Conformance.MatchesLlamaCpp/qwen35moe_tiny_Q4_K_M"
+      "PublicSet/Conformance.MatchesLlamaCpp/qwen35moe_tiny_Q4_K_M:HubFiles/RealFiles.MatchesLlamaCpp/qwen35_tiny_Q2_K"
     run_path baseline scalar "qemu-x86_64 -cpu qemu64" \
-      "PublicSet/Conformance.MatchesLlamaCpp/qwen35_tiny_Q8_0:HubFiles/RealFiles.MatchesLlamaCpp/qwen35_tiny_IQ4_XS:HubFiles/RealFiles.MatchesLlamaCpp/qwen35_tiny_Q2_K"
+      "PublicSet/Conformance.MatchesLlamaCpp/qwen35_tiny_Q8_0:HubFiles/RealFiles.MatchesLlamaCpp/qwen35_tiny_IQ4_XS"
     ;;
   *)
     native=$("$build/onprem" inspect --system --no-bandwidth | sed -n 's/^chosen path *\([a-z0-9]*\).*/\1/p')
