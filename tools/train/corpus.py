@@ -72,15 +72,25 @@ def invented_word(r, syllables):
                    for i in range(syllables))
 
 
+def random_word(r, letters):
+    # Letters drawn uniformly: no syllable pattern to learn, so, as with digits, the only way to
+    # write such a name is to copy it.
+    return "".join(r.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(letters))
+
+
+def random_hangul(r, syllables):
+    return "".join(chr(0xAC00 + r.randrange(11172)) for _ in range(syllables))
+
+
 def invented_hangul(r, syllables):
     return "".join(chr(0xAC00 + (r.choice(HANGUL_INITIALS) * 21 + r.choice(HANGUL_MEDIALS)) * 28 + r.choice(HANGUL_FINALS))
                    for _ in range(syllables))
 
 
 class Gen:
-    def __init__(self, rng, heldout, facts, invented=0.5, copyable_messages=False):
+    def __init__(self, rng, heldout, facts, invented=0.5, copyable_messages=False, random_names=0.0):
         self.r, self.heldout, self.facts = rng, heldout, facts
-        self.invented_share, self.copyable_messages = invented, copyable_messages
+        self.invented_share, self.copyable_messages, self.random_names = invented, copyable_messages, random_names
         self.n_call = 0
         held = {c for pair in CITIES for c in pair if pair[0] in HELDOUT_CITIES} | HELDOUT_TEAMS
         self.reserved = held | {w.lower() for w in held}
@@ -93,6 +103,9 @@ class Gen:
 
     def pick_city(self):
         if not self.heldout and self.r.random() < self.invented_share:
+            if self.random_names and self.r.random() < self.random_names:  # no draw when off: same default corpus
+                return (self.invented(lambda: random_word(self.r, self.r.randint(3, 9)).capitalize()),
+                        self.invented(lambda: random_hangul(self.r, self.r.randint(1, 4))))
             en = self.invented(lambda: invented_word(self.r, self.r.randint(2, 3)).capitalize())
             return en, self.invented(lambda: invented_hangul(self.r, self.r.randint(1, 4)))
         pool = [c for c in CITIES if (c[0] in HELDOUT_CITIES) == self.heldout]
@@ -100,6 +113,8 @@ class Gen:
 
     def pick_team(self):
         if not self.heldout and self.r.random() < self.invented_share:
+            if self.random_names and self.r.random() < self.random_names:  # no draw when off: same default corpus
+                return self.invented(lambda: random_word(self.r, self.r.randint(3, 9)))
             return self.invented(lambda: invented_word(self.r, self.r.randint(2, 3)))
         return self.r.choice([t for t in TEAMS if (t in HELDOUT_TEAMS) == self.heldout])
 
@@ -308,6 +323,7 @@ def main():
     ap.add_argument("--heldout", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--invented", type=float, default=0.5, help="share of training cities and teams made up")
+    ap.add_argument("--random-names", type=float, default=0.0, help="share of invented names made of uniformly drawn letters or syllables")
     ap.add_argument("--copyable-messages", action="store_true", help="page_oncall messages as the user wrote them")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -315,7 +331,7 @@ def main():
     with open(os.path.join(a.out, "facts.json"), "w") as f:
         json.dump(facts, f, ensure_ascii=False, indent=1)
     for name, n, held in [("train", a.train, False), ("heldout", a.heldout, True)]:
-        g = Gen(random.Random(a.seed * 1000 + held), held, facts, a.invented, a.copyable_messages)
+        g = Gen(random.Random(a.seed * 1000 + held), held, facts, a.invented, a.copyable_messages, a.random_names)
         with open(os.path.join(a.out, name + ".jsonl"), "w") as f:
             for _ in range(n):
                 f.write(json.dumps(g.conversation(), ensure_ascii=False) + "\n")

@@ -243,7 +243,7 @@ class Model(nn.Module):
             h = h + self.ffns[i](rms_norm(h, self.post_norm[i], c.rms_eps))
         return rms_norm(h, self.output_norm, c.rms_eps) @ self.output.t()
 
-    def wire_copy(self, layers):
+    def wire_copy(self, layers, pair_dims=0):
         """Initialises the DeltaNet layers in `layers` as a copying circuit, which training then
         refines. Copying a name from the question into a call is an induction step: find where the
         token just written occurred before and emit the token that followed it. A DeltaNet layer
@@ -254,7 +254,12 @@ class Model(nn.Module):
         keys share the queries' projection, the conv reads keys one token back and queries and
         values at the current token, values and the output projection pass the embedding
         through, decay is slow (a store outlives a question), and the output head starts as the
-        embedding, so a read-back token is already that token's logit."""
+        embedding, so a read-back token is already that token's logit.
+
+        With `pair_dims` > 0, the last `pair_dims` of each head's key dimensions hold the token
+        two back and the matching query dimensions the previous one, so a key says which pair of
+        tokens came before the value: a single byte or letter ("i", a Hangul lead byte) occurs
+        all over a prompt, and one token of context alone reads back whichever came last."""
         c = self.c
         N, Kd = c.n_embd, c.ssm_n_group * c.ssm_d_state
         if c.d_inner != N:
@@ -269,6 +274,14 @@ class Model(nn.Module):
                 w[:, c.conv - 1] = 1.0
                 w[Kd:2 * Kd, c.conv - 1] = 0.1  # not 0: the first position's key would be 0, and its L2 norm's gradient 1/eps
                 w[Kd:2 * Kd, c.conv - 2] = 1.0
+                if pair_dims:
+                    d = c.ssm_d_state
+                    pair = torch.tensor([j % d >= d - pair_dims for j in range(Kd)])
+                    wq, wk = w[:Kd], w[Kd:2 * Kd]
+                    wq[pair] = 0.0
+                    wq[pair, c.conv - 2] = 1.0
+                    wk[pair] = 0.0
+                    wk[pair, c.conv - 3] = 1.0
                 mix.ssm_conv1d.copy_(w)
                 mix.attn_qkv[2 * Kd:] = torch.eye(N) * 2.0
                 mix.ssm_out.copy_(torch.eye(N) * 0.5)

@@ -216,7 +216,7 @@ def cmd_train(a):
     v = json.load(open(os.path.join(a.work, "vocab.json")))
     m = Model(Config(n_vocab=len(v["tokens"])))
     if a.wire_copy:
-        m.wire_copy([int(i) for i in a.wire_copy.split(",")])
+        m.wire_copy([int(i) for i in a.wire_copy.split(",")], a.wire_pair_dims)
     init = os.path.join(a.work, "init-F32.gguf")
     export(m, v, init)
     ids = tokenize(a.onprem, init, load_texts(os.path.join(a.work, "train.rendered.jsonl")))
@@ -254,6 +254,8 @@ def cmd_train(a):
         opt.step()
         step += 1
         seen += int((x != v["eot"]).sum())
+        if a.export_every and step % a.export_every == 0 and step < a.steps:
+            export(m, v, os.path.join(a.work, "model-step%d-F32.gguf" % step), template=template)
         if step % 10 == 0 or step == a.steps:
             el = time.time() - t0
             print("step %d  loss %.4f  grad %.3g  lr %.2e  %.0f tok/s  %.1f min" % (step, loss.item(), gnorm.item(), lr, seen / el, el / 60),
@@ -283,6 +285,8 @@ def main():
     p.add_argument("--decision-weight", type=float, default=5.0, help="loss weight of the call-count decisions")
     p.add_argument("--value-weight", type=float, default=1.0, help="loss weight of the tokens of call argument values")
     p.add_argument("--wire-copy", default="", help="DeltaNet layers initialised as a copying circuit ('' for none)")
+    p.add_argument("--export-every", type=int, default=0, help="also write model-stepN-F32.gguf every N steps")
+    p.add_argument("--wire-pair-dims", type=int, default=0, help="key dimensions per head of the wired layers keyed on the token pair before")
     a = ap.parse_args()
     {"vocab": cmd_vocab, "check": cmd_check, "train": cmd_train}[a.cmd](a)
 
