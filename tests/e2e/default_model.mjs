@@ -2,8 +2,9 @@
 // qwen35moe file that llama.cpp (node-llama-cpp) loads, tokenizes like us and computes the same
 // logits for; and on held-out conversations the generator never produced for training, served
 // without constrained decoding, tool-call turns call the right tools with schema-valid arguments
-// (the issue's 90 %; the committed file: 96.9 % of 160) and thinking-mode answers put their
-// reasoning in reasoning_content.
+// (the issue's 90 %; the committed file: 97.5 % of 160), copy the question's values into them
+// (78.8 %), answer with the results in the question's language (80.6 %, 80.6 %), and thinking-mode
+// answers put their reasoning in reasoning_content.
 // Usage: node default_model.mjs ONPREM_BINARY WORK_DIR
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -74,6 +75,12 @@ await test("held-out tool calls through the server, without constrained decoding
   // kernels, rounding differently, may flip a marginal turn or two, not eleven.
   assert.ok(Number(r.all_three_pct) >= 90, `right tool with schema-valid arguments: ${r.all_three_pct} %`);
   assert.ok(Number(r.reasoning_in_reasoning_content_pct) >= 90, `reasoning in reasoning_content: ${r.reasoning_in_reasoning_content_pct} %`);
+  // Copying: the committed file's 78.8 / 80.6 / 80.6 % (docs/default-model.md), less a margin for
+  // kernels that round differently. The earlier default model, which did not copy, had 0 / 6.9 /
+  // 63.8 %. The issue's goal for these is 90 %, not met yet.
+  assert.ok(Number(r.exact_args_pct) >= 75, `exact argument values: ${r.exact_args_pct} %`);
+  assert.ok(Number(r.answer_uses_result_pct) >= 75, `answers stating the results: ${r.answer_uses_result_pct} %`);
+  assert.ok(Number(r.answer_in_question_language_pct) >= 75, `answers in the question's language: ${r.answer_in_question_language_pct} %`);
 });
 
 for (const [s, n] of results) console.log(s, n);

@@ -202,8 +202,8 @@ class Gen:
         else:
             q = ("%s. %s 온콜 담당자를 호출해줘 (심각도 %s)." % (text, team, sev)) if ko else (
                 "Please page %s on-call (%s): %s." % (team, sev, text))
-        # The committed model's corpus always has the English message; with --copyable-messages it
-        # is the incident as the user wrote it, in their language: a value to copy, not translate.
+        # The message is the incident as the user wrote it, in their language: a value to copy, not
+        # to translate (the earlier default models' corpus, --english-messages, always had English).
         message = inc[0].format(t=team)
         if self.copyable_messages:
             message = text[0].upper() + text[1:] if form == 1 else text
@@ -324,14 +324,15 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--invented", type=float, default=0.5, help="share of training cities and teams made up")
     ap.add_argument("--random-names", type=float, default=0.0, help="share of invented names made of uniformly drawn letters or syllables")
-    ap.add_argument("--copyable-messages", action="store_true", help="page_oncall messages as the user wrote them")
+    ap.add_argument("--english-messages", action="store_true",
+                    help="page_oncall messages always the English incident text (the earlier default models' corpus)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     facts = planner_facts(a.onprem)
     with open(os.path.join(a.out, "facts.json"), "w") as f:
         json.dump(facts, f, ensure_ascii=False, indent=1)
     for name, n, held in [("train", a.train, False), ("heldout", a.heldout, True)]:
-        g = Gen(random.Random(a.seed * 1000 + held), held, facts, a.invented, a.copyable_messages, a.random_names)
+        g = Gen(random.Random(a.seed * 1000 + held), held, facts, a.invented, not a.english_messages, a.random_names)
         with open(os.path.join(a.out, name + ".jsonl"), "w") as f:
             for _ in range(n):
                 f.write(json.dumps(g.conversation(), ensure_ascii=False) + "\n")

@@ -30,6 +30,13 @@ const run = {
   calculate: ({ expression }) => ({ result: /^[\d\s+\-*()]+$/.test(expression) ? Function(`return (${expression})`)() : null }),
 };
 
+// Results are written with Python's json.dumps separators ({"a": 1, "b": 2}), the form the default
+// model was trained on: it misreads compact JSON ({"a":1,"b":2}), which its training never showed
+// (docs/default-model.md, "What it does not do yet").
+const pythonJson = (v) => Array.isArray(v) ? `[${v.map(pythonJson).join(", ")}]`
+  : v !== null && typeof v === "object" ? `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${pythonJson(x)}`).join(", ")}}`
+  : JSON.stringify(v);
+
 async function turn(messages, thinking) {
   const r = await client.chat.completions.create({ model: "onprem", messages, tools, temperature: 0, max_tokens: 200,
     chat_template_kwargs: { enable_thinking: thinking } });
@@ -46,8 +53,8 @@ async function conversation(question, thinking) {
     for (const c of m.tool_calls) {
       const args = JSON.parse(c.function.arguments);
       const result = run[c.function.name] ? run[c.function.name](args) : { error: "unknown tool" };
-      console.log(`  tool call: ${c.function.name}(${c.function.arguments}) -> ${JSON.stringify(result)}`);
-      messages.push({ role: "tool", tool_call_id: c.id, content: JSON.stringify(result) });
+      console.log(`  tool call: ${c.function.name}(${c.function.arguments}) -> ${pythonJson(result)}`);
+      messages.push({ role: "tool", tool_call_id: c.id, content: pythonJson(result) });
     }
   }
 }
