@@ -4,7 +4,7 @@
 // without constrained decoding, tool-call turns call the right tools with schema-valid arguments
 // (the issue's 90 %; the committed file: 97.5 % of 160), copy the question's values into them
 // (78.8 %), answer with the results in the question's language (80.6 %, 80.6 %), and thinking-mode
-// answers put their reasoning in reasoning_content.
+// answers put their reasoning in reasoning_content. The README shows the demo's real output.
 // Usage: node default_model.mjs ONPREM_BINARY WORK_DIR
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -81,6 +81,13 @@ await test("held-out tool calls through the server, without constrained decoding
   assert.ok(Number(r.exact_args_pct) >= 75, `exact argument values: ${r.exact_args_pct} %`);
   assert.ok(Number(r.answer_uses_result_pct) >= 75, `answers stating the results: ${r.answer_uses_result_pct} %`);
   assert.ok(Number(r.answer_in_question_language_pct) >= 75, `answers in the question's language: ${r.answer_in_question_language_pct} %`);
+});
+
+await test("the README's transcript is what the first command's demo prints", async () => {
+  const out = execFileSync("node", [path.join(root, "tools/train/demo.mjs"), onprem, model], { cwd: path.join(root, "tests") }).toString();
+  const transcript = out.slice(out.indexOf("user: What's the weather")).trimEnd();
+  assert.ok(transcript.includes("tool call: get_weather"), out);
+  assert.ok(readFileSync(path.join(root, "README.md"), "utf8").includes(transcript), `README.md does not show the demo's output:\n${transcript}`);
 });
 
 for (const [s, n] of results) console.log(s, n);
