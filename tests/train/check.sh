@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # The training code's model is the engine's model: a small corpus, its vocabulary, and a
 # random-initialised PyTorch qwen35moe exported to GGUF must give the engine's logits (float64
-# PyTorch vs `onprem logits`, 300 tokens over 5 DeltaNet chunks), and training is deterministic.
+# PyTorch vs `onprem logits`, 300 tokens over 5 DeltaNet chunks), and training is deterministic,
+# with the committed model's recipe (tools/train/recipe.sh).
 # Usage: check.sh ONPREM WORK_DIR
 set -euo pipefail
 onprem=$1
 work=$2
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tools/train/recipe.sh
+source "$root/tools/train/recipe.sh"
 mkdir -p "$work"
-/usr/bin/python3 "$root/tools/train/corpus.py" "$onprem" "$work" --train 400 --heldout 0 --seed 3
+/usr/bin/python3 "$root/tools/train/corpus.py" "$onprem" "$work" --train 400 --heldout 0 --seed 3 "${recipe_corpus[@]}"
 "$onprem" render-chat --jsonl < "$work/train.jsonl" > "$work/train.rendered.jsonl"
-/usr/bin/python3 "$root/tools/train/train.py" vocab "$work"
+/usr/bin/python3 "$root/tools/train/train.py" vocab "$work" "${recipe_vocab[@]}"
 /usr/bin/python3 "$root/tools/train/train.py" check "$work" "$onprem"
 # Same seed, same bytes: two short trainings through the real loop must write identical files
 # (the committed default model is only reproducible if this holds).
 for run in a b; do
-  /usr/bin/python3 "$root/tools/train/train.py" train "$work" "$onprem" --steps 6 --tokens 2048 --seed 1 --threads 2 > "$work/train-$run.log"
+  /usr/bin/python3 "$root/tools/train/train.py" train "$work" "$onprem" --steps 6 --tokens 2048 --seed 1 --threads 2 \
+    "${recipe_train[@]}" > "$work/train-$run.log"
   mv "$work/model-F32.gguf" "$work/model-$run.gguf"
 done
 if ! cmp -s "$work/model-a.gguf" "$work/model-b.gguf"; then

@@ -15,14 +15,13 @@ out=${4:-$root/models/onprem-default-Q8_0.gguf}
 onprem=$root/build/onprem
 py=/usr/bin/python3
 mkdir -p "$work"
-# The copying recipe (docs/default-model.md, "Copying names"): most training names invented, half
-# of those from uniformly drawn letters; words apart from their leading space; two DeltaNet layers
-# wired as a copying circuit keyed on the two tokens before; call values weighted 3.
-$py "$root/tools/train/corpus.py" "$onprem" "$work" --train 6000 --heldout 200 --seed 1 --invented 0.8 --random-names 0.5 ${CORPUS_ARGS:-}
+# shellcheck source=tools/train/recipe.sh
+source "$root/tools/train/recipe.sh"
+$py "$root/tools/train/corpus.py" "$onprem" "$work" --train 6000 --heldout 200 --seed 1 "${recipe_corpus[@]}" ${CORPUS_ARGS:-}
 "$onprem" render-chat --jsonl < "$work/train.jsonl" > "$work/train.rendered.jsonl"
-$py "$root/tools/train/train.py" vocab "$work" --words-apart ${VOCAB_ARGS:-}
+$py "$root/tools/train/train.py" vocab "$work" "${recipe_vocab[@]}" ${VOCAB_ARGS:-}
 $py "$root/tools/train/train.py" check "$work" "$onprem"
 OMP_NUM_THREADS=2 $py "$root/tools/train/train.py" train "$work" "$onprem" --steps "$steps" --seed "$seed" --threads 2 \
-  --wire-copy 1,2 --wire-pair-dims 24 --value-weight 3 ${TRAIN_ARGS:-}
+  "${recipe_train[@]}" ${TRAIN_ARGS:-}
 "$onprem" quantize "$work/model-F32.gguf" "$out" Q8_0
 sha256sum "$work/model-F32.gguf" "$out"
