@@ -88,7 +88,7 @@ def invented_hangul(r, syllables):
 
 
 class Gen:
-    def __init__(self, rng, heldout, facts, invented=0.5, copyable_messages=False, random_names=0.0):
+    def __init__(self, rng, heldout, facts, invented=0.5, copyable_messages=True, random_names=0.0):
         self.r, self.heldout, self.facts = rng, heldout, facts
         self.invented_share, self.copyable_messages, self.random_names = invented, copyable_messages, random_names
         self.n_call = 0
@@ -101,9 +101,13 @@ class Gen:
             if len(w) > 1 and w not in self.reserved and w.lower() not in self.reserved:
                 return w
 
+    def uniform_name(self):
+        # No draw when the option is off, so corpora without it stay byte for byte the same.
+        return self.random_names and self.r.random() < self.random_names
+
     def pick_city(self):
         if not self.heldout and self.r.random() < self.invented_share:
-            if self.random_names and self.r.random() < self.random_names:  # no draw when off: same default corpus
+            if self.uniform_name():
                 return (self.invented(lambda: random_word(self.r, self.r.randint(3, 9)).capitalize()),
                         self.invented(lambda: random_hangul(self.r, self.r.randint(1, 4))))
             en = self.invented(lambda: invented_word(self.r, self.r.randint(2, 3)).capitalize())
@@ -113,7 +117,7 @@ class Gen:
 
     def pick_team(self):
         if not self.heldout and self.r.random() < self.invented_share:
-            if self.random_names and self.r.random() < self.random_names:  # no draw when off: same default corpus
+            if self.uniform_name():
                 return self.invented(lambda: random_word(self.r, self.r.randint(3, 9)))
             return self.invented(lambda: invented_word(self.r, self.r.randint(2, 3)))
         return self.r.choice([t for t in TEAMS if (t in HELDOUT_TEAMS) == self.heldout])
