@@ -61,17 +61,38 @@ def words_of(texts, words_apart=False):
     return counts
 
 
-def learn(texts, n_vocab, words_apart=False):
+# With whole_chars, no merge joins a piece of one character to another character: a token is whole
+# characters or a part of one. Byte-level BPE otherwise learns tokens like "스" plus the first byte
+# of whatever syllable followed it most often, so a Korean name the corpus never had is cut
+# differently in every context and its tokens are ones the model rarely saw.
+def whole_chars_join(alpha):
+    byte_of = {c: b for b, c in alpha.items()}
+
+    def joinable(a, b):
+        s = bytes(byte_of[c] for c in a + b)
+        try:
+            s.decode("utf-8")
+            return True
+        except UnicodeDecodeError:
+            # A part of one character: at most its lead byte, first.
+            leads = [i for i, x in enumerate(s) if x & 0xC0 != 0x80]
+            return leads in ([], [0])
+    return joinable
+
+
+def learn(texts, n_vocab, words_apart=False, whole_chars=False):
     """Returns (tokens, types, merges, ids of <|endoftext|> and <|im_end|>)."""
     alpha = byte_alphabet()
     n_merges = n_vocab - 256 - len(SPECIALS)
     words = [(list(w), n) for w, n in words_of(texts, words_apart).items()]
+    joinable = whole_chars_join(alpha) if whole_chars else (lambda a, b: True)
     pairs = collections.Counter()
     where = collections.defaultdict(set)  # pair -> indices of words that contain it
     for i, (syms, n) in enumerate(words):
         for a, b in zip(syms, syms[1:]):
-            pairs[(a, b)] += n
-            where[(a, b)].add(i)
+            if joinable(a, b):
+                pairs[(a, b)] += n
+                where[(a, b)].add(i)
     merges = []
     while len(merges) < n_merges and pairs:
         # Most frequent pair; ties broken by the pair itself so the result does not depend on hashing.
@@ -83,6 +104,8 @@ def learn(texts, n_vocab, words_apart=False):
         for i in list(where[(a, b)]):
             syms, n = words[i]
             for x, y in zip(syms, syms[1:]):
+                if (x, y) not in pairs:
+                    continue
                 pairs[(x, y)] -= n
                 if pairs[(x, y)] <= 0:
                     del pairs[(x, y)]
@@ -96,8 +119,9 @@ def learn(texts, n_vocab, words_apart=False):
                     j += 1
             words[i] = (out, n)
             for x, y in zip(out, out[1:]):
-                pairs[(x, y)] += n
-                where[(x, y)].add(i)
+                if joinable(x, y):
+                    pairs[(x, y)] += n
+                    where[(x, y)].add(i)
         del where[(a, b)]
     tokens = [alpha[b] for b in range(256)] + [a + b for a, b in merges]
     types = [NORMAL] * len(tokens)

@@ -88,9 +88,10 @@ def invented_hangul(r, syllables):
 
 
 class Gen:
-    def __init__(self, rng, heldout, facts, invented=0.5, copyable_messages=True, random_names=0.0):
+    def __init__(self, rng, heldout, facts, invented=0.5, copyable_messages=True, random_names=0.0, compact_json=0.0):
         self.r, self.heldout, self.facts = rng, heldout, facts
         self.invented_share, self.copyable_messages, self.random_names = invented, copyable_messages, random_names
+        self.compact_json = compact_json
         self.n_call = 0
         held = {c for pair in CITIES for c in pair if pair[0] in HELDOUT_CITIES} | HELDOUT_TEAMS
         self.reserved = held | {w.lower() for w in held}
@@ -104,6 +105,13 @@ class Gen:
     def uniform_name(self):
         # No draw when the option is off, so corpora without it stay byte for byte the same.
         return self.random_names and self.r.random() < self.random_names
+
+    def result_json(self, value):
+        # A tool result as the client serialised it: Python's json.dumps spaces its separators,
+        # JavaScript's JSON.stringify does not. A model that saw only one style misreads the other
+        # (docs/default-model.md). No draw when the option is off, as with uniform_name.
+        compact = self.compact_json and self.r.random() < self.compact_json
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":") if compact else None)
 
     def pick_city(self):
         if not self.heldout and self.r.random() < self.invented_share:
@@ -157,7 +165,7 @@ class Gen:
             q += (" (섭씨로)" if unit == "celsius" else " (화씨로)") if ko else (" In %s, please." % unit)
         t = temp if unit != "fahrenheit" else round(temp * 9 / 5 + 32)
         u = "F" if unit == "fahrenheit" else "C"
-        result = json.dumps({"city": name, "temperature": t, "unit": u, "condition": cond[0]}, ensure_ascii=False)
+        result = self.result_json({"city": name, "temperature": t, "unit": u, "condition": cond[0]})
         answer = ("%s은(는) 지금 %d°%s, %s입니다." % (name, t, u, cond[1])) if ko else (
             "It is %d°%s and %s in %s." % (t, u, cond[0], city[0]))
         why = ("사용자가 %s 날씨를 묻는다. get_weather를 호출한다." % name) if ko else (
@@ -173,7 +181,7 @@ class Gen:
             ["What is %s?" % expr, "Compute %s." % expr, "Can you calculate %s for me?" % expr])
         answer = ("%s = %d 입니다." % (expr, val)) if ko else ("%s = %d." % (expr, val))
         why = "계산 도구로 정확히 계산한다." if ko else "Arithmetic: I use the calculate tool to be exact."
-        return q, "calculate", {"expression": expr}, json.dumps({"result": val}), answer, why
+        return q, "calculate", {"expression": expr}, self.result_json({"result": val}), answer, why
 
     def sql(self, ko):
         sku = "SKU-%04d" % (self.number() * 7 % 10000)
@@ -184,12 +192,12 @@ class Gen:
         if kind == "stock":
             q = ("%s 재고가 몇 개야?" % sku) if ko else self.r.choice(["How many units of %s are in stock?" % sku, "Stock level for %s?" % sku])
             query = "SELECT stock FROM inventory WHERE sku = '%s'" % sku
-            result = json.dumps([{"stock": stock}])
+            result = self.result_json([{"stock": stock}])
             answer = ("%s 재고는 %d개입니다." % (sku, stock)) if ko else ("There are %d units of %s in stock." % (stock, sku))
         else:
             q = ("%s는 어느 창고에 있어?" % sku) if ko else "Which warehouse holds %s?" % sku
             query = "SELECT warehouse FROM inventory WHERE sku = '%s'" % sku
-            result = json.dumps([{"warehouse": wh}])
+            result = self.result_json([{"warehouse": wh}])
             answer = ("%s는 %s 창고에 있습니다." % (sku, wh)) if ko else ("%s is in the %s warehouse." % (sku, wh))
         why = "재고 데이터베이스를 조회한다." if ko else "This needs the inventory database: one SELECT."
         del prod
@@ -212,7 +220,7 @@ class Gen:
         if self.copyable_messages:
             message = text[0].upper() + text[1:] if form == 1 else text
         args = {"team": team, "severity": sev, "message": message}
-        result = json.dumps({"paged": True, "engineer": self.r.choice(["Kim", "Lee", "Park", "Alex", "Sam", "Jordan"])})
+        result = self.result_json({"paged": True, "engineer": self.r.choice(["Kim", "Lee", "Park", "Alex", "Sam", "Jordan"])})
         eng = json.loads(result)["engineer"]
         answer = ("%s 팀 온콜 %s님을 호출했습니다." % (team, eng)) if ko else ("I paged %s, the %s on-call engineer." % (eng, team))
         why = "장애 상황이므로 page_oncall을 호출한다." if ko else "An incident: I page the on-call with page_oncall."
@@ -328,6 +336,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--invented", type=float, default=0.5, help="share of training cities and teams made up")
     ap.add_argument("--random-names", type=float, default=0.0, help="share of invented names made of uniformly drawn letters or syllables")
+    ap.add_argument("--compact-json", type=float, default=0.0, help="share of tool results written as compact JSON (JSON.stringify's style)")
     ap.add_argument("--english-messages", action="store_true",
                     help="page_oncall messages always the English incident text (the earlier default models' corpus)")
     a = ap.parse_args()
@@ -336,7 +345,7 @@ def main():
     with open(os.path.join(a.out, "facts.json"), "w") as f:
         json.dump(facts, f, ensure_ascii=False, indent=1)
     for name, n, held in [("train", a.train, False), ("heldout", a.heldout, True)]:
-        g = Gen(random.Random(a.seed * 1000 + held), held, facts, a.invented, not a.english_messages, a.random_names)
+        g = Gen(random.Random(a.seed * 1000 + held), held, facts, a.invented, not a.english_messages, a.random_names, a.compact_json)
         with open(os.path.join(a.out, name + ".jsonl"), "w") as f:
             for _ in range(n):
                 f.write(json.dumps(g.conversation(), ensure_ascii=False) + "\n")

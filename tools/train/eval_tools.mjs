@@ -69,7 +69,10 @@ async function answerTurn(r, firstAssistant, thinking) {
   answerTurns++;
   const korean = (t) => /[\uac00-\ud7a3]/.test(t);
   const usesResult = wanted.length > 0 && wanted.every((v) => answer.includes(v));
-  const sameLanguage = korean(r.messages[firstAssistant - 1].content) === korean(answer) && /\p{L}/u.test(answer);
+  // An answer with no letters ("773 + 850 = 1623.") has no language: it counts when the reference
+  // answer has none either, and an empty or symbol-only answer to a sentence answer does not.
+  const letters = (t) => /\p{L}/u.test(t);
+  const sameLanguage = korean(r.messages[firstAssistant - 1].content) === korean(answer) && (letters(answer) || !letters(reference));
   if (usesResult) answerUsesResult++;
   if (sameLanguage) answerLanguage++;
   return { usesResult, sameLanguage, wanted, answer };

@@ -73,7 +73,7 @@ def export(model, v, path, name="onprem-default", template=None):
 def cmd_vocab(a):
     texts = load_texts(os.path.join(a.work, "train.rendered.jsonl"))
     t0 = time.time()
-    tokens, types, merges, eot, eos = bpe.learn(texts, N_VOCAB, a.words_apart)
+    tokens, types, merges, eot, eos = bpe.learn(texts, N_VOCAB, a.words_apart, a.whole_chars)
     with open(os.path.join(a.work, "vocab.json"), "w") as f:
         json.dump({"tokens": tokens, "types": types, "merges": merges, "eot": eot, "eos": eos}, f, ensure_ascii=False)
     print("vocab: %d tokens, %d merges learned in %.1f s" % (len(tokens), len(merges), time.time() - t0))
@@ -271,6 +271,7 @@ def main():
     p = sub.add_parser("vocab")
     p.add_argument("work")
     p.add_argument("--words-apart", action="store_true", help="no merge joins a word's leading space or quote to its letters")
+    p.add_argument("--whole-chars", action="store_true", help="no merge joins part of one character to another character")
     p = sub.add_parser("check")
     p.add_argument("work")
     p.add_argument("onprem")
