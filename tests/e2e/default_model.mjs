@@ -2,9 +2,11 @@
 // qwen35moe file that llama.cpp (node-llama-cpp) loads, tokenizes like us and computes the same
 // logits for; and on held-out conversations the generator never produced for training, served
 // without constrained decoding, tool-call turns call the right tools with schema-valid arguments
-// (the issue's 90 %; the committed file: 97.5 % of 160), copy the question's values into them
-// (78.8 %), answer with the results in the question's language (80.6 %, 80.6 %), and thinking-mode
-// answers put their reasoning in reasoning_content. The README shows the demo's real output.
+// (the issue's 90 %; the committed file: 100 % of 146), copy the question's values into them
+// (86.3 %), answer with the results in the question's language (76.0 %, 99.3 %), and thinking-mode
+// answers put their reasoning in reasoning_content. Half of the held-out tool results are compact
+// JSON, as JavaScript clients send them, half spaced, as Python's json.dumps writes them. The
+// README shows the demo's real output.
 // Usage: node default_model.mjs ONPREM_BINARY WORK_DIR
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -21,7 +23,8 @@ const results = [];
 async function test(name, fn) {
   try { await fn(); results.push(["ok  ", name]); } catch (e) { results.push(["FAIL", `${name}: ${e.stack || e}`]); }
 }
-execFileSync("/usr/bin/python3", [path.join(root, "tools/train/corpus.py"), onprem, work, "--train", "0", "--heldout", "200", "--seed", "1"]);
+execFileSync("/usr/bin/python3", [path.join(root, "tools/train/corpus.py"), onprem, work, "--train", "0", "--heldout", "200", "--seed", "1",
+  "--compact-json", "0.5"]);
 const heldout = readFileSync(path.join(work, "heldout.jsonl"), "utf8");
 const rendered = execFileSync(onprem, ["render-chat", "--jsonl"], { input: heldout }).toString().trim().split("\n").map((l) => JSON.parse(l).text);
 
@@ -70,17 +73,18 @@ await test("held-out tool calls through the server, without constrained decoding
     { cwd: path.join(root, "tests") }).toString();
   console.log(out.trim().split("\n").map((l) => "  " + l).join("\n"));
   const r = JSON.parse(out.split("\n").find((l) => l.startsWith("report ")).slice(7));
-  // The issue's goal. The committed model reaches 96.9 % here (docs/default-model.md); greedy
+  // The issue's goal. The committed model reaches 100 % here (docs/default-model.md); greedy
   // decoding makes the figure exact for a given file and kernel set, and a CPU with other SIMD
   // kernels, rounding differently, may flip a marginal turn or two, not eleven.
   assert.ok(Number(r.all_three_pct) >= 90, `right tool with schema-valid arguments: ${r.all_three_pct} %`);
   assert.ok(Number(r.reasoning_in_reasoning_content_pct) >= 90, `reasoning in reasoning_content: ${r.reasoning_in_reasoning_content_pct} %`);
-  // Copying: the committed file's 78.8 / 80.6 / 80.6 % (docs/default-model.md), less a margin for
-  // kernels that round differently. The earlier default model, which did not copy, had 0 / 6.9 /
-  // 63.8 %. The issue's goal for these is 90 %, not met yet.
-  assert.ok(Number(r.exact_args_pct) >= 75, `exact argument values: ${r.exact_args_pct} %`);
-  assert.ok(Number(r.answer_uses_result_pct) >= 75, `answers stating the results: ${r.answer_uses_result_pct} %`);
-  assert.ok(Number(r.answer_in_question_language_pct) >= 75, `answers in the question's language: ${r.answer_in_question_language_pct} %`);
+  // Copying: the committed file's 86.3 / 76.0 / 99.3 / 69.2 % (docs/default-model.md), less a
+  // margin for kernels that round differently. The previous file, trained on spaced JSON only, has
+  // 82.9 / 37.7 / 99.3 / 34.2 % on these conversations. The issue's goal is 90 %, not met yet.
+  assert.ok(Number(r.exact_args_pct) >= 82, `exact argument values: ${r.exact_args_pct} %`);
+  assert.ok(Number(r.answer_uses_result_pct) >= 70, `answers stating the results: ${r.answer_uses_result_pct} %`);
+  assert.ok(Number(r.answer_in_question_language_pct) >= 95, `answers in the question's language: ${r.answer_in_question_language_pct} %`);
+  assert.ok(Number(r.answer_as_reference_pct) >= 63, `answers word for word the reference: ${r.answer_as_reference_pct} %`);
 });
 
 await test("the README's transcript is what the first command's demo prints", async () => {

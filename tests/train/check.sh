@@ -14,6 +14,7 @@ mkdir -p "$work"
 /usr/bin/python3 "$root/tools/train/corpus.py" "$onprem" "$work" --train 400 --heldout 0 --seed 3 "${recipe_corpus[@]}"
 "$onprem" render-chat --jsonl < "$work/train.jsonl" > "$work/train.rendered.jsonl"
 /usr/bin/python3 "$root/tools/train/train.py" vocab "$work" "${recipe_vocab[@]}"
+/usr/bin/python3 "$root/tests/train/whole_chars.py" "$work/vocab.json"
 /usr/bin/python3 "$root/tools/train/train.py" check "$work" "$onprem"
 # Same seed, same bytes: two short trainings through the real loop must write identical files
 # (the committed default model is only reproducible if this holds).

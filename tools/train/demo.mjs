@@ -30,8 +30,9 @@ const run = {
   calculate: ({ expression }) => ({ result: /^[\d\s+\-*()]+$/.test(expression) ? Function(`return (${expression})`)() : null }),
 };
 
-// Results are written with Python's json.dumps separators ({"a": 1, "b": 2}), the form the default
-// model was trained on: it misreads compact JSON ({"a":1,"b":2}), which its training never showed
+// Results are written with Python's json.dumps separators ({"a": 1, "b": 2}). The default model was
+// trained on those and on JSON.stringify's compact form ({"a":1,"b":2}) and reads both, but less
+// well the compact one: given this demo's Busan result that way it answers 안개 (foggy) for cloudy
 // (docs/default-model.md, "What it does not do yet").
 const pythonJson = (v) => Array.isArray(v) ? `[${v.map(pythonJson).join(", ")}]`
   : v !== null && typeof v === "object" ? `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${pythonJson(x)}`).join(", ")}}`

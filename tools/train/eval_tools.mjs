@@ -49,7 +49,7 @@ function valid(schema, v) {
 }
 
 const rows = readFileSync(heldout, "utf8").trim().split("\n").map((l) => JSON.parse(l)).slice(0, Number(nArg));
-let answerTurns = 0, answerUsesResult = 0, answerLanguage = 0, wholeTurn = 0;
+let answerTurns = 0, answerUsesResult = 0, answerLanguage = 0, answerAsReference = 0, wholeTurn = 0;
 const copyMisses = [], answerMisses = [];
 let exactArgs = 0, toolTurns = 0, parsed = 0, rightTool = 0, validArgs = 0, allGood = 0, thinkTurns = 0, thinkOk = 0, plainTurns = 0, plainNoCall = 0;
 const failures = [];
@@ -74,6 +74,10 @@ async function answerTurn(r, firstAssistant, thinking) {
   const letters = (t) => /\p{L}/u.test(t);
   const sameLanguage = korean(r.messages[firstAssistant - 1].content) === korean(answer) && (letters(answer) || !letters(reference));
   if (usesResult) answerUsesResult++;
+  // Stricter: the reference answer word for word. It also catches what the values check cannot,
+  // such as a Korean answer with the wrong weather word (the result says "cloudy", the answer
+  // must say 흐림).
+  if (answer.trim() === reference.trim()) answerAsReference++;
   if (sameLanguage) answerLanguage++;
   return { usesResult, sameLanguage, wanted, answer };
 }
@@ -120,6 +124,7 @@ const pct = (a, b) => (b ? (100 * a / b).toFixed(1) : "n/a");
 const report = { tool_turns: toolTurns, parsed_pct: pct(parsed, toolTurns), right_tool_pct: pct(rightTool, toolTurns),
   schema_valid_pct: pct(validArgs, toolTurns), all_three_pct: pct(allGood, toolTurns), exact_args_pct: pct(exactArgs, toolTurns), thinking_turns: thinkTurns,
   answer_uses_result_pct: pct(answerUsesResult, answerTurns), answer_in_question_language_pct: pct(answerLanguage, answerTurns),
+  answer_as_reference_pct: pct(answerAsReference, answerTurns),
   exact_args_result_and_language_pct: pct(wholeTurn, toolTurns),
   reasoning_in_reasoning_content_pct: pct(thinkOk, thinkTurns), plain_turns_with_tools: plainTurns, plain_no_call_pct: pct(plainNoCall, plainTurns) };
 console.log("report " + JSON.stringify(report));
