@@ -293,14 +293,34 @@ class Model(nn.Module):
     def aux_loss(self):
         return sum(f.aux for f in self.ffns) / self.c.n_layer
 
-    def export_tensors(self):
-        """(name, float32 array) in the engine's file order."""
+    def _file_tensors(self):
         t = [("token_embd.weight", self.token_embd), ("output_norm.weight", self.output_norm), ("output.weight", self.output)]
         for i in range(self.c.n_layer):
             p = "blk.%d." % i
             t += [(p + "attn_norm.weight", self.attn_norm[i]), (p + "post_attention_norm.weight", self.post_norm[i])]
             t += list(self.mixers[i].export(p).items()) + list(self.ffns[i].export(p).items())
-        return [(n, v.detach().float().numpy()) for n, v in t]
+        return t
+
+    def export_tensors(self):
+        """(name, float32 array) in the engine's file order."""
+        return [(n, v.detach().float().numpy()) for n, v in self._file_tensors()]
+
+    def load_tensors(self, tensors):
+        """The inverse of export_tensors: every parameter from {name: array}, so a training can
+        continue from an exported F32 file. The file holds A = -exp(a_log), not a_log."""
+        names = [n for n, _ in self._file_tensors()]
+        if sorted(names) != sorted(tensors):
+            raise ValueError("the file's tensors are not this model's: missing %s, extra %s" % (
+                sorted(set(names) - set(tensors))[:3], sorted(set(tensors) - set(names))[:3]))
+        with torch.no_grad():
+            for name, v in self._file_tensors():
+                src = torch.from_numpy(tensors[name])
+                if tuple(src.shape) != tuple(v.shape):
+                    raise ValueError("%s: shape %s in the file, %s in the model" % (name, tuple(src.shape), tuple(v.shape)))
+                if name.endswith(".ssm_a"):
+                    self.mixers[int(name.split(".")[1])].a_log.copy_(torch.log(-src))
+                else:
+                    v.copy_(src)
 
     def metadata(self, name):
         c, a = self.c, "qwen35moe"

@@ -4,6 +4,7 @@
   train.py vocab   WORK            learn the BPE vocabulary from WORK/train.rendered.jsonl
   train.py check   WORK ONPREM     a random-init model exported and run by the engine: logits must match
   train.py train   WORK ONPREM [--steps N] [--seed S]   train, export WORK/model-F32.gguf
+                   [--init-from F32.gguf --skip-batches N]  continue a training N steps in
 
 Deterministic for a given seed and thread count (torch on CPU, 2 threads).
 """
@@ -28,6 +29,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpe  # noqa: E402
+import gguf_read  # noqa: E402
 import gguf_write  # noqa: E402
 from model import Config, Model  # noqa: E402
 
@@ -215,8 +217,12 @@ def cmd_train(a):
     template = chat_template()  # before hours of training, not after
     v = json.load(open(os.path.join(a.work, "vocab.json")))
     m = Model(Config(n_vocab=len(v["tokens"])))
+    if a.wire_copy and a.init_from:
+        raise SystemExit("--wire-copy sets a start, --init-from continues from one: not both")
     if a.wire_copy:
         m.wire_copy([int(i) for i in a.wire_copy.split(",")], a.wire_pair_dims)
+    if a.init_from:
+        m.load_tensors(gguf_read.read_f32(a.init_from))
     init = os.path.join(a.work, "init-F32.gguf")
     export(m, v, init)
     ids = tokenize(a.onprem, init, load_texts(os.path.join(a.work, "train.rendered.jsonl")))
@@ -237,6 +243,8 @@ def cmd_train(a):
     # A step budget, not a time budget: the same seed gives the same model on any machine speed.
     t0, step, seen = time.time(), 0, 0
     it = batches(ids, masks, a.tokens, v["eot"], rng)
+    for _ in range(a.skip_batches):  # a continuation sees the batches a longer run would have seen next
+        next(it)
     while step < a.steps:
         x, mk = next(it)
         warm = min(1.0, (step + 1) / 30)
@@ -288,6 +296,8 @@ def main():
     p.add_argument("--wire-copy", default="", help="DeltaNet layers initialised as a copying circuit ('' for none)")
     p.add_argument("--export-every", type=int, default=0, help="also write model-stepN-F32.gguf every N steps")
     p.add_argument("--wire-pair-dims", type=int, default=0, help="key dimensions per head of the wired layers keyed on the token pair before")
+    p.add_argument("--init-from", default="", help="continue from this F32 GGUF's weights (the optimizer starts afresh)")
+    p.add_argument("--skip-batches", type=int, default=0, help="draw and skip this many batches first (the steps already trained)")
     a = ap.parse_args()
     {"vocab": cmd_vocab, "check": cmd_check, "train": cmd_train}[a.cmd](a)
 
