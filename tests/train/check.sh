@@ -30,5 +30,5 @@ fi
 echo "determinism: two 6-step trainings wrote the same $(stat -c %s "$work/model-a.gguf") bytes"
 # A continuation (build_default.sh's second stage) starts from exactly the file it is given.
 /usr/bin/python3 "$root/tools/train/train.py" train "$work" "$onprem" --steps 0 --tokens 2048 --seed 1 --threads 2 \
-  --init-from "$work/model-a.gguf" --skip-batches 6 > "$work/train-c.log"
+  --init-from "$work/model-a.gguf" --skip-batches 6 "${recipe_continue[@]}" > "$work/train-c.log"
 /usr/bin/python3 "$root/tests/train/same_tensors.py" "$work/model-a.gguf" "$work/model-F32.gguf"

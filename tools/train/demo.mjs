@@ -30,13 +30,8 @@ const run = {
   calculate: ({ expression }) => ({ result: /^[\d\s+\-*()]+$/.test(expression) ? Function(`return (${expression})`)() : null }),
 };
 
-// Results are written with Python's json.dumps separators ({"a": 1, "b": 2}). The default model was
-// trained on those and on JSON.stringify's compact form ({"a":1,"b":2}) and reads both, but less
-// well the compact one: given this demo's Busan result that way it answers 안개 (foggy) for cloudy
-// (docs/default-model.md, "What it does not do yet").
-const pythonJson = (v) => Array.isArray(v) ? `[${v.map(pythonJson).join(", ")}]`
-  : v !== null && typeof v === "object" ? `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${pythonJson(x)}`).join(", ")}}`
-  : JSON.stringify(v);
+// Results go back as JSON.stringify writes them ({"a":1}), as any JavaScript client sends them; the
+// default model was trained on that form and on Python's json.dumps spacing ({"a": 1}), and reads both.
 
 async function turn(messages, thinking) {
   const r = await client.chat.completions.create({ model: "onprem", messages, tools, temperature: 0, max_tokens: 200,
@@ -54,8 +49,8 @@ async function conversation(question, thinking) {
     for (const c of m.tool_calls) {
       const args = JSON.parse(c.function.arguments);
       const result = run[c.function.name] ? run[c.function.name](args) : { error: "unknown tool" };
-      console.log(`  tool call: ${c.function.name}(${c.function.arguments}) -> ${pythonJson(result)}`);
-      messages.push({ role: "tool", tool_call_id: c.id, content: pythonJson(result) });
+      console.log(`  tool call: ${c.function.name}(${c.function.arguments}) -> ${JSON.stringify(result)}`);
+      messages.push({ role: "tool", tool_call_id: c.id, content: JSON.stringify(result) });
     }
   }
 }
