@@ -18,6 +18,6 @@ struct QuantQuality {
 };
 
 std::optional<QuantQuality> measured_quality(const std::string& quant);  // Q8_0, Q6_K, Q4_K_M
-std::string quality_line(const QuantQuality& q);  // "KL 0.00076 nats/token, top-1 98.5 %, perplexity -0.05 % vs F32"
+std::string quality_line(const QuantQuality& q);  // "KL 0.00028 nats/token, top-1 99.8 %, perplexity +0.03 % vs F32"
 
 }  // namespace onprem::planner
