@@ -4,7 +4,9 @@
 #include <charconv>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
+#include <optional>
 
 #include "chat/jinja_ast.h"
 
@@ -18,6 +20,22 @@ namespace {
 
 core::Error fail(int line, const std::string& what) {
   return make_error(ErrorCode::kInvalidArgument, "chat template line " + std::to_string(line) + ": " + what);
+}
+
+// Python's integers are unbounded and ours have 64 bits: an integer result that does not fit (a
+// hostile template's 9 ** 99, or -(-2 ** 63)) is an error, never a wrapped value or undefined
+// behaviour. op is '+', '-', '*' or '^' (a power, y >= 0).
+std::optional<int64_t> checked(char op, int64_t x, int64_t y) {
+  int64_t r = 0;
+  if (op == '+') return __builtin_add_overflow(x, y, &r) ? std::nullopt : std::optional<int64_t>(r);
+  if (op == '-') return __builtin_sub_overflow(x, y, &r) ? std::nullopt : std::optional<int64_t>(r);
+  if (op == '*') return __builtin_mul_overflow(x, y, &r) ? std::nullopt : std::optional<int64_t>(r);
+  r = 1;
+  for (int64_t base = x, e = y; e > 0; e >>= 1) {  // by squaring; the last squaring is not needed
+    if ((e & 1) && __builtin_mul_overflow(r, base, &r)) return std::nullopt;
+    if (e > 1 && __builtin_mul_overflow(base, base, &base)) return std::nullopt;
+  }
+  return r;
 }
 
 // UTF-8 code points: the start offset of each, for Python's indexing of str.
@@ -385,7 +403,11 @@ class Evaluator {
       }
       case Expr::Kind::kNeg: {
         ONPREM_TRY_ASSIGN(v, eval(*e.args[0], chain));
-        if (v.is(K::kInt) || v.is(K::kBool)) return Value::integer(-(v.is(K::kBool) ? int64_t(v.b) : v.i));
+        if (v.is(K::kInt) || v.is(K::kBool)) {
+          const auto r = checked('-', 0, v.is(K::kBool) ? int64_t(v.b) : v.i);
+          if (!r) return fail(e.line, "integer too large for 64 bits");
+          return Value::integer(*r);
+        }
         if (v.is(K::kFloat)) return Value::real(-v.f);
         return fail(e.line, "bad operand for unary -: " + repr(v));
       }
@@ -705,9 +727,12 @@ class Evaluator {
     const bool ints = a.kind != K::kFloat && b.kind != K::kFloat;
     const int64_t x = a.is(K::kBool) ? int64_t(a.b) : a.i, y = b.is(K::kBool) ? int64_t(b.b) : b.i;
     const double fx = a.as_double(), fy = b.as_double();
-    if (op == "+") return ints ? Value::integer(x + y) : Value::real(fx + fy);
-    if (op == "-") return ints ? Value::integer(x - y) : Value::real(fx - fy);
-    if (op == "*") return ints ? Value::integer(x * y) : Value::real(fx * fy);
+    if (op == "+" || op == "-" || op == "*" || (op == "**" && ints && y >= 0)) {
+      if (!ints) return Value::real(op == "+" ? fx + fy : op == "-" ? fx - fy : fx * fy);
+      const auto r = checked(op == "**" ? '^' : op[0], x, y);
+      if (!r) return fail(line, "integer result of '" + op + "' too large for 64 bits");
+      return Value::integer(*r);
+    }
     if (op == "/") {
       if (fy == 0) return fail(line, "division by zero");
       return Value::real(fx / fy);
@@ -715,6 +740,7 @@ class Evaluator {
     if (op == "//" || op == "%") {
       if (fy == 0) return fail(line, "division by zero");
       if (ints) {
+        if (x == std::numeric_limits<int64_t>::min() && y == -1) return fail(line, "integer too large for 64 bits");
         int64_t q = x / y, r = x % y;
         if (r != 0 && ((r < 0) != (y < 0))) --q, r += y;  // Python floors
         return Value::integer(op == "//" ? q : r);
@@ -722,8 +748,7 @@ class Evaluator {
       const double q = std::floor(fx / fy);
       return Value::real(op == "//" ? q : fx - q * fy);
     }
-    if (op == "**")
-      return ints && y >= 0 ? Value::integer(int64_t(std::pow(double(x), double(y)))) : Value::real(std::pow(fx, fy));
+    if (op == "**") return Value::real(std::pow(fx, fy));
     return fail(line, "unknown operator " + op);
   }
 
@@ -810,7 +835,10 @@ class Evaluator {
     if (name == "int") {
       if (v.is(K::kInt)) return v;
       if (v.is(K::kBool)) return Value::integer(v.b);
-      if (v.is(K::kFloat)) return Value::integer(int64_t(v.f));
+      if (v.is(K::kFloat)) {  // truncates toward 0, as Python; a value no int64 holds is an error
+        if (!(std::fabs(v.f) < 9223372036854775808.0)) return fail(line, "int of " + repr(v) + ": too large for 64 bits");
+        return Value::integer(int64_t(v.f));
+      }
       if (v.is(K::kString)) {
         char* end = nullptr;
         const long long x = std::strtoll(v.s.c_str(), &end, 10);
@@ -824,7 +852,10 @@ class Evaluator {
       return Value::real(0);
     }
     if (name == "abs") {
-      if (v.is(K::kInt)) return Value::integer(std::llabs(v.i));
+      if (v.is(K::kInt)) {
+        if (v.i == std::numeric_limits<int64_t>::min()) return fail(line, "integer too large for 64 bits");
+        return Value::integer(std::llabs(v.i));
+      }
       if (v.is(K::kFloat)) return Value::real(std::fabs(v.f));
       return fail(line, "abs needs a number");
     }

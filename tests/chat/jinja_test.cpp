@@ -64,5 +64,26 @@ TEST(Jinja, HostileTemplatesStopWithinBounds) {
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 60.0);
 }
 
+// Integers are 64-bit where jinja2's are unbounded: within 64 bits the arithmetic is exact (3 ** 39
+// is past a double's 53 bits; the values are Python's), and past them it is an error naming the
+// cause, never a wrapped number or undefined behaviour (a fuzzer found 9 ** 99 converted from a
+// double out of range).
+TEST(Jinja, IntegerArithmeticIsExactOrAnError) {
+  const auto render = [](const std::string& text) {
+    auto t = jinja::Template::parse(text);
+    if (!t) return "parse: " + t.error().message;
+    auto r = t->render(Json::parse(R"({"messages": []})"));
+    return r ? *r : "render: " + r.error().message;
+  };
+  EXPECT_EQ(render("{{ 3 ** 39 }} {{ 2 ** 62 }} {{ -7 // 2 }} {{ 7 % -3 }} {{ 2 ** -1 }}"),
+            "4052555153018976267 4611686018427387904 -4 -2 0.5");
+  EXPECT_EQ(render("{{ 9223372036854775807 - 1 + 1 }} {{ (2.9)|int }} {{ (-2.9)|int }}"), "9223372036854775807 2 -2");
+  for (const char* bad :
+       {"{{ 9 ** 99 }}", "{{ 9223372036854775807 + 1 }}", "{{ -9223372036854775807 - 2 }}", "{{ 4294967296 * 4294967296 }}",
+        "{{ -(-9223372036854775807 - 1) }}", "{{ (-9223372036854775807 - 1) // -1 }}", "{{ (-9223372036854775807 - 1)|abs }}",
+        "{{ (1e300)|int }}", "{{ (1e300 * 1e300)|int }}"})
+    EXPECT_NE(render(bad).find("too large for 64 bits"), std::string::npos) << bad << " -> " << render(bad);
+}
+
 }  // namespace
 }  // namespace onprem::chat

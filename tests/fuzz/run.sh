@@ -25,7 +25,10 @@ fuzz() {  # name, seed folder, seconds, max input length
   # -rss_limit_mb guards against allocations sized by the input; -timeout against hangs.
   if ! "$build/tests/fuzz/$name" "$work" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
       -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$artifacts/$name-" >"$build/$name.log" 2>&1; then
-    grep -A40 -E "ERROR|out-of-memory|timeout|deadly" "$build/$name.log" | head -80
+    # The report: a sanitizer's ERROR or "runtime error", an out-of-memory, a timeout; the log's end
+    # when none of those words is there (grep's no-match must not end this script before the message).
+    grep -A40 -E "ERROR|runtime error|out-of-memory|timeout|deadly" "$build/$name.log" | head -80 ||
+      tail -40 "$build/$name.log"
     echo "$name found a problem; reproduce with: $build/tests/fuzz/$name $artifacts/$name-<file>"
     rm -rf "$work"
     exit 1
