@@ -836,7 +836,8 @@ class Evaluator {
       if (v.is(K::kInt)) return v;
       if (v.is(K::kBool)) return Value::integer(v.b);
       if (v.is(K::kFloat)) {  // truncates toward 0, as Python; a value no int64 holds is an error
-        if (!(std::fabs(v.f) < 9223372036854775808.0)) return fail(line, "int of " + repr(v) + ": too large for 64 bits");
+        if (!(std::fabs(v.f) < 9223372036854775808.0))
+          return fail(line, "int of " + repr(v) + ": too large for 64 bits");
         return Value::integer(int64_t(v.f));
       }
       if (v.is(K::kString)) {
